@@ -1,0 +1,606 @@
+// app/config: builds a Config from defaults, a TOML file, the environment and the command line.
+//
+// Everything an operator can set is one row of kSchema: its key, its flag, where it lives in
+// Config, how its value is checked and its help line. The TOML section/key, the environment
+// variable (LIVEPUSH_ + key upper-cased, '.' -> '_'), `--set key=value` and --help are derived
+// from that row, so a new setting is one new line and can never be reachable one way but not
+// another. Values are checked as they are applied, so an error can say where the bad value came
+// from. Start-up policy (a secret is required, TLS needs both files, ...) belongs to main().
+#include "app/config.hpp"
+
+#include <arpa/inet.h>
+#include <toml++/toml.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string_view>
+#include <type_traits>
+#include <variant>
+
+namespace lp::app {
+namespace {
+
+// A reference to one Config field, given as two pointers-to-member (section, then field).
+template <auto Section, auto Member>
+auto& field_of(Config& config) {
+    return (config.*Section).*Member;
+}
+
+using StringField = std::string& (*)(Config&);
+using U32Field = std::uint32_t& (*)(Config&);
+using U64Field = std::uint64_t& (*)(Config&);
+using FieldRef = std::variant<StringField, U32Field, U64Field>;
+
+// What a value must look like beyond its type.
+enum class ValueCheck : std::uint8_t {
+    None,
+    Address,      // host:port or [v6]:port; empty = unset / listener off
+    AddressList,  // host:port[,host:port...]; empty = unset
+    LogLevel,
+};
+
+struct ConfigKey {
+    std::string_view key;   // section.name: the TOML location and the --set name
+    std::string_view flag;  // fixed by design.md section 2 where listed there, else derived
+    FieldRef field;
+    ValueCheck check;
+    std::string_view help;
+};
+
+using C = Config;
+// clang-format off
+constexpr ConfigKey kSchema[] = {
+    {"server.tcp_listen", "--tcp-listen", &field_of<&C::server, &C::Server::tcp_listen>,
+     ValueCheck::Address, "TCP listen address for clients; empty = no TCP listener"},
+    {"server.ws_listen", "--ws-listen", &field_of<&C::server, &C::Server::ws_listen>,
+     ValueCheck::Address, "WebSocket listen address (path /ws); empty = no WebSocket listener"},
+    {"server.heartbeat_interval_ms", "--heartbeat-interval-ms",
+     &field_of<&C::server, &C::Server::heartbeat_interval_ms>, ValueCheck::None,
+     "heartbeat interval clients must keep; a session is closed after 3 missed"},
+    {"server.login_timeout_ms", "--login-timeout-ms",
+     &field_of<&C::server, &C::Server::login_timeout_ms>, ValueCheck::None,
+     "time a new connection has to log in before it is closed"},
+    {"server.loops", "--loops", &field_of<&C::server, &C::Server::loops>, ValueCheck::None,
+     "event loops (threads); 0 = one per core"},
+    {"server.max_body", "--max-body", &field_of<&C::server, &C::Server::max_body>,
+     ValueCheck::None, "largest frame body accepted, in bytes"},
+    {"server.ws_max_message", "--ws-max-message",
+     &field_of<&C::server, &C::Server::ws_max_message>, ValueCheck::None,
+     "largest WebSocket message accepted, in bytes"},
+    {"server.send_queue_max_bytes", "--send-queue-max-bytes",
+     &field_of<&C::server, &C::Server::send_queue_max_bytes>, ValueCheck::None,
+     "per-session send queue limit in bytes; a session over it is kicked as a slow consumer"},
+    {"server.max_connections", "--max-connections",
+     &field_of<&C::server, &C::Server::max_connections>, ValueCheck::None,
+     "connection limit; 0 = limited only by the file descriptor limit"},
+    {"server.drain_timeout_ms", "--drain-timeout-ms",
+     &field_of<&C::server, &C::Server::drain_timeout_ms>, ValueCheck::None,
+     "on SIGTERM, the bound on draining sessions and flushing before exit"},
+    {"server.max_rooms_per_session", "--max-rooms-per-session",
+     &field_of<&C::server, &C::Server::max_rooms_per_session>, ValueCheck::None,
+     "rooms one session may be in at the same time"},
+    {"server.biz_rate_per_s", "--biz-rate-per-s",
+     &field_of<&C::server, &C::Server::biz_rate_per_s>, ValueCheck::None,
+     "BIZ packets a session may send per second; 0 = unlimited"},
+    {"api.listen", "--api-listen", &field_of<&C::api, &C::Api::listen>, ValueCheck::Address,
+     "internal HTTP push API listen address; empty = no API"},
+    {"api.key", "--api-key", &field_of<&C::api, &C::Api::key>, ValueCheck::None,
+     "bearer key for the HTTP API; empty = no auth, allowed only on a loopback address"},
+    {"auth.jwt_secret", "--jwt-secret", &field_of<&C::auth, &C::Auth::jwt_secret>,
+     ValueCheck::None, "HS256 secret client tokens are signed with; required unless --dev"},
+    {"auth.leeway_s", "--jwt-leeway-s", &field_of<&C::auth, &C::Auth::leeway_s>,
+     ValueCheck::None, "clock skew allowed when checking token exp and nbf, in seconds"},
+    {"cluster.redis", "--redis", &field_of<&C::cluster, &C::Cluster::redis>,
+     ValueCheck::Address, "Redis host:port; empty = embedded mode, no cluster"},
+    {"cluster.node_id", "--node-id", &field_of<&C::cluster, &C::Cluster::node_id>,
+     ValueCheck::None, "this node's id in the cluster; empty = the host name"},
+    {"cluster.advertise", "--advertise", &field_of<&C::cluster, &C::Cluster::advertise>,
+     ValueCheck::Address, "host:port other nodes reach this node at; empty = first listen address"},
+    {"kafka.brokers", "--kafka", &field_of<&C::kafka, &C::Kafka::brokers>,
+     ValueCheck::AddressList, "Kafka brokers, host:port[,host:port...]; empty = no Kafka"},
+    {"tls.cert", "--tls-cert", &field_of<&C::tls, &C::Tls::cert>, ValueCheck::None,
+     "PEM certificate chain file; set = TLS on both TCP and WebSocket"},
+    {"tls.key", "--tls-key", &field_of<&C::tls, &C::Tls::key>, ValueCheck::None,
+     "PEM private key file for tls.cert"},
+    {"log.level", "--log-level", &field_of<&C::log, &C::Log::level>, ValueCheck::LogLevel,
+     "trace, debug, info, warn or error"},
+};
+// clang-format on
+
+constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+constexpr std::string_view kPluginPrefix = "plugins.";
+
+const ConfigKey* find_key(std::string_view key) {
+    for (const auto& entry : kSchema) {
+        if (entry.key == key) return &entry;
+    }
+    return nullptr;
+}
+
+const ConfigKey* find_flag(std::string_view flag) {
+    for (const auto& entry : kSchema) {
+        if (entry.flag == flag) return &entry;
+    }
+    return nullptr;
+}
+
+bool is_section(std::string_view section) {
+    for (const auto& entry : kSchema) {
+        if (entry.key.substr(0, entry.key.find('.')) == section) return true;
+    }
+    return false;
+}
+
+std::string env_name(std::string_view key) {
+    std::string name = "LIVEPUSH_";
+    for (char c : key) {
+        name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return name;
+}
+
+// plugins.NAME.KEY, where KEY may itself be dotted (nested TOML tables); no empty segment.
+bool is_plugin_key(std::string_view key) {
+    if (!key.starts_with(kPluginPrefix)) return false;
+    const std::string_view rest = key.substr(kPluginPrefix.size());
+    if (rest.empty() || rest.front() == '.' || rest.back() == '.') return false;
+    if (rest.find("..") != std::string_view::npos) return false;
+    return rest.find('.') != std::string_view::npos;
+}
+
+std::string in_quotes(std::string_view text) {
+    std::string out = "\"";
+    out += text;
+    out += '"';
+    return out;
+}
+
+// Digits only: no sign, no spaces, no hex, so "-1" cannot wrap around to a huge limit.
+bool parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t& out,
+                    std::string& error) {
+    std::uint64_t value = 0;
+    const char* end = text.data() + text.size();
+    const bool digits_only = !text.empty() && text.find_first_not_of("0123456789") == text.npos;
+    if (!digits_only) {
+        error = in_quotes(text) + " is not an unsigned integer";
+        return false;
+    }
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (ec != std::errc() || ptr != end || value > max) {
+        error = in_quotes(text) + " is out of range (at most " + std::to_string(max) + ")";
+        return false;
+    }
+    out = value;
+    return true;
+}
+
+bool is_address_list(std::string_view list) {
+    std::string host;
+    std::uint16_t port = 0;
+    for (std::size_t start = 0;;) {
+        const std::size_t comma = list.find(',', start);
+        const std::string_view item = list.substr(start, comma - start);
+        if (!split_host_port(std::string(item), host, port)) return false;
+        if (comma == std::string_view::npos) return true;
+        start = comma + 1;
+    }
+}
+
+// Empty string on success, else why `value` is not acceptable (without saying where it came from).
+std::string check_value(const ConfigKey& key, std::string_view value) {
+    std::string host;
+    std::uint16_t port = 0;
+    switch (key.check) {
+        case ValueCheck::None:
+            return {};
+        case ValueCheck::Address:
+            if (value.empty() || split_host_port(std::string(value), host, port)) return {};
+            return in_quotes(value) + " is not host:port";
+        case ValueCheck::AddressList:
+            if (value.empty() || is_address_list(value)) return {};
+            return in_quotes(value) + " is not a comma-separated list of host:port";
+        case ValueCheck::LogLevel:
+            for (auto level : kLogLevels) {
+                if (value == level) return {};
+            }
+            return in_quotes(value) + " is not one of trace, debug, info, warn, error";
+    }
+    return {};
+}
+
+// Sets one schema key from its text form. `source` names where the text came from (a flag, an
+// environment variable, the file) so the operator knows what to fix.
+std::string apply_value(Config& config, const ConfigKey& key, std::string_view value,
+                        std::string_view source) {
+    std::string problem = check_value(key, value);
+    if (problem.empty()) {
+        std::uint64_t number = 0;
+        if (auto* text = std::get_if<StringField>(&key.field)) {
+            (*text)(config) = std::string(value);
+        } else if (auto* u32 = std::get_if<U32Field>(&key.field)) {
+            if (parse_unsigned(value, UINT32_MAX, number, problem)) {
+                (*u32)(config) = static_cast<std::uint32_t>(number);
+            }
+        } else if (auto* u64 = std::get_if<U64Field>(&key.field)) {
+            if (parse_unsigned(value, UINT64_MAX, number, problem)) (*u64)(config) = number;
+        }
+    }
+    if (problem.empty()) return {};
+    return std::string(key.key) + ": " + problem + " (from " + std::string(source) + ")";
+}
+
+// One key=value from the command line (a flag or --set), applied in command-line order.
+struct Override {
+    std::string key;
+    std::string value;
+    std::string source;
+};
+
+std::string apply_override(Config& config, const Override& setting) {
+    if (const ConfigKey* key = find_key(setting.key)) {
+        return apply_value(config, *key, setting.value, setting.source);
+    }
+    if (is_plugin_key(setting.key)) {
+        config.plugin_settings[setting.key] = setting.value;
+        return {};
+    }
+    return "unknown key " + in_quotes(setting.key) + " (from " + setting.source +
+           "); plugin keys are plugins.NAME.KEY";
+}
+
+struct CommandLine {
+    std::optional<std::string> config_path;
+    bool dev = false;
+    bool help = false;
+    std::vector<Override> overrides;
+};
+
+std::string parse_command_line(int argc, const char* const* argv, CommandLine& out) {
+    for (int i = 0; i < argc && argv[i] != nullptr; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            out.help = true;
+            return {};
+        }
+        if (!arg.starts_with("--") || arg.size() == 2) {
+            if (arg.starts_with("-")) return "unknown flag " + in_quotes(arg) + " (see --help)";
+            return "unexpected argument " + in_quotes(arg) + " (see --help)";
+        }
+        const std::size_t eq = arg.find('=');
+        const std::string_view name = arg.substr(0, eq);
+        std::optional<std::string_view> inline_value;
+        if (eq != std::string_view::npos) inline_value = arg.substr(eq + 1);
+
+        // Only known flags take a value, so an unknown flag is reported instead of silently
+        // swallowing the argument after it.
+        const ConfigKey* key = find_flag(name);
+        const bool takes_value = key != nullptr || name == "--config" || name == "--set";
+        if (name == "--dev") {
+            if (inline_value) return "--dev takes no value";
+            out.dev = true;
+            continue;
+        }
+        if (!takes_value) return "unknown flag " + in_quotes(name) + " (see --help)";
+
+        std::string value;
+        if (inline_value) {
+            value = std::string(*inline_value);
+        } else if (i + 1 < argc && argv[i + 1] != nullptr &&
+                   !std::string_view(argv[i + 1]).starts_with("--")) {
+            value = argv[++i];
+        } else {
+            // A value that starts with "--" is far more often a forgotten value than a real one.
+            return std::string(name) + " needs a value (write " + std::string(name) +
+                   "=VALUE for a value that starts with --)";
+        }
+
+        if (key != nullptr) {
+            out.overrides.push_back({std::string(key->key), std::move(value), std::string(name)});
+        } else if (name == "--config") {
+            if (out.config_path) return "--config given more than once";
+            out.config_path = std::move(value);
+        } else {  // --set
+            const std::size_t set_eq = value.find('=');
+            if (set_eq == std::string::npos || set_eq == 0) {
+                return "--set needs section.key=value, got " + in_quotes(value);
+            }
+            out.overrides.push_back({value.substr(0, set_eq), value.substr(set_eq + 1), "--set"});
+        }
+    }
+    return {};
+}
+
+// TOML array or inline table as JSON, so that plugins get list values in a notation they can
+// parse with the JSON library they already use. Dates and times become strings.
+boost::json::value to_json(const toml::node& node) {
+    if (const auto* text = node.as_string()) return boost::json::string(text->get());
+    if (const auto* integer = node.as_integer()) return integer->get();
+    if (const auto* real = node.as_floating_point()) return real->get();
+    if (const auto* flag = node.as_boolean()) return flag->get();
+    if (const auto* array = node.as_array()) {
+        boost::json::array out;
+        for (const auto& item : *array) out.push_back(to_json(item));
+        return out;
+    }
+    if (const auto* table = node.as_table()) {
+        boost::json::object out;
+        for (const auto& [name, item] : *table) out[name.str()] = to_json(item);
+        return out;
+    }
+    std::ostringstream os;
+    node.visit([&os](const auto& value) { os << value; });
+    return boost::json::string(os.str());
+}
+
+// Plugin values are kept as text for the plugin to parse: strings verbatim, numbers, booleans
+// and dates in TOML notation, arrays as JSON.
+std::string plugin_value_text(const toml::node& node) {
+    if (const auto* text = node.as_string()) return text->get();
+    if (node.is_array()) return boost::json::serialize(to_json(node));
+    std::ostringstream os;
+    node.visit([&os](const auto& value) { os << value; });
+    return os.str();
+}
+
+void flatten_plugin_table(const toml::table& table, const std::string& prefix,
+                          std::map<std::string, std::string>& out) {
+    for (const auto& [name, node] : table) {
+        std::string key = prefix + "." + std::string(name.str());
+        if (const auto* nested = node.as_table()) {
+            flatten_plugin_table(*nested, key, out);
+        } else {
+            out[key] = plugin_value_text(node);
+        }
+    }
+}
+
+std::string apply_file_section(Config& config, std::string_view section, const toml::table& table,
+                               const std::string& path) {
+    for (const auto& [name, node] : table) {
+        const std::string key = std::string(section) + "." + std::string(name.str());
+        const ConfigKey* entry = find_key(key);
+        if (entry == nullptr) return path + ": unknown key " + in_quotes(key);
+        if (std::holds_alternative<StringField>(entry->field)) {
+            const auto* text = node.as_string();
+            if (text == nullptr) return key + ": expected a string (from " + path + ")";
+            if (auto error = apply_value(config, *entry, text->get(), path); !error.empty()) {
+                return error;
+            }
+        } else {
+            const auto* integer = node.as_integer();
+            if (integer == nullptr) return key + ": expected an integer (from " + path + ")";
+            const std::string text = std::to_string(integer->get());
+            if (auto error = apply_value(config, *entry, text, path); !error.empty()) return error;
+        }
+    }
+    return {};
+}
+
+std::string apply_file(Config& config, const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        return "--config " + in_quotes(path) + ": is a directory, not a TOML file";
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return "--config " + in_quotes(path) + ": cannot open: " + std::strerror(errno);
+    std::string text;
+    try {
+        text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    } catch (const std::ios_base::failure& e) {
+        return "--config " + in_quotes(path) + ": cannot read: " + e.what();
+    }
+    if (file.bad()) return "--config " + in_quotes(path) + ": cannot read";
+
+    toml::table root;
+    try {
+        root = toml::parse(text, path);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        return path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+               std::string(e.description());
+    }
+
+    for (const auto& [name, node] : root) {
+        const std::string section(name.str());
+        const auto* table = node.as_table();
+        if (section == "plugins" && table != nullptr) {
+            for (const auto& [plugin, settings] : *table) {
+                const std::string prefix = "plugins." + std::string(plugin.str());
+                const auto* plugin_table = settings.as_table();
+                if (plugin_table == nullptr) {
+                    return path + ": " + prefix + " must be a table ([" + prefix + "])";
+                }
+                flatten_plugin_table(*plugin_table, prefix, config.plugin_settings);
+            }
+        } else if (table != nullptr && is_section(section)) {
+            if (auto error = apply_file_section(config, section, *table, path); !error.empty()) {
+                return error;
+            }
+        } else if (table != nullptr) {
+            return path + ": unknown section [" + section + "]";
+        } else {
+            return path + ": unknown key " + in_quotes(section) + " (keys belong in a [section])";
+        }
+    }
+    return {};
+}
+
+std::string apply_environment(Config& config, const char* const* envp) {
+    if (envp == nullptr) return {};
+    for (const auto& key : kSchema) {
+        const std::string name = env_name(key.key);
+        for (const char* const* entry = envp; *entry != nullptr; ++entry) {
+            const std::string_view assignment = *entry;
+            if (assignment.size() > name.size() && assignment.starts_with(name) &&
+                assignment[name.size()] == '=') {
+                // First match, as getenv() would pick.
+                auto error = apply_value(config, key, assignment.substr(name.size() + 1), name);
+                if (!error.empty()) return error;
+                break;
+            }
+        }
+    }
+    return {};
+}
+
+// The accessors hand out mutable references (they are the setters too), hence Config&.
+std::string value_text(Config& config, const ConfigKey& key) {
+    return std::visit(
+        [&](auto field) -> std::string {
+            const auto& value = field(config);
+            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+                return in_quotes(value);
+            } else {
+                return std::to_string(value);
+            }
+        },
+        key.field);
+}
+
+std::string_view placeholder(const ConfigKey& key) {
+    switch (key.check) {
+        case ValueCheck::Address:
+            return "HOST:PORT";
+        case ValueCheck::AddressList:
+            return "HOST:PORT,...";
+        case ValueCheck::LogLevel:
+            return "LEVEL";
+        case ValueCheck::None:
+            break;
+    }
+    return std::holds_alternative<StringField>(key.field) ? "TEXT" : "N";
+}
+
+std::string help_text() {
+    Config defaults;
+    std::string out =
+        "Usage: livepushd [options]\n"
+        "\n"
+        "Every key below can be set in the TOML file (--config; [section] then key = value), by\n"
+        "its environment variable, by its flag, or with --set section.key=value. Later wins:\n"
+        "defaults < file < environment < flags and --set, in command-line order.\n"
+        "\n"
+        "Options:\n"
+        "  --config FILE\n"
+        "      TOML configuration file; [plugins.NAME] tables are passed to plugin NAME\n"
+        "  --set KEY=VALUE\n"
+        "      set any key below, or a plugin key plugins.NAME.KEY; repeatable\n"
+        "  --dev\n"
+        "      development mode: without a jwt_secret, start with a printed development secret\n"
+        "      and API key\n"
+        "  -h, --help\n"
+        "      print this help\n"
+        "\n"
+        "Keys:\n";
+    for (const auto& key : kSchema) {
+        out += "  ";
+        out += key.flag;
+        out += ' ';
+        out += placeholder(key);
+        out += "\n      ";
+        out += key.key;
+        out += ", env ";
+        out += env_name(key.key);
+        out += ", default ";
+        out += value_text(defaults, key);
+        out += "\n      ";
+        out += key.help;
+        out += '\n';
+    }
+    return out;
+}
+
+bool is_host_name_or_ipv4(std::string_view host) {
+    if (host.empty() || host.size() > 253) return false;
+    for (char c : host) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// The inside of [...]: an IPv6 address, optionally with a %zone (fe80::1%eth0).
+bool is_ipv6_literal(std::string_view host) {
+    const std::size_t percent = host.find('%');
+    const std::string address(host.substr(0, percent));
+    if (percent != std::string_view::npos) {
+        const std::string_view zone = host.substr(percent + 1);
+        if (zone.empty() || !is_host_name_or_ipv4(zone)) return false;
+    }
+    unsigned char bytes[16];
+    return inet_pton(AF_INET6, address.c_str(), bytes) == 1;
+}
+
+}  // namespace
+
+bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port) {
+    const std::string_view text = addr;
+    std::string_view host_part;
+    std::string_view port_part;
+    if (text.starts_with('[')) {
+        const std::size_t close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return false;
+        }
+        host_part = text.substr(1, close - 1);
+        port_part = text.substr(close + 2);
+        if (!is_ipv6_literal(host_part)) return false;
+    } else {
+        // A bare IPv6 address ("::1:7000") is ambiguous, so it must be bracketed: the host
+        // check below refuses any further ':'.
+        const std::size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos) return false;
+        host_part = text.substr(0, colon);
+        port_part = text.substr(colon + 1);
+        if (!is_host_name_or_ipv4(host_part)) return false;
+    }
+    if (port_part.empty() || port_part.size() > 5 ||
+        port_part.find_first_not_of("0123456789") != std::string_view::npos) {
+        return false;
+    }
+    unsigned value = 0;
+    std::from_chars(port_part.data(), port_part.data() + port_part.size(), value);
+    if (value > 65535) return false;
+    host = std::string(host_part);
+    port = static_cast<std::uint16_t>(value);
+    return true;
+}
+
+ConfigResult load_config(int argc, const char* const* argv, const char* const* envp) {
+    ConfigResult result;
+    CommandLine command_line;
+    if (auto error = parse_command_line(argc, argv, command_line); !error.empty()) {
+        result.error = std::move(error);
+        return result;
+    }
+    if (command_line.help) {
+        result.show_help = true;
+        result.help_text = help_text();
+        return result;
+    }
+
+    Config& config = result.config;
+    config.dev = command_line.dev;
+    if (command_line.config_path) {
+        result.error = apply_file(config, *command_line.config_path);
+        if (!result.error.empty()) return result;
+    }
+    result.error = apply_environment(config, envp);
+    if (!result.error.empty()) return result;
+    for (const auto& setting : command_line.overrides) {
+        result.error = apply_override(config, setting);
+        if (!result.error.empty()) return result;
+    }
+    return result;
+}
+
+}  // namespace lp::app

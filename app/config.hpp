@@ -1,0 +1,76 @@
+// app/config: the node's configuration, from defaults, a TOML file (--config), environment
+// variables (LIVEPUSH_SECTION_KEY), flags (--tcp-listen ...) and --set section.key=value, in that
+// order of precedence (later wins). The key and flag names of design.md section 2 are fixed.
+//
+// Every key lives in one table (the schema in config.cpp) with its default, flag, and help text,
+// so --help, the env names and --set are all derived from that one place. Unknown keys under
+// [plugins.*] are kept verbatim for the plugins; other unknown keys are an error.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lp::app {
+
+struct Config {
+    struct Server {
+        std::string tcp_listen = "0.0.0.0:7000";
+        std::string ws_listen = "0.0.0.0:7001";  // WebSocket path /ws
+        std::uint32_t heartbeat_interval_ms = 30000;  // closed after 3 missed
+        std::uint32_t login_timeout_ms = 10000;
+        std::uint32_t loops = 0;                      // event loops; 0 = one per core
+        std::uint32_t max_body = 64 * 1024;           // frame body limit
+        std::uint32_t ws_max_message = 64 * 1024 + 16;  // WebSocket message limit
+        std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;  // over it: KICK slow
+        std::uint32_t max_connections = 0;            // 0 = limited only by the fd limit
+        std::uint32_t drain_timeout_ms = 5000;        // SIGTERM: bound on drain+flush
+        std::uint32_t max_rooms_per_session = 16;
+        std::uint32_t biz_rate_per_s = 50;            // BIZ packets per session per second (0 = off)
+    } server;
+    struct Api {
+        std::string listen = "127.0.0.1:8090";
+        std::string key;  // empty = no auth, only allowed on a loopback listen address
+    } api;
+    struct Auth {
+        std::string jwt_secret;  // required unless --dev
+        std::uint32_t leeway_s = 30;
+    } auth;
+    struct Cluster {
+        std::string redis;  // empty = embedded
+        std::string node_id;    // default: host name
+        std::string advertise;  // default: first listen address
+    } cluster;
+    struct Kafka {
+        std::string brokers;  // empty = no Kafka
+    } kafka;
+    struct Tls {
+        std::string cert;
+        std::string key;
+    } tls;
+    struct Log {
+        std::string level = "info";  // trace, debug, info, warn, error
+    } log;
+
+    bool dev = false;
+    // plugins.<name>.<key> = value (as text), for the plugins to read.
+    std::map<std::string, std::string> plugin_settings;
+};
+
+struct ConfigResult {
+    Config config;
+    bool show_help = false;
+    std::string help_text;     // filled when show_help
+    std::string error;         // non-empty: print it and exit 2
+};
+
+// Parses argv (without the program name and without a leading sub-command) and the environment
+// `envp` (NAME=VALUE strings, nullptr-terminated, may be nullptr).
+ConfigResult load_config(int argc, const char* const* argv, const char* const* envp);
+
+// "host:port" → host and port; accepts "[::1]:7000". False on a malformed address.
+bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port);
+
+}  // namespace lp::app

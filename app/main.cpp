@@ -1,0 +1,226 @@
+// app/main: livepushd. Reads the configuration, wires the modules together, runs until SIGTERM
+// or SIGINT, then drains (KICK "draining" to every session) and exits 0 within a bounded time.
+//
+//   livepushd [flags]                      run a node (see --help)
+//   livepushd token --user ID [--role R] [--ttl S] [flags]   mint a token with the configured secret
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/config.hpp"
+#include "handlers/gateway.hpp"
+#include "handlers/jwt.hpp"
+#include "server/server.hpp"
+
+extern char** environ;
+
+namespace {
+
+// Used only with --dev, and printed, so a person can try livepush without setting anything up.
+constexpr const char* kDevSecret = "livepush-dev-secret-not-for-production";
+constexpr const char* kDevApiKey = "livepush-dev-api-key";
+
+bool is_loopback(const std::string& addr) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!lp::app::split_host_port(addr, host, port)) return false;
+    return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "livepush";
+    return buf;
+}
+
+void raise_fd_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+// Applies --dev defaults and start-up policy. Returns an error message, or empty.
+std::string finish_config(lp::app::Config& c) {
+    if (c.auth.jwt_secret.empty()) {
+        if (!c.dev) return "auth.jwt_secret is required (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET), or run with --dev";
+        c.auth.jwt_secret = kDevSecret;
+    }
+    if (c.api.key.empty()) {
+        if (c.dev) c.api.key = kDevApiKey;
+        else if (!c.api.listen.empty() && !is_loopback(c.api.listen))
+            return "api.key is required when api.listen (" + c.api.listen + ") is not a loopback address";
+    }
+    if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
+    if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
+    if (c.server.heartbeat_interval_ms == 0) return "server.heartbeat_interval_ms must be > 0";
+    if (c.server.max_body == 0) return "server.max_body must be > 0";
+    return {};
+}
+
+int mint_token(int argc, char** argv) {
+    std::uint64_t user = 0;
+    std::string role = "viewer";
+    std::int64_t ttl = 3600;
+    std::vector<const char*> rest;
+    for (int i = 0; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&](const char* name) -> const char* {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "livepushd token: %s needs a value\n", name);
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--user") {
+            std::string v = value("--user");
+            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), user);
+            if (ec != std::errc() || p != v.data() + v.size() || user == 0) {
+                std::fprintf(stderr, "livepushd token: --user must be a non-zero unsigned integer\n");
+                return 2;
+            }
+        } else if (a == "--role") {
+            role = value("--role");
+        } else if (a == "--ttl") {
+            ttl = std::atoll(value("--ttl"));
+            if (ttl <= 0) {
+                std::fprintf(stderr, "livepushd token: --ttl must be > 0 seconds\n");
+                return 2;
+            }
+        } else {
+            rest.push_back(argv[i]);
+        }
+    }
+    if (user == 0) {
+        std::fprintf(stderr, "usage: livepushd token --user ID [--role viewer|anchor|admin] [--ttl SECONDS] [--jwt-secret S | --dev | --config F]\n");
+        return 2;
+    }
+    auto loaded = lp::app::load_config(static_cast<int>(rest.size()), rest.data(), environ);
+    if (!loaded.error.empty()) {
+        std::fprintf(stderr, "livepushd token: %s\n", loaded.error.c_str());
+        return 2;
+    }
+    auto& c = loaded.config;
+    if (c.auth.jwt_secret.empty()) {
+        if (!c.dev) {
+            std::fprintf(stderr, "livepushd token: no secret: give --jwt-secret, --config or --dev\n");
+            return 2;
+        }
+        c.auth.jwt_secret = kDevSecret;
+    }
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    std::cout << lp::auth::mint_hs256(c.auth.jwt_secret, user, role, now, now + ttl) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc > 1 && std::strcmp(argv[1], "token") == 0) return mint_token(argc - 2, argv + 2);
+
+    auto loaded = lp::app::load_config(argc - 1, argv + 1, environ);
+    if (loaded.show_help) {
+        std::cout << "livepushd: real-time IM and push server\n\n"
+                     "usage: livepushd [options]\n"
+                     "       livepushd token --user ID [--role R] [--ttl S] [options]\n\n"
+                  << loaded.help_text;
+        return 0;
+    }
+    if (!loaded.error.empty()) {
+        std::fprintf(stderr, "livepushd: %s (see --help)\n", loaded.error.c_str());
+        return 2;
+    }
+    auto& c = loaded.config;
+    if (auto err = finish_config(c); !err.empty()) {
+        std::fprintf(stderr, "livepushd: %s\n", err.c_str());
+        return 2;
+    }
+
+    auto log = spdlog::stderr_color_mt("livepushd");
+    spdlog::set_default_logger(log);
+    spdlog::set_level(spdlog::level::from_str(c.log.level));
+    ::signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+
+    if (c.dev) {
+        std::printf("livepushd --dev: development secret and API key (never use them in production)\n"
+                    "  auth.jwt_secret = %s\n  api.key         = %s\n"
+                    "  mint a token:     livepushd token --dev --user 1\n",
+                    c.auth.jwt_secret.c_str(), c.api.key.c_str());
+    }
+
+    lp::server::ServerOptions so;
+    so.tcp_listen = c.server.tcp_listen;
+    so.ws_listen = c.server.ws_listen;
+    so.loops = c.server.loops;
+    so.max_connections = c.server.max_connections;
+    so.tls_cert = c.tls.cert;
+    so.tls_key = c.tls.key;
+    so.loop.heartbeat_interval = std::chrono::milliseconds(c.server.heartbeat_interval_ms);
+    so.loop.login_timeout = std::chrono::milliseconds(c.server.login_timeout_ms);
+    so.loop.max_body = c.server.max_body;
+    so.loop.ws_max_message = c.server.ws_max_message;
+    so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
+
+    lp::handlers::GatewayOptions go;
+    go.node_id = c.cluster.node_id;
+    go.heartbeat_interval = so.loop.heartbeat_interval;
+    go.jwt_secret = c.auth.jwt_secret;
+    go.jwt_leeway_s = c.auth.leeway_s;
+    go.max_rooms_per_session = c.server.max_rooms_per_session;
+
+    lp::handlers::DeliveryHooks hooks;
+    lp::handlers::Gateway gateway(go, hooks);
+    std::unique_ptr<lp::server::Server> server;
+    try {
+        server = std::make_unique<lp::server::Server>(so, gateway);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "livepushd: %s\n", e.what());
+        return 1;
+    }
+    gateway.attach(server->hub());
+    server->start();
+
+    auto host_of = [](const std::string& addr) {
+        std::string host;
+        std::uint16_t port = 0;
+        lp::app::split_host_port(addr, host, port);
+        return host;
+    };
+    std::string ready = "livepushd ready node=" + c.cluster.node_id;
+    if (server->tcp_port()) ready += " tcp=" + host_of(c.server.tcp_listen) + ":" + std::to_string(server->tcp_port());
+    if (server->ws_port()) ready += " ws=" + host_of(c.server.ws_listen) + ":" + std::to_string(server->ws_port());
+    if (!c.tls.cert.empty()) ready += " tls=on";
+    std::printf("%s\n", ready.c_str());
+    std::fflush(stdout);
+    spdlog::info("{}", ready);
+
+    boost::asio::io_context main_io(1);
+    boost::asio::signal_set signals(main_io, SIGINT, SIGTERM);
+    int got = 0;
+    signals.async_wait([&](const boost::system::error_code&, int sig) { got = sig; });
+    main_io.run();
+
+    spdlog::info("signal {}: draining {} sessions", got, server->totals().sessions_total());
+    std::size_t left = server->drain("", std::chrono::milliseconds(c.server.drain_timeout_ms));
+    if (left) spdlog::warn("drain timeout: closing {} sessions that did not leave", left);
+    server->stop();
+    spdlog::info("stopped");
+    return 0;
+}

@@ -1,0 +1,38 @@
+// codec/envelope: the WebSocket text envelope {"code":1001,"seq":1,"body":{...}} and the
+// body conversions (binary protobuf or protobuf JSON mapping) shared by every transport.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lp::codec {
+
+struct Envelope {
+    std::uint16_t code = 0;
+    std::uint32_t seq = 0;
+    std::string body_json;  // the "body" member re-serialized as JSON text ("{}" when absent)
+};
+
+enum class EnvelopeError : std::uint8_t { None = 0, NotJson, NotObject, BadCode, BadSeq, BadBody };
+std::string_view to_string(EnvelopeError e) noexcept;
+
+// Parses a text message. "code" must be a known code number, "seq" an unsigned 32-bit number
+// (absent = 0), "body" an object (absent = empty body).
+EnvelopeError decode_envelope(std::string_view text, Envelope& out);
+// {"code":C,"seq":S,"body":<body_json>} — body_json must already be JSON text.
+std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_view body_json);
+
+// Body <-> message. json=true uses the standard protobuf JSON mapping: parse accepts both
+// lowerCamelCase and proto field names and ignores unknown fields; output uses lowerCamelCase
+// ("roomSeq"), 64-bit integers as decimal strings, and prints primitive fields even when they
+// hold their default (so a Result always shows "code": 0).
+bool parse_body(std::string_view body, bool json, google::protobuf::Message& out);
+std::string serialize_body(const google::protobuf::Message& msg, bool json);
+// JSON text for a message (the mapping above), used for envelopes and JSON_BODY frames.
+std::string to_json(const google::protobuf::Message& msg);
+
+}  // namespace lp::codec

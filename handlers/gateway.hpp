@@ -1,0 +1,122 @@
+// handlers/gateway: the strategy table. Every packet a client sends is dispatched by its code to
+// one handler (LOGIN, HEARTBEAT, BIZ, LOGOUT, ACK), and every BIZ packet by its type to one BIZ
+// handler (room.enter, room.leave, room.chat, scene.set, im.send, and whatever plugins add).
+//
+// The gateway owns the meaning of packets, not the sockets: it sees sessions through
+// server::Session and reaches other sessions only through server::Hub. Delivery guarantees
+// (qos1 windows, inboxes, recovery) plug in through DeliveryHooks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "handlers/jwt.hpp"
+#include "livepush.pb.h"
+#include "server/hub.hpp"
+#include "server/msg_id.hpp"
+#include "server/session.hpp"
+
+namespace boost::json {
+class object;
+}
+
+namespace lp::handlers {
+
+// What the delivery layer (ack/, push/) hooks into. Defaults do nothing.
+class DeliveryHooks {
+public:
+    virtual ~DeliveryHooks() = default;
+    // Right after LOGIN_RESULT was queued (replay the inbox here).
+    virtual void on_login(server::Session& s) {}
+    virtual void on_ack(server::Session& s, const livepush::v1::Ack& ack) {}
+    // The session is going away (it was logged in).
+    virtual void on_closed(server::Session& s) {}
+    // A private message: deliver `push` to `to` (qos1 in the delivery layer). Returns the
+    // number of sessions reached now. The default posts a qos0 push to every session.
+    virtual std::size_t send_private(std::uint64_t to, livepush::v1::Push push);
+    server::Hub* hub = nullptr;
+};
+
+struct GatewayOptions {
+    std::string node_id;
+    std::chrono::milliseconds heartbeat_interval{30000};
+    std::string jwt_secret;
+    std::int64_t jwt_leeway_s = 30;
+    std::uint32_t max_rooms_per_session = 16;
+    std::uint32_t max_chat_bytes = 2048;
+};
+
+// The context a BIZ handler gets.
+struct BizCall {
+    server::Session& session;
+    const server::Inbound& in;
+    const livepush::v1::BizReq& req;
+    const boost::json::object& data;  // BizReq.data parsed (an empty object when absent)
+};
+// A BIZ handler answers with code (0 = ok), message and optional JSON data.
+struct BizReply {
+    std::int32_t code = 0;
+    std::string message;
+    std::string data_json;  // UTF-8 JSON text, empty = none
+    std::uint64_t msg_id = 0;
+};
+using BizHandler = std::function<BizReply(BizCall&)>;
+
+struct GatewayStats {
+    std::atomic<std::uint64_t> login_ok{0};
+    std::atomic<std::uint64_t> login_failed[8] = {};  // by JwtError (index) + 7 = bad body
+    std::atomic<std::uint64_t> kicked_replaced{0};
+    std::atomic<std::uint64_t> heartbeats{0};
+    std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]
+    std::atomic<std::uint64_t> room_chat{0};
+};
+
+class Gateway final : public server::SessionHandler {
+public:
+    Gateway(GatewayOptions opts, DeliveryHooks& hooks);
+    void attach(server::Hub& hub);  // before the server starts
+
+    // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
+    void register_biz(const std::string& type, BizHandler h);
+
+    void on_packet(server::Session& s, const server::Inbound& in) override;
+    void on_closed(server::Session& s, server::CloseReason why) override;
+
+    const GatewayStats& stats() const noexcept { return stats_; }
+    server::MsgIdGenerator& msg_ids() noexcept { return msg_ids_; }
+    const GatewayOptions& options() const noexcept { return opts_; }
+
+private:
+    using PacketFn = void (Gateway::*)(server::Session&, const server::Inbound&);
+    void on_login(server::Session& s, const server::Inbound& in);
+    void on_heartbeat(server::Session& s, const server::Inbound& in);
+    void on_biz(server::Session& s, const server::Inbound& in);
+    void on_logout(server::Session& s, const server::Inbound& in);
+    void on_ack(server::Session& s, const server::Inbound& in);
+    void register_builtins();
+
+    BizReply room_enter(BizCall& c);
+    BizReply room_leave(BizCall& c);
+    BizReply room_chat(BizCall& c);
+    BizReply scene_set(BizCall& c);
+    BizReply im_send(BizCall& c);
+
+    GatewayOptions opts_;
+    DeliveryHooks& hooks_;
+    server::Hub* hub_ = nullptr;
+    auth::JwtVerifier jwt_;
+    server::MsgIdGenerator msg_ids_;
+    PacketFn table_[5] = {};  // code - 1001
+    std::unordered_map<std::string, BizHandler> biz_;
+    GatewayStats stats_;
+};
+
+std::uint64_t now_ms() noexcept;
+
+}  // namespace lp::handlers

@@ -1,0 +1,425 @@
+// server/session: transport-independent session logic: decoding, the WebSocket upgrade and
+// protocol, the send queue and its bound, deadlines, closing. The socket work is in
+// transport.cpp.
+#include "server/session.hpp"
+
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "codec/envelope.hpp"
+#include "livepush.pb.h"
+#include "server/event_loop.hpp"
+
+namespace lp::server {
+
+namespace pb = livepush::v1;
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr std::size_t kMaxUpgradeRequest = 8 * 1024;
+
+std::int32_t error_code_for(codec::DecodeError e) {
+    switch (e) {
+        case codec::DecodeError::BadMagic: return pb::BAD_MAGIC;
+        case codec::DecodeError::BadVersion: return pb::BAD_VERSION;
+        case codec::DecodeError::BadFlags: return pb::BAD_FLAGS;
+        case codec::DecodeError::BodyTooLarge: return pb::BODY_TOO_LARGE;
+        case codec::DecodeError::UnknownCode: return pb::UNKNOWN_CODE;
+        default: return pb::BAD_BODY;
+    }
+}
+
+std::string http_error(int status, std::string_view reason, std::string_view extra_headers,
+                       std::string_view body) {
+    std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
+    r += reason;
+    r += "\r\nContent-Type: application/json\r\nConnection: close\r\n";
+    r += extra_headers;
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    r += body;
+    return r;
+}
+
+}  // namespace
+
+const char* to_string(CloseReason r) noexcept {
+    switch (r) {
+        case CloseReason::PeerClosed: return "peer_closed";
+        case CloseReason::IoError: return "io_error";
+        case CloseReason::ProtocolError: return "protocol_error";
+        case CloseReason::LoginTimeout: return "login_timeout";
+        case CloseReason::HeartbeatTimeout: return "heartbeat_timeout";
+        case CloseReason::Logout: return "logout";
+        case CloseReason::Kicked: return "kicked";
+        case CloseReason::SlowConsumer: return "slow_consumer";
+        case CloseReason::Shutdown: return "shutdown";
+        case CloseReason::HandshakeFailed: return "handshake_failed";
+        case CloseReason::kCount: break;
+    }
+    return "unknown";
+}
+
+Session::Session(EventLoop& loop, TransportKind transport, bool tls)
+    : loop_(loop),
+      id_(loop.next_session_id()),
+      transport_(transport),
+      tls_(tls),
+      phase_(transport == TransportKind::Ws ? Phase::HttpUpgrade : Phase::Frames),
+      wire_(transport == TransportKind::Ws ? Wire::WsBinary : Wire::TcpBinary),
+      decoder_(loop.options().max_body) {
+    wheel_node.owner = this;
+}
+
+Session::~Session() { TimingWheel::unlink(wheel_node); }
+
+void Session::arm_login_deadline() {
+    // Covers the TLS handshake and the WebSocket upgrade too; a heartbeat deadline replaces it
+    // at login.
+    loop_.wheel().set_due(wheel_node,
+                          loop_.wheel().now() + loop_.ticks(loop_.options().login_timeout));
+}
+
+void Session::on_transport_ready() {
+    if (closed_) return;
+    auto& stats = loop_.stats();
+    add(stats.sessions[static_cast<int>(transport_)][tls_ ? 1 : 0], 1);
+    ready_ = true;
+    start_reading();
+}
+
+void Session::set_logged_in(const Inbound& req) {
+    logged_in_ = true;
+    if (transport_ == TransportKind::Ws)
+        wire_ = req.text ? Wire::WsText : (req.json ? Wire::WsJson : Wire::WsBinary);
+    else
+        wire_ = req.json ? Wire::TcpJson : Wire::TcpBinary;
+    add(loop_.stats().logged_in, 1);
+    touch();
+}
+
+Wire Session::reply_wire(const Inbound* req) const noexcept {
+    if (logged_in_ || req == nullptr) return wire_;
+    if (transport_ == TransportKind::Ws)
+        return req->text ? Wire::WsText : (req->json ? Wire::WsJson : Wire::WsBinary);
+    return req->json ? Wire::TcpJson : Wire::TcpBinary;
+}
+
+void Session::touch() {
+    if (closing()) return;
+    auto& wheel = loop_.wheel();
+    wheel.set_due(wheel_node, wheel.now() + loop_.ticks(3 * loop_.options().heartbeat_interval));
+}
+
+void Session::on_deadline() {
+    if (closed_) return;
+    if (closing_) {
+        close(close_reason_);  // linger over: the peer is not reading
+    } else if (!logged_in_) {
+        fail(pb::LOGIN_TIMEOUT, "no LOGIN within the login deadline", nullptr,
+             CloseReason::LoginTimeout);
+    } else {
+        kick("heartbeat_timeout", {}, CloseReason::HeartbeatTimeout);
+    }
+}
+
+// ---------------------------------------------------------------- input
+
+void Session::on_bytes(std::uint8_t* data, std::size_t n) {
+    inc(loop_.stats().bytes_in, n);
+    if (closing()) return;
+    if (phase_ == Phase::HttpUpgrade) {
+        on_upgrade_bytes(data, n);
+        return;
+    }
+    if (ws_) {
+        on_ws_bytes(data, n);
+        return;
+    }
+    auto err = decoder_.feed(data, n, [this](const codec::FrameView& f) {
+        Inbound in{f.header, f.body, (f.header.flags & codec::kJsonBody) != 0, false};
+        return dispatch(in);
+    });
+    if (err != codec::DecodeError::None) fail(error_code_for(err), codec::to_string(err));
+}
+
+bool Session::dispatch(const Inbound& in) {
+    inc(loop_.stats().frames_in);
+    if (!codec::is_client_code(in.header.code)) {
+        fail(pb::UNKNOWN_CODE,
+             "code " + std::to_string(in.header.code) + " is not a client packet", &in);
+        return false;
+    }
+    if (logged_in_) touch();
+    loop_.handler().on_packet(*this, in);
+    return !closing();
+}
+
+void Session::on_upgrade_bytes(std::uint8_t* data, std::size_t n) {
+    upgrade_buf_.append(reinterpret_cast<const char*>(data), n);
+    auto end = upgrade_buf_.find("\r\n\r\n");
+    if (end == std::string::npos) {
+        if (upgrade_buf_.size() > kMaxUpgradeRequest) {
+            send_raw_and_close(http_error(431, "Request Header Fields Too Large", {},
+                                          R"({"error":"upgrade request too large"})"));
+        }
+        return;
+    }
+    std::size_t head_len = end + 4;
+    http::request_parser<http::empty_body> parser;
+    parser.eager(true);
+    boost::beast::error_code ec;
+    parser.put(boost::asio::buffer(upgrade_buf_.data(), head_len), ec);
+    if (ec || !parser.is_header_done()) {
+        send_raw_and_close(http_error(400, "Bad Request", {}, R"({"error":"malformed HTTP request"})"));
+        return;
+    }
+    const auto& req = parser.get();
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    if (path != loop_.options().ws_path) {
+        send_raw_and_close(http_error(404, "Not Found", {}, R"({"error":"WebSocket endpoint is /ws"})"));
+        return;
+    }
+    auto key = req[http::field::sec_websocket_key];
+    auto upgrade = req[http::field::upgrade];
+    bool is_upgrade = req.method() == http::verb::get && req.version() >= 11 &&
+                      boost::beast::iequals(upgrade, "websocket") && !key.empty();
+    if (!is_upgrade) {
+        send_raw_and_close(http_error(426, "Upgrade Required",
+                                      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
+                                      R"({"error":"a WebSocket upgrade is required"})"));
+        return;
+    }
+    if (req[http::field::sec_websocket_version] != "13") {
+        send_raw_and_close(http_error(426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n",
+                                      R"({"error":"only WebSocket version 13 is supported"})"));
+        return;
+    }
+    std::string resp =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " +
+        codec::ws::accept_key(std::string_view(key.data(), key.size())) + "\r\n\r\n";
+    own_tail() += resp;
+    account_queued(resp.size());
+    phase_ = Phase::Frames;
+    ws_ = std::make_unique<codec::ws::FrameDecoder>(codec::ws::FrameDecoder::Role::Server,
+                                                    loop_.options().ws_max_message);
+    std::string rest = upgrade_buf_.substr(head_len);
+    std::string().swap(upgrade_buf_);
+    if (!rest.empty()) on_ws_bytes(reinterpret_cast<std::uint8_t*>(rest.data()), rest.size());
+}
+
+void Session::send_raw_and_close(std::string bytes) {
+    std::size_t n = bytes.size();
+    out_.push_back(Chunk{nullptr, std::move(bytes)});
+    account_queued(n);
+    close_after_flush(CloseReason::HandshakeFailed);
+}
+
+void Session::on_ws_bytes(std::uint8_t* data, std::size_t n) {
+    auto err = ws_->feed(data, n, [this](const codec::ws::Message& m) { return on_ws_message(m); });
+    if (err != codec::ws::WsError::None && !closing()) {
+        bool too_big = err == codec::ws::WsError::MessageTooLarge;
+        fail(too_big ? pb::BODY_TOO_LARGE : pb::BAD_WEBSOCKET,
+             std::string("WebSocket: ") + std::string(codec::ws::to_string(err)));
+    }
+}
+
+bool Session::on_ws_message(const codec::ws::Message& m) {
+    using codec::ws::Opcode;
+    switch (m.opcode) {
+        case Opcode::Binary: {
+            codec::FrameView fv;
+            auto err = codec::decode_one(m.payload, loop_.options().max_body, fv);
+            if (err != codec::DecodeError::None) {
+                fail(error_code_for(err), codec::to_string(err));
+                return false;
+            }
+            Inbound in{fv.header, fv.body, (fv.header.flags & codec::kJsonBody) != 0, false};
+            return dispatch(in);
+        }
+        case Opcode::Text: {
+            codec::Envelope env;
+            auto err = codec::decode_envelope(m.payload, env);
+            Inbound in;
+            in.json = true;
+            in.text = true;
+            if (err != codec::EnvelopeError::None) {
+                fail(pb::BAD_ENVELOPE, std::string("text message: ") + std::string(codec::to_string(err)), &in);
+                return false;
+            }
+            in.header.code = env.code;
+            in.header.seq = env.seq;
+            in.header.flags = codec::kJsonBody;
+            in.header.body_len = static_cast<std::uint32_t>(env.body_json.size());
+            in.body = env.body_json;
+            return dispatch(in);
+        }
+        case Opcode::Ping: {
+            std::string& tail = own_tail();
+            std::size_t before = tail.size();
+            tail += codec::ws::encode_frame(Opcode::Pong, m.payload);
+            account_queued(tail.size() - before);
+            return true;
+        }
+        case Opcode::Pong:
+            return true;
+        case Opcode::Close:
+            ws_close(codec::ws::kCloseNormal, {});
+            close_after_flush(CloseReason::PeerClosed);
+            return false;
+        default:
+            return true;
+    }
+}
+
+void Session::ws_close(std::uint16_t status, std::string_view reason) {
+    if (!ws_ || phase_ != Phase::Frames || closing()) return;
+    std::string& tail = own_tail();
+    std::size_t before = tail.size();
+    tail += codec::ws::encode_frame(codec::ws::Opcode::Close, codec::ws::close_payload(status, reason));
+    account_queued(tail.size() - before);
+}
+
+// ---------------------------------------------------------------- output
+
+std::string& Session::own_tail() {
+    if (out_.empty() || out_.back().shared || out_.size() <= locked_chunks_) out_.emplace_back();
+    return out_.back().own;
+}
+
+void Session::account_queued(std::size_t n) {
+    queued_bytes_ += n;
+    auto& stats = loop_.stats();
+    add(stats.send_queue_bytes, static_cast<std::int64_t>(n));
+    inc(stats.frames_out);
+    if (queued_bytes_ > loop_.options().send_queue_max_bytes && !closing()) {
+        on_overflow();
+        return;
+    }
+    loop_.want_flush(*this);
+}
+
+void Session::on_overflow() {
+    inc(loop_.stats().slow_kicks);
+    // Drop what is not yet on the wire, but never a chunk that is partly written or in flight:
+    // that would cut a frame in half.
+    std::size_t keep = std::max<std::size_t>(locked_chunks_, out_offset_ > 0 ? 1 : 0);
+    std::size_t dropped = 0;
+    for (std::size_t i = keep; i < out_.size(); ++i) dropped += out_[i].size();
+    out_.resize(keep);
+    queued_bytes_ -= dropped;
+    add(loop_.stats().send_queue_bytes, -static_cast<std::int64_t>(dropped));
+    kick("slow", {}, CloseReason::SlowConsumer);
+}
+
+void Session::send(codec::Code code, std::uint32_t seq, const google::protobuf::Message& body,
+                   std::uint8_t flags, const Inbound* in_reply_to) {
+    if (closing()) return;
+    std::string& tail = own_tail();
+    std::size_t before = tail.size();
+    append_packet(tail, reply_wire(in_reply_to), code, seq, flags, body);
+    account_queued(tail.size() - before);
+}
+
+void Session::send_bytes(const Bytes& bytes) {
+    if (closing()) return;
+    out_.push_back(Chunk{bytes, {}});
+    account_queued(bytes->size());
+}
+
+void Session::fail(std::int32_t code, std::string_view message, const Inbound* req,
+                   CloseReason why) {
+    if (closing()) return;
+    if (why == CloseReason::ProtocolError) inc(loop_.stats().protocol_errors);
+    pb::Error e;
+    e.set_code(code);
+    e.set_message(std::string(message));
+    send(codec::Code::Error, req ? req->header.seq : 0, e, 0, req);
+    ws_close(codec::ws::kClosePolicy, {});
+    close_after_flush(why);
+}
+
+void Session::kick(std::string_view reason, std::string_view reconnect_to, CloseReason why) {
+    if (closing()) return;
+    pb::Kick k;
+    k.set_reason(std::string(reason));
+    k.set_reconnect_to(std::string(reconnect_to));
+    send(codec::Code::Kick, 0, k);
+    ws_close(why == CloseReason::Shutdown ? codec::ws::kCloseGoingAway : codec::ws::kCloseNormal, reason);
+    close_after_flush(why);
+}
+
+void Session::close_after_flush(CloseReason why) {
+    if (closing()) return;
+    closing_ = true;
+    close_reason_ = why;
+    auto& wheel = loop_.wheel();
+    wheel.set_due(wheel_node, wheel.now() + loop_.ticks(loop_.options().close_linger));
+    if (out_.empty()) {
+        close(why);
+        return;
+    }
+    loop_.want_flush(*this);
+}
+
+void Session::flush() {
+    if (closed_ || write_in_flight_) return;
+    if (out_.empty()) {
+        if (closing_) close(close_reason_);
+        return;
+    }
+    write_queued();
+}
+
+void Session::wrote(std::size_t n) {
+    auto& stats = loop_.stats();
+    inc(stats.bytes_out, n);
+    inc(stats.writes);
+    std::size_t total = n;
+    std::size_t done = 0;
+    while (n > 0 && done < out_.size()) {
+        std::size_t left = out_[done].size() - out_offset_;
+        if (n >= left) {
+            n -= left;
+            out_offset_ = 0;
+            ++done;
+        } else {
+            out_offset_ += n;
+            n = 0;
+        }
+    }
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(done));
+    queued_bytes_ -= total;
+    add(stats.send_queue_bytes, -static_cast<std::int64_t>(total));
+    if (out_.empty()) {
+        // An idle session keeps no queue memory.
+        if (out_.capacity() > 4) std::vector<Chunk>().swap(out_);
+        if (closing_) close(close_reason_);
+    }
+}
+
+void Session::close(CloseReason why) {
+    if (closed_) return;
+    closed_ = true;
+    closing_ = true;
+    close_reason_ = why;
+    TimingWheel::unlink(wheel_node);
+    auto& stats = loop_.stats();
+    inc(stats.closed[static_cast<int>(why)]);
+    if (ready_)
+        add(stats.sessions[static_cast<int>(transport_)][tls_ ? 1 : 0], -1);
+    if (logged_in_) add(stats.logged_in, -1);
+    add(stats.send_queue_bytes, -static_cast<std::int64_t>(queued_bytes_));
+    queued_bytes_ = 0;
+    out_.clear();
+    close_transport();
+    loop_.handler().on_closed(*this, why);
+    loop_.detach(*this);
+    loop_.retire(std::move(self_));
+}
+
+}  // namespace lp::server

@@ -1,0 +1,55 @@
+// server/stats: counters kept per event loop.
+//
+// Each loop writes only its own LoopStats (relaxed atomics, no contention, no lock); the metrics
+// endpoint sums them across loops when scraped. A loop's stats sit on their own cache lines so
+// two loops never false-share.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace lp::server {
+
+using Counter = std::atomic<std::uint64_t>;
+using Gauge = std::atomic<std::int64_t>;
+
+inline void inc(Counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
+inline void add(Gauge& g, std::int64_t n) noexcept { g.fetch_add(n, std::memory_order_relaxed); }
+inline std::uint64_t get(const Counter& c) noexcept { return c.load(std::memory_order_relaxed); }
+inline std::int64_t get(const Gauge& g) noexcept { return g.load(std::memory_order_relaxed); }
+
+// Why a session ended; also the label of the closed-sessions counter.
+enum class CloseReason : std::uint8_t {
+    PeerClosed = 0,
+    IoError,
+    ProtocolError,   // bad frame, bad WebSocket, bad envelope, not logged in
+    LoginTimeout,
+    HeartbeatTimeout,
+    Logout,
+    Kicked,          // replaced, admin kick, banned
+    SlowConsumer,    // send queue over its bound
+    Shutdown,        // drain on SIGTERM
+    HandshakeFailed, // TLS or WebSocket upgrade
+    kCount
+};
+const char* to_string(CloseReason r) noexcept;
+
+enum class TransportKind : std::uint8_t { Tcp = 0, Ws = 1, kCount };
+
+struct alignas(64) LoopStats {
+    Counter accepted;
+    Gauge sessions[static_cast<int>(TransportKind::kCount)][2];  // [transport][tls]
+    Gauge logged_in;
+    Counter closed[static_cast<int>(CloseReason::kCount)];
+    Counter frames_in;
+    Counter frames_out;
+    Counter bytes_in;
+    Counter bytes_out;
+    Counter writes;          // write syscalls (frames_out / writes = corking factor)
+    Gauge send_queue_bytes;  // bytes queued and not yet written, all sessions of the loop
+    Counter slow_kicks;
+    Counter protocol_errors;
+    Counter heartbeats;
+};
+
+}  // namespace lp::server

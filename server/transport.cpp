@@ -1,0 +1,343 @@
+// server/transport: sockets. Plain sessions, TLS sessions and the listeners that make them.
+//
+// Plain sessions do readiness-based I/O on the raw descriptor: wait for readable, recv() into
+// the loop's shared buffer until EAGAIN, and sendmsg() the send queue as one gather write. That
+// keeps an idle session free of any read buffer and sends a turn's packets in one syscall.
+// TLS sessions use asio::ssl::stream (OpenSSL needs its own buffers anyway).
+#include "server/transport.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cerrno>
+
+#include "server/event_loop.hpp"
+#include "server/session.hpp"
+
+namespace lp::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using Acceptor = asio::basic_socket_acceptor<tcp, asio::io_context::executor_type>;
+
+namespace {
+
+constexpr std::size_t kMaxIov = 64;
+constexpr int kMaxReadsPerWake = 8;  // fairness: one busy client cannot starve the loop
+constexpr std::size_t kTlsReadBuffer = 16 * 1024;
+
+std::string endpoint_string(const Socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "?";
+    auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+// ---------------------------------------------------------------- PlainSession
+
+class PlainSession final : public Session {
+public:
+    PlainSession(EventLoop& loop, Socket sock, TransportKind kind)
+        : Session(loop, kind, false), sock_(std::move(sock)) {}
+
+    void start() override {
+        arm_login_deadline();
+        boost::system::error_code ec;
+        sock_.native_non_blocking(true, ec);
+        if (ec) {
+            close(CloseReason::IoError);
+            return;
+        }
+        on_transport_ready();
+    }
+
+    std::string remote() const override { return endpoint_string(sock_); }
+
+private:
+    std::shared_ptr<PlainSession> self() {
+        return std::static_pointer_cast<PlainSession>(shared_from_this());
+    }
+
+    void start_reading() override {
+        sock_.async_wait(Socket::wait_read, [s = self()](const boost::system::error_code& ec) {
+            s->on_readable(ec);
+        });
+    }
+
+    void on_readable(const boost::system::error_code& ec) {
+        if (closing()) return;
+        if (ec) {
+            close(CloseReason::IoError);
+            return;
+        }
+        EventLoop& l = loop();
+        for (int i = 0; i < kMaxReadsPerWake; ++i) {
+            ssize_t n = ::recv(sock_.native_handle(), l.read_buffer(), l.read_buffer_size(), 0);
+            if (n > 0) {
+                on_bytes(l.read_buffer(), static_cast<std::size_t>(n));
+                if (closing()) return;
+                if (static_cast<std::size_t>(n) < l.read_buffer_size()) break;
+                continue;
+            }
+            if (n == 0) {
+                close(CloseReason::PeerClosed);
+                return;
+            }
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            close(CloseReason::IoError);
+            return;
+        }
+        start_reading();
+    }
+
+    void write_queued() override {
+        while (!out_.empty() && !closed()) {
+            iovec iov[kMaxIov];
+            std::size_t count = 0;
+            std::size_t want = 0;
+            for (std::size_t i = 0; i < out_.size() && count < kMaxIov; ++i) {
+                const char* d = out_[i].data();
+                std::size_t len = out_[i].size();
+                if (i == 0) {
+                    d += out_offset_;
+                    len -= out_offset_;
+                }
+                iov[count++] = {const_cast<char*>(d), len};
+                want += len;
+            }
+            msghdr msg{};
+            msg.msg_iov = iov;
+            msg.msg_iovlen = count;
+            ssize_t n = ::sendmsg(sock_.native_handle(), &msg, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                    wait_writable();
+                    return;
+                }
+                close(CloseReason::IoError);
+                return;
+            }
+            wrote(static_cast<std::size_t>(n));
+            if (static_cast<std::size_t>(n) < want) {
+                if (!closed()) wait_writable();
+                return;
+            }
+        }
+    }
+
+    void wait_writable() {
+        write_in_flight_ = true;
+        sock_.async_wait(Socket::wait_write, [s = self()](const boost::system::error_code& ec) {
+            s->write_in_flight_ = false;
+            if (ec || s->closed()) return;
+            s->flush();
+        });
+    }
+
+    void close_transport() override {
+        int fd = sock_.native_handle();
+        if (fd >= 0) {
+            // Send FIN after what is queued in the kernel, and swallow input already here so
+            // the close does not turn into a reset that could destroy our last frames.
+            ::shutdown(fd, SHUT_WR);
+            char sink[4096];
+            for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+            }
+        }
+        boost::system::error_code ec;
+        sock_.close(ec);
+    }
+
+    Socket sock_;
+};
+
+// ---------------------------------------------------------------- TlsSession
+
+class TlsSession final : public Session {
+public:
+    TlsSession(EventLoop& loop, Socket sock, TransportKind kind, asio::ssl::context& ctx)
+        : Session(loop, kind, true), stream_(std::move(sock), ctx) {}
+
+    void start() override {
+        arm_login_deadline();
+        stream_.async_handshake(asio::ssl::stream_base::server,
+                                [s = self()](const boost::system::error_code& ec) {
+                                    if (s->closed()) return;
+                                    if (ec) {
+                                        s->close(CloseReason::HandshakeFailed);
+                                        return;
+                                    }
+                                    s->on_transport_ready();
+                                });
+    }
+
+    std::string remote() const override { return endpoint_string(stream_.next_layer()); }
+
+private:
+    std::shared_ptr<TlsSession> self() {
+        return std::static_pointer_cast<TlsSession>(shared_from_this());
+    }
+
+    void start_reading() override {
+        if (!rbuf_) rbuf_ = std::make_unique<std::uint8_t[]>(kTlsReadBuffer);
+        stream_.async_read_some(
+            asio::buffer(rbuf_.get(), kTlsReadBuffer),
+            [s = self()](const boost::system::error_code& ec, std::size_t n) {
+                if (s->closing()) return;
+                if (ec) {
+                    bool eof = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+                    s->close(eof ? CloseReason::PeerClosed : CloseReason::IoError);
+                    return;
+                }
+                s->on_bytes(s->rbuf_.get(), n);
+                if (!s->closing()) s->start_reading();
+            });
+    }
+
+    void write_queued() override {
+        wbufs_.clear();
+        for (std::size_t i = 0; i < out_.size() && wbufs_.size() < kMaxIov; ++i) {
+            const char* d = out_[i].data();
+            std::size_t len = out_[i].size();
+            if (i == 0) {
+                d += out_offset_;
+                len -= out_offset_;
+            }
+            wbufs_.emplace_back(d, len);
+        }
+        locked_chunks_ = wbufs_.size();
+        write_in_flight_ = true;
+        asio::async_write(stream_, wbufs_,
+                          [s = self()](const boost::system::error_code& ec, std::size_t n) {
+                              s->write_in_flight_ = false;
+                              s->locked_chunks_ = 0;
+                              if (s->closed()) return;
+                              if (ec) {
+                                  s->close(CloseReason::IoError);
+                                  return;
+                              }
+                              s->wrote(n);
+                              if (!s->closed() && !s->out_.empty()) s->flush();
+                          });
+    }
+
+    void close_transport() override {
+        boost::system::error_code ec;
+        stream_.next_layer().close(ec);
+    }
+
+    asio::ssl::stream<Socket> stream_;
+    std::unique_ptr<std::uint8_t[]> rbuf_;
+    std::vector<asio::const_buffer> wbufs_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------- Listener
+
+struct Listener::State : std::enable_shared_from_this<Listener::State> {
+    State(std::vector<EventLoop*> l, TransportKind k, asio::ssl::context* t,
+          std::function<bool()> a)
+        : loops(std::move(l)),
+          acceptor(loops.front()->io()),
+          retry(loops.front()->io()),
+          kind(k),
+          tls(t),
+          admit(std::move(a)) {}
+
+    void accept() {
+        if (stopped) return;
+        EventLoop* target = loops[next++ % loops.size()];
+        acceptor.async_accept(target->io(), [self = shared_from_this(), target](
+                                                const boost::system::error_code& ec, Socket sock) {
+            self->on_accept(ec, std::move(sock), *target);
+        });
+    }
+
+    void on_accept(const boost::system::error_code& ec, Socket sock, EventLoop& target) {
+        if (stopped || ec == asio::error::operation_aborted) return;
+        if (ec) {
+            inc(stats.accept_errors);
+            // Out of descriptors: back off instead of spinning on the same error.
+            retry.expires_after(std::chrono::milliseconds(100));
+            retry.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+                if (!e) self->accept();
+            });
+            return;
+        }
+        if (!admit()) {
+            inc(stats.rejected_limit);
+            boost::system::error_code ignored;
+            sock.close(ignored);
+            accept();
+            return;
+        }
+        boost::system::error_code ignored;
+        sock.set_option(tcp::no_delay(true), ignored);
+        inc(stats.accepted);
+        inc(target.stats().accepted);
+        asio::post(target.io(), [&target, kind = kind, tls = tls, sock = std::move(sock)]() mutable {
+            std::shared_ptr<Session> s;
+            if (tls)
+                s = std::make_shared<TlsSession>(target, std::move(sock), kind, *tls);
+            else
+                s = std::make_shared<PlainSession>(target, std::move(sock), kind);
+            target.adopt(s);
+            s->start();
+        });
+        accept();
+    }
+
+    std::vector<EventLoop*> loops;
+    Acceptor acceptor;
+    asio::steady_timer retry;
+    TransportKind kind;
+    asio::ssl::context* tls;
+    std::function<bool()> admit;
+    ListenerStats stats;
+    std::size_t next = 0;
+    bool stopped = false;
+};
+
+Listener::Listener(std::vector<EventLoop*> loops, const tcp::endpoint& ep, TransportKind kind,
+                   asio::ssl::context* tls, std::function<bool()> admit)
+    : state_(std::make_shared<State>(std::move(loops), kind, tls, std::move(admit))) {
+    auto& a = state_->acceptor;
+    a.open(ep.protocol());
+    a.set_option(asio::socket_base::reuse_address(true));
+    a.bind(ep);
+    a.listen(asio::socket_base::max_listen_connections);
+}
+
+Listener::~Listener() { stop(); }
+
+const ListenerStats& Listener::stats() const { return state_->stats; }
+
+std::uint16_t Listener::port() const { return state_->acceptor.local_endpoint().port(); }
+
+void Listener::start() {
+    asio::post(state_->loops.front()->io(), [s = state_] { s->accept(); });
+}
+
+void Listener::stop() {
+    asio::post(state_->loops.front()->io(), [s = state_] {
+        s->stopped = true;
+        boost::system::error_code ec;
+        s->acceptor.close(ec);
+        s->retry.cancel();
+    });
+}
+
+}  // namespace lp::server

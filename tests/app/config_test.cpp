@@ -1,0 +1,525 @@
+// Tests for app/config: the fixed names of design.md section 2, where each value may come from,
+// which source wins, and that every mistake an operator can make is reported by name.
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace lp::app {
+namespace {
+
+// Owns the strings behind argv and envp for one load_config call.
+struct Invocation {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+
+    ConfigResult load() const {
+        std::vector<const char*> argv;
+        for (const auto& a : args) argv.push_back(a.c_str());
+        std::vector<const char*> envp;
+        for (const auto& e : env) envp.push_back(e.c_str());
+        envp.push_back(nullptr);
+        return load_config(static_cast<int>(argv.size()), argv.data(), envp.data());
+    }
+};
+
+ConfigResult load(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    return Invocation{std::move(args), std::move(env)}.load();
+}
+
+// A TOML file in the test's temporary directory, removed when the test ends.
+class TomlFile {
+  public:
+    explicit TomlFile(const std::string& text) {
+        static std::atomic<int> counter{0};
+        path_ = std::filesystem::path(testing::TempDir()) /
+                ("livepush-config-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+                 ".toml");
+        std::ofstream(path_) << text;
+    }
+    ~TomlFile() { std::filesystem::remove(path_); }
+    std::string path() const { return path_.string(); }
+
+  private:
+    std::filesystem::path path_;
+};
+
+TEST(Config, NoArgumentsGivesTheDocumentedDefaults) {
+    const ConfigResult result = load({});
+    ASSERT_EQ(result.error, "");
+    EXPECT_FALSE(result.show_help);
+    const Config& c = result.config;
+    EXPECT_EQ(c.server.tcp_listen, "0.0.0.0:7000");
+    EXPECT_EQ(c.server.ws_listen, "0.0.0.0:7001");
+    EXPECT_EQ(c.server.heartbeat_interval_ms, 30000u);
+    EXPECT_EQ(c.api.listen, "127.0.0.1:8090");
+    EXPECT_EQ(c.api.key, "");
+    EXPECT_EQ(c.auth.jwt_secret, "");
+    EXPECT_EQ(c.auth.leeway_s, 30u);
+    EXPECT_EQ(c.cluster.redis, "");
+    EXPECT_EQ(c.cluster.node_id, "");
+    EXPECT_EQ(c.cluster.advertise, "");
+    EXPECT_EQ(c.kafka.brokers, "");
+    EXPECT_EQ(c.tls.cert, "");
+    EXPECT_EQ(c.tls.key, "");
+    EXPECT_EQ(c.log.level, "info");
+    EXPECT_FALSE(c.dev);
+    EXPECT_TRUE(c.plugin_settings.empty());
+}
+
+TEST(Config, NullEnvironmentIsAllowed) {
+    const char* argv[] = {"--loops", "2"};
+    const ConfigResult result = load_config(2, argv, nullptr);
+    ASSERT_EQ(result.error, "");
+    EXPECT_EQ(result.config.server.loops, 2u);
+}
+
+struct FixedFlag {
+    const char* flag;
+    const char* value;
+    std::function<std::string(const Config&)> read;
+};
+
+const std::vector<FixedFlag>& fixed_flags() {
+    static const std::vector<FixedFlag> flags = {
+        {"--tcp-listen", "127.0.0.1:9000", [](const Config& c) { return c.server.tcp_listen; }},
+        {"--ws-listen", "[::1]:9001", [](const Config& c) { return c.server.ws_listen; }},
+        {"--api-listen", "127.0.0.1:9002", [](const Config& c) { return c.api.listen; }},
+        {"--api-key", "k3y", [](const Config& c) { return c.api.key; }},
+        {"--jwt-secret", "s3cret", [](const Config& c) { return c.auth.jwt_secret; }},
+        {"--heartbeat-interval-ms", "15000",
+         [](const Config& c) { return std::to_string(c.server.heartbeat_interval_ms); }},
+        {"--redis", "redis.local:6379", [](const Config& c) { return c.cluster.redis; }},
+        {"--node-id", "node-7", [](const Config& c) { return c.cluster.node_id; }},
+        {"--advertise", "10.0.0.7:7000", [](const Config& c) { return c.cluster.advertise; }},
+        {"--kafka", "k1:9092,k2:9092", [](const Config& c) { return c.kafka.brokers; }},
+        {"--tls-cert", "/etc/lp/cert.pem", [](const Config& c) { return c.tls.cert; }},
+        {"--tls-key", "/etc/lp/key.pem", [](const Config& c) { return c.tls.key; }},
+    };
+    return flags;
+}
+
+TEST(Config, EachFixedFlagSetsItsKeyWithSpaceOrEquals) {
+    for (const auto& f : fixed_flags()) {
+        const ConfigResult spaced = load({f.flag, f.value});
+        ASSERT_EQ(spaced.error, "") << f.flag;
+        EXPECT_EQ(f.read(spaced.config), f.value) << f.flag;
+
+        const ConfigResult joined = load({std::string(f.flag) + "=" + f.value});
+        ASSERT_EQ(joined.error, "") << f.flag;
+        EXPECT_EQ(f.read(joined.config), f.value) << f.flag;
+    }
+}
+
+TEST(Config, DerivedFlagsSetTheOtherKeys) {
+    const ConfigResult result = load({"--login-timeout-ms",
+                                      "1",
+                                      "--loops",
+                                      "2",
+                                      "--max-body",
+                                      "3",
+                                      "--ws-max-message",
+                                      "4",
+                                      "--send-queue-max-bytes",
+                                      "8589934592",
+                                      "--max-connections",
+                                      "6",
+                                      "--drain-timeout-ms",
+                                      "7",
+                                      "--max-rooms-per-session",
+                                      "8",
+                                      "--biz-rate-per-s",
+                                      "9",
+                                      "--jwt-leeway-s",
+                                      "10",
+                                      "--log-level",
+                                      "debug"});
+    ASSERT_EQ(result.error, "");
+    const Config& c = result.config;
+    EXPECT_EQ(c.server.login_timeout_ms, 1u);
+    EXPECT_EQ(c.server.loops, 2u);
+    EXPECT_EQ(c.server.max_body, 3u);
+    EXPECT_EQ(c.server.ws_max_message, 4u);
+    EXPECT_EQ(c.server.send_queue_max_bytes, 8589934592u);  // needs all 64 bits
+    EXPECT_EQ(c.server.max_connections, 6u);
+    EXPECT_EQ(c.server.drain_timeout_ms, 7u);
+    EXPECT_EQ(c.server.max_rooms_per_session, 8u);
+    EXPECT_EQ(c.server.biz_rate_per_s, 9u);
+    EXPECT_EQ(c.auth.leeway_s, 10u);
+    EXPECT_EQ(c.log.level, "debug");
+}
+
+TEST(Config, EmptyListenMeansDisabled) {
+    const ConfigResult result = load({"--ws-listen=", "--api-listen", ""});
+    ASSERT_EQ(result.error, "");
+    EXPECT_EQ(result.config.server.ws_listen, "");
+    EXPECT_EQ(result.config.api.listen, "");
+}
+
+TEST(Config, DevFlag) {
+    const ConfigResult result = load({"--dev"});
+    ASSERT_EQ(result.error, "");
+    EXPECT_TRUE(result.config.dev);
+    EXPECT_NE(load({"--dev=1"}).error, "");
+}
+
+TEST(Config, EnvironmentOverridesDefaults) {
+    const ConfigResult result = load({}, {
+                                             "PATH=/usr/bin",
+                                             "LIVEPUSH_SERVER_TCP_LISTEN=127.0.0.1:1234",
+                                             "LIVEPUSH_AUTH_JWT_SECRET=from-env",
+                                             "LIVEPUSH_SERVER_HEARTBEAT_INTERVAL_MS=5000",
+                                             "LIVEPUSH_AUTH_LEEWAY_S=5",
+                                             "LIVEPUSH_CLUSTER_REDIS=127.0.0.1:6379",
+                                             "LIVEPUSH_KAFKA_BROKERS=k:9092",
+                                             "LIVEPUSH_SERVER_SEND_QUEUE_MAX_BYTES=100",
+                                             "LIVEPUSH_SOMETHING_ELSE=ignored",
+                                         });
+    ASSERT_EQ(result.error, "");
+    const Config& c = result.config;
+    EXPECT_EQ(c.server.tcp_listen, "127.0.0.1:1234");
+    EXPECT_EQ(c.auth.jwt_secret, "from-env");
+    EXPECT_EQ(c.server.heartbeat_interval_ms, 5000u);
+    EXPECT_EQ(c.auth.leeway_s, 5u);
+    EXPECT_EQ(c.cluster.redis, "127.0.0.1:6379");
+    EXPECT_EQ(c.kafka.brokers, "k:9092");
+    EXPECT_EQ(c.server.send_queue_max_bytes, 100u);
+}
+
+TEST(Config, EnvironmentNameMustMatchExactly) {
+    const ConfigResult result =
+        load({}, {"LIVEPUSH_SERVER_TCP_LISTEN_X=1.2.3.4:1", "XLIVEPUSH_SERVER_TCP_LISTEN=1.2.3.4:2",
+                  "LIVEPUSH_SERVER_TCP_LISTEN"});
+    ASSERT_EQ(result.error, "");
+    EXPECT_EQ(result.config.server.tcp_listen, "0.0.0.0:7000");
+}
+
+TEST(Config, BadEnvironmentValueNamesKeyAndVariable) {
+    const ConfigResult result = load({}, {"LIVEPUSH_SERVER_LOOPS=four"});
+    EXPECT_NE(result.error.find(R"(server.loops: "four" is not an unsigned integer)"),
+              std::string::npos)
+        << result.error;
+    EXPECT_NE(result.error.find("LIVEPUSH_SERVER_LOOPS"), std::string::npos) << result.error;
+}
+
+TEST(Config, FileOverridesDefaults) {
+    const TomlFile file(R"(
+[server]
+tcp_listen = "127.0.0.1:7100"
+heartbeat_interval_ms = 10000
+send_queue_max_bytes = 1048576
+
+[api]
+listen = "127.0.0.1:8100"
+key = "file-key"
+
+[auth]
+jwt_secret = "file-secret"
+leeway_s = 0
+
+[cluster]
+redis = "[::1]:6379"
+node_id = "n1"
+
+[kafka]
+brokers = "a:1,b:2"
+
+[tls]
+cert = "c.pem"
+key = "k.pem"
+
+[log]
+level = "warn"
+)");
+    const ConfigResult result = load({"--config", file.path()});
+    ASSERT_EQ(result.error, "");
+    const Config& c = result.config;
+    EXPECT_EQ(c.server.tcp_listen, "127.0.0.1:7100");
+    EXPECT_EQ(c.server.ws_listen, "0.0.0.0:7001");  // untouched keys keep their defaults
+    EXPECT_EQ(c.server.heartbeat_interval_ms, 10000u);
+    EXPECT_EQ(c.server.send_queue_max_bytes, 1048576u);
+    EXPECT_EQ(c.api.listen, "127.0.0.1:8100");
+    EXPECT_EQ(c.api.key, "file-key");
+    EXPECT_EQ(c.auth.jwt_secret, "file-secret");
+    EXPECT_EQ(c.auth.leeway_s, 0u);
+    EXPECT_EQ(c.cluster.redis, "[::1]:6379");
+    EXPECT_EQ(c.cluster.node_id, "n1");
+    EXPECT_EQ(c.kafka.brokers, "a:1,b:2");
+    EXPECT_EQ(c.tls.cert, "c.pem");
+    EXPECT_EQ(c.tls.key, "k.pem");
+    EXPECT_EQ(c.log.level, "warn");
+}
+
+TEST(Config, FlagBeatsEnvironmentBeatsFile) {
+    const TomlFile file(
+        "[server]\ntcp_listen = \"127.0.0.1:1\"\nws_listen = \"127.0.0.1:2\"\n"
+        "loops = 3\n");
+    const std::vector<std::string> env = {"LIVEPUSH_SERVER_TCP_LISTEN=127.0.0.1:11",
+                                          "LIVEPUSH_SERVER_WS_LISTEN=127.0.0.1:12"};
+
+    const ConfigResult result =
+        load({"--config", file.path(), "--tcp-listen", "127.0.0.1:21"}, env);
+    ASSERT_EQ(result.error, "");
+    EXPECT_EQ(result.config.server.tcp_listen, "127.0.0.1:21");  // flag over env and file
+    EXPECT_EQ(result.config.server.ws_listen, "127.0.0.1:12");   // env over file
+    EXPECT_EQ(result.config.server.loops, 3u);                   // file over default
+
+    // Where --config appears on the command line does not change that the file comes first.
+    const ConfigResult flag_first =
+        load({"--tcp-listen", "127.0.0.1:21", "--config", file.path()}, env);
+    ASSERT_EQ(flag_first.error, "");
+    EXPECT_EQ(flag_first.config.server.tcp_listen, "127.0.0.1:21");
+}
+
+TEST(Config, FlagsAndSetApplyInCommandLineOrder) {
+    EXPECT_EQ(load({"--set", "server.loops=2", "--loops", "3"}).config.server.loops, 3u);
+    EXPECT_EQ(load({"--loops", "3", "--set", "server.loops=2"}).config.server.loops, 2u);
+    EXPECT_EQ(load({"--loops", "3", "--loops", "4"}).config.server.loops, 4u);
+}
+
+TEST(Config, SetOverridesACoreKey) {
+    const ConfigResult result =
+        load({"--set", "auth.jwt_secret=a=b", "--set=server.tcp_listen=127.0.0.1:5"},
+             {"LIVEPUSH_AUTH_JWT_SECRET=env"});
+    ASSERT_EQ(result.error, "");
+    EXPECT_EQ(result.config.auth.jwt_secret, "a=b");  // only the first '=' splits
+    EXPECT_EQ(result.config.server.tcp_listen, "127.0.0.1:5");
+}
+
+TEST(Config, SetStoresAPluginKey) {
+    const ConfigResult result = load({"--set", "plugins.pk.scoring_ms=3000"});
+    ASSERT_EQ(result.error, "");
+    EXPECT_EQ(result.config.plugin_settings.at("plugins.pk.scoring_ms"), "3000");
+}
+
+TEST(Config, SetRefusesUnknownAndMalformedKeys) {
+    for (const char* set : {"server.nope=1", "nope=1", "plugins.pk=1", "plugins..x=1",
+                            "plugins.pk.=1", "=1", "server.loops"}) {
+        const ConfigResult result = load({"--set", set});
+        EXPECT_NE(result.error, "") << set;
+    }
+    EXPECT_NE(load({"--set", "server.nope=1"}).error.find(R"(unknown key "server.nope")"),
+              std::string::npos);
+}
+
+TEST(Config, PluginTablesInTomlBecomePluginSettings) {
+    const TomlFile file(R"(
+[plugins.pk]
+scoring_ms = 180000
+mode = "classic"
+enabled = true
+ratio = 0.5
+tiers = [1, 2, "three", [4.5], { five = 5 }]
+
+[plugins.pk.limits]
+max_rounds = 3
+
+[plugins.gift]
+combo_window_ms = 3000
+)");
+    const ConfigResult result =
+        load({"--config", file.path(), "--set", "plugins.pk.scoring_ms=3000"});
+    ASSERT_EQ(result.error, "");
+    const auto& settings = result.config.plugin_settings;
+    EXPECT_EQ(settings.at("plugins.pk.scoring_ms"), "3000");  // --set beats the file
+    EXPECT_EQ(settings.at("plugins.pk.mode"), "classic");
+    EXPECT_EQ(settings.at("plugins.pk.enabled"), "true");
+    EXPECT_EQ(settings.at("plugins.pk.ratio"), "0.5");
+    EXPECT_EQ(settings.at("plugins.pk.tiers"), R"([1,2,"three",[4.5E0],{"five":5}])");
+    EXPECT_EQ(settings.at("plugins.pk.limits.max_rounds"), "3");
+    EXPECT_EQ(settings.at("plugins.gift.combo_window_ms"), "3000");
+    EXPECT_EQ(settings.size(), 7u);
+}
+
+TEST(Config, PluginEntryThatIsNotATableIsRefused) {
+    const TomlFile file("[plugins]\npk = 1\n");
+    EXPECT_NE(load({"--config", file.path()}).error.find("plugins.pk"), std::string::npos);
+}
+
+TEST(Config, BadIntegerNamesTheKey) {
+    const ConfigResult result = load({"--heartbeat-interval-ms", "abc"});
+    EXPECT_NE(
+        result.error.find(R"(server.heartbeat_interval_ms: "abc" is not an unsigned integer)"),
+        std::string::npos)
+        << result.error;
+    EXPECT_NE(result.error.find("--heartbeat-interval-ms"), std::string::npos) << result.error;
+}
+
+TEST(Config, IntegersMustBePlainAndInRange) {
+    for (const char* value : {"-1", "+1", " 1", "1 ", "0x10", "1e3", "1.0", ""}) {
+        EXPECT_NE(load({"--loops", value}).error, "") << value;
+    }
+    EXPECT_EQ(load({"--loops", "4294967295"}).config.server.loops, 4294967295u);
+    const ConfigResult too_big = load({"--loops", "4294967296"});
+    EXPECT_NE(too_big.error.find("server.loops"), std::string::npos) << too_big.error;
+    EXPECT_NE(too_big.error.find("out of range"), std::string::npos) << too_big.error;
+    EXPECT_NE(load({"--send-queue-max-bytes", "18446744073709551616"}).error, "");
+}
+
+TEST(Config, BadAddressNamesTheKey) {
+    const ConfigResult result = load({"--tcp-listen", "foo"});
+    EXPECT_NE(result.error.find(R"(server.tcp_listen: "foo" is not host:port)"), std::string::npos)
+        << result.error;
+    EXPECT_NE(load({"--redis", "redis"}).error.find("cluster.redis"), std::string::npos);
+    EXPECT_NE(load({"--advertise", "1.2.3.4"}).error.find("cluster.advertise"), std::string::npos);
+    EXPECT_NE(load({"--kafka", "a:1,b"}).error.find("kafka.brokers"), std::string::npos);
+    EXPECT_NE(load({"--kafka", "a:1,"}).error, "");
+}
+
+TEST(Config, BadLogLevelNamesTheKey) {
+    EXPECT_NE(load({"--log-level", "loud"}).error.find(R"(log.level: "loud")"), std::string::npos);
+}
+
+TEST(Config, UnknownFlagIsAnError) {
+    const ConfigResult result = load({"--tcp-listn", "127.0.0.1:1"});
+    EXPECT_NE(result.error.find(R"(unknown flag "--tcp-listn")"), std::string::npos)
+        << result.error;
+    EXPECT_NE(load({"-x"}).error, "");
+    EXPECT_NE(load({"--"}).error, "");
+    EXPECT_NE(load({"stray"}).error.find("stray"), std::string::npos);
+}
+
+TEST(Config, FlagWithoutValueIsAnError) {
+    EXPECT_NE(load({"--tcp-listen"}).error.find("--tcp-listen needs a value"), std::string::npos);
+    EXPECT_NE(load({"--api-key", "--dev"}).error.find("--api-key needs a value"),
+              std::string::npos);
+    EXPECT_EQ(load({"--api-key=--dev"}).config.api.key, "--dev");
+    EXPECT_NE(load({"--config"}).error, "");
+    EXPECT_NE(load({"--set"}).error, "");
+}
+
+TEST(Config, UnknownKeyInFileIsAnError) {
+    const TomlFile file("[server]\ntcp_listen = \"127.0.0.1:1\"\nheartbeat_ms = 5\n");
+    const ConfigResult result = load({"--config", file.path()});
+    EXPECT_NE(result.error.find(R"(unknown key "server.heartbeat_ms")"), std::string::npos)
+        << result.error;
+    EXPECT_NE(result.error.find(file.path()), std::string::npos) << result.error;
+}
+
+TEST(Config, UnknownSectionOrTopLevelKeyInFileIsAnError) {
+    const TomlFile section("[database]\nurl = \"x\"\n");
+    EXPECT_NE(load({"--config", section.path()}).error.find("[database]"), std::string::npos);
+    const TomlFile top_level("tcp_listen = \"127.0.0.1:1\"\n");
+    EXPECT_NE(load({"--config", top_level.path()}).error.find(R"(unknown key "tcp_listen")"),
+              std::string::npos);
+}
+
+TEST(Config, WrongTypeInFileIsAnError) {
+    const TomlFile as_string("[server]\nloops = \"4\"\n");
+    EXPECT_NE(load({"--config", as_string.path()}).error.find("server.loops: expected an integer"),
+              std::string::npos);
+    const TomlFile as_number("[server]\ntcp_listen = 7000\n");
+    EXPECT_NE(
+        load({"--config", as_number.path()}).error.find("server.tcp_listen: expected a string"),
+        std::string::npos);
+    const TomlFile negative("[server]\nloops = -4\n");
+    EXPECT_NE(load({"--config", negative.path()}).error.find(R"(server.loops: "-4")"),
+              std::string::npos);
+}
+
+TEST(Config, TomlSyntaxErrorGivesFileAndLine) {
+    const TomlFile file("[server]\n\ntcp_listen = \n");
+    const ConfigResult result = load({"--config", file.path()});
+    EXPECT_NE(result.error.find(file.path() + ":3:"), std::string::npos) << result.error;
+}
+
+TEST(Config, MissingFileIsAnError) {
+    const ConfigResult result = load({"--config", "/nonexistent/livepush.toml"});
+    EXPECT_NE(result.error.find("/nonexistent/livepush.toml"), std::string::npos) << result.error;
+    EXPECT_NE(load({"--config", "a.toml", "--config", "b.toml"}).error, "");
+    const std::string directory = testing::TempDir();
+    EXPECT_NE(load({"--config", directory}).error.find("directory"), std::string::npos);
+}
+
+TEST(Config, HelpListsEveryFixedFlagAndEnvironmentName) {
+    for (const char* flag : {"--help", "-h"}) {
+        const ConfigResult result = load({"--loops", "2", flag});
+        ASSERT_EQ(result.error, "");
+        ASSERT_TRUE(result.show_help);
+        const std::string& help = result.help_text;
+        for (const char* expected : {
+                 "--tcp-listen",
+                 "LIVEPUSH_SERVER_TCP_LISTEN",
+                 "server.tcp_listen",
+                 "--ws-listen",
+                 "LIVEPUSH_SERVER_WS_LISTEN",
+                 "--api-listen",
+                 "LIVEPUSH_API_LISTEN",
+                 "--api-key",
+                 "LIVEPUSH_API_KEY",
+                 "--jwt-secret",
+                 "LIVEPUSH_AUTH_JWT_SECRET",
+                 "--heartbeat-interval-ms",
+                 "LIVEPUSH_SERVER_HEARTBEAT_INTERVAL_MS",
+                 "--redis",
+                 "LIVEPUSH_CLUSTER_REDIS",
+                 "--node-id",
+                 "LIVEPUSH_CLUSTER_NODE_ID",
+                 "--advertise",
+                 "LIVEPUSH_CLUSTER_ADVERTISE",
+                 "--kafka",
+                 "LIVEPUSH_KAFKA_BROKERS",
+                 "--tls-cert",
+                 "LIVEPUSH_TLS_CERT",
+                 "--tls-key",
+                 "LIVEPUSH_TLS_KEY",
+                 "--send-queue-max-bytes",
+                 "--login-timeout-ms",
+                 "--loops",
+                 "--log-level",
+                 "--jwt-leeway-s",
+                 "LIVEPUSH_AUTH_LEEWAY_S",
+                 "--config",
+                 "--set",
+                 "--dev",
+                 "\"0.0.0.0:7000\"",
+                 "30000",
+             }) {
+            EXPECT_NE(help.find(expected), std::string::npos) << expected;
+        }
+    }
+}
+
+TEST(SplitHostPort, AcceptsHostPortAndBracketedIpv6) {
+    struct Case {
+        const char* addr;
+        const char* host;
+        std::uint16_t port;
+    };
+    for (const Case& c :
+         {Case{"0.0.0.0:7000", "0.0.0.0", 7000}, Case{"localhost:0", "localhost", 0},
+          Case{"redis.internal:65535", "redis.internal", 65535}, Case{"[::1]:7000", "::1", 7000},
+          Case{"[::]:80", "::", 80}, Case{"[fe80::1%eth0]:8080", "fe80::1%eth0", 8080},
+          Case{"[::ffff:10.0.0.1]:1", "::ffff:10.0.0.1", 1}}) {
+        std::string host;
+        std::uint16_t port = 1234;
+        ASSERT_TRUE(split_host_port(c.addr, host, port)) << c.addr;
+        EXPECT_EQ(host, c.host);
+        EXPECT_EQ(port, c.port);
+    }
+}
+
+TEST(SplitHostPort, RefusesMalformedAddresses) {
+    for (const char* addr : {"",           "foo",           "foo:",         ":7000",
+                             "host:65536", "host:99999999", "host:-1",      "host:+80",
+                             "host: 80",   "host:80 ",      "ho st:80",     "::1:7000",
+                             "::1",        "[::1]",         "[::1]7000",    "[::1]:",
+                             "[]:80",      "[zz]:80",       "[1.2.3.4]:80", "[::1%]:80",
+                             "[::1:80",    "host:http"}) {
+        std::string host = "unchanged";
+        std::uint16_t port = 1;
+        EXPECT_FALSE(split_host_port(addr, host, port)) << addr;
+        EXPECT_EQ(host, "unchanged") << addr;
+    }
+}
+
+}  // namespace
+}  // namespace lp::app
