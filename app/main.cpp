@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -70,6 +71,18 @@ std::string finish_config(lp::app::Config& c) {
     if (c.server.heartbeat_interval_ms == 0) return "server.heartbeat_interval_ms must be > 0";
     if (c.server.max_body == 0) return "server.max_body must be > 0";
     return {};
+}
+
+// protobuf logs a line for every string field that is not UTF-8, which a client can trigger at
+// will; route those lines through spdlog at debug level and count them instead.
+void route_protobuf_logs() {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* file, int line,
+                                       const std::string& message) {
+        if (level >= google::protobuf::LOGLEVEL_FATAL)
+            spdlog::critical("protobuf {}:{}: {}", file, line, message);
+        else
+            spdlog::debug("protobuf {}:{}: {}", file, line, message);
+    });
 }
 
 int mint_token(int argc, char** argv) {
@@ -155,6 +168,7 @@ int main(int argc, char** argv) {
     auto log = spdlog::stderr_color_mt("livepushd");
     spdlog::set_default_logger(log);
     spdlog::set_level(spdlog::level::from_str(c.log.level));
+    route_protobuf_logs();
     ::signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 

@@ -68,8 +68,8 @@ enum class DecodeError : std::uint8_t {
     BadFlags,      // a flag bit other than ACK_REQUIRED / JSON_BODY
     BodyTooLarge,  // body_len > max_body
     UnknownCode,
-    Truncated,     // a complete frame was expected (e.g. one WebSocket message) but bytes ran out
-    TrailingBytes, // a complete frame was expected but bytes were left over
+    Truncated,      // a complete frame was expected (e.g. one WebSocket message) but bytes ran out
+    TrailingBytes,  // a complete frame was expected but bytes were left over
 };
 
 std::string_view to_string(DecodeError e) noexcept;

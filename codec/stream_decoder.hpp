@@ -6,8 +6,8 @@
 // either; see server/session).
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "codec/frame.hpp"
@@ -15,7 +15,7 @@
 namespace lp::codec {
 
 class StreamDecoder {
-public:
+  public:
     explicit StreamDecoder(std::uint32_t max_body = kDefaultMaxBody) : max_body_(max_body) {}
 
     // Callback for each complete frame. Return false to stop decoding (e.g. the session closed);
@@ -34,7 +34,7 @@ public:
     std::size_t buffer_capacity() const noexcept { return partial_.capacity(); }
     std::uint32_t max_body() const noexcept { return max_body_; }
 
-private:
+  private:
     // Frees the buffer's memory. Assigning an empty string would not: libstdc++ move-assigns
     // a small-string source by copying it, keeping the old heap capacity.
     void release() noexcept { std::string().swap(partial_); }
@@ -63,9 +63,9 @@ DecodeError StreamDecoder::feed(const std::uint8_t* data, std::size_t n, F&& on_
             data += take;
             n -= take;
             if (partial_.size() < kHeaderSize) {
-                DecodeError e = check_header_prefix(
-                    reinterpret_cast<const std::uint8_t*>(partial_.data()), partial_.size(),
-                    max_body_);
+                DecodeError e =
+                    check_header_prefix(reinterpret_cast<const std::uint8_t*>(partial_.data()),
+                                        partial_.size(), max_body_);
                 return e == DecodeError::None ? e : fail(e);
             }
         }
@@ -99,8 +99,8 @@ DecodeError StreamDecoder::feed(const std::uint8_t* data, std::size_t n, F&& on_
             keep(data, n);
             return DecodeError::None;
         }
-        FrameView fv{h, std::string_view(reinterpret_cast<const char*>(data) + kHeaderSize,
-                                         h.body_len)};
+        FrameView fv{
+            h, std::string_view(reinterpret_cast<const char*>(data) + kHeaderSize, h.body_len)};
         data += kHeaderSize + h.body_len;
         n -= kHeaderSize + h.body_len;
         if (!on_frame(fv)) return DecodeError::None;

@@ -59,21 +59,21 @@ std::string accept_key(std::string_view client_key);
 
 enum class WsError : std::uint8_t {
     None = 0,
-    ReservedBits,       // RSV1-3 set (no extension negotiated)
+    ReservedBits,  // RSV1-3 set (no extension negotiated)
     BadOpcode,
     UnmaskedClientFrame,  // server side: every client frame must be masked
     MaskedServerFrame,    // client side: server frames must not be masked
-    ControlTooLong,     // control frame payload > 125 or fragmented control frame
-    MessageTooLarge,    // assembled message > max_message
-    BadContinuation,    // continuation without a started message, or a new message mid-message
-    BadCloseFrame,      // Close payload of 1 byte or with a status a peer may not send
-    BadUtf8,            // a text message or a Close reason that is not valid UTF-8 (close 1007)
+    ControlTooLong,       // control frame payload > 125 or fragmented control frame
+    MessageTooLarge,      // assembled message > max_message
+    BadContinuation,      // continuation without a started message, or a new message mid-message
+    BadCloseFrame,        // Close payload of 1 byte or with a status a peer may not send
+    BadUtf8,              // a text message or a Close reason that is not valid UTF-8 (close 1007)
 };
 std::string_view to_string(WsError e) noexcept;
 
 // One complete message (data frames reassembled) or a control frame.
 struct Message {
-    Opcode opcode;           // Text, Binary, Close, Ping or Pong
+    Opcode opcode;             // Text, Binary, Close, Ping or Pong
     std::string_view payload;  // unmasked; valid only during the callback
 };
 
@@ -86,7 +86,7 @@ struct Message {
 // fragments of a data message. Text messages are checked for UTF-8 once complete. The first
 // error stays: later calls return it again and yield nothing.
 class FrameDecoder {
-public:
+  public:
     enum class Role : std::uint8_t { Server, Client };
     explicit FrameDecoder(Role role, std::size_t max_message) : role_(role), max_(max_message) {}
 
@@ -115,15 +115,15 @@ public:
     // stays valid until the next call, which then releases any buffer that held it.
     WsError next(std::uint8_t* data, std::size_t n, Step& step);
 
-private:
+  private:
     WsError next_frame(std::uint8_t* data, std::size_t n, Step& step);
     WsError finish_frame(bool fin, Opcode op, std::uint8_t* payload, std::size_t len, Step& step);
     void release_delivered() noexcept;
 
     Role role_;
     std::size_t max_;
-    std::string partial_;   // incomplete frame bytes (header and/or payload)
-    std::string message_;   // fragments of an unfinished data message
+    std::string partial_;  // incomplete frame bytes (header and/or payload)
+    std::string message_;  // fragments of an unfinished data message
     Opcode message_op_ = Opcode::Continuation;
     bool in_message_ = false;
     bool release_partial_ = false;  // partial_ holds the payload handed out by the last next()

@@ -1,0 +1,129 @@
+// load-test/load_shard: one event loop's share of livepush-load's connections.
+//
+// livepush-load splits its connections over --threads shards; each shard owns an io_context run
+// by one thread and never shares a connection, a counter or a histogram with another, so the hot
+// path takes no lock. The main thread steers the phases (connect, ping, measure, stop) by posting
+// to each shard and watches progress through a few relaxed atomics; detailed results are read
+// only after join().
+//
+// A connection costs little: a socket, a stream decoder that holds nothing while idle, a
+// 128-byte inline read buffer (enough for a few PONGs; bursts drain through the shard's one 64 KiB
+// buffer) and a 160-byte output buffer. There is no per-connection timer: one shard timer walks
+// connect deadlines, another spreads idle heartbeats. That is what lets one process hold 15,000+
+// sessions with a few MB of its own memory.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "load-test/latency_histogram.hpp"
+
+namespace lp::load {
+
+enum class Scenario : std::uint8_t { PingPong, Idle };
+
+struct LoadOptions {
+    Scenario scenario = Scenario::PingPong;
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 7000;
+    bool websocket = false;
+    std::string ws_path = "/ws";
+    bool json_body = false;
+    std::uint32_t connections = 1000;
+    std::uint32_t inflight = 1;  // heartbeats kept in flight per connection (pingpong)
+    std::uint32_t connect_concurrency = 500;
+    std::uint32_t connect_timeout_ms = 10000;  // per connection: TCP connect + upgrade + login
+    std::uint32_t heartbeat_ms = 20000;        // idle heartbeat period per connection
+    std::vector<std::string> source_ips;       // round-robin bind; empty = kernel's choice
+    std::string secret;
+    std::uint64_t user_base = 1000000;  // connection i logs in as user_base + i
+    std::string platform = "load";
+    std::uint32_t threads = 1;
+    std::uint32_t max_body = 64 * 1024;
+};
+
+// Why a connection never reached a logged-in state.
+enum class Failure : std::uint8_t {
+    Socket,             // socket() failed (often the fd limit)
+    Bind,               // binding the source address failed
+    Connect,            // TCP connect refused or failed
+    ConnectTimeout,     // no TCP connect / upgrade within --connect-timeout-ms
+    Upgrade,            // the WebSocket upgrade was refused or malformed
+    LoginRejected,      // LOGIN_RESULT with a non-zero code, or an ERROR frame
+    LoginTimeout,       // no LOGIN_RESULT within --connect-timeout-ms
+    ClosedDuringLogin,  // the server closed the connection before LOGIN_RESULT
+    Protocol,           // the server sent bytes the codec rejects
+    NotStarted,         // the connect phase ended before this connection was tried
+    Count,
+};
+// Why a logged-in connection ended before the run did.
+enum class Drop : std::uint8_t {
+    ClosedByServer,  // EOF or a WebSocket close frame
+    Error,           // a socket error (reset, write failure)
+    Protocol,        // bytes the codec rejects
+    Count,
+};
+std::string_view name_of(Failure f) noexcept;
+std::string_view name_of(Drop d) noexcept;
+
+// Results of one shard, read by the main thread after join().
+struct ShardResults {
+    LatencyHistogram latency;  // HEARTBEAT→PONG, measuring window only (ns)
+    std::uint64_t pongs_measured = 0;
+    std::int64_t measured_ns = 0;  // length of this shard's measuring window
+    std::uint64_t pongs_total = 0;
+    std::uint64_t unmatched_pongs = 0;  // a PONG whose seq is not one in flight
+    std::uint64_t pushes = 0;
+    std::uint64_t kicks = 0;
+    std::uint64_t error_frames = 0;
+    std::uint64_t ws_pongs_dropped = 0;  // server pings we had no buffer room to answer
+    std::array<std::uint64_t, static_cast<std::size_t>(Drop::Count)> drops{};
+};
+
+class LoadShard {
+  public:
+    // Connections shard_index, shard_index + shard_count, ... of options.connections.
+    // Throws std::runtime_error when the target does not resolve.
+    LoadShard(const LoadOptions& options, std::uint32_t shard_index, std::uint32_t shard_count);
+    ~LoadShard();
+    LoadShard(const LoadShard&) = delete;
+    LoadShard& operator=(const LoadShard&) = delete;
+
+    std::uint32_t size() const noexcept;  // connections in this shard
+
+    void run();   // starts the thread that runs the event loop
+    void join();  // after shutdown(): waits for the loop to finish
+
+    // Phase control; thread-safe, each takes effect on the shard's loop in the order posted.
+    void start_connecting();
+    void stop_connecting();  // connections still connecting fail, unstarted ones are NotStarted
+    void start_pinging();    // pingpong: keep --inflight heartbeats in flight per connection
+    void start_measuring();
+    void stop_measuring();  // also stops sending new heartbeats (pingpong)
+    void shutdown();        // closes every connection and lets the loop end
+
+    // Progress, readable any time.
+    std::uint32_t logged_in() const noexcept;
+    std::uint32_t failed() const noexcept;
+    std::uint32_t dropped() const noexcept;
+    bool measuring_stopped() const noexcept;
+    std::uint64_t failures(Failure f) const noexcept;
+    std::int64_t first_connect_ns() const noexcept;  // steady clock; 0 = none yet
+    std::int64_t last_login_ns() const noexcept;
+
+    const ShardResults& results() const noexcept;  // after join()
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Resident set size of a process in KiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
+long read_rss_kib(int pid);
+
+}  // namespace lp::load
