@@ -23,16 +23,33 @@ struct Config {
         std::uint32_t login_timeout_ms = 10000;
         std::uint32_t loops = 0;                      // event loops; 0 = one per core
         std::uint32_t max_body = 64 * 1024;           // frame body limit
-        std::uint32_t ws_max_message = 64 * 1024 + 16;  // WebSocket message limit
+        std::uint32_t ws_max_message = 2 * 64 * 1024 + 4096;  // WebSocket message limit (a JSON
+                                                              // envelope is larger than its body)
         std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;  // over it: KICK slow
         std::uint32_t max_connections = 0;            // 0 = limited only by the fd limit
         std::uint32_t drain_timeout_ms = 5000;        // SIGTERM: bound on drain+flush
         std::uint32_t max_rooms_per_session = 16;
         std::uint32_t biz_rate_per_s = 50;            // BIZ packets per session per second (0 = off)
     } server;
+    struct Room {
+        std::uint32_t coalesce_ms = 10;     // room messages within this window: one write
+        std::uint32_t coalesce_max = 64;    // ...or this many messages
+        std::uint32_t history_max = 1000;   // recent messages kept per room for recovery
+        std::uint32_t history_ttl_s = 60;   // ...and for how long
+    } room;
+    struct Delivery {
+        std::uint32_t window = 64;          // qos1 messages in flight per session
+        std::uint32_t retry_ms = 2000;      // first retry timeout; doubles per attempt
+        std::uint32_t max_attempts = 4;     // sends before a message goes to the inbox
+        std::uint32_t inbox_max = 1000;     // messages kept per user
+        std::uint32_t inbox_ttl_s = 7 * 24 * 3600;  // default lifetime of a qos1 message
+    } delivery;
     struct Api {
         std::string listen = "127.0.0.1:8090";
         std::string key;  // empty = no auth, only allowed on a loopback listen address
+        std::uint64_t max_body_bytes = 4 * 1024 * 1024;
+        std::uint32_t max_requests_per_s = 0;  // 0 = unlimited
+        std::uint32_t max_user_ids = 10000;
     } api;
     struct Auth {
         std::string jwt_secret;  // required unless --dev

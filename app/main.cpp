@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -17,14 +18,15 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "app/config.hpp"
-#include "handlers/gateway.hpp"
 #include "handlers/jwt.hpp"
-#include "server/server.hpp"
+#include "app/node.hpp"
 
 extern char** environ;
 
@@ -179,48 +181,15 @@ int main(int argc, char** argv) {
                     c.auth.jwt_secret.c_str(), c.api.key.c_str());
     }
 
-    lp::server::ServerOptions so;
-    so.tcp_listen = c.server.tcp_listen;
-    so.ws_listen = c.server.ws_listen;
-    so.loops = c.server.loops;
-    so.max_connections = c.server.max_connections;
-    so.tls_cert = c.tls.cert;
-    so.tls_key = c.tls.key;
-    so.loop.heartbeat_interval = std::chrono::milliseconds(c.server.heartbeat_interval_ms);
-    so.loop.login_timeout = std::chrono::milliseconds(c.server.login_timeout_ms);
-    so.loop.max_body = c.server.max_body;
-    so.loop.ws_max_message = c.server.ws_max_message;
-    so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
-
-    lp::handlers::GatewayOptions go;
-    go.node_id = c.cluster.node_id;
-    go.heartbeat_interval = so.loop.heartbeat_interval;
-    go.jwt_secret = c.auth.jwt_secret;
-    go.jwt_leeway_s = c.auth.leeway_s;
-    go.max_rooms_per_session = c.server.max_rooms_per_session;
-
-    lp::handlers::DeliveryHooks hooks;
-    lp::handlers::Gateway gateway(go, hooks);
-    std::unique_ptr<lp::server::Server> server;
+    std::unique_ptr<lp::app::Node> node;
     try {
-        server = std::make_unique<lp::server::Server>(so, gateway);
+        node = std::make_unique<lp::app::Node>(c);
+        node->start();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "livepushd: %s\n", e.what());
         return 1;
     }
-    gateway.attach(server->hub());
-    server->start();
-
-    auto host_of = [](const std::string& addr) {
-        std::string host;
-        std::uint16_t port = 0;
-        lp::app::split_host_port(addr, host, port);
-        return host;
-    };
-    std::string ready = "livepushd ready node=" + c.cluster.node_id;
-    if (server->tcp_port()) ready += " tcp=" + host_of(c.server.tcp_listen) + ":" + std::to_string(server->tcp_port());
-    if (server->ws_port()) ready += " ws=" + host_of(c.server.ws_listen) + ":" + std::to_string(server->ws_port());
-    if (!c.tls.cert.empty()) ready += " tls=on";
+    std::string ready = node->ready_line();
     std::printf("%s\n", ready.c_str());
     std::fflush(stdout);
     spdlog::info("{}", ready);
@@ -228,13 +197,25 @@ int main(int argc, char** argv) {
     boost::asio::io_context main_io(1);
     boost::asio::signal_set signals(main_io, SIGINT, SIGTERM);
     int got = 0;
-    signals.async_wait([&](const boost::system::error_code&, int sig) { got = sig; });
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+        got = sig;
+        main_io.stop();
+    });
+    // Housekeeping once a second: rooms without members, expired inbox messages.
+    boost::asio::steady_timer housekeeping(main_io);
+    std::function<void()> tick = [&] {
+        housekeeping.expires_after(std::chrono::seconds(1));
+        housekeeping.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            node->housekeeping();
+            tick();
+        });
+    };
+    tick();
     main_io.run();
 
-    spdlog::info("signal {}: draining {} sessions", got, server->totals().sessions_total());
-    std::size_t left = server->drain("", std::chrono::milliseconds(c.server.drain_timeout_ms));
-    if (left) spdlog::warn("drain timeout: closing {} sessions that did not leave", left);
-    server->stop();
+    spdlog::info("signal {}: shutting down", got);
+    node->shutdown();
     spdlog::info("stopped");
     return 0;
 }

@@ -8,6 +8,7 @@
 
 #include "codec/envelope.hpp"
 #include "server/event_loop.hpp"
+#include "server/room_fanout.hpp"
 
 namespace lp::handlers {
 
@@ -25,8 +26,8 @@ std::uint64_t now_ms() noexcept {
 
 namespace {
 
-// A user or room id: an unsigned 64-bit JSON number or decimal string, non-zero.
-bool read_id(const json::object& o, std::string_view key, std::uint64_t& out) {
+// An unsigned 64-bit JSON number or decimal string.
+bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out) {
     const json::value* v = o.if_contains(key);
     if (!v) return false;
     if (v->is_uint64()) {
@@ -41,7 +42,12 @@ bool read_id(const json::object& o, std::string_view key, std::uint64_t& out) {
     } else {
         return false;
     }
-    return out != 0;
+    return true;
+}
+
+// A user or room id: as read_u64, and non-zero.
+bool read_id(const json::object& o, std::string_view key, std::uint64_t& out) {
+    return read_u64(o, key, out) && out != 0;
 }
 
 BizReply error_reply(std::int32_t code, std::string message) {
@@ -55,16 +61,8 @@ std::string id_str(std::uint64_t id) { return std::to_string(id); }
 
 }  // namespace
 
-std::size_t DeliveryHooks::send_private(std::uint64_t to, pb::Push push) {
-    server::SharedPacket packet{Code::Push, 0, std::make_shared<pb::Push>(std::move(push))};
-    return hub->post_to_user(to, [packet](Session& s) {
-        server::FrameForms forms(packet);
-        s.send_bytes(forms.get(s.wire()));
-    });
-}
-
-Gateway::Gateway(GatewayOptions opts, DeliveryHooks& hooks)
-    : opts_(std::move(opts)), hooks_(hooks), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
+Gateway::Gateway(GatewayOptions opts)
+    : opts_(std::move(opts)), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
     table_[0] = &Gateway::on_login;
     table_[1] = &Gateway::on_logout;
     table_[2] = &Gateway::on_biz;
@@ -73,9 +71,9 @@ Gateway::Gateway(GatewayOptions opts, DeliveryHooks& hooks)
     register_builtins();
 }
 
-void Gateway::attach(server::Hub& hub) {
+void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks) {
     hub_ = &hub;
-    hooks_.hub = &hub;
+    hooks_ = &hooks;
 }
 
 void Gateway::register_biz(const std::string& type, BizHandler h) { biz_[type] = std::move(h); }
@@ -153,11 +151,13 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     res.set_server_time_ms(now_ms());
     s.send(Code::LoginResult, in.header.seq, res, 0, &in);
 
+    // Inbox first (qos1 messages that waited for this login), then the room's missed messages.
+    hooks_->on_login(s);
     if (req.has_resume() && req.resume().room_id() != 0) {
-        bool joined = false;
-        hub_->join_room(s, req.resume().room_id(), &joined);
+        json::object ignored;
+        auto replay = enter_room(s, req.resume().room_id(), req.resume().last_seq(), std::nullopt, ignored);
+        if (replay) replay();
     }
-    hooks_.on_login(s);
 }
 
 void Gateway::on_heartbeat(Session& s, const Inbound& in) {
@@ -181,7 +181,7 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
         s.fail(pb::BAD_BODY, "ACK body is not an Ack", &in);
         return;
     }
-    hooks_.on_ack(s, ack);
+    hooks_->on_ack(s, ack);
 }
 
 void Gateway::on_biz(Session& s, const Inbound& in) {
@@ -225,13 +225,14 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     if (!reply.data_json.empty()) res.set_data(std::move(reply.data_json));
     if (reply.msg_id) res.set_msg_id(reply.msg_id);
     s.send(Code::BizResult, in.header.seq, res, 0, &in);
+    if (reply.after) reply.after();
 }
 
 void Gateway::on_closed(Session& s, server::CloseReason why) {
     if (!s.logged_in()) return;
     hub_->leave_all_rooms(s);
     hub_->unbind_user(s);
-    hooks_.on_closed(s);
+    hooks_->on_closed(s);
 }
 
 // ---------------------------------------------------------------- built-in BIZ types
@@ -244,15 +245,39 @@ BizReply Gateway::room_enter(BizCall& c) {
     if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
         return error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
                                                std::to_string(opts_.max_rooms_per_session) + " rooms");
-    auto st = hub_->join_room(c.session, room);
+    std::optional<std::uint64_t> last_seq, epoch;
+    std::uint64_t v = 0;
+    if (c.data.contains("last_seq")) {
+        if (!read_u64(c.data, "last_seq", v))
+            return error_reply(pb::BAD_BIZ_DATA, "room.enter last_seq must be an unsigned integer");
+        last_seq = v;
+    }
+    if (c.data.contains("epoch")) {
+        if (!read_u64(c.data, "epoch", v)) return error_reply(pb::BAD_BIZ_DATA, "room.enter epoch must be an unsigned integer");
+        epoch = v;
+    }
     json::object out;
-    out["room_id"] = id_str(room);
-    out["online"] = st.online;
-    out["room_seq"] = st.seq;
-    out["epoch"] = st.epoch;
     BizReply r;
+    r.after = enter_room(c.session, room, last_seq, epoch, out);
     r.data_json = json::serialize(out);
     return r;
+}
+
+std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
+                                          std::optional<std::uint64_t> last_seq,
+                                          std::optional<std::uint64_t> epoch, json::object& out) {
+    auto join = hub_->join_room(s, room, last_seq, epoch);
+    out["room_id"] = id_str(room);
+    out["online"] = join.state.online;
+    out["room_seq"] = join.state.seq;
+    out["epoch"] = join.state.epoch;
+    if (!join.recovery_asked) return {};
+    out["recovered"] = join.recovered;
+    out["replayed"] = join.replay.size();
+    stats_.recovery[join.recovered ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
+    if (join.replay.empty()) return {};
+    stats_.recovered_messages.fetch_add(join.replay.size(), std::memory_order_relaxed);
+    return [&s, replay = std::move(join.replay)] { server::replay_to(s, replay); };
 }
 
 BizReply Gateway::room_leave(BizCall& c) {
@@ -319,17 +344,12 @@ BizReply Gateway::im_send(BizCall& c) {
     if (!read_id(c.data, "to", to)) return error_reply(pb::BAD_BIZ_DATA, "im.send needs to (a user id)");
     const json::value* payload = c.data.if_contains("payload");
     if (!payload) return error_reply(pb::BAD_BIZ_DATA, "im.send needs a payload");
-    pb::Push push;
-    push.set_msg_id(msg_ids_.next());
-    push.set_type("im.message");
     json::object body;
     body["from"] = id_str(c.session.user.id);
     body["payload"] = *payload;
-    push.set_payload(json::serialize(body));
-    push.set_sent_at_ms(now_ms());
     BizReply r;
-    r.msg_id = push.msg_id();
-    std::size_t reached = hooks_.send_private(to, std::move(push));
+    r.msg_id = msg_ids_.next();
+    std::uint64_t reached = hooks_->send_private(to, r.msg_id, "im.message", json::serialize(body));
     json::object out;
     out["to"] = id_str(to);
     out["online_sessions"] = reached;

@@ -4,7 +4,7 @@
 //
 // The gateway owns the meaning of packets, not the sockets: it sees sessions through
 // server::Session and reaches other sessions only through server::Hub. Delivery guarantees
-// (qos1 windows, inboxes, recovery) plug in through DeliveryHooks.
+// (qos1 windows, inboxes) plug in through ack::DeliveryHooks.
 #pragma once
 
 #include <atomic>
@@ -12,10 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "ack/delivery_hooks.hpp"
 #include "handlers/jwt.hpp"
 #include "livepush.pb.h"
 #include "server/hub.hpp"
@@ -27,21 +29,6 @@ class object;
 }
 
 namespace lp::handlers {
-
-// What the delivery layer (ack/, push/) hooks into. Defaults do nothing.
-class DeliveryHooks {
-public:
-    virtual ~DeliveryHooks() = default;
-    // Right after LOGIN_RESULT was queued (replay the inbox here).
-    virtual void on_login(server::Session& s) {}
-    virtual void on_ack(server::Session& s, const livepush::v1::Ack& ack) {}
-    // The session is going away (it was logged in).
-    virtual void on_closed(server::Session& s) {}
-    // A private message: deliver `push` to `to` (qos1 in the delivery layer). Returns the
-    // number of sessions reached now. The default posts a qos0 push to every session.
-    virtual std::size_t send_private(std::uint64_t to, livepush::v1::Push push);
-    server::Hub* hub = nullptr;
-};
 
 struct GatewayOptions {
     std::string node_id;
@@ -65,6 +52,8 @@ struct BizReply {
     std::string message;
     std::string data_json;  // UTF-8 JSON text, empty = none
     std::uint64_t msg_id = 0;
+    // Runs right after the BIZ_RESULT is queued (e.g. room recovery replays after the result).
+    std::function<void()> after;
 };
 using BizHandler = std::function<BizReply(BizCall&)>;
 
@@ -75,12 +64,15 @@ struct GatewayStats {
     std::atomic<std::uint64_t> heartbeats{0};
     std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]
     std::atomic<std::uint64_t> room_chat{0};
+    std::atomic<std::uint64_t> recovery[2] = {};  // [recovered, not recoverable]
+    std::atomic<std::uint64_t> recovered_messages{0};
 };
 
 class Gateway final : public server::SessionHandler {
 public:
-    Gateway(GatewayOptions opts, DeliveryHooks& hooks);
-    void attach(server::Hub& hub);  // before the server starts
+    explicit Gateway(GatewayOptions opts);
+    // Before the server starts: the node's hub and the delivery layer.
+    void attach(server::Hub& hub, ack::DeliveryHooks& hooks);
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h);
@@ -102,13 +94,18 @@ private:
     void register_builtins();
 
     BizReply room_enter(BizCall& c);
+    // Joins a room, with recovery when last_seq is given; fills out (room.enter's result data)
+    // and returns the replay to send after the reply.
+    std::function<void()> enter_room(server::Session& s, std::uint64_t room,
+                                     std::optional<std::uint64_t> last_seq,
+                                     std::optional<std::uint64_t> epoch, boost::json::object& out);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
 
     GatewayOptions opts_;
-    DeliveryHooks& hooks_;
+    ack::DeliveryHooks* hooks_ = nullptr;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;

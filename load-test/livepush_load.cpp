@@ -14,8 +14,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -464,14 +464,17 @@ int main(int argc, char** argv) {
         ",\"connect_login_s\":" + fmt("%.3f", connect_s) +
         ",\"logins_per_s\":" + fmt("%.1f", logins_per_s) + ",\"failures\":" + failures_json +
         ",\"dropped\":" + std::to_string(end_totals.dropped) + ",\"drops\":" + drops_json;
+    bool measured = after_connect.logged_in > 0;
     if (opts.scenario == Scenario::PingPong) {
         const auto& h = sum.latency;
-        std::printf("pingpong: %llu PONGs in %.2f s = %.0f PONG/s (inflight %u per session)\n",
-                    static_cast<unsigned long long>(sum.pongs_measured), measured_s, pong_per_s,
-                    opts.inflight);
-        std::printf("latency us: p50=%.1f p99=%.1f p999=%.1f max=%.1f mean=%.1f\n",
-                    us(h.value_at(0.5)), us(h.value_at(0.99)), us(h.value_at(0.999)), us(h.max()),
-                    h.mean() / 1000.0);
+        if (measured) {
+            std::printf("pingpong: %llu PONGs in %.2f s = %.0f PONG/s (inflight %u per session)\n",
+                        static_cast<unsigned long long>(sum.pongs_measured), measured_s, pong_per_s,
+                        opts.inflight);
+            std::printf("latency us: p50=%.1f p99=%.1f p999=%.1f max=%.1f mean=%.1f\n",
+                        us(h.value_at(0.5)), us(h.value_at(0.99)), us(h.value_at(0.999)),
+                        us(h.max()), h.mean() / 1000.0);
+        }
         if (sum.unmatched_pongs) {
             std::printf("unmatched PONGs: %llu\n",
                         static_cast<unsigned long long>(sum.unmatched_pongs));
@@ -490,13 +493,15 @@ int main(int argc, char** argv) {
         long delta = rss_after >= 0 ? rss_after - rss_baseline : 0;
         double per_session =
             after_connect.logged_in ? double(delta) * 1024.0 / after_connect.logged_in : 0;
-        std::printf(
-            "idle: server VmRSS baseline %ld KiB, after %u sessions + %.1f s %ld KiB "
-            "(delta %ld KiB = %.0f bytes/session), at end %ld KiB\n",
-            rss_baseline, after_connect.logged_in, run.settle_s, rss_after, delta, per_session,
-            rss_end);
-        std::printf("idle: %llu heartbeats answered (every %u ms per session)\n",
-                    static_cast<unsigned long long>(sum.pongs_total), opts.heartbeat_ms);
+        if (measured) {
+            std::printf(
+                "idle: server VmRSS baseline %ld KiB, after %u sessions + %.1f s %ld KiB "
+                "(delta %ld KiB = %.0f bytes/session), at end %ld KiB\n",
+                rss_baseline, after_connect.logged_in, run.settle_s, rss_after, delta, per_session,
+                rss_end);
+            std::printf("idle: %llu heartbeats answered (every %u ms per session)\n",
+                        static_cast<unsigned long long>(sum.pongs_total), opts.heartbeat_ms);
+        }
         json += ",\"server_pid\":" + std::to_string(run.server_pid) +
                 ",\"rss_baseline_kib\":" + std::to_string(rss_baseline) +
                 ",\"rss_after_kib\":" + std::to_string(rss_after) +

@@ -5,19 +5,30 @@
 
 #include <algorithm>
 
+#include "server/room_fanout.hpp"
 #include "server/session.hpp"
 
 namespace lp::server {
 
 // ---------------------------------------------------------------- RoomTable
 
-bool RoomTable::add(Session& s, std::uint64_t room) {
+bool RoomTable::add(Session& s, std::uint64_t room, std::uint64_t join_seq) {
     for (const auto& slot : s.rooms)
         if (slot.room_id == room) return false;
     auto& list = rooms_[room];
     s.rooms.push_back({room, static_cast<std::uint32_t>(list.size())});
-    list.push_back(&s);
+    list.push_back({&s, join_seq});
     return true;
+}
+
+const RoomTable::Member* RoomTable::find(const Session& s, std::uint64_t room) const {
+    for (const auto& slot : s.rooms) {
+        if (slot.room_id != room) continue;
+        auto it = rooms_.find(room);
+        if (it == rooms_.end() || slot.index >= it->second.size()) return nullptr;
+        return &it->second[slot.index];
+    }
+    return nullptr;
 }
 
 bool RoomTable::remove(Session& s, std::uint64_t room) {
@@ -28,8 +39,9 @@ bool RoomTable::remove(Session& s, std::uint64_t room) {
     if (it != rooms_.end()) {
         auto& list = it->second;
         std::uint32_t idx = mine->index;
-        Session* last = list.back();
-        list[idx] = last;
+        Member moved = list.back();
+        Session* last = moved.session;
+        list[idx] = moved;
         list.pop_back();
         if (last != &s) {
             for (auto& slot : last->rooms)
@@ -43,7 +55,7 @@ bool RoomTable::remove(Session& s, std::uint64_t room) {
     return true;
 }
 
-const std::vector<Session*>* RoomTable::members(std::uint64_t room) const {
+const std::vector<RoomTable::Member>* RoomTable::members(std::uint64_t room) const {
     auto it = rooms_.find(room);
     return it == rooms_.end() ? nullptr : &it->second;
 }
@@ -53,6 +65,7 @@ const std::vector<Session*>* RoomTable::members(std::uint64_t room) const {
 namespace {
 std::chrono::milliseconds pick_tick(const LoopOptions& o) {
     auto shortest = std::min(o.heartbeat_interval, o.login_timeout);
+    if (o.finest_timer.count() > 0) shortest = std::min(shortest, o.finest_timer);
     auto t = shortest / 10;
     return std::clamp(t, std::chrono::milliseconds(5), std::chrono::milliseconds(500));
 }
@@ -67,6 +80,7 @@ EventLoop::EventLoop(unsigned index, const LoopOptions& opts, SessionHandler& ha
       tick_(pick_tick(opts)),
       start_(std::chrono::steady_clock::now()),
       wheel_(1024),
+      fanout_(std::make_unique<RoomFanout>(*this)),
       read_buffer_(64 * 1024) {
     arm_tick();
 }
@@ -109,7 +123,9 @@ void EventLoop::arm_tick() {
 void EventLoop::on_tick() {
     auto elapsed = std::chrono::steady_clock::now() - start_;
     auto now_tick = static_cast<std::uint64_t>(elapsed / tick_);
-    wheel_.advance(now_tick, [](WheelNode& n) { static_cast<Session::Node&>(n).owner->on_deadline(); });
+    wheel_.advance(now_tick, [](WheelNode& n) {
+        if (n.on_expire) n.on_expire(n);
+    });
 }
 
 void EventLoop::adopt(std::shared_ptr<Session> s) {

@@ -29,6 +29,7 @@ namespace lp::server {
 
 class Session;
 class SessionHandler;
+class RoomFanout;
 
 struct LoopOptions {
     std::chrono::milliseconds heartbeat_interval{30000};
@@ -38,20 +39,33 @@ struct LoopOptions {
     std::uint32_t ws_max_message = 64 * 1024 + 16;
     std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;
     std::string ws_path = "/ws";
+    // The shortest delay other users of the wheel need (e.g. the qos1 retry); the wheel's
+    // tick is a tenth of the shortest deadline, between 5 and 500 ms.
+    std::chrono::milliseconds finest_timer{0};
+    // Room messages reaching a loop within this window go out to each member in one write.
+    std::chrono::milliseconds room_coalesce{10};
+    std::uint32_t room_coalesce_max = 64;
 };
 
 // A room's members on one loop. Sessions record their index (RoomSlot) so leaving is O(1).
+// Each member remembers the room_seq it joined at: it receives live messages after that seq
+// only (older ones come from recovery), so a join racing a publish never yields a duplicate.
 class RoomTable {
 public:
-    // Adds s to the room's local list; false if already a member.
-    bool add(Session& s, std::uint64_t room);
+    struct Member {
+        Session* session;
+        std::uint64_t join_seq;
+    };
+    // Adds s to the room's local list; false (and join_seq untouched) if already a member.
+    bool add(Session& s, std::uint64_t room, std::uint64_t join_seq);
     // Removes s; false if it was not a member.
     bool remove(Session& s, std::uint64_t room);
-    const std::vector<Session*>* members(std::uint64_t room) const;
+    const std::vector<Member>* members(std::uint64_t room) const;
+    const Member* find(const Session& s, std::uint64_t room) const;
     std::size_t room_count() const noexcept { return rooms_.size(); }
 
 private:
-    std::unordered_map<std::uint64_t, std::vector<Session*>> rooms_;
+    std::unordered_map<std::uint64_t, std::vector<Member>> rooms_;
 };
 
 class EventLoop {
@@ -67,6 +81,7 @@ public:
     SessionHandler& handler() noexcept { return handler_; }
     LoopStats& stats() noexcept { return stats_; }
     RoomTable& rooms() noexcept { return rooms_; }
+    RoomFanout& fanout() noexcept { return *fanout_; }
     TimingWheel& wheel() noexcept { return wheel_; }
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     std::chrono::milliseconds tick() const noexcept { return tick_; }
@@ -112,6 +127,7 @@ private:
     std::chrono::steady_clock::time_point start_;
     TimingWheel wheel_;
     RoomTable rooms_;
+    std::unique_ptr<RoomFanout> fanout_;
     LoopStats stats_;
     std::vector<std::uint8_t> read_buffer_;
     std::vector<Session*> dirty_;

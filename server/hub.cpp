@@ -4,14 +4,20 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
-#include <chrono>
 
 #include "server/event_loop.hpp"
+#include "server/room_fanout.hpp"
 #include "server/session.hpp"
 
 namespace lp::server {
 
-Hub::Hub(std::vector<EventLoop*> loops) : loops_(std::move(loops)) {}
+std::uint64_t wall_ms() noexcept {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+Hub::Hub(std::vector<EventLoop*> loops, HubOptions opts) : loops_(std::move(loops)), opts_(opts) {}
 
 Hub::Stripe& Hub::stripe(std::uint64_t key) const noexcept {
     // Fibonacci hashing: sequential ids spread over all stripes.
@@ -19,9 +25,7 @@ Hub::Stripe& Hub::stripe(std::uint64_t key) const noexcept {
 }
 
 std::uint64_t Hub::next_epoch() noexcept {
-    auto now = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::system_clock::now().time_since_epoch())
-                                               .count());
+    std::uint64_t now = wall_ms();
     std::uint64_t last = last_epoch_.load(std::memory_order_relaxed);
     std::uint64_t next;
     do {
@@ -87,9 +91,16 @@ std::size_t Hub::post_to_user(std::uint64_t user, std::function<void(Session&)> 
 
 // ---------------------------------------------------------------- rooms
 
-Hub::RoomState Hub::join_room(Session& s, std::uint64_t room, bool* joined) {
-    bool added = s.loop().rooms().add(s, room);
-    if (joined) *joined = added;
+void Hub::trim_history(RoomEntry& e, std::uint64_t now_ms) const {
+    auto ttl = static_cast<std::uint64_t>(opts_.room_history_ttl.count());
+    while (!e.history.empty() &&
+           (e.history.size() > opts_.room_history_max || e.history.front()->time_ms + ttl < now_ms))
+        e.history.pop_front();
+}
+
+Hub::Join Hub::join_room(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                         std::optional<std::uint64_t> epoch) {
+    Join out;
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
     auto [it, created] = st.rooms.try_emplace(room);
@@ -99,23 +110,47 @@ Hub::RoomState Hub::join_room(Session& s, std::uint64_t room, bool* joined) {
         e.per_loop.assign(loops_.size(), 0);
         room_count_.fetch_add(1, std::memory_order_relaxed);
     }
-    if (added) {
+    // Membership changes under the room's lock, so a concurrent publish either counts this
+    // loop (and the member's join_seq filters what it already had) or happens after.
+    RoomTable& table = s.loop().rooms();
+    out.joined = table.add(s, room, e.state.seq);
+    if (out.joined) {
         ++e.state.online;
         ++e.per_loop[s.loop().index()];
+        room_members_.fetch_add(1, std::memory_order_relaxed);
     }
-    return e.state;
+    out.state = e.state;
+    if (!last_seq) return out;
+
+    out.recovery_asked = true;
+    const RoomTable::Member* member = table.find(s, room);
+    std::uint64_t upto = member ? member->join_seq : e.state.seq;
+    trim_history(e, wall_ms());
+    bool same_epoch = !epoch || *epoch == e.state.epoch;
+    if (!same_epoch || *last_seq > e.state.seq) return out;  // another incarnation of the room
+    if (*last_seq >= upto) {
+        out.recovered = true;  // nothing missed
+        return out;
+    }
+    if (e.history.empty() || e.history.front()->seq > *last_seq + 1) return out;  // gap too old
+    for (const auto& p : e.history) {
+        if (p->seq > *last_seq && p->seq <= upto) out.replay.push_back(p);
+    }
+    out.recovered = true;
+    return out;
 }
 
 bool Hub::leave_room(Session& s, std::uint64_t room) {
-    if (!s.loop().rooms().remove(s, room)) return false;
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
+    if (!s.loop().rooms().remove(s, room)) return false;
     auto it = st.rooms.find(room);
     if (it == st.rooms.end()) return true;
     RoomEntry& e = it->second;
     --e.state.online;
     --e.per_loop[s.loop().index()];
-    if (e.state.online == 0) {
+    room_members_.fetch_sub(1, std::memory_order_relaxed);
+    if (e.state.online == 0 && e.history.empty()) {
         st.rooms.erase(it);
         room_count_.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -145,30 +180,67 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     out.room_exists = true;
     out.seq = ++e.state.seq;
     out.online = e.state.online;
-    auto packet = std::make_shared<const SharedPacket>(build(out.seq));
-    auto ex = std::make_shared<const std::vector<std::uint64_t>>(std::move(exclude));
+
+    auto p = std::make_shared<RoomPacket>();
+    p->room = room;
+    p->seq = out.seq;
+    p->time_ms = wall_ms();
+    p->packet = build(out.seq);
+    p->binary_body = p->packet.body->SerializeAsString();
+    std::sort(exclude.begin(), exclude.end());
+    exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+    p->exclude = std::move(exclude);
+    RoomPacketPtr shared = std::move(p);
+
+    e.history.push_back(shared);
+    trim_history(e, shared->time_ms);
     // Posting under the stripe lock keeps every loop's queue in room_seq order.
     for (std::size_t i = 0; i < loops_.size(); ++i) {
         if (e.per_loop[i] == 0) continue;
         EventLoop* loop = loops_[i];
-        boost::asio::post(loop->io(), [loop, room, packet, ex] {
-            deliver_to_room(*loop, room, *packet, *ex);
-        });
+        boost::asio::post(loop->io(), [loop, shared] { loop->fanout().enqueue(shared); });
     }
     return out;
 }
 
-void deliver_to_room(EventLoop& loop, std::uint64_t room, const SharedPacket& packet,
-                     const std::vector<std::uint64_t>& exclude) {
-    const auto* members = loop.rooms().members(room);
-    if (!members) return;
-    FrameForms forms(packet);
-    // Index loop: a send may close a slow session, which edits this very list.
-    for (std::size_t i = 0; i < members->size(); ++i) {
-        Session* s = (*members)[i];
-        if (!exclude.empty() && std::binary_search(exclude.begin(), exclude.end(), s->user.id))
-            continue;
-        s->send_bytes(forms.get(s->wire()));
+std::uint64_t Hub::broadcast(SharedPacket packet, std::vector<std::uint64_t> exclude) {
+    std::sort(exclude.begin(), exclude.end());
+    auto shared = std::make_shared<const SharedPacket>(std::move(packet));
+    auto ex = std::make_shared<const std::vector<std::uint64_t>>(std::move(exclude));
+    std::uint64_t receivers = 0;
+    for (EventLoop* loop : loops_) {
+        receivers += static_cast<std::uint64_t>(std::max<std::int64_t>(0, get(loop->stats().logged_in)));
+        boost::asio::post(loop->io(), [loop, shared, ex] {
+            FrameForms forms(*shared);
+            std::uint64_t n = 0;
+            loop->for_each_session([&](Session& s) {
+                if (!s.logged_in() || s.closing()) return;
+                if (!ex->empty() && std::binary_search(ex->begin(), ex->end(), s.user.id)) return;
+                s.send_bytes(forms.get(s.wire()));
+                ++n;
+            });
+            inc(loop->stats().direct_deliveries, n);
+        });
+    }
+    return receivers;
+}
+
+void Hub::sweep_rooms() {
+    std::uint64_t now = wall_ms();
+    for (auto& st : stripes_) {
+        std::lock_guard lock(st.mu);
+        for (auto it = st.rooms.begin(); it != st.rooms.end();) {
+            RoomEntry& e = it->second;
+            if (e.state.online == 0) {
+                trim_history(e, now);
+                if (e.history.empty()) {
+                    it = st.rooms.erase(it);
+                    room_count_.fetch_sub(1, std::memory_order_relaxed);
+                    continue;
+                }
+            }
+            ++it;
+        }
     }
 }
 

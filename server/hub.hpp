@@ -1,34 +1,45 @@
-// server/hub: the node's directory of who is where — users to sessions, rooms to loops.
+// server/hub: the node's directory of who is where — users to sessions, rooms to loops — and
+// each room's sequence and recent history.
 //
 // Users and rooms are spread over 64 stripes, each with its own small mutex, so two loops
 // contend only when they touch the same stripe at the same moment; nothing holds a lock shared
-// by all loops. Room membership itself lives in each loop's RoomTable (loop-local, lock-free);
-// the hub only keeps a room's exact online count, which loops have members, and its sequence.
-// A publish takes the room's stripe to assign room_seq and posts the packet to just the loops
-// with members, in seq order; each loop then fans out to its own members with encode-once
-// buffers (outbound.hpp).
+// by all loops, and nothing here runs per receiver. Room membership itself lives in each
+// loop's RoomTable (loop-local, lock-free); the hub keeps a room's exact online count, which
+// loops have members, its room_seq and epoch, and a ring of its recent messages for recovery.
+// A publish takes the room's stripe to assign room_seq, records the message in the ring, and
+// posts it to just the loops with members, in seq order; each loop then coalesces and fans out
+// to its own members with encode-once buffers (room_fanout.hpp).
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "server/outbound.hpp"
+#include "server/room_packet.hpp"
 
 namespace lp::server {
 
 class EventLoop;
 class Session;
 
+struct HubOptions {
+    std::size_t room_history_max = 1000;                // messages kept per room for recovery
+    std::chrono::milliseconds room_history_ttl{60000};  // and for how long
+};
+
 class Hub {
 public:
-    explicit Hub(std::vector<EventLoop*> loops);
+    Hub(std::vector<EventLoop*> loops, HubOptions opts = {});
 
     // ---------------------------------------------------------------- users
     // Registers s (logged in, user fields set) as the session of (user.id, user.platform) and
@@ -54,27 +65,50 @@ public:
     struct RoomState {
         std::uint64_t online = 0;  // sessions in the room, node-wide, exact
         std::uint64_t seq = 0;     // last room_seq assigned
-        std::uint64_t epoch = 0;   // changes whenever the room's state is created anew
+        std::uint64_t epoch = 0;   // changes whenever the room's state (and history) is new
     };
-    // On s's loop. Idempotent: entering a room twice counts once.
-    RoomState join_room(Session& s, std::uint64_t room, bool* joined = nullptr);
+    struct Join {
+        RoomState state;
+        bool joined = false;     // false: was already a member
+        bool recovery_asked = false;
+        bool recovered = false;  // the gap (last_seq, join_seq] is fully in `replay`
+        std::vector<RoomPacketPtr> replay;
+    };
+    // On s's loop. Idempotent: entering twice counts once. With last_seq, returns the messages
+    // in (last_seq, the seq this session's live stream starts after], or recovered = false when
+    // the history no longer holds them (or `epoch` is given and is not the room's epoch).
+    Join join_room(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq = {},
+                   std::optional<std::uint64_t> epoch = {});
     bool leave_room(Session& s, std::uint64_t room);
     void leave_all_rooms(Session& s);
     RoomState room_state(std::uint64_t room) const;
     std::size_t room_count() const noexcept { return room_count_.load(std::memory_order_relaxed); }
+    std::uint64_t room_members() const noexcept { return room_members_.load(std::memory_order_relaxed); }
 
     struct Published {
         bool room_exists = false;
         std::uint64_t seq = 0;
         std::uint64_t online = 0;
     };
-    // Assigns the room's next seq, builds the packet with it and fans it out to every member
-    // on every loop except users in `exclude` (sorted ascending). Thread-safe.
+    // Assigns the room's next seq, builds the packet with it (build must set room_seq in the
+    // message), keeps it in the room's history and fans it out to every member on every loop
+    // except users in `exclude`. Thread-safe. A room nobody is in (and that has no history)
+    // is not created: room_exists = false.
     Published publish_room(std::uint64_t room,
                            const std::function<SharedPacket(std::uint64_t seq)>& build,
                            std::vector<std::uint64_t> exclude = {});
 
+    // Sends the packet to every logged-in session on every loop except users in `exclude`.
+    // Returns the number of logged-in sessions at the time (the receivers, give or take those
+    // arriving or leaving meanwhile).
+    std::uint64_t broadcast(SharedPacket packet, std::vector<std::uint64_t> exclude = {});
+
+    // Forgets rooms that are empty and whose newest message is older than the history TTL.
+    // Called periodically (once a second) from any thread.
+    void sweep_rooms();
+
     const std::vector<EventLoop*>& loops() const noexcept { return loops_; }
+    const HubOptions& options() const noexcept { return opts_; }
 
 private:
     struct Bound {
@@ -86,6 +120,7 @@ private:
     struct RoomEntry {
         RoomState state;
         std::vector<std::uint32_t> per_loop;  // members on each loop
+        std::deque<RoomPacketPtr> history;
     };
     struct alignas(64) Stripe {
         mutable std::mutex mu;
@@ -95,16 +130,17 @@ private:
     static constexpr std::size_t kStripes = 64;
     Stripe& stripe(std::uint64_t key) const noexcept;
     std::uint64_t next_epoch() noexcept;
+    void trim_history(RoomEntry& e, std::uint64_t now_ms) const;
 
     std::vector<EventLoop*> loops_;
+    HubOptions opts_;
     mutable std::array<Stripe, kStripes> stripes_;
     std::atomic<std::size_t> online_users_{0};
     std::atomic<std::size_t> room_count_{0};
+    std::atomic<std::uint64_t> room_members_{0};
     std::atomic<std::uint64_t> last_epoch_{0};
 };
 
-// Fans a packet out to the room's members on the calling loop (used by Hub::publish_room).
-void deliver_to_room(EventLoop& loop, std::uint64_t room, const SharedPacket& packet,
-                     const std::vector<std::uint64_t>& exclude);
+std::uint64_t wall_ms() noexcept;
 
 }  // namespace lp::server

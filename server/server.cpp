@@ -43,7 +43,7 @@ Server::Server(ServerOptions opts, SessionHandler& handler) : opts_(std::move(op
         loops_.push_back(std::make_unique<EventLoop>(i, opts_.loop, handler));
         loop_ptrs_.push_back(loops_.back().get());
     }
-    hub_ = std::make_unique<Hub>(loop_ptrs_);
+    hub_ = std::make_unique<Hub>(loop_ptrs_, opts_.hub);
     if (!opts_.tls_cert.empty() || !opts_.tls_key.empty()) {
         if (opts_.tls_cert.empty() || opts_.tls_key.empty())
             throw std::runtime_error("TLS needs both tls.cert and tls.key");

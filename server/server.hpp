@@ -26,6 +26,7 @@ struct ServerOptions {
     std::string tls_cert;                     // PEM files; both set = TLS on both listeners
     std::string tls_key;
     LoopOptions loop;
+    HubOptions hub;
 };
 
 struct ServerTotals {

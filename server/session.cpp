@@ -71,6 +71,7 @@ Session::Session(EventLoop& loop, TransportKind transport, bool tls)
       wire_(transport == TransportKind::Ws ? Wire::WsBinary : Wire::TcpBinary),
       decoder_(loop.options().max_body) {
     wheel_node.owner = this;
+    wheel_node.on_expire = [](WheelNode& n) { static_cast<Node&>(n).owner->on_deadline(); };
 }
 
 Session::~Session() { TimingWheel::unlink(wheel_node); }

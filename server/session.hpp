@@ -60,6 +60,12 @@ struct SessionUser {
     std::string scene;  // "room" or another scene name; empty = not set
 };
 
+// Per-session state of a layer above the server (the ack window), owned by the session so it
+// lives and dies with it and costs nothing for sessions that never use it.
+struct SessionExtension {
+    virtual ~SessionExtension() = default;
+};
+
 // A session's membership in a room on its loop: the room and its index in the loop's member
 // list (so leaving is O(1)).
 struct RoomSlot {
@@ -87,7 +93,8 @@ public:
     // Marks the session logged in; later pushes and replies use the form `req` arrived in.
     void set_logged_in(const Inbound& req);
     SessionUser user;
-    std::vector<RoomSlot> rooms;  // managed by RoomTable (hub.hpp)
+    std::vector<RoomSlot> rooms;  // managed by RoomTable (event_loop.hpp)
+    std::unique_ptr<SessionExtension> delivery;  // the ack layer's state (ack/)
     Wire wire() const noexcept { return wire_; }
     // The form of a reply to `req`: the session's form after login, the request's before.
     Wire reply_wire(const Inbound* req) const noexcept;

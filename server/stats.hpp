@@ -50,6 +50,9 @@ struct alignas(64) LoopStats {
     Counter slow_kicks;
     Counter protocol_errors;
     Counter heartbeats;
+    Counter room_deliveries;  // room messages queued to members (one per member per message)
+    Counter room_batches;     // coalesced batches flushed
+    Counter direct_deliveries;  // user-targeted and broadcast pushes queued to sessions
 };
 
 }  // namespace lp::server

@@ -14,6 +14,9 @@
 namespace lp::server {
 
 struct WheelNode {
+    // Called when the deadline passes (the node is unlinked first). Set by the node's owner:
+    // sessions for their deadlines, the ack layer for retries.
+    void (*on_expire)(WheelNode&) = nullptr;
     WheelNode* prev = nullptr;
     WheelNode* next = nullptr;
     std::uint64_t slot_tick = 0;  // the tick whose slot holds this node

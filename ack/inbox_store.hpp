@@ -1,0 +1,46 @@
+// ack/inbox_store: where qos1 messages wait for a user who is offline, disconnected with them
+// in flight, or never acked them. Replayed in order at the user's next login and removed as
+// they are acked. Two implementations: MemoryInbox (embedded mode) and a Redis one (cluster).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lp::ack {
+
+// A user-targeted qos1 message, as stored and as replayed.
+struct StoredMessage {
+    std::uint64_t msg_id = 0;
+    std::string type;
+    std::string payload;  // UTF-8 JSON (or raw bytes)
+    std::uint64_t sent_at_ms = 0;
+    std::uint64_t expires_at_ms = 0;  // dropped after this (never replayed)
+};
+
+struct InboxCounters {
+    std::uint64_t stored = 0;        // messages appended
+    std::uint64_t duplicates = 0;    // appends of a msg_id already there (ignored)
+    std::uint64_t dropped_cap = 0;   // oldest dropped because a user's inbox was full
+    std::uint64_t expired = 0;       // dropped at their TTL
+    std::uint64_t removed = 0;       // removed by acks
+    std::uint64_t size = 0;          // messages held now, all users
+    std::uint64_t users = 0;         // users with a non-empty inbox
+};
+
+class InboxStore {
+public:
+    virtual ~InboxStore() = default;
+    // Appends to the user's inbox (ignored if msg_id is already there); drops the oldest when
+    // the inbox is over its cap. Thread-safe, as is everything here.
+    virtual void append(std::uint64_t user, const StoredMessage& m) = 0;
+    // The user's unexpired messages, oldest first (at most `max`). They stay until removed.
+    virtual std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) = 0;
+    virtual void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) = 0;
+    virtual std::size_t size(std::uint64_t user) = 0;
+    // Drops expired messages of every user (called periodically).
+    virtual void sweep(std::uint64_t now_ms) = 0;
+    virtual InboxCounters counters() const = 0;
+};
+
+}  // namespace lp::ack

@@ -1,0 +1,130 @@
+// ack/memory_inbox: see memory_inbox.hpp.
+#include "ack/memory_inbox.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace lp::ack {
+
+namespace {
+std::uint64_t now_ms() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+}  // namespace
+
+void MemoryInbox::drop_expired(std::deque<StoredMessage>& q, std::uint64_t now) {
+    // Messages differ in TTL, so an expired one can sit behind a live one: scan all.
+    auto before = q.size();
+    q.erase(std::remove_if(q.begin(), q.end(),
+                           [&](const StoredMessage& m) { return m.expires_at_ms && m.expires_at_ms <= now; }),
+            q.end());
+    auto n = before - q.size();
+    if (n) {
+        expired_.fetch_add(n, std::memory_order_relaxed);
+        size_.fetch_sub(n, std::memory_order_relaxed);
+    }
+}
+
+void MemoryInbox::erase_if_empty(Stripe& st, std::uint64_t user) {
+    auto it = st.users.find(user);
+    if (it != st.users.end() && it->second.empty()) {
+        st.users.erase(it);
+        users_.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+void MemoryInbox::append(std::uint64_t user, const StoredMessage& m) {
+    Stripe& st = stripe(user);
+    std::lock_guard lock(st.mu);
+    auto [it, created] = st.users.try_emplace(user);
+    if (created) users_.fetch_add(1, std::memory_order_relaxed);
+    auto& q = it->second;
+    for (auto r = q.rbegin(); r != q.rend(); ++r) {
+        if (r->msg_id == m.msg_id) {
+            duplicates_.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    q.push_back(m);
+    stored_.fetch_add(1, std::memory_order_relaxed);
+    size_.fetch_add(1, std::memory_order_relaxed);
+    while (q.size() > max_per_user_) {
+        q.pop_front();
+        dropped_cap_.fetch_add(1, std::memory_order_relaxed);
+        size_.fetch_sub(1, std::memory_order_relaxed);
+    }
+}
+
+std::vector<StoredMessage> MemoryInbox::load(std::uint64_t user, std::size_t max) {
+    std::vector<StoredMessage> out;
+    Stripe& st = stripe(user);
+    std::lock_guard lock(st.mu);
+    auto it = st.users.find(user);
+    if (it == st.users.end()) return out;
+    drop_expired(it->second, now_ms());
+    for (const auto& m : it->second) {
+        if (out.size() >= max) break;
+        out.push_back(m);
+    }
+    erase_if_empty(st, user);
+    return out;
+}
+
+void MemoryInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) {
+    if (msg_ids.empty()) return;
+    Stripe& st = stripe(user);
+    std::lock_guard lock(st.mu);
+    auto it = st.users.find(user);
+    if (it == st.users.end()) return;
+    auto& q = it->second;
+    auto before = q.size();
+    q.erase(std::remove_if(q.begin(), q.end(),
+                           [&](const StoredMessage& m) {
+                               return std::find(msg_ids.begin(), msg_ids.end(), m.msg_id) != msg_ids.end();
+                           }),
+            q.end());
+    auto n = before - q.size();
+    removed_.fetch_add(n, std::memory_order_relaxed);
+    size_.fetch_sub(n, std::memory_order_relaxed);
+    erase_if_empty(st, user);
+}
+
+std::size_t MemoryInbox::size(std::uint64_t user) {
+    Stripe& st = stripe(user);
+    std::lock_guard lock(st.mu);
+    auto it = st.users.find(user);
+    if (it == st.users.end()) return 0;
+    drop_expired(it->second, now_ms());
+    return it->second.size();
+}
+
+void MemoryInbox::sweep(std::uint64_t now) {
+    for (auto& st : stripes_) {
+        std::lock_guard lock(st.mu);
+        for (auto it = st.users.begin(); it != st.users.end();) {
+            drop_expired(it->second, now);
+            if (it->second.empty()) {
+                it = st.users.erase(it);
+                users_.fetch_sub(1, std::memory_order_relaxed);
+            } else {
+                ++it;
+            }
+        }
+    }
+}
+
+InboxCounters MemoryInbox::counters() const {
+    InboxCounters c;
+    c.stored = stored_.load(std::memory_order_relaxed);
+    c.duplicates = duplicates_.load(std::memory_order_relaxed);
+    c.dropped_cap = dropped_cap_.load(std::memory_order_relaxed);
+    c.expired = expired_.load(std::memory_order_relaxed);
+    c.removed = removed_.load(std::memory_order_relaxed);
+    c.size = size_.load(std::memory_order_relaxed);
+    c.users = users_.load(std::memory_order_relaxed);
+    return c;
+}
+
+}  // namespace lp::ack

@@ -1,0 +1,41 @@
+// ack/memory_inbox: the embedded-mode inbox. Per-user deques over 16 striped maps, capped per
+// user and by TTL. Lost when the process exits; cluster mode uses Redis instead.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include "ack/inbox_store.hpp"
+
+namespace lp::ack {
+
+class MemoryInbox final : public InboxStore {
+public:
+    explicit MemoryInbox(std::size_t max_per_user = 1000) : max_per_user_(max_per_user) {}
+    void append(std::uint64_t user, const StoredMessage& m) override;
+    std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) override;
+    void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) override;
+    std::size_t size(std::uint64_t user) override;
+    void sweep(std::uint64_t now_ms) override;
+    InboxCounters counters() const override;
+
+private:
+    struct alignas(64) Stripe {
+        std::mutex mu;
+        std::unordered_map<std::uint64_t, std::deque<StoredMessage>> users;
+    };
+    Stripe& stripe(std::uint64_t user) { return stripes_[(user * 0x9E3779B97F4A7C15ull) >> 60]; }
+    // Drops expired messages at the front and back-fills counters; the stripe is locked.
+    void drop_expired(std::deque<StoredMessage>& q, std::uint64_t now_ms);
+    void erase_if_empty(Stripe& st, std::uint64_t user);
+
+    std::size_t max_per_user_;
+    std::array<Stripe, 16> stripes_;
+    std::atomic<std::uint64_t> stored_{0}, duplicates_{0}, dropped_cap_{0}, expired_{0},
+        removed_{0}, size_{0}, users_{0};
+};
+
+}  // namespace lp::ack

@@ -1,0 +1,253 @@
+// ack/qos_delivery: see qos_delivery.hpp.
+#include "ack/qos_delivery.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <deque>
+#include <unordered_map>
+
+#include "server/event_loop.hpp"
+#include "server/session.hpp"
+
+namespace lp::ack {
+
+namespace pb = livepush::v1;
+using server::Bytes;
+using server::Session;
+
+struct QosDelivery::Entry : server::WheelNode {
+    Window* window = nullptr;
+    std::shared_ptr<const StoredMessage> msg;
+    Bytes frame;  // encoded once in the session's wire form, reused by every resend
+    std::uint32_t attempts = 0;
+    bool from_inbox = false;
+    ~Entry() { server::TimingWheel::unlink(*this); }
+};
+
+struct QosDelivery::Window : server::SessionExtension {
+    QosDelivery* owner = nullptr;
+    Session* session = nullptr;
+    std::vector<std::unique_ptr<Entry>> inflight;  // in send order
+    std::deque<std::unique_ptr<Entry>> waiting;
+};
+
+server::SharedPacket qos1_packet(const StoredMessage& m) {
+    auto push = std::make_shared<pb::Push>();
+    push->set_msg_id(m.msg_id);
+    push->set_type(m.type);
+    push->set_payload(m.payload);
+    push->set_sent_at_ms(m.sent_at_ms);
+    return server::SharedPacket{codec::Code::Push, codec::kAckRequired, std::move(push)};
+}
+
+QosDelivery::QosDelivery(DeliveryOptions opts, InboxStore& inbox, server::Hub& hub)
+    : opts_(opts), inbox_(inbox), hub_(hub) {
+    if (opts_.window == 0) opts_.window = 1;
+    if (opts_.max_attempts == 0) opts_.max_attempts = 1;
+}
+
+std::uint64_t QosDelivery::default_expiry(std::uint32_t ttl_s) const {
+    auto ttl = ttl_s ? std::chrono::seconds(ttl_s) : opts_.inbox_ttl;
+    return server::wall_ms() + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
+}
+
+QosDelivery::Window& QosDelivery::window_of(Session& s) {
+    if (!s.delivery) {
+        auto w = std::make_unique<Window>();
+        w->owner = this;
+        w->session = &s;
+        s.delivery = std::move(w);
+    }
+    return static_cast<Window&>(*s.delivery);
+}
+
+// ---------------------------------------------------------------- sending
+
+std::uint64_t QosDelivery::send(std::uint64_t user, StoredMessage m) {
+    return send_many({user}, m).sessions;
+}
+
+QosDelivery::ManyResult QosDelivery::send_many(const std::vector<std::uint64_t>& users,
+                                               const StoredMessage& m) {
+    ManyResult out;
+    auto msg = std::make_shared<const StoredMessage>(m);
+    auto packet = std::make_shared<const server::SharedPacket>(qos1_packet(m));
+    // Group the sessions by loop: one post and one encoding per wire form per loop.
+    struct Target {
+        std::uint64_t user;
+        std::weak_ptr<Session> session;
+    };
+    std::unordered_map<unsigned, std::vector<Target>> by_loop;
+    for (std::uint64_t user : users) {
+        auto sessions = hub_.user_sessions(user);
+        if (sessions.empty()) {
+            inbox_.append(user, m);
+            stats_.offline.fetch_add(1, std::memory_order_relaxed);
+            ++out.stored;
+            continue;
+        }
+        for (auto& us : sessions) by_loop[us.loop].push_back({user, us.session});
+        out.sessions += sessions.size();
+    }
+    for (auto& [loop_index, targets] : by_loop) {
+        server::EventLoop* loop = hub_.loops()[loop_index];
+        boost::asio::post(loop->io(), [this, msg, packet, targets = std::move(targets)] {
+            server::FrameForms forms(*packet);
+            for (const auto& t : targets) {
+                auto s = t.session.lock();
+                if (!s || s->closing() || !s->logged_in()) {
+                    // The session left between lookup and delivery: the inbox keeps it.
+                    inbox_.append(t.user, *msg);
+                    stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                enqueue(*s, msg, forms.get(s->wire()), false);
+            }
+        });
+    }
+    return out;
+}
+
+std::uint64_t QosDelivery::send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
+                                        std::string payload) {
+    StoredMessage m;
+    m.msg_id = msg_id;
+    m.type = std::move(type);
+    m.payload = std::move(payload);
+    m.sent_at_ms = server::wall_ms();
+    m.expires_at_ms = default_expiry(0);
+    return send(to, std::move(m));
+}
+
+void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, const Bytes& frame,
+                          bool from_inbox) {
+    Window& w = window_of(s);
+    auto e = std::make_unique<Entry>();
+    e->window = &w;
+    e->msg = std::move(m);
+    e->frame = frame;
+    e->from_inbox = from_inbox;
+    e->on_expire = [](server::WheelNode& n) {
+        auto& entry = static_cast<Entry&>(n);
+        entry.window->owner->on_retry(entry);
+    };
+    if (w.inflight.size() < opts_.window && w.waiting.empty()) {
+        start(w, std::move(e));
+    } else {
+        w.waiting.push_back(std::move(e));
+        stats_.waiting.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void QosDelivery::start(Window& w, std::unique_ptr<Entry> e) {
+    if (e->msg->expires_at_ms && e->msg->expires_at_ms <= server::wall_ms()) {
+        stats_.expired.fetch_add(1, std::memory_order_relaxed);
+        if (e->from_inbox) inbox_.remove(w.session->user.id, {e->msg->msg_id});
+        return;
+    }
+    Session& s = *w.session;
+    e->attempts = 1;
+    s.send_bytes(e->frame);
+    server::inc(s.loop().stats().direct_deliveries);
+    stats_.sent.fetch_add(1, std::memory_order_relaxed);
+    auto& loop = s.loop();
+    loop.wheel().set_due(*e, loop.wheel().now() + loop.ticks(opts_.retry));
+    w.inflight.push_back(std::move(e));
+    stats_.inflight.fetch_add(1, std::memory_order_relaxed);
+}
+
+void QosDelivery::fill(Window& w) {
+    while (w.inflight.size() < opts_.window && !w.waiting.empty()) {
+        auto e = std::move(w.waiting.front());
+        w.waiting.pop_front();
+        stats_.waiting.fetch_sub(1, std::memory_order_relaxed);
+        start(w, std::move(e));
+    }
+}
+
+void QosDelivery::remove_entry(Window& w, Entry& e) {
+    auto it = std::find_if(w.inflight.begin(), w.inflight.end(),
+                           [&](const std::unique_ptr<Entry>& p) { return p.get() == &e; });
+    if (it == w.inflight.end()) return;
+    w.inflight.erase(it);  // destroys e (and unlinks its timer)
+    stats_.inflight.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void QosDelivery::on_retry(Entry& e) {
+    Window& w = *e.window;
+    Session& s = *w.session;
+    if (s.closing()) return;  // on_closed moves it to the inbox
+    if (e.attempts < opts_.max_attempts) {
+        ++e.attempts;
+        s.send_bytes(e.frame);
+        stats_.retries.fetch_add(1, std::memory_order_relaxed);
+        auto& loop = s.loop();
+        auto delay = opts_.retry * (1u << std::min<std::uint32_t>(e.attempts - 1, 16));
+        loop.wheel().set_due(e, loop.wheel().now() + loop.ticks(delay));
+        return;
+    }
+    // Out of attempts: the inbox keeps it for the next login.
+    stats_.exhausted.fetch_add(1, std::memory_order_relaxed);
+    if (!e.from_inbox) inbox_.append(s.user.id, *e.msg);
+    remove_entry(w, e);
+    fill(w);
+}
+
+// ---------------------------------------------------------------- hooks
+
+void QosDelivery::on_login(Session& s) {
+    auto msgs = inbox_.load(s.user.id, opts_.replay_max);
+    for (auto& m : msgs) {
+        server::SharedPacket packet = qos1_packet(m);
+        server::FrameForms forms(packet);
+        enqueue(s, std::make_shared<const StoredMessage>(std::move(m)), forms.get(s.wire()), true);
+    }
+    stats_.replayed.fetch_add(msgs.size(), std::memory_order_relaxed);
+}
+
+void QosDelivery::on_ack(Session& s, const pb::Ack& ack) {
+    std::vector<std::uint64_t> from_store;
+    Window* w = s.delivery ? static_cast<Window*>(s.delivery.get()) : nullptr;
+    for (std::uint64_t id : ack.msg_ids()) {
+        Entry* found = nullptr;
+        if (w) {
+            for (auto& e : w->inflight) {
+                if (e->msg->msg_id == id) {
+                    found = e.get();
+                    break;
+                }
+            }
+        }
+        if (!found) {
+            // Acked after it left the window (retried out, or replayed on another session):
+            // it may be in the inbox.
+            stats_.late_acks.fetch_add(1, std::memory_order_relaxed);
+            from_store.push_back(id);
+            continue;
+        }
+        stats_.acked.fetch_add(1, std::memory_order_relaxed);
+        if (found->from_inbox) from_store.push_back(id);
+        remove_entry(*w, *found);
+    }
+    if (!from_store.empty()) inbox_.remove(s.user.id, from_store);
+    if (w) fill(*w);
+}
+
+void QosDelivery::on_closed(Session& s) {
+    if (!s.delivery) return;
+    Window& w = static_cast<Window&>(*s.delivery);
+    auto keep = [&](Entry& e) {
+        if (e.from_inbox) return;  // still in the inbox
+        inbox_.append(s.user.id, *e.msg);
+        stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
+    };
+    for (auto& e : w.inflight) keep(*e);
+    for (auto& e : w.waiting) keep(*e);
+    stats_.inflight.fetch_sub(static_cast<std::int64_t>(w.inflight.size()), std::memory_order_relaxed);
+    stats_.waiting.fetch_sub(static_cast<std::int64_t>(w.waiting.size()), std::memory_order_relaxed);
+    w.inflight.clear();
+    w.waiting.clear();
+}
+
+}  // namespace lp::ack

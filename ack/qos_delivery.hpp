@@ -1,0 +1,96 @@
+// ack/qos_delivery: at-least-once delivery of user-targeted pushes (design.md section 4).
+//
+// Every qos1 push carries ACK_REQUIRED and a msg_id. Each session has an in-flight window
+// (default 64); more waits behind it, in order. A message not acked within the retry timeout is
+// sent again (same msg_id) with exponential backoff, up to max_attempts; then it goes to the
+// user's inbox. A user who is offline, or whose session closes with messages in flight or
+// waiting, gets them in the inbox too, replayed in order right after the next LOGIN_RESULT and
+// removed as they are acked. Clients deduplicate by msg_id.
+//
+// Retries use the session loop's timing wheel (one node embedded in each in-flight entry), so a
+// retry costs no timer object and no lock. All per-session state lives in the session (as its
+// `delivery` extension) and is touched only on the session's loop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ack/delivery_hooks.hpp"
+#include "ack/inbox_store.hpp"
+#include "server/hub.hpp"
+#include "server/msg_id.hpp"
+
+namespace lp::ack {
+
+struct DeliveryOptions {
+    std::uint32_t window = 64;                    // messages in flight per session
+    std::chrono::milliseconds retry{2000};        // first retry timeout; doubles each attempt
+    std::uint32_t max_attempts = 4;               // sends before the message goes to the inbox
+    std::chrono::seconds inbox_ttl{7 * 24 * 3600};  // default lifetime of a qos1 message
+    std::uint32_t replay_max = 1000;              // inbox messages replayed per login
+};
+
+struct DeliveryStats {
+    std::atomic<std::uint64_t> sent{0};        // first sends of qos1 messages to a session
+    std::atomic<std::uint64_t> retries{0};     // resends
+    std::atomic<std::uint64_t> acked{0};       // in-flight messages acked
+    std::atomic<std::uint64_t> late_acks{0};   // acks for ids not in flight (already retried out)
+    std::atomic<std::uint64_t> exhausted{0};   // max_attempts reached, moved to the inbox
+    std::atomic<std::uint64_t> offline{0};     // pushes that found the user offline (inbox)
+    std::atomic<std::uint64_t> disconnected{0};  // in flight or waiting at disconnect (inbox)
+    std::atomic<std::uint64_t> expired{0};     // dropped at their TTL before delivery
+    std::atomic<std::uint64_t> replayed{0};    // inbox messages replayed at login
+    std::atomic<std::int64_t> inflight{0};     // in flight now, all sessions
+    std::atomic<std::int64_t> waiting{0};      // behind full windows now
+};
+
+class QosDelivery final : public DeliveryHooks {
+public:
+    QosDelivery(DeliveryOptions opts, InboxStore& inbox, server::Hub& hub);
+
+    // Thread-safe. Queues the message (qos1) to every session of `user`, or stores it in the
+    // inbox when there is none. Returns the number of sessions it was queued to.
+    std::uint64_t send(std::uint64_t user, StoredMessage m);
+    // Same for many users; the Push is encoded once per wire form per loop.
+    struct ManyResult {
+        std::uint64_t sessions = 0;
+        std::uint64_t stored = 0;
+    };
+    ManyResult send_many(const std::vector<std::uint64_t>& users, const StoredMessage& m);
+
+    void on_login(server::Session& s) override;
+    void on_ack(server::Session& s, const livepush::v1::Ack& ack) override;
+    void on_closed(server::Session& s) override;
+    std::uint64_t send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
+                               std::string payload) override;
+
+    const DeliveryStats& stats() const noexcept { return stats_; }
+    const DeliveryOptions& options() const noexcept { return opts_; }
+    InboxStore& inbox() noexcept { return inbox_; }
+    std::uint64_t default_expiry(std::uint32_t ttl_s) const;
+
+    struct Window;
+    struct Entry;
+
+private:
+    void enqueue(server::Session& s, std::shared_ptr<const StoredMessage> m,
+                 const server::Bytes& frame, bool from_inbox);
+    void start(Window& w, std::unique_ptr<Entry> e);
+    void on_retry(Entry& e);
+    void fill(Window& w);
+    void remove_entry(Window& w, Entry& e);
+    Window& window_of(server::Session& s);
+
+    DeliveryOptions opts_;
+    InboxStore& inbox_;
+    server::Hub& hub_;
+    DeliveryStats stats_;
+};
+
+// The Push frame of a qos1 message (ACK_REQUIRED set).
+server::SharedPacket qos1_packet(const StoredMessage& m);
+
+}  // namespace lp::ack

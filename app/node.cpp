@@ -1,0 +1,224 @@
+// app/node: see node.hpp.
+#include "app/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "ack/memory_inbox.hpp"
+#include "ack/qos_delivery.hpp"
+#include "app/prometheus.hpp"
+#include "handlers/gateway.hpp"
+#include "push/http_api.hpp"
+#include "push/push_service.hpp"
+#include "server/server.hpp"
+
+namespace lp::app {
+
+namespace {
+
+std::string host_of(const std::string& addr) {
+    std::string host;
+    std::uint16_t port = 0;
+    split_host_port(addr, host, port);
+    return host;
+}
+
+}  // namespace
+
+struct Node::Parts {
+    Config config;
+    std::unique_ptr<ack::MemoryInbox> inbox;
+    std::unique_ptr<ack::QosDelivery> delivery;
+    std::unique_ptr<handlers::Gateway> gateway;
+    std::unique_ptr<server::Server> server;
+    std::unique_ptr<push::PushService> push;
+    std::unique_ptr<push::HttpApi> api;
+};
+
+Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
+    p_->config = c;
+    server::ServerOptions so;
+    so.tcp_listen = c.server.tcp_listen;
+    so.ws_listen = c.server.ws_listen;
+    so.loops = c.server.loops;
+    so.max_connections = c.server.max_connections;
+    so.tls_cert = c.tls.cert;
+    so.tls_key = c.tls.key;
+    so.loop.heartbeat_interval = std::chrono::milliseconds(c.server.heartbeat_interval_ms);
+    so.loop.login_timeout = std::chrono::milliseconds(c.server.login_timeout_ms);
+    so.loop.max_body = c.server.max_body;
+    so.loop.ws_max_message = c.server.ws_max_message;
+    so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
+    so.loop.finest_timer = std::chrono::milliseconds(c.delivery.retry_ms);
+    so.loop.room_coalesce = std::chrono::milliseconds(c.room.coalesce_ms);
+    so.loop.room_coalesce_max = std::max(1u, c.room.coalesce_max);
+    so.hub.room_history_max = c.room.history_max;
+    so.hub.room_history_ttl = std::chrono::seconds(c.room.history_ttl_s);
+
+    handlers::GatewayOptions go;
+    go.node_id = c.cluster.node_id;
+    go.heartbeat_interval = so.loop.heartbeat_interval;
+    go.jwt_secret = c.auth.jwt_secret;
+    go.jwt_leeway_s = c.auth.leeway_s;
+    go.max_rooms_per_session = c.server.max_rooms_per_session;
+
+    ack::DeliveryOptions dopts;
+    dopts.window = c.delivery.window;
+    dopts.retry = std::chrono::milliseconds(c.delivery.retry_ms);
+    dopts.max_attempts = c.delivery.max_attempts;
+    dopts.inbox_ttl = std::chrono::seconds(c.delivery.inbox_ttl_s);
+
+    p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max);
+    // The server needs the gateway (its session handler); the delivery needs the hub the server
+    // makes; the gateway needs both: build in that order, then attach.
+    p_->gateway = std::make_unique<handlers::Gateway>(go);
+    p_->server = std::make_unique<server::Server>(so, *p_->gateway);
+    p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, p_->server->hub());
+    p_->gateway->attach(p_->server->hub(), *p_->delivery);
+
+    p_->push = std::make_unique<push::PushService>(p_->server->hub(), *p_->delivery,
+                                                   p_->gateway->msg_ids(), c.cluster.node_id,
+                                                   [this] { return metrics_text(); });
+    if (!c.api.listen.empty()) {
+        push::ApiOptions ao;
+        ao.listen = c.api.listen;
+        ao.key = c.api.key;
+        ao.max_body_bytes = c.api.max_body_bytes;
+        ao.max_requests_per_s = c.api.max_requests_per_s;
+        ao.max_user_ids = c.api.max_user_ids;
+        p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
+    }
+}
+
+Node::~Node() = default;
+
+void Node::start() {
+    p_->server->start();
+    if (p_->api) p_->api->start();
+}
+
+std::string Node::ready_line() const {
+    const Config& c = p_->config;
+    std::string ready = "livepushd ready node=" + c.cluster.node_id;
+    if (p_->server->tcp_port())
+        ready += " tcp=" + host_of(c.server.tcp_listen) + ":" + std::to_string(p_->server->tcp_port());
+    if (p_->server->ws_port())
+        ready += " ws=" + host_of(c.server.ws_listen) + ":" + std::to_string(p_->server->ws_port());
+    if (p_->api) ready += " api=" + host_of(c.api.listen) + ":" + std::to_string(p_->api->port());
+    if (!c.tls.cert.empty()) ready += " tls=on";
+    return ready;
+}
+
+void Node::shutdown() {
+    if (p_->api) p_->api->set_draining(true);
+    spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
+    std::size_t left = p_->server->drain("", std::chrono::milliseconds(p_->config.server.drain_timeout_ms));
+    if (left) spdlog::warn("drain timeout: closing {} sessions that did not leave", left);
+    if (p_->api) p_->api->stop();
+    p_->server->stop();
+}
+
+void Node::housekeeping() {
+    p_->server->hub().sweep_rooms();
+    p_->inbox->sweep(server::wall_ms());
+}
+
+std::string Node::metrics_text() const {
+    PromText m;
+    const auto t = p_->server->totals();
+    const char* transports[] = {"tcp", "ws"};
+    for (int k = 0; k < 2; ++k)
+        for (int tls = 0; tls < 2; ++tls)
+            m.gauge("livepush_sessions", "open sessions by transport", t.sessions[k][tls],
+                    std::string("transport=\"") + transports[k] + "\",tls=\"" + (tls ? "true" : "false") + "\"");
+    m.gauge("livepush_sessions_logged_in", "logged-in sessions", t.logged_in);
+    m.gauge("livepush_online_users", "users with at least one session on this node",
+            static_cast<std::int64_t>(p_->server->hub().online_users()));
+    m.counter("livepush_connections_accepted_total", "connections accepted", t.accepted);
+    m.counter("livepush_connections_rejected_total", "connections refused", t.rejected_limit, "reason=\"max_connections\"");
+    m.counter("livepush_accept_errors_total", "accept() failures (e.g. out of descriptors)", t.accept_errors);
+    for (int r = 0; r < static_cast<int>(server::CloseReason::kCount); ++r)
+        m.counter("livepush_sessions_closed_total", "sessions closed by reason", t.closed[r],
+                  std::string("reason=\"") + server::to_string(static_cast<server::CloseReason>(r)) + "\"");
+
+    const auto& g = p_->gateway->stats();
+    m.counter("livepush_logins_total", "logins by result", g.login_ok.load(), "result=\"ok\"");
+    const char* fail_reasons[] = {"none", "malformed", "bad_algorithm", "bad_signature", "expired", "not_yet_valid", "no_subject", "bad_body"};
+    for (int i = 1; i < 8; ++i)
+        m.counter("livepush_logins_total", "logins by result", g.login_failed[i].load(),
+                  std::string("result=\"failed\",reason=\"") + fail_reasons[i] + "\"");
+    m.counter("livepush_kicks_total", "sessions kicked", g.kicked_replaced.load(), "reason=\"replaced\"");
+    m.counter("livepush_kicks_total", "sessions kicked", t.slow_kicks, "reason=\"slow\"");
+    m.counter("livepush_slow_consumer_kicks_total", "sessions kicked for a send queue over its limit", t.slow_kicks);
+    m.counter("livepush_heartbeats_total", "heartbeats answered", g.heartbeats.load());
+    m.counter("livepush_biz_total", "BIZ packets by result", g.biz[0].load(), "result=\"ok\"");
+    m.counter("livepush_biz_total", "BIZ packets by result", g.biz[1].load(), "result=\"error\"");
+    m.counter("livepush_room_chat_total", "room.chat messages published", g.room_chat.load());
+    m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq", g.recovery[0].load(), "result=\"recovered\"");
+    m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq", g.recovery[1].load(), "result=\"gap\"");
+    m.counter("livepush_room_recovered_messages_total", "messages replayed by room recovery", g.recovered_messages.load());
+
+    m.counter("livepush_frames_in_total", "packets received", t.frames_in);
+    m.counter("livepush_frames_out_total", "packets queued to sessions (one per batch or reply chunk)", t.frames_out);
+    m.counter("livepush_bytes_in_total", "bytes received", t.bytes_in);
+    m.counter("livepush_bytes_out_total", "bytes written", t.bytes_out);
+    m.counter("livepush_write_syscalls_total", "gather writes", t.writes);
+    m.gauge("livepush_send_queue_bytes", "bytes queued to sessions and not yet written", t.send_queue_bytes);
+    m.counter("livepush_protocol_errors_total", "connections closed for a protocol error", t.protocol_errors);
+
+    const auto& ps = p_->push->stats();
+    const char* qos[] = {"0", "1"};
+    for (int q = 0; q < 2; ++q)
+        for (int k = 0; k < 4; ++k)
+            m.counter("livepush_pushes_total", "pushes accepted by qos and target", ps.accepted[q][k].load(),
+                      std::string("qos=\"") + qos[q] + "\",target=\"" + push::PushService::target_name(static_cast<push::Target>(k)) + "\"");
+    m.counter("livepush_pushes_rejected_total", "pushes refused by the service", ps.rejected.load());
+    std::uint64_t room_deliveries = 0, room_batches = 0, direct = 0;
+    for (auto* loop : p_->server->loops()) {
+        room_deliveries += server::get(loop->stats().room_deliveries);
+        room_batches += server::get(loop->stats().room_batches);
+        direct += server::get(loop->stats().direct_deliveries);
+    }
+    m.counter("livepush_deliveries_total", "messages queued to sessions", room_deliveries, "kind=\"room\"");
+    m.counter("livepush_deliveries_total", "messages queued to sessions", direct, "kind=\"direct\"");
+    m.counter("livepush_room_batches_total", "coalesced room batches flushed", room_batches);
+    m.gauge("livepush_rooms", "rooms with members or recent history", static_cast<std::int64_t>(p_->server->hub().room_count()));
+    m.gauge("livepush_room_members", "room memberships", static_cast<std::int64_t>(p_->server->hub().room_members()));
+
+    const auto& d = p_->delivery->stats();
+    m.counter("livepush_qos1_sent_total", "qos1 messages sent (first attempt)", d.sent.load());
+    m.counter("livepush_qos1_retries_total", "qos1 resends", d.retries.load());
+    m.counter("livepush_acks_total", "acked in-flight messages", d.acked.load());
+    m.counter("livepush_acks_late_total", "acks for messages no longer in flight", d.late_acks.load());
+    m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.offline.load(), "reason=\"offline\"");
+    m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.disconnected.load(), "reason=\"disconnected\"");
+    m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.exhausted.load(), "reason=\"max_attempts\"");
+    m.counter("livepush_qos1_expired_total", "qos1 messages dropped at their TTL", d.expired.load());
+    m.counter("livepush_qos1_replayed_total", "inbox messages replayed at login", d.replayed.load());
+    m.gauge("livepush_qos1_inflight", "qos1 messages in flight", d.inflight.load());
+    m.gauge("livepush_qos1_waiting", "qos1 messages waiting behind full windows", d.waiting.load());
+    const auto ic = p_->inbox->counters();
+    m.gauge("livepush_inbox_messages", "messages in inboxes", static_cast<std::int64_t>(ic.size));
+    m.gauge("livepush_inbox_users", "users with a non-empty inbox", static_cast<std::int64_t>(ic.users));
+    m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.dropped_cap, "reason=\"cap\"");
+    m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.expired, "reason=\"expired\"");
+    m.counter("livepush_inbox_removed_total", "inbox messages removed by acks", ic.removed);
+
+    const Config& c = p_->config;
+    auto limit = [&](const char* name, std::uint64_t v) {
+        m.gauge("livepush_limit", "configured limits", static_cast<std::int64_t>(v), std::string("name=\"") + name + "\"");
+    };
+    limit("max_body", c.server.max_body);
+    limit("ws_max_message", c.server.ws_max_message);
+    limit("send_queue_max_bytes", c.server.send_queue_max_bytes);
+    limit("max_connections", c.server.max_connections);
+    limit("max_rooms_per_session", c.server.max_rooms_per_session);
+    limit("delivery_window", c.delivery.window);
+    limit("inbox_max", c.delivery.inbox_max);
+    limit("api_max_body_bytes", c.api.max_body_bytes);
+    limit("api_max_requests_per_s", c.api.max_requests_per_s);
+    return m.take();  // the HTTP API appends its own request metrics
+}
+
+}  // namespace lp::app

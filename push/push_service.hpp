@@ -1,0 +1,54 @@
+// push/push_service: the push service behind the HTTP API (and, later, Kafka consumers and
+// plugins): to one user, to many users, to a room, to everyone, with qos0 or qos1.
+//
+// It adds no delivery logic of its own: rooms go through the hub (seq, history, coalesced
+// fan-out), qos1 through ack::QosDelivery (windows, retries, inbox), qos0 user pushes straight
+// to the sessions' loops, grouped so that each loop encodes each wire form once.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "ack/qos_delivery.hpp"
+#include "push/api.hpp"
+#include "server/hub.hpp"
+#include "server/msg_id.hpp"
+
+namespace lp::push {
+
+struct PushStats {
+    // [qos][target]: accepted pushes by qos and target kind (Target order).
+    std::atomic<std::uint64_t> accepted[2][4] = {};
+    std::atomic<std::uint64_t> rejected{0};
+};
+
+class PushService final : public PushBackend {
+public:
+    PushService(server::Hub& hub, ack::QosDelivery& delivery, server::MsgIdGenerator& ids,
+                std::string node_id, std::function<std::string()> metrics);
+
+    PushOutcome push(const PushRequest& req) override;
+    UserView user(std::uint64_t id) override;
+    RoomView room(std::uint64_t id) override;
+    std::uint64_t kick(std::uint64_t user, const std::string& reason) override;
+    std::string metrics_text() override;
+    bool ready(std::string& why) override;
+
+    const PushStats& stats() const noexcept { return stats_; }
+    static const char* target_name(Target t);
+
+private:
+    std::uint64_t push_users_qos0(const std::vector<std::uint64_t>& users,
+                                  const server::SharedPacket& packet);
+
+    server::Hub& hub_;
+    ack::QosDelivery& delivery_;
+    server::MsgIdGenerator& ids_;
+    std::string node_id_;
+    std::function<std::string()> metrics_;
+    PushStats stats_;
+};
+
+}  // namespace lp::push

@@ -1,0 +1,138 @@
+// server/room_fanout: see room_fanout.hpp.
+#include "server/room_fanout.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <array>
+
+#include "codec/envelope.hpp"
+#include "server/event_loop.hpp"
+#include "server/session.hpp"
+
+namespace lp::server {
+
+RoomFanout::RoomFanout(EventLoop& loop) : loop_(loop), timer_(loop.io()) {}
+
+void RoomFanout::enqueue(const RoomPacketPtr& p) {
+    auto& batch = pending_[p->room];
+    batch.push_back(p);
+    if (batch.size() >= loop_.options().room_coalesce_max) {
+        std::vector<RoomPacketPtr> full;
+        full.swap(batch);
+        pending_.erase(p->room);
+        flush_room(p->room, full);
+        return;
+    }
+    arm();
+}
+
+void RoomFanout::arm() {
+    if (armed_) return;
+    armed_ = true;
+    auto window = loop_.options().room_coalesce;
+    if (window.count() <= 0) {
+        boost::asio::post(loop_.io(), [this] { flush_all(); });
+        return;
+    }
+    timer_.expires_after(window);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) flush_all();
+    });
+}
+
+void RoomFanout::flush_all() {
+    armed_ = false;
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& [room, batch] : pending) flush_room(room, batch);
+}
+
+namespace {
+
+// The encoded forms of a batch, built on first use: the whole batch per wire form, and each
+// message alone per wire form (for the slow path).
+class BatchForms {
+public:
+    explicit BatchForms(const std::vector<RoomPacketPtr>& batch)
+        : batch_(batch), json_(batch.size()), single_(batch.size()) {}
+
+    const Bytes& all(Wire w) {
+        Bytes& b = all_[static_cast<int>(w)];
+        if (!b) {
+            auto s = std::make_shared<std::string>();
+            for (std::size_t i = 0; i < batch_.size(); ++i) append(*s, i, w);
+            b = std::move(s);
+        }
+        return b;
+    }
+
+    const Bytes& one(std::size_t i, Wire w) {
+        Bytes& b = single_[i][static_cast<int>(w)];
+        if (!b) {
+            auto s = std::make_shared<std::string>();
+            append(*s, i, w);
+            b = std::move(s);
+        }
+        return b;
+    }
+
+private:
+    void append(std::string& out, std::size_t i, Wire w) {
+        const RoomPacket& p = *batch_[i];
+        if (is_json(w)) {
+            if (json_[i].empty()) json_[i] = codec::to_json(*p.packet.body);
+            append_packet_bytes(out, w, p.packet.code, 0, p.packet.flags, json_[i]);
+        } else {
+            append_packet_bytes(out, w, p.packet.code, 0, p.packet.flags, p.binary_body);
+        }
+    }
+
+    const std::vector<RoomPacketPtr>& batch_;
+    std::array<Bytes, kWireCount> all_{};
+    std::vector<std::string> json_;
+    std::vector<std::array<Bytes, kWireCount>> single_;
+};
+
+bool excluded(const RoomPacket& p, std::uint64_t user) {
+    return !p.exclude.empty() && std::binary_search(p.exclude.begin(), p.exclude.end(), user);
+}
+
+}  // namespace
+
+void replay_to(Session& s, const std::vector<RoomPacketPtr>& packets) {
+    if (packets.empty()) return;
+    BatchForms forms(packets);
+    s.send_bytes(forms.all(s.wire()));
+    inc(s.loop().stats().room_deliveries, packets.size());
+}
+
+void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batch) {
+    if (batch.empty()) return;
+    const auto* members = loop_.rooms().members(room);
+    if (!members) return;
+    BatchForms forms(batch);
+    bool any_exclude = std::any_of(batch.begin(), batch.end(),
+                                   [](const RoomPacketPtr& p) { return !p->exclude.empty(); });
+    std::uint64_t first_seq = batch.front()->seq;
+    std::uint64_t delivered = 0;
+    // Index loop: a send can kick a slow session, which must not invalidate the iteration.
+    for (std::size_t m = 0; m < members->size(); ++m) {
+        const auto& member = (*members)[m];
+        Session* s = member.session;
+        if (!any_exclude && member.join_seq < first_seq) {
+            s->send_bytes(forms.all(s->wire()));
+            delivered += batch.size();
+            continue;
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch[i]->seq <= member.join_seq || excluded(*batch[i], s->user.id)) continue;
+            s->send_bytes(forms.one(i, s->wire()));
+            ++delivered;
+        }
+    }
+    inc(loop_.stats().room_deliveries, delivered);
+    inc(loop_.stats().room_batches);
+}
+
+}  // namespace lp::server
