@@ -53,6 +53,8 @@ std::string_view to_string(EnvelopeError e) noexcept {
             return "\"seq\" must be an unsigned 32-bit integer";
         case EnvelopeError::BadBody:
             return "\"body\" must be a JSON object";
+        case EnvelopeError::BadFlags:
+            return "\"flags\" must be ACK_REQUIRED (1), JSON_BODY (2) or both";
     }
     return "unknown envelope error";
 }
@@ -84,8 +86,15 @@ EnvelopeError decode_envelope(std::string_view text, Envelope& out) {
     const boost::json::value* body_v = obj->if_contains("body");
     if (body_v && !body_v->is_null() && !body_v->is_object()) return EnvelopeError::BadBody;
 
+    std::uint64_t flags = 0;
+    const boost::json::value* flags_v = obj->if_contains("flags");
+    if (flags_v && !flags_v->is_null() && (!as_unsigned(*flags_v, flags) || (flags & ~std::uint64_t{kKnownFlags}) != 0)) {
+        return EnvelopeError::BadFlags;
+    }
+
     out.code = static_cast<std::uint16_t>(code);
     out.seq = static_cast<std::uint32_t>(seq);
+    out.flags = static_cast<std::uint8_t>(flags & ~std::uint64_t{kJsonBody});
     if (body_v && body_v->is_object()) {
         out.body_json = boost::json::serialize(*body_v);
     } else {
@@ -94,7 +103,8 @@ EnvelopeError decode_envelope(std::string_view text, Envelope& out) {
     return EnvelopeError::None;
 }
 
-std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_view body_json) {
+std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_view body_json,
+                            std::uint8_t flags) {
     static constexpr std::string_view kCode = "{\"code\":";
     static constexpr std::string_view kSeq = ",\"seq\":";
     static constexpr std::string_view kBody = ",\"body\":";
@@ -107,6 +117,11 @@ std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_v
     out.append(kBody);
     // An empty body would make the envelope invalid JSON; it means "no fields".
     out.append(body_json.empty() ? std::string_view("{}") : body_json);
+    flags &= static_cast<std::uint8_t>(~kJsonBody);
+    if (flags != 0) {
+        out.append(",\"flags\":");
+        append_number(out, flags);
+    }
     out.push_back('}');
     return out;
 }

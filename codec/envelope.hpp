@@ -15,16 +15,20 @@ struct Envelope {
     std::uint16_t code = 0;
     std::uint32_t seq = 0;
     std::string body_json;  // the "body" member re-serialized as JSON text ("{}" when absent)
+    std::uint8_t flags = 0; // frame flags other than JSON_BODY (ACK_REQUIRED on qos1 pushes)
 };
 
-enum class EnvelopeError : std::uint8_t { None = 0, NotJson, NotObject, BadCode, BadSeq, BadBody };
+enum class EnvelopeError : std::uint8_t { None = 0, NotJson, NotObject, BadCode, BadSeq, BadBody, BadFlags };
 std::string_view to_string(EnvelopeError e) noexcept;
 
 // Parses a text message. "code" must be a known code number, "seq" an unsigned 32-bit number
-// (absent = 0), "body" an object (absent = empty body).
+// (absent = 0), "body" an object (absent = empty body), "flags" optional: the frame flags a
+// text message cannot carry in a header (bit0 ACK_REQUIRED; JSON_BODY is implied).
 EnvelopeError decode_envelope(std::string_view text, Envelope& out);
-// {"code":C,"seq":S,"body":<body_json>} — body_json must already be JSON text.
-std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_view body_json);
+// {"code":C,"seq":S,"body":<body_json>[,"flags":F]} — body_json must already be JSON text;
+// "flags" is written only when flags (without JSON_BODY) is non-zero.
+std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_view body_json,
+                            std::uint8_t flags = 0);
 
 // Body <-> message. json=true uses the standard protobuf JSON mapping: parse accepts both
 // lowerCamelCase and proto field names and ignores unknown fields; output uses lowerCamelCase

@@ -387,7 +387,7 @@ struct Connection::Impl {
                 Frame f;
                 f.header.code = env.code;
                 f.header.seq = env.seq;
-                f.header.flags = codec::kJsonBody;
+                f.header.flags = codec::kJsonBody | env.flags;
                 f.header.body_len = static_cast<std::uint32_t>(env.body_json.size());
                 f.body = std::move(env.body_json);
                 f.text = true;
@@ -475,10 +475,10 @@ struct Connection::Impl {
         bool json = opts.json_body || opts.ws_text;
         std::string payload = codec::serialize_body(body, json);
         if (is_ws() && opts.ws_text) {
-            // An envelope has no flags; extra_flags cannot travel in it.
-            write_and_wait(
-                masked(ws::Opcode::Text,
-                       codec::encode_envelope(static_cast<std::uint16_t>(code), seq, payload)));
+            // Flags other than JSON_BODY travel as the envelope's "flags" member.
+            write_and_wait(masked(ws::Opcode::Text,
+                                  codec::encode_envelope(static_cast<std::uint16_t>(code), seq,
+                                                         payload, extra_flags)));
             return seq;
         }
         std::uint8_t flags = extra_flags | (json ? codec::kJsonBody : 0);

@@ -7,6 +7,11 @@
 // while a read is decoded go out in one write_some at its end; a partial write waits for
 // writability and continues from the connection's own small buffer. Nothing in the
 // PONG → HEARTBEAT path allocates.
+//
+// Room and qos1 receivers follow the same pattern with bigger inline buffers (a coalesced room
+// write holds several PUSH frames; it should arrive in one recv). Nothing in the PUSH → ACK path
+// allocates either: PUSH bodies are scanned in place (push_fields.hpp), msg_ids go into a table
+// sized before the run, and an ACK is encoded straight into the output buffer.
 #include "load-test/load_shard.hpp"
 
 #include <netinet/in.h>
@@ -33,6 +38,7 @@
 #include "codec/websocket.hpp"
 #include "handlers/jwt.hpp"
 #include "livepush.pb.h"
+#include "load-test/push_fields.hpp"
 #include "load-test/ws_handshake.hpp"
 
 namespace lp::load {
@@ -55,8 +61,30 @@ std::int64_t unix_now_s() {
         .count();
 }
 
-constexpr std::size_t kOutBytes = 160;  // 4 masked heartbeats, or one WS pong
-constexpr std::size_t kInBytes = 128;   // a few PONGs; bigger bursts use the shard's
+std::int64_t wall_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Per-connection buffer sizes by scenario. Inline input: a few PONGs (pingpong, idle); a
+// coalesced room write of a dozen small PUSH frames (room); a qos1 window's worth of pushes is
+// rarely in the socket at once (qos1). Bigger bursts continue in the shard's one 64 KiB buffer.
+// Output: 4 masked heartbeats or one WS pong; qos1 adds ACKs of up to ~100 msg_ids each.
+struct BufferSizes {
+    std::uint16_t in;
+    std::uint16_t out;
+};
+BufferSizes buffer_sizes(Scenario s) {
+    switch (s) {
+        case Scenario::Room:
+            return {4096, 160};
+        case Scenario::Qos1:
+            return {1024, 1024};
+        default:
+            return {128, 160};
+    }
+}
 constexpr std::size_t kHeartbeatMaxBytes = 6 + codec::kHeaderSize + 2;  // ws hdr + frame + "{}"
 constexpr std::size_t kReadBuffer = 64 * 1024;  // the shard's one read buffer
 constexpr int kReadsPerWakeup = 8;              // fairness between busy connections
@@ -64,10 +92,20 @@ constexpr std::size_t kMaxUpgradeResponse = 8 * 1024;
 constexpr auto kSweepPeriod = std::chrono::milliseconds(200);
 constexpr auto kHeartbeatTick = std::chrono::milliseconds(100);
 
-enum class State : std::uint8_t { Idle, Connecting, Upgrading, LoggingIn, Ready, Closed };
+// Entering: room scenario, LOGIN_RESULT received, waiting for the BIZ_RESULT of room.enter.
+enum class State : std::uint8_t {
+    Idle,
+    Connecting,
+    Upgrading,
+    LoggingIn,
+    Entering,
+    Ready,
+    Closed
+};
 
 bool is_connecting(State s) {
-    return s == State::Connecting || s == State::Upgrading || s == State::LoggingIn;
+    return s == State::Connecting || s == State::Upgrading || s == State::LoggingIn ||
+           s == State::Entering;
 }
 
 // Only alive between TCP connect and LOGIN_RESULT.
@@ -75,30 +113,79 @@ struct Handshake {
     std::string ws_key;
     std::string request;   // the upgrade request; must outlive its async_write
     std::string login;     // the LOGIN frame (masked for WebSocket); same
+    std::string enter;     // room: the BIZ room.enter frame; same
     std::string response;  // upgrade response head so far
 };
 
 struct LoadConnection {
     LoadConnection(asio::io_context& ioc, std::uint32_t index, std::uint32_t global_index,
-                   std::uint32_t max_body)
-        : socket(ioc), tcp_decoder(max_body), index(index), global_index(global_index) {}
+                   std::uint32_t max_body, BufferSizes sizes)
+        : socket(ioc),
+          tcp_decoder(max_body),
+          bytes(new std::uint8_t[std::size_t(sizes.in) + sizes.out]),
+          index(index),
+          global_index(global_index),
+          in_size(sizes.in),
+          out_size(sizes.out) {}
+
+    std::uint8_t* in() { return bytes.get(); }
+    std::uint8_t* out() { return bytes.get() + in_size; }
 
     tcp::socket socket;
     codec::StreamDecoder tcp_decoder;
     std::unique_ptr<ws::FrameDecoder> ws_decoder;  // WebSocket transport, after the upgrade
     std::unique_ptr<Handshake> handshake;
+    std::unique_ptr<std::uint8_t[]> bytes;  // in_size input bytes, then out_size output bytes
+    std::vector<std::uint64_t> ack_ids;     // qos1: received, not yet encoded into an ACK
     std::int64_t started_ns = 0;
-    std::uint32_t index;         // in the shard
-    std::uint32_t global_index;  // in the run: picks the user id and the source address
+    std::uint64_t last_room_seq = 0;  // room: the highest room_seq seen (BIZ_RESULT's at first)
+    std::uint32_t index;              // in the shard
+    std::uint32_t global_index;  // in the run: picks the user id, the room and the source address
     std::uint32_t next_seq = 2;  // 1 is the LOGIN
     std::uint32_t queued_heartbeats = 0;
+    std::uint16_t in_size;
+    std::uint16_t out_size;
     std::uint16_t out_begin = 0;
     std::uint16_t out_end = 0;
     State state = State::Idle;
     bool waiting_writable = false;
-    std::array<std::uint8_t, kOutBytes> out;
-    std::array<std::uint8_t, kInBytes> in;
 };
+
+// Bytes of v as a protobuf varint.
+std::size_t varint_size(std::uint64_t v) {
+    std::size_t n = 1;
+    // Bounded: at most 9 shifts of 7 bits.
+    while (v >= 0x80) {
+        v >>= 7;
+        ++n;
+    }
+    return n;
+}
+
+std::uint8_t* put_varint(std::uint8_t* p, std::uint64_t v) {
+    // Bounded as in varint_size.
+    while (v >= 0x80) {
+        *p++ = static_cast<std::uint8_t>(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = static_cast<std::uint8_t>(v);
+    return p;
+}
+
+// The "room_seq" number in room.enter's BIZ_RESULT data (JSON built by the gateway); 0 if absent.
+std::uint64_t room_seq_in(std::string_view data_json) {
+    constexpr std::string_view key = "\"room_seq\":";
+    std::size_t at = data_json.find(key);
+    if (at == std::string_view::npos) return 0;
+    std::size_t i = at + key.size();
+    if (i < data_json.size() && data_json[i] == '"') ++i;  // a uint64 may come as a string
+    std::uint64_t v = 0;
+    // Bounded by the data's length.
+    for (; i < data_json.size() && data_json[i] >= '0' && data_json[i] <= '9'; ++i) {
+        v = v * 10 + std::uint64_t(data_json[i] - '0');
+    }
+    return v;
+}
 
 // One heartbeat in flight: the seq it carried, when it was written, and whether it belongs to
 // the pingpong loop (its PONG then triggers the next one) or is an idle keep-alive.
@@ -130,6 +217,10 @@ std::string_view name_of(Failure f) noexcept {
             return "closed_during_login";
         case Failure::Protocol:
             return "protocol";
+        case Failure::EnterRejected:
+            return "enter_rejected";
+        case Failure::EnterTimeout:
+            return "enter_timeout";
         case Failure::NotStarted:
             return "not_started";
         case Failure::Count:
@@ -162,6 +253,22 @@ long read_rss_kib(int pid) {
     return -1;
 }
 
+long long read_cpu_ticks(int pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(stat, text);
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    std::size_t close = text.rfind(')');
+    if (close == std::string::npos) return -1;
+    const char* p = text.c_str() + close + 1;
+    long long utime = 0, stime = 0;
+    if (std::sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime,
+                    &stime) != 2) {
+        return -1;
+    }
+    return utime + stime;
+}
+
 struct LoadShard::Impl {
     Impl(const LoadOptions& o, std::uint32_t shard_index, std::uint32_t shard_count)
         : opts(o),
@@ -169,7 +276,9 @@ struct LoadShard::Impl {
           sweep_timer(ioc),
           heartbeat_timer(ioc),
           read_buffer(kReadBuffer),
-          mask_state(0x9E3779B9u ^ (shard_index + 1) * 2654435761u) {
+          mask_state(0x9E3779B9u ^ (shard_index + 1) * 2654435761u),
+          sizes(buffer_sizes(o.scenario)),
+          receives_pushes(o.scenario == Scenario::Room || o.scenario == Scenario::Qos1) {
         tcp::resolver resolver(ioc);
         error_code ec;
         auto results = resolver.resolve(opts.host, std::to_string(opts.port),
@@ -185,7 +294,11 @@ struct LoadShard::Impl {
         std::uint32_t i = 0;
         // Bounded by --connections.
         for (std::uint32_t g = shard_index; g < opts.connections; g += shard_count) {
-            conns.emplace_back(ioc, i++, g, opts.max_body);
+            conns.emplace_back(ioc, i++, g, opts.max_body, sizes);
+        }
+        if (opts.scenario == Scenario::Room) room_members_now.assign(opts.rooms, 0);
+        if (opts.scenario == Scenario::Qos1) {
+            results.received_ids.reserve_for(opts.received_ids_per_shard);
         }
         inflight.resize(std::size_t(conns.size()) * std::max<std::uint32_t>(1, opts.inflight));
         concurrency = std::max<std::uint32_t>(1, opts.connect_concurrency / shard_count);
@@ -205,7 +318,12 @@ struct LoadShard::Impl {
     std::vector<std::uint8_t> read_buffer;
     std::uint32_t mask_state;
     std::string heartbeat_frame_body;
-    livepush::v1::Result login_result;  // reused for every LOGIN_RESULT
+    livepush::v1::Result login_result;  // reused for every LOGIN_RESULT and room.enter result
+    BufferSizes sizes;
+    bool receives_pushes;                         // room, qos1: PUSH frames are checked
+    std::vector<std::uint32_t> room_members_now;  // room: ready sessions per room index
+    std::uint32_t latency_countdown = 0;          // pushes until the next latency sample
+    std::int64_t read_wall_ns = 0;                // wall clock of the current read; 0 = unread
 
     std::uint32_t concurrency;
     std::uint32_t next_to_start = 0;
@@ -223,6 +341,8 @@ struct LoadShard::Impl {
     std::atomic<bool> measuring_stopped{false};
     std::atomic<std::int64_t> first_connect_ns{0};
     std::atomic<std::int64_t> last_login_ns{0};
+    std::atomic<std::uint64_t> pushes_received{0};
+    std::atomic<std::uint64_t> unique_ids_received{0};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Failure::Count)> failures{};
     ShardResults results;
 
@@ -319,12 +439,25 @@ struct LoadShard::Impl {
                           });
     }
 
+    // What it means when a connection is still connecting when its time is up.
+    static Failure timeout_failure(State s) {
+        switch (s) {
+            case State::LoggingIn:
+                return Failure::LoginTimeout;
+            case State::Entering:
+                return Failure::EnterTimeout;
+            default:
+                return Failure::ConnectTimeout;
+        }
+    }
+
     // What it means when a connection still connecting is cut off by the server or the network.
     static Failure failure_for_close(const LoadConnection& c) {
         switch (c.state) {
             case State::Upgrading:
                 return Failure::Upgrade;
             case State::LoggingIn:
+            case State::Entering:
                 return Failure::ClosedDuringLogin;
             default:
                 return Failure::Connect;
@@ -337,12 +470,51 @@ struct LoadShard::Impl {
         if (!codec::parse_body(fv.body, json, login_result) || login_result.code() != 0) {
             return fail(c, Failure::LoginRejected);
         }
+        if (opts.scenario == Scenario::Room) return send_enter(c);
+        become_ready(c);
+    }
+
+    // Room scenario: BIZ room.enter with seq 2, written like the LOGIN.
+    void send_enter(LoadConnection& c) {
+        c.state = State::Entering;
+        c.next_seq = 3;
+        livepush::v1::BizReq req;
+        req.set_type("room.enter");
+        req.set_data("{\"room_id\":" + std::to_string(room_of(opts, c.global_index)) + "}");
+        std::string frame =
+            codec::encode_frame(codec::Code::Biz, 2, opts.json_body ? codec::kJsonBody : 0,
+                                codec::serialize_body(req, opts.json_body));
+        if (opts.websocket) {
+            std::uint8_t key[4];
+            std::uint32_t r = next_random();
+            std::memcpy(key, &r, 4);
+            frame = ws::encode_masked_frame(ws::Opcode::Binary, frame, key);
+        }
+        c.handshake->enter = std::move(frame);
+        write_handshake(c, c.handshake->enter);
+    }
+
+    void on_enter_result(LoadConnection& c, const codec::FrameView& fv) {
+        bool json = (fv.header.flags & codec::kJsonBody) != 0;
+        login_result.Clear();
+        if (!codec::parse_body(fv.body, json, login_result) || login_result.code() != 0) {
+            return fail(c, Failure::EnterRejected);
+        }
+        // Seqs after this one are new; a first PUSH beyond room_seq + 1 is a gap.
+        c.last_room_seq = room_seq_in(login_result.data());
+        ++room_members_now[c.global_index % opts.rooms];
+        become_ready(c);
+    }
+
+    void become_ready(LoadConnection& c) {
         c.state = State::Ready;
         c.handshake.reset();
         --connecting;
         logged_in.fetch_add(1, std::memory_order_relaxed);
         last_login_ns.store(now_ns(), std::memory_order_relaxed);
         if (pinging) c.queued_heartbeats += inflight_per_connection();
+        // A session has at most the server's qos1 window (64) unacked at once.
+        if (opts.scenario == Scenario::Qos1) c.ack_ids.reserve(64);
         start_more();
     }
 
@@ -365,6 +537,7 @@ struct LoadShard::Impl {
         c.state = State::Closed;
         error_code ignored;
         c.socket.close(ignored);
+        if (!room_members_now.empty()) --room_members_now[c.global_index % opts.rooms];
         ++results.drops[static_cast<std::size_t>(why)];
         dropped.fetch_add(1, std::memory_order_relaxed);
     }
@@ -383,6 +556,7 @@ struct LoadShard::Impl {
         std::construct_at(&c.tcp_decoder, max_body);
         c.ws_decoder.reset();
         c.handshake.reset();
+        std::vector<std::uint64_t>().swap(c.ack_ids);
     }
 
     // Fails connections whose connect + upgrade + login took longer than allowed.
@@ -392,7 +566,7 @@ struct LoadShard::Impl {
         for (std::uint32_t i = 0; i < next_to_start; ++i) {
             LoadConnection& c = conns[i];
             if (!is_connecting(c.state) || c.started_ns > limit) continue;
-            fail(c, c.state == State::LoggingIn ? Failure::LoginTimeout : Failure::ConnectTimeout);
+            fail(c, timeout_failure(c.state));
             release(c);
         }
         if (shutting_down) return;
@@ -409,7 +583,7 @@ struct LoadShard::Impl {
     // epoll_ctl per message); a PONG arrives in one read and costs no other syscall.
     void start_read(LoadConnection& c) {
         c.socket.async_read_some(
-            asio::buffer(c.in),
+            asio::buffer(c.in(), c.in_size),
             [this, &c](const error_code& ec, std::size_t n) { on_read(c, ec, n); });
     }
 
@@ -421,28 +595,46 @@ struct LoadShard::Impl {
             release(c);
             return;
         }
-        consume(c, c.in.data(), n);
-        // A full inline buffer means more may be waiting: drain through the shard's big buffer.
-        bool maybe_more = n == c.in.size();
-        for (int reads = 0; maybe_more && reads < kReadsPerWakeup && c.state != State::Closed;
-             ++reads) {
-            error_code read_error;
-            std::size_t got = c.socket.read_some(asio::buffer(read_buffer), read_error);
-            if (read_error == asio::error::would_block) break;
-            if (read_error) {
-                end(c, failure_for_close(c),
-                    read_error == asio::error::eof ? Drop::ClosedByServer : Drop::Error);
-                break;
-            }
-            consume(c, read_buffer.data(), got);
-            maybe_more = got == read_buffer.size();
+        read_wall_ns = 0;  // pushes of this read share one clock reading, taken when needed
+        if (n < c.in_size) {
+            consume(c, c.in(), n);
+        } else {
+            drain(c, n);
+        }
+        if (receives_pushes) {
+            pushes_received.store(results.pushes, std::memory_order_relaxed);
+            unique_ids_received.store(results.received_ids.size(), std::memory_order_relaxed);
         }
         if (c.state == State::Closed) {
             release(c);
             return;
         }
-        flush(c);  // heartbeats queued by the PONGs just decoded go out in one write
+        flush(c);  // heartbeats and ACKs queued by the frames just decoded go out in one write
         if (c.state != State::Closed) start_read(c);
+    }
+
+    // The inline buffer filled up, so more may be waiting: go on in the shard's big buffer,
+    // after a copy of what the inline one holds, so that a frame cut by the inline buffer's end
+    // is decoded in place rather than copied into the decoder.
+    void drain(LoadConnection& c, std::size_t have) {
+        std::memcpy(read_buffer.data(), c.in(), have);
+        // Bounded: kReadsPerWakeup reads at most (fairness between busy connections).
+        for (int reads = 0; reads < kReadsPerWakeup; ++reads) {
+            error_code read_error;
+            std::size_t got = c.socket.read_some(
+                asio::buffer(read_buffer.data() + have, read_buffer.size() - have), read_error);
+            have += got;
+            bool maybe_more = !read_error && have == read_buffer.size();
+            consume(c, read_buffer.data(), have);  // bytes before an error still count
+            have = 0;
+            if (c.state == State::Closed) return;
+            if (read_error && read_error != asio::error::would_block) {
+                end(c, failure_for_close(c),
+                    read_error == asio::error::eof ? Drop::ClosedByServer : Drop::Error);
+                return;
+            }
+            if (!maybe_more) return;
+        }
     }
 
     void consume(LoadConnection& c, std::uint8_t* data, std::size_t n) {
@@ -517,8 +709,11 @@ struct LoadShard::Impl {
             case codec::Code::LoginResult:
                 if (c.state == State::LoggingIn && fv.header.seq == 1) on_login_result(c, fv);
                 return c.state != State::Closed;
+            case codec::Code::BizResult:
+                if (c.state == State::Entering && fv.header.seq == 2) on_enter_result(c, fv);
+                return c.state != State::Closed;
             case codec::Code::Push:
-                ++results.pushes;
+                on_push(c, fv);
                 return true;
             case codec::Code::Kick:
                 ++results.kicks;
@@ -526,13 +721,76 @@ struct LoadShard::Impl {
             case codec::Code::Error:
                 ++results.error_frames;
                 if (is_connecting(c.state)) {
-                    fail(c, Failure::LoginRejected);
+                    fail(c, c.state == State::Entering ? Failure::EnterRejected
+                                                       : Failure::LoginRejected);
                     return false;
                 }
                 return true;  // the server closes after it; counted as a drop then
             default:
                 return true;
         }
+    }
+
+    // Counts every PUSH; in the room and qos1 scenarios also checks its order or msg_id,
+    // samples its latency and queues its ACK.
+    void on_push(LoadConnection& c, const codec::FrameView& fv) {
+        ++results.pushes;
+        if (measuring) ++results.pushes_measured;
+        if (!receives_pushes) return;
+        PushFields f;
+        if ((fv.header.flags & codec::kJsonBody) != 0 || !scan_push_fields(fv.body, f)) {
+            ++results.pushes_unreadable;
+            return;
+        }
+        bool first = true;  // not a duplicate
+        if ((fv.header.flags & codec::kAckRequired) != 0) {
+            ++results.ack_required;
+            first = record_id(c, f.msg_id);
+            c.ack_ids.push_back(f.msg_id);  // duplicates are acked too: the server resent them
+        }
+        if (opts.scenario == Scenario::Room) first = check_room_seq(c, f);
+        if (first && f.sent_at_ms != 0 && ++latency_countdown >= opts.latency_sample) {
+            latency_countdown = 0;
+            if (read_wall_ns == 0) read_wall_ns = wall_now_ns();
+            std::int64_t latency = read_wall_ns - std::int64_t(f.sent_at_ms) * 1000000;
+            results.delivery_latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency)));
+        }
+    }
+
+    // qos1: false when this client had the msg_id already.
+    bool record_id(LoadConnection& c, std::uint64_t msg_id) {
+        switch (results.received_ids.record(msg_id, c.index)) {
+            case ReceivedIds::Seen::First:
+                return true;
+            case ReceivedIds::Seen::Again:
+                ++results.id_duplicates;
+                return false;
+            case ReceivedIds::Seen::OtherClient:
+                ++results.id_wrong_client;
+                return false;
+            case ReceivedIds::Seen::Untracked:
+                ++results.ids_untracked;
+                return true;
+        }
+        return true;
+    }
+
+    // room: false for a PUSH that is not new to this session (a duplicate, or another room's).
+    bool check_room_seq(LoadConnection& c, const PushFields& f) {
+        if (f.room_id != room_of(opts, c.global_index)) {
+            ++results.pushes_other_room;
+            return false;
+        }
+        if (f.room_seq <= c.last_room_seq) {
+            ++results.seq_duplicates;
+            return false;
+        }
+        if (f.room_seq > c.last_room_seq + 1) {
+            ++results.seq_gaps;
+            results.seq_missing += f.room_seq - c.last_room_seq - 1;
+        }
+        c.last_room_seq = f.room_seq;
+        return true;
     }
 
     void on_pong(LoadConnection& c, std::uint32_t seq) {
@@ -570,11 +828,11 @@ struct LoadShard::Impl {
     bool append_ws(LoadConnection& c, ws::Opcode op, std::string_view payload) {
         compact(c);
         std::size_t need = ws::kMaxHeaderSize + payload.size();
-        if (payload.size() > 125 || kOutBytes - c.out_end < need) return false;
+        if (payload.size() > 125 || c.out_size - c.out_end < need) return false;
         std::uint8_t key[4];
         std::uint32_t r = next_random();
         std::memcpy(key, &r, 4);
-        std::uint8_t* p = c.out.data() + c.out_end;
+        std::uint8_t* p = c.out() + c.out_end;
         std::size_t h = ws::encode_header(op, payload.size(), p, key);
         std::memcpy(p + h, payload.data(), payload.size());
         ws::apply_mask(p + h, payload.size(), key);
@@ -592,7 +850,7 @@ struct LoadShard::Impl {
         h.code = static_cast<std::uint16_t>(codec::Code::Heartbeat);
         h.seq = seq;
         h.body_len = static_cast<std::uint32_t>(body.size());
-        std::uint8_t* p = c.out.data() + c.out_end;
+        std::uint8_t* p = c.out() + c.out_end;
         std::size_t frame_len = codec::kHeaderSize + body.size();
         if (opts.websocket) {
             std::uint8_t key[4];
@@ -612,23 +870,71 @@ struct LoadShard::Impl {
         inflight[std::size_t(c.index) * k + seq % k] = InflightSlot{seq, pinging, now_ns()};
     }
 
-    // Writes queued heartbeats and control frames without blocking; on a partial write it
+    // qos1: encodes one ACK with as many of the connection's pending msg_ids as fit into the
+    // output buffer (binary protobuf `Ack`, packed ids). False when not even one fits.
+    bool append_ack(LoadConnection& c) {
+        compact(c);
+        std::size_t overhead =
+            (opts.websocket ? ws::kMaxHeaderSize : 0) + codec::kHeaderSize + 1 + 2;  // tag, len
+        std::size_t space = c.out_size - c.out_end;
+        if (space <= overhead) return false;
+        std::size_t budget = std::min<std::size_t>(space - overhead, 16383);  // len: 2 bytes
+        std::size_t ids_bytes = 0, count = 0;
+        // Bounded by the pending ids.
+        for (std::uint64_t id : c.ack_ids) {
+            std::size_t n = varint_size(id);
+            if (ids_bytes + n > budget) break;
+            ids_bytes += n;
+            ++count;
+        }
+        if (count == 0) return false;
+        std::size_t body_len = 1 + varint_size(ids_bytes) + ids_bytes;
+        std::size_t frame_len = codec::kHeaderSize + body_len;
+        std::uint8_t* p = c.out() + c.out_end;
+        std::uint8_t key[4];
+        std::size_t wh = 0;
+        if (opts.websocket) {
+            std::uint32_t r = next_random();
+            std::memcpy(key, &r, 4);
+            wh = ws::encode_header(ws::Opcode::Binary, frame_len, p, key);
+        }
+        codec::Header h;
+        h.code = static_cast<std::uint16_t>(codec::Code::Ack);
+        h.body_len = static_cast<std::uint32_t>(body_len);
+        codec::encode_header(h, p + wh);
+        std::uint8_t* body = p + wh + codec::kHeaderSize;
+        *body++ = 0x0A;  // field 1 (msg_ids), length-delimited: packed varints
+        body = put_varint(body, ids_bytes);
+        for (std::size_t i = 0; i < count; ++i) body = put_varint(body, c.ack_ids[i]);
+        if (opts.websocket) ws::apply_mask(p + wh, frame_len, key);
+        c.out_end = static_cast<std::uint16_t>(c.out_end + wh + frame_len);
+        c.ack_ids.erase(c.ack_ids.begin(), c.ack_ids.begin() + std::ptrdiff_t(count));
+        ++results.ack_frames;
+        results.acked_ids += count;
+        if (measuring) results.acked_ids_measured += count;
+        return true;
+    }
+
+    // Writes queued heartbeats, ACKs and control frames without blocking; on a partial write it
     // waits for writability and continues there.
     void flush(LoadConnection& c) {
         if (c.waiting_writable || c.state == State::Closed) return;
         // Bounded: each round either empties the buffer or stops on a partial write, and the
-        // heartbeats it encodes come out of a finite queue.
+        // heartbeats and ACKs it encodes come out of finite queues.
         for (int round = 0; round < 64; ++round) {
             compact(c);
             while (c.state == State::Ready && c.queued_heartbeats > 0 &&
-                   kOutBytes - c.out_end >= kHeartbeatMaxBytes) {
+                   c.out_size - c.out_end >= kHeartbeatMaxBytes) {
                 append_heartbeat(c);
                 --c.queued_heartbeats;
+            }
+            // Bounded: each ACK takes at least one id off the queue, or the loop stops.
+            while (c.state == State::Ready && !c.ack_ids.empty() && append_ack(c)) {
             }
             if (c.out_begin == c.out_end) return;
             error_code ec;
             std::size_t n = c.socket.write_some(
-                asio::buffer(c.out.data() + c.out_begin, c.out_end - c.out_begin), ec);
+                asio::buffer(c.out() + c.out_begin, c.out_end - c.out_begin), ec);
             if (ec && ec != asio::error::would_block) {
                 end(c, failure_for_close(c), Drop::Error);
                 return;
@@ -638,7 +944,7 @@ struct LoadShard::Impl {
                 wait_writable(c);
                 return;
             }
-            if (c.queued_heartbeats == 0) return;
+            if (c.queued_heartbeats == 0 && c.ack_ids.empty()) return;
         }
     }
 
@@ -692,8 +998,7 @@ struct LoadShard::Impl {
         stop_starting = true;
         for (LoadConnection& c : conns) {
             if (is_connecting(c.state)) {
-                fail(c,
-                     c.state == State::LoggingIn ? Failure::LoginTimeout : Failure::ConnectTimeout);
+                fail(c, timeout_failure(c.state));
                 release(c);
             } else if (c.state == State::Idle) {
                 fail(c, Failure::NotStarted);
@@ -714,6 +1019,9 @@ struct LoadShard::Impl {
     void on_start_measuring() {
         results.latency.reset();
         results.pongs_measured = 0;
+        results.pushes_measured = 0;
+        results.acked_ids_measured = 0;
+        results.room_members = room_members_now;
         measure_start_ns = now_ns();
         measuring = true;
     }
@@ -803,6 +1111,12 @@ std::int64_t LoadShard::first_connect_ns() const noexcept {
 }
 std::int64_t LoadShard::last_login_ns() const noexcept {
     return impl_->last_login_ns.load(std::memory_order_relaxed);
+}
+std::uint64_t LoadShard::pushes_received() const noexcept {
+    return impl_->pushes_received.load(std::memory_order_relaxed);
+}
+std::uint64_t LoadShard::unique_ids_received() const noexcept {
+    return impl_->unique_ids_received.load(std::memory_order_relaxed);
 }
 const ShardResults& LoadShard::results() const noexcept {
     return impl_->results;

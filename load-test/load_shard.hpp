@@ -11,6 +11,12 @@
 // buffer) and a 160-byte output buffer. There is no per-connection timer: one shard timer walks
 // connect deadlines, another spreads idle heartbeats. That is what lets one process hold 15,000+
 // sessions with a few MB of its own memory.
+//
+// In the room and qos1 scenarios the connections are the receivers of pushes someone else
+// publishes (api_publisher): a room subscriber enters its room right after LOGIN_RESULT (the
+// connection counts as logged in once BIZ_RESULT says it is in), and every PUSH is checked
+// without parsing it (push_fields.hpp): room_seq order per subscriber, msg_id per client
+// (received_ids.hpp), and the publish-to-receive latency from the server's sent_at_ms.
 #pragma once
 
 #include <array>
@@ -22,10 +28,11 @@
 #include <vector>
 
 #include "load-test/latency_histogram.hpp"
+#include "load-test/received_ids.hpp"
 
 namespace lp::load {
 
-enum class Scenario : std::uint8_t { PingPong, Idle };
+enum class Scenario : std::uint8_t { PingPong, Idle, Room, Qos1 };
 
 struct LoadOptions {
     Scenario scenario = Scenario::PingPong;
@@ -45,7 +52,17 @@ struct LoadOptions {
     std::string platform = "load";
     std::uint32_t threads = 1;
     std::uint32_t max_body = 64 * 1024;
+    // room and qos1 scenarios
+    std::uint32_t rooms = 1;            // connection i is in room room_base + i % rooms
+    std::uint64_t room_base = 1;
+    std::uint32_t latency_sample = 1;   // record the latency of 1 push in K
+    std::size_t received_ids_per_shard = 0;  // qos1: capacity of each shard's ReceivedIds
 };
+
+// The room a connection (by its index in the run) subscribes to, and a room's index.
+inline std::uint64_t room_of(const LoadOptions& o, std::uint32_t global_index) {
+    return o.room_base + global_index % o.rooms;
+}
 
 // Why a connection never reached a logged-in state.
 enum class Failure : std::uint8_t {
@@ -58,6 +75,8 @@ enum class Failure : std::uint8_t {
     LoginTimeout,       // no LOGIN_RESULT within --connect-timeout-ms
     ClosedDuringLogin,  // the server closed the connection before LOGIN_RESULT
     Protocol,           // the server sent bytes the codec rejects
+    EnterRejected,      // room: BIZ_RESULT of room.enter with a non-zero code
+    EnterTimeout,       // room: no BIZ_RESULT within --connect-timeout-ms
     NotStarted,         // the connect phase ended before this connection was tried
     Count,
 };
@@ -83,6 +102,25 @@ struct ShardResults {
     std::uint64_t error_frames = 0;
     std::uint64_t ws_pongs_dropped = 0;  // server pings we had no buffer room to answer
     std::array<std::uint64_t, static_cast<std::size_t>(Drop::Count)> drops{};
+
+    // room and qos1: pushes received
+    LatencyHistogram delivery_latency;     // sent_at_ms → receive, ns (sent_at has 1 ms steps)
+    std::uint64_t pushes_measured = 0;     // PUSH frames received inside the measuring window
+    std::uint64_t pushes_unreadable = 0;   // bodies that are not binary protobuf
+    std::uint64_t pushes_other_room = 0;   // room: a PUSH for a room the session is not in
+    std::uint64_t seq_duplicates = 0;      // room: room_seq <= the last one the session saw
+    std::uint64_t seq_gaps = 0;            // room: jumps of more than one
+    std::uint64_t seq_missing = 0;         // room: room_seqs skipped over by those jumps
+    std::vector<std::uint32_t> room_members;  // room: ready sessions per room when measuring began
+    // qos1
+    std::uint64_t acked_ids = 0;           // msg_ids sent in ACKs, whole run
+    std::uint64_t acked_ids_measured = 0;  // same, inside the measuring window
+    std::uint64_t ack_frames = 0;
+    std::uint64_t ack_required = 0;        // pushes with ACK_REQUIRED
+    std::uint64_t id_duplicates = 0;       // a msg_id a second time at the same client
+    std::uint64_t id_wrong_client = 0;     // a msg_id that another client already had
+    std::uint64_t ids_untracked = 0;       // ReceivedIds was full
+    ReceivedIds received_ids;              // qos1: msg_id → shard-local client
 };
 
 class LoadShard {
@@ -115,6 +153,8 @@ class LoadShard {
     std::uint64_t failures(Failure f) const noexcept;
     std::int64_t first_connect_ns() const noexcept;  // steady clock; 0 = none yet
     std::int64_t last_login_ns() const noexcept;
+    std::uint64_t pushes_received() const noexcept;  // PUSH frames, refreshed once per read
+    std::uint64_t unique_ids_received() const noexcept;  // qos1: distinct msg_ids
 
     const ShardResults& results() const noexcept;  // after join()
 
@@ -123,7 +163,18 @@ class LoadShard {
     std::unique_ptr<Impl> impl_;
 };
 
+// Maps a connection's index in the run to its shard and its index in the shard.
+inline std::uint32_t shard_of(std::uint32_t global_index, std::uint32_t shard_count) {
+    return global_index % shard_count;
+}
+inline std::uint32_t index_in_shard(std::uint32_t global_index, std::uint32_t shard_count) {
+    return global_index / shard_count;
+}
+
 // Resident set size of a process in KiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
 long read_rss_kib(int pid);
+// CPU time (user + system) a process has used, in clock ticks from /proc/<pid>/stat; -1 when
+// unreadable.
+long long read_cpu_ticks(int pid);
 
 }  // namespace lp::load

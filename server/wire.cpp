@@ -23,19 +23,6 @@ void append_lp_header(std::string& out, codec::Code code, std::uint32_t seq, std
     out.append(reinterpret_cast<const char*>(hdr), sizeof hdr);
 }
 
-std::string envelope_with_flags(codec::Code code, std::uint32_t seq, std::uint8_t flags,
-                                std::string_view json) {
-    std::string env = codec::encode_envelope(static_cast<std::uint16_t>(code), seq, json);
-    std::uint8_t wire_flags = flags & ~codec::kJsonBody;
-    if (wire_flags != 0 && !env.empty() && env.back() == '}') {
-        env.pop_back();
-        env += ",\"flags\":";
-        env += std::to_string(wire_flags);
-        env += '}';
-    }
-    return env;
-}
-
 }  // namespace
 
 void append_packet_bytes(std::string& out, Wire w, codec::Code code, std::uint32_t seq,
@@ -56,7 +43,7 @@ void append_packet_bytes(std::string& out, Wire w, codec::Code code, std::uint32
             out.append(body);
             return;
         case Wire::WsText: {
-            std::string env = envelope_with_flags(code, seq, flags, body);
+            std::string env = codec::encode_envelope(static_cast<std::uint16_t>(code), seq, body, flags);
             append_ws_header(out, codec::ws::Opcode::Text, env.size());
             out.append(env);
             return;

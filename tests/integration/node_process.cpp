@@ -77,6 +77,7 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
                 std::string line = buf.substr(at, buf.find('\n', at) - at);
                 tcp_port_ = port_after(line, "tcp");
                 ws_port_ = port_after(line, "ws");
+                api_port_ = port_after(line, "api");
                 break;
             }
         }

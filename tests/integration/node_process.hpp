@@ -25,6 +25,7 @@ public:
 
     std::uint16_t tcp_port() const { return tcp_port_; }
     std::uint16_t ws_port() const { return ws_port_; }
+    std::uint16_t api_port() const { return api_port_; }
     pid_t pid() const { return pid_; }
 
     // Sends sig and waits up to `timeout` for exit. Returns the exit status (WEXITSTATUS), or
@@ -38,6 +39,7 @@ private:
     pid_t pid_ = -1;
     std::uint16_t tcp_port_ = 0;
     std::uint16_t ws_port_ = 0;
+    std::uint16_t api_port_ = 0;
     std::string log_path_;
     bool exited_ = false;
 };
