@@ -62,6 +62,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     go.jwt_secret = c.auth.jwt_secret;
     go.jwt_leeway_s = c.auth.leeway_s;
     go.max_rooms_per_session = c.server.max_rooms_per_session;
+    go.biz_rate_per_s = c.server.biz_rate_per_s;
 
     ack::DeliveryOptions dopts;
     dopts.window = c.delivery.window;
@@ -154,6 +155,7 @@ std::string Node::metrics_text() const {
     m.counter("livepush_heartbeats_total", "heartbeats answered", g.heartbeats.load());
     m.counter("livepush_biz_total", "BIZ packets by result", g.biz[0].load(), "result=\"ok\"");
     m.counter("livepush_biz_total", "BIZ packets by result", g.biz[1].load(), "result=\"error\"");
+    m.counter("livepush_biz_rate_limited_total", "BIZ packets refused by the per-session rate limit", g.biz_rate_limited.load());
     m.counter("livepush_room_chat_total", "room.chat messages published", g.room_chat.load());
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq", g.recovery[0].load(), "result=\"recovered\"");
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq", g.recovery[1].load(), "result=\"gap\"");
@@ -214,6 +216,7 @@ std::string Node::metrics_text() const {
     limit("send_queue_max_bytes", c.server.send_queue_max_bytes);
     limit("max_connections", c.server.max_connections);
     limit("max_rooms_per_session", c.server.max_rooms_per_session);
+    limit("biz_rate_per_s", c.server.biz_rate_per_s);
     limit("delivery_window", c.delivery.window);
     limit("inbox_max", c.delivery.inbox_max);
     limit("api_max_body_bytes", c.api.max_body_bytes);

@@ -192,7 +192,11 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     }
     BizReply reply;
     auto it = biz_.find(req.type());
-    if (it == biz_.end()) {
+    if (!take_biz_token(s)) {
+        stats_.biz_rate_limited.fetch_add(1, std::memory_order_relaxed);
+        reply = error_reply(pb::RATE_LIMITED, "more than " + std::to_string(opts_.biz_rate_per_s) +
+                                                  " BIZ packets per second; slow down");
+    } else if (it == biz_.end()) {
         reply = error_reply(pb::UNKNOWN_BIZ_TYPE, "unknown BIZ type \"" + req.type().substr(0, 64) + "\"");
     } else {
         json::object data;
@@ -226,6 +230,23 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     if (reply.msg_id) res.set_msg_id(reply.msg_id);
     s.send(Code::BizResult, in.header.seq, res, 0, &in);
     if (reply.after) reply.after();
+}
+
+bool Gateway::take_biz_token(Session& s) {
+    if (opts_.biz_rate_per_s == 0) return true;
+    auto now = static_cast<std::uint32_t>(now_ms());
+    float rate = static_cast<float>(opts_.biz_rate_per_s);
+    auto& u = s.user;
+    if (u.biz_tokens < 0) {
+        u.biz_tokens = rate;
+    } else {
+        std::uint32_t elapsed = now - u.biz_refill_ms;  // wraps correctly
+        u.biz_tokens = std::min(rate, u.biz_tokens + rate * static_cast<float>(elapsed) / 1000.0f);
+    }
+    u.biz_refill_ms = now;
+    if (u.biz_tokens < 1.0f) return false;
+    u.biz_tokens -= 1.0f;
+    return true;
 }
 
 void Gateway::on_closed(Session& s, server::CloseReason why) {

@@ -37,6 +37,7 @@ struct GatewayOptions {
     std::int64_t jwt_leeway_s = 30;
     std::uint32_t max_rooms_per_session = 16;
     std::uint32_t max_chat_bytes = 2048;
+    std::uint32_t biz_rate_per_s = 50;  // per session, burst of the same size; 0 = unlimited
 };
 
 // The context a BIZ handler gets.
@@ -64,6 +65,7 @@ struct GatewayStats {
     std::atomic<std::uint64_t> heartbeats{0};
     std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]
     std::atomic<std::uint64_t> room_chat{0};
+    std::atomic<std::uint64_t> biz_rate_limited{0};
     std::atomic<std::uint64_t> recovery[2] = {};  // [recovered, not recoverable]
     std::atomic<std::uint64_t> recovered_messages{0};
 };
@@ -92,6 +94,7 @@ private:
     void on_logout(server::Session& s, const server::Inbound& in);
     void on_ack(server::Session& s, const server::Inbound& in);
     void register_builtins();
+    bool take_biz_token(server::Session& s);
 
     BizReply room_enter(BizCall& c);
     // Joins a room, with recovery when last_seq is given; fills out (room.enter's result data)

@@ -58,6 +58,9 @@ struct SessionUser {
     std::string device_id;
     std::string role;
     std::string scene;  // "room" or another scene name; empty = not set
+    // BIZ rate limit: a token bucket (handlers/gateway), refilled per second.
+    float biz_tokens = -1;  // < 0: not started
+    std::uint32_t biz_refill_ms = 0;
 };
 
 // Per-session state of a layer above the server (the ack window), owned by the session so it

@@ -304,6 +304,23 @@ TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
     EXPECT_TRUE(c->heartbeat()) << "BIZ errors must not close the connection";
 }
 
+TEST(GatewayBadInput, BizOverTheRateLimitIsRefusedAndTheConnectionStays) {
+    NodeProcess node({"--biz-rate-per-s", "5"});
+    auto c = logged_in(tcp_opts(node), 6);
+    int limited = 0;
+    for (int i = 0; i < 20; ++i) {
+        auto r = c->biz("scene.set", R"({"scene":"lobby"})");
+        ASSERT_TRUE(r);
+        if (r->code() == pb::RATE_LIMITED) ++limited;
+    }
+    EXPECT_GE(limited, 10) << "a burst of 20 over a 5/s limit";
+    EXPECT_TRUE(c->heartbeat()) << "rate limiting must not close the connection";
+    std::this_thread::sleep_for(1100ms);
+    auto again = c->biz("scene.set", R"({"scene":"lobby"})");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->code(), 0) << "the bucket refills";
+}
+
 // ------------------------------------------------------------------ rooms
 
 TEST(GatewayRooms, RoomEnterReportsOnlineCountAndSeq) {
