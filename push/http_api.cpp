@@ -23,6 +23,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <condition_variable>
@@ -68,9 +69,8 @@ public:
     // `route` must outlive the metrics: a literal or a plugin route's stored pattern.
     void record(std::string_view route, unsigned status, Clock::duration took) {
         const double seconds = std::chrono::duration<double>(took).count();
-        const auto bucket =
-            std::lower_bound(kBucketBounds.begin(), kBucketBounds.end(), seconds) -
-            kBucketBounds.begin();
+        const auto bucket = std::lower_bound(kBucketBounds.begin(), kBucketBounds.end(), seconds) -
+                            kBucketBounds.begin();
         std::lock_guard lock(mutex_);
         ++requests_[{route, status}];
         ++bucket_counts_[static_cast<std::size_t>(bucket)];
@@ -272,7 +272,9 @@ Target target_of(RouteKind k) {
 // ---------------------------------------------------------------------------------------------
 // Answers: everything about a request except the socket it came on.
 
-std::string to_decimal(std::uint64_t v) { return std::to_string(v); }
+std::string to_decimal(std::uint64_t v) {
+    return std::to_string(v);
+}
 
 class ApiEndpoints {
 public:
@@ -328,11 +330,11 @@ private:
             return res;
         }
         if (route.kind == RouteKind::Unmatched) {
-            return error(404, "no such route: " + std::string(req.method_string()) + ' ' +
-                                  path.substr(0, 256));
+            return error(
+                404, "no such route: " + printable(req.method_string()) + ' ' + printable(path));
         }
         if (!route.method_allowed) {
-            Response res = error(405, std::string(req.method_string()) + " is not allowed on " +
+            Response res = error(405, printable(req.method_string()) + " is not allowed on " +
                                           std::string(route.label) + "; use " + route.allow);
             res.set(http::field::allow, route.allow);
             return res;
@@ -348,7 +350,7 @@ private:
         if (!req.body().empty()) {
             const auto content_type = req.find(http::field::content_type);
             if (content_type != req.end() && !is_json_media_type(content_type->value())) {
-                return error(415, "Content-Type must be application/json");
+                return error(415, "Content-Type must be application/json (curl: --json)");
             }
         }
         switch (route.kind) {
@@ -429,8 +431,7 @@ private:
     }
 
     // Exact patterns win over prefixes; among prefixes the longest wins.
-    void match_plugin_route(std::string_view method, std::string_view path,
-                            RouteMatch& m) const {
+    void match_plugin_route(std::string_view method, std::string_view path, RouteMatch& m) const {
         const PluginRoute* best = nullptr;
         for (const PluginRoute& r : plugin_routes_) {
             if (!r.covers(path)) continue;
@@ -470,8 +471,8 @@ private:
         }
         const PushOutcome outcome = backend_.push(request);
         if (outcome.status < 200 || outcome.status > 599) {
-            return error(500, "push service returned HTTP status " +
-                                  std::to_string(outcome.status));
+            return error(500,
+                         "push service returned HTTP status " + std::to_string(outcome.status));
         }
         if (outcome.status >= 300) {
             const std::string message =
@@ -574,6 +575,16 @@ private:
                                   std::to_string(out.status));
         }
         return json_reply(static_cast<unsigned>(out.status), std::move(out.body));
+    }
+
+    // A caller's bytes echoed in a message: printable ASCII only (the answer stays valid
+    // UTF-8 JSON whatever was sent), and not too many of them.
+    static std::string printable(std::string_view s) {
+        std::string out(s.substr(0, 200));
+        for (char& c : out) {
+            if (c < 0x20 || c > 0x7e) c = '?';
+        }
+        return out;
     }
 
     static std::string bad_path_id(std::string_view what) {
@@ -716,12 +727,11 @@ private:
             if (parser_->is_done()) return answer();
             if (ieq(parser_->get()[http::field::expect], "100-continue")) {
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-                asio::async_write(
-                    stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec) return self->close_now();
-                        self->read_body();
-                    });
+                asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                      if (ec) return self->close_now();
+                                      self->read_body();
+                                  });
                 return;
             }
             read_body();
@@ -732,10 +742,9 @@ private:
 
     void read_body() {
         stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                             self->on_body(ec);
-                         });
+        http::async_read(
+            stream_, buffer_, *parser_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
     }
 
     void on_body(beast::error_code ec) noexcept {
@@ -778,10 +787,9 @@ private:
     void write(Response res) {
         response_ = std::move(res);
         stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
-        http::async_write(stream_, response_,
-                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              self->on_write(ec);
-                          });
+        http::async_write(
+            stream_, response_,
+            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
     }
 
     void on_write(beast::error_code ec) noexcept {
@@ -846,8 +854,7 @@ tcp::endpoint resolve_listen(asio::io_context& ioc, const std::string& listen) {
         host = host.substr(1, host.size() - 2);
     }
     std::uint16_t port = 0;
-    auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
     if (ec != std::errc() || end != port_text.data() + port_text.size()) {
         throw std::runtime_error("api.listen \"" + listen + "\": port must be 0 to 65535");
     }
@@ -945,14 +952,17 @@ struct HttpApi::Impl {
 HttpApi::HttpApi(ApiOptions opts, PushBackend& backend)
     : impl_(std::make_unique<Impl>(std::move(opts), backend)) {}
 
-HttpApi::~HttpApi() { stop(); }
+HttpApi::~HttpApi() {
+    stop();
+}
 
 void HttpApi::add_route(const std::string& method, const std::string& path_or_prefix,
                         RouteHandler h) {
     if (impl_->started) throw std::logic_error("HttpApi::add_route after start()");
     if (method.empty() || path_or_prefix.empty() || path_or_prefix.front() != '/' || !h) {
-        throw std::invalid_argument("HttpApi::add_route: needs a method, a path starting with "
-                                    "'/' and a handler");
+        throw std::invalid_argument(
+            "HttpApi::add_route: needs a method, a path starting with "
+            "'/' and a handler");
     }
     impl_->endpoints.add_plugin_route({method, path_or_prefix, std::move(h)});
 }
@@ -978,7 +988,9 @@ void HttpApi::start() {
     for (unsigned i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.run_thread(); });
 }
 
-std::uint16_t HttpApi::port() const { return impl_->bound_port; }
+std::uint16_t HttpApi::port() const {
+    return impl_->bound_port;
+}
 
 void HttpApi::stop() {
     Impl& s = *impl_;
@@ -1000,8 +1012,12 @@ void HttpApi::stop() {
     s.threads.clear();
 }
 
-std::string HttpApi::metrics_text() const { return impl_->endpoints.metrics().text(); }
+std::string HttpApi::metrics_text() const {
+    return impl_->endpoints.metrics().text();
+}
 
-void HttpApi::set_draining(bool d) { impl_->endpoints.set_draining(d); }
+void HttpApi::set_draining(bool d) {
+    impl_->endpoints.set_draining(d);
+}
 
 }  // namespace lp::push

@@ -1,5 +1,27 @@
 // push/http_api: the internal HTTP/1.1 + JSON API business services push through
 // (design.md section 5). Boost.Beast, keep-alive, one thread of its own.
+//
+// Routes (exact; plugin routes from add_route come after them):
+//   POST /v1/push/user       {user_id, type, payload | payload_base64, qos?, ttl_s?}
+//   POST /v1/push/users      {user_ids: [...], type, payload | payload_base64, qos?, ttl_s?}
+//   POST /v1/push/room       {room_id, type, payload | payload_base64, qos? (0 only), exclude?}
+//   POST /v1/push/broadcast  {type, payload | payload_base64, qos? (0 only), exclude?}
+//        -> 200 {"msg_id":"<decimal>","sessions":N,"stored":N[,"room_seq":N for rooms]}
+//   GET  /v1/users/{id}      -> {"user_id","online","node","inbox","sessions":[{"session_id",
+//                               "platform","transport","scene","rooms":[...],"node"}]}
+//   GET  /v1/rooms/{id}      -> {"room_id","online","room_seq","epoch"}
+//   POST /v1/users/{id}/kick {reason?} ("admin" by default) -> {"kicked":N} (0 when offline)
+//   GET  /metrics (Prometheus text), GET /healthz (never needs the key), GET /readyz
+// Ids come in as JSON numbers or decimal strings and go out as decimal strings (msg_id,
+// user_id, room_id, session_id, rooms): JavaScript loses integers above 2^53. Counts are
+// numbers. "payload" is any JSON value, forwarded as compact JSON text; "payload_base64" is
+// standard base64 for bytes; null counts as absent for every optional field.
+// Errors: {"error": "<what to fix>", "code": <int>} with the HTTP status: 400 bad body or path
+// id, 401 key, 404, 405 (+ Allow), 413 body over max_body_bytes, 415 a Content-Type other
+// than application/json on a request with a body, 429 over max_requests_per_s (+ Retry-After;
+// /healthz, /readyz and /metrics are exempt), 431 header over 8 KiB, 500, 503 draining (pushes)
+// or what the push service answers (its `code` when it sets one). A request the parser cannot
+// read (413, 431, not HTTP) is answered and its connection closed; others keep it alive.
 #pragma once
 
 #include <atomic>

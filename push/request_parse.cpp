@@ -81,17 +81,15 @@ bool id_array(const json::value& v, std::string_view key, std::uint32_t max,
     const json::array* a = v.if_array();
     if (!a) return fail(error, quoted(key) + " must be an array of ids");
     if (a->size() > max) {
-        return fail(error, quoted(key) + " holds " + std::to_string(a->size()) +
-                               " ids; at most " + std::to_string(max) +
-                               " are allowed per request (api.max_user_ids)");
+        return fail(error, quoted(key) + " holds " + std::to_string(a->size()) + " ids; at most " +
+                               std::to_string(max) + " are allowed per request (api.max_user_ids)");
     }
     out.clear();
     out.reserve(a->size());
     for (std::size_t i = 0; i < a->size(); ++i) {
         std::uint64_t id = 0;
         if (!json_id((*a)[i], id)) {
-            return fail(error,
-                        quoted(key) + '[' + std::to_string(i) + "] " + std::string(kIdRule));
+            return fail(error, quoted(key) + '[' + std::to_string(i) + "] " + std::string(kIdRule));
         }
         out.push_back(id);
     }
@@ -105,15 +103,74 @@ bool parse_type(const json::object& o, std::string& out, std::string& error) {
     if (!v) return fail(error, "\"type\" is required");
     const json::string* s = v->if_string();
     if (!s || s->empty() || s->size() > kMaxTypeBytes) {
-        return fail(error, "\"type\" must be a string of 1 to " + std::to_string(kMaxTypeBytes) +
-                               " bytes");
+        return fail(
+            error, "\"type\" must be a string of 1 to " + std::to_string(kMaxTypeBytes) + " bytes");
     }
     out.assign(s->data(), s->size());
     return true;
 }
 
-// "payload" (any JSON value, forwarded as compact JSON text) or "payload_base64" (bytes).
-bool parse_payload(const json::object& o, std::string& out, std::string& error) {
+// The raw text of a top-level member's value in `body`, which must already be valid JSON (it
+// was parsed first). Returns the last occurrence, as Boost.JSON keeps the last duplicate; empty
+// when the key is absent or written with escapes (the caller then falls back to serializing).
+std::string_view raw_member(std::string_view body, std::string_view key) {
+    std::size_t i = 0;
+    auto ws = [&] {
+        while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r')) ++i;
+    };
+    auto skip_string = [&] {  // at '"'
+        for (++i; i < body.size(); ++i) {
+            if (body[i] == '\\') ++i;
+            else if (body[i] == '"') { ++i; return; }
+        }
+    };
+    auto skip_value = [&] {
+        if (i >= body.size()) return;
+        char c = body[i];
+        if (c == '"') {
+            skip_string();
+        } else if (c == '{' || c == '[') {
+            int depth = 0;
+            while (i < body.size()) {
+                char d = body[i];
+                if (d == '"') { skip_string(); continue; }
+                if (d == '{' || d == '[') ++depth;
+                if (d == '}' || d == ']') {
+                    if (--depth == 0) { ++i; return; }
+                }
+                ++i;
+            }
+        } else {
+            while (i < body.size() && body[i] != ',' && body[i] != '}' && body[i] != ']' &&
+                   body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r')
+                ++i;
+        }
+    };
+    std::string_view found;
+    ws();
+    if (i >= body.size() || body[i] != '{') return {};
+    ++i;
+    while (i < body.size()) {
+        ws();
+        if (i >= body.size() || body[i] == '}') break;
+        std::size_t key_start = i + 1;
+        skip_string();
+        std::string_view k = body.substr(key_start, i - 1 - key_start);
+        ws();
+        ++i;  // ':'
+        ws();
+        std::size_t value_start = i;
+        skip_value();
+        if (k == key) found = body.substr(value_start, i - value_start);
+        ws();
+        if (i < body.size() && body[i] == ',') ++i;
+    }
+    return found;
+}
+
+// "payload" (any JSON value, forwarded exactly as the caller wrote it) or "payload_base64"
+// (bytes).
+bool parse_payload(const json::object& o, std::string_view body, std::string& out, std::string& error) {
     const json::value* as_json = field(o, "payload");
     const json::value* as_base64 = field(o, "payload_base64");
     if (as_json && as_base64) {
@@ -123,7 +180,10 @@ bool parse_payload(const json::object& o, std::string& out, std::string& error) 
         return fail(error, "\"payload\" (any JSON value) or \"payload_base64\" is required");
     }
     if (as_json) {
-        out = json::serialize(*as_json);
+        // design.md: the payload reaches clients unchanged. Re-serializing would reformat
+        // numbers (1.5 -> 1.5E0), so forward the caller's own text of the value.
+        std::string_view raw = raw_member(body, "payload");
+        out = raw.empty() ? json::serialize(*as_json) : std::string(raw);
         return true;
     }
     const json::string* s = as_base64->if_string();
@@ -195,12 +255,14 @@ std::string percent_decode(std::string_view s, bool plus_is_space) {
     return out;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(),
-                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return ascii_lower(x) == ascii_lower(y);
+           });
 }
 
 std::string_view trim(std::string_view s) {
@@ -241,7 +303,7 @@ bool parse_push_body(Target target, std::string_view body, const PushBodyLimits&
             break;
     }
     if (!parse_type(o, out.type, error)) return false;
-    if (!parse_payload(o, out.payload, error)) return false;
+    if (!parse_payload(o, body, out.payload, error)) return false;
     if (!parse_qos(o, target, out.qos, error)) return false;
     if (target == Target::User || target == Target::Users) {
         if (!parse_ttl(o, out.ttl_s, error)) return false;
@@ -268,8 +330,8 @@ bool parse_kick_body(std::string_view body, std::string& reason, std::string& er
 }
 
 std::optional<std::uint64_t> parse_path_id(std::string_view text) {
-    if (text.empty() || !std::all_of(text.begin(), text.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; })) {
+    if (text.empty() ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return std::nullopt;
     }
     std::uint64_t id = 0;
@@ -352,8 +414,9 @@ void split_target(std::string_view target, std::string& path,
         if (pair.empty()) continue;
         const std::size_t eq = pair.find('=');
         std::string name = percent_decode(pair.substr(0, eq), true);
-        std::string value =
-            eq == std::string_view::npos ? std::string{} : percent_decode(pair.substr(eq + 1), true);
+        std::string value = eq == std::string_view::npos
+                                ? std::string{}
+                                : percent_decode(pair.substr(eq + 1), true);
         query[std::move(name)] = std::move(value);
     }
 }
