@@ -14,7 +14,7 @@
 //   GET  /metrics (Prometheus text), GET /healthz (never needs the key), GET /readyz
 // Ids come in as JSON numbers or decimal strings and go out as decimal strings (msg_id,
 // user_id, room_id, session_id, rooms): JavaScript loses integers above 2^53. Counts are
-// numbers. "payload" is any JSON value, forwarded as compact JSON text; "payload_base64" is
+// numbers. "payload" is any JSON value, forwarded exactly as written; "payload_base64" is
 // standard base64 for bytes; null counts as absent for every optional field.
 // Errors: {"error": "<what to fix>", "code": <int>} with the HTTP status: 400 bad body or path
 // id, 401 key, 404, 405 (+ Allow), 413 body over max_body_bytes, 415 a Content-Type other
