@@ -1,6 +1,6 @@
 // ack/inbox_store: where qos1 messages wait for a user who is offline, disconnected with them
 // in flight, or never acked them. Replayed in order at the user's next login and removed as
-// they are acked. Two implementations: MemoryInbox (embedded mode) and a Redis one (cluster).
+// they are acked. Two implementations: MemoryInbox (embedded mode) and RedisInbox (cluster).
 #pragma once
 
 #include <cstdint>
@@ -32,8 +32,11 @@ class InboxStore {
 public:
     virtual ~InboxStore() = default;
     // Appends to the user's inbox (ignored if msg_id is already there); drops the oldest when
-    // the inbox is over its cap. Thread-safe, as is everything here.
-    virtual void append(std::uint64_t user, const StoredMessage& m) = 0;
+    // the inbox is over its cap. Thread-safe, as is everything here. True when the message is
+    // stored or was already there; false when the store is unavailable and the message is not
+    // durably kept (the push API answers 503 then). A false may still have stored it (a timed-out
+    // write that lands later): appending the same msg_id again is always safe.
+    [[nodiscard]] virtual bool append(std::uint64_t user, const StoredMessage& m) = 0;
     // The user's unexpired messages, oldest first (at most `max`). They stay until removed.
     virtual std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) = 0;
     virtual void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) = 0;

@@ -35,7 +35,7 @@ void MemoryInbox::erase_if_empty(Stripe& st, std::uint64_t user) {
     }
 }
 
-void MemoryInbox::append(std::uint64_t user, const StoredMessage& m) {
+bool MemoryInbox::append(std::uint64_t user, const StoredMessage& m) {
     Stripe& st = stripe(user);
     std::lock_guard lock(st.mu);
     auto [it, created] = st.users.try_emplace(user);
@@ -44,7 +44,7 @@ void MemoryInbox::append(std::uint64_t user, const StoredMessage& m) {
     for (auto r = q.rbegin(); r != q.rend(); ++r) {
         if (r->msg_id == m.msg_id) {
             duplicates_.fetch_add(1, std::memory_order_relaxed);
-            return;
+            return true;
         }
     }
     q.push_back(m);
@@ -55,6 +55,7 @@ void MemoryInbox::append(std::uint64_t user, const StoredMessage& m) {
         dropped_cap_.fetch_add(1, std::memory_order_relaxed);
         size_.fetch_sub(1, std::memory_order_relaxed);
     }
+    return true;
 }
 
 std::vector<StoredMessage> MemoryInbox::load(std::uint64_t user, std::size_t max) {

@@ -15,7 +15,7 @@ namespace lp::ack {
 class MemoryInbox final : public InboxStore {
 public:
     explicit MemoryInbox(std::size_t max_per_user = 1000) : max_per_user_(max_per_user) {}
-    void append(std::uint64_t user, const StoredMessage& m) override;
+    [[nodiscard]] bool append(std::uint64_t user, const StoredMessage& m) override;  // always true
     std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) override;
     void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) override;
     std::size_t size(std::uint64_t user) override;

@@ -70,6 +70,15 @@ std::uint64_t QosDelivery::send(std::uint64_t user, StoredMessage m) {
 
 QosDelivery::ManyResult QosDelivery::send_many(const std::vector<std::uint64_t>& users,
                                                const StoredMessage& m) {
+    return fan_out(users, m, false);
+}
+
+std::uint64_t QosDelivery::deliver_stored(const std::vector<std::uint64_t>& users, const StoredMessage& m) {
+    return fan_out(users, m, true).sessions;
+}
+
+QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& users,
+                                             const StoredMessage& m, bool stored) {
     ManyResult out;
     auto msg = std::make_shared<const StoredMessage>(m);
     auto packet = std::make_shared<const server::SharedPacket>(qos1_packet(m));
@@ -82,7 +91,9 @@ QosDelivery::ManyResult QosDelivery::send_many(const std::vector<std::uint64_t>&
     for (std::uint64_t user : users) {
         auto sessions = hub_.user_sessions(user);
         if (sessions.empty()) {
-            inbox_.append(user, m);
+            // Stored already (cluster mode) or now: the next login replays it. In embedded mode
+            // the memory inbox cannot refuse; the durable path checks append() before this.
+            if (!stored) (void)inbox_.append(user, m);
             stats_.offline.fetch_add(1, std::memory_order_relaxed);
             ++out.stored;
             continue;
@@ -92,17 +103,18 @@ QosDelivery::ManyResult QosDelivery::send_many(const std::vector<std::uint64_t>&
     }
     for (auto& [loop_index, targets] : by_loop) {
         server::EventLoop* loop = hub_.loops()[loop_index];
-        boost::asio::post(loop->io(), [this, msg, packet, targets = std::move(targets)] {
+        boost::asio::post(loop->io(), [this, msg, packet, stored, targets = std::move(targets)] {
             server::FrameForms forms(*packet);
             for (const auto& t : targets) {
                 auto s = t.session.lock();
                 if (!s || s->closing() || !s->logged_in()) {
-                    // The session left between lookup and delivery: the inbox keeps it.
-                    inbox_.append(t.user, *msg);
+                    // The session left between lookup and delivery: the inbox keeps it. The
+                    // API has answered already, so a failed write has no one to tell.
+                    if (!stored) (void)inbox_.append(t.user, *msg);
                     stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
-                enqueue(*s, msg, forms.get(s->wire()), false);
+                enqueue(*s, msg, forms.get(s->wire()), stored);
             }
         });
     }
@@ -189,7 +201,8 @@ void QosDelivery::on_retry(Entry& e) {
     }
     // Out of attempts: the inbox keeps it for the next login.
     stats_.exhausted.fetch_add(1, std::memory_order_relaxed);
-    if (!e.from_inbox) inbox_.append(s.user.id, *e.msg);
+    // A failed write loses it: no caller is waiting on a retried-out message.
+    if (!e.from_inbox) (void)inbox_.append(s.user.id, *e.msg);
     remove_entry(w, e);
     fill(w);
 }
@@ -239,7 +252,7 @@ void QosDelivery::on_closed(Session& s) {
     Window& w = static_cast<Window&>(*s.delivery);
     auto keep = [&](Entry& e) {
         if (e.from_inbox) return;  // still in the inbox
-        inbox_.append(s.user.id, *e.msg);
+        (void)inbox_.append(s.user.id, *e.msg);  // a failed write loses it: nobody to tell
         stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
     };
     for (auto& e : w.inflight) keep(*e);

@@ -60,6 +60,10 @@ public:
         std::uint64_t stored = 0;
     };
     ManyResult send_many(const std::vector<std::uint64_t>& users, const StoredMessage& m);
+    // Cluster mode: the message is already in the durable inbox. Queues it to the local
+    // sessions of `users` (acks remove it from the inbox); a user with no local session keeps
+    // it there. Returns the sessions it was queued to.
+    std::uint64_t deliver_stored(const std::vector<std::uint64_t>& users, const StoredMessage& m);
 
     void on_login(server::Session& s) override;
     void on_ack(server::Session& s, const livepush::v1::Ack& ack) override;
@@ -76,6 +80,7 @@ public:
     struct Entry;
 
 private:
+    ManyResult fan_out(const std::vector<std::uint64_t>& users, const StoredMessage& m, bool stored);
     void enqueue(server::Session& s, std::shared_ptr<const StoredMessage> m,
                  const server::Bytes& frame, bool from_inbox);
     void start(Window& w, std::unique_ptr<Entry> e);

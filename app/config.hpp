@@ -59,6 +59,9 @@ struct Config {
         std::string redis;  // empty = embedded
         std::string node_id;    // default: host name
         std::string advertise;  // default: first listen address
+        std::string link_listen = "0.0.0.0:7002";  // node-to-node links (cluster mode only)
+        std::string link_advertise;  // host:port other nodes dial; default: advertise host + link port
+        std::uint32_t node_ttl_ms = 5000;  // a node is dead this long after its last heartbeat
     } cluster;
     struct Kafka {
         std::string brokers;  // empty = no Kafka

@@ -6,6 +6,9 @@
 #include <stdexcept>
 
 #include "ack/memory_inbox.hpp"
+#include "ack/redis_inbox.hpp"
+#include "cluster.pb.h"
+#include "router/cluster.hpp"
 #include "ack/qos_delivery.hpp"
 #include "app/prometheus.hpp"
 #include "handlers/gateway.hpp"
@@ -26,9 +29,33 @@ std::string host_of(const std::string& addr) {
 
 }  // namespace
 
+// The gateway's delivery hooks: acks, logins and closes go to the qos1 layer; a private
+// message goes through the push service so that in cluster mode it finds the user's node.
+struct NodeDeliveryHooks final : ack::DeliveryHooks {
+    ack::QosDelivery* delivery = nullptr;
+    push::PushService* push = nullptr;
+    void on_login(server::Session& s) override { delivery->on_login(s); }
+    void on_ack(server::Session& s, const livepush::v1::Ack& a) override { delivery->on_ack(s, a); }
+    void on_closed(server::Session& s) override { delivery->on_closed(s); }
+    std::uint64_t send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
+                               std::string payload) override {
+        if (!push) return delivery->send_private(to, msg_id, std::move(type), std::move(payload));
+        push::PushRequest req;
+        req.target = push::Target::User;
+        req.user_id = to;
+        req.type = std::move(type);
+        req.payload = std::move(payload);
+        req.qos = 1;
+        req.msg_id = msg_id;
+        return push->push(req).sessions;
+    }
+};
+
 struct Node::Parts {
     Config config;
-    std::unique_ptr<ack::MemoryInbox> inbox;
+    std::unique_ptr<router::Cluster> cluster;
+    NodeDeliveryHooks hooks;
+    std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
     std::unique_ptr<handlers::Gateway> gateway;
     std::unique_ptr<server::Server> server;
@@ -70,17 +97,43 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     dopts.max_attempts = c.delivery.max_attempts;
     dopts.inbox_ttl = std::chrono::seconds(c.delivery.inbox_ttl_s);
 
-    p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max);
-    // The server needs the gateway (its session handler); the delivery needs the hub the server
-    // makes; the gateway needs both: build in that order, then attach.
+    // The server needs the gateway (its session handler); the delivery and the cluster need
+    // the hub the server makes; the gateway needs them: build in that order, then attach.
     p_->gateway = std::make_unique<handlers::Gateway>(go);
     p_->server = std::make_unique<server::Server>(so, *p_->gateway);
-    p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, p_->server->hub());
-    p_->gateway->attach(p_->server->hub(), *p_->delivery);
+    auto& hub = p_->server->hub();
+    if (!c.cluster.redis.empty()) {
+        router::ClusterOptions co;
+        co.node_id = c.cluster.node_id;
+        co.redis = c.cluster.redis;
+        co.client_addr = c.cluster.advertise;
+        co.link_listen = c.cluster.link_listen;
+        co.link_advertise = c.cluster.link_advertise;
+        co.secret = c.auth.jwt_secret;  // every node of a cluster shares it
+        co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
+        p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
+            p_->push->deliver_from_link(d);
+        });
+        p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max);
+        hub.set_observer(p_->cluster.get());
+        // Message ids must differ across nodes: the node number is a hash of the node id.
+        std::uint16_t node_number = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
+        p_->gateway->msg_ids().set_node(node_number);
+        p_->gateway->set_room_publisher([this](std::uint64_t room, std::uint64_t msg_id, const std::string& type,
+                                               const std::string& payload, std::uint64_t sent) {
+            return p_->cluster->publish_room({room, msg_id, type, payload, sent, {}}).seq;
+        });
+    } else {
+        p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max);
+    }
+    p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
+    p_->hooks.delivery = p_->delivery.get();
+    p_->gateway->attach(hub, p_->hooks, p_->cluster.get());
 
     p_->push = std::make_unique<push::PushService>(p_->server->hub(), *p_->delivery,
                                                    p_->gateway->msg_ids(), c.cluster.node_id,
-                                                   [this] { return metrics_text(); });
+                                                   [this] { return metrics_text(); }, p_->cluster.get());
+    p_->hooks.push = p_->push.get();
     if (!c.api.listen.empty()) {
         push::ApiOptions ao;
         ao.listen = c.api.listen;
@@ -95,6 +148,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
 Node::~Node() = default;
 
 void Node::start() {
+    if (p_->cluster) p_->cluster->start();
     p_->server->start();
     if (p_->api) p_->api->start();
 }
@@ -108,16 +162,21 @@ std::string Node::ready_line() const {
         ready += " ws=" + host_of(c.server.ws_listen) + ":" + std::to_string(p_->server->ws_port());
     if (p_->api) ready += " api=" + host_of(c.api.listen) + ":" + std::to_string(p_->api->port());
     if (!c.tls.cert.empty()) ready += " tls=on";
+    if (p_->cluster) ready += " cluster=" + c.cluster.redis;
     return ready;
 }
 
 void Node::shutdown() {
     if (p_->api) p_->api->set_draining(true);
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
-    std::size_t left = p_->server->drain("", std::chrono::milliseconds(p_->config.server.drain_timeout_ms));
+    auto reconnect_to = [this](const server::Session& s) {
+        return p_->cluster ? p_->cluster->other_node_for(s.user.id) : std::string();
+    };
+    std::size_t left = p_->server->drain(reconnect_to, std::chrono::milliseconds(p_->config.server.drain_timeout_ms));
     if (left) spdlog::warn("drain timeout: closing {} sessions that did not leave", left);
     if (p_->api) p_->api->stop();
     p_->server->stop();
+    if (p_->cluster) p_->cluster->stop();
 }
 
 void Node::housekeeping() {
@@ -206,6 +265,35 @@ std::string Node::metrics_text() const {
     m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.dropped_cap, "reason=\"cap\"");
     m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.expired, "reason=\"expired\"");
     m.counter("livepush_inbox_removed_total", "inbox messages removed by acks", ic.removed);
+
+    if (auto* cl = p_->cluster.get()) {
+        const auto& cs = cl->stats();
+        m.gauge("livepush_cluster_redis_up", "1 while Redis answers", cl->redis_up() ? 1 : 0);
+        m.gauge("livepush_cluster_nodes", "live nodes this node knows of", static_cast<std::int64_t>(cl->nodes().size()));
+        auto rs = cl->redis().stats();
+        m.counter("livepush_redis_commands_total", "commands sent to Redis", rs.commands);
+        m.counter("livepush_redis_errors_total", "Redis commands that failed", rs.errors);
+        m.counter("livepush_redis_reconnects_total", "Redis reconnects", rs.reconnects);
+        m.counter("livepush_redis_batches_total", "pipelined round trips to Redis", rs.batches);
+        m.counter("livepush_cluster_route_binds_total", "logins bound in Redis", cs.route_binds.load());
+        m.counter("livepush_cluster_route_bind_failures_total", "route binds that failed (Redis down)", cs.route_bind_failures.load());
+        m.counter("livepush_cluster_kicks_total", "kicks across nodes", cs.remote_kicks_sent.load(), "direction=\"sent\"");
+        m.counter("livepush_cluster_kicks_total", "kicks across nodes", cs.remote_kicks_received.load(), "direction=\"received\"");
+        m.counter("livepush_cluster_user_deliveries_total", "user pushes over node links", cs.user_deliveries_sent.load(), "direction=\"sent\"");
+        m.counter("livepush_cluster_user_deliveries_total", "user pushes over node links", cs.user_deliveries_received.load(), "direction=\"received\"");
+        m.counter("livepush_cluster_room_publishes_forwarded_total", "room messages sent to their home node", cs.room_publishes_forwarded.load());
+        m.counter("livepush_cluster_room_deliveries_total", "room messages between nodes", cs.room_deliveries_sent.load(), "direction=\"sent\"");
+        m.counter("livepush_cluster_room_deliveries_total", "room messages between nodes", cs.room_deliveries_received.load(), "direction=\"received\"");
+        m.counter("livepush_cluster_room_nodes_skipped_total", "live nodes a room message was not sent to (no members there)", cs.room_nodes_skipped.load());
+        m.counter("livepush_cluster_redis_down_total", "times Redis became unavailable", cs.redis_down_events.load());
+        m.counter("livepush_cluster_reregistrations_total", "route re-registrations after Redis came back", cs.reregistrations.load());
+        const auto& ls = cl->link_stats();
+        m.counter("livepush_link_frames_sent_total", "frames sent over node links", ls.frames_sent.load());
+        m.counter("livepush_link_frames_received_total", "frames received over node links", ls.frames_received.load());
+        m.counter("livepush_link_dropped_total", "frames dropped: link queue full", ls.dropped_queue_full.load());
+        m.gauge("livepush_link_outbound", "connected outbound links", ls.outbound_links.load());
+    }
+    m.counter("livepush_pushes_unavailable_total", "pushes answered 503 (Redis needed and down)", ps.unavailable.load());
 
     const Config& c = p_->config;
     auto limit = [&](const char* name, std::uint64_t v) {

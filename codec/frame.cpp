@@ -55,6 +55,14 @@ bool is_known_code(std::uint16_t code) noexcept {
         case Code::Kick:
         case Code::Error:
             return true;
+        case Code::LinkHello:
+        case Code::LinkUsers:
+        case Code::LinkRoomPublish:
+        case Code::LinkRoomDeliver:
+        case Code::LinkRoomSub:
+        case Code::LinkKick:
+        case Code::LinkPing:
+            return true;
     }
     return false;
 }
@@ -90,6 +98,20 @@ std::string_view code_name(std::uint16_t code) noexcept {
             return "KICK";
         case Code::Error:
             return "ERROR";
+        case Code::LinkHello:
+            return "LINK_HELLO";
+        case Code::LinkUsers:
+            return "LINK_USERS";
+        case Code::LinkRoomPublish:
+            return "LINK_ROOM_PUBLISH";
+        case Code::LinkRoomDeliver:
+            return "LINK_ROOM_DELIVER";
+        case Code::LinkRoomSub:
+            return "LINK_ROOM_SUB";
+        case Code::LinkKick:
+            return "LINK_KICK";
+        case Code::LinkPing:
+            return "LINK_PING";
     }
     return "UNKNOWN";
 }

@@ -36,12 +36,26 @@ enum class Code : std::uint16_t {
     Push = 3001,
     Kick = 3002,
     Error = 3003,
+    // Node-to-node links only (router/node_links); never accepted from a client.
+    LinkHello = 9001,      // LinkHello: who I am, proof I belong to the cluster
+    LinkUsers = 9002,      // UserDelivery: a push for users on the receiving node
+    LinkRoomPublish = 9003,  // RoomPublish: to a room's home node, which assigns room_seq
+    LinkRoomDeliver = 9004,  // RoomDelivery: from the home node to nodes with members
+    LinkRoomSub = 9005,    // RoomSub: the sender has (or no longer has) members in a room
+    LinkKick = 9006,       // KickSession: kick one session (a login on another node)
+    LinkPing = 9007,       // keep-alive on an idle link
 };
+inline constexpr std::uint16_t kFirstLinkCode = 9001;
+inline constexpr std::uint16_t kLastLinkCode = 9007;
 
 // True for every code in the table above.
 bool is_known_code(std::uint16_t code) noexcept;
 // True for codes a client may send (100x).
 bool is_client_code(std::uint16_t code) noexcept;
+// True for node-link codes (9xxx).
+inline bool is_link_code(std::uint16_t code) noexcept {
+    return code >= kFirstLinkCode && code <= kLastLinkCode;
+}
 // "LOGIN", "PUSH", ... or "UNKNOWN".
 std::string_view code_name(std::uint16_t code) noexcept;
 

@@ -71,9 +71,10 @@ Gateway::Gateway(GatewayOptions opts)
     register_builtins();
 }
 
-void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks) {
+void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Presence* presence) {
     hub_ = &hub;
     hooks_ = &hooks;
+    presence_ = presence;
 }
 
 void Gateway::register_biz(const std::string& type, BizHandler h) { biz_[type] = std::move(h); }
@@ -151,6 +152,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     res.set_server_time_ms(now_ms());
     s.send(Code::LoginResult, in.header.seq, res, 0, &in);
 
+    if (presence_) presence_->on_login(s);
     // Inbox first (qos1 messages that waited for this login), then the room's missed messages.
     hooks_->on_login(s);
     if (req.has_resume() && req.resume().room_id() != 0) {
@@ -253,6 +255,7 @@ void Gateway::on_closed(Session& s, server::CloseReason why) {
     if (!s.logged_in()) return;
     hub_->leave_all_rooms(s);
     hub_->unbind_user(s);
+    if (presence_) presence_->on_logout(s);
     hooks_->on_closed(s);
 }
 
@@ -332,20 +335,25 @@ BizReply Gateway::room_chat(BizCall& c) {
     std::string payload_json = json::serialize(payload);
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = now_ms();
-    auto pub = hub_->publish_room(room, [&](std::uint64_t seq) {
-        auto push = std::make_shared<pb::Push>();
-        push->set_msg_id(msg_id);
-        push->set_type("room.chat");
-        push->set_room_id(room);
-        push->set_room_seq(seq);
-        push->set_payload(payload_json);
-        push->set_sent_at_ms(sent);
-        return server::SharedPacket{Code::Push, 0, std::move(push)};
-    });
+    std::uint64_t seq = 0;
+    if (room_publisher_) {
+        seq = room_publisher_(room, msg_id, "room.chat", payload_json, sent);
+    } else {
+        seq = hub_->publish_room(room, [&](std::uint64_t s) {
+                       auto push = std::make_shared<pb::Push>();
+                       push->set_msg_id(msg_id);
+                       push->set_type("room.chat");
+                       push->set_room_id(room);
+                       push->set_room_seq(s);
+                       push->set_payload(payload_json);
+                       push->set_sent_at_ms(sent);
+                       return server::SharedPacket{Code::Push, 0, std::move(push)};
+                   }).seq;
+    }
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);
-    out["room_seq"] = pub.seq;
+    if (seq) out["room_seq"] = seq;  // unknown here when another node is the room's home
     BizReply r;
     r.msg_id = msg_id;
     r.data_json = json::serialize(out);

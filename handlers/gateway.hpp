@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "ack/delivery_hooks.hpp"
+#include "router/presence.hpp"
 #include "handlers/jwt.hpp"
 #include "livepush.pb.h"
 #include "server/hub.hpp"
@@ -73,8 +74,17 @@ struct GatewayStats {
 class Gateway final : public server::SessionHandler {
 public:
     explicit Gateway(GatewayOptions opts);
-    // Before the server starts: the node's hub and the delivery layer.
-    void attach(server::Hub& hub, ack::DeliveryHooks& hooks);
+    // Before the server starts: the node's hub, the delivery layer, and in cluster mode the
+    // routing layer's presence (null in embedded mode).
+    void attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Presence* presence = nullptr);
+
+    // Cluster mode: room messages from clients (room.chat) go through the room's home node.
+    // Returns the room_seq when known here, else 0.
+    using RoomPublisher = std::function<std::uint64_t(std::uint64_t room, std::uint64_t msg_id,
+                                                      const std::string& type,
+                                                      const std::string& payload,
+                                                      std::uint64_t sent_at_ms)>;
+    void set_room_publisher(RoomPublisher p) { room_publisher_ = std::move(p); }
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h);
@@ -109,6 +119,8 @@ private:
 
     GatewayOptions opts_;
     ack::DeliveryHooks* hooks_ = nullptr;
+    router::Presence* presence_ = nullptr;
+    RoomPublisher room_publisher_;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;

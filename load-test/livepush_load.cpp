@@ -2,12 +2,17 @@
 // WebSocket), logs them in with HS256 tokens minted from --secret, and runs a scenario:
 //   pingpong  every session keeps --inflight heartbeats in flight; reports PONG/s and latency
 //   idle      sessions only keep alive; reports the server's resident memory per session
-// Both report the connect + login rate and failures by kind.
+//   room      sessions enter --rooms rooms; a publisher pushes to the rooms through the HTTP
+//             API at --rate; reports deliveries/s, publish-to-receive latency, loss, seq gaps
+//   qos1      a publisher pushes qos 1 to the sessions' users through the HTTP API at --rate;
+//             sessions ACK every push; reports acks/s, latency, loss and duplicate msg_ids
+// All report the connect + login rate and failures by kind.
 //
 // This file is the conductor: options, the phase timeline, the report. The connections live in
 // load_shard.cpp, one event loop per --threads, because the measuring itself must be cheap: the
 // tool has to hold 15,000+ sessions in one process while the server is the thing being measured.
-// Every phase has a deadline and an alarm backs up the whole run, so it always exits by itself.
+// The HTTP publisher (api_publisher.cpp) runs on a thread of its own. Every phase has a deadline
+// and an alarm backs up the whole run, so it always exits by itself.
 #include <arpa/inet.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -26,10 +31,12 @@
 #include <thread>
 #include <vector>
 
+#include "load-test/api_publisher.hpp"
 #include "load-test/load_shard.hpp"
 
 namespace {
 
+using lp::load::ApiPublisher;
 using lp::load::Drop;
 using lp::load::Failure;
 using lp::load::LoadOptions;
@@ -51,7 +58,7 @@ target:
   --user-base ID              connection i logs in as user ID+i (default 1000000)
   --platform NAME             LoginReq.platform (default load)
 load:
-  --scenario pingpong|idle    what to run (default pingpong)
+  --scenario NAME             pingpong, idle, room or qos1 (default pingpong)
   --connections N             sessions to open (default 1000)
   --threads N                 event-loop threads, connections split evenly (default 1)
   --source-ips LIST           local addresses to bind round-robin, e.g. 127.0.0.1-127.0.0.8
@@ -61,18 +68,36 @@ load:
   --connect-phase-s S         limit for the whole connect phase (default 120)
   --inflight K                pingpong: heartbeats in flight per session (default 1)
   --warmup-s S                pingpong: ping before measuring (default 2)
-  --duration-s S              pingpong: measuring time; idle: holding time (default 10)
+  --duration-s S              pingpong: measuring time; idle: holding time; room, qos1:
+                              publishing time (default 10)
   --heartbeat-ms N            idle: heartbeat period per session (default 20000)
   --settle-s S                idle: wait after the last login before reading RSS (default 2)
   --server-pid PID            idle: the server process whose VmRSS is read (required for idle;
-                              use a fresh server: RSS does not shrink after earlier runs)
+                              use a fresh server: RSS does not shrink after earlier runs);
+                              room, qos1: optional, reports the server's CPU use and RSS
   --timeout-s S               hard limit for the whole run (default: the phases' sum + 30)
   --max-body N                frame body limit (default 65536)
   -h, --help                  this text
+room and qos1 (a publisher pushes through the HTTP API; binary bodies only, no --json):
+  --api HOST:PORT             the node's HTTP push API (required)
+  --api-key KEY               sent as Authorization: Bearer KEY (default: none)
+  --api-connections N         keep-alive HTTP connections, one request in flight each (default 4)
+  --rate R                    pushes per second, all rooms / users together (default 1000)
+  --payload-bytes N           Push.payload: a JSON string of N bytes, quotes included (default 64)
+  --rooms R                   room: session i enters room BASE + i % R; pushes go round robin
+                              over the rooms (default 1)
+  --room-base ID              room: the first room id (default 1)
+  --target-order rr|random    qos1: push i goes to user --user-base + i % N, or a random
+                              session's user (default rr)
+  --latency-sample K          record the latency of 1 push in K (default 1: every push)
+  --drain-s S                 after publishing, wait up to S for the last deliveries before
+                              counting losses (default 2)
+  latency is receive time minus the server's Push.sent_at_ms, a millisecond clock: values read
+  up to 1 ms high, and the tool must run on the server's machine (same clock).
 
 output: human-readable lines, then one line of JSON with every number, for scripts.
-exit status: 0 all sessions logged in and stayed, 1 some failed or dropped, 2 usage,
-             3 the hard timeout fired.
+exit status: 0 all sessions logged in and stayed (room, qos1: and the API accepted every push,
+             none was lost or duplicated), 1 otherwise, 2 usage, 3 the hard timeout fired.
 )";
 
 [[noreturn]] void usage_error(const std::string& why) {
@@ -149,7 +174,43 @@ struct RunOptions {
     double settle_s = 2;
     double timeout_s = 0;
     int server_pid = 0;
+    // room and qos1
+    std::string api_host;
+    std::uint16_t api_port = 0;
+    std::string api_key;
+    std::uint32_t api_connections = 4;
+    double rate = 1000;
+    std::uint32_t payload_bytes = 64;
+    bool random_users = false;
+    double drain_s = 2;
 };
+
+bool publishes(Scenario s) {
+    return s == Scenario::Room || s == Scenario::Qos1;
+}
+
+const char* scenario_name(Scenario s) {
+    switch (s) {
+        case Scenario::PingPong:
+            return "pingpong";
+        case Scenario::Idle:
+            return "idle";
+        case Scenario::Room:
+            return "room";
+        case Scenario::Qos1:
+            return "qos1";
+    }
+    return "unknown";
+}
+
+double parse_rate(const char* flag, const std::string& text) {
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(v > 0) || v > 10e6) {
+        usage_error(std::string("bad value for ") + flag + ": " + text);
+    }
+    return v;
+}
 
 RunOptions parse_options(int argc, char** argv) {
     RunOptions o;
@@ -172,8 +233,12 @@ RunOptions parse_options(int argc, char** argv) {
                 l.scenario = Scenario::PingPong;
             else if (v == "idle")
                 l.scenario = Scenario::Idle;
+            else if (v == "room")
+                l.scenario = Scenario::Room;
+            else if (v == "qos1")
+                l.scenario = Scenario::Qos1;
             else
-                usage_error("--scenario is pingpong or idle");
+                usage_error("--scenario is pingpong, idle, room or qos1");
         } else if (a == "--host")
             l.host = v;
         else if (a == "--port")
@@ -217,6 +282,30 @@ RunOptions parse_options(int argc, char** argv) {
             o.timeout_s = parse_seconds(flag, v);
         else if (a == "--max-body")
             l.max_body = static_cast<std::uint32_t>(parse_uint(flag, v, 16u << 20));
+        else if (a == "--api") {
+            std::size_t colon = v.rfind(':');
+            if (colon == std::string::npos || colon == 0) usage_error("--api is HOST:PORT");
+            o.api_host = v.substr(0, colon);
+            o.api_port = static_cast<std::uint16_t>(parse_uint(flag, v.substr(colon + 1), 65535));
+        } else if (a == "--api-key")
+            o.api_key = v;
+        else if (a == "--api-connections")
+            o.api_connections = static_cast<std::uint32_t>(parse_uint(flag, v, 256));
+        else if (a == "--rate")
+            o.rate = parse_rate(flag, v);
+        else if (a == "--payload-bytes")
+            o.payload_bytes = static_cast<std::uint32_t>(parse_uint(flag, v, 60000));
+        else if (a == "--rooms")
+            l.rooms = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
+        else if (a == "--room-base")
+            l.room_base = parse_uint(flag, v, UINT64_MAX / 2);
+        else if (a == "--target-order") {
+            if (v != "rr" && v != "random") usage_error("--target-order is rr or random");
+            o.random_users = v == "random";
+        } else if (a == "--latency-sample")
+            l.latency_sample = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
+        else if (a == "--drain-s")
+            o.drain_s = parse_seconds(flag, v);
         else
             usage_error("unknown option " + std::string(a));
     }
@@ -229,8 +318,25 @@ RunOptions parse_options(int argc, char** argv) {
     if (l.connect_concurrency == 0) l.connect_concurrency = 1;
     if (l.heartbeat_ms == 0) usage_error("--heartbeat-ms must be positive");
     if (l.scenario == Scenario::Idle && o.server_pid <= 0) usage_error("idle needs --server-pid");
+    if (publishes(l.scenario)) {
+        if (o.api_port == 0) usage_error("room and qos1 need --api HOST:PORT");
+        if (l.json_body) usage_error("room and qos1 read binary bodies only; drop --json");
+        if (o.api_connections == 0) usage_error("--api-connections must be at least 1");
+        if (l.rooms == 0 || l.rooms > l.connections) {
+            usage_error("--rooms must be between 1 and --connections");
+        }
+        if (l.latency_sample == 0) l.latency_sample = 1;
+        if (o.payload_bytes < 2) usage_error("--payload-bytes must be at least 2 (\"\")");
+        // Every push the publisher can send, spread over the shards, with room for an uneven
+        // spread (random targets) and for inbox replays of earlier runs.
+        double pushes = std::ceil(o.rate * o.duration_s);
+        l.received_ids_per_shard = l.scenario == Scenario::Qos1
+                                       ? static_cast<std::size_t>(pushes * 1.25 / l.threads) + 4096
+                                       : 0;
+    }
     if (o.timeout_s == 0) {
         o.timeout_s = o.connect_phase_s + o.warmup_s + o.duration_s + o.settle_s + 30;
+        if (publishes(l.scenario)) o.timeout_s += o.drain_s + 10;
     }
     return o;
 }
@@ -290,6 +396,356 @@ std::string fmt(const char* format, double v) {
     return buf;
 }
 
+std::string num(std::uint64_t v) {
+    return std::to_string(v);
+}
+
+// CPU time (user + system) this process has used, in seconds.
+double own_cpu_s() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::uint64_t pushes_received(const std::vector<std::unique_ptr<LoadShard>>& shards) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards) n += s->pushes_received();
+    return n;
+}
+
+std::uint64_t unique_ids_received(const std::vector<std::unique_ptr<LoadShard>>& shards) {
+    std::uint64_t n = 0;
+    for (const auto& s : shards) n += s->unique_ids_received();
+    return n;
+}
+
+lp::load::PublisherOptions publisher_options(const RunOptions& run) {
+    lp::load::PublisherOptions p;
+    p.target = run.load.scenario == Scenario::Room ? lp::load::PublishTarget::Room
+                                                   : lp::load::PublishTarget::User;
+    p.host = run.api_host;
+    p.port = run.api_port;
+    p.api_key = run.api_key;
+    p.connections = run.api_connections;
+    p.rate = run.rate;
+    p.duration_s = run.duration_s;
+    p.payload_bytes = run.payload_bytes;
+    p.rooms = run.load.rooms;
+    p.room_base = run.load.room_base;
+    p.users = run.load.connections;
+    p.user_base = run.load.user_base;
+    p.random_users = run.random_users;
+    return p;
+}
+
+// What the room / qos1 timeline measured besides the shards' and the publisher's own results.
+struct PublishPhase {
+    bool ran = false;
+    std::uint32_t api_connected = 0;
+    double client_cpu_pct = -1;  // this process, over the publishing window (of one core)
+    double server_cpu_pct = -1;  // --server-pid, same window
+    long server_rss_kib = -1;    // --server-pid, after the drain
+    double drain_s = 0;          // how long the drain wait took
+};
+
+// Publishes for --duration-s while the shards measure, then waits up to --drain-s for the
+// deliveries still on their way. Every wait is bounded.
+PublishPhase run_publish_phase(const RunOptions& run,
+                               const std::vector<std::unique_ptr<LoadShard>>& shards,
+                               ApiPublisher& publisher) {
+    PublishPhase phase;
+    phase.api_connected = publisher.connect();
+    std::printf("api: %u/%u connections to %s:%u\n", phase.api_connected, run.api_connections,
+                run.api_host.c_str(), run.api_port);
+    if (phase.api_connected == 0) {
+        std::printf("api: no connection to the push API: nothing to measure\n");
+        return phase;
+    }
+    phase.ran = true;
+    const bool qos1 = run.load.scenario == Scenario::Qos1;
+    long long server_ticks_0 = run.server_pid > 0 ? lp::load::read_cpu_ticks(run.server_pid) : -1;
+    double cpu_0 = own_cpu_s();
+    Clock::time_point start = Clock::now();
+    for (auto& s : shards) s->start_measuring();
+    publisher.start();
+
+    // The publisher ends by itself after the window and its last answers (each bounded by the
+    // request timeout); this deadline only backs that up.
+    Clock::time_point limit =
+        start + std::chrono::milliseconds(static_cast<long>((run.duration_s + 7) * 1000));
+    Clock::time_point next_progress = start + std::chrono::seconds(1);
+    // Bounded by `limit`.
+    while (Clock::now() < limit && !publisher.finished()) {
+        wait_until(std::min(next_progress, limit), [&] { return publisher.finished(); });
+        if (Clock::now() >= next_progress) {
+            std::printf("  t=%.0fs sent %llu, accepted %llu, received %llu%s\n",
+                        std::chrono::duration<double>(Clock::now() - start).count(),
+                        static_cast<unsigned long long>(publisher.sent()),
+                        static_cast<unsigned long long>(publisher.accepted()),
+                        static_cast<unsigned long long>(qos1 ? unique_ids_received(shards)
+                                                             : pushes_received(shards)),
+                        qos1 ? " msg_ids" : " pushes");
+            std::fflush(stdout);
+            next_progress += std::chrono::seconds(1);
+        }
+    }
+    for (auto& s : shards) s->stop_measuring();
+    Clock::time_point stopped = Clock::now();
+    double window_s = std::chrono::duration<double>(stopped - start).count();
+    double cpu_1 = own_cpu_s();
+    long long server_ticks_1 = run.server_pid > 0 ? lp::load::read_cpu_ticks(run.server_pid) : -1;
+    phase.client_cpu_pct = window_s > 0 ? (cpu_1 - cpu_0) / window_s * 100 : 0;
+    if (server_ticks_0 >= 0 && server_ticks_1 >= 0 && window_s > 0) {
+        phase.server_cpu_pct =
+            double(server_ticks_1 - server_ticks_0) / double(sysconf(_SC_CLK_TCK)) / window_s * 100;
+    }
+    wait_until(Clock::now() + std::chrono::seconds(5), [&] {
+        return std::all_of(shards.begin(), shards.end(),
+                           [](const auto& s) { return s->measuring_stopped(); });
+    });
+
+    // Drain: room pushes should reach every session the server counted at publish time; qos1
+    // pushes each reach one session.
+    std::uint64_t expected = publisher.sessions();
+    auto all_arrived = [&] {
+        return (qos1 ? unique_ids_received(shards) : pushes_received(shards)) >= expected;
+    };
+    Clock::time_point drain_start = Clock::now();
+    wait_until(drain_start + std::chrono::milliseconds(static_cast<long>(run.drain_s * 1000)),
+               all_arrived);
+    phase.drain_s = std::chrono::duration<double>(Clock::now() - drain_start).count();
+    publisher.stop();
+    if (run.server_pid > 0) phase.server_rss_kib = lp::load::read_rss_kib(run.server_pid);
+    return phase;
+}
+
+std::string json_string(std::string_view text) {
+    std::string out = "\"";
+    for (char ch : text) {
+        auto u = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (u < 0x20) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\u%04x", u);
+            out += esc;
+        } else {
+            out += ch;
+        }
+    }
+    return out + "\"";
+}
+
+// Prints the room / qos1 results and returns their JSON fields (each with a leading comma).
+// `clean` becomes false when pushes were refused, unanswered, lost or duplicated.
+std::string report_publish(const RunOptions& run,
+                           const std::vector<std::unique_ptr<LoadShard>>& shards,
+                           const lp::load::PublisherResults& pub, const PublishPhase& phase,
+                           bool& clean) {
+    const LoadOptions& opts = run.load;
+    const bool qos1 = opts.scenario == Scenario::Qos1;
+    lp::load::LatencyHistogram latency;
+    std::uint64_t received = 0, measured_pushes = 0, unreadable = 0, other_room = 0;
+    std::uint64_t seq_duplicates = 0, seq_gaps = 0, seq_missing = 0;
+    std::uint64_t acked = 0, acked_measured = 0, ack_frames = 0, ack_required = 0;
+    std::uint64_t id_duplicates = 0, wrong_client = 0, untracked = 0, unique_ids = 0;
+    double measured_s = 0;
+    std::vector<std::uint64_t> members(opts.rooms, 0);
+    for (const auto& s : shards) {
+        const auto& r = s->results();
+        latency.merge(r.delivery_latency);
+        received += r.pushes;
+        measured_pushes += r.pushes_measured;
+        unreadable += r.pushes_unreadable;
+        other_room += r.pushes_other_room;
+        seq_duplicates += r.seq_duplicates;
+        seq_gaps += r.seq_gaps;
+        seq_missing += r.seq_missing;
+        acked += r.acked_ids;
+        acked_measured += r.acked_ids_measured;
+        ack_frames += r.ack_frames;
+        ack_required += r.ack_required;
+        id_duplicates += r.id_duplicates;
+        wrong_client += r.id_wrong_client;
+        untracked += r.ids_untracked;
+        unique_ids += r.received_ids.size();
+        measured_s = std::max(measured_s, double(r.measured_ns) / 1e9);
+        for (std::size_t k = 0; k < r.room_members.size() && k < members.size(); ++k) {
+            members[k] += r.room_members[k];
+        }
+    }
+    auto per_s = [&](std::uint64_t n) { return measured_s > 0 ? double(n) / measured_s : 0.0; };
+    auto ms = [](std::uint64_t ns) { return double(ns) / 1e6; };
+
+    // What should have arrived, and what did.
+    std::uint64_t expected = 0, lost = 0, unexpected = 0, duplicates = 0;
+    std::uint64_t offline = 0, delivered = 0;
+    std::uint64_t member_sum = 0;
+    if (!qos1) {
+        for (std::size_t r = 0; r < members.size(); ++r) {
+            expected += pub.accepted_per_room[r] * members[r];
+            member_sum += members[r];
+        }
+        duplicates = seq_duplicates;
+        delivered = received - std::min(received, seq_duplicates + other_room + unreadable);
+        lost = expected > delivered ? expected - delivered : 0;
+        unexpected = delivered > expected ? delivered - expected : 0;
+    } else {
+        const std::uint32_t shard_count = static_cast<std::uint32_t>(shards.size());
+        for (const lp::load::AcceptedPush& a : pub.accepted_ids) {
+            const auto& ids =
+                shards[lp::load::shard_of(a.user_index, shard_count)]->results().received_ids;
+            const lp::load::ReceivedIds::Entry* e = ids.find(a.msg_id);
+            if (a.sessions == 0) {
+                ++offline;  // went to the inbox: not expected now
+                if (e) ++delivered;
+                continue;
+            }
+            ++expected;
+            if (e && e->client == lp::load::index_in_shard(a.user_index, shard_count))
+                ++delivered;
+            else
+                ++lost;
+        }
+        duplicates = id_duplicates;
+        unexpected = unique_ids > delivered ? unique_ids - delivered : 0;
+    }
+    if (lost || duplicates || wrong_client || other_room || pub.accepted == 0 || pub.rejected ||
+        pub.failed) {
+        clean = false;
+    }
+
+    // The publisher.
+    // Behind: requests fell due that the publisher never got to send (every connection busy).
+    // A request due in the window's last moments may miss it on a busy connection: 0.1% slack.
+    double published_per_s = per_s(pub.accepted);
+    double sent_per_s = run.duration_s > 0 ? double(pub.sent) / run.duration_s : 0;
+    bool behind = pub.due - pub.sent > pub.due / 1000 + phase.api_connected;
+    std::printf(
+        "publisher: %llu due, %llu sent, %llu accepted (%.0f/s of %.0f/s asked), %llu "
+        "rejected, %llu without answer, %u/%u API connections\n",
+        static_cast<unsigned long long>(pub.due), static_cast<unsigned long long>(pub.sent),
+        static_cast<unsigned long long>(pub.accepted), published_per_s, run.rate,
+        static_cast<unsigned long long>(pub.rejected), static_cast<unsigned long long>(pub.failed),
+        phase.api_connected, run.api_connections);
+    if (behind) {
+        std::printf(
+            "publisher: could not keep --rate: sent %.0f/s of %.0f/s asked, %llu due "
+            "requests never sent (one request in flight per connection: %u connections, "
+            "HTTP request p50 %.2f ms, p99 %.2f ms)\n",
+            sent_per_s, run.rate, static_cast<unsigned long long>(pub.due - pub.sent),
+            phase.api_connected, ms(pub.request_latency.value_at(0.5)),
+            ms(pub.request_latency.value_at(0.99)));
+    }
+    if (!pub.first_error.empty())
+        std::printf("publisher: first error: %s\n", pub.first_error.c_str());
+    std::string statuses_json = "{";
+    for (const auto& [status, n] : pub.statuses) {
+        if (statuses_json.size() > 1) statuses_json += ",";
+        statuses_json += "\"" + std::to_string(status) + "\":" + num(n);
+    }
+    statuses_json += "}";
+
+    // The receivers.
+    if (!qos1) {
+        std::printf(
+            "room: %llu members in %u room(s); expected %llu deliveries, received %llu "
+            "(%.0f/s in the %.2f s window), lost %llu, duplicates %llu, gaps %llu "
+            "(%llu seqs skipped)\n",
+            static_cast<unsigned long long>(member_sum), opts.rooms,
+            static_cast<unsigned long long>(expected), static_cast<unsigned long long>(received),
+            per_s(measured_pushes), measured_s, static_cast<unsigned long long>(lost),
+            static_cast<unsigned long long>(duplicates), static_cast<unsigned long long>(seq_gaps),
+            static_cast<unsigned long long>(seq_missing));
+        if (pub.sessions != expected) {
+            std::printf("room: the API counted %llu receiving sessions over all accepted pushes\n",
+                        static_cast<unsigned long long>(pub.sessions));
+        }
+    } else {
+        std::printf(
+            "qos1: %llu accepted for online users, %llu received, lost %llu, duplicates "
+            "%llu, at the wrong session %llu, unknown ids %llu; acked %llu ids in %llu "
+            "ACKs (%.0f ids/s in the %.2f s window)\n",
+            static_cast<unsigned long long>(expected), static_cast<unsigned long long>(delivered),
+            static_cast<unsigned long long>(lost), static_cast<unsigned long long>(duplicates),
+            static_cast<unsigned long long>(wrong_client),
+            static_cast<unsigned long long>(unexpected), static_cast<unsigned long long>(acked),
+            static_cast<unsigned long long>(ack_frames), per_s(acked_measured), measured_s);
+        if (offline) {
+            std::printf("qos1: %llu pushes found their user offline (stored in the inbox)\n",
+                        static_cast<unsigned long long>(offline));
+        }
+        if (untracked) {
+            std::printf("qos1: %llu msg_ids not tracked (table full)\n",
+                        static_cast<unsigned long long>(untracked));
+        }
+    }
+    if (unreadable || other_room) {
+        std::printf("unreadable PUSH bodies %llu, PUSH for another room %llu\n",
+                    static_cast<unsigned long long>(unreadable),
+                    static_cast<unsigned long long>(other_room));
+    }
+    std::printf(
+        "latency ms (receive - Push.sent_at_ms; 1 ms resolution, reads up to 1 ms high; "
+        "%llu samples, 1 in %u): p50=%.1f p99=%.1f p999=%.1f max=%.1f mean=%.1f\n",
+        static_cast<unsigned long long>(latency.count()), opts.latency_sample,
+        ms(latency.value_at(0.5)), ms(latency.value_at(0.99)), ms(latency.value_at(0.999)),
+        ms(latency.max()), latency.mean() / 1e6);
+    std::printf("api request ms: p50=%.2f p99=%.2f max=%.2f\n",
+                ms(pub.request_latency.value_at(0.5)), ms(pub.request_latency.value_at(0.99)),
+                ms(pub.request_latency.max()));
+    std::printf("cpu: load tool %.0f%% of a core", phase.client_cpu_pct);
+    if (phase.server_cpu_pct >= 0) std::printf(", server %.0f%%", phase.server_cpu_pct);
+    if (phase.server_rss_kib >= 0) std::printf("; server VmRSS %ld KiB", phase.server_rss_kib);
+    std::printf(" (drain wait %.2f s)\n", phase.drain_s);
+
+    std::string json = ",\"api_connections\":" + std::to_string(phase.api_connected) +
+                       ",\"rate\":" + fmt("%.1f", run.rate) +
+                       ",\"payload_bytes\":" + std::to_string(run.payload_bytes) +
+                       ",\"measured_s\":" + fmt("%.3f", measured_s) + ",\"due\":" + num(pub.due) +
+                       ",\"sent\":" + num(pub.sent) + ",\"accepted\":" + num(pub.accepted) +
+                       ",\"rejected\":" + num(pub.rejected) + ",\"api_failed\":" + num(pub.failed) +
+                       ",\"api_statuses\":" + statuses_json +
+                       ",\"api_first_error\":" + json_string(pub.first_error) +
+                       ",\"sent_per_s\":" + fmt("%.1f", sent_per_s) +
+                       ",\"published_per_s\":" + fmt("%.1f", published_per_s) +
+                       ",\"publisher_behind\":" + (behind ? "true" : "false") +
+                       ",\"deliveries\":" + num(measured_pushes) +
+                       ",\"deliveries_per_s\":" + fmt("%.1f", per_s(measured_pushes)) +
+                       ",\"expected\":" + num(expected) + ",\"received\":" + num(received) +
+                       ",\"delivered\":" + num(delivered) + ",\"lost\":" + num(lost) +
+                       ",\"duplicates\":" + num(duplicates) + ",\"unexpected\":" + num(unexpected) +
+                       ",\"unreadable\":" + num(unreadable);
+    if (!qos1) {
+        json += ",\"rooms\":" + std::to_string(opts.rooms) + ",\"members\":" + num(member_sum) +
+                ",\"api_sessions\":" + num(pub.sessions) + ",\"other_room\":" + num(other_room) +
+                ",\"gaps\":" + num(seq_gaps) + ",\"seq_missing\":" + num(seq_missing);
+    } else {
+        json += ",\"acked\":" + num(acked) +
+                ",\"acked_per_s\":" + fmt("%.1f", per_s(acked_measured)) +
+                ",\"ack_frames\":" + num(ack_frames) + ",\"ack_required\":" + num(ack_required) +
+                ",\"wrong_session\":" + num(wrong_client) + ",\"offline\":" + num(offline) +
+                ",\"untracked\":" + num(untracked) + ",\"target_order\":\"" +
+                (run.random_users ? "random" : "rr") + "\"";
+    }
+    json += ",\"latency_samples\":" + num(latency.count()) +
+            ",\"latency_sample_every\":" + std::to_string(opts.latency_sample) +
+            ",\"p50_ms\":" + fmt("%.1f", ms(latency.value_at(0.5))) +
+            ",\"p99_ms\":" + fmt("%.1f", ms(latency.value_at(0.99))) +
+            ",\"p999_ms\":" + fmt("%.1f", ms(latency.value_at(0.999))) +
+            ",\"max_ms\":" + fmt("%.1f", ms(latency.max())) +
+            ",\"mean_ms\":" + fmt("%.2f", latency.mean() / 1e6) +
+            ",\"api_p50_ms\":" + fmt("%.3f", ms(pub.request_latency.value_at(0.5))) +
+            ",\"api_p99_ms\":" + fmt("%.3f", ms(pub.request_latency.value_at(0.99))) +
+            ",\"client_cpu_pct\":" + fmt("%.1f", phase.client_cpu_pct) +
+            ",\"server_cpu_pct\":" + fmt("%.1f", phase.server_cpu_pct) +
+            ",\"server_rss_kib\":" + std::to_string(phase.server_rss_kib) +
+            ",\"drain_s\":" + fmt("%.2f", phase.drain_s);
+    return json;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -300,13 +756,22 @@ int main(int argc, char** argv) {
     alarm(std::max(1u, static_cast<unsigned>(std::ceil(run.timeout_s))));
 
     rlim_t fd_limit = raise_fd_limit();
-    const char* scenario = opts.scenario == Scenario::PingPong ? "pingpong" : "idle";
+    const char* scenario = scenario_name(opts.scenario);
     const char* transport = opts.websocket ? "ws" : "tcp";
     std::printf(
         "livepush-load: scenario=%s transport=%s target=%s:%u connections=%u threads=%u "
         "source_ips=%zu fd_limit=%llu\n",
         scenario, transport, opts.host.c_str(), opts.port, opts.connections, opts.threads,
         opts.source_ips.size(), static_cast<unsigned long long>(fd_limit));
+    if (publishes(opts.scenario)) {
+        std::printf(
+            "publisher: api=%s:%u connections=%u rate=%.0f/s duration=%.1fs payload=%u bytes%s\n",
+            run.api_host.c_str(), run.api_port, run.api_connections, run.rate, run.duration_s,
+            run.payload_bytes,
+            opts.scenario == Scenario::Room
+                ? (" rooms=" + std::to_string(opts.rooms)).c_str()
+                : (run.random_users ? " targets=random" : " targets=round-robin"));
+    }
     if (fd_limit != 0 && opts.connections + 64 > fd_limit) {
         std::printf(
             "warning: %u connections need more descriptors than the limit %llu; expect "
@@ -323,7 +788,11 @@ int main(int argc, char** argv) {
     }
 
     std::vector<std::unique_ptr<LoadShard>> shards;
+    std::unique_ptr<ApiPublisher> publisher;
     try {
+        if (publishes(opts.scenario)) {
+            publisher = std::make_unique<ApiPublisher>(publisher_options(run));
+        }
         for (std::uint32_t s = 0; s < opts.threads; ++s) {
             shards.push_back(std::make_unique<LoadShard>(opts, s, opts.threads));
         }
@@ -390,6 +859,7 @@ int main(int argc, char** argv) {
 
     // --- the scenario -----------------------------------------------------------------------
     long rss_after = -1, rss_end = -1;
+    PublishPhase publish;
     auto seconds = [](double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); };
     if (after_connect.logged_in == 0) {
         std::printf("no session logged in: nothing to measure\n");
@@ -403,6 +873,8 @@ int main(int argc, char** argv) {
             return std::all_of(shards.begin(), shards.end(),
                                [](const auto& s) { return s->measuring_stopped(); });
         });
+    } else if (publishes(opts.scenario)) {
+        publish = run_publish_phase(run, shards, *publisher);
     } else {
         Clock::time_point hold_start = Clock::now();
         sleep_until(hold_start + seconds(run.settle_s));
@@ -455,17 +927,26 @@ int main(int argc, char** argv) {
     }
 
     auto us = [](std::uint64_t ns) { return double(ns) / 1000.0; };
-    std::string json =
-        "{\"scenario\":\"" + std::string(scenario) + "\",\"transport\":\"" + transport +
-        "\",\"connections\":" + std::to_string(opts.connections) +
-        ",\"threads\":" + std::to_string(opts.threads) +
-        ",\"logged_in\":" + std::to_string(after_connect.logged_in) +
-        ",\"failed\":" + std::to_string(after_connect.failed) +
-        ",\"connect_login_s\":" + fmt("%.3f", connect_s) +
-        ",\"logins_per_s\":" + fmt("%.1f", logins_per_s) + ",\"failures\":" + failures_json +
-        ",\"dropped\":" + std::to_string(end_totals.dropped) + ",\"drops\":" + drops_json;
+    std::string json = "{\"scenario\":\"" + std::string(scenario) + "\",\"transport\":\"" +
+                       transport + "\",\"connections\":" + std::to_string(opts.connections) +
+                       ",\"threads\":" + std::to_string(opts.threads) +
+                       ",\"logged_in\":" + std::to_string(after_connect.logged_in) +
+                       ",\"failed\":" + std::to_string(after_connect.failed) +
+                       ",\"connect_login_s\":" + fmt("%.3f", connect_s) +
+                       ",\"logins_per_s\":" + fmt("%.1f", logins_per_s) +
+                       ",\"failures\":" + failures_json +
+                       ",\"dropped\":" + std::to_string(end_totals.dropped) +
+                       ",\"drops\":" + drops_json + ",\"kicks\":" + std::to_string(sum.kicks) +
+                       ",\"error_frames\":" + std::to_string(sum.error_frames);
     bool measured = after_connect.logged_in > 0;
-    if (opts.scenario == Scenario::PingPong) {
+    bool publish_clean = true;
+    if (publishes(opts.scenario)) {
+        if (publish.ran) {
+            json += report_publish(run, shards, publisher->results(), publish, publish_clean);
+        } else {
+            publish_clean = false;
+        }
+    } else if (opts.scenario == Scenario::PingPong) {
         const auto& h = sum.latency;
         if (measured) {
             std::printf("pingpong: %llu PONGs in %.2f s = %.0f PONG/s (inflight %u per session)\n",
@@ -515,6 +996,7 @@ int main(int argc, char** argv) {
     json += ",\"client_peak_rss_kib\":" + std::to_string(client_rss) + "}";
     std::printf("%s\n", json.c_str());
     std::fflush(stdout);
-    bool clean = after_connect.logged_in == opts.connections && end_totals.dropped == 0;
+    bool clean =
+        after_connect.logged_in == opts.connections && end_totals.dropped == 0 && publish_clean;
     return clean ? 0 : 1;
 }

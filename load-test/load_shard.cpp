@@ -298,7 +298,7 @@ struct LoadShard::Impl {
         }
         if (opts.scenario == Scenario::Room) room_members_now.assign(opts.rooms, 0);
         if (opts.scenario == Scenario::Qos1) {
-            results.received_ids.reserve_for(opts.received_ids_per_shard);
+            this->results.received_ids.reserve_for(opts.received_ids_per_shard);
         }
         inflight.resize(std::size_t(conns.size()) * std::max<std::uint32_t>(1, opts.inflight));
         concurrency = std::max<std::uint32_t>(1, opts.connect_concurrency / shard_count);
@@ -828,7 +828,7 @@ struct LoadShard::Impl {
     bool append_ws(LoadConnection& c, ws::Opcode op, std::string_view payload) {
         compact(c);
         std::size_t need = ws::kMaxHeaderSize + payload.size();
-        if (payload.size() > 125 || c.out_size - c.out_end < need) return false;
+        if (payload.size() > 125 || std::size_t(c.out_size - c.out_end) < need) return false;
         std::uint8_t key[4];
         std::uint32_t r = next_random();
         std::memcpy(key, &r, 4);
@@ -924,7 +924,7 @@ struct LoadShard::Impl {
         for (int round = 0; round < 64; ++round) {
             compact(c);
             while (c.state == State::Ready && c.queued_heartbeats > 0 &&
-                   c.out_size - c.out_end >= kHeartbeatMaxBytes) {
+                   std::size_t(c.out_size - c.out_end) >= kHeartbeatMaxBytes) {
                 append_heartbeat(c);
                 --c.queued_heartbeats;
             }

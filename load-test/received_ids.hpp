@@ -15,7 +15,7 @@
 namespace lp::load {
 
 class ReceivedIds {
-  public:
+public:
     struct Entry {
         std::uint64_t msg_id = 0;  // 0 = empty slot (the server never issues id 0)
         std::uint32_t client = 0;  // shard-local connection index of the first receipt
@@ -72,7 +72,7 @@ class ReceivedIds {
 
     std::size_t size() const noexcept { return used_; }
 
-  private:
+private:
     // splitmix64's finalizer: msg_ids are sequence-like, their low bits alone would cluster.
     static std::size_t hash(std::uint64_t x) noexcept {
         x ^= x >> 30;

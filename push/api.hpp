@@ -26,6 +26,8 @@ struct PushRequest {
     int qos = 0;                          // 0 or 1 (qos1 only for User/Users)
     std::uint32_t ttl_s = 0;              // qos1: inbox lifetime; 0 = the configured default
     std::vector<std::uint64_t> exclude;   // user ids, sorted ascending, unique
+    std::uint64_t msg_id = 0;             // 0 = the service assigns one (internal callers
+                                          // such as im.send pass the id they already returned)
 };
 
 struct PushOutcome {

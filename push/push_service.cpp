@@ -6,6 +6,7 @@
 #include <future>
 #include <unordered_map>
 
+#include "cluster.pb.h"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
 #include "server/session.hpp"
@@ -13,11 +14,38 @@
 namespace lp::push {
 
 namespace pb = livepush::v1;
+namespace pbc = livepush::cluster;
 using server::Session;
 
 PushService::PushService(server::Hub& hub, ack::QosDelivery& delivery, server::MsgIdGenerator& ids,
-                         std::string node_id, std::function<std::string()> metrics)
-    : hub_(hub), delivery_(delivery), ids_(ids), node_id_(std::move(node_id)), metrics_(std::move(metrics)) {}
+                         std::string node_id, std::function<std::string()> metrics,
+                         router::Cluster* cluster)
+    : hub_(hub),
+      delivery_(delivery),
+      ids_(ids),
+      node_id_(std::move(node_id)),
+      metrics_(std::move(metrics)),
+      cluster_(cluster) {}
+
+namespace {
+PushOutcome unavailable(std::string what) {
+    PushOutcome o;
+    o.status = 503;
+    o.code = 503;
+    o.error = std::move(what);
+    return o;
+}
+
+server::SharedPacket qos0_packet(std::uint64_t msg_id, const std::string& type, const std::string& payload,
+                                 std::uint64_t now) {
+    auto push = std::make_shared<pb::Push>();
+    push->set_msg_id(msg_id);
+    push->set_type(type);
+    push->set_payload(payload);
+    push->set_sent_at_ms(now);
+    return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+}
+}  // namespace
 
 const char* PushService::target_name(Target t) {
     switch (t) {
@@ -58,60 +86,166 @@ std::uint64_t PushService::push_users_qos0(const std::vector<std::uint64_t>& use
 }
 
 PushOutcome PushService::push(const PushRequest& req) {
-    PushOutcome out;
     if (req.qos == 1 && (req.target == Target::Room || req.target == Target::Broadcast)) {
         stats_.rejected.fetch_add(1, std::memory_order_relaxed);
         return {400, "qos 1 is for user pushes only; room and broadcast pushes are qos 0", 400};
     }
-    out.msg_id = ids_.next();
+    std::uint64_t msg_id = req.msg_id ? req.msg_id : ids_.next();
     std::uint64_t now = server::wall_ms();
-    if (req.qos == 1) {
-        ack::StoredMessage m;
-        m.msg_id = out.msg_id;
-        m.type = req.type;
-        m.payload = req.payload;
-        m.sent_at_ms = now;
-        m.expires_at_ms = delivery_.default_expiry(req.ttl_s);
-        std::vector<std::uint64_t> users = req.target == Target::User
-                                               ? std::vector<std::uint64_t>{req.user_id}
-                                               : req.user_ids;
-        auto r = delivery_.send_many(users, m);
-        out.sessions = r.sessions;
-        out.stored = r.stored;
-    } else if (req.target == Target::Room) {
-        auto pub = hub_.publish_room(
-            req.room_id,
-            [&](std::uint64_t seq) {
-                auto push = std::make_shared<pb::Push>();
-                push->set_msg_id(out.msg_id);
-                push->set_type(req.type);
-                push->set_room_id(req.room_id);
-                push->set_room_seq(seq);
-                push->set_payload(req.payload);
-                push->set_sent_at_ms(now);
-                return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
-            },
-            req.exclude);
-        out.room_seq = pub.seq;
-        out.sessions = pub.online;
-    } else {
-        auto push = std::make_shared<pb::Push>();
-        push->set_msg_id(out.msg_id);
-        push->set_type(req.type);
-        push->set_payload(req.payload);
-        push->set_sent_at_ms(now);
-        server::SharedPacket packet{codec::Code::Push, 0, std::move(push)};
-        if (req.target == Target::Broadcast) {
-            out.sessions = hub_.broadcast(std::move(packet), req.exclude);
-        } else {
-            std::vector<std::uint64_t> users = req.target == Target::User
-                                                   ? std::vector<std::uint64_t>{req.user_id}
-                                                   : req.user_ids;
-            out.sessions = push_users_qos0(users, packet);
+    PushOutcome out;
+    switch (req.target) {
+        case Target::Room:
+            out = push_room(req, msg_id, now);
+            break;
+        case Target::Broadcast: {
+            auto packet = qos0_packet(msg_id, req.type, req.payload, now);
+            out.msg_id = msg_id;
+            out.sessions = broadcast_local(packet, req.exclude);
+            if (cluster_) {
+                pbc::UserDelivery d;
+                d.set_broadcast(true);
+                d.set_msg_id(msg_id);
+                d.set_type(req.type);
+                d.set_payload(req.payload);
+                d.set_sent_at_ms(now);
+                for (auto u : req.exclude) d.add_exclude(u);
+                for (const auto& n : cluster_->nodes())
+                    if (n.id != cluster_->node_id()) cluster_->send_users(n.id, d);
+            }
+            break;
         }
+        case Target::User:
+            out = push_users(req, {req.user_id}, msg_id, now);
+            break;
+        case Target::Users:
+            out = push_users(req, req.user_ids, msg_id, now);
+            break;
     }
-    stats_.accepted[req.qos == 1 ? 1 : 0][static_cast<int>(req.target)].fetch_add(1, std::memory_order_relaxed);
+    if (out.status == 200)
+        stats_.accepted[req.qos == 1 ? 1 : 0][static_cast<int>(req.target)].fetch_add(1, std::memory_order_relaxed);
+    else if (out.status == 503)
+        stats_.unavailable.fetch_add(1, std::memory_order_relaxed);
     return out;
+}
+
+std::uint64_t PushService::broadcast_local(const server::SharedPacket& packet, std::vector<std::uint64_t> exclude) {
+    return hub_.broadcast(packet, std::move(exclude));
+}
+
+PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now) {
+    PushOutcome out;
+    out.msg_id = msg_id;
+    if (cluster_) {
+        auto r = cluster_->publish_room({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
+        out.room_seq = r.seq;  // known when this node is the room's home
+        auto online = cluster_->room_online(req.room_id);
+        out.sessions = online ? *online : hub_.room_state(req.room_id).online;
+        return out;
+    }
+    auto pub = hub_.publish_room(
+        req.room_id,
+        [&](std::uint64_t seq) {
+            auto push = std::make_shared<pb::Push>();
+            push->set_msg_id(msg_id);
+            push->set_type(req.type);
+            push->set_room_id(req.room_id);
+            push->set_room_seq(seq);
+            push->set_payload(req.payload);
+            push->set_sent_at_ms(now);
+            return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+        },
+        req.exclude);
+    out.room_seq = pub.seq;
+    out.sessions = pub.online;
+    return out;
+}
+
+PushOutcome PushService::push_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
+                                    std::uint64_t msg_id, std::uint64_t now) {
+    PushOutcome out;
+    out.msg_id = msg_id;
+    ack::StoredMessage m;
+    m.msg_id = msg_id;
+    m.type = req.type;
+    m.payload = req.payload;
+    m.sent_at_ms = now;
+    m.expires_at_ms = delivery_.default_expiry(req.ttl_s);
+    if (!cluster_) {
+        if (req.qos == 1) {
+            auto r = delivery_.send_many(users, m);
+            out.sessions = r.sessions;
+            out.stored = r.stored;
+        } else {
+            out.sessions = push_users_qos0(users, qos0_packet(msg_id, req.type, req.payload, now));
+        }
+        return out;
+    }
+    // Cluster: a qos1 message is durable before we say accepted, then routed.
+    if (req.qos == 1) {
+        for (auto u : users)
+            if (!delivery_.inbox().append(u, m))
+                return unavailable("the durable inbox (Redis) is unavailable; nothing was accepted" +
+                                   std::string(users.size() > 1 ? " for the remaining users" : ""));
+    }
+    auto routes = cluster_->route_users(users);
+    if (!routes) {
+        if (req.qos == 1) return unavailable("Redis is unavailable: cannot route the push");
+        // qos0 without Redis: the users on this node can still be reached; others cannot.
+        std::vector<std::uint64_t> local;
+        for (auto u : users)
+            if (!hub_.user_sessions(u).empty()) local.push_back(u);
+        if (local.size() != users.size())
+            return unavailable("Redis is unavailable: users on other nodes cannot be found");
+        out.sessions = push_users_qos0(local, qos0_packet(msg_id, req.type, req.payload, now));
+        return out;
+    }
+    out.sessions = routes->sessions;
+    std::uint64_t routed_users = 0;
+    for (auto& [node, node_users] : routes->by_node) {
+        routed_users += node_users.size();
+        if (node == cluster_->node_id()) {
+            if (req.qos == 1)
+                delivery_.deliver_stored(node_users, m);
+            else
+                push_users_qos0(node_users, qos0_packet(msg_id, req.type, req.payload, now));
+            continue;
+        }
+        pbc::UserDelivery d;
+        for (auto u : node_users) d.add_user_ids(u);
+        d.set_qos(static_cast<std::uint32_t>(req.qos));
+        d.set_msg_id(msg_id);
+        d.set_type(req.type);
+        d.set_payload(req.payload);
+        d.set_sent_at_ms(now);
+        d.set_expires_at_ms(m.expires_at_ms);
+        d.set_stored(req.qos == 1);
+        cluster_->send_users(node, d);
+    }
+    if (req.qos == 1) out.stored = users.size() > routed_users ? users.size() - routed_users : 0;
+    return out;
+}
+
+void PushService::deliver_from_link(const pbc::UserDelivery& d) {
+    if (d.broadcast()) {
+        broadcast_local(qos0_packet(d.msg_id(), d.type(), d.payload(), d.sent_at_ms()),
+                        {d.exclude().begin(), d.exclude().end()});
+        return;
+    }
+    std::vector<std::uint64_t> users(d.user_ids().begin(), d.user_ids().end());
+    if (d.qos() == 1) {
+        ack::StoredMessage m;
+        m.msg_id = d.msg_id();
+        m.type = d.type();
+        m.payload = d.payload();
+        m.sent_at_ms = d.sent_at_ms();
+        m.expires_at_ms = d.expires_at_ms();
+        if (d.stored())
+            delivery_.deliver_stored(users, m);
+        else
+            delivery_.send_many(users, m);
+        return;
+    }
+    push_users_qos0(users, qos0_packet(d.msg_id(), d.type(), d.payload(), d.sent_at_ms()));
 }
 
 UserView PushService::user(std::uint64_t id) {
@@ -139,22 +273,55 @@ UserView PushService::user(std::uint64_t id) {
         SessionView sv = future.get();
         if (sv.session_id) v.sessions.push_back(std::move(sv));
     }
+    if (cluster_) {
+        // Sessions on other nodes: what the route says (their rooms live on their node).
+        if (auto routes = cluster_->routes_of(id)) {
+            for (const auto& r : *routes) {
+                if (r.node == node_id_) continue;
+                SessionView sv;
+                sv.session_id = r.session_id;
+                sv.platform = r.platform;
+                sv.node = r.node;
+                v.sessions.push_back(std::move(sv));
+            }
+        }
+    }
     v.online = !v.sessions.empty();
-    if (v.online) v.node = node_id_;
+    if (v.online) v.node = v.sessions.front().node;
     return v;
 }
 
 RoomView PushService::room(std::uint64_t id) {
     auto st = hub_.room_state(id);
-    return RoomView{st.online, st.seq, st.epoch};
+    RoomView v{st.online, st.seq, st.epoch};
+    if (cluster_) {
+        if (auto online = cluster_->room_online(id)) v.online = *online;
+    }
+    return v;
 }
 
 std::uint64_t PushService::kick(std::uint64_t user, const std::string& reason) {
-    return hub_.post_to_user(user, [reason](Session& s) { s.kick(reason); });
+    std::uint64_t n = hub_.post_to_user(user, [reason](Session& s) { s.kick(reason); });
+    if (cluster_) {
+        if (auto routes = cluster_->routes_of(user)) {
+            for (const auto& r : *routes) {
+                if (r.node == node_id_) continue;
+                cluster_->kick_remote(r, user, reason);
+                ++n;
+            }
+        }
+    }
+    return n;
 }
 
 std::string PushService::metrics_text() { return metrics_ ? metrics_() : std::string(); }
 
-bool PushService::ready(std::string& why) { return true; }
+bool PushService::ready(std::string& why) {
+    if (cluster_ && !cluster_->redis_up()) {
+        why = "Redis is unavailable: serving local sessions only; qos1 and cross-node pushes answer 503";
+        return false;
+    }
+    return true;
+}
 
 }  // namespace lp::push

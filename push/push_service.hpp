@@ -12,6 +12,7 @@
 #include <string>
 
 #include "ack/qos_delivery.hpp"
+#include "router/cluster.hpp"
 #include "push/api.hpp"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
@@ -22,12 +23,16 @@ struct PushStats {
     // [qos][target]: accepted pushes by qos and target kind (Target order).
     std::atomic<std::uint64_t> accepted[2][4] = {};
     std::atomic<std::uint64_t> rejected{0};
+    std::atomic<std::uint64_t> unavailable{0};  // 503: Redis needed and down
 };
 
 class PushService final : public PushBackend {
 public:
+    // `cluster` is null in embedded mode. In cluster mode the delivery's inbox is durable
+    // (Redis): a qos1 push is written there before the API answers.
     PushService(server::Hub& hub, ack::QosDelivery& delivery, server::MsgIdGenerator& ids,
-                std::string node_id, std::function<std::string()> metrics);
+                std::string node_id, std::function<std::string()> metrics,
+                router::Cluster* cluster = nullptr);
 
     PushOutcome push(const PushRequest& req) override;
     UserView user(std::uint64_t id) override;
@@ -39,7 +44,14 @@ public:
     const PushStats& stats() const noexcept { return stats_; }
     static const char* target_name(Target t);
 
+    // A UserDelivery from another node (cluster mode): deliver to the local sessions.
+    void deliver_from_link(const livepush::cluster::UserDelivery& d);
+
 private:
+    PushOutcome push_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
+                           std::uint64_t msg_id, std::uint64_t now);
+    PushOutcome push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now);
+    std::uint64_t broadcast_local(const server::SharedPacket& packet, std::vector<std::uint64_t> exclude);
     std::uint64_t push_users_qos0(const std::vector<std::uint64_t>& users,
                                   const server::SharedPacket& packet);
 
@@ -48,6 +60,7 @@ private:
     server::MsgIdGenerator& ids_;
     std::string node_id_;
     std::function<std::string()> metrics_;
+    router::Cluster* cluster_;
     PushStats stats_;
 };
 

@@ -100,6 +100,13 @@ void Hub::trim_history(RoomEntry& e, std::uint64_t now_ms) const {
 
 Hub::Join Hub::join_room(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
                          std::optional<std::uint64_t> epoch) {
+    Join out = join_locked(s, room, last_seq, epoch);
+    if (out.joined && observer_) observer_->on_room_members(room, out.state.online);
+    return out;
+}
+
+Hub::Join Hub::join_locked(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                           std::optional<std::uint64_t> epoch) {
     Join out;
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
@@ -141,19 +148,24 @@ Hub::Join Hub::join_room(Session& s, std::uint64_t room, std::optional<std::uint
 }
 
 bool Hub::leave_room(Session& s, std::uint64_t room) {
-    Stripe& st = stripe(room);
-    std::lock_guard lock(st.mu);
-    if (!s.loop().rooms().remove(s, room)) return false;
-    auto it = st.rooms.find(room);
-    if (it == st.rooms.end()) return true;
-    RoomEntry& e = it->second;
-    --e.state.online;
-    --e.per_loop[s.loop().index()];
-    room_members_.fetch_sub(1, std::memory_order_relaxed);
-    if (e.state.online == 0 && e.history.empty()) {
-        st.rooms.erase(it);
-        room_count_.fetch_sub(1, std::memory_order_relaxed);
+    std::uint64_t online = 0;
+    {
+        Stripe& st = stripe(room);
+        std::lock_guard lock(st.mu);
+        if (!s.loop().rooms().remove(s, room)) return false;
+        auto it = st.rooms.find(room);
+        if (it == st.rooms.end()) return true;
+        RoomEntry& e = it->second;
+        --e.state.online;
+        --e.per_loop[s.loop().index()];
+        online = e.state.online;
+        room_members_.fetch_sub(1, std::memory_order_relaxed);
+        if (e.state.online == 0 && e.history.empty()) {
+            st.rooms.erase(it);
+            room_count_.fetch_sub(1, std::memory_order_relaxed);
+        }
     }
+    if (observer_) observer_->on_room_members(room, online);
     return true;
 }
 
@@ -170,12 +182,19 @@ Hub::RoomState Hub::room_state(std::uint64_t room) const {
 
 Hub::Published Hub::publish_room(std::uint64_t room,
                                  const std::function<SharedPacket(std::uint64_t seq)>& build,
-                                 std::vector<std::uint64_t> exclude) {
+                                 std::vector<std::uint64_t> exclude, bool create,
+                                 const std::function<void(const RoomPacketPtr&)>& forward) {
     Published out;
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
     auto it = st.rooms.find(room);
-    if (it == st.rooms.end()) return out;
+    if (it == st.rooms.end()) {
+        if (!create) return out;
+        it = st.rooms.try_emplace(room).first;
+        it->second.state.epoch = next_epoch();
+        it->second.per_loop.assign(loops_.size(), 0);
+        room_count_.fetch_add(1, std::memory_order_relaxed);
+    }
     RoomEntry& e = it->second;
     out.room_exists = true;
     out.seq = ++e.state.seq;
@@ -184,6 +203,7 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     auto p = std::make_shared<RoomPacket>();
     p->room = room;
     p->seq = out.seq;
+    p->epoch = e.state.epoch;
     p->time_ms = wall_ms();
     p->packet = build(out.seq);
     p->binary_body = p->packet.body->SerializeAsString();
@@ -194,11 +214,54 @@ Hub::Published Hub::publish_room(std::uint64_t room,
 
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
+    if (forward) forward(shared);
+    post_to_member_loops(e, shared);
+    return out;
+}
+
+void Hub::post_to_member_loops(const RoomEntry& e, const RoomPacketPtr& shared) {
     // Posting under the stripe lock keeps every loop's queue in room_seq order.
     for (std::size_t i = 0; i < loops_.size(); ++i) {
         if (e.per_loop[i] == 0) continue;
         EventLoop* loop = loops_[i];
         boost::asio::post(loop->io(), [loop, shared] { loop->fanout().enqueue(shared); });
+    }
+}
+
+void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
+                         SharedPacket packet, std::vector<std::uint64_t> exclude) {
+    Stripe& st = stripe(room);
+    std::lock_guard lock(st.mu);
+    auto it = st.rooms.find(room);
+    if (it == st.rooms.end()) return;  // no member here any more
+    RoomEntry& e = it->second;
+    if (e.state.epoch != epoch) {
+        // The home's incarnation of the room is the truth; a new one starts a new history.
+        e.state.epoch = epoch;
+        e.history.clear();
+    }
+    e.state.seq = seq;
+    auto p = std::make_shared<RoomPacket>();
+    p->room = room;
+    p->seq = seq;
+    p->epoch = epoch;
+    p->time_ms = wall_ms();
+    p->packet = std::move(packet);
+    p->binary_body = p->packet.body->SerializeAsString();
+    std::sort(exclude.begin(), exclude.end());
+    p->exclude = std::move(exclude);
+    RoomPacketPtr shared = std::move(p);
+    e.history.push_back(shared);
+    trim_history(e, shared->time_ms);
+    post_to_member_loops(e, shared);
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> Hub::rooms_with_members() const {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+    for (auto& st : stripes_) {
+        std::lock_guard lock(st.mu);
+        for (const auto& [room, e] : st.rooms)
+            if (e.state.online > 0) out.emplace_back(room, e.state.online);
     }
     return out;
 }

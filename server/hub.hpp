@@ -32,6 +32,15 @@ namespace lp::server {
 class EventLoop;
 class Session;
 
+// Told when this node's member count of a room changes (the cluster layer subscribes to the
+// room's home node on 0 -> 1 and unsubscribes on 1 -> 0). Called outside the hub's locks, on
+// the thread that changed the membership.
+class HubObserver {
+public:
+    virtual ~HubObserver() = default;
+    virtual void on_room_members(std::uint64_t room, std::uint64_t members_here) = 0;
+};
+
 struct HubOptions {
     std::size_t room_history_max = 1000;                // messages kept per room for recovery
     std::chrono::milliseconds room_history_ttl{60000};  // and for how long
@@ -94,9 +103,23 @@ public:
     // message), keeps it in the room's history and fans it out to every member on every loop
     // except users in `exclude`. Thread-safe. A room nobody is in (and that has no history)
     // is not created: room_exists = false.
+    //
+    // Cluster mode: `create` makes the room's entry on the home node even with no local
+    // member (the home keeps the room's seq and history), and `forward` runs under the room's
+    // lock with the packet, so forwarding to other nodes happens in room_seq order.
     Published publish_room(std::uint64_t room,
                            const std::function<SharedPacket(std::uint64_t seq)>& build,
-                           std::vector<std::uint64_t> exclude = {});
+                           std::vector<std::uint64_t> exclude = {}, bool create = false,
+                           const std::function<void(const RoomPacketPtr&)>& forward = {});
+
+    // Cluster mode, on a node with members: a room message whose seq and epoch the room's home
+    // node assigned. Recorded in the local history and fanned out to local members.
+    void deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
+                        SharedPacket packet, std::vector<std::uint64_t> exclude);
+
+    // Rooms with members on this node and their counts (for re-subscribing after a change).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> rooms_with_members() const;
+    void set_observer(HubObserver* o) noexcept { observer_ = o; }
 
     // Sends the packet to every logged-in session on every loop except users in `exclude`.
     // Returns the number of logged-in sessions at the time (the receivers, give or take those
@@ -131,6 +154,9 @@ private:
     Stripe& stripe(std::uint64_t key) const noexcept;
     std::uint64_t next_epoch() noexcept;
     void trim_history(RoomEntry& e, std::uint64_t now_ms) const;
+    void post_to_member_loops(const RoomEntry& e, const RoomPacketPtr& shared);
+    Join join_locked(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                     std::optional<std::uint64_t> epoch);
 
     std::vector<EventLoop*> loops_;
     HubOptions opts_;
@@ -139,6 +165,7 @@ private:
     std::atomic<std::size_t> room_count_{0};
     std::atomic<std::uint64_t> room_members_{0};
     std::atomic<std::uint64_t> last_epoch_{0};
+    HubObserver* observer_ = nullptr;
 };
 
 std::uint64_t wall_ms() noexcept;

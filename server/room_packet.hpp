@@ -15,6 +15,7 @@ namespace lp::server {
 struct RoomPacket {
     std::uint64_t room = 0;
     std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;  // the room's incarnation the seq belongs to
     std::uint64_t time_ms = 0;
     SharedPacket packet;             // the Push, with room_seq set
     std::string binary_body;         // packet.body serialized (binary protobuf)

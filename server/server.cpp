@@ -113,13 +113,18 @@ ServerTotals Server::totals() const {
 }
 
 std::size_t Server::drain(const std::string& reconnect_to, std::chrono::milliseconds timeout) {
+    return drain([reconnect_to](const Session&) { return reconnect_to; }, timeout);
+}
+
+std::size_t Server::drain(std::function<std::string(const Session&)> reconnect_to,
+                          std::chrono::milliseconds timeout) {
     if (tcp_) tcp_->stop();
     if (ws_) ws_->stop();
     for (auto* l : loop_ptrs_) {
         asio::post(l->io(), [l, reconnect_to] {
             l->for_each_session([&](Session& s) {
                 if (s.logged_in())
-                    s.kick("draining", reconnect_to, CloseReason::Shutdown);
+                    s.kick("draining", reconnect_to(s), CloseReason::Shutdown);
                 else
                     s.close_after_flush(CloseReason::Shutdown);
             });

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ public:
     // Stops accepting, sends KICK "draining" (with reconnect_to when given) to every session,
     // and waits until they are gone or `timeout` passes. Returns the sessions left.
     std::size_t drain(const std::string& reconnect_to, std::chrono::milliseconds timeout);
+    // Same, with reconnect_to chosen per session (e.g. another live node for that user).
+    std::size_t drain(std::function<std::string(const Session&)> reconnect_to,
+                      std::chrono::milliseconds timeout);
     void stop();  // stops the loops and joins their threads
 
 private:

@@ -192,15 +192,19 @@ TEST(FrameHeaderPrefix, RejectsALengthWhoseHighBytesAlreadyExceedTheLimit) {
     EXPECT_EQ(check_header_prefix(bytes_of(small), 15, 255), DecodeError::BodyTooLarge);
 }
 
-TEST(FrameCodes, KnowsExactlyTheCodesOfTheDesignTable) {
-    int known = 0;
+TEST(FrameCodes, KnowsExactlyTheCodesOfTheDesignTableAndTheNodeLinkCodes) {
+    int known = 0, link = 0;
     for (std::uint32_t code = 0; code <= 0xFFFF; ++code) {
         if (is_known_code(static_cast<std::uint16_t>(code))) ++known;
+        if (lp::codec::is_link_code(static_cast<std::uint16_t>(code))) ++link;
     }
-    EXPECT_EQ(known, 12);
+    EXPECT_EQ(known, 12 + 7);
+    EXPECT_EQ(link, 7);
     EXPECT_TRUE(is_known_code(1001));
     EXPECT_TRUE(is_known_code(3003));
     EXPECT_FALSE(is_known_code(1006));
+    EXPECT_TRUE(is_known_code(9001));
+    EXPECT_FALSE(is_client_code(9001)) << "a client may never send a node-link code";
 }
 
 TEST(FrameCodes, ClientCodesAreTheRequestCodesOnly) {

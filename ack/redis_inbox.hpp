@@ -1,0 +1,127 @@
+// ack/redis_inbox: the cluster-mode inbox, kept in Redis and shared by every node, so a user
+// who reconnects to another node finds what was stored for them, and nothing is lost when a
+// node dies. Same semantics as MemoryInbox (ordered, deduplicated by msg_id, capped per user,
+// expiring per message); the tests run the same cases against both.
+//
+// Layout, per user (`{user}` is a Redis Cluster hash tag: a user's keys share one slot, so each
+// script below may touch all three):
+//   lp:inbox:{user}      LIST  msg_ids (decimal), oldest first: the order.
+//   lp:inbox:{user}:m    HASH  msg_id -> the message (protobuf livepush.internal.v1.InboxMessage)
+//   lp:inbox:{user}:exp  ZSET  msg_id scored by expires_at_ms; never-expiring messages are absent
+// The ZSET is the one addition to the obvious LIST + HASH: it lets a script find the expired
+// messages with one range query instead of reading and parsing every stored message, so
+// `size` stays cheap however large the payloads, and the scripts never look inside a stored
+// value (its format, versioned by protobuf field numbers, is C++'s business alone).
+//
+// Every operation is one Lua script: atomic, one round trip. `now_ms` always comes from this
+// process (never Redis's clock). The three keys carry a TTL, set at each append to the latest
+// expiry of the messages held (none while a never-expiring one is held), so an abandoned inbox
+// leaves Redis by itself; removes and prunes never shorten it.
+//
+// Threading and blocking: every method is thread-safe. `append`, `load` and `size` block the
+// caller for one round trip, at most Options::timeout (500 ms by default): QosDelivery calls
+// them from event-loop threads, so a slow Redis stalls that loop for up to that long, which is
+// why the timeout is short. `append` must block: the push API may not answer 200 before the
+// message is durable. `remove` (acks) is asynchronous: it never blocks, and a later call made
+// through the same RedisClient sees its effect (one connection, commands run in order).
+//
+// Failures: Redis down or slow -> `append` returns false, `load` returns nothing (the messages
+// stay for the next login), `size` returns 0, `remove` is lost; each is counted in stats(). A
+// timed-out append may still land later; appending the same msg_id again is then a duplicate.
+//
+// Counters: stored, duplicates, dropped_cap, expired and removed count what this process's
+// scripts reported (sum them over nodes). An inbox that leaves by its key TTL is not counted as
+// expired. `size` and `users` are cluster-wide, as of sweep()'s last full SCAN pass (0 before the
+// first): the same figure on every node, so do not sum them over nodes.
+//
+// What it must never do: keep a lock or a caller's thread across a Redis call beyond the
+// timeout, or crash because Redis went away or holds something it cannot parse.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ack/inbox_store.hpp"
+
+namespace lp::router {
+class RedisClient;
+}
+
+namespace lp::ack {
+
+class RedisInbox final : public InboxStore {
+public:
+    struct Options {
+        // Bound on each blocking call (append, load, size), on the caller's thread.
+        std::chrono::milliseconds timeout{500};
+        // Start of every key. Must not contain `{`, `}` (the hash tag is the user id) or a glob
+        // character (sweep matches on it).
+        std::string key_prefix = "lp:inbox:";
+        // Keys sweep() asks SCAN to look at per call (one SCAN step per call, asynchronous, the
+        // next call skipped while a step is running). A full pass takes about
+        // (keys in the database / this) calls. 0: sweep() does nothing and size/users stay 0.
+        std::size_t sweep_keys_per_call = 1000;
+    };
+
+    // What went wrong, counted (the InboxCounters are what went right).
+    struct Stats {
+        std::uint64_t append_failures = 0;  // append returned false
+        std::uint64_t load_failures = 0;    // load returned nothing because Redis did not answer
+        std::uint64_t size_failures = 0;    // size returned 0 because Redis did not answer
+        std::uint64_t remove_failures = 0;  // removes (acks) not applied
+        std::uint64_t sweep_failures = 0;   // SCAN steps or prunes of sweep() that failed
+        std::uint64_t corrupt = 0;          // stored values that did not parse (skipped)
+        std::uint64_t sweep_passes = 0;     // full SCAN passes completed
+    };
+
+    // The keys of one user's inbox.
+    struct Keys {
+        std::string ids;       // LIST
+        std::string messages;  // HASH
+        std::string expiry;    // ZSET
+    };
+
+    // `redis` must outlive this object and stay started while it is used; a remove or sweep
+    // still in flight when this is destroyed completes harmlessly. Throws std::invalid_argument
+    // on a bad key_prefix or a zero timeout.
+    RedisInbox(router::RedisClient& redis, std::size_t max_per_user, Options opts);
+    RedisInbox(router::RedisClient& redis, std::size_t max_per_user)
+        : RedisInbox(redis, max_per_user, Options{}) {}
+    ~RedisInbox() override;
+    RedisInbox(const RedisInbox&) = delete;
+    RedisInbox& operator=(const RedisInbox&) = delete;
+
+    [[nodiscard]] bool append(std::uint64_t user, const StoredMessage& m) override;
+    std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) override;
+    void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) override;
+    std::size_t size(std::uint64_t user) override;
+    // One asynchronous SCAN step over the inboxes: each one found has its expired messages
+    // dropped and its length added to the pass's totals, published as size/users when the pass
+    // completes. Expiry itself does not depend on it (load/size prune, key TTLs clean up).
+    void sweep(std::uint64_t now_ms) override;
+    InboxCounters counters() const override;
+
+    Stats stats() const;
+    Keys keys_of(std::uint64_t user) const;
+    const Options& options() const noexcept { return opts_; }
+
+    // The stored form of a message (protobuf InboxMessage), and back. False if it does not parse.
+    static std::string encode(const StoredMessage& m);
+    static bool decode(const std::string& bytes, StoredMessage& out);
+
+private:
+    // Counters, scripts and the sweep's state: shared with the callbacks of asynchronous calls,
+    // which may run after this object is gone.
+    struct Shared;
+
+    router::RedisClient& redis_;
+    const std::size_t max_per_user_;
+    const Options opts_;
+    std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace lp::ack

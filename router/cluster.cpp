@@ -1,0 +1,456 @@
+// router/cluster: see cluster.hpp.
+#include "router/cluster.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+
+#include "cluster.pb.h"
+#include "livepush.pb.h"
+#include "server/event_loop.hpp"
+#include "server/session.hpp"
+
+namespace lp::router {
+
+namespace asio = boost::asio;
+namespace pbc = livepush::cluster;
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+std::uint64_t hash_str(const std::string& s) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+
+// Rendezvous hashing: every node computes the same winner from the same node list, and when a
+// node leaves only its rooms move.
+const NodeInfo* rendezvous(const std::vector<NodeInfo>& nodes, std::uint64_t key) {
+    const NodeInfo* best = nullptr;
+    std::uint64_t best_score = 0;
+    for (const auto& n : nodes) {
+        std::uint64_t score = mix(key ^ hash_str(n.id));
+        if (!best || score > best_score) {
+            best = &n;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+std::string host_of(const std::string& addr) {
+    auto colon = addr.rfind(':');
+    std::string host = colon == std::string::npos ? addr : addr.substr(0, colon);
+    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+    return host;
+}
+
+}  // namespace
+
+Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
+    : opts_(std::move(opts)), hub_(hub), on_users_(std::move(on_users)) {
+    RedisClient::Options ro;
+    auto colon = opts_.redis.rfind(':');
+    ro.host = opts_.redis.substr(0, colon);
+    if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
+    ro.port = static_cast<std::uint16_t>(std::stoi(opts_.redis.substr(colon + 1)));
+    ro.command_timeout = std::chrono::milliseconds(1000);
+    redis_ = std::make_unique<RedisClient>(ro);
+    routes_ = std::make_unique<RouteStore>(*redis_, opts_.node_id, opts_.node_ttl);
+    NodeLinksOptions lo;
+    lo.listen = opts_.link_listen;
+    lo.node_id = opts_.node_id;
+    lo.secret = opts_.secret;
+    links_ = std::make_unique<NodeLinks>(lo, [this](const std::string& from, codec::Code code, std::string_view body) {
+        on_link(from, code, body);
+    });
+}
+
+Cluster::~Cluster() { stop(); }
+
+void Cluster::start() {
+    links_->start();
+    self_.id = opts_.node_id;
+    self_.client_addr = opts_.client_addr;
+    self_.link_addr = opts_.link_advertise.empty()
+                          ? host_of(opts_.client_addr) + ":" + std::to_string(links_->port())
+                          : opts_.link_advertise;
+    {
+        std::lock_guard lock(nodes_mu_);
+        nodes_ = {self_};
+    }
+    redis_->on_state([this](bool up) {
+        bool was = redis_up_.exchange(up);
+        if (up && !was) {
+            spdlog::info("cluster: Redis is up; registering node {} and its routes", opts_.node_id);
+            asio::post(links_->io(), [this] { reregister(); });
+        } else if (!up && was) {
+            stats_.redis_down_events.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn("cluster: Redis is down ({}); serving local sessions only", redis_->last_error());
+        }
+    });
+    redis_->start();
+    auto& io = links_->io();
+    heartbeat_timer_ = std::make_unique<asio::steady_timer>(io);
+    nodes_timer_ = std::make_unique<asio::steady_timer>(io);
+    resub_timer_ = std::make_unique<asio::steady_timer>(io);
+    // The first registration is synchronous so that a node is routable when it says ready.
+    auto r = redis_->command_sync({"SET", RouteStore::node_key(self_.id), self_.client_addr + "|" + self_.link_addr, "PX",
+                                   std::to_string(opts_.node_ttl.count())},
+                                  std::chrono::milliseconds(2000));
+    if (r.ok()) redis_->command_sync({"SADD", "lp:nodes", self_.id}, std::chrono::milliseconds(2000));
+    else spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis, r.str);
+    if (auto nodes = routes_->live_nodes()) apply_nodes(std::move(*nodes));
+    asio::post(io, [this] {
+        tick_heartbeat();
+        tick_nodes();
+        tick_resubscribe();
+    });
+}
+
+void Cluster::stop() {
+    if (!links_) return;
+    if (redis_->connected()) routes_->deregister();
+    links_->stop();
+    redis_->stop();
+}
+
+bool Cluster::redis_up() const noexcept { return redis_up_.load(std::memory_order_relaxed); }
+
+// ---------------------------------------------------------------- timers (cluster thread)
+
+void Cluster::tick_heartbeat() {
+    routes_->heartbeat(self_);
+    // Room counts changed since the last tick, coalesced: one HSET per changed room a second.
+    for (auto& [room, count] : dirty_counts_) routes_->set_room_members(room, count);
+    dirty_counts_.clear();
+    heartbeat_timer_->expires_after(opts_.heartbeat);
+    heartbeat_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) tick_heartbeat();
+    });
+}
+
+void Cluster::tick_nodes() {
+    routes_->live_nodes_async([this](std::optional<std::vector<NodeInfo>> nodes) {
+        if (!nodes) return;
+        asio::post(links_->io(), [this, n = std::move(*nodes)]() mutable { apply_nodes(std::move(n)); });
+    });
+    nodes_timer_->expires_after(opts_.heartbeat);
+    nodes_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) tick_nodes();
+    });
+}
+
+void Cluster::tick_resubscribe() {
+    resubscribe_all();
+    resub_timer_->expires_after(opts_.resubscribe);
+    resub_timer_->async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) tick_resubscribe();
+    });
+}
+
+void Cluster::apply_nodes(std::vector<NodeInfo> nodes) {
+    if (std::none_of(nodes.begin(), nodes.end(), [&](const NodeInfo& n) { return n.id == self_.id; }))
+        nodes.push_back(self_);  // we are alive even if our key lapsed while Redis was away
+    std::sort(nodes.begin(), nodes.end(), [](const NodeInfo& a, const NodeInfo& b) { return a.id < b.id; });
+    std::vector<std::string> gone;
+    bool changed = false;
+    {
+        std::lock_guard lock(nodes_mu_);
+        for (const auto& old : nodes_)
+            if (std::none_of(nodes.begin(), nodes.end(), [&](const NodeInfo& n) { return n.id == old.id; }))
+                gone.push_back(old.id);
+        changed = nodes.size() != nodes_.size() || !gone.empty();
+        nodes_ = std::move(nodes);
+    }
+    if (!changed) return;
+    for (const auto& id : gone) {
+        links_->forget(id);
+        std::lock_guard lock(home_mu_);
+        for (auto& [room, members] : home_members_) members.erase(id);
+    }
+    // Homes may have moved: tell every home which rooms we have members in.
+    resubscribe_all();
+}
+
+void Cluster::resubscribe_all() {
+    std::map<std::string, std::vector<std::uint64_t>> by_home;
+    for (const auto& [room, count] : local_rooms_) by_home[home_of(room)].push_back(room);
+    for (auto& [home, rooms] : by_home) {
+        if (home == self_.id) continue;
+        send_sub(home, std::move(rooms), {});
+    }
+}
+
+void Cluster::reregister() {
+    stats_.reregistrations.fetch_add(1, std::memory_order_relaxed);
+    routes_->heartbeat(self_);
+    for (const auto& [room, count] : hub_.rooms_with_members()) routes_->set_room_members(room, count);
+    // Every logged-in session binds its route again, from its own loop.
+    for (server::EventLoop* loop : hub_.loops()) {
+        asio::post(loop->io(), [this, loop] {
+            loop->for_each_session([this](server::Session& s) {
+                if (s.logged_in() && !s.closing()) routes_->bind(s.user.id, s.user.platform, s.id());
+            });
+        });
+    }
+}
+
+// ---------------------------------------------------------------- presence
+
+void Cluster::on_login(server::Session& s) {
+    stats_.route_binds.fetch_add(1, std::memory_order_relaxed);
+    routes_->bind(s.user.id, s.user.platform, s.id(),
+                  [this, user = s.user.id](bool ok, std::optional<Route> previous) {
+                      if (!ok) {
+                          // Redis is away: reregister() binds it again when Redis is back.
+                          stats_.route_bind_failures.fetch_add(1, std::memory_order_relaxed);
+                          return;
+                      }
+                      if (!previous || previous->node == self_.id) return;
+                      pbc::KickSession k;
+                      k.set_user_id(user);
+                      k.set_platform(previous->platform);
+                      k.set_session_id(previous->session_id);
+                      k.set_reason("replaced");
+                      stats_.remote_kicks_sent.fetch_add(1, std::memory_order_relaxed);
+                      links_->send(previous->node, link_addr_of(previous->node), codec::Code::LinkKick,
+                                   k.SerializeAsString());
+                  });
+}
+
+void Cluster::on_logout(server::Session& s) { routes_->unbind(s.user.id, s.user.platform, s.id()); }
+
+// ---------------------------------------------------------------- rooms
+
+void Cluster::on_room_members(std::uint64_t room, std::uint64_t members_here) {
+    asio::post(links_->io(), [this, room, members_here] {
+        bool had = local_rooms_.count(room) != 0;
+        dirty_counts_[room] = members_here;
+        if (members_here > 0) {
+            local_rooms_[room] = members_here;
+            if (!had) {
+                std::string home = home_of(room);
+                if (home != self_.id) send_sub(home, {room}, {});
+            }
+        } else if (had) {
+            local_rooms_.erase(room);
+            std::string home = home_of(room);
+            if (home != self_.id) send_sub(home, {}, {room});
+        }
+    });
+}
+
+void Cluster::send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub) {
+    pbc::RoomSub m;
+    for (auto r : sub) m.add_subscribe(r);
+    for (auto r : unsub) m.add_unsubscribe(r);
+    links_->send(home, link_addr_of(home), codec::Code::LinkRoomSub, m.SerializeAsString());
+}
+
+std::string Cluster::home_of(std::uint64_t room) const {
+    std::lock_guard lock(nodes_mu_);
+    const NodeInfo* n = rendezvous(nodes_, mix(room));
+    return n ? n->id : self_.id;
+}
+
+Cluster::RoomPublished Cluster::publish_room(const RoomPublish& p) {
+    std::string home = home_of(p.room);
+    if (home == self_.id) return publish_as_home(p);
+    pbc::RoomPublish m;
+    m.set_room_id(p.room);
+    m.set_msg_id(p.msg_id);
+    m.set_type(p.type);
+    m.set_payload(p.payload);
+    m.set_sent_at_ms(p.sent_at_ms);
+    for (auto u : p.exclude) m.add_exclude(u);
+    stats_.room_publishes_forwarded.fetch_add(1, std::memory_order_relaxed);
+    links_->send(home, link_addr_of(home), codec::Code::LinkRoomPublish, m.SerializeAsString());
+    return {};
+}
+
+Cluster::RoomPublished Cluster::publish_as_home(const RoomPublish& p) {
+    auto build = [&](std::uint64_t seq) {
+        auto push = std::make_shared<livepush::v1::Push>();
+        push->set_msg_id(p.msg_id);
+        push->set_type(p.type);
+        push->set_room_id(p.room);
+        push->set_room_seq(seq);
+        push->set_payload(p.payload);
+        push->set_sent_at_ms(p.sent_at_ms);
+        return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+    };
+    // Runs under the room's lock: the frames reach each link's queue in room_seq order.
+    auto forward = [&](const server::RoomPacketPtr& packet) {
+        std::vector<std::string> targets;
+        {
+            std::lock_guard lock(home_mu_);
+            auto it = home_members_.find(p.room);
+            if (it != home_members_.end()) targets.assign(it->second.begin(), it->second.end());
+        }
+        std::size_t live = nodes().size();
+        std::size_t others = live > 0 ? live - 1 : 0;
+        if (others > targets.size())
+            stats_.room_nodes_skipped.fetch_add(others - targets.size(), std::memory_order_relaxed);
+        if (targets.empty()) return;
+        pbc::RoomDelivery d;
+        d.set_room_id(p.room);
+        d.set_room_seq(packet->seq);
+        d.set_epoch(packet->epoch);
+        d.set_msg_id(p.msg_id);
+        d.set_type(p.type);
+        d.set_payload(p.payload);
+        d.set_sent_at_ms(p.sent_at_ms);
+        for (auto u : p.exclude) d.add_exclude(u);
+        std::string body = d.SerializeAsString();
+        for (const auto& node : targets) {
+            stats_.room_deliveries_sent.fetch_add(1, std::memory_order_relaxed);
+            links_->send(node, link_addr_of(node), codec::Code::LinkRoomDeliver, body);
+        }
+    };
+    auto pub = hub_.publish_room(p.room, build, p.exclude, /*create=*/true, forward);
+    return {true, pub.seq};
+}
+
+std::optional<std::uint64_t> Cluster::room_online(std::uint64_t room) { return routes_->room_online(room); }
+
+// ---------------------------------------------------------------- users
+
+std::optional<Cluster::UserRoutes> Cluster::route_users(const std::vector<std::uint64_t>& users) {
+    auto found = routes_->lookup(users);
+    if (!found) return std::nullopt;
+    UserRoutes out;
+    for (auto& [user, routes] : *found) {
+        std::set<std::string> nodes;
+        for (auto& r : routes) {
+            nodes.insert(r.node);
+            ++out.sessions;
+        }
+        for (const auto& n : nodes) out.by_node[n].push_back(user);
+    }
+    return out;
+}
+
+std::optional<std::vector<Route>> Cluster::routes_of(std::uint64_t user) {
+    auto found = routes_->lookup({user});
+    if (!found) return std::nullopt;
+    auto it = found->find(user);
+    return it == found->end() ? std::vector<Route>{} : it->second;
+}
+
+void Cluster::send_users(const std::string& node, const pbc::UserDelivery& d) {
+    stats_.user_deliveries_sent.fetch_add(1, std::memory_order_relaxed);
+    links_->send(node, link_addr_of(node), codec::Code::LinkUsers, d.SerializeAsString());
+}
+
+void Cluster::kick_remote(const Route& route, std::uint64_t user, const std::string& reason) {
+    pbc::KickSession k;
+    k.set_user_id(user);
+    k.set_platform(route.platform);
+    k.set_session_id(route.session_id);
+    k.set_reason(reason);
+    stats_.remote_kicks_sent.fetch_add(1, std::memory_order_relaxed);
+    links_->send(route.node, link_addr_of(route.node), codec::Code::LinkKick, k.SerializeAsString());
+}
+
+// ---------------------------------------------------------------- nodes
+
+std::vector<NodeInfo> Cluster::nodes() const {
+    std::lock_guard lock(nodes_mu_);
+    return nodes_;
+}
+
+std::string Cluster::link_addr_of(const std::string& node) const {
+    std::lock_guard lock(nodes_mu_);
+    for (const auto& n : nodes_)
+        if (n.id == node) return n.link_addr;
+    return {};
+}
+
+std::string Cluster::other_node_for(std::uint64_t user) const {
+    std::lock_guard lock(nodes_mu_);
+    std::vector<NodeInfo> others;
+    for (const auto& n : nodes_)
+        if (n.id != self_.id) others.push_back(n);
+    const NodeInfo* n = rendezvous(others, mix(user));
+    return n ? n->client_addr : std::string();
+}
+
+// ---------------------------------------------------------------- links (cluster thread)
+
+void Cluster::on_link(const std::string& from, codec::Code code, std::string_view body) {
+    auto size = static_cast<int>(body.size());
+    switch (code) {
+        case codec::Code::LinkUsers: {
+            pbc::UserDelivery d;
+            if (!d.ParseFromArray(body.data(), size)) return;
+            stats_.user_deliveries_received.fetch_add(1, std::memory_order_relaxed);
+            if (on_users_) on_users_(d);
+            return;
+        }
+        case codec::Code::LinkRoomPublish: {
+            pbc::RoomPublish m;
+            if (!m.ParseFromArray(body.data(), size)) return;
+            RoomPublish p{m.room_id(), m.msg_id(), m.type(), m.payload(), m.sent_at_ms(),
+                          {m.exclude().begin(), m.exclude().end()}};
+            // Sent here because the sender thinks we are home; if the node lists disagree for a
+            // moment, publishing here still delivers it rather than bouncing it around.
+            publish_as_home(p);
+            return;
+        }
+        case codec::Code::LinkRoomDeliver: {
+            pbc::RoomDelivery d;
+            if (!d.ParseFromArray(body.data(), size)) return;
+            stats_.room_deliveries_received.fetch_add(1, std::memory_order_relaxed);
+            auto push = std::make_shared<livepush::v1::Push>();
+            push->set_msg_id(d.msg_id());
+            push->set_type(d.type());
+            push->set_room_id(d.room_id());
+            push->set_room_seq(d.room_seq());
+            push->set_payload(d.payload());
+            push->set_sent_at_ms(d.sent_at_ms());
+            hub_.deliver_remote(d.room_id(), d.room_seq(), d.epoch(),
+                                server::SharedPacket{codec::Code::Push, 0, std::move(push)},
+                                {d.exclude().begin(), d.exclude().end()});
+            return;
+        }
+        case codec::Code::LinkRoomSub: {
+            pbc::RoomSub m;
+            if (!m.ParseFromArray(body.data(), size)) return;
+            std::lock_guard lock(home_mu_);
+            for (auto r : m.subscribe()) home_members_[r].insert(from);
+            for (auto r : m.unsubscribe()) {
+                auto it = home_members_.find(r);
+                if (it == home_members_.end()) continue;
+                it->second.erase(from);
+                if (it->second.empty()) home_members_.erase(it);
+            }
+            return;
+        }
+        case codec::Code::LinkKick: {
+            pbc::KickSession k;
+            if (!k.ParseFromArray(body.data(), size)) return;
+            stats_.remote_kicks_received.fetch_add(1, std::memory_order_relaxed);
+            hub_.post_to_user(k.user_id(), [k](server::Session& s) {
+                if (s.id() == k.session_id()) s.kick(k.reason());
+            });
+            return;
+        }
+        default:
+            return;
+    }
+}
+
+}  // namespace lp::router

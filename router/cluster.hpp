@@ -1,0 +1,166 @@
+// router/cluster: what makes several livepush nodes one service (design.md section 6).
+//
+// - Presence: a login binds user -> (node, session) in Redis; if that replaced a session on
+//   another live node, that node is told over the link to kick it ("replaced"). Logout removes
+//   the route with compare-and-delete. Routes live as long as their node's liveness key.
+// - Users: route_users() finds the nodes of a set of users in one script call; the push layer
+//   sends each node one UserDelivery over the link (one hop) and delivers local ones itself.
+// - Rooms: every room has a home node (rendezvous hash of the room id over the live nodes).
+//   Nodes with members subscribe to the home; the home assigns room_seq, keeps the history and
+//   forwards each message once to each subscribed node, in order over its FIFO link; nodes
+//   without members get nothing. Per-node member counts go to Redis for cluster-wide counts.
+// - Failure: while Redis is down the node keeps serving its own sessions and room traffic
+//   (links do not need Redis); when Redis is back it re-registers its routes, its liveness key
+//   and its room counts by itself. A dead node's routes die with its liveness key (node_ttl).
+//
+// Runs its timers and link handlers on the node-link thread; the public calls are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "router/node_links.hpp"
+#include "router/presence.hpp"
+#include "router/redis_client.hpp"
+#include "router/route_store.hpp"
+#include "server/hub.hpp"
+
+namespace livepush::cluster {
+class UserDelivery;
+}
+
+namespace lp::router {
+
+struct ClusterOptions {
+    std::string node_id;
+    std::string redis;          // host:port
+    std::string client_addr;    // advertised to clients (reconnect_to)
+    std::string link_listen = "0.0.0.0:7002";
+    std::string link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port
+    std::string secret;          // proves link peers belong to the cluster
+    std::chrono::milliseconds node_ttl{5000};
+    std::chrono::milliseconds heartbeat{1000};
+    std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
+};
+
+struct ClusterStats {
+    std::atomic<std::uint64_t> route_binds{0};
+    std::atomic<std::uint64_t> route_bind_failures{0};
+    std::atomic<std::uint64_t> remote_kicks_sent{0};
+    std::atomic<std::uint64_t> remote_kicks_received{0};
+    std::atomic<std::uint64_t> user_deliveries_sent{0};      // UserDelivery frames to other nodes
+    std::atomic<std::uint64_t> user_deliveries_received{0};
+    std::atomic<std::uint64_t> room_publishes_forwarded{0};  // to a home node elsewhere
+    std::atomic<std::uint64_t> room_deliveries_sent{0};      // home -> nodes with members
+    std::atomic<std::uint64_t> room_deliveries_received{0};
+    std::atomic<std::uint64_t> room_nodes_skipped{0};  // live nodes a room message was not sent to
+    std::atomic<std::uint64_t> redis_down_events{0};
+    std::atomic<std::uint64_t> reregistrations{0};
+};
+
+class Cluster final : public server::HubObserver, public Presence {
+public:
+    using UserHandler = std::function<void(const livepush::cluster::UserDelivery&)>;
+    Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users);
+    ~Cluster() override;
+
+    void start();  // connects Redis, binds the link listener, registers this node
+    void stop();   // deregisters (best effort) and stops
+
+    // ---- Presence
+    void on_login(server::Session& s) override;
+    void on_logout(server::Session& s) override;
+    // ---- HubObserver
+    void on_room_members(std::uint64_t room, std::uint64_t members_here) override;
+
+    bool redis_up() const noexcept;
+    const std::string& node_id() const noexcept { return opts_.node_id; }
+
+    // ---- users
+    // node -> users with a live session there, and the number of sessions. nullopt when Redis
+    // is unavailable.
+    struct UserRoutes {
+        std::map<std::string, std::vector<std::uint64_t>> by_node;
+        std::uint64_t sessions = 0;
+    };
+    std::optional<UserRoutes> route_users(const std::vector<std::uint64_t>& users);
+    std::optional<std::vector<Route>> routes_of(std::uint64_t user);
+    void send_users(const std::string& node, const livepush::cluster::UserDelivery& d);
+    void kick_remote(const Route& route, std::uint64_t user, const std::string& reason);
+
+    // ---- rooms
+    struct RoomPublish {
+        std::uint64_t room = 0;
+        std::uint64_t msg_id = 0;
+        std::string type;
+        std::string payload;
+        std::uint64_t sent_at_ms = 0;
+        std::vector<std::uint64_t> exclude;
+    };
+    struct RoomPublished {
+        bool at_home = false;  // this node is the room's home: seq is known
+        std::uint64_t seq = 0;
+    };
+    RoomPublished publish_room(const RoomPublish& p);
+    std::optional<std::uint64_t> room_online(std::uint64_t room);
+
+    // ---- nodes
+    std::vector<NodeInfo> nodes() const;  // live nodes, as last seen
+    std::string home_of(std::uint64_t room) const;
+    // Client address of another live node for `user` (drain's reconnect_to), or empty.
+    std::string other_node_for(std::uint64_t user) const;
+
+    RedisClient& redis() noexcept { return *redis_; }
+    const ClusterStats& stats() const noexcept { return stats_; }
+    const NodeLinksStats& link_stats() const noexcept { return links_->stats(); }
+
+private:
+    void on_link(const std::string& from, codec::Code code, std::string_view body);
+    void tick_heartbeat();
+    void tick_nodes();
+    void tick_resubscribe();
+    void apply_nodes(std::vector<NodeInfo> nodes);
+    void resubscribe_all();
+    void reregister();
+    void send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub);
+    std::string link_addr_of(const std::string& node) const;
+    RoomPublished publish_as_home(const RoomPublish& p);
+
+    ClusterOptions opts_;
+    server::Hub& hub_;
+    UserHandler on_users_;
+    std::unique_ptr<RedisClient> redis_;
+    std::unique_ptr<RouteStore> routes_;
+    std::unique_ptr<NodeLinks> links_;
+    NodeInfo self_;
+    ClusterStats stats_;
+    std::atomic<bool> redis_up_{false};
+
+    mutable std::mutex nodes_mu_;
+    std::vector<NodeInfo> nodes_;  // live, sorted by id, self included
+
+    // Home side: which other nodes have members in each room this node is home for.
+    std::mutex home_mu_;
+    std::unordered_map<std::uint64_t, std::set<std::string>> home_members_;
+
+    // Member side (cluster thread only): rooms with members here, counts not yet written.
+    std::unordered_map<std::uint64_t, std::uint64_t> local_rooms_;
+    std::unordered_map<std::uint64_t, std::uint64_t> dirty_counts_;
+
+    std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_, nodes_timer_, resub_timer_;
+};
+
+}  // namespace lp::router

@@ -1,0 +1,77 @@
+// router/node_links: persistent TCP links between the nodes of a cluster.
+//
+// A node sends to another over an outbound link it opens on first use and keeps: the same
+// 16-byte frames as clients speak, with the internal 9xxx codes. Each direction is its own
+// connection, so a link is FIFO: what A sends to B arrives in order, which room delivery relies
+// on. The first frame on a link is LINK_HELLO with an HMAC of the sender's node id under the
+// cluster secret; a peer that cannot prove it belongs is dropped. Outbound queues are bounded
+// (over the bound, frames are dropped and counted: a dead peer cannot grow our memory); a link
+// that fails reconnects with exponential backoff.
+//
+// Everything runs on one thread with its own io_context (the cluster thread); send() may be
+// called from any thread. Received frames are handed to the handler on that thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/io_context.hpp>
+
+#include "codec/frame.hpp"
+
+namespace lp::router {
+
+struct NodeLinksOptions {
+    std::string listen = "0.0.0.0:7002";
+    std::string node_id;
+    std::string secret;  // shared by the cluster's nodes
+    std::size_t max_queue_bytes = 64 * 1024 * 1024;  // per outbound link
+    std::uint32_t max_body = 16 * 1024 * 1024;
+    std::chrono::milliseconds backoff_min{100};
+    std::chrono::milliseconds backoff_max{5000};
+};
+
+struct NodeLinksStats {
+    std::atomic<std::uint64_t> frames_sent{0};
+    std::atomic<std::uint64_t> frames_received{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::uint64_t> dropped_queue_full{0};
+    std::atomic<std::uint64_t> connects{0};
+    std::atomic<std::uint64_t> connect_failures{0};
+    std::atomic<std::uint64_t> rejected_hello{0};
+    std::atomic<std::int64_t> outbound_links{0};
+    std::atomic<std::int64_t> inbound_links{0};
+};
+
+class NodeLinks {
+public:
+    // (from node, code, body) on the cluster thread.
+    using Handler = std::function<void(const std::string&, codec::Code, std::string_view)>;
+    NodeLinks(NodeLinksOptions opts, Handler handler);
+    ~NodeLinks();
+
+    void start();  // binds (throws std::runtime_error naming cluster.link_listen) and runs
+    void stop();
+    std::uint16_t port() const;
+    boost::asio::io_context& io();  // the cluster thread's context, for timers of the cluster layer
+
+    // Queues a frame to `node` at `addr` (host:port); connects on first use. Thread-safe.
+    void send(const std::string& node, const std::string& addr, codec::Code code, std::string body);
+    // The node is gone: close its link and drop what is queued for it.
+    void forget(const std::string& node);
+
+    const NodeLinksStats& stats() const noexcept { return stats_; }
+    static std::string proof(const std::string& secret, const std::string& node_id);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    NodeLinksStats stats_;
+};
+
+}  // namespace lp::router
