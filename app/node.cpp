@@ -2,6 +2,7 @@
 #include "app/node.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <stdexcept>
 
@@ -25,6 +26,20 @@ std::string host_of(const std::string& addr) {
     std::uint16_t port = 0;
     split_host_port(addr, host, port);
     return host;
+}
+
+// What clients are told to reconnect to: cluster.advertise, with the port the TCP listener
+// really bound when the configured one is 0, and a host name instead of a wildcard address.
+std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_port) {
+    std::string host;
+    std::uint16_t port = 0;
+    split_host_port(c.cluster.advertise, host, port);
+    if (host.empty() || host == "0.0.0.0" || host == "::") {
+        char name[256] = {};
+        host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "127.0.0.1";
+    }
+    if (port == 0) port = bound_tcp_port;
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 }  // namespace
@@ -106,7 +121,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         router::ClusterOptions co;
         co.node_id = c.cluster.node_id;
         co.redis = c.cluster.redis;
-        co.client_addr = c.cluster.advertise;
+        co.client_addr = advertised_client_address(c, p_->server->tcp_port());
         co.link_listen = c.cluster.link_listen;
         co.link_advertise = c.cluster.link_advertise;
         co.secret = c.auth.jwt_secret;  // every node of a cluster shares it

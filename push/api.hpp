@@ -60,6 +60,7 @@ struct RoomView {
     std::uint64_t online = 0;
     std::uint64_t room_seq = 0;
     std::uint64_t epoch = 0;
+    std::string home;  // cluster mode: the node that assigns the room's seq; empty otherwise
 };
 
 class PushBackend {

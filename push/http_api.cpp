@@ -525,6 +525,7 @@ private:
         o["online"] = v.online;
         o["room_seq"] = v.room_seq;
         o["epoch"] = v.epoch;
+        if (!v.home.empty()) o["home"] = v.home;
         return json_reply(200, json::serialize(o));
     }
 

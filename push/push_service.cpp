@@ -293,9 +293,10 @@ UserView PushService::user(std::uint64_t id) {
 
 RoomView PushService::room(std::uint64_t id) {
     auto st = hub_.room_state(id);
-    RoomView v{st.online, st.seq, st.epoch};
+    RoomView v{st.online, st.seq, st.epoch, {}};
     if (cluster_) {
         if (auto online = cluster_->room_online(id)) v.online = *online;
+        v.home = cluster_->home_of(id);
     }
     return v;
 }

@@ -1,0 +1,317 @@
+// tests/integration/cluster_test: three real livepushd nodes and a real redis-server on
+// loopback: pushes across nodes (qos0 and qos1), a room with members on every node, rooms not
+// sent to nodes without members, duplicate logins across nodes, presence from any node, a node
+// killed with SIGKILL (offline within 10 s, inbox elsewhere, no qos1 lost over 1,000 messages),
+// Redis restarted mid-run, and the drain's reconnect_to.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+
+#include <array>
+#include <memory>
+#include <set>
+#include <thread>
+
+#include "http_client.hpp"
+#include "load-test/client.hpp"
+#include "livepush.pb.h"
+#include "node_process.hpp"
+#include "redis_server.hpp"
+
+namespace {
+
+namespace pb = livepush::v1;
+namespace json = boost::json;
+using lp::client::Connection;
+using lp::client::Options;
+using lp::client::Transport;
+using lp::codec::Code;
+using lp::testing::HttpClient;
+using lp::testing::metric_value;
+using lp::testing::NodeProcess;
+using lp::testing::RedisServer;
+using lp::testing::token_for;
+using namespace std::chrono_literals;
+
+template <class F>
+bool eventually(F&& pred, std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+        if (pred()) return true;
+        std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+}
+
+std::uint64_t num(const json::value& v) {
+    return v.is_string() ? std::stoull(std::string(v.as_string())) : v.to_number<std::uint64_t>();
+}
+
+class ClusterTest : public ::testing::Test {
+protected:
+    void SetUp() override { redis_ = std::make_unique<RedisServer>(redis_args()); }
+    virtual std::vector<std::string> redis_args() { return {}; }
+
+    void start_nodes(std::vector<std::string> extra = {}) {
+        for (int i = 0; i < 3; ++i) {
+            std::vector<std::string> args = {"--redis", "127.0.0.1:" + std::to_string(redis_->port()),
+                                             "--node-id", "n" + std::to_string(i + 1),
+                                             "--link-listen", "127.0.0.1:0", "--loops", "1"};
+            args.insert(args.end(), extra.begin(), extra.end());
+            nodes_[i] = std::make_unique<NodeProcess>(args);
+            api_[i] = std::make_unique<HttpClient>(nodes_[i]->api_port());
+        }
+        // Every node must know the other two before rooms can be homed consistently.
+        for (int i = 0; i < 3; ++i) {
+            ASSERT_TRUE(eventually([&] { return metric(i, "livepush_cluster_nodes") == 3; }, 5000ms))
+                << "node " << i + 1 << " does not see 3 nodes";
+        }
+    }
+
+    double metric(int node, const std::string& name) {
+        return metric_value(api_[node]->get("/metrics").body, name);
+    }
+
+    std::unique_ptr<Connection> login(int node, std::uint64_t user, const std::string& platform = "app",
+                                      Transport t = Transport::Tcp) {
+        Options o;
+        o.transport = t;
+        o.port = t == Transport::Tcp ? nodes_[node]->tcp_port() : nodes_[node]->ws_port();
+        o.timeout = 5000ms;
+        auto c = std::make_unique<Connection>(o);
+        EXPECT_FALSE(c->connect());
+        auto r = c->login(token_for(user), platform);
+        EXPECT_TRUE(r && r->code() == 0) << "login " << user << " on n" << node + 1;
+        return c;
+    }
+
+    json::object post(int node, const std::string& path, const std::string& body, int status = 200) {
+        auto r = api_[node]->post(path, body);
+        EXPECT_EQ(r.status, status) << path << " " << body << " -> " << r.body;
+        return r.status == 200 ? r.json().as_object() : json::object{};
+    }
+
+    json::object get(int node, const std::string& path) { return api_[node]->get(path).json().as_object(); }
+
+    std::unique_ptr<RedisServer> redis_;
+    std::array<std::unique_ptr<NodeProcess>, 3> nodes_;
+    std::array<std::unique_ptr<HttpClient>, 3> api_;
+};
+
+// ------------------------------------------------------------------ users
+
+TEST_F(ClusterTest, UserPushCrossesNodesQos0AndQos1) {
+    start_nodes();
+    auto c = login(1, 500);  // on n2
+    auto r0 = post(0, "/v1/push/user", R"({"user_id":500,"type":"q0","payload":{"a":1}})");
+    EXPECT_EQ(num(r0.at("sessions")), 1u);
+    auto p0 = c->next_push();
+    ASSERT_TRUE(p0) << "a qos0 push through n1 must reach the user on n2";
+    EXPECT_EQ(p0->type(), "q0");
+    EXPECT_EQ(p0->payload(), R"({"a":1})");
+
+    auto r1 = post(2, "/v1/push/user", R"({"user_id":500,"type":"q1","payload":2,"qos":1})");
+    auto f = c->wait_code(Code::Push);
+    ASSERT_TRUE(f);
+    EXPECT_TRUE(f->header.flags & lp::codec::kAckRequired);
+    pb::Push p1;
+    ASSERT_TRUE(f->parse(p1));
+    EXPECT_EQ(std::to_string(p1.msg_id()), std::string(r1.at("msg_id").as_string()));
+    EXPECT_EQ(num(get(0, "/v1/users/500").at("inbox")), 1u) << "qos1 is durable before delivery";
+    c->ack({p1.msg_id()});
+    EXPECT_TRUE(eventually([&] { return num(get(0, "/v1/users/500").at("inbox")) == 0; }, 3000ms))
+        << "the ack on n2 removes it from the shared inbox";
+}
+
+TEST_F(ClusterTest, PresenceAndDuplicateLoginAcrossNodes) {
+    start_nodes();
+    auto first = login(0, 600, "app");
+    auto web = login(1, 600, "web");
+    for (int n = 0; n < 3; ++n) {
+        auto u = get(n, "/v1/users/600");
+        EXPECT_TRUE(u.at("online").as_bool()) << "presence from n" << n + 1;
+        EXPECT_EQ(u.at("sessions").as_array().size(), 2u) << "both platforms, from n" << n + 1;
+    }
+    auto second = login(2, 600, "app");  // same platform on another node
+    auto kick = first->wait_code(Code::Kick);
+    ASSERT_TRUE(kick) << "the first app session must be kicked across nodes";
+    pb::Kick k;
+    ASSERT_TRUE(kick->parse(k));
+    EXPECT_EQ(k.reason(), "replaced");
+    EXPECT_TRUE(first->wait_closed(3000ms));
+    EXPECT_TRUE(web->heartbeat()) << "another platform stays";
+    EXPECT_TRUE(second->heartbeat());
+    EXPECT_TRUE(eventually([&] {
+        auto s = get(1, "/v1/users/600").at("sessions").as_array();
+        return s.size() == 2;
+    }, 3000ms));
+}
+
+// ------------------------------------------------------------------ rooms
+
+TEST_F(ClusterTest, RoomWithMembersOnAllNodesReachesEachMemberOnce) {
+    start_nodes();
+    std::vector<std::unique_ptr<Connection>> members;
+    for (int i = 0; i < 12; ++i) {
+        members.push_back(login(i % 3, 1000 + i, "app", i % 2 ? Transport::Ws : Transport::Tcp));
+        ASSERT_TRUE(members.back()->biz("room.enter", R"({"room_id":77})"));
+    }
+    ASSERT_TRUE(eventually([&] { return num(get(0, "/v1/rooms/77").at("online")) == 12; }, 4000ms))
+        << "cluster-wide room count";
+    for (int i = 1; i <= 5; ++i)
+        post(i % 3, "/v1/push/room", "{\"room_id\":77,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+    auto chat = members[4]->biz("room.chat", R"({"room_id":77,"text":"hello all nodes"})");
+    ASSERT_TRUE(chat);
+    ASSERT_EQ(chat->code(), 0);
+    for (std::size_t m = 0; m < members.size(); ++m) {
+        std::uint64_t last_seq = 0;
+        std::set<std::string> payloads;
+        for (int i = 0; i < 6; ++i) {
+            auto p = members[m]->next_push();
+            ASSERT_TRUE(p) << "member " << m << " message " << i;
+            EXPECT_GT(p->room_seq(), last_seq) << "room_seq must increase on every node";
+            last_seq = p->room_seq();
+            payloads.insert(p->payload());
+        }
+        EXPECT_EQ(payloads.size(), 6u);
+        ASSERT_TRUE(members[m]->heartbeat());
+        EXPECT_FALSE(members[m]->next_push(0ms)) << "member " << m << " got a message twice";
+    }
+}
+
+TEST_F(ClusterTest, ARoomMessageIsNotSentToANodeWithoutMembers) {
+    start_nodes();
+    // A room whose home is n1 or n2, with members on n1 and n2 only.
+    std::uint64_t room = 0;
+    std::string home;
+    for (std::uint64_t r = 100; r < 200 && !room; ++r) {
+        home = std::string(get(0, "/v1/rooms/" + std::to_string(r)).at("home").as_string());
+        if (home != "n3") room = r;
+    }
+    ASSERT_NE(room, 0u);
+    int home_index = home == "n1" ? 0 : 1;
+    auto a = login(0, 700);
+    auto b = login(1, 701);
+    std::string enter = "{\"room_id\":" + std::to_string(room) + "}";
+    ASSERT_TRUE(a->biz("room.enter", enter));
+    ASSERT_TRUE(b->biz("room.enter", enter));
+    ASSERT_TRUE(eventually([&] { return num(get(2, "/v1/rooms/" + std::to_string(room)).at("online")) == 2; }, 4000ms));
+    double skipped_before = metric(home_index, "livepush_cluster_room_nodes_skipped_total");
+    for (int i = 0; i < 10; ++i)
+        post(2, "/v1/push/room", "{\"room_id\":" + std::to_string(room) + ",\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+    for (auto* c : {a.get(), b.get()})
+        for (int i = 0; i < 10; ++i) ASSERT_TRUE(c->next_push()) << "message " << i;
+    EXPECT_EQ(metric(2, "livepush_cluster_room_deliveries_total{direction=\"received\"}"), 0)
+        << "n3 has no members: it must receive no room delivery";
+    EXPECT_EQ(metric(home_index, "livepush_cluster_room_nodes_skipped_total") - skipped_before, 10)
+        << "the home skipped n3 once per message";
+    EXPECT_EQ(metric(2, "livepush_cluster_room_publishes_forwarded_total"), 10)
+        << "n3 forwarded each publish to the home, once";
+}
+
+// ------------------------------------------------------------------ failures
+
+TEST_F(ClusterTest, KilledNodeUsersGoOfflineAndGetEveryQos1MessageElsewhere) {
+    start_nodes();
+    auto c = login(1, 800);  // on n2, never acks
+    std::set<std::uint64_t> accepted;
+    for (int i = 0; i < 1000; ++i) {
+        if (i == 300) {
+            ::kill(nodes_[1]->pid(), SIGKILL);
+        }
+        auto r = api_[0]->post("/v1/push/user", "{\"user_id\":800,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
+        ASSERT_EQ(r.status, 200) << "accepted qos1 pushes keep being accepted: " << r.body;
+        accepted.insert(std::stoull(std::string(r.json().at("msg_id").as_string())));
+    }
+    auto killed_at = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] { return !get(0, "/v1/users/800").at("online").as_bool(); }, 10000ms))
+        << "users of a SIGKILLed node must read offline within 10 s";
+    EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 10s);
+    c.reset();
+
+    auto again = login(2, 800);  // reconnects to n3
+    std::set<std::uint64_t> got;
+    auto until = std::chrono::steady_clock::now() + 30s;
+    while (got.size() < accepted.size() && std::chrono::steady_clock::now() < until) {
+        auto p = again->next_push(2000ms);
+        if (!p) break;
+        got.insert(p->msg_id());
+        again->ack({p->msg_id()});
+    }
+    std::size_t lost = 0;
+    for (auto id : accepted) lost += got.count(id) == 0;
+    EXPECT_EQ(lost, 0u) << "of " << accepted.size() << " accepted qos1 messages";
+}
+
+TEST_F(ClusterTest, RedisOutageDegradesAndRecoversByItself) {
+    start_nodes();
+    auto a = login(0, 900);
+    auto b = login(1, 901);
+    ASSERT_TRUE(a->biz("room.enter", R"({"room_id":9})"));
+    ASSERT_TRUE(b->biz("room.enter", R"({"room_id":9})"));
+    ASSERT_TRUE(eventually([&] { return num(get(0, "/v1/rooms/9").at("online")) == 2; }, 4000ms));
+
+    redis_->stop();
+    ASSERT_TRUE(eventually([&] { return api_[0]->get("/readyz").status == 503; }, 5000ms))
+        << "readyz must say degraded while Redis is down";
+    EXPECT_NE(api_[0]->get("/readyz").body.find("degraded"), std::string::npos);
+    auto q1 = api_[0]->post("/v1/push/user", R"({"user_id":901,"type":"t","payload":1,"qos":1})");
+    EXPECT_EQ(q1.status, 503) << q1.body;
+    EXPECT_NE(q1.body.find("Redis"), std::string::npos) << "the error says what is missing";
+    post(0, "/v1/push/user", R"({"user_id":900,"type":"local","payload":1})");  // a local user
+    auto local = a->next_push();
+    ASSERT_TRUE(local) << "local pushes keep working without Redis";
+    EXPECT_EQ(local->type(), "local");
+    post(1, "/v1/push/room", R"({"room_id":9,"type":"room","payload":1})", 200);
+    for (auto* c : {a.get(), b.get()}) {
+        auto p = c->next_push();
+        ASSERT_TRUE(p) << "room traffic between nodes does not need Redis";
+        EXPECT_EQ(p->type(), "room");
+    }
+    EXPECT_TRUE(a->heartbeat());
+
+    redis_->start();  // empty: everything must be registered again by the nodes
+    ASSERT_TRUE(eventually([&] { return api_[0]->get("/readyz").status == 200; }, 8000ms));
+    ASSERT_TRUE(eventually([&] { return get(2, "/v1/users/901").at("online").as_bool(); }, 5000ms))
+        << "routes re-registered from live sessions";
+    auto r = post(2, "/v1/push/user", R"({"user_id":901,"type":"after","payload":1,"qos":1})");
+    auto p = b->next_push();
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->type(), "after");
+    b->ack({p->msg_id()});
+    for (int n = 0; n < 3; ++n) EXPECT_TRUE(nodes_[n]->running()) << "no node crashed";
+}
+
+class ClusterWithAofTest : public ClusterTest {
+    std::vector<std::string> redis_args() override { return {"--appendonly", "yes", "--appendfsync", "always"}; }
+};
+
+TEST_F(ClusterWithAofTest, AcceptedQos1SurvivesARedisRestart) {
+    start_nodes();
+    auto r = post(0, "/v1/push/user", R"({"user_id":950,"type":"kept","payload":1,"qos":1})");
+    EXPECT_EQ(num(r.at("stored")), 1u);
+    redis_->restart();
+    ASSERT_TRUE(eventually([&] { return api_[2]->get("/readyz").status == 200; }, 8000ms));
+    auto c = login(2, 950);
+    auto p = c->next_push();
+    ASSERT_TRUE(p) << "an accepted qos1 message must survive a Redis restart";
+    EXPECT_EQ(std::to_string(p->msg_id()), std::string(r.at("msg_id").as_string()));
+}
+
+TEST_F(ClusterTest, DrainSendsReconnectToAnotherLiveNode) {
+    start_nodes();
+    auto c = login(0, 990);
+    ::kill(nodes_[0]->pid(), SIGTERM);
+    auto kick = c->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(kick);
+    pb::Kick k;
+    ASSERT_TRUE(kick->parse(k));
+    EXPECT_EQ(k.reason(), "draining");
+    std::set<std::string> others = {"127.0.0.1:" + std::to_string(nodes_[1]->tcp_port()),
+                                    "127.0.0.1:" + std::to_string(nodes_[2]->tcp_port())};
+    EXPECT_TRUE(others.count(k.reconnect_to())) << "reconnect_to=" << k.reconnect_to();
+    EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
+}
+
+}  // namespace
