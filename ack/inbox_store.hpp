@@ -16,6 +16,9 @@ struct StoredMessage {
     std::string payload;  // UTF-8 JSON (or raw bytes)
     std::uint64_t sent_at_ms = 0;
     std::uint64_t expires_at_ms = 0;  // dropped after this (never replayed)
+    // Delivery options, never stored (such messages never enter an inbox):
+    bool online_only = false;         // offline, or disconnected before the ack: dropped
+    bool outside_rooms_only = false;  // only sessions in a non-consumption scene get it
 };
 
 struct InboxCounters {

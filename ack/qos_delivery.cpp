@@ -90,6 +90,7 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
     std::unordered_map<unsigned, std::vector<Target>> by_loop;
     for (std::uint64_t user : users) {
         auto sessions = hub_.user_sessions(user);
+        if (sessions.empty() && m.online_only) continue;  // pull, not push, for the offline
         if (sessions.empty()) {
             // Stored already (cluster mode) or now: the next login replays it. In embedded mode
             // the memory inbox cannot refuse; the durable path checks append() before this.
@@ -107,10 +108,12 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
             server::FrameForms forms(*packet);
             for (const auto& t : targets) {
                 auto s = t.session.lock();
+                if (s && !s->closing() && msg->outside_rooms_only && in_consumption_scene(*s))
+                    continue;  // the feed's rule: not pushed inside a live room
                 if (!s || s->closing() || !s->logged_in()) {
                     // The session left between lookup and delivery: the inbox keeps it. The
                     // API has answered already, so a failed write has no one to tell.
-                    if (!stored) (void)inbox_.append(t.user, *msg);
+                    if (!stored && !msg->online_only) (void)inbox_.append(t.user, *msg);
                     stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
@@ -202,7 +205,7 @@ void QosDelivery::on_retry(Entry& e) {
     // Out of attempts: the inbox keeps it for the next login.
     stats_.exhausted.fetch_add(1, std::memory_order_relaxed);
     // A failed write loses it: no caller is waiting on a retried-out message.
-    if (!e.from_inbox) (void)inbox_.append(s.user.id, *e.msg);
+    if (!e.from_inbox && !e.msg->online_only) (void)inbox_.append(s.user.id, *e.msg);
     remove_entry(w, e);
     fill(w);
 }
@@ -251,7 +254,7 @@ void QosDelivery::on_closed(Session& s) {
     if (!s.delivery) return;
     Window& w = static_cast<Window&>(*s.delivery);
     auto keep = [&](Entry& e) {
-        if (e.from_inbox) return;  // still in the inbox
+        if (e.from_inbox || e.msg->online_only) return;  // still in the inbox, or never kept
         (void)inbox_.append(s.user.id, *e.msg);  // a failed write loses it: nobody to tell
         stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
     };

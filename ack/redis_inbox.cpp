@@ -25,8 +25,8 @@ constexpr char kExpirySuffix[] = ":exp";
 // ------------------------------------------------------------------------------- Lua scripts
 // Every script takes KEYS = {ids LIST, messages HASH, expiry ZSET} of one user. Invariants the
 // scripts keep: an id is in the LIST iff it is a field of the HASH; it is in the ZSET iff it is
-// in both and its message expires (expires_at_ms > 0). Numbers cross as decimal strings; ms
-// timestamps stay below 2^53, so Lua's doubles hold them exactly.
+// in both and its message expires (expires_at_ms > 0). Numbers cross as decimal strings; real
+// ms timestamps are far below 2^53, so Lua's doubles hold them exactly.
 
 // A helper prepended to the scripts that prune: drops every message with expires_at_ms <= now
 // from the three keys and returns how many it dropped. One range query on the ZSET finds them.
@@ -175,8 +175,8 @@ struct RedisInbox::Shared : std::enable_shared_from_this<Shared> {
     std::mutex sweep_mu;
     bool step_running = false;
     std::string cursor = "0";
-    bool step_ends_pass = false;      // the running step's SCAN answered cursor 0
-    std::size_t prunes_pending = 0;   // size scripts of the running step not answered yet
+    bool step_ends_pass = false;     // the running step's SCAN answered cursor 0
+    std::size_t prunes_pending = 0;  // size scripts of the running step not answered yet
     std::uint64_t pass_size = 0, pass_users = 0;
 
     // I/O thread: a SCAN step answered; prune and count every inbox it found.
@@ -211,10 +211,9 @@ void RedisInbox::Shared::on_scan_step(const RedisReply& r, std::uint64_t now) {
     // Not under sweep_mu: a refused eval calls back at once, on this thread.
     const std::string now_arg = std::to_string(now);
     for (const auto& key : found) {
-        redis.eval(size_script, {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix},
-                   {now_arg}, [self = shared_from_this()](const RedisReply& reply) {
-                       self->on_inbox_swept(reply);
-                   });
+        redis.eval(
+            size_script, {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix}, {now_arg},
+            [self = shared_from_this()](const RedisReply& reply) { self->on_inbox_swept(reply); });
     }
 }
 
@@ -348,9 +347,9 @@ void RedisInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& ms
 
 std::size_t RedisInbox::size(std::uint64_t user) {
     Keys k = keys_of(user);
-    RedisReply r = redis_.eval_sync(
-        shared_->size_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
-        {std::to_string(now_ms())}, opts_.timeout);
+    RedisReply r = redis_.eval_sync(shared_->size_script,
+                                    {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
+                                    {std::to_string(now_ms())}, opts_.timeout);
     if (!integers_first(r, 2)) {
         inc(shared_->size_failures);
         return 0;

@@ -34,6 +34,12 @@
 // expired. `size` and `users` are cluster-wide, as of sweep()'s last full SCAN pass (0 before the
 // first): the same figure on every node, so do not sum them over nodes.
 //
+// Operations: run this Redis with `maxmemory-policy noeviction`. Evicting one key of a user
+// breaks what the scripts rely on (the keys carry TTLs, so a volatile-* policy would pick them);
+// with noeviction a full Redis refuses the write and append says false. One load of a full
+// replay is one reply: 200 messages of 64 KiB took ~80 ms here, so very large payloads times
+// replay_max can approach the timeout.
+//
 // What it must never do: keep a lock or a caller's thread across a Redis call beyond the
 // timeout, or crash because Redis went away or holds something it cannot parse.
 #pragma once

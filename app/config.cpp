@@ -139,6 +139,12 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "a node's routes die this long after its last liveness refresh"},
     {"kafka.brokers", "--kafka", &field_of<&C::kafka, &C::Kafka::brokers>,
      ValueCheck::AddressList, "Kafka brokers, host:port[,host:port...]; empty = no Kafka"},
+    {"kafka.group", "--kafka-group", &field_of<&C::kafka, &C::Kafka::group>, ValueCheck::None,
+     "consumer group of the cluster: each event is handled once per group"},
+    {"kafka.upstream_topic", "--kafka-upstream-topic", &field_of<&C::kafka, &C::Kafka::upstream_topic>,
+     ValueCheck::None, "topic client packets are published to for business services (keyed by room)"},
+    {"kafka.upstream_types", "--kafka-upstream-types", &field_of<&C::kafka, &C::Kafka::upstream_types>,
+     ValueCheck::None, "BIZ types published upstream, comma-separated (room.chat, plugin types)"},
     {"tls.cert", "--tls-cert", &field_of<&C::tls, &C::Tls::cert>, ValueCheck::None,
      "PEM certificate chain file; set = TLS on both TCP and WebSocket"},
     {"tls.key", "--tls-key", &field_of<&C::tls, &C::Tls::key>, ValueCheck::None,
@@ -186,6 +192,8 @@ bool is_plugin_key(std::string_view key) {
     const std::string_view rest = key.substr(kPluginPrefix.size());
     if (rest.empty() || rest.front() == '.' || rest.back() == '.') return false;
     if (rest.find("..") != std::string_view::npos) return false;
+    // The host's own keys: which built-ins run and which shared objects load.
+    if (rest == "enabled" || rest == "load") return true;
     return rest.find('.') != std::string_view::npos;
 }
 
@@ -447,6 +455,25 @@ std::string apply_file(Config& config, const std::string& path) {
         if (section == "plugins" && table != nullptr) {
             for (const auto& [plugin, settings] : *table) {
                 const std::string prefix = "plugins." + std::string(plugin.str());
+                if (plugin.str() == "enabled" || plugin.str() == "load") {
+                    // A list of names/paths: an array of strings, or one comma-separated string.
+                    std::string text;
+                    if (const auto* arr = settings.as_array()) {
+                        text = "[";
+                        for (const auto& item : *arr) {
+                            const auto* s = item.as_string();
+                            if (s == nullptr) return path + ": " + prefix + " must be an array of strings";
+                            text += (text.size() > 1 ? ",\"" : "\"") + s->get() + "\"";
+                        }
+                        text += "]";
+                    } else if (const auto* s = settings.as_string()) {
+                        text = s->get();
+                    } else {
+                        return path + ": " + prefix + " must be an array of strings";
+                    }
+                    config.plugin_settings[prefix] = text;
+                    continue;
+                }
                 const auto* plugin_table = settings.as_table();
                 if (plugin_table == nullptr) {
                     return path + ": " + prefix + " must be a table ([" + prefix + "])";

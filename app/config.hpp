@@ -65,6 +65,9 @@ struct Config {
     } cluster;
     struct Kafka {
         std::string brokers;  // empty = no Kafka
+        std::string group = "livepush";  // one consumer group per cluster
+        std::string upstream_topic = "livepush.upstream";  // client packets for business services
+        std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
     } kafka;
     struct Tls {
         std::string cert;

@@ -10,6 +10,17 @@
 #include "ack/redis_inbox.hpp"
 #include "cluster.pb.h"
 #include "router/cluster.hpp"
+#include "plugins/gift/gift_plugin.hpp"
+#include "plugins/host/event_bus.hpp"
+#include "plugins/host/job_runner.hpp"
+#include "plugins/host/kafka_events.hpp"
+#include "plugins/host/memory_job_queue.hpp"
+#include "plugins/host/memory_store.hpp"
+#include "plugins/host/plugin_host.hpp"
+#include "plugins/host/push_adapter.hpp"
+#include "plugins/host/redis_job_queue.hpp"
+#include "plugins/host/redis_store.hpp"
+#include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
 #include "app/prometheus.hpp"
 #include "handlers/gateway.hpp"
@@ -76,7 +87,36 @@ struct Node::Parts {
     std::unique_ptr<server::Server> server;
     std::unique_ptr<push::PushService> push;
     std::unique_ptr<push::HttpApi> api;
+    // plugins
+    std::unique_ptr<plugins::PushAdapter> pusher;
+    std::shared_ptr<plugins::MemoryStoreData> memory_store;
+    std::unique_ptr<plugins::JobQueue> jobs;
+    std::unique_ptr<plugins::JobRunner> job_runner;
+    std::unique_ptr<plugins::EventBus> bus;
+    std::unique_ptr<plugins::KafkaEvents> kafka;
+    std::unique_ptr<plugins::PluginHost> host;
 };
+
+namespace {
+
+// plugins.NAME.key = value  ->  NAME -> {key: value}
+std::map<std::string, std::map<std::string, std::string>> plugin_sections(const Config& c) {
+    std::map<std::string, std::map<std::string, std::string>> out;
+    for (const auto& [key, value] : c.plugin_settings) {
+        std::string rest = key.substr(std::string("plugins.").size());
+        auto dot = rest.find('.');
+        if (dot == std::string::npos) continue;  // plugins.enabled, plugins.load
+        out[rest.substr(0, dot)][rest.substr(dot + 1)] = value;
+    }
+    return out;
+}
+
+std::string setting(const Config& c, const std::string& key, const std::string& fallback) {
+    auto it = c.plugin_settings.find(key);
+    return it == c.plugin_settings.end() ? fallback : it->second;
+}
+
+}  // namespace
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->config = c;
@@ -149,6 +189,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
                                                    p_->gateway->msg_ids(), c.cluster.node_id,
                                                    [this] { return metrics_text(); }, p_->cluster.get());
     p_->hooks.push = p_->push.get();
+    build_plugins(c);
     if (!c.api.listen.empty()) {
         push::ApiOptions ao;
         ao.listen = c.api.listen;
@@ -162,8 +203,125 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
 
 Node::~Node() = default;
 
+void Node::build_plugins(const Config& c) {
+    p_->pusher = std::make_unique<plugins::PushAdapter>(*p_->push);
+    plugins::PluginHost::StoreFactory stores;
+    if (p_->cluster) {
+        stores = [this](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
+            return std::make_unique<plugins::RedisStore>(p_->cluster->redis(), "lp:" + prefix);
+        };
+        p_->jobs = std::make_unique<plugins::RedisJobQueue>(p_->cluster->redis());
+    } else {
+        p_->memory_store = std::make_shared<plugins::MemoryStoreData>();
+        stores = [this](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
+            return std::make_unique<plugins::MemoryStore>(p_->memory_store, prefix);
+        };
+        p_->jobs = std::make_unique<plugins::MemoryJobQueue>();
+    }
+    p_->bus = std::make_unique<plugins::EventBus>();
+    plugins::HostOptions ho;
+    ho.node_id = c.cluster.node_id;
+    ho.cluster = p_->cluster != nullptr;
+    ho.enabled = plugins::split_list(setting(c, "plugins.enabled", "gift"));
+    ho.load = plugins::split_list(setting(c, "plugins.load", ""));
+    ho.config = plugin_sections(c);
+    p_->host = std::make_unique<plugins::PluginHost>(ho, *p_->pusher, stores, *p_->jobs, *p_->bus);
+    p_->host->add_builtin("gift", plugins::make_gift_plugin);
+    p_->host->load();
+    auto& host = *p_->host;
+
+    // BIZ types and HTTP routes of the plugins.
+    for (const auto& type : host.biz_types()) {
+        p_->gateway->register_biz(type, [&host, type](handlers::BizCall& call) {
+            sdk::BizRequest req{call.session.user.id, call.session.user.role, type, call.req.data()};
+            auto r = host.biz(req);
+            handlers::BizReply out;
+            out.code = r.code;
+            out.message = std::move(r.message);
+            out.data_json = std::move(r.data_json);
+            return out;
+        });
+    }
+    if (p_->api) {
+        for (const auto& route : host.routes()) {
+            p_->api->add_route(route.method, route.path, [&host, plugin = route.plugin](const push::HttpRequest& hr) {
+                sdk::HttpRequest req{hr.method, hr.path, hr.query, hr.body};
+                auto r = host.http(plugin, req);
+                push::HttpReply out;
+                out.status = r.code == 0 ? 200 : r.code;
+                if (!r.data_json.empty()) {
+                    out.body = std::move(r.data_json);
+                } else {
+                    boost::json::object err;
+                    err["error"] = r.message.empty() ? "failed" : r.message;
+                    err["code"] = out.status;
+                    out.body = boost::json::serialize(err);
+                }
+                return out;
+            });
+        }
+    }
+
+    // Events: Kafka when configured (consumed once per cluster by the group), else in-process.
+    if (!c.kafka.brokers.empty()) {
+        plugins::KafkaOptions ko;
+        ko.brokers = c.kafka.brokers;
+        ko.group = c.kafka.group;
+        ko.client_id = c.cluster.node_id;
+        ko.topics = host.event_topics();
+        ko.log = [](int level, std::string_view line) {
+            if (level <= 3) spdlog::error("kafka: {}", line);
+            else if (level <= 4) spdlog::warn("kafka: {}", line);
+            else spdlog::debug("kafka: {}", line);
+        };
+        p_->kafka = std::make_unique<plugins::KafkaEvents>(
+            ko, [&host](const std::string& t, const std::string& k, const std::string& v) { return host.event(t, k, v, false); },
+            [&host](const std::string& t, const std::string& id) { return host.first_time(t, id); });
+        p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); },
+                        [this](const std::string& t, const std::string& k, const std::string& v) {
+                            return p_->kafka->produce(t, k, v);
+                        });
+        // Client packets for business services (room.chat, plugin types marked upstream).
+        std::string topic = c.kafka.upstream_topic;
+        p_->gateway->set_upstream(plugins::split_list(c.kafka.upstream_types),
+                                  [this, topic, node = c.cluster.node_id](const server::Session& s, const std::string& type,
+                                                                          const std::string& data) {
+                                      boost::system::error_code ec;
+                                      auto parsed = boost::json::parse(data, ec);
+                                      std::string key = std::to_string(s.user.id);
+                                      if (!ec && parsed.is_object()) {
+                                          if (auto* room = parsed.get_object().if_contains("room_id"))
+                                              key = room->is_string() ? std::string(room->get_string()) : boost::json::serialize(*room);
+                                      }
+                                      boost::json::object v;
+                                      v["type"] = type;
+                                      v["user_id"] = std::to_string(s.user.id);
+                                      v["node"] = node;
+                                      v["ts_ms"] = server::wall_ms();
+                                      v["data"] = ec ? boost::json::value(data) : parsed;
+                                      p_->kafka->produce(topic, key, boost::json::serialize(v));
+                                  });
+    } else {
+        p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); });
+    }
+
+    // Delayed jobs: due ones run on this node's runner; the queue makes each run once.
+    plugins::JobRunner::Options jo;
+    jo.tick = std::chrono::milliseconds(20);
+    p_->job_runner = std::make_unique<plugins::JobRunner>(
+        *p_->jobs,
+        [&host](const plugins::DueJob& j) {
+            if (!host.job(j.topic, j.id, j.body)) throw std::runtime_error("plugin job handler failed");
+        },
+        jo);
+}
+
 void Node::start() {
     if (p_->cluster) p_->cluster->start();
+    p_->host->start();
+    p_->bus->start();
+    if (p_->kafka) p_->kafka->start();
+    p_->job_runner->start();
     p_->server->start();
     if (p_->api) p_->api->start();
 }
@@ -183,6 +341,11 @@ std::string Node::ready_line() const {
 
 void Node::shutdown() {
     if (p_->api) p_->api->set_draining(true);
+    // Plugins first: no new jobs, events or pushes from them while sessions drain.
+    p_->job_runner->stop();
+    if (p_->kafka) p_->kafka->stop();
+    p_->bus->stop();
+    p_->host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
         return p_->cluster ? p_->cluster->other_node_for(s.user.id) : std::string();
@@ -324,7 +487,27 @@ std::string Node::metrics_text() const {
     limit("inbox_max", c.delivery.inbox_max);
     limit("api_max_body_bytes", c.api.max_body_bytes);
     limit("api_max_requests_per_s", c.api.max_requests_per_s);
-    return m.take();  // the HTTP API appends its own request metrics
+    std::string text = m.take();
+    text += p_->host->metrics_text();
+    auto js = p_->job_runner->stats();
+    text += "# TYPE livepush_jobs_total counter\n";
+    text += "livepush_jobs_total{result=\"done\"} " + std::to_string(js.done) + "\n";
+    text += "livepush_jobs_total{result=\"failed\"} " + std::to_string(js.failed) + "\n";
+    text += "# TYPE livepush_jobs_pending gauge\nlivepush_jobs_pending " + std::to_string(p_->jobs->pending()) + "\n";
+    text += "# TYPE livepush_jobs_lag_ms gauge\nlivepush_jobs_lag_ms " + std::to_string(js.last_lag_ms) + "\n";
+    if (p_->kafka) {
+        const auto& ks = p_->kafka->stats();
+        text += "# TYPE livepush_kafka_events_total counter\n";
+        text += "livepush_kafka_events_total{result=\"handled\"} " + std::to_string(ks.handled.load()) + "\n";
+        text += "livepush_kafka_events_total{result=\"failed\"} " + std::to_string(ks.handler_failures.load()) + "\n";
+        text += "livepush_kafka_events_total{result=\"duplicate\"} " + std::to_string(ks.duplicates.load()) + "\n";
+        text += "livepush_kafka_events_total{result=\"invalid\"} " + std::to_string(ks.invalid_json.load()) + "\n";
+        text += "# TYPE livepush_kafka_produced_total counter\nlivepush_kafka_produced_total " + std::to_string(ks.produced.load()) + "\n";
+        text += "# TYPE livepush_kafka_produce_failures_total counter\nlivepush_kafka_produce_failures_total " + std::to_string(ks.produce_failures.load()) + "\n";
+        text += "# TYPE livepush_kafka_broker_down_total counter\nlivepush_kafka_broker_down_total " + std::to_string(ks.broker_down_events.load()) + "\n";
+        text += "# TYPE livepush_kafka_brokers_up gauge\nlivepush_kafka_brokers_up " + std::to_string(ks.brokers_up.load()) + "\n";
+    }
+    return text;  // the HTTP API appends its own request metrics
 }
 
 }  // namespace lp::app

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 
 #include "codec/envelope.hpp"
@@ -232,6 +233,14 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     if (reply.msg_id) res.set_msg_id(reply.msg_id);
     s.send(Code::BizResult, in.header.seq, res, 0, &in);
     if (reply.after) reply.after();
+    if (reply.code == 0 && upstream_ &&
+        std::find(upstream_types_.begin(), upstream_types_.end(), req.type()) != upstream_types_.end())
+        upstream_(s, req.type(), req.data());
+}
+
+void Gateway::set_upstream(std::vector<std::string> types, Upstream upstream) {
+    upstream_types_ = std::move(types);
+    upstream_ = std::move(upstream);
 }
 
 bool Gateway::take_biz_token(Session& s) {

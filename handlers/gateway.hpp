@@ -86,6 +86,12 @@ public:
                                                       std::uint64_t sent_at_ms)>;
     void set_room_publisher(RoomPublisher p) { room_publisher_ = std::move(p); }
 
+    // BIZ packets of these types, once handled successfully, go to `upstream` (the node
+    // publishes them to Kafka for business services).
+    using Upstream = std::function<void(const server::Session& s, const std::string& type,
+                                        const std::string& data_json)>;
+    void set_upstream(std::vector<std::string> types, Upstream upstream);
+
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h);
 
@@ -121,6 +127,8 @@ private:
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Presence* presence_ = nullptr;
     RoomPublisher room_publisher_;
+    std::vector<std::string> upstream_types_;
+    Upstream upstream_;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;

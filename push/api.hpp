@@ -28,6 +28,9 @@ struct PushRequest {
     std::vector<std::uint64_t> exclude;   // user ids, sorted ascending, unique
     std::uint64_t msg_id = 0;             // 0 = the service assigns one (internal callers
                                           // such as im.send pass the id they already returned)
+    // Plugin options (plugins/sdk PushOptions); the HTTP API does not set them.
+    bool online_only = false;             // qos1 without the inbox: offline users get nothing
+    bool outside_rooms_only = false;      // only sessions in a non-consumption scene
 };
 
 struct PushOutcome {

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include <future>
+#include <set>
 #include <unordered_map>
 
 #include "cluster.pb.h"
@@ -58,7 +59,7 @@ const char* PushService::target_name(Target t) {
 }
 
 std::uint64_t PushService::push_users_qos0(const std::vector<std::uint64_t>& users,
-                                           const server::SharedPacket& packet) {
+                                           const server::SharedPacket& packet, bool outside_rooms_only) {
     auto shared = std::make_shared<const server::SharedPacket>(packet);
     std::unordered_map<unsigned, std::vector<std::weak_ptr<Session>>> by_loop;
     std::uint64_t n = 0;
@@ -70,12 +71,13 @@ std::uint64_t PushService::push_users_qos0(const std::vector<std::uint64_t>& use
     }
     for (auto& [index, sessions] : by_loop) {
         server::EventLoop* loop = hub_.loops()[index];
-        boost::asio::post(loop->io(), [loop, shared, sessions = std::move(sessions)] {
+        boost::asio::post(loop->io(), [loop, shared, outside_rooms_only, sessions = std::move(sessions)] {
             server::FrameForms forms(*shared);
             std::uint64_t sent = 0;
             for (const auto& w : sessions) {
                 auto s = w.lock();
                 if (!s || s->closing()) continue;
+                if (outside_rooms_only && server::in_consumption_scene(*s)) continue;
                 s->send_bytes(forms.get(s->wire()));
                 ++sent;
             }
@@ -170,18 +172,22 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
     m.payload = req.payload;
     m.sent_at_ms = now;
     m.expires_at_ms = delivery_.default_expiry(req.ttl_s);
+    m.online_only = req.online_only;
+    m.outside_rooms_only = req.outside_rooms_only;
     if (!cluster_) {
         if (req.qos == 1) {
             auto r = delivery_.send_many(users, m);
             out.sessions = r.sessions;
-            out.stored = r.stored;
+            out.stored = req.online_only ? 0 : r.stored;
         } else {
-            out.sessions = push_users_qos0(users, qos0_packet(msg_id, req.type, req.payload, now));
+            out.sessions = push_users_qos0(users, qos0_packet(msg_id, req.type, req.payload, now), req.outside_rooms_only);
         }
         return out;
     }
-    // Cluster: a qos1 message is durable before we say accepted, then routed.
-    if (req.qos == 1) {
+    // Cluster: a qos1 message is durable before we say accepted, then routed (online-only
+    // messages are never stored: they go to whoever is online now).
+    const bool durable = req.qos == 1 && !req.online_only;
+    if (durable) {
         for (auto u : users)
             if (!delivery_.inbox().append(u, m))
                 return unavailable("the durable inbox (Redis) is unavailable; nothing was accepted" +
@@ -204,10 +210,12 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
     for (auto& [node, node_users] : routes->by_node) {
         routed_users += node_users.size();
         if (node == cluster_->node_id()) {
-            if (req.qos == 1)
+            if (durable)
                 delivery_.deliver_stored(node_users, m);
+            else if (req.qos == 1)
+                delivery_.send_many(node_users, m);
             else
-                push_users_qos0(node_users, qos0_packet(msg_id, req.type, req.payload, now));
+                push_users_qos0(node_users, qos0_packet(msg_id, req.type, req.payload, now), req.outside_rooms_only);
             continue;
         }
         pbc::UserDelivery d;
@@ -218,10 +226,28 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
         d.set_payload(req.payload);
         d.set_sent_at_ms(now);
         d.set_expires_at_ms(m.expires_at_ms);
-        d.set_stored(req.qos == 1);
+        d.set_stored(durable);
+        d.set_online_only(req.online_only);
+        d.set_outside_rooms_only(req.outside_rooms_only);
         cluster_->send_users(node, d);
     }
-    if (req.qos == 1) out.stored = users.size() > routed_users ? users.size() - routed_users : 0;
+    if (durable) out.stored = users.size() > routed_users ? users.size() - routed_users : 0;
+    return out;
+}
+
+std::vector<std::uint64_t> PushService::online(const std::vector<std::uint64_t>& users) {
+    std::vector<std::uint64_t> out;
+    if (cluster_) {
+        if (auto routes = cluster_->route_users(users)) {
+            std::set<std::uint64_t> seen;
+            for (const auto& [node, node_users] : routes->by_node) seen.insert(node_users.begin(), node_users.end());
+            for (auto u : users)
+                if (seen.count(u)) out.push_back(u);
+            return out;
+        }
+    }
+    for (auto u : users)
+        if (!hub_.user_sessions(u).empty()) out.push_back(u);
     return out;
 }
 
@@ -239,13 +265,15 @@ void PushService::deliver_from_link(const pbc::UserDelivery& d) {
         m.payload = d.payload();
         m.sent_at_ms = d.sent_at_ms();
         m.expires_at_ms = d.expires_at_ms();
+        m.online_only = d.online_only();
+        m.outside_rooms_only = d.outside_rooms_only();
         if (d.stored())
             delivery_.deliver_stored(users, m);
         else
             delivery_.send_many(users, m);
         return;
     }
-    push_users_qos0(users, qos0_packet(d.msg_id(), d.type(), d.payload(), d.sent_at_ms()));
+    push_users_qos0(users, qos0_packet(d.msg_id(), d.type(), d.payload(), d.sent_at_ms()), d.outside_rooms_only());
 }
 
 UserView PushService::user(std::uint64_t id) {

@@ -44,6 +44,10 @@ public:
     const PushStats& stats() const noexcept { return stats_; }
     static const char* target_name(Target t);
 
+    // Users (of `users`) with a session on any node (cluster mode: as Redis says; if Redis is
+    // down, as this node knows).
+    std::vector<std::uint64_t> online(const std::vector<std::uint64_t>& users);
+
     // A UserDelivery from another node (cluster mode): deliver to the local sessions.
     void deliver_from_link(const livepush::cluster::UserDelivery& d);
 
@@ -53,7 +57,7 @@ private:
     PushOutcome push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now);
     std::uint64_t broadcast_local(const server::SharedPacket& packet, std::vector<std::uint64_t> exclude);
     std::uint64_t push_users_qos0(const std::vector<std::uint64_t>& users,
-                                  const server::SharedPacket& packet);
+                                  const server::SharedPacket& packet, bool outside_rooms_only = false);
 
     server::Hub& hub_;
     ack::QosDelivery& delivery_;

@@ -62,6 +62,10 @@ const char* to_string(CloseReason r) noexcept {
     return "unknown";
 }
 
+bool in_consumption_scene(const Session& s) noexcept {
+    return !s.rooms.empty() || s.user.scene == "room";
+}
+
 Session::Session(EventLoop& loop, TransportKind transport, bool tls)
     : loop_(loop),
       id_(loop.next_session_id()),

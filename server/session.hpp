@@ -76,6 +76,10 @@ struct RoomSlot {
     std::uint32_t index;
 };
 
+class Session;
+// A "consumption scene" (domain.md): inside a live room, or a client that said scene "room".
+bool in_consumption_scene(const Session& s) noexcept;
+
 class Session : public std::enable_shared_from_this<Session> {
 public:
     virtual ~Session();

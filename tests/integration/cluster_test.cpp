@@ -293,6 +293,9 @@ TEST_F(ClusterWithAofTest, AcceptedQos1SurvivesARedisRestart) {
     EXPECT_EQ(num(r.at("stored")), 1u);
     redis_->restart();
     ASSERT_TRUE(eventually([&] { return api_[2]->get("/readyz").status == 200; }, 8000ms));
+    // Redis answers LOADING while it replays its AOF: wait until the inbox reads back.
+    ASSERT_TRUE(eventually([&] { return num(get(2, "/v1/users/950").at("inbox")) == 1; }, 8000ms))
+        << "the accepted message is gone from the inbox after the restart";
     auto c = login(2, 950);
     auto p = c->next_push();
     ASSERT_TRUE(p) << "an accepted qos1 message must survive a Redis restart";

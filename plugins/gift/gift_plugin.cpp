@@ -1,0 +1,155 @@
+// plugins/gift: see gift_plugin.hpp.
+#include "plugins/gift/gift_plugin.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+
+namespace lp::plugins {
+
+namespace json = boost::json;
+
+namespace {
+
+bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out, bool required = true) {
+    const json::value* v = o.if_contains(key);
+    if (!v) return !required;
+    if (v->is_uint64()) {
+        out = v->get_uint64();
+        return true;
+    }
+    if (v->is_int64() && v->get_int64() >= 0) {
+        out = static_cast<std::uint64_t>(v->get_int64());
+        return true;
+    }
+    if (v->is_string()) {
+        const auto& s = v->get_string();
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+    }
+    return false;
+}
+
+struct GiftEvent {
+    std::string event_id;
+    std::uint64_t room_id = 0, anchor_id = 0, sender_id = 0, channel_id = 0, gift_id = 0, count = 0, ts_ms = 0;
+    json::value value;  // kept as written: "0.1" units, decimal
+    bool failed = false;
+    std::string reason;
+};
+
+// Validates the fixed gift event shape. Returns an error naming the field, or empty.
+std::string parse_event(const std::string& text, GiftEvent& e) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) return "a gift event must be a JSON object";
+    const auto& o = v.get_object();
+    const json::value* id = o.if_contains("event_id");
+    if (!id || (!id->is_string() && !id->is_int64() && !id->is_uint64())) return "\"event_id\" is required";
+    e.event_id = id->is_string() ? std::string(id->get_string()) : json::serialize(*id);
+    if (e.event_id.empty()) return "\"event_id\" must not be empty";
+    if (!read_u64(o, "room_id", e.room_id) || e.room_id == 0) return "\"room_id\" must be a non-zero id";
+    if (!read_u64(o, "sender_id", e.sender_id) || e.sender_id == 0) return "\"sender_id\" must be a non-zero id";
+    if (!read_u64(o, "anchor_id", e.anchor_id)) return "\"anchor_id\" must be an id";
+    if (!read_u64(o, "gift_id", e.gift_id)) return "\"gift_id\" must be an id";
+    if (!read_u64(o, "channel_id", e.channel_id, false)) return "\"channel_id\" must be an id";
+    if (!read_u64(o, "count", e.count) || e.count == 0) return "\"count\" must be a positive integer";
+    if (!read_u64(o, "ts_ms", e.ts_ms, false)) return "\"ts_ms\" must be milliseconds";
+    const json::value* val = o.if_contains("value");
+    if (!val || !(val->is_number() || val->is_string())) return "\"value\" must be a number";
+    e.value = *val;
+    if (const json::value* st = o.if_contains("status"); st && st->is_string()) e.failed = st->get_string() == "failed";
+    if (const json::value* r = o.if_contains("reason"); r && r->is_string()) e.reason = std::string(r->get_string());
+    return {};
+}
+
+double value_as_double(const json::value& v) {
+    if (v.is_string()) {
+        try {
+            return std::stod(std::string(v.get_string()));
+        } catch (...) {
+            return 0;
+        }
+    }
+    return v.to_number<double>();
+}
+
+std::string id_str(std::uint64_t id) { return std::to_string(id); }
+
+class GiftPlugin final : public sdk::Plugin {
+public:
+    std::string name() const override { return "gift"; }
+    std::vector<sdk::Route> routes() const override { return {{"POST", "/v1/gift/events"}}; }
+    std::vector<std::string> event_topics() const override { return {"gift"}; }
+
+    void start(sdk::Context& ctx) override {
+        ctx_ = &ctx;
+        banner_value_ = static_cast<double>(ctx.config_int("banner_value", 100));
+        fullscreen_value_ = static_cast<double>(ctx.config_int("fullscreen_value", 1000));
+    }
+
+    sdk::Reply on_http(const sdk::HttpRequest& req) override {
+        GiftEvent e;
+        if (auto err = parse_event(req.body, e); !err.empty()) return {400, err, {}};
+        // One path for every event: the bus (Kafka in cluster mode) delivers it to gift, pk
+        // and rank alike, and de-duplicates by event_id.
+        if (!ctx_->events->publish("gift", id_str(e.room_id), req.body))
+            return {503, "the event bus is full or unavailable; retry", {}};
+        json::object out;
+        out["accepted"] = true;
+        out["event_id"] = e.event_id;
+        return {202, {}, json::serialize(out)};
+    }
+
+    void on_event(const std::string& topic, const std::string&, const std::string& value) override {
+        GiftEvent e;
+        if (auto err = parse_event(value, e); !err.empty()) {
+            ctx_->metrics->count("invalid_events");
+            ctx_->log->warn("invalid gift event skipped: " + err);
+            return;
+        }
+        if (e.failed) {
+            // A failure (e.g. the wallet refused) concerns the sender only.
+            json::object p;
+            p["event_id"] = e.event_id;
+            p["room_id"] = id_str(e.room_id);
+            p["gift_id"] = id_str(e.gift_id);
+            p["count"] = e.count;
+            p["reason"] = e.reason.empty() ? "failed" : e.reason;
+            sdk::PushOptions opts;
+            opts.qos = 1;
+            ctx_->push->to_user(e.sender_id, "gift.failed", json::serialize(p), opts);
+            ctx_->metrics->count("failures");
+            return;
+        }
+        double value_units = value_as_double(e.value);
+        json::object effect;
+        effect["level"] = value_units >= fullscreen_value_ ? "fullscreen" : value_units >= banner_value_ ? "banner" : "normal";
+        json::object p;
+        p["event_id"] = e.event_id;
+        p["room_id"] = id_str(e.room_id);
+        p["sender_id"] = id_str(e.sender_id);
+        p["anchor_id"] = id_str(e.anchor_id);
+        p["gift_id"] = id_str(e.gift_id);
+        p["count"] = e.count;
+        p["value"] = e.value;
+        p["effect"] = std::move(effect);
+        std::string payload = json::serialize(p);
+        ctx_->push->to_room(e.room_id, "gift.effect", payload);
+        sdk::PushOptions opts;
+        opts.qos = 1;
+        ctx_->push->to_user(e.sender_id, "gift.confirmed", payload, opts);
+        ctx_->metrics->count("effects");
+    }
+
+private:
+    sdk::Context* ctx_ = nullptr;
+    double banner_value_ = 100;
+    double fullscreen_value_ = 1000;
+};
+
+}  // namespace
+
+std::unique_ptr<sdk::Plugin> make_gift_plugin() { return std::make_unique<GiftPlugin>(); }
+
+}  // namespace lp::plugins
