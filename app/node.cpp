@@ -189,7 +189,6 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
                                                    p_->gateway->msg_ids(), c.cluster.node_id,
                                                    [this] { return metrics_text(); }, p_->cluster.get());
     p_->hooks.push = p_->push.get();
-    build_plugins(c);
     if (!c.api.listen.empty()) {
         push::ApiOptions ao;
         ao.listen = c.api.listen;
@@ -199,6 +198,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         ao.max_user_ids = c.api.max_user_ids;
         p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
     }
+    build_plugins(c);  // after the API: plugins add their routes to it
 }
 
 Node::~Node() = default;

@@ -1,0 +1,190 @@
+// tests/integration/plugin_test: plugins in a real livepushd: gift effects end to end, the
+// external shared-object plugin loading and serving a BIZ type and a route, a throwing plugin
+// that must not take the node down, and Kafka: gift events produced by another process (kcat)
+// into librdkafka's mock cluster become room effects, and room.chat goes upstream.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include "http_client.hpp"
+#include "load-test/client.hpp"
+#include "livepush.pb.h"
+#include "node_process.hpp"
+#include "../plugins/kafka_mock.hpp"
+
+#ifndef LIVEPUSH_ECHO_PLUGIN
+#error "LIVEPUSH_ECHO_PLUGIN must name the example plugin's shared object"
+#endif
+
+namespace {
+
+namespace pb = livepush::v1;
+namespace json = boost::json;
+using lp::client::Connection;
+using lp::client::Options;
+using lp::client::Transport;
+using lp::codec::Code;
+using lp::testing::HttpClient;
+using lp::testing::metric_value;
+using lp::testing::NodeProcess;
+using lp::testing::token_for;
+using namespace std::chrono_literals;
+
+std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user, Transport t = Transport::Tcp) {
+    Options o;
+    o.transport = t;
+    o.port = t == Transport::Tcp ? n.tcp_port() : n.ws_port();
+    o.timeout = 5000ms;
+    auto c = std::make_unique<Connection>(o);
+    EXPECT_FALSE(c->connect());
+    auto r = c->login(token_for(user));
+    EXPECT_TRUE(r && r->code() == 0);
+    return c;
+}
+
+std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t sender, const std::string& extra = "") {
+    return "{\"event_id\":\"" + id + "\",\"room_id\":" + std::to_string(room) + ",\"anchor_id\":900,\"sender_id\":" +
+           std::to_string(sender) + ",\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"12.5\",\"ts_ms\":1" + extra + "}";
+}
+
+std::optional<pb::Push> push_of_type(Connection& c, const std::string& type, std::chrono::milliseconds t = 5000ms) {
+    auto until = std::chrono::steady_clock::now() + t;
+    while (std::chrono::steady_clock::now() < until) {
+        auto p = c.next_push(200ms);
+        if (p && p->type() == type) return p;
+    }
+    return std::nullopt;
+}
+
+TEST(GiftPlugin, EventBecomesRoomEffectAndSenderConfirmationOnce) {
+    NodeProcess node({"--set", "plugins.enabled=gift"});
+    HttpClient api(node.api_port());
+    auto viewer = login(node, 10, Transport::Ws);
+    auto sender = login(node, 11);
+    auto outsider = login(node, 12);
+    ASSERT_TRUE(viewer->biz("room.enter", R"({"room_id":1})"));
+    ASSERT_TRUE(sender->biz("room.enter", R"({"room_id":1})"));
+    auto r = api.post("/v1/gift/events", gift_event("g-1", 1, 11));
+    ASSERT_EQ(r.status, 202) << r.body;
+    auto effect = push_of_type(*viewer, "gift.effect");
+    ASSERT_TRUE(effect) << "the room gets the effect";
+    auto p = json::parse(effect->payload()).as_object();
+    EXPECT_EQ(p.at("sender_id").as_string(), "11");
+    EXPECT_EQ(p.at("count").to_number<int>(), 3);
+    EXPECT_TRUE(p.contains("effect"));
+    auto f = sender->wait_for([](const lp::client::Frame& fr) {
+        pb::Push push;
+        return fr.code() == Code::Push && fr.parse(push) && push.type() == "gift.confirmed";
+    });
+    ASSERT_TRUE(f) << "the sender gets a confirmation";
+    EXPECT_TRUE(f->header.flags & lp::codec::kAckRequired);
+    // The same event again (a redelivery): handled once.
+    ASSERT_EQ(api.post("/v1/gift/events", gift_event("g-1", 1, 11)).status, 202);
+    EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 600ms)) << "a duplicate event_id is handled once";
+    // A failed gift: the sender only.
+    ASSERT_EQ(api.post("/v1/gift/events", gift_event("g-2", 1, 11, ",\"status\":\"failed\",\"reason\":\"balance\"")).status, 202);
+    auto failed = push_of_type(*sender, "gift.failed");
+    ASSERT_TRUE(failed);
+    EXPECT_EQ(json::parse(failed->payload()).at("reason").as_string(), "balance");
+    EXPECT_FALSE(push_of_type(*viewer, "gift.failed", 300ms)) << "a failure goes to the sender only";
+    EXPECT_FALSE(outsider->next_push(0ms));
+    EXPECT_EQ(api.post("/v1/gift/events", R"({"event_id":"x"})").status, 400);
+}
+
+TEST(ExternalPlugin, SharedObjectLoadsAndServesBizAndRoutes) {
+    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--set", "plugins.echo.greeting=ni hao"});
+    HttpClient api(node.api_port());
+    auto c = login(node, 20);
+    auto r = c->biz("echo.say", R"({"text":"hi"})");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->code(), 0) << r->message();
+    auto data = json::parse(r->data()).as_object();
+    EXPECT_EQ(data.at("greeting").as_string(), "ni hao") << "the plugin reads its config section";
+    EXPECT_EQ(data.at("echo").at("text").as_string(), "hi");
+    auto p = push_of_type(*c, "echo.said");
+    ASSERT_TRUE(p) << "the plugin pushes through its context";
+    auto ping = api.get("/v1/echo/ping");
+    EXPECT_EQ(ping.status, 200);
+    EXPECT_EQ(ping.json().at("node").as_string(), "test-node");
+}
+
+TEST(ExternalPlugin, AThrowingPluginDoesNotTakeTheNodeDown) {
+    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN});
+    HttpClient api(node.api_port());
+    auto c = login(node, 30);
+    auto r = c->biz("echo.throw", "{}");
+    ASSERT_TRUE(r) << "a BIZ_RESULT still comes back";
+    EXPECT_NE(r->code(), 0);
+    EXPECT_TRUE(c->heartbeat()) << "the connection stays";
+    auto h = api.post("/v1/echo/throw", "{}");
+    EXPECT_EQ(h.status, 500);
+    EXPECT_TRUE(h.json().as_object().contains("error"));
+    auto ok = c->biz("echo.say", "{}");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->code(), 0) << "the plugin keeps serving after it threw";
+    EXPECT_TRUE(node.running());
+    auto m = api.get("/metrics").body;
+    EXPECT_EQ(metric_value(m, "livepush_plugin_failures_total{plugin=\"echo\"}"), 2);
+}
+
+TEST(ExternalPlugin, AMissingLibraryIsAClearStartupError) {
+    EXPECT_THROW(NodeProcess({"--set", "plugins.load=/nonexistent/libnothing.so"}), std::runtime_error);
+}
+
+// ------------------------------------------------------------------ Kafka
+
+std::string run(const std::string& cmd, const std::string& stdin_text = "") {
+    std::string out;
+    if (stdin_text.empty()) {
+        FILE* p = ::popen(cmd.c_str(), "r");
+        if (!p) return out;
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        ::pclose(p);
+        return out;
+    }
+    FILE* p = ::popen(cmd.c_str(), "w");
+    if (!p) return out;
+    std::fwrite(stdin_text.data(), 1, stdin_text.size(), p);
+    ::pclose(p);
+    return out;
+}
+
+TEST(KafkaGift, EventsProducedByAnotherProcessBecomeRoomEffects) {
+    lp::test::KafkaMockCluster kafka(3);
+    kafka.create_topic("gift", 3);
+    kafka.create_topic("livepush.upstream", 3);
+    NodeProcess node({"--kafka", kafka.bootstraps(), "--set", "plugins.enabled=gift"});
+    HttpClient api(node.api_port());
+    auto viewer = login(node, 40);
+    ASSERT_TRUE(viewer->biz("room.enter", R"({"room_id":5})"));
+    // kcat, another process, produces two events (one of them twice) into the mock cluster.
+    std::string events = gift_event("k-1", 5, 41) + "\n" + gift_event("k-2", 5, 41) + "\n" + gift_event("k-1", 5, 41) + "\n";
+    run("kcat -P -b " + kafka.bootstraps() + " -t gift -k room5 2>/dev/null", events);
+    std::set<std::string> seen;
+    auto until = std::chrono::steady_clock::now() + 20s;
+    while (seen.size() < 2 && std::chrono::steady_clock::now() < until) {
+        auto p = push_of_type(*viewer, "gift.effect", 1000ms);
+        if (p) seen.insert(std::string(json::parse(p->payload()).at("event_id").as_string()));
+    }
+    EXPECT_EQ(seen, (std::set<std::string>{"k-1", "k-2"}));
+    EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 1000ms)) << "k-1 was produced twice, handled once";
+
+    // A client's room.chat goes upstream for business services, keyed by room.
+    ASSERT_TRUE(viewer->biz("room.chat", R"({"room_id":5,"text":"upstream please"})"));
+    std::string got;
+    for (int i = 0; i < 20 && got.find("upstream please") == std::string::npos; ++i) {
+        got = run("kcat -C -b " + kafka.bootstraps() + " -t livepush.upstream -o beginning -e -q -f '%k %s\\n' 2>/dev/null");
+        if (got.find("upstream please") == std::string::npos) std::this_thread::sleep_for(500ms);
+    }
+    EXPECT_NE(got.find("upstream please"), std::string::npos) << got;
+    EXPECT_EQ(got.rfind("5 ", 0), 0u) << "keyed by room: " << got;
+    EXPECT_GE(metric_value(api.get("/metrics").body, "livepush_kafka_events_total{result=\"handled\"}"), 2);
+}
+
+}  // namespace
