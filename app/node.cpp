@@ -11,6 +11,7 @@
 #include "cluster.pb.h"
 #include "router/cluster.hpp"
 #include "plugins/gift/gift_plugin.hpp"
+#include "plugins/pk/pk_plugin.hpp"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/kafka_events.hpp"
@@ -222,11 +223,12 @@ void Node::build_plugins(const Config& c) {
     plugins::HostOptions ho;
     ho.node_id = c.cluster.node_id;
     ho.cluster = p_->cluster != nullptr;
-    ho.enabled = plugins::split_list(setting(c, "plugins.enabled", "gift"));
+    ho.enabled = plugins::split_list(setting(c, "plugins.enabled", "gift,pk"));
     ho.load = plugins::split_list(setting(c, "plugins.load", ""));
     ho.config = plugin_sections(c);
     p_->host = std::make_unique<plugins::PluginHost>(ho, *p_->pusher, stores, *p_->jobs, *p_->bus);
     p_->host->add_builtin("gift", plugins::make_gift_plugin);
+    p_->host->add_builtin("pk", plugins::make_pk_plugin);
     p_->host->load();
     auto& host = *p_->host;
 

@@ -25,6 +25,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Seeks back to a message being retried that may be answered by later offsets before the
+// retry is given up (the message no longer exists).
+constexpr int kMaxReseeks = 3;
+
 struct KafkaDeleter {
     void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 };
@@ -117,6 +121,7 @@ struct KafkaEvents::Clients {
         Clock::time_point due;
         std::string event_id;   // for Forget
         bool admitted = false;  // FirstTime said yes: do not ask again
+        int reseeks = 0;        // later offsets seen after the resume (see on_message)
     };
     struct PartitionState {
         std::int64_t next_offset = -1;  // handled (or skipped) up to here: what to commit
@@ -142,8 +147,12 @@ struct KafkaEvents::Clients {
     bool consumer_closed = false;  // set by the consumer thread before it exits
 
     // brokers_up: broker ids seen UP in each client's latest statistics.
+    struct ClientBrokers {
+        std::set<std::int32_t> up;
+        bool all_down = false;  // since "all brokers down", until a broker is seen UP again
+    };
     std::mutex brokers_mu;
-    std::set<std::int32_t> producer_up, consumer_up;
+    ClientBrokers producer_brokers, consumer_brokers;
 
     // Consumer thread only.
     std::map<Key, PartitionState> partitions;
@@ -182,6 +191,9 @@ struct KafkaEvents::Clients {
                                rd_kafka_topic_partition_list_t* offsets, void* opaque);
 
     void broker_state(bool producer_side, std::set<std::int32_t> up);
+    void all_brokers_down(bool producer_side);
+    bool transport_error(bool producer_side);
+    void update_brokers_up();  // brokers_mu held
 
     // ---------------------------------------------------------------- consumer thread
     void consume_loop();
@@ -291,12 +303,15 @@ void KafkaEvents::Clients::on_error(rd_kafka_t* rk, int err_int, const char* rea
     const std::string who = producer_side ? "kafka producer: " : "kafka consumer: ";
     switch (err) {
         case RD_KAFKA_RESP_ERR__TRANSPORT:
-            c->stats.broker_down_events.fetch_add(1, std::memory_order_relaxed);
-            c->log(kKafkaLogWarning, who + "broker connection lost: " + reason);
+            // A connection lost, or a reconnect attempt refused. librdkafka logs it itself (FAIL).
+            if (c->transport_error(producer_side)) {
+                c->stats.broker_down_events.fetch_add(1, std::memory_order_relaxed);
+            }
+            c->log(kKafkaLogDebug, who + "broker connection lost: " + reason);
             break;
         case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
             c->stats.broker_down_events.fetch_add(1, std::memory_order_relaxed);
-            c->broker_state(producer_side, std::set<std::int32_t>{});
+            c->all_brokers_down(producer_side);
             c->log(kKafkaLogWarning, who + "all brokers down (librdkafka keeps retrying): " + reason);
             break;
         case RD_KAFKA_RESP_ERR__FATAL: {
@@ -347,9 +362,30 @@ int KafkaEvents::Clients::on_stats(rd_kafka_t* rk, char* json, std::size_t len, 
 
 void KafkaEvents::Clients::broker_state(bool producer_side, std::set<std::int32_t> up) {
     std::lock_guard lock(brokers_mu);
-    (producer_side ? producer_up : consumer_up) = std::move(up);
-    std::set<std::int32_t> all = producer_up;
-    all.insert(consumer_up.begin(), consumer_up.end());
+    ClientBrokers& b = producer_side ? producer_brokers : consumer_brokers;
+    if (!up.empty()) b.all_down = false;
+    b.up = std::move(up);
+    update_brokers_up();
+}
+
+void KafkaEvents::Clients::all_brokers_down(bool producer_side) {
+    std::lock_guard lock(brokers_mu);
+    ClientBrokers& b = producer_side ? producer_brokers : consumer_brokers;
+    b.all_down = true;
+    b.up.clear();
+    update_brokers_up();
+}
+
+// A lost connection counts as a down event, but the refused reconnects of an outage that is
+// counted already (all brokers down) do not: the counter says how often, not how long.
+bool KafkaEvents::Clients::transport_error(bool producer_side) {
+    std::lock_guard lock(brokers_mu);
+    return !(producer_side ? producer_brokers : consumer_brokers).all_down;
+}
+
+void KafkaEvents::Clients::update_brokers_up() {
+    std::set<std::int32_t> all = producer_brokers.up;
+    all.insert(consumer_brokers.up.begin(), consumer_brokers.up.end());
     stats.brokers_up.store(static_cast<std::int64_t>(all.size()), std::memory_order_relaxed);
 }
 
@@ -360,7 +396,7 @@ void KafkaEvents::Clients::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m,
         return;
     }
     const std::uint64_t n = c->stats.produce_failures.fetch_add(1, std::memory_order_relaxed);
-    // One line for the first failure of a burst, then one per 1000: a broker outage past
+    // A line for the first failure and then one per 1000: a broker outage past
     // message_timeout fails every buffered message at once.
     if (n % 1000 == 0) {
         c->log(kKafkaLogError, "kafka producer: message to " +
@@ -435,8 +471,16 @@ void KafkaEvents::Clients::on_message(const rd_kafka_message_t& m) {
         // earlier ones are handled already.
         if (m.offset < ps.retry->offset) return;
         if (m.offset > ps.retry->offset) {
-            if (!ps.paused) seek(key, ps.retry->offset);
-            return;
+            if (ps.paused) return;
+            if (++ps.retry->reseeks <= kMaxReseeks) {
+                seek(key, ps.retry->offset);
+                return;
+            }
+            // Seeking back keeps landing after it: the message is gone (retention, compaction).
+            log(kKafkaLogError, "kafka consumer: " +
+                                    tp_name(topic, m.partition, ps.retry->offset) +
+                                    " cannot be fetched again to retry it; giving up on it");
+            ps.retry.reset();
         }
     }
     stats.consumed.fetch_add(1, std::memory_order_relaxed);
@@ -458,10 +502,13 @@ void KafkaEvents::Clients::on_message(const rd_kafka_message_t& m) {
         try {
             first = first_time(topic, event_id);
         } catch (const std::exception& e) {
-            schedule_retry(key, ps, m.offset, event_id, false, std::string("dedupe: ") + e.what());
-            return;
+            why = std::string("first_time threw: ") + e.what();
         } catch (...) {
-            schedule_retry(key, ps, m.offset, event_id, false, "dedupe: unknown exception");
+            why = "first_time threw";
+        }
+        if (!why.empty()) {  // cannot tell (its store is down, say): retried like a failure
+            stats.handler_failures.fetch_add(1, std::memory_order_relaxed);
+            schedule_retry(key, ps, m.offset, event_id, false, why);
             return;
         }
         if (!first) {
@@ -554,6 +601,9 @@ void KafkaEvents::Clients::resume_due(Clock::time_point now) {
             pause_or_resume(key, false);
             ps.paused = false;
             --paused_count;
+            // librdkafka 2.0's fetcher notices a resume only at its next wake-up (up to 1 s
+            // later); a seek (to where it resumes anyway) wakes it at once.
+            if (ps.retry) seek(key, ps.retry->offset);
         }
     }
 }

@@ -25,7 +25,8 @@
 // and never throws because of one. produce() buffers up to `max_produce_queue` messages locally
 // (delivered when brokers return, or failed after `message_timeout`). `brokers_up` is refreshed
 // from librdkafka's statistics (every `stats_interval`) and dropped to 0 at once on "all
-// brokers down"; every broker connection lost counts one `broker_down_events`.
+// brokers down"; each connection lost and each "all brokers down" counts one
+// `broker_down_events`.
 //
 // Why the C API of librdkafka (not rdkafkacpp): the mock cluster the tests use is C only; the
 // C API gives the bounded close (rd_kafka_consumer_close_queue) and bounded commit
@@ -86,8 +87,8 @@ struct KafkaOptions {
     std::chrono::milliseconds message_timeout{300000};
     // How often brokers_up is refreshed from librdkafka's statistics.
     std::chrono::milliseconds stats_interval{1000};
-    // stop(): the producer's flush, then the consumer's final commit and group leave, each
-    // bounded by these.
+    // stop(): the producer's flush, and (at the same time) the consumer's final commit and
+    // group leave, each bounded by these.
     std::chrono::milliseconds flush_timeout{2000};
     std::chrono::milliseconds close_timeout{3000};
     // Extra librdkafka properties for both clients (security.protocol, sasl.*, ...). Applied
@@ -105,7 +106,8 @@ struct KafkaStats {
     std::atomic<std::uint64_t> produced{0};           // delivered to a broker
     std::atomic<std::uint64_t> produce_failures{0};   // refused or not delivered (timeout, stop, ...)
     std::atomic<std::uint64_t> produce_queue_full{0}; // produce() refused: local queue full
-    std::atomic<std::uint64_t> broker_down_events{0}; // broker connections lost (+1 per "all down")
+    std::atomic<std::uint64_t> broker_down_events{0}; // connections lost + "all brokers down" events
+                                                      // (not the refused reconnects of an outage)
     std::atomic<std::uint64_t> commit_failures{0};    // partition offsets a commit failed for
     std::atomic<std::int64_t> brokers_up{0};          // brokers connected now (either client)
     std::atomic<std::int64_t> assigned_partitions{0}; // partitions this node consumes now
@@ -121,7 +123,8 @@ public:
     using Handler = std::function<bool(const std::string& topic, const std::string& key, const std::string& value)>;
     // Dedupe: `first_time(topic, event_id)` is asked for each message whose JSON value has an
     // "event_id" (string or number); false = a duplicate within the window: skipped, committed, counted.
-    // It is asked once per message: retries of a failed message do not ask again.
+    // It is asked once per message: retries of a failed message do not ask again. It throws
+    // when it cannot tell (its store is down): the message is then retried like a failed one.
     using FirstTime = std::function<bool(const std::string& topic, const std::string& event_id)>;
     // Optional undo of FirstTime: called when this node gives up a message FirstTime admitted but
     // the handler never succeeded on (its partition was revoked, or stop() came, mid-retry), so
@@ -138,16 +141,18 @@ public:
     KafkaEvents& operator=(const KafkaEvents&) = delete;
 
     void start();   // consumer thread + producer poll thread; never throws for an unreachable broker
-    void stop();    // bounded: flushes the producer for at most 2 s, commits, closes
+    // Bounded: flushes the producer for at most flush_timeout (2 s) while the consumer commits
+    // and leaves the group within close_timeout (3 s); what is still unsent is dropped and
+    // counted. Idempotent. Never from the handler (it would wait for its own thread).
+    void stop();
     // Async produce (keyed: same key → same partition → ordered). False when the local queue is
     // full (produce_queue_full), after stop(), or when librdkafka refuses the message.
     bool produce(const std::string& topic, const std::string& key, const std::string& value);
     const KafkaStats& stats() const;
     bool brokers_up() const;
 
-    struct Clients;  // the librdkafka handles and the consumer's partition state (in the .cpp)
-
 private:
+    struct Clients;  // the librdkafka handles and the consumer's partition state (in the .cpp)
     std::unique_ptr<Clients> c_;
 };
 
