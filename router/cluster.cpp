@@ -73,6 +73,14 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     lo.listen = opts_.link_listen;
     lo.node_id = opts_.node_id;
     lo.secret = opts_.secret;
+    // A route can name a node younger than our last node-list refresh: ask Redis for its
+    // address rather than hold its frames until the next refresh.
+    lo.resolve = [this](const std::string& node) -> std::string {
+        auto r = redis_->command_sync({"GET", RouteStore::node_key(node)}, std::chrono::milliseconds(500));
+        if (r.type != RedisReply::Type::String) return {};
+        auto bar = r.str.find('|');
+        return bar == std::string::npos ? std::string() : r.str.substr(bar + 1);
+    };
     links_ = std::make_unique<NodeLinks>(lo, [this](const std::string& from, codec::Code code, std::string_view body) {
         on_link(from, code, body);
     });

@@ -179,6 +179,7 @@ struct NodeLinks::Impl {
 
     void connect(const std::shared_ptr<Outbound>& link) {
         link->connecting = true;
+        if (link->addr.empty() && opts.resolve) link->addr = opts.resolve(link->node);
         tcp::endpoint ep;
         try {
             ep = to_endpoint(link->addr);

@@ -34,6 +34,9 @@ struct NodeLinksOptions {
     std::uint32_t max_body = 16 * 1024 * 1024;
     std::chrono::milliseconds backoff_min{100};
     std::chrono::milliseconds backoff_max{5000};
+    // Finds a node's link address when a send did not know it (a node this one has not yet
+    // seen in its node list). Runs on the cluster thread before each connect attempt.
+    std::function<std::string(const std::string& node)> resolve;
 };
 
 struct NodeLinksStats {
