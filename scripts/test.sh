@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 
 ulimit -n "$(ulimit -Hn)" || true
 JOBS=${JOBS:-$(nproc)}
+# Let every clone of the repository share one compiler cache: paths relative to the clone,
+# and the working directory not hashed (it differs per clone; -g would otherwise miss).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
