@@ -12,6 +12,8 @@
 #include "router/cluster.hpp"
 #include "plugins/gift/gift_plugin.hpp"
 #include "plugins/pk/pk_plugin.hpp"
+#include "plugins/feed/feed_plugin.hpp"
+#include "plugins/rank/rank_plugin.hpp"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/kafka_events.hpp"
@@ -223,12 +225,14 @@ void Node::build_plugins(const Config& c) {
     plugins::HostOptions ho;
     ho.node_id = c.cluster.node_id;
     ho.cluster = p_->cluster != nullptr;
-    ho.enabled = plugins::split_list(setting(c, "plugins.enabled", "gift,pk"));
+    ho.enabled = plugins::split_list(setting(c, "plugins.enabled", "gift,pk,feed,rank"));
     ho.load = plugins::split_list(setting(c, "plugins.load", ""));
     ho.config = plugin_sections(c);
     p_->host = std::make_unique<plugins::PluginHost>(ho, *p_->pusher, stores, *p_->jobs, *p_->bus);
     p_->host->add_builtin("gift", plugins::make_gift_plugin);
     p_->host->add_builtin("pk", plugins::make_pk_plugin);
+    p_->host->add_builtin("feed", plugins::make_feed_plugin);
+    p_->host->add_builtin("rank", plugins::make_rank_plugin);
     p_->host->load();
     auto& host = *p_->host;
 

@@ -44,7 +44,9 @@ void JobRunner::run() {
         lk.unlock();
         const std::size_t claimed = run_batch();
         lk.lock();
-        if (claimed < options_.batch) {
+        // Claim again at once while there was work: a job that schedules its successor with
+        // delay 0 (the feed's fan-out batches) must not wait a tick per step.
+        if (claimed == 0) {
             wake_.wait_for(lk, options_.tick, [this] { return stopping_; });
         }
     }

@@ -51,14 +51,16 @@ using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 
-ListPtr new_list(int size) { return ListPtr(rd_kafka_topic_partition_list_new(size)); }
+ListPtr new_list(int size) {
+    return ListPtr(rd_kafka_topic_partition_list_new(size));
+}
 
 int to_ms(milliseconds d) {
     return static_cast<int>(std::clamp<milliseconds::rep>(d.count(), 0, 1 << 30));
 }
 
 void stderr_log(int level, std::string_view line) {
-    static constexpr const char* kNames[] = {"emerg", "alert", "crit",   "error",
+    static constexpr const char* kNames[] = {"emerg", "alert",  "crit", "error",
                                              "warn",  "notice", "info", "debug"};
     std::string out = "[kafka] ";
     out += kNames[std::clamp(level, 0, 7)];
@@ -295,8 +297,7 @@ void KafkaEvents::Clients::on_log(const rd_kafka_t* rk, int level, const char* f
     c->log(level, line);
 }
 
-void KafkaEvents::Clients::on_error(rd_kafka_t* rk, int err_int, const char* reason,
-                                    void* opaque) {
+void KafkaEvents::Clients::on_error(rd_kafka_t* rk, int err_int, const char* reason, void* opaque) {
     auto* c = static_cast<Clients*>(opaque);
     const auto err = static_cast<rd_kafka_resp_err_t>(err_int);
     const bool producer_side = rd_kafka_type(rk) == RD_KAFKA_PRODUCER;
@@ -312,7 +313,8 @@ void KafkaEvents::Clients::on_error(rd_kafka_t* rk, int err_int, const char* rea
         case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
             c->stats.broker_down_events.fetch_add(1, std::memory_order_relaxed);
             c->all_brokers_down(producer_side);
-            c->log(kKafkaLogWarning, who + "all brokers down (librdkafka keeps retrying): " + reason);
+            c->log(kKafkaLogWarning,
+                   who + "all brokers down (librdkafka keeps retrying): " + reason);
             break;
         case RD_KAFKA_RESP_ERR__FATAL: {
             char why[512];
@@ -322,8 +324,7 @@ void KafkaEvents::Clients::on_error(rd_kafka_t* rk, int err_int, const char* rea
             break;
         }
         default:
-            c->log(kKafkaLogWarning,
-                   who + rd_kafka_err2name(err) + ": " + (reason ? reason : ""));
+            c->log(kKafkaLogWarning, who + rd_kafka_err2name(err) + ": " + (reason ? reason : ""));
     }
 }
 
@@ -417,8 +418,7 @@ void KafkaEvents::Clients::on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
 }
 
 void KafkaEvents::Clients::on_sync_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
-                                          rd_kafka_topic_partition_list_t* offsets,
-                                          void* opaque) {
+                                          rd_kafka_topic_partition_list_t* offsets, void* opaque) {
     auto* c = static_cast<Clients*>(opaque);
     c->commit_result(err, offsets);
     c->sync_commit_done = true;
@@ -429,7 +429,8 @@ void KafkaEvents::Clients::on_sync_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
 void KafkaEvents::Clients::consume_loop() {
     next_commit = Clock::now() + opt.commit_interval;
     while (!stop_consumer.load(std::memory_order_acquire)) {
-        rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), poll_timeout_ms(Clock::now()));
+        rd_kafka_message_t* m =
+            rd_kafka_consumer_poll(consumer.get(), poll_timeout_ms(Clock::now()));
         if (m) {
             on_message(*m);
             rd_kafka_message_destroy(m);
@@ -451,9 +452,7 @@ int KafkaEvents::Clients::poll_timeout_ms(Clock::time_point now) const {
             if (ps.retry && ps.paused) wake = std::min(wake, ps.retry->due);
         }
     }
-    return wake <= now ? 0
-                       : static_cast<int>(
-                             std::chrono::ceil<milliseconds>(wake - now).count());
+    return wake <= now ? 0 : static_cast<int>(std::chrono::ceil<milliseconds>(wake - now).count());
 }
 
 void KafkaEvents::Clients::on_message(const rd_kafka_message_t& m) {
@@ -477,8 +476,7 @@ void KafkaEvents::Clients::on_message(const rd_kafka_message_t& m) {
                 return;
             }
             // Seeking back keeps landing after it: the message is gone (retention, compaction).
-            log(kKafkaLogError, "kafka consumer: " +
-                                    tp_name(topic, m.partition, ps.retry->offset) +
+            log(kKafkaLogError, "kafka consumer: " + tp_name(topic, m.partition, ps.retry->offset) +
                                     " cannot be fetched again to retry it; giving up on it");
             ps.retry.reset();
         }
@@ -648,8 +646,8 @@ void KafkaEvents::Clients::rebalance(rd_kafka_resp_err_t err,
         }
         stats.assigned_partitions.store(static_cast<std::int64_t>(partitions.size()),
                                         std::memory_order_relaxed);
-        log(kKafkaLogInfo, "kafka consumer: assigned " + std::to_string(parts->cnt) +
-                               " partition(s): " + names);
+        log(kKafkaLogInfo,
+            "kafka consumer: assigned " + std::to_string(parts->cnt) + " partition(s): " + names);
         if (cooperative) {
             error.reset(rd_kafka_incremental_assign(rk, parts));
         } else {
@@ -672,9 +670,9 @@ void KafkaEvents::Clients::rebalance(rd_kafka_resp_err_t err,
         assign_err = rd_kafka_assign(rk, nullptr);
     }
     if (error || assign_err) {
-        log(kKafkaLogError, std::string("kafka consumer: (un)assign: ") +
-                                (error ? rd_kafka_error_string(error.get())
-                                       : rd_kafka_err2str(assign_err)));
+        log(kKafkaLogError,
+            std::string("kafka consumer: (un)assign: ") +
+                (error ? rd_kafka_error_string(error.get()) : rd_kafka_err2str(assign_err)));
     }
 }
 
@@ -682,7 +680,8 @@ void KafkaEvents::Clients::rebalance(rd_kafka_resp_err_t err,
 // the FirstTime marks of messages that never succeeded, forgets their state.
 void KafkaEvents::Clients::release(const rd_kafka_topic_partition_list_t* parts, bool commit) {
     if (commit) {
-        commit_sync(dirty_offsets(parts), close_deadline.value_or(Clock::now() + opt.close_timeout));
+        commit_sync(dirty_offsets(parts),
+                    close_deadline.value_or(Clock::now() + opt.close_timeout));
     }
     std::vector<Key> keys;
     if (parts) {
@@ -779,13 +778,12 @@ void KafkaEvents::Clients::commit_result(rd_kafka_resp_err_t err,
     stats.committed.fetch_add(ok, std::memory_order_relaxed);
     stats.commit_failures.fetch_add(failed, std::memory_order_relaxed);
     if (failed > 0 || (err && (!offsets || offsets->cnt == 0))) {
-        const rd_kafka_resp_err_t shown =
-            err ? err : [&] {
-                for (int i = 0; i < offsets->cnt; ++i) {
-                    if (offsets->elems[i].err) return offsets->elems[i].err;
-                }
-                return RD_KAFKA_RESP_ERR_NO_ERROR;
-            }();
+        const rd_kafka_resp_err_t shown = err ? err : [&] {
+            for (int i = 0; i < offsets->cnt; ++i) {
+                if (offsets->elems[i].err) return offsets->elems[i].err;
+            }
+            return RD_KAFKA_RESP_ERR_NO_ERROR;
+        }();
         log(kKafkaLogWarning, "kafka consumer: commit failed for " + std::to_string(failed) +
                                   " partition(s): " + rd_kafka_err2str(shown) +
                                   " (retried at the next commit)");
@@ -799,8 +797,8 @@ void KafkaEvents::Clients::close_consumer() {
     QueuePtr q(rd_kafka_queue_new(consumer.get()));
     ErrorPtr error(rd_kafka_consumer_close_queue(consumer.get(), q.get()));
     if (error) {
-        log(kKafkaLogWarning, std::string("kafka consumer: close: ") +
-                                  rd_kafka_error_string(error.get()));
+        log(kKafkaLogWarning,
+            std::string("kafka consumer: close: ") + rd_kafka_error_string(error.get()));
         return;
     }
     // The revoke of the final rebalance arrives on `q` and runs rebalance() (which commits
@@ -810,8 +808,9 @@ void KafkaEvents::Clients::close_consumer() {
     }
     consumer_closed = rd_kafka_consumer_closed(consumer.get());
     if (!consumer_closed) {
-        log(kKafkaLogWarning, "kafka consumer: leaving the group did not finish within "
-                              "close_timeout; the group notices after session_timeout");
+        log(kKafkaLogWarning,
+            "kafka consumer: leaving the group did not finish within "
+            "close_timeout; the group notices after session_timeout");
     }
 }
 
@@ -854,8 +853,8 @@ void KafkaEvents::start() {
         }
         // Only fails for a bad topic list; the brokers are not asked here.
         if (rd_kafka_resp_err_t err = rd_kafka_subscribe(c.consumer.get(), topics.get())) {
-            c.log(kKafkaLogError, std::string("kafka consumer: subscribe: ") +
-                                      rd_kafka_err2str(err));
+            c.log(kKafkaLogError,
+                  std::string("kafka consumer: subscribe: ") + rd_kafka_err2str(err));
         } else {
             c.consumer_thread = std::thread([&c] { c.consume_loop(); });
         }
@@ -875,7 +874,8 @@ void KafkaEvents::stop() {
 
     c.stop_poll.store(true, std::memory_order_release);
     if (c.poll_thread.joinable()) c.poll_thread.join();
-    if (rd_kafka_flush(c.producer.get(), to_ms(c.opt.flush_timeout)) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_flush(c.producer.get(), to_ms(c.opt.flush_timeout)) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
         const int left = rd_kafka_outq_len(c.producer.get());
         c.log(kKafkaLogWarning, "kafka producer: " + std::to_string(left) +
                                     " message(s) not delivered within flush_timeout, dropped");
@@ -901,11 +901,11 @@ bool KafkaEvents::produce(const std::string& topic, const std::string& key,
         c.stats.produce_failures.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        c.producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(c.producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         c.stats.produce_queue_full.fetch_add(1, std::memory_order_relaxed);
@@ -915,7 +915,9 @@ bool KafkaEvents::produce(const std::string& topic, const std::string& key,
     return false;
 }
 
-const KafkaStats& KafkaEvents::stats() const { return c_->stats; }
+const KafkaStats& KafkaEvents::stats() const {
+    return c_->stats;
+}
 
 bool KafkaEvents::brokers_up() const {
     return c_->stats.brokers_up.load(std::memory_order_relaxed) > 0;

@@ -1,4 +1,5 @@
-// plugins/host/kafka_events: the node's Kafka client, events in (consumer group) and out (producer).
+// plugins/host/kafka_events: the node's Kafka client, events in (consumer group) and out
+// (producer).
 //
 // What it is for: in cluster mode business services publish events (gift events on `gift`,
 // design.md section 6) that the plugins consume (their event_topics()), and the node publishes
@@ -63,11 +64,13 @@ inline constexpr int kKafkaLogInfo = 6;
 inline constexpr int kKafkaLogDebug = 7;
 
 struct KafkaOptions {
-    std::string brokers;                  // host:port[,host:port]
-    std::string group = "livepush";       // one consumer group per cluster: each event handled once per cluster
-    std::string client_id;                // node id
-    std::vector<std::string> topics;      // consumed (from the plugins' event_topics(), default {"gift"})
-                                          // (empty = {"gift"}; a KafkaEvents without a handler only produces)
+    std::string brokers;  // host:port[,host:port]
+    // One consumer group per cluster: each event handled once per cluster.
+    std::string group = "livepush";
+    std::string client_id;  // node id
+    // Consumed (from the plugins' event_topics(); empty = {"gift"}). A KafkaEvents without a
+    // handler only produces.
+    std::vector<std::string> topics;
     // Backoff of a failed handler's retries (doubling per attempt) and of librdkafka's
     // reconnects to a broker that went away.
     std::chrono::milliseconds retry_backoff_min{200}, retry_backoff_max{10000};
@@ -80,9 +83,11 @@ struct KafkaOptions {
     // A node that stops heartbeating loses its partitions after this long.
     std::chrono::milliseconds session_timeout{10000};
     std::chrono::milliseconds heartbeat_interval{3000};
-    // "cooperative-sticky": a node joining or leaving moves only the partitions it must, the
-    // others keep flowing. "range" / "roundrobin" (eager) also work.
-    std::string assignment_strategy = "cooperative-sticky";
+    // Eager by default: a rebalance (a node joins or leaves) pauses the whole group for a moment.
+    // "cooperative-sticky" (only the partitions that move pause) works too, but librdkafka before
+    // 2.10 (bug #4059) takes a commit that overlaps a rebalance for a lost assignment: with our
+    // commits every commit_interval that costs an extra rebalance now and then (seen in tests).
+    std::string assignment_strategy = "range,roundrobin";
     // A produced message not delivered after this long fails (produce_failures).
     std::chrono::milliseconds message_timeout{300000};
     // How often brokers_up is refreshed from librdkafka's statistics.
@@ -97,20 +102,23 @@ struct KafkaOptions {
 };
 
 struct KafkaStats {
-    std::atomic<std::uint64_t> consumed{0};           // messages taken from Kafka (a retried one each time)
-    std::atomic<std::uint64_t> handled{0};            // handler returned true
-    std::atomic<std::uint64_t> handler_failures{0};   // handler returned false or threw (each attempt)
-    std::atomic<std::uint64_t> duplicates{0};         // FirstTime said false: skipped
-    std::atomic<std::uint64_t> invalid_json{0};       // not a JSON object: skipped
-    std::atomic<std::uint64_t> committed{0};          // partition offsets committed successfully
-    std::atomic<std::uint64_t> produced{0};           // delivered to a broker
-    std::atomic<std::uint64_t> produce_failures{0};   // refused or not delivered (timeout, stop, ...)
-    std::atomic<std::uint64_t> produce_queue_full{0}; // produce() refused: local queue full
-    std::atomic<std::uint64_t> broker_down_events{0}; // connections lost + "all brokers down" events
-                                                      // (not the refused reconnects of an outage)
-    std::atomic<std::uint64_t> commit_failures{0};    // partition offsets a commit failed for
-    std::atomic<std::int64_t> brokers_up{0};          // brokers connected now (either client)
-    std::atomic<std::int64_t> assigned_partitions{0}; // partitions this node consumes now
+    // Messages taken from Kafka (a retried one each time it comes back).
+    std::atomic<std::uint64_t> consumed{0};
+    std::atomic<std::uint64_t> handled{0};           // handler returned true
+    std::atomic<std::uint64_t> handler_failures{0};  // handler (or first_time) failed, per attempt
+    std::atomic<std::uint64_t> duplicates{0};        // first_time said false: skipped
+    std::atomic<std::uint64_t> invalid_json{0};      // not a JSON object: skipped
+    std::atomic<std::uint64_t> committed{0};         // partition offsets committed successfully
+    std::atomic<std::uint64_t> produced{0};          // delivered to a broker
+    // Refused by produce() (stopped, ...) or not delivered (message_timeout, purged at stop).
+    std::atomic<std::uint64_t> produce_failures{0};
+    std::atomic<std::uint64_t> produce_queue_full{0};  // produce() refused: local queue full
+    // Connections lost, and "all brokers down" events (not the refused reconnects of an
+    // outage already counted).
+    std::atomic<std::uint64_t> broker_down_events{0};
+    std::atomic<std::uint64_t> commit_failures{0};     // partition offsets a commit failed for
+    std::atomic<std::int64_t> brokers_up{0};           // brokers connected now (either client)
+    std::atomic<std::int64_t> assigned_partitions{0};  // partitions this node consumes now
 };
 
 class KafkaEvents {
@@ -120,11 +128,13 @@ public:
     // throw) = not handled: counted, and the message is retried (seek back) with backoff. This
     // blocks the message's partition until it succeeds (per-key order is kept), so handlers must
     // be idempotent and must not fail for a reason that will never go away.
-    using Handler = std::function<bool(const std::string& topic, const std::string& key, const std::string& value)>;
+    using Handler = std::function<bool(const std::string& topic, const std::string& key,
+                                       const std::string& value)>;
     // Dedupe: `first_time(topic, event_id)` is asked for each message whose JSON value has an
-    // "event_id" (string or number); false = a duplicate within the window: skipped, committed, counted.
-    // It is asked once per message: retries of a failed message do not ask again. It throws
-    // when it cannot tell (its store is down): the message is then retried like a failed one.
+    // "event_id" (string or number); false = a duplicate within the window: skipped, committed,
+    // counted. It is asked once per message: retries of a failed message do not ask again. It
+    // throws when it cannot tell (its store is down): the message is then retried like a failed
+    // one.
     using FirstTime = std::function<bool(const std::string& topic, const std::string& event_id)>;
     // Optional undo of FirstTime: called when this node gives up a message FirstTime admitted but
     // the handler never succeeded on (its partition was revoked, or stop() came, mid-retry), so
@@ -140,7 +150,7 @@ public:
     KafkaEvents(const KafkaEvents&) = delete;
     KafkaEvents& operator=(const KafkaEvents&) = delete;
 
-    void start();   // consumer thread + producer poll thread; never throws for an unreachable broker
+    void start();  // consumer thread + producer poll thread; never throws for an unreachable broker
     // Bounded: flushes the producer for at most flush_timeout (2 s) while the consumer commits
     // and leaves the group within close_timeout (3 s); what is still unsent is dropped and
     // counted. Idempotent. Never from the handler (it would wait for its own thread).

@@ -2,7 +2,7 @@
 // cluster (3 brokers, in process, loopback ports chosen at run time), plus kcat as a producer in
 // another process. Set LP_KAFKA_TEST_LOG=1 to see the clients' log lines, and
 // LP_KAFKA_TEST_DEBUG to a librdkafka debug list ("cgrp,fetch") for theirs.
-// LP_KAFKA_TEST_ASSIGNOR=range runs it all with an eager assignor (default cooperative-sticky).
+// LP_KAFKA_TEST_ASSIGNOR=cooperative-sticky runs it all with that assignor (default eager).
 #include "plugins/host/kafka_events.hpp"
 
 #include <gtest/gtest.h>
@@ -131,14 +131,15 @@ protected:
         // The mock broker answers a fetch only when fetch.wait.max.ms is up, even if data came
         // in meanwhile (a real broker answers at once): keep that wait short.
         o.rdkafka_config["fetch.wait.max.ms"] = "50";
-        if (const char* debug = std::getenv("LP_KAFKA_TEST_DEBUG")) o.rdkafka_config["debug"] = debug;
+        if (const char* debug = std::getenv("LP_KAFKA_TEST_DEBUG"))
+            o.rdkafka_config["debug"] = debug;
         if (const char* a = std::getenv("LP_KAFKA_TEST_ASSIGNOR")) o.assignment_strategy = a;
         o.commit_interval = 100ms;
         o.stats_interval = 200ms;
         o.flush_timeout = 1000ms;
         o.close_timeout = 2000ms;
-        o.log = [lines = log, print = std::getenv("LP_KAFKA_TEST_LOG") != nullptr,
-                 node](int level, std::string_view line) {
+        o.log = [lines = log, print = std::getenv("LP_KAFKA_TEST_LOG") != nullptr, node](
+                    int level, std::string_view line) {
             std::string l = node + " " + std::to_string(level) + " " + std::string(line);
             if (print) {
                 static const auto t0 = Clock::now();
@@ -158,7 +159,9 @@ protected:
             first = [dedupe](const std::string& t, const std::string& id) {
                 return dedupe->first_time(t, id);
             };
-            forget = [dedupe](const std::string& t, const std::string& id) { dedupe->forget(t, id); };
+            forget = [dedupe](const std::string& t, const std::string& id) {
+                dedupe->forget(t, id);
+            };
         }
         return std::make_unique<KafkaEvents>(
             std::move(o),
@@ -220,7 +223,8 @@ TEST_F(KafkaEventsTest, HandlesEventsProducedByKcatInAnotherProcess) {
     const auto events = sink.events();
     for (int i = 0; i < 5; ++i) {
         EXPECT_EQ(events[i].key, "room1");
-        EXPECT_EQ(event_id_of(events[i].value), "kcat-" + std::to_string(i));  // one partition: in order
+        EXPECT_EQ(event_id_of(events[i].value),
+                  "kcat-" + std::to_string(i));  // one partition: in order
     }
 }
 
@@ -242,7 +246,8 @@ TEST_F(KafkaEventsTest, TwoNodesInOneGroupHandleEachEventOnce) {
 
     constexpr int kFirst = 150, kSecond = 150;
     for (int i = 0; i < kFirst; ++i) {
-        ASSERT_TRUE(a->produce("gift", "room" + std::to_string(i % 10), gift("e" + std::to_string(i))));
+        ASSERT_TRUE(
+            a->produce("gift", "room" + std::to_string(i % 10), gift("e" + std::to_string(i))));
     }
     ASSERT_TRUE(eventually([&] { return sink_a.size() + sink_b.size() == kFirst; }, 15s));
     EXPECT_GT(sink_a.size(), 0u);
@@ -252,7 +257,8 @@ TEST_F(KafkaEventsTest, TwoNodesInOneGroupHandleEachEventOnce) {
     b->stop();
     ASSERT_TRUE(eventually([&] { return a->stats().assigned_partitions == 3; }, 15s));
     for (int i = kFirst; i < kFirst + kSecond; ++i) {
-        ASSERT_TRUE(a->produce("gift", "room" + std::to_string(i % 10), gift("e" + std::to_string(i))));
+        ASSERT_TRUE(
+            a->produce("gift", "room" + std::to_string(i % 10), gift("e" + std::to_string(i))));
     }
     ASSERT_TRUE(eventually([&] { return sink_a.size() + sink_b.size() >= kFirst + kSecond; }, 15s));
     std::this_thread::sleep_for(300ms);  // anything handled twice would show up by now
@@ -293,10 +299,12 @@ TEST_F(KafkaEventsTest, HandledAndSkippedEventsAreNotSeenAgainByTheNextConsumer)
         auto first = node(options("node-a"), sink);
         first->start();
         for (int i = 0; i < 10; ++i) {
-            ASSERT_TRUE(first->produce("gift", "room" + std::to_string(i), gift("old-" + std::to_string(i))));
+            ASSERT_TRUE(first->produce("gift", "room" + std::to_string(i),
+                                       gift("old-" + std::to_string(i))));
         }
         ASSERT_TRUE(first->produce("gift", "room0", "{poison"));  // skipped: committed too
-        ASSERT_TRUE(eventually([&] { return sink.size() == 10 && first->stats().invalid_json == 1; }, 15s));
+        ASSERT_TRUE(
+            eventually([&] { return sink.size() == 10 && first->stats().invalid_json == 1; }, 15s));
         first->stop();  // commits what it handled
         EXPECT_GT(first->stats().committed, 0u);
     }
@@ -304,7 +312,8 @@ TEST_F(KafkaEventsTest, HandledAndSkippedEventsAreNotSeenAgainByTheNextConsumer)
     auto second = node(options("node-b"), sink);
     second->start();
     for (int i = 0; i < 5; ++i) {
-        ASSERT_TRUE(second->produce("gift", "room" + std::to_string(i), gift("new-" + std::to_string(i))));
+        ASSERT_TRUE(
+            second->produce("gift", "room" + std::to_string(i), gift("new-" + std::to_string(i))));
     }
     ASSERT_TRUE(eventually([&] { return sink.size() >= 5; }, 15s));
     std::this_thread::sleep_for(300ms);
@@ -385,7 +394,8 @@ TEST_F(KafkaEventsTest, BrokersDownBuffersProducesAndDeliversWhenBack) {
     o.session_timeout = 6000ms;  // the outage is shorter: the node keeps its partitions
     auto n = node(o, sink);
     n->start();
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(n->produce("gift", "room1", gift("before-" + std::to_string(i))));
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(n->produce("gift", "room1", gift("before-" + std::to_string(i))));
     ASSERT_TRUE(eventually([&] { return sink.size() == 5; }, 15s));
     ASSERT_TRUE(eventually([&] { return n->brokers_up(); }, 5s));
 
@@ -394,7 +404,8 @@ TEST_F(KafkaEventsTest, BrokersDownBuffersProducesAndDeliversWhenBack) {
     EXPECT_GT(n->stats().broker_down_events, 0u);
     EXPECT_EQ(n->stats().brokers_up, 0);
     for (int i = 0; i < 20; ++i) {
-        EXPECT_TRUE(n->produce("gift", "room" + std::to_string(i), gift("during-" + std::to_string(i))));
+        EXPECT_TRUE(
+            n->produce("gift", "room" + std::to_string(i), gift("during-" + std::to_string(i))));
     }
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(n->stats().produced, 5u);  // buffered, not lost, not delivered
@@ -440,7 +451,8 @@ TEST_F(KafkaEventsTest, ConsumeThroughputFromMockCluster) {
         auto p = std::make_unique<KafkaEvents>(o, KafkaEvents::Handler{});  // producer only
         p->start();
         for (int i = 0; i < kEvents; ++i) {
-            ASSERT_TRUE(p->produce("gift", "room" + std::to_string(i % 100), gift(std::to_string(i), i % 100)));
+            ASSERT_TRUE(p->produce("gift", "room" + std::to_string(i % 100),
+                                   gift(std::to_string(i), i % 100)));
         }
         ASSERT_TRUE(eventually([&] { return p->stats().produced == kEvents; }, 20s));
     }
@@ -456,8 +468,9 @@ TEST_F(KafkaEventsTest, ConsumeThroughputFromMockCluster) {
     ASSERT_TRUE(eventually([&] { return n_handled == kEvents; }, 30s)) << n_handled;
     n.stop();  // joins the consumer thread: first and last are settled
     const double secs = std::chrono::duration<double>(last - first).count();
-    std::printf("[ throughput ] %d events in %.3f s: %.0f events/s (mock cluster -> trivial handler)\n",
-                kEvents, secs, kEvents / secs);
+    std::printf(
+        "[ throughput ] %d events in %.3f s: %.0f events/s (mock cluster -> trivial handler)\n",
+        kEvents, secs, kEvents / secs);
     EXPECT_EQ(n.stats().invalid_json, 0u);
 }
 
