@@ -239,7 +239,7 @@ void Node::build_plugins(const Config& c) {
     // BIZ types and HTTP routes of the plugins.
     for (const auto& type : host.biz_types()) {
         p_->gateway->register_biz(type, [&host, type](handlers::BizCall& call) {
-            sdk::BizRequest req{call.session.user.id, call.session.user.role, type, call.req.data()};
+            sdk::BizRequest req{call.session.user.id, std::string(server::to_string(call.session.user.role)), type, call.req.data()};
             auto r = host.biz(req);
             handlers::BizReply out;
             out.code = r.code;

@@ -129,9 +129,8 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         return;
     }
     s.user.id = claims.user_id;
-    s.user.role = claims.role;
+    s.user.role = server::role_from(claims.role);
     s.user.platform = req.platform().empty() ? "app" : req.platform().substr(0, 32);
-    s.user.device_id = req.device_id().substr(0, 64);
     s.set_logged_in(in);
     stats_.login_ok.fetch_add(1, std::memory_order_relaxed);
 

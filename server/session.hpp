@@ -52,12 +52,17 @@ public:
 
 // Per-session user state, filled by the login handler. Kept here (not in a side map) so a
 // lookup by session costs nothing.
+// Fields are kept small on purpose: an idle session's whole cost is the point (see
+// docs/benchmarks.md), so nothing is stored here that no one reads.
+enum class Role : std::uint8_t { Viewer = 0, Anchor, Admin };
+std::string_view to_string(Role r) noexcept;
+Role role_from(std::string_view name) noexcept;  // unknown names are viewers
+
 struct SessionUser {
     std::uint64_t id = 0;
     std::string platform;
-    std::string device_id;
-    std::string role;
     std::string scene;  // "room" or another scene name; empty = not set
+    Role role = Role::Viewer;
     // BIZ rate limit: a token bucket (handlers/gateway), refilled per second.
     float biz_tokens = -1;  // < 0: not started
     std::uint32_t biz_refill_ms = 0;
@@ -194,7 +199,7 @@ private:
     CloseReason close_reason_ = CloseReason::PeerClosed;
     codec::StreamDecoder decoder_;
     std::unique_ptr<codec::ws::FrameDecoder> ws_;  // WebSocket sessions only
-    std::string upgrade_buf_;                         // HTTP upgrade request, until complete
+    std::unique_ptr<std::string> upgrade_buf_;        // HTTP upgrade request, until complete
 
     friend class EventLoop;
     friend class Listener;
