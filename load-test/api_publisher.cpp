@@ -312,17 +312,23 @@ struct ApiPublisher::Impl {
         bool all_done =
             std::all_of(conns.begin(), conns.end(), [](const auto& c) { return c->done; });
         if (!all_done || finished.load(std::memory_order_relaxed)) return;
-        // Whatever was due by now (or by the window's end) and never sent is the shortfall.
+        settle_due();
+        finished.store(true, std::memory_order_release);
+    }
+
+    // Whatever fell due by now (or by the window's end) and was never sent is the shortfall.
+    void settle_due() {
+        if (start_ns == 0) return;  // never started
         std::int64_t until = std::min(now_ns(), end_ns) - start_ns;
         results.due = std::min<std::uint64_t>(
             total,
             static_cast<std::uint64_t>(std::max<double>(0, double(until) / interval_ns)) + 1);
         results.due = std::max(results.due, results.sent);
-        finished.store(true, std::memory_order_release);
     }
 
     void on_stop() {
         stopping = true;
+        if (!finished.load(std::memory_order_relaxed)) settle_due();
         error_code ignored;
         for (auto& c : conns) {
             c->pace.cancel();

@@ -59,7 +59,7 @@ struct LoadOptions {
     std::size_t received_ids_per_shard = 0;  // qos1: capacity of each shard's ReceivedIds
 };
 
-// The room a connection (by its index in the run) subscribes to, and a room's index.
+// The room the connection with this index in the run subscribes to (room scenario).
 inline std::uint64_t room_of(const LoadOptions& o, std::uint32_t global_index) {
     return o.room_base + global_index % o.rooms;
 }

@@ -84,9 +84,10 @@ struct KafkaOptions {
     std::chrono::milliseconds session_timeout{10000};
     std::chrono::milliseconds heartbeat_interval{3000};
     // Eager by default: a rebalance (a node joins or leaves) pauses the whole group for a moment.
-    // "cooperative-sticky" (only the partitions that move pause) works too, but librdkafka before
-    // 2.10 (bug #4059) takes a commit that overlaps a rebalance for a lost assignment: with our
-    // commits every commit_interval that costs an extra rebalance now and then (seen in tests).
+    // "cooperative-sticky" (only the partitions that move pause) works too, but our librdkafka
+    // (2.0; fixed upstream in 2025, librdkafka#4059) takes a commit that overlaps a rebalance
+    // for a lost assignment: with a commit every commit_interval that costs an extra rebalance
+    // now and then (seen in the tests), and some events handled twice.
     std::string assignment_strategy = "range,roundrobin";
     // A produced message not delivered after this long fails (produce_failures).
     std::chrono::milliseconds message_timeout{300000};
@@ -141,10 +142,10 @@ public:
     // that the partition's next owner does not take it for a duplicate.
     using Forget = std::function<void(const std::string& topic, const std::string& event_id)>;
 
-    // Throws std::invalid_argument for options that make no sense (no brokers, no topics with a
-    // handler, backoff_min > backoff_max) and std::runtime_error when librdkafka refuses the
-    // configuration. Never for an unreachable broker. The producer works from here on: messages
-    // produced before start() are buffered.
+    // Throws std::invalid_argument for options that make no sense (no brokers, a backoff_min
+    // not in (0, backoff_max], a zero max_produce_queue or commit_interval) and
+    // std::runtime_error when librdkafka refuses the configuration. Never for an unreachable
+    // broker. The producer works from here on: messages produced before start() are buffered.
     KafkaEvents(KafkaOptions opts, Handler handler, FirstTime first_time = {}, Forget forget = {});
     ~KafkaEvents();  // stop()
     KafkaEvents(const KafkaEvents&) = delete;
@@ -155,8 +156,10 @@ public:
     // and leaves the group within close_timeout (3 s); what is still unsent is dropped and
     // counted. Idempotent. Never from the handler (it would wait for its own thread).
     void stop();
-    // Async produce (keyed: same key → same partition → ordered). False when the local queue is
-    // full (produce_queue_full), after stop(), or when librdkafka refuses the message.
+    // Async produce (keyed: same key → same partition → ordered; murmur2, the partition a Java
+    // producer picks for that key; an empty key spreads). The producer is idempotent, so its own
+    // retries neither duplicate nor reorder. False when the local queue is full
+    // (produce_queue_full), after stop(), or when librdkafka refuses the message.
     bool produce(const std::string& topic, const std::string& key, const std::string& value);
     const KafkaStats& stats() const;
     bool brokers_up() const;
