@@ -51,6 +51,8 @@ usage: livepush-load --secret SECRET [options]
 target:
   --host HOST                 server address (default 127.0.0.1)
   --port PORT                 TCP port, or the WebSocket port with --transport ws (default 7000)
+  --ports P1,P2,...           cluster: session i connects to the i-th port modulo the list (one
+                              node each); room and qos1 still publish through --api on one node
   --transport tcp|ws          raw TCP frames or WebSocket binary messages (default tcp)
   --ws-path PATH              WebSocket path (default /ws)
   --json                      JSON_BODY frames instead of binary protobuf
@@ -260,6 +262,18 @@ RunOptions parse_options(int argc, char** argv) {
             l.threads = static_cast<std::uint32_t>(parse_uint(flag, v, 64));
         else if (a == "--source-ips")
             l.source_ips = parse_source_ips(v);
+        else if (a == "--ports") {
+            // Cluster: spread the sessions over several nodes (publish through --api on one).
+            std::size_t start = 0;
+            while (start <= v.size()) {
+                auto comma = v.find(',', start);
+                std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                if (!item.empty()) l.ports.push_back(static_cast<std::uint16_t>(parse_uint(flag, item, 65535)));
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
+            if (l.ports.empty()) usage_error("--ports needs PORT[,PORT...]");
+        }
         else if (a == "--connect-concurrency")
             l.connect_concurrency = static_cast<std::uint32_t>(parse_uint(flag, v, 100000));
         else if (a == "--connect-timeout-ms")

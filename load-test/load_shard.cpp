@@ -287,6 +287,8 @@ struct LoadShard::Impl {
             throw std::runtime_error("cannot resolve " + opts.host + ": " + ec.message());
         }
         target = results.begin()->endpoint();
+        for (auto p : opts.ports) targets.emplace_back(target.address(), p);
+        if (targets.empty()) targets.push_back(target);
         for (const std::string& ip : opts.source_ips) {
             source_addresses.push_back(asio::ip::make_address(ip, ec));
             if (ec) throw std::runtime_error("bad source address " + ip);
@@ -312,6 +314,7 @@ struct LoadShard::Impl {
     asio::steady_timer heartbeat_timer;
     std::thread thread;
     tcp::endpoint target;
+    std::vector<tcp::endpoint> targets;  // one per node (--ports); connection g uses g % n
     std::vector<asio::ip::address> source_addresses;
     std::deque<LoadConnection> conns;  // deque: addresses stay put, handlers hold references
     std::vector<InflightSlot> inflight;
@@ -380,7 +383,7 @@ struct LoadShard::Impl {
             c.socket.bind(tcp::endpoint(source, 0), ec);
             if (ec) return fail(c, Failure::Bind);
         }
-        c.socket.async_connect(target, [this, &c](const error_code& ec) { on_connected(c, ec); });
+        c.socket.async_connect(targets[c.global_index % targets.size()], [this, &c](const error_code& ec) { on_connected(c, ec); });
     }
 
     void on_connected(LoadConnection& c, const error_code& ec) {

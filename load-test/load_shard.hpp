@@ -38,6 +38,8 @@ struct LoadOptions {
     Scenario scenario = Scenario::PingPong;
     std::string host = "127.0.0.1";
     std::uint16_t port = 7000;
+    // Cluster: several nodes' ports on `host`; connection i goes to ports[i % n] (empty: port).
+    std::vector<std::uint16_t> ports;
     bool websocket = false;
     std::string ws_path = "/ws";
     bool json_body = false;

@@ -174,15 +174,24 @@ void Cluster::apply_nodes(std::vector<NodeInfo> nodes) {
         nodes.push_back(self_);  // we are alive even if our key lapsed while Redis was away
     std::sort(nodes.begin(), nodes.end(), [](const NodeInfo& a, const NodeInfo& b) { return a.id < b.id; });
     std::vector<std::string> gone;
+    std::vector<NodeInfo> added;
     bool changed = false;
     {
         std::lock_guard lock(nodes_mu_);
         for (const auto& old : nodes_)
             if (std::none_of(nodes.begin(), nodes.end(), [&](const NodeInfo& n) { return n.id == old.id; }))
                 gone.push_back(old.id);
+        for (const auto& n : nodes)
+            if (n.id != self_.id &&
+                std::none_of(nodes_.begin(), nodes_.end(), [&](const NodeInfo& o) { return o.id == n.id; }))
+                added.push_back(n);
         changed = nodes.size() != nodes_.size() || !gone.empty();
         nodes_ = std::move(nodes);
     }
+    // Open the link to every new peer now, not on its first real frame: a room subscription
+    // sent later then takes one hop, not a TCP connect and a hello, and the window in which a
+    // node's first member misses room messages shrinks to that hop.
+    for (const auto& n : added) links_->send(n.id, n.link_addr, codec::Code::LinkPing, {});
     if (!changed) return;
     for (const auto& id : gone) {
         links_->forget(id);
