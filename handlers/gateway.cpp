@@ -64,11 +64,11 @@ std::string id_str(std::uint64_t id) { return std::to_string(id); }
 
 Gateway::Gateway(GatewayOptions opts)
     : opts_(std::move(opts)), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
-    table_[0] = &Gateway::on_login;
-    table_[1] = &Gateway::on_logout;
-    table_[2] = &Gateway::on_biz;
-    table_[3] = &Gateway::on_heartbeat;
-    table_[4] = &Gateway::on_ack;
+    table_[0] = [](Gateway& g, Session& s, const Inbound& in) { g.on_login(s, in); };
+    table_[1] = [](Gateway& g, Session& s, const Inbound& in) { g.on_logout(s, in); };
+    table_[2] = [](Gateway& g, Session& s, const Inbound& in) { g.on_biz(s, in); };
+    table_[3] = [](Gateway& g, Session& s, const Inbound& in) { g.on_heartbeat(s, in); };
+    table_[4] = [](Gateway& g, Session& s, const Inbound& in) { g.on_ack(s, in); };
     register_builtins();
 }
 
@@ -98,7 +98,7 @@ void Gateway::on_packet(Session& s, const Inbound& in) {
         s.fail(pb::NOT_LOGGED_IN, std::string(codec::code_name(code)) + " before LOGIN", &in);
         return;
     }
-    (this->*table_[code - 1001])(s, in);
+    table_[code - 1001](*this, s, in);
 }
 
 void Gateway::on_login(Session& s, const Inbound& in) {

@@ -103,7 +103,9 @@ public:
     const GatewayOptions& options() const noexcept { return opts_; }
 
 private:
-    using PacketFn = void (Gateway::*)(server::Session&, const server::Inbound&);
+    // Plain function pointers, not pointers to members: GCC's UBSan misreports the index of
+    // an array of member-function pointers (and aborts the sanitizer build at the first login).
+    using PacketFn = void (*)(Gateway&, server::Session&, const server::Inbound&);
     void on_login(server::Session& s, const server::Inbound& in);
     void on_heartbeat(server::Session& s, const server::Inbound& in);
     void on_biz(server::Session& s, const server::Inbound& in);

@@ -273,8 +273,9 @@ TEST_F(KafkaEventsTest, TwoNodesInOneGroupHandleEachEventOnce) {
     EXPECT_EQ(ids.size(), std::size_t{kFirst + kSecond});
     EXPECT_EQ(sink_a.size() + sink_b.size(), std::size_t{kFirst + kSecond});
     EXPECT_EQ(a->stats().handled + b->stats().handled, std::uint64_t{kFirst + kSecond});
-    // b committed on its way out, so a did not even need the dedupe.
-    EXPECT_EQ(a->stats().duplicates, 0u);
+    // Usually b's commit on its way out means a needs no dedupe at all, but under a slow
+    // (sanitizer) build that commit can miss the rebalance; the dedupe then drops the repeats,
+    // which is the property asserted above: every event handled exactly once.
 }
 
 TEST_F(KafkaEventsTest, SameEventIdTwiceIsHandledOnce) {
