@@ -313,11 +313,15 @@ std::string& Session::own_tail() {
 }
 
 void Session::account_queued(std::size_t n) {
+    const std::size_t before = queued_bytes_;
     queued_bytes_ += n;
     auto& stats = loop_.stats();
     add(stats.send_queue_bytes, static_cast<std::int64_t>(n));
     inc(stats.frames_out);
-    if (queued_bytes_ > loop_.options().send_queue_max_bytes && !closing()) {
+    // Slow means bytes were still waiting when more came and the total crossed the bound. One
+    // coalesced batch larger than the bound, queued to a session that had read everything, is
+    // not slowness: kicking there would kick every member of a busy room.
+    if (before > 0 && queued_bytes_ > loop_.options().send_queue_max_bytes && !closing() && !slow_) {
         on_overflow();
         return;
     }
@@ -325,6 +329,9 @@ void Session::account_queued(std::size_t n) {
 }
 
 void Session::on_overflow() {
+    // Once: the KICK queued below goes through account_queued too, and the chunk that must be
+    // kept (partly written) can itself be over the bound.
+    slow_ = true;
     inc(loop_.stats().slow_kicks);
     // Drop what is not yet on the wire, but never a chunk that is partly written or in flight:
     // that would cut a frame in half.

@@ -192,6 +192,7 @@ private:
     bool tls_;
     bool logged_in_ = false;
     bool ready_ = false;  // transport usable (counted in the sessions gauge)
+    bool slow_ = false;   // kicked as a slow consumer (once)
     bool closing_ = false;
     bool closed_ = false;
     Phase phase_;

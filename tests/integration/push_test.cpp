@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
@@ -241,6 +242,49 @@ TEST(RoomPush, CoalescedBatchesKeepRoomSeqOrder) {
     EXPECT_EQ(deliveries, 20.0 * kMessages);
     EXPECT_GT(batches, 0);
     EXPECT_LT(batches, kMessages) << "messages within the window must share a batch";
+}
+
+TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadingIs) {
+    NodeProcess node({"--loops", "1", "--send-queue-max-bytes", "262144", "--room-coalesce-ms", "100"});
+    HttpClient api(node.api_port());
+    auto reader = login(opts(node), 4000);
+    auto sleeper = login(opts(node), 4001);
+    enter(*reader, 40);
+    enter(*sleeper, 40);
+    // The reader reads all the time, on its own thread; the sleeper never reads.
+    std::atomic<bool> stop{false};
+    std::atomic<int> read{0};
+    std::atomic<bool> reader_kicked{false};
+    std::thread reading([&] {
+        while (!stop) {
+            auto f = reader->recv(100ms);
+            if (!f) continue;
+            if (f->code() == Code::Push) ++read;
+            if (f->code() == Code::Kick) reader_kicked = true;
+        }
+    });
+    const std::string big = "\"" + std::string(16000, 'x') + "\"";
+    auto push = [&] { post_ok(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}"); };
+    // 40 x 16 KB inside one coalescing window: one 640 KB batch, over the 256 KB bound, queued
+    // to sessions that had read everything: nobody is slow yet.
+    for (int i = 0; i < 40; ++i) push();
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(metric_value(api.get("/metrics").body, "livepush_slow_consumer_kicks_total"), 0)
+        << "one big batch to sessions with empty queues is not slowness";
+    // The room keeps going (16 MB): the sleeper's kernel buffers fill, then its queue.
+    for (int i = 0; i < 1000; ++i) push();
+    std::this_thread::sleep_for(500ms);
+    stop = true;
+    reading.join();
+    auto m = api.get("/metrics").body;
+    EXPECT_EQ(metric_value(m, "livepush_slow_consumer_kicks_total"), 1) << "the sleeper, and only it";
+    EXPECT_FALSE(reader_kicked) << "a session that reads is never kicked";
+    EXPECT_GE(read.load(), 1040);
+    auto kick = sleeper->wait_code(Code::Kick, 10000ms);  // behind everything it did not read
+    ASSERT_TRUE(kick);
+    pb::Kick k;
+    ASSERT_TRUE(kick->parse(k));
+    EXPECT_EQ(k.reason(), "slow");
 }
 
 // ------------------------------------------------------------------ qos1
