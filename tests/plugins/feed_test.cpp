@@ -24,6 +24,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "sdk_doubles.hpp"
 #include "plugins/feed/feed_plugin.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/memory_job_queue.hpp"
@@ -101,28 +102,7 @@ private:
     std::uint64_t online_calls_ = 0;
 };
 
-class CountingMetrics final : public sdk::Metrics {
-public:
-    void count(const std::string& name, std::uint64_t n) override {
-        std::lock_guard lock(mu_);
-        counts_[name] += n;
-    }
-    std::uint64_t get(const std::string& name) {
-        std::lock_guard lock(mu_);
-        return counts_[name];
-    }
-
-private:
-    std::mutex mu_;
-    std::map<std::string, std::uint64_t> counts_;
-};
-
-class QuietLog final : public sdk::Log {
-public:
-    void info(std::string_view) override {}
-    void warn(std::string_view) override {}
-    void error(std::string_view) override {}
-};
+// CountingMetrics and QuietLog: tests/plugins/sdk_doubles.hpp
 
 // A MemoryStore whose compare_and_set runs a hook first: the test's way to make a node die
 // (throw), lose a race (run another node's job) or meet an unavailable store (return false) at

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "sdk_doubles.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
@@ -95,28 +96,7 @@ private:
     std::vector<RecordedPush> pushes_;
 };
 
-class CountingMetrics final : public sdk::Metrics {
-public:
-    void count(const std::string& name, std::uint64_t n) override {
-        std::lock_guard lock(mu_);
-        counts_[name] += n;
-    }
-    std::uint64_t get(const std::string& name) {
-        std::lock_guard lock(mu_);
-        return counts_[name];
-    }
-
-private:
-    std::mutex mu_;
-    std::map<std::string, std::uint64_t> counts_;
-};
-
-class QuietLog final : public sdk::Log {
-public:
-    void info(std::string_view) override {}
-    void warn(std::string_view) override {}
-    void error(std::string_view) override {}
-};
+// CountingMetrics and QuietLog: tests/plugins/sdk_doubles.hpp
 
 // A MemoryStore whose reads come back late (as over a network): what a node read is then
 // likely to be stale when it writes, so check-then-act races, the bugs compare_and_set is
