@@ -282,7 +282,8 @@ void Node::build_plugins(const Config& c) {
         };
         p_->kafka = std::make_unique<plugins::KafkaEvents>(
             ko, [&host](const std::string& t, const std::string& k, const std::string& v) { return host.event(t, k, v, false); },
-            [&host](const std::string& t, const std::string& id) { return host.first_time(t, id); });
+            [&host](const std::string& t, const std::string& id) { return host.first_time(t, id); },
+            [&host](const std::string& t, const std::string& id) { host.forget(t, id); });
         p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); },
                         [this](const std::string& t, const std::string& k, const std::string& v) {
                             return p_->kafka->produce(t, k, v);

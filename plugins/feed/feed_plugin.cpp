@@ -402,10 +402,15 @@ bool FeedPlugin::run_batch(std::uint64_t item_id) {
     users.erase(std::unique(users.begin(), users.end()), users.end());
 
     // Side effects first, then advance: a death in between redoes this batch, never skips it.
+    // The recent lists before the pushes: a store failure then redoes the batch before anyone
+    // was pushed (a retry may repeat the id on some lists; the read deduplicates).
+    const std::string id_text = std::to_string(item_id);
+    std::vector<std::string> recent_keys;
+    recent_keys.reserve(users.size());
+    for (auto user : users) recent_keys.push_back(recent_key(user));
+    if (store.lpush_trim_many(recent_keys, id_text, recent_max_) != recent_keys.size()) return false;
     std::uint64_t online = 0;
     push_batch(*task, users, *item_json, online);
-    const std::string id_text = std::to_string(item_id);
-    for (auto user : users) store.lpush_trim(recent_key(user), id_text, recent_max_);
 
     FanoutTask next = *task;
     next.cursor = cursor;

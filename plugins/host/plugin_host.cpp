@@ -295,6 +295,11 @@ bool PluginHost::first_time(const std::string& topic, const std::string& event_i
     return !host_store_->get(key).has_value();
 }
 
+void PluginHost::forget(const std::string& topic, const std::string& event_id) {
+    // Best effort: a store that cannot delete now leaves the mark to expire with its window.
+    host_store_->del("dedupe:" + topic + ":" + event_id);
+}
+
 bool PluginHost::event(const std::string& topic, const std::string& key, const std::string& value, bool dedupe) {
     auto it = by_event_topic_.find(topic);
     if (it == by_event_topic_.end()) return true;

@@ -70,6 +70,9 @@ public:
     // True the first time (topic, event_id) is seen within the window (the shared store makes
     // it cluster-wide in cluster mode).
     bool first_time(const std::string& topic, const std::string& event_id);
+    // Undoes first_time for an event this node admitted but never handled (its Kafka partition
+    // moved away mid-retry), so the partition's next owner does not drop it as a duplicate.
+    void forget(const std::string& topic, const std::string& event_id);
     // To the plugin owning `topic`. False if it threw (the runner then leaves the job to run
     // again after its TTR).
     bool job(const std::string& topic, const std::string& id, const std::string& body);

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <condition_variable>
 #include <limits>
+#include <memory>
+#include <mutex>
 
 namespace lp::plugins {
 
@@ -59,6 +62,12 @@ std::optional<double> parse_score(const RedisReply& r) {
     auto [p, ec] = std::from_chars(r.str.data(), end, v);
     if (ec != std::errc() || p != end) return std::nullopt;
     return v;
+}
+
+// LTRIM's last index for `keep` items, or "-" for none (kLpushTrim).
+std::string last_kept_index(std::size_t keep) {
+    constexpr auto kMaxIndex = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    return keep == 0 ? "-" : std::to_string(std::min(keep, kMaxIndex) - 1);
 }
 
 std::string ttl_ms(std::chrono::milliseconds ttl) {
@@ -240,9 +249,33 @@ std::optional<std::pair<std::string, std::vector<std::string>>> RedisStore::ssca
 // ---- lists
 
 bool RedisStore::lpush_trim(const std::string& key, const std::string& value, std::size_t keep) {
-    constexpr auto kMaxIndex = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    std::string last_kept = keep == 0 ? "-" : std::to_string(std::min(keep, kMaxIndex) - 1);
-    return positive(eval(kLpushTrim, key, {value, std::move(last_kept)}));
+    return positive(eval(kLpushTrim, key, {value, last_kept_index(keep)}));
+}
+
+std::size_t RedisStore::lpush_trim_many(const std::vector<std::string>& keys,
+                                        const std::string& value, std::size_t keep) {
+    if (keys.empty()) return 0;
+    // Shared with the callbacks: a batch that times out is still answered later, after this
+    // call has returned.
+    struct Batch {
+        std::mutex mu;
+        std::condition_variable done;
+        std::size_t answered = 0;
+        std::size_t applied = 0;
+    };
+    auto batch = std::make_shared<Batch>();
+    const std::string last_kept = last_kept_index(keep);
+    for (const auto& key : keys) {
+        redis_.eval(kLpushTrim, {full_key(key)}, {value, last_kept}, [batch](const RedisReply& r) {
+            std::lock_guard lock(batch->mu);
+            ++batch->answered;
+            if (positive(r)) ++batch->applied;
+            batch->done.notify_one();
+        });
+    }
+    std::unique_lock lock(batch->mu);
+    batch->done.wait_for(lock, timeout_, [&] { return batch->answered == keys.size(); });
+    return batch->applied;
 }
 
 std::optional<std::vector<std::string>> RedisStore::lrange(const std::string& key,

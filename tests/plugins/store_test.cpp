@@ -342,6 +342,23 @@ TYPED_TEST(StoreTest, ListsKeepTheNewest) {
     EXPECT_TRUE(s.set_if_absent("feed", "free again"));
 }
 
+TYPED_TEST(StoreTest, ManyListsAtOnceCountWhatApplied) {
+    auto& s = this->store();
+    Strings keys;
+    for (int i = 0; i < 2000; ++i) keys.push_back("recent:" + std::to_string(i));
+    EXPECT_EQ(s.lpush_trim_many(keys, "a", 2), keys.size());
+    EXPECT_EQ(s.lpush_trim_many(keys, "b", 2), keys.size());
+    EXPECT_EQ(s.lpush_trim_many(keys, "c", 2), keys.size());
+    EXPECT_EQ(s.lrange("recent:0", 0, -1), (Strings{"c", "b"}));
+    EXPECT_EQ(s.lrange("recent:1999", 0, -1), (Strings{"c", "b"}));
+    // A key of another type fails alone; the rest of the batch still applies.
+    EXPECT_TRUE(s.set("str", "v"));
+    EXPECT_EQ(s.lpush_trim_many({"recent:0", "str", "recent:1"}, "d", 2), 2u);
+    EXPECT_EQ(s.lrange("recent:1", 0, -1), (Strings{"d", "c"}));
+    EXPECT_EQ(s.get("str"), "v");
+    EXPECT_EQ(s.lpush_trim_many({}, "x", 2), 0u);
+}
+
 // ---------------------------------------------------------------- types and keys
 
 TYPED_TEST(StoreTest, WrongTypeFailsAndChangesNothing) {
