@@ -69,6 +69,14 @@ struct Config {
         std::string upstream_topic = "livepush.upstream";  // client packets for business services
         std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
     } kafka;
+    struct Jobs {
+        // A claimed job not finished this long after its claim runs again (here or on another
+        // node): the delay before the work of a node that died mid-job is picked up.
+        std::uint32_t ttr_ms = 30000;
+        // An idle node polls for due jobs this often (one claim, one Redis call in a cluster):
+        // how late past its deadline a job may start.
+        std::uint32_t tick_ms = 100;
+    } jobs;
     struct Tls {
         std::string cert;
         std::string key;

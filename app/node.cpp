@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <stdexcept>
 
 #include "ack/memory_inbox.hpp"
@@ -313,10 +315,11 @@ void Node::build_plugins(const Config& c) {
     }
 
     // Delayed jobs: due ones run on this node's runner; the queue makes each run once.
-    // Each idle tick is one claim (one Redis call in cluster mode) per node: 100 ms keeps
-    // deadlines within the 200 ms the PK rules ask for at 10 calls a second.
+    // Each idle tick is one claim (one Redis call in cluster mode) per node: the default
+    // 100 ms keeps deadlines within the 200 ms the PK rules ask for at 10 calls a second.
     plugins::JobRunner::Options jo;
-    jo.tick = std::chrono::milliseconds(100);
+    jo.tick = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.tick_ms, 1));
+    jo.ttr = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.ttr_ms, 1));
     p_->job_runner = std::make_unique<plugins::JobRunner>(
         *p_->jobs,
         [&host](const plugins::DueJob& j) {

@@ -13,11 +13,8 @@
 #include <set>
 #include <thread>
 
-#include "http_client.hpp"
-#include "load-test/client.hpp"
+#include "cluster_fixture.hpp"
 #include "livepush.pb.h"
-#include "node_process.hpp"
-#include "redis_server.hpp"
 
 namespace {
 
@@ -34,70 +31,10 @@ using lp::testing::RedisServer;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F&& pred, std::chrono::milliseconds timeout) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
+using ClusterTest = lp::testing::ClusterFixture;
 
-std::uint64_t num(const json::value& v) {
-    return v.is_string() ? std::stoull(std::string(v.as_string())) : v.to_number<std::uint64_t>();
-}
-
-class ClusterTest : public ::testing::Test {
-protected:
-    void SetUp() override { redis_ = std::make_unique<RedisServer>(redis_args()); }
-    virtual std::vector<std::string> redis_args() { return {}; }
-
-    void start_nodes(std::vector<std::string> extra = {}) {
-        for (int i = 0; i < 3; ++i) {
-            std::vector<std::string> args = {"--redis", "127.0.0.1:" + std::to_string(redis_->port()),
-                                             "--node-id", "n" + std::to_string(i + 1),
-                                             "--link-listen", "127.0.0.1:0", "--loops", "1"};
-            args.insert(args.end(), extra.begin(), extra.end());
-            nodes_[i] = std::make_unique<NodeProcess>(args);
-            api_[i] = std::make_unique<HttpClient>(nodes_[i]->api_port());
-        }
-        // Every node must know the other two before rooms can be homed consistently.
-        for (int i = 0; i < 3; ++i) {
-            ASSERT_TRUE(eventually([&] { return metric(i, "livepush_cluster_nodes") == 3; }, 5000ms))
-                << "node " << i + 1 << " does not see 3 nodes";
-        }
-    }
-
-    double metric(int node, const std::string& name) {
-        return metric_value(api_[node]->get("/metrics").body, name);
-    }
-
-    std::unique_ptr<Connection> login(int node, std::uint64_t user, const std::string& platform = "app",
-                                      Transport t = Transport::Tcp) {
-        Options o;
-        o.transport = t;
-        o.port = t == Transport::Tcp ? nodes_[node]->tcp_port() : nodes_[node]->ws_port();
-        o.timeout = 5000ms;
-        auto c = std::make_unique<Connection>(o);
-        EXPECT_FALSE(c->connect());
-        auto r = c->login(token_for(user), platform);
-        EXPECT_TRUE(r && r->code() == 0) << "login " << user << " on n" << node + 1;
-        return c;
-    }
-
-    json::object post(int node, const std::string& path, const std::string& body, int status = 200) {
-        auto r = api_[node]->post(path, body);
-        EXPECT_EQ(r.status, status) << path << " " << body << " -> " << r.body;
-        return r.status == 200 ? r.json().as_object() : json::object{};
-    }
-
-    json::object get(int node, const std::string& path) { return api_[node]->get(path).json().as_object(); }
-
-    std::unique_ptr<RedisServer> redis_;
-    std::array<std::unique_ptr<NodeProcess>, 3> nodes_;
-    std::array<std::unique_ptr<HttpClient>, 3> api_;
-};
+std::uint64_t num(const json::value& v) { return lp::testing::json_u64(v); }
 
 // ------------------------------------------------------------------ users
 

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "cluster_fixture.hpp"
 #include "http_client.hpp"
 #include "load-test/client.hpp"
 #include "livepush.pb.h"
@@ -61,15 +62,7 @@ int state_of(HttpClient& api, const std::string& pk) {
     return static_cast<int>(r.json().at("state").to_number<int>());
 }
 
-template <class F>
-bool eventually(F&& pred, std::chrono::milliseconds t) {
-    auto until = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
 
 // The distinct qos1 pk.state messages an anchor received (acked as they come; resends of a
 // msg_id count once), in order. An anchor also sits in its own room, where the same changes
@@ -141,20 +134,15 @@ TEST(PkEndToEnd, AnUnansweredInvitationExpiresToIdle) {
     EXPECT_EQ(api.post("/v1/pk/" + pk + "/accept", "{}").status, 409);
 }
 
-TEST(PkCluster, ANodeKilledMidPkDoesNotStopOrRepeatItsTransitions) {
-    RedisServer redis;
-    std::array<std::unique_ptr<NodeProcess>, 3> nodes;
-    std::array<std::unique_ptr<HttpClient>, 3> api;
-    for (int i = 0; i < 3; ++i) {
-        auto args = kShortPk;
-        args.insert(args.end(), {"--redis", "127.0.0.1:" + std::to_string(redis.port()), "--node-id",
-                                 "n" + std::to_string(i + 1), "--link-listen", "127.0.0.1:0", "--loops", "1"});
-        nodes[i] = std::make_unique<NodeProcess>(args);
-        api[i] = std::make_unique<HttpClient>(nodes[i]->api_port());
-    }
+using PkCluster = lp::testing::ClusterFixture;
+
+TEST_F(PkCluster, ANodeKilledMidPkDoesNotStopOrRepeatItsTransitions) {
+    start_nodes(kShortPk);
+    auto& api = api_;
+    auto& nodes = nodes_;
     for (int a : {11, 12}) ASSERT_EQ(api[0]->post("/v1/pk/whitelist", "{\"anchor_id\":" + std::to_string(a) + "}").status, 200);
-    auto anchor11 = login(*nodes[1], 11, 111);
-    auto anchor12 = login(*nodes[2], 12, 112);
+    auto anchor11 = ::login(*nodes[1], 11, 111);
+    auto anchor12 = ::login(*nodes[2], 12, 112);
     auto inv = api[0]->post("/v1/pk/invite", R"({"from_anchor":11,"from_room":111,"to_anchor":12,"to_room":112})");
     ASSERT_EQ(inv.status, 200) << inv.body;
     std::string pk(inv.json().at("pk_id").as_string());
