@@ -149,6 +149,8 @@ constexpr ConfigKey kSchema[] = {
      "delayed jobs: a claimed job not done this long after its claim runs again (a dead node's)"},
     {"jobs.tick_ms", "--jobs-tick-ms", &field_of<&C::jobs, &C::Jobs::tick_ms>, ValueCheck::None,
      "delayed jobs: how often an idle node looks for due jobs (lateness bound; one claim each)"},
+    {"jobs.max_attempts", "--jobs-max-attempts", &field_of<&C::jobs, &C::Jobs::max_attempts>, ValueCheck::None,
+     "delayed jobs: failed runs before a job is buried in the dead letters; 0 = retry forever"},
     {"tls.cert", "--tls-cert", &field_of<&C::tls, &C::Tls::cert>, ValueCheck::None,
      "PEM certificate chain file; set = TLS on both TCP and WebSocket"},
     {"tls.key", "--tls-key", &field_of<&C::tls, &C::Tls::key>, ValueCheck::None,

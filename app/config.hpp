@@ -76,6 +76,8 @@ struct Config {
         // An idle node polls for due jobs this often (one claim, one Redis call in a cluster):
         // how late past its deadline a job may start.
         std::uint32_t tick_ms = 100;
+        // Runs of one job that may fail before it is buried in the dead letters; 0 = no limit.
+        std::uint32_t max_attempts = 10;
     } jobs;
     struct Tls {
         std::string cert;

@@ -320,12 +320,22 @@ void Node::build_plugins(const Config& c) {
     plugins::JobRunner::Options jo;
     jo.tick = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.tick_ms, 1));
     jo.ttr = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.ttr_ms, 1));
+    jo.max_attempts = c.jobs.max_attempts;
     p_->job_runner = std::make_unique<plugins::JobRunner>(
         *p_->jobs,
         [&host](const plugins::DueJob& j) {
             if (!host.job(j.topic, j.id, j.body)) throw std::runtime_error("plugin job handler failed");
         },
-        jo);
+        jo,
+        [max = jo.max_attempts, ttr = jo.ttr](const plugins::DueJob& j, std::string_view what) {
+            if (max != 0 && j.attempts >= max) {
+                spdlog::error("job {}/{} failed its last attempt ({} of {}): {}; buried in the dead letters",
+                              j.topic, j.id, j.attempts, max, what);
+            } else {
+                spdlog::warn("job {}/{} failed (attempt {}): {}; it runs again in {} ms", j.topic, j.id,
+                             j.attempts, what, ttr.count());
+            }
+        });
 }
 
 void Node::start() {
@@ -505,6 +515,7 @@ std::string Node::metrics_text() const {
     text += "# TYPE livepush_jobs_total counter\n";
     text += "livepush_jobs_total{result=\"done\"} " + std::to_string(js.done) + "\n";
     text += "livepush_jobs_total{result=\"failed\"} " + std::to_string(js.failed) + "\n";
+    text += "livepush_jobs_total{result=\"dead\"} " + std::to_string(js.dead) + "\n";
     text += "# TYPE livepush_jobs_pending gauge\nlivepush_jobs_pending " + std::to_string(p_->jobs->pending()) + "\n";
     text += "# TYPE livepush_jobs_lag_ms gauge\nlivepush_jobs_lag_ms " + std::to_string(js.last_lag_ms) + "\n";
     if (p_->kafka) {

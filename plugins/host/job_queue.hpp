@@ -5,7 +5,8 @@
 // done(). The platform's delayed queue (domain.md, "Delayed jobs"), made cluster-safe: a job is
 // delay → (due) → reserved → deleted, and a reserved job not done() by its deadline (TTR, time
 // to run) is due again, so a job whose node died mid-run runs again elsewhere: at least once,
-// hence idempotent handlers.
+// hence idempotent handlers. Each claim counts an attempt; the runner buries a job that failed
+// its last allowed attempt (JobRunner::Options::max_attempts) into the dead letters.
 //
 // A job is (topic, id): scheduling an existing (topic, id) replaces it, body, due time and all,
 // and gives it a new token; done() with an older token does not remove the replacement (a job
@@ -41,6 +42,14 @@ struct DueJob {
     std::uint64_t token = 0;      // this schedule() of (topic, id); done() checks it
     std::int64_t due_ms = 0;      // when it became due: its time, or its TTR deadline when re-run
     std::int64_t claimed_ms = 0;  // the claim's now (claimed_ms - due_ms = how late it is)
+    std::uint32_t attempts = 0;   // claims of this schedule() so far, this one included (1 = first run)
+};
+
+// A job given up on (bury): what it was, how often it ran, why it failed last.
+struct DeadJob {
+    std::string topic, id, body, error;
+    std::uint32_t attempts = 0;
+    std::int64_t buried_ms = 0;
 };
 
 class JobQueue : public sdk::Jobs {  // schedule()/cancel() from sdk::Jobs
@@ -56,6 +65,13 @@ public:
     // The job ran: remove it, unless it was rescheduled (new token) meanwhile.
     virtual void done(const DueJob& job) = 0;
     virtual std::size_t pending() = 0;  // scheduled + reserved (for metrics)
+    // Gives up on a claimed job whose runs keep failing: removes it (unless it was rescheduled
+    // meanwhile: new token, kept) and records it in the dead letters, newest first, at most
+    // kDeadLetters of them (older ones drop). True if it removed the job.
+    virtual bool bury(const DueJob& job, const std::string& why) = 0;
+    // The newest `max` dead letters, newest first. Empty when the store is unavailable.
+    virtual std::vector<DeadJob> dead(std::size_t max) = 0;
+    static constexpr std::size_t kDeadLetters = 1000;
 
     static bool valid_topic(const std::string& topic) {
         return !topic.empty() && topic.find_first_of(":|") == std::string::npos;

@@ -35,7 +35,7 @@ void JobRunner::stop() {
 }
 
 JobRunner::Stats JobRunner::stats() const {
-    return Stats{claimed_.load(), done_.load(), failed_.load(), last_lag_ms_.load()};
+    return Stats{claimed_.load(), done_.load(), failed_.load(), dead_.load(), last_lag_ms_.load()};
 }
 
 void JobRunner::run() {
@@ -54,6 +54,15 @@ void JobRunner::run() {
 
 void JobRunner::report_failure(const DueJob& job, std::string_view what) {
     failed_.fetch_add(1, std::memory_order_relaxed);
+    // The last allowed attempt failed: bury it now rather than leave it to fail every TTR. A
+    // queue that cannot bury (store down) leaves it reserved: it comes back after its TTR with
+    // one more attempt counted, and is buried then.
+    if (options_.max_attempts != 0 && job.attempts >= options_.max_attempts) {
+        try {
+            if (queue_.bury(job, std::string(what))) dead_.fetch_add(1, std::memory_order_relaxed);
+        } catch (...) {
+        }
+    }
     if (!on_error_) return;
     try {
         on_error_(job, what);

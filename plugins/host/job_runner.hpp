@@ -7,8 +7,9 @@
 //
 // At least once: a job whose dispatch throws is counted as failed, reported through on_error
 // and NOT done(): it stays reserved and runs again (here or on another node) when its TTR
-// passes, and again after each failure, until a handler lets it through or it is cancelled or
-// rescheduled. The same happens to the jobs of a node that dies mid-batch. Handlers must be
+// passes, and again after each failure, until a handler lets it through, it is cancelled or
+// rescheduled, or it has failed `max_attempts` runs: then it is buried (removed, kept in the
+// queue's dead letters, counted `dead`) instead of failing every TTR forever. The same happens to the jobs of a node that dies mid-batch. Handlers must be
 // idempotent, and quick: one slow handler delays every job behind it, and a batch that runs
 // longer than `ttr` gets its last jobs run twice.
 //
@@ -38,12 +39,14 @@ public:
         std::chrono::milliseconds tick{20};
         std::chrono::milliseconds ttr{30000};
         std::size_t batch = 100;
+        std::uint32_t max_attempts = 10;  // runs of one schedule() before it is buried; 0 = no limit
     };
 
     struct Stats {
         std::uint64_t claimed = 0;
         std::uint64_t done = 0;
         std::uint64_t failed = 0;      // dispatch threw; left reserved to run again after its TTR
+        std::uint64_t dead = 0;        // failed its last allowed attempt: buried
         std::int64_t last_lag_ms = 0;  // claimed_ms - due_ms of the last job claimed
     };
 
@@ -81,6 +84,7 @@ private:
     std::atomic<std::uint64_t> claimed_{0};
     std::atomic<std::uint64_t> done_{0};
     std::atomic<std::uint64_t> failed_{0};
+    std::atomic<std::uint64_t> dead_{0};
     std::atomic<std::int64_t> last_lag_ms_{0};
 };
 

@@ -50,7 +50,7 @@ std::vector<DueJob> MemoryJobQueue::claim(std::size_t max, std::chrono::millisec
     while (out.size() < max && !due_.empty() && due_.begin()->first <= now) {
         auto node = due_.extract(due_.begin());
         Job& job = jobs_.at(node.value().second);
-        out.push_back(DueJob{job.topic, job.id, job.body, job.token, job.at_ms, now});
+        out.push_back(DueJob{job.topic, job.id, job.body, job.token, job.at_ms, now, ++job.attempts});
         job.reserved = true;
         job.at_ms = deadline;
         node.value().first = deadline;
@@ -66,6 +66,24 @@ void MemoryJobQueue::done(const DueJob& done_job) {
     if (it == jobs_.end() || it->second.token != done_job.token) return;
     unindex(key, it->second);
     jobs_.erase(it);
+}
+
+bool MemoryJobQueue::bury(const DueJob& job, const std::string& why) {
+    const std::string key = job_key(job.topic, job.id);
+    std::lock_guard lk(mu_);
+    auto it = jobs_.find(key);
+    if (it == jobs_.end() || it->second.token != job.token) return false;
+    unindex(key, it->second);
+    jobs_.erase(it);
+    dead_.push_front(DeadJob{job.topic, job.id, job.body, why, job.attempts, now_()});
+    if (dead_.size() > kDeadLetters) dead_.pop_back();
+    return true;
+}
+
+std::vector<DeadJob> MemoryJobQueue::dead(std::size_t max) {
+    std::lock_guard lk(mu_);
+    const auto n = std::min(max, dead_.size());
+    return {dead_.begin(), dead_.begin() + static_cast<std::ptrdiff_t>(n)};
 }
 
 std::size_t MemoryJobQueue::pending() {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <string>
@@ -27,6 +28,8 @@ public:
     std::vector<DueJob> claim(std::size_t max, std::chrono::milliseconds ttr) override;
     void done(const DueJob& job) override;
     std::size_t pending() override;
+    bool bury(const DueJob& job, const std::string& why) override;
+    std::vector<DeadJob> dead(std::size_t max) override;
 
 private:
     struct Job {
@@ -34,6 +37,7 @@ private:
         std::uint64_t token = 0;
         bool reserved = false;
         std::int64_t at_ms = 0;  // due time, or TTR deadline while reserved: its index's key
+        std::uint32_t attempts = 0;
     };
     using TimeIndex = std::set<std::pair<std::int64_t, std::string>>;  // (ms, job key)
 
@@ -45,6 +49,7 @@ private:
     std::unordered_map<std::string, Job> jobs_;  // by job key
     TimeIndex due_;
     TimeIndex reserved_;
+    std::deque<DeadJob> dead_;  // newest first, at most kDeadLetters
 };
 
 }  // namespace lp::plugins

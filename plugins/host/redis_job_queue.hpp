@@ -4,6 +4,9 @@
 //   {prefix}due        ZSET job key, score = ms it is due at (scheduled, or re-due after TTR)
 //   {prefix}reserved   ZSET job key, score = TTR deadline ms: claimed, running somewhere
 //   {prefix}seq        STRING counter: the token of each schedule()
+//   {prefix}attempts   HASH job key -> claims of its current schedule() (reset by schedule())
+//   {prefix}dead       LIST of JSON dead letters {topic,id,body,error,attempts,buried_ms},
+//                      newest first, at most kDeadLetters (operators: LRANGE {prefix}dead 0 9)
 //
 // A job is in exactly one of due / reserved while it is in the pool. Every operation is one Lua
 // script, so a claim is atomic across the cluster: a due job moves to reserved in the same
@@ -42,7 +45,9 @@ public:
     // Queued without waiting for the answer (the RedisClient sends commands in call order, so a
     // later call on this client sees it). If it never arrives the job runs again after its TTR.
     void done(const DueJob& job) override;
-    std::size_t pending() override;  // 0 when Redis does not answer
+    std::size_t pending() override;
+    bool bury(const DueJob& job, const std::string& why) override;
+    std::vector<DeadJob> dead(std::size_t max) override;  // 0 when Redis does not answer
 
     const std::string& pool_key() const noexcept { return pool_; }
     const std::string& due_key() const noexcept { return due_; }
@@ -50,7 +55,7 @@ public:
 
 private:
     router::RedisClient& redis_;
-    const std::string pool_, due_, reserved_, seq_;
+    const std::string pool_, due_, reserved_, seq_, attempts_, dead_;
     const NowMs now_;
     const std::chrono::milliseconds timeout_;
 };

@@ -136,7 +136,8 @@ public:
 // The platform's delayed queue, cluster-safe: a job runs once across the cluster when due
 // (on_job of the plugin that owns its topic); if the node running it dies before it finishes,
 // it runs again after its TTR. Scheduling an id that exists replaces it. Handlers must be
-// idempotent.
+// idempotent. A handler that throws is retried after the TTR, up to the node's
+// jobs.max_attempts runs; then the job is given up and kept in the node's dead letters.
 class Jobs {
 public:
     virtual ~Jobs() = default;

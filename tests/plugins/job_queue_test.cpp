@@ -236,6 +236,65 @@ TYPED_TEST(JobQueueTest, DoneWithAStaleTokenKeepsTheRescheduledJob) {
     EXPECT_EQ(q.pending(), 0u);
 }
 
+TYPED_TEST(JobQueueTest, AttemptsCountTheClaimsOfOneSchedule) {
+    auto& q = this->q();
+    ASSERT_TRUE(q.schedule("t", "a", 0ms, "b"));
+    auto first = q.claim(10, 100ms);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].attempts, 1u);
+    this->clock_.advance(100ms);
+    auto second = this->backend_.node_b().claim(10, 100ms);  // its TTR passed: run again
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0].attempts, 2u) << "attempts are counted across nodes";
+    ASSERT_TRUE(q.schedule("t", "a", 0ms, "b2"));  // a new schedule starts over
+    auto fresh = q.claim(10, 100ms);
+    ASSERT_EQ(fresh.size(), 1u);
+    EXPECT_EQ(fresh[0].attempts, 1u);
+}
+
+TYPED_TEST(JobQueueTest, BuryRemovesTheJobAndKeepsADeadLetter) {
+    auto& q = this->q();
+    ASSERT_TRUE(q.schedule("pk", "p1", 0ms, "{\"pk\":1}"));
+    auto job = q.claim(10, 100ms);
+    ASSERT_EQ(job.size(), 1u);
+    const auto buried_at = this->clock_.now();
+    EXPECT_TRUE(q.bury(job[0], "handler bug"));
+    EXPECT_EQ(q.pending(), 0u);
+    this->clock_.advance(1s);
+    EXPECT_TRUE(q.claim(10, 100ms).empty()) << "a buried job never runs again";
+    auto dead = q.dead(10);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_EQ(dead[0].topic, "pk");
+    EXPECT_EQ(dead[0].id, "p1");
+    EXPECT_EQ(dead[0].body, "{\"pk\":1}");
+    EXPECT_EQ(dead[0].error, "handler bug");
+    EXPECT_EQ(dead[0].attempts, 1u);
+    EXPECT_EQ(dead[0].buried_ms, buried_at);
+
+    // Rescheduled while it ran: burying the old run keeps the new schedule.
+    ASSERT_TRUE(q.schedule("pk", "p2", 0ms, "v1"));
+    auto running = q.claim(10, 100ms);
+    ASSERT_EQ(running.size(), 1u);
+    ASSERT_TRUE(q.schedule("pk", "p2", 0ms, "v2"));
+    EXPECT_FALSE(q.bury(running[0], "late"));
+    EXPECT_EQ(q.pending(), 1u);
+    EXPECT_EQ(q.dead(10).size(), 1u);
+}
+
+TYPED_TEST(JobQueueTest, DeadLettersKeepTheNewestOnes) {
+    auto& q = this->q();
+    const std::size_t n = JobQueue::kDeadLetters + 5;
+    for (std::size_t i = 0; i < n; ++i) ASSERT_TRUE(q.schedule("t", std::to_string(i), 0ms, ""));
+    auto jobs = q.claim(n, 1000ms);
+    ASSERT_EQ(jobs.size(), n);
+    for (const auto& j : jobs) ASSERT_TRUE(q.bury(j, "x"));
+    auto dead = q.dead(n);
+    ASSERT_EQ(dead.size(), JobQueue::kDeadLetters);
+    EXPECT_EQ(dead.front().id, jobs.back().id) << "newest first";
+    EXPECT_EQ(dead.back().id, jobs[5].id) << "the oldest five dropped";
+    EXPECT_EQ(q.dead(3).size(), 3u);
+}
+
 TYPED_TEST(JobQueueTest, EachDueJobIsClaimedByExactlyOneOfFourConcurrentClaimers) {
     constexpr int kJobs = 1000;
     std::vector<std::thread> schedulers;
@@ -368,6 +427,34 @@ TYPED_TEST(JobRunnerTest, AJobWhoseHandlerThrewRunsAgainAfterItsTtr) {
     EXPECT_EQ(stats.failed, 1u);
     EXPECT_EQ(stats.done, 1u);
     EXPECT_TRUE(eventually([&] { return q.pending() == 0; }));
+}
+
+TYPED_TEST(JobRunnerTest, AJobThatAlwaysFailsIsBuriedAfterItsLastAttempt) {
+    auto& q = this->q();
+    std::atomic<int> runs{0};
+    std::atomic<int> last_attempt{0};
+    JobRunner runner(
+        q,
+        [&](const DueJob& job) {
+            runs++;
+            last_attempt = static_cast<int>(job.attempts);
+            throw std::runtime_error("poison");
+        },
+        {.tick = 10ms, .ttr = 50ms, .max_attempts = 3});
+    runner.start();
+    ASSERT_TRUE(q.schedule("t", "poison", 0ms, "body"));
+    ASSERT_TRUE(eventually([&] { return runner.stats().dead == 1; }));
+    std::this_thread::sleep_for(200ms);  // several TTRs: it must not run again
+    runner.stop();
+    EXPECT_EQ(runs.load(), 3);
+    EXPECT_EQ(last_attempt.load(), 3);
+    EXPECT_EQ(runner.stats().failed, 3u);
+    EXPECT_EQ(q.pending(), 0u);
+    auto dead = q.dead(10);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_EQ(dead[0].id, "poison");
+    EXPECT_EQ(dead[0].error, "poison");
+    EXPECT_EQ(dead[0].attempts, 3u);
 }
 
 TYPED_TEST(JobRunnerTest, DrainsABacklogInFullBatchesWithoutWaitingATickBetween) {
