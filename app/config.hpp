@@ -30,6 +30,8 @@ struct Config {
         std::uint32_t drain_timeout_ms = 5000;        // SIGTERM: bound on drain+flush
         std::uint32_t max_rooms_per_session = 16;
         std::uint32_t biz_rate_per_s = 50;            // BIZ packets per session per second (0 = off)
+        std::uint32_t plugin_workers = 2;             // threads running plugin BIZ calls (0 = on the loop)
+        std::uint32_t plugin_queue_max = 10000;       // plugin BIZ calls waiting per worker, at most
     } server;
     struct Room {
         std::uint32_t coalesce_ms = 10;     // room messages within this window: one write

@@ -19,6 +19,7 @@
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/kafka_events.hpp"
+#include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
 #include "plugins/host/plugin_host.hpp"
@@ -100,6 +101,7 @@ struct Node::Parts {
     std::unique_ptr<plugins::EventBus> bus;
     std::unique_ptr<plugins::KafkaEvents> kafka;
     std::unique_ptr<plugins::PluginHost> host;
+    std::unique_ptr<plugins::KeyedWorkers> biz_workers;  // runs plugin BIZ calls; before host dies
 };
 
 namespace {
@@ -238,16 +240,39 @@ void Node::build_plugins(const Config& c) {
     p_->host->load();
     auto& host = *p_->host;
 
-    // BIZ types and HTTP routes of the plugins.
+    // BIZ types and HTTP routes of the plugins. A plugin's BIZ handler may wait on its store (a
+    // Redis round trip per call in a cluster): it runs on the plugin workers, one user's calls
+    // in order, and its answer goes back to the session's loop. plugin_workers = 0 runs it on
+    // the loop itself (only sensible with the memory store).
+    auto to_reply = [](sdk::Reply r) {
+        handlers::BizReply out;
+        out.code = r.code;
+        out.message = std::move(r.message);
+        out.data_json = std::move(r.data_json);
+        return out;
+    };
+    if (c.server.plugin_workers > 0 && !host.biz_types().empty()) {
+        p_->biz_workers = std::make_unique<plugins::KeyedWorkers>(
+            c.server.plugin_workers, std::max<std::uint32_t>(c.server.plugin_queue_max, 1));
+    }
     for (const auto& type : host.biz_types()) {
-        p_->gateway->register_biz(type, [&host, type](handlers::BizCall& call) {
-            sdk::BizRequest req{call.session.user.id, std::string(server::to_string(call.session.user.role)), type, call.req.data()};
-            auto r = host.biz(req);
-            handlers::BizReply out;
-            out.code = r.code;
-            out.message = std::move(r.message);
-            out.data_json = std::move(r.data_json);
-            return out;
+        if (!p_->biz_workers) {
+            p_->gateway->register_biz(type, [&host, type, to_reply](handlers::BizCall& call) {
+                return to_reply(host.biz({call.session.user.id, std::string(server::to_string(call.session.user.role)),
+                                          type, call.req.data()}));
+            });
+            continue;
+        }
+        p_->gateway->register_biz_async(type, [&host, workers = p_->biz_workers.get(), to_reply](handlers::AsyncBizCall call) {
+            const auto user = call.user_id;
+            auto shared = std::make_shared<handlers::AsyncBizCall>(std::move(call));
+            const bool queued = workers->submit(user, [&host, shared, to_reply] {
+                shared->done(to_reply(host.biz({shared->user_id, std::string(server::to_string(shared->role)),
+                                                shared->type, shared->data_json})));
+            });
+            if (!queued) {
+                shared->done({livepush::v1::BUSY, "the node's plugin workers are overloaded; retry later", {}, 0, {}});
+            }
         });
     }
     if (p_->api) {
@@ -367,6 +392,7 @@ void Node::shutdown() {
     p_->job_runner->stop();
     if (p_->kafka) p_->kafka->stop();
     p_->bus->stop();
+    if (p_->biz_workers) p_->biz_workers->stop();  // answers what is queued (the loops still run)
     p_->host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
@@ -517,6 +543,15 @@ std::string Node::metrics_text() const {
     text += "livepush_jobs_total{result=\"failed\"} " + std::to_string(js.failed) + "\n";
     text += "livepush_jobs_total{result=\"dead\"} " + std::to_string(js.dead) + "\n";
     text += "# TYPE livepush_jobs_pending gauge\nlivepush_jobs_pending " + std::to_string(p_->jobs->pending()) + "\n";
+    if (p_->biz_workers) {
+        const auto ws = p_->biz_workers->stats();
+        text += "# HELP livepush_plugin_biz_total plugin BIZ calls on the plugin workers\n# TYPE livepush_plugin_biz_total counter\n";
+        text += "livepush_plugin_biz_total{result=\"run\"} " + std::to_string(ws.run) + "\n";
+        text += "livepush_plugin_biz_total{result=\"busy\"} " + std::to_string(ws.rejected) + "\n";
+        text += "# TYPE livepush_plugin_biz_queued gauge\nlivepush_plugin_biz_queued " + std::to_string(ws.queued) + "\n";
+        text += "# TYPE livepush_plugin_biz_queue_max gauge\nlivepush_plugin_biz_queue_max " +
+                std::to_string(p_->config.server.plugin_queue_max) + "\n";
+    }
     text += "# TYPE livepush_jobs_lag_ms gauge\nlivepush_jobs_lag_ms " + std::to_string(js.last_lag_ms) + "\n";
     if (p_->kafka) {
         const auto& ks = p_->kafka->stats();

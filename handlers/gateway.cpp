@@ -78,7 +78,15 @@ void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Presen
     presence_ = presence;
 }
 
-void Gateway::register_biz(const std::string& type, BizHandler h) { biz_[type] = std::move(h); }
+void Gateway::register_biz(const std::string& type, BizHandler h) {
+    async_biz_.erase(type);
+    biz_[type] = std::move(h);
+}
+
+void Gateway::register_biz_async(const std::string& type, AsyncBizHandler h) {
+    biz_.erase(type);
+    async_biz_[type] = std::move(h);
+}
 
 void Gateway::register_builtins() {
     register_biz("room.enter", [this](BizCall& c) { return room_enter(c); });
@@ -194,11 +202,12 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     }
     BizReply reply;
     auto it = biz_.find(req.type());
+    auto async = it == biz_.end() ? async_biz_.find(req.type()) : async_biz_.end();
     if (!take_biz_token(s)) {
         stats_.biz_rate_limited.fetch_add(1, std::memory_order_relaxed);
         reply = error_reply(pb::RATE_LIMITED, "more than " + std::to_string(opts_.biz_rate_per_s) +
                                                   " BIZ packets per second; slow down");
-    } else if (it == biz_.end()) {
+    } else if (it == biz_.end() && async == async_biz_.end()) {
         reply = error_reply(pb::UNKNOWN_BIZ_TYPE, "unknown BIZ type \"" + req.type().substr(0, 64) + "\"");
     } else {
         json::object data;
@@ -213,6 +222,25 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
         }
         if (!ok) {
             reply = error_reply(pb::BAD_BIZ_DATA, req.type() + ": data must be a JSON object");
+        } else if (it == biz_.end()) {
+            // Answered later, on this loop, if the session is still there by then.
+            std::weak_ptr<Session> weak = s.shared_from_this();
+            auto& io = s.loop().io();
+            const std::uint32_t seq = in.header.seq;
+            AsyncBizCall call{s.user.id, s.user.role, req.type(), req.data(), {}};
+            call.done = [this, weak, &io, seq, type = req.type(), data = req.data()](BizReply r) mutable {
+                boost::asio::post(io, [this, weak, seq, type = std::move(type), data = std::move(data),
+                                       r = std::move(r)]() mutable {
+                    if (auto sp = weak.lock(); sp && !sp->closing()) finish_biz(*sp, seq, type, r, data, nullptr);
+                });
+            };
+            try {
+                async->second(std::move(call));
+            } catch (const std::exception&) {
+                reply = error_reply(pb::INTERNAL, req.type() + ": internal error");
+                finish_biz(s, in.header.seq, req.type(), reply, req.data(), &in);
+            }
+            return;
         } else {
             BizCall call{s, in, req, data};
             try {
@@ -222,19 +250,24 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
             }
         }
     }
+    finish_biz(s, in.header.seq, req.type(), reply, req.data(), &in);
+}
+
+void Gateway::finish_biz(Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
+                         const std::string& data_json, const Inbound* in) {
     stats_.biz[reply.code == 0 ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
     if (s.closing()) return;
     pb::Result res;
     res.set_code(reply.code);
     res.set_message(std::move(reply.message));
-    res.set_type(req.type());
+    res.set_type(type);
     if (!reply.data_json.empty()) res.set_data(std::move(reply.data_json));
     if (reply.msg_id) res.set_msg_id(reply.msg_id);
-    s.send(Code::BizResult, in.header.seq, res, 0, &in);
+    s.send(Code::BizResult, seq, res, 0, in);
     if (reply.after) reply.after();
     if (reply.code == 0 && upstream_ &&
-        std::find(upstream_types_.begin(), upstream_types_.end(), req.type()) != upstream_types_.end())
-        upstream_(s, req.type(), req.data());
+        std::find(upstream_types_.begin(), upstream_types_.end(), type) != upstream_types_.end())
+        upstream_(s, type, data_json);
 }
 
 void Gateway::set_upstream(std::vector<std::string> types, Upstream upstream) {

@@ -59,6 +59,19 @@ struct BizReply {
 };
 using BizHandler = std::function<BizReply(BizCall&)>;
 
+// A BIZ handler that answers later (a plugin's, run on a worker so that its store round trips
+// do not stall the loop). It gets copies, not the session: it may run on any thread, after the
+// session is gone. It must call `done` exactly once, from any thread; the BIZ_RESULT then goes
+// out on the session's loop if the session is still open.
+struct AsyncBizCall {
+    std::uint64_t user_id = 0;
+    server::Role role{};
+    std::string type;
+    std::string data_json;  // BizReq.data as sent (a JSON object, already checked)
+    std::function<void(BizReply)> done;
+};
+using AsyncBizHandler = std::function<void(AsyncBizCall)>;
+
 struct GatewayStats {
     std::atomic<std::uint64_t> login_ok{0};
     std::atomic<std::uint64_t> login_failed[8] = {};  // by JwtError (index) + 7 = bad body
@@ -94,6 +107,8 @@ public:
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h);
+    // The same for a handler that answers later (see AsyncBizCall); replaces a sync one.
+    void register_biz_async(const std::string& type, AsyncBizHandler h);
 
     void on_packet(server::Session& s, const server::Inbound& in) override;
     void on_closed(server::Session& s, server::CloseReason why) override;
@@ -113,6 +128,9 @@ private:
     void on_ack(server::Session& s, const server::Inbound& in);
     void register_builtins();
     bool take_biz_token(server::Session& s);
+    // Counts the reply, sends BIZ_RESULT and runs `after` and the upstream hook (on s's loop).
+    void finish_biz(server::Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
+                    const std::string& data_json, const server::Inbound* in);
 
     BizReply room_enter(BizCall& c);
     // Joins a room, with recovery when last_seq is given; fills out (room.enter's result data)
@@ -136,6 +154,7 @@ private:
     server::MsgIdGenerator msg_ids_;
     PacketFn table_[5] = {};  // code - 1001
     std::unordered_map<std::string, BizHandler> biz_;
+    std::unordered_map<std::string, AsyncBizHandler> async_biz_;
     GatewayStats stats_;
 };
 

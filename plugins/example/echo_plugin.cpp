@@ -3,9 +3,15 @@
 // lines, and the tests use it to prove loading and isolation:
 //   BIZ  echo.say   {text}  -> BIZ_RESULT {text, user_id, greeting}, and a qos0 push "echo.said"
 //   BIZ  echo.throw         -> throws (the node must survive: BIZ_RESULT with an error code)
+//   BIZ  echo.wait  {ms}    -> answers after sleeping ms (≤ 5000): a handler waiting on a slow
+//                              store; the node runs it on a plugin worker, not the loop
 //   GET  /v1/echo/ping      -> {"pong": true, "node": ..., "calls": N}
 //   POST /v1/echo/throw     -> throws (a 500 JSON error, the node survives)
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <thread>
 #include <stdexcept>
 #include <string>
 
@@ -27,7 +33,7 @@ std::string quote(const std::string& s) {
 class EchoPlugin final : public lp::sdk::Plugin {
 public:
     std::string name() const override { return "echo"; }
-    std::vector<std::string> biz_types() const override { return {"echo.say", "echo.throw"}; }
+    std::vector<std::string> biz_types() const override { return {"echo.say", "echo.throw", "echo.wait"}; }
     std::vector<lp::sdk::Route> routes() const override {
         return {{"GET", "/v1/echo/ping"}, {"POST", "/v1/echo/throw"}};
     }
@@ -41,6 +47,13 @@ public:
     lp::sdk::Reply on_biz(const lp::sdk::BizRequest& req) override {
         ++calls_;
         if (req.type == "echo.throw") throw std::runtime_error("echo.throw asked for it");
+        if (req.type == "echo.wait") {
+            // {"ms": N}: the first number in the data is enough for an example.
+            const auto digits = req.data_json.find_first_of("0123456789");
+            const long ms = digits == std::string::npos ? 0 : std::strtol(req.data_json.c_str() + digits, nullptr, 10);
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(ms, 0L, 5000L)));
+            return {0, {}, "{\"waited_ms\":" + std::to_string(std::clamp(ms, 0L, 5000L)) + "}"};
+        }
         std::string data = "{\"echo\":" + (req.data_json.empty() ? std::string("null") : req.data_json) +
                            ",\"user_id\":\"" + std::to_string(req.user_id) + "\",\"greeting\":" + quote(greeting_) + "}";
         ctx_->push->to_user(req.user_id, "echo.said", data);

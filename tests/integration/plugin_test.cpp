@@ -131,6 +131,53 @@ TEST(ExternalPlugin, AThrowingPluginDoesNotTakeTheNodeDown) {
     EXPECT_EQ(metric_value(m, "livepush_plugin_failures_total{plugin=\"echo\"}"), 2);
 }
 
+TEST(ExternalPlugin, ASlowPluginCallDoesNotStallItsLoop) {
+    // One loop: every session shares it. A plugin call that waits (on a slow store, say) runs
+    // on a plugin worker; the loop keeps answering the other sessions meanwhile.
+    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--loops", "1"});
+    auto slow = login(node, 60);
+    auto other = login(node, 61);
+    std::optional<pb::Result> slow_result;
+    std::thread t([&] { slow_result = slow->biz("echo.wait", R"({"ms":1500})"); });
+    std::this_thread::sleep_for(200ms);  // the wait has begun
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(other->heartbeat());
+    auto enter = other->biz("room.enter", R"({"room_id":6})");
+    ASSERT_TRUE(enter);
+    EXPECT_EQ(enter->code(), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 700ms) << "the loop answered while the plugin waited";
+    t.join();
+    ASSERT_TRUE(slow_result);
+    EXPECT_EQ(slow_result->code(), 0);
+    EXPECT_EQ(json::parse(slow_result->data()).at("waited_ms").to_number<int>(), 1500);
+}
+
+TEST(ExternalPlugin, AFullPluginQueueAnswersBusyAndRecovers) {
+    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--set", "server.plugin_workers=1",
+                      "--set", "server.plugin_queue_max=1"});
+    HttpClient api(node.api_port());
+    auto a = login(node, 70), b = login(node, 71), c = login(node, 72);
+    std::optional<pb::Result> ra, rb;
+    std::thread ta([&] { ra = a->biz("echo.wait", R"({"ms":1200})"); });  // runs
+    std::this_thread::sleep_for(200ms);
+    std::thread tb([&] { rb = b->biz("echo.wait", R"({"ms":10})"); });    // waits: the queue is full
+    std::this_thread::sleep_for(200ms);
+    auto rc = c->biz("echo.say", R"({"text":"hi"})");
+    ASSERT_TRUE(rc);
+    EXPECT_EQ(rc->code(), pb::BUSY) << rc->message();
+    ta.join();
+    tb.join();
+    ASSERT_TRUE(ra && rb);
+    EXPECT_EQ(ra->code(), 0);
+    EXPECT_EQ(rb->code(), 0) << "what was queued is still answered";
+    auto again = c->biz("echo.say", R"({"text":"hi"})");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->code(), 0) << "busy passes";
+    auto m = api.get("/metrics").body;
+    EXPECT_EQ(metric_value(m, "livepush_plugin_biz_total{result=\"busy\"}"), 1);
+    EXPECT_GE(metric_value(m, "livepush_plugin_biz_total{result=\"run\"}"), 3);
+}
+
 TEST(ExternalPlugin, AMissingLibraryIsAClearStartupError) {
     EXPECT_THROW(NodeProcess({"--set", "plugins.load=/nonexistent/libnothing.so"}), std::runtime_error);
 }

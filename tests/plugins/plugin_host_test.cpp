@@ -6,11 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
 #include "plugins/host/plugin_host.hpp"
@@ -187,6 +192,64 @@ TEST_F(PluginHostTest, APluginWhoseStartThrowsIsDisabledAlone) {
 TEST_F(PluginHostTest, ConflictsAndUnknownNamesAreRefusedAtLoad) {
     EXPECT_THROW(host({"rec", "same-biz"}).load(), std::runtime_error) << "two owners of rec.do";
     EXPECT_THROW(host({"nonexistent"}).load(), std::runtime_error);
+}
+
+// ---------------------------------------------------------------- plugin workers
+
+TEST(KeyedWorkersTest, OneKeysTasksRunInOrderOthersAlongside) {
+    KeyedWorkers w(2, 1000);
+    std::uint64_t other = 2;
+    while (w.worker_of(other) == w.worker_of(1)) ++other;
+    std::mutex mu;
+    std::vector<int> order;
+    std::atomic<bool> other_ran{false};
+    std::atomic<bool> first_saw_other{false};
+    for (int i = 0; i < 50; ++i) {
+        ASSERT_TRUE(w.submit(1, [&, i] {
+            if (i == 0) {  // blocks key 1's worker until the other key's task has run
+                for (int spin = 0; spin < 5000 && !other_ran; ++spin) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                first_saw_other = other_ran.load();
+            }
+            std::lock_guard lk(mu);
+            order.push_back(i);
+        }));
+    }
+    ASSERT_TRUE(w.submit(other, [&] { other_ran = true; }));
+    w.stop();
+    std::vector<int> expected(50);
+    for (int i = 0; i < 50; ++i) expected[i] = i;
+    EXPECT_EQ(order, expected) << "one key's tasks run one at a time, in submit order";
+    EXPECT_TRUE(first_saw_other) << "a key on another worker is not held up by a slow one";
+    EXPECT_EQ(w.stats().run, 51u);
+    EXPECT_EQ(w.stats().queued, 0u);
+}
+
+TEST(KeyedWorkersTest, AFullQueueRefusesAndStopRunsWhatWasQueued) {
+    KeyedWorkers w(1, 2);
+    std::mutex gate_mu;
+    std::condition_variable gate_cv;
+    bool open = false;
+    std::atomic<int> ran{0};
+    ASSERT_TRUE(w.submit(1, [&] {
+        std::unique_lock lk(gate_mu);
+        gate_cv.wait(lk, [&] { return open; });
+        ran++;
+    }));
+    // The first task is running (or about to): two more fit, the next does not.
+    for (int spin = 0; spin < 1000 && w.stats().queued != 0; ++spin) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(w.submit(1, [&] { ran++; }));
+    EXPECT_TRUE(w.submit(2, [&] { throw std::runtime_error("a task that throws"); }));
+    EXPECT_FALSE(w.submit(3, [&] { ran++; })) << "max_queue waiting: refused";
+    EXPECT_EQ(w.stats().rejected, 1u);
+    {
+        std::lock_guard lk(gate_mu);
+        open = true;
+    }
+    gate_cv.notify_all();
+    w.stop();
+    EXPECT_EQ(ran.load(), 2) << "what was queued ran; a throwing task did not stop the worker";
+    EXPECT_FALSE(w.submit(1, [] {})) << "stopped: refused";
+    EXPECT_THROW(KeyedWorkers(0, 1), std::invalid_argument);
 }
 
 }  // namespace
