@@ -491,6 +491,17 @@ std::string Node::metrics_text() const {
     m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.dropped_cap, "reason=\"cap\"");
     m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.expired, "reason=\"expired\"");
     m.counter("livepush_inbox_removed_total", "inbox messages removed by acks", ic.removed);
+    if (const auto* redis_inbox = dynamic_cast<const ack::RedisInbox*>(p_->inbox.get())) {
+        const auto rs = redis_inbox->stats();
+        const char* help = "inbox operations Redis did not complete (accepted messages are never among them: append failures are refused with 503)";
+        m.counter("livepush_inbox_redis_failures_total", help, rs.append_failures, "op=\"append\"");
+        m.counter("livepush_inbox_redis_failures_total", help, rs.load_failures, "op=\"load\"");
+        m.counter("livepush_inbox_redis_failures_total", help, rs.size_failures, "op=\"size\"");
+        m.counter("livepush_inbox_redis_failures_total", help, rs.remove_failures, "op=\"remove\"");
+        m.counter("livepush_inbox_redis_failures_total", help, rs.sweep_failures, "op=\"sweep\"");
+        m.counter("livepush_inbox_corrupt_total", "stored inbox messages that did not parse (skipped)", rs.corrupt);
+        m.counter("livepush_inbox_sweep_passes_total", "full SCAN passes over the inboxes", rs.sweep_passes);
+    }
 
     if (auto* cl = p_->cluster.get()) {
         const auto& cs = cl->stats();

@@ -196,6 +196,7 @@ TEST_F(ClusterTest, RedisOutageDegradesAndRecoversByItself) {
     auto q1 = api_[0]->post("/v1/push/user", R"({"user_id":901,"type":"t","payload":1,"qos":1})");
     EXPECT_EQ(q1.status, 503) << q1.body;
     EXPECT_NE(q1.body.find("Redis"), std::string::npos) << "the error says what is missing";
+    EXPECT_EQ(metric(0, "livepush_inbox_redis_failures_total{op=\"append\"}"), 1) << "and the metric counts it";
     post(0, "/v1/push/user", R"({"user_id":900,"type":"local","payload":1})");  // a local user
     auto local = a->next_push();
     ASSERT_TRUE(local) << "local pushes keep working without Redis";
