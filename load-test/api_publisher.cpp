@@ -18,8 +18,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <cmath>
@@ -87,7 +89,9 @@ struct ApiPublisher::Impl {
                                      ec.message());
         }
         target = found.begin()->endpoint();
-        total = static_cast<std::uint64_t>(std::floor(opts.rate * opts.duration_s));
+        total = opts.requests != 0
+                    ? opts.requests
+                    : static_cast<std::uint64_t>(std::floor(opts.rate * opts.duration_s));
         interval_ns = 1e9 / opts.rate;
         payload.assign(std::max<std::uint32_t>(2, opts.payload_bytes), 'x');
         payload.front() = '"';
@@ -95,7 +99,7 @@ struct ApiPublisher::Impl {
         host_header = opts.host + ":" + std::to_string(opts.port);
         if (opts.target == PublishTarget::Room) {
             results.accepted_per_room.assign(opts.rooms, 0);
-        } else {
+        } else if (opts.target == PublishTarget::User) {
             results.accepted_ids.reserve(total);
         }
         for (std::uint32_t i = 0; i < opts.connections; ++i) {
@@ -130,7 +134,9 @@ struct ApiPublisher::Impl {
 
     void prepare_request(ApiConnection& c) {
         c.request.method(http::verb::post);
-        c.request.target(opts.target == PublishTarget::Room ? "/v1/push/room" : "/v1/push/user");
+        c.request.target(opts.target == PublishTarget::Room   ? "/v1/push/room"
+                         : opts.target == PublishTarget::User ? "/v1/push/user"
+                                                              : opts.path);
         c.request.version(11);
         c.request.keep_alive(true);
         c.request.set(http::field::host, host_header);
@@ -214,7 +220,10 @@ struct ApiPublisher::Impl {
     void send(ApiConnection& c, std::uint64_t index) {
         std::string& body = c.request.body();
         body.clear();
-        if (opts.target == PublishTarget::Room) {
+        if (opts.target == PublishTarget::Custom) {
+            c.target_index = index;
+            opts.write_body(index, body);
+        } else if (opts.target == PublishTarget::Room) {
             c.target_index = index % opts.rooms;
             body += "{\"room_id\":";
             body += std::to_string(opts.room_base + c.target_index);
@@ -265,7 +274,7 @@ struct ApiPublisher::Impl {
             sessions.store(results.sessions, std::memory_order_relaxed);
             if (opts.target == PublishTarget::Room) {
                 ++results.accepted_per_room[c.target_index];
-            } else {
+            } else if (opts.target == PublishTarget::User) {
                 results.stored += json_number(body, "\"stored\"");
                 results.accepted_ids.push_back(AcceptedPush{
                     json_number(body, "\"msg_id\""), static_cast<std::uint32_t>(c.target_index),
@@ -389,5 +398,77 @@ void ApiPublisher::stop() {
 const PublisherResults& ApiPublisher::results() const noexcept {
     return impl_->results;
 }
+
+namespace {
+HttpAnswer http_exchange(const std::string& host, std::uint16_t port, const std::string& api_key,
+                         const std::string& method, const std::string& target, std::string body,
+                         std::uint32_t timeout_ms);
+}  // namespace
+
+HttpAnswer http_call(const std::string& host, std::uint16_t port, const std::string& api_key,
+                     const std::string& method, const std::string& target, std::string body,
+                     std::uint32_t timeout_ms) {
+    HttpAnswer answer;
+    // Asio throws where it needs a descriptor and finds none (all of them held by sessions):
+    // an answer with an error, not the end of the run.
+    try {
+        return http_exchange(host, port, api_key, method, target, std::move(body), timeout_ms);
+    } catch (const std::exception& e) {
+        answer.error = e.what();
+        return answer;
+    }
+}
+
+namespace {
+
+HttpAnswer http_exchange(const std::string& host, std::uint16_t port, const std::string& api_key,
+                         const std::string& method, const std::string& target, std::string body,
+                         std::uint32_t timeout_ms) {
+    HttpAnswer answer;
+    asio::io_context ioc{1};
+    tcp::resolver resolver(ioc);
+    error_code ec;
+    auto found = resolver.resolve(host, std::to_string(port), tcp::resolver::numeric_service, ec);
+    if (ec || found.empty()) {
+        answer.error = "cannot resolve " + host + ": " + ec.message();
+        return answer;
+    }
+    beast::tcp_stream stream(ioc);
+    beast::flat_buffer buffer;
+    http::request<http::string_body> request{http::string_to_verb(method), target, 11};
+    request.set(http::field::host, host + ":" + std::to_string(port));
+    request.set(http::field::content_type, "application/json");
+    if (!api_key.empty()) request.set(http::field::authorization, "Bearer " + api_key);
+    request.body() = std::move(body);
+    request.prepare_payload();
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64u << 20);  // a /metrics page or a feed listing, never unbounded
+    // One deadline for the whole exchange; the io_context runs until it ends either way.
+    stream.expires_after(std::chrono::milliseconds(timeout_ms));
+    stream.async_connect(found.begin()->endpoint(), [&](const error_code& ec) {
+        if (ec) {
+            answer.error = "connect: " + ec.message();
+            return;
+        }
+        http::async_write(stream, request, [&](const error_code& ec, std::size_t) {
+            if (ec) {
+                answer.error = "write: " + ec.message();
+                return;
+            }
+            http::async_read(stream, buffer, parser, [&](const error_code& ec, std::size_t) {
+                if (ec) {
+                    answer.error = ec == beast::error::timeout ? "timeout" : "read: " + ec.message();
+                    return;
+                }
+                answer.status = static_cast<int>(parser.get().result_int());
+                answer.body = std::move(parser.get().body());
+            });
+        });
+    });
+    ioc.run();
+    return answer;
+}
+
+}  // namespace
 
 }  // namespace lp::load

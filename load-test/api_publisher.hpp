@@ -13,9 +13,14 @@
 // What it remembers is bounded by rate × duration: per room, how many pushes were accepted
 // (expected deliveries = accepted × the room's members), and for qos1 every accepted msg_id with
 // the user it was for (to find losses at the receivers afterwards).
+//
+// The plugin scenarios use it for other routes (PublishTarget::Custom: the caller writes request
+// i's body, e.g. gift event i for POST /v1/gift/events) and call http_call() for the few
+// set-up requests of a run (whitelist an anchor, start a PK, load followers, read /metrics).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,7 +30,7 @@
 
 namespace lp::load {
 
-enum class PublishTarget : std::uint8_t { Room, User };
+enum class PublishTarget : std::uint8_t { Room, User, Custom };
 
 struct PublisherOptions {
     PublishTarget target = PublishTarget::Room;
@@ -44,6 +49,11 @@ struct PublisherOptions {
     std::uint32_t users = 1;
     std::uint64_t user_base = 1000000;
     bool random_users = false;
+    // Custom: POST `path` with the body write_body(i, body) writes (body is cleared first);
+    // called on the publisher's thread just before request i is written.
+    std::string path;
+    std::function<void(std::uint64_t index, std::string& body)> write_body;
+    std::uint64_t requests = 0;  // requests in the window; 0 = rate × duration_s
     std::uint32_t connect_timeout_ms = 5000;
     std::uint32_t request_timeout_ms = 5000;
 };
@@ -100,5 +110,16 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// One blocking HTTP/1.1 request on a connection of its own (set-up calls, not load): the answer's
+// status and body, or status 0 and `error` when there was no answer within timeout_ms.
+struct HttpAnswer {
+    int status = 0;
+    std::string body;
+    std::string error;
+};
+HttpAnswer http_call(const std::string& host, std::uint16_t port, const std::string& api_key,
+                     const std::string& method, const std::string& target, std::string body,
+                     std::uint32_t timeout_ms = 30000);
 
 }  // namespace lp::load

@@ -6,13 +6,17 @@
 //             API at --rate; reports deliveries/s, publish-to-receive latency, loss, seq gaps
 //   qos1      a publisher pushes qos 1 to the sessions' users through the HTTP API at --rate;
 //             sessions ACK every push; reports acks/s, latency, loss and duplicate msg_ids
+//   gift, pk, feed  the business plugins' paths (plugin_runs.hpp): gift events from Kafka or
+//             the API to gift.effect room pushes, gift events to pk.score, a feed publish to
+//             every online follower
 // All report the connect + login rate and failures by kind.
 //
 // This file is the conductor: options, the phase timeline, the report. The connections live in
 // load_shard.cpp, one event loop per --threads, because the measuring itself must be cheap: the
 // tool has to hold 15,000+ sessions in one process while the server is the thing being measured.
-// The HTTP publisher (api_publisher.cpp) runs on a thread of its own. Every phase has a deadline
-// and an alarm backs up the whole run, so it always exits by itself.
+// The HTTP publisher (api_publisher.cpp) runs on a thread of its own; the plugin scenarios'
+// timelines are in plugin_runs.cpp. Every phase has a deadline and an alarm backs up the whole
+// run, so it always exits by itself.
 #include <arpa/inet.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -33,6 +37,7 @@
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/load_shard.hpp"
+#include "load-test/plugin_runs.hpp"
 
 namespace {
 
@@ -52,15 +57,18 @@ target:
   --host HOST                 server address (default 127.0.0.1)
   --port PORT                 TCP port, or the WebSocket port with --transport ws (default 7000)
   --ports P1,P2,...           cluster: session i connects to the i-th port modulo the list (one
-                              node each); room and qos1 still publish through --api on one node
+                              node each); room, qos1 and the plugin scenarios still publish
+                              through --api on one node
   --transport tcp|ws          raw TCP frames or WebSocket binary messages (default tcp)
   --ws-path PATH              WebSocket path (default /ws)
   --json                      JSON_BODY frames instead of binary protobuf
   --secret SECRET             HS256 secret the server verifies tokens with (required)
   --user-base ID              connection i logs in as user ID+i (default 1000000)
+  --user-stride K             connection i logs in as user ID+i×K instead (not with qos1 or
+                              pk; feed: spreads the online sessions over the followers)
   --platform NAME             LoginReq.platform (default load)
 load:
-  --scenario NAME             pingpong, idle, room or qos1 (default pingpong)
+  --scenario NAME             pingpong, idle, room, qos1, gift, pk or feed (default pingpong)
   --connections N             sessions to open (default 1000)
   --threads N                 event-loop threads, connections split evenly (default 1)
   --source-ips LIST           local addresses to bind round-robin, e.g. 127.0.0.1-127.0.0.8
@@ -93,13 +101,57 @@ room and qos1 (a publisher pushes through the HTTP API; binary bodies only, no -
                               session's user (default rr)
   --latency-sample K          record the latency of 1 push in K (default 1: every push)
   --drain-s S                 after publishing, wait up to S for the last deliveries before
-                              counting losses (default 2)
+                              counting losses (default 2; gift, pk, feed: give up after S
+                              without progress, default 5)
   latency is receive time minus the server's Push.sent_at_ms, a millisecond clock: values read
   up to 1 ms high, and the tool must run on the server's machine (same clock).
+gift, pk and feed (the business plugins; binary bodies only, no --json):
+  gift                        sessions enter --rooms rooms (as in room); --events gift events
+                              {event_id, room_id, anchor_id, sender_id, channel_id, gift_id,
+                              count, value, ts_ms} go to Kafka (--kafka) or POST /v1/gift/events
+                              (--api) at --rate, event i to room --room-base + i % --rooms;
+                              sessions match each gift.effect to its event. Reports events
+                              sent, distinct events seen, effects delivered / missing /
+                              duplicated, end-to-end events/s (first send to last effect) and
+                              send → effect latency; with --api also the node's
+                              livepush_kafka_events_total{result="handled"} before and after
+  pk                          connections 0 and 1 log in as anchors A = --user-base and B =
+                              --user-base + 1 (role anchor) in rooms --room-base and +1, the
+                              rest are viewers in the two rooms; through --api the run
+                              whitelists A and B, starts a PK (invite, accept), sends --events
+                              gift events for A (Kafka or the API) at --rate, and measures each
+                              event → the first pk.score showing a score that includes it, at
+                              the first viewer and at every viewer; checks the final score
+                              (pushed and GET /v1/pk/{id}) and closes the PK. Start the node
+                              with a long plugins.pk.scoring_ms
+  feed                        before connecting, --followers followers of --feed-anchor are
+                              loaded through POST /v1/feed/followers (100,000 per call; ids
+                              --follower-base ..., which should hold the sessions' users); the
+                              sessions stay outside rooms and ack; one POST /v1/feed/publish,
+                              then the time to every session's feed.item, missing and duplicate
+                              pushes, and the fan-out task's finished_ms - created_ms
+  --events N                  gift, pk: events to send (default gift 100000, pk 20)
+  --rate R                    gift, pk: events per second; 0 = as fast as possible (default
+                              1000)
+  --kafka BROKERS             gift, pk: send the events to Kafka (host:port,...); without it
+                              they go to POST /v1/gift/events (needs the gift plugin)
+  --kafka-topic NAME          the events' topic (default gift)
+  --kafka-linger-ms N         producer batching delay (default 5; included in the latency)
+  --senders N                 gift, pk: event i's sender is user --sender-base + i % N, never
+                              logged in: its qos1 gift.confirmed goes to the inbox (default 64)
+  --sender-base ID            (default 8000000000)
+  --gift-value TEXT           each event's value, decimal text (default 1.0 = 10 PK points)
+  --followers N               feed: followers to load (default 1000000)
+  --follower-base ID          feed: the first follower's user id (default --user-base)
+  --feed-anchor ID            feed: the anchor who publishes (default 7000000000)
+  --skip-follower-load        feed: the followers are loaded already (a second run)
+  --task-wait-s S             feed: limit for the fan-out to finish (default 300)
 
 output: human-readable lines, then one line of JSON with every number, for scripts.
 exit status: 0 all sessions logged in and stayed (room, qos1: and the API accepted every push,
-             none was lost or duplicated), 1 otherwise, 2 usage, 3 the hard timeout fired.
+             none was lost or duplicated; gift, pk, feed: every event or item reached every
+             session once, the PK's score is right), 1 otherwise, 2 usage, 3 the hard timeout
+             fired.
 )";
 
 [[noreturn]] void usage_error(const std::string& why) {
@@ -185,7 +237,14 @@ struct RunOptions {
     std::uint32_t payload_bytes = 64;
     bool random_users = false;
     double drain_s = 2;
+    bool drain_set = false;
+    bool rate_set = false;
+    lp::load::PluginRunOptions plugin;  // gift, pk, feed
 };
+
+bool is_plugin_scenario(Scenario s) {
+    return s == Scenario::Gift || s == Scenario::Pk || s == Scenario::Feed;
+}
 
 bool publishes(Scenario s) {
     return s == Scenario::Room || s == Scenario::Qos1;
@@ -201,6 +260,12 @@ const char* scenario_name(Scenario s) {
             return "room";
         case Scenario::Qos1:
             return "qos1";
+        case Scenario::Gift:
+            return "gift";
+        case Scenario::Pk:
+            return "pk";
+        case Scenario::Feed:
+            return "feed";
     }
     return "unknown";
 }
@@ -208,7 +273,7 @@ const char* scenario_name(Scenario s) {
 double parse_rate(const char* flag, const std::string& text) {
     char* end = nullptr;
     double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(v > 0) || v > 10e6) {
+    if (text.empty() || *end != '\0' || !(v >= 0) || v > 10e6) {
         usage_error(std::string("bad value for ") + flag + ": " + text);
     }
     return v;
@@ -223,8 +288,12 @@ RunOptions parse_options(int argc, char** argv) {
             std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
             std::exit(0);
         }
-        if (a == "--json") {  // the one switch without a value
+        if (a == "--json") {  // the switches without a value
             l.json_body = true;
+            continue;
+        }
+        if (a == "--skip-follower-load") {
+            o.plugin.skip_follower_load = true;
             continue;
         }
         if (i + 1 >= argc) usage_error("unknown option or missing value: " + std::string(a));
@@ -239,8 +308,14 @@ RunOptions parse_options(int argc, char** argv) {
                 l.scenario = Scenario::Room;
             else if (v == "qos1")
                 l.scenario = Scenario::Qos1;
+            else if (v == "gift")
+                l.scenario = Scenario::Gift;
+            else if (v == "pk")
+                l.scenario = Scenario::Pk;
+            else if (v == "feed")
+                l.scenario = Scenario::Feed;
             else
-                usage_error("--scenario is pingpong, idle, room or qos1");
+                usage_error("--scenario is pingpong, idle, room, qos1, gift, pk or feed");
         } else if (a == "--host")
             l.host = v;
         else if (a == "--port")
@@ -254,6 +329,8 @@ RunOptions parse_options(int argc, char** argv) {
             l.secret = v;
         else if (a == "--user-base")
             l.user_base = parse_uint(flag, v, UINT64_MAX / 2);
+        else if (a == "--user-stride")
+            l.user_stride = parse_uint(flag, v, 1000000);
         else if (a == "--platform")
             l.platform = v;
         else if (a == "--connections")
@@ -305,8 +382,10 @@ RunOptions parse_options(int argc, char** argv) {
             o.api_key = v;
         else if (a == "--api-connections")
             o.api_connections = static_cast<std::uint32_t>(parse_uint(flag, v, 256));
-        else if (a == "--rate")
+        else if (a == "--rate") {
             o.rate = parse_rate(flag, v);
+            o.rate_set = true;
+        }
         else if (a == "--payload-bytes")
             o.payload_bytes = static_cast<std::uint32_t>(parse_uint(flag, v, 60000));
         else if (a == "--rooms")
@@ -318,8 +397,31 @@ RunOptions parse_options(int argc, char** argv) {
             o.random_users = v == "random";
         } else if (a == "--latency-sample")
             l.latency_sample = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
-        else if (a == "--drain-s")
+        else if (a == "--drain-s") {
             o.drain_s = parse_seconds(flag, v);
+            o.drain_set = true;
+        } else if (a == "--events")
+            o.plugin.events = parse_uint(flag, v, 50000000);
+        else if (a == "--kafka")
+            o.plugin.kafka_brokers = v;
+        else if (a == "--kafka-topic")
+            o.plugin.kafka_topic = v;
+        else if (a == "--kafka-linger-ms")
+            o.plugin.kafka_linger_ms = static_cast<std::uint32_t>(parse_uint(flag, v, 10000));
+        else if (a == "--senders")
+            o.plugin.senders = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
+        else if (a == "--sender-base")
+            o.plugin.sender_base = parse_uint(flag, v, UINT64_MAX / 2);
+        else if (a == "--gift-value")
+            o.plugin.gift_value = v;
+        else if (a == "--followers")
+            o.plugin.followers = parse_uint(flag, v, 100000000);
+        else if (a == "--follower-base")
+            o.plugin.follower_base = parse_uint(flag, v, UINT64_MAX / 2);
+        else if (a == "--feed-anchor")
+            o.plugin.feed_anchor = parse_uint(flag, v, UINT64_MAX / 2);
+        else if (a == "--task-wait-s")
+            o.plugin.task_wait_s = parse_seconds(flag, v);
         else
             usage_error("unknown option " + std::string(a));
     }
@@ -331,7 +433,30 @@ RunOptions parse_options(int argc, char** argv) {
     if (l.inflight == 0) l.inflight = 1;
     if (l.connect_concurrency == 0) l.connect_concurrency = 1;
     if (l.heartbeat_ms == 0) usage_error("--heartbeat-ms must be positive");
+    if (l.user_stride == 0) usage_error("--user-stride must be at least 1");
+    if (l.user_stride != 1 && (l.scenario == Scenario::Qos1 || l.scenario == Scenario::Pk)) {
+        usage_error("qos1 and pk need consecutive users: drop --user-stride");
+    }
     if (l.scenario == Scenario::Idle && o.server_pid <= 0) usage_error("idle needs --server-pid");
+    if (publishes(l.scenario) && o.rate <= 0) usage_error("room and qos1 need a --rate above 0");
+    if (is_plugin_scenario(l.scenario)) {
+        if (l.json_body) usage_error("gift, pk and feed read binary bodies only; drop --json");
+        if (l.rooms == 0 || l.rooms > l.connections) {
+            usage_error("--rooms must be between 1 and --connections");
+        }
+        if (l.latency_sample == 0) l.latency_sample = 1;
+        if (o.plugin.senders == 0) usage_error("--senders must be at least 1");
+        if (o.plugin.sender_base == 0) usage_error("--sender-base must be a non-zero user id");
+        if (!o.drain_set) o.drain_s = 5;
+        o.plugin.api_host = o.api_host;
+        o.plugin.api_port = o.api_port;
+        o.plugin.api_key = o.api_key;
+        o.plugin.api_connections = o.api_connections == 0 ? 1 : o.api_connections;
+        o.plugin.rate = o.rate;
+        o.plugin.latency_sample = l.latency_sample;
+        o.plugin.drain_s = o.drain_s;
+        o.plugin.server_pid = o.server_pid;
+    }
     if (publishes(l.scenario)) {
         if (o.api_port == 0) usage_error("room and qos1 need --api HOST:PORT");
         if (l.json_body) usage_error("room and qos1 read binary bodies only; drop --json");
@@ -351,6 +476,14 @@ RunOptions parse_options(int argc, char** argv) {
     if (o.timeout_s == 0) {
         o.timeout_s = o.connect_phase_s + o.warmup_s + o.duration_s + o.settle_s + 30;
         if (publishes(l.scenario)) o.timeout_s += o.drain_s + 10;
+        if (l.scenario == Scenario::Gift || l.scenario == Scenario::Pk) {
+            // Sending at --rate (or at an assumed 5,000/s floor when unpaced), the drain, set-up.
+            double events = o.plugin.events ? double(o.plugin.events)
+                                            : (l.scenario == Scenario::Gift ? 100000.0 : 20.0);
+            o.timeout_s += events / (o.rate > 0 ? o.rate : 5000) + o.drain_s * 2 + 60;
+        } else if (l.scenario == Scenario::Feed) {
+            o.timeout_s += double(o.plugin.followers) / 20000 + o.plugin.task_wait_s + o.drain_s + 60;
+        }
     }
     return o;
 }
@@ -764,6 +897,15 @@ std::string report_publish(const RunOptions& run,
 
 int main(int argc, char** argv) {
     RunOptions run = parse_options(argc, argv);
+    std::unique_ptr<lp::load::PluginRun> plugin_run;
+    if (is_plugin_scenario(run.load.scenario)) {
+        try {
+            // Sizes what the shards check, so before they exist.
+            plugin_run = std::make_unique<lp::load::PluginRun>(run.plugin, run.load);
+        } catch (const std::exception& e) {
+            usage_error(e.what());
+        }
+    }
     const LoadOptions& opts = run.load;
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGALRM, on_hard_timeout);
@@ -785,6 +927,12 @@ int main(int argc, char** argv) {
             opts.scenario == Scenario::Room
                 ? (" rooms=" + std::to_string(opts.rooms)).c_str()
                 : (run.random_users ? " targets=random" : " targets=round-robin"));
+    }
+    if (is_plugin_scenario(opts.scenario) && opts.scenario != Scenario::Feed) {
+        std::printf("events: %s rate=%.0f/s%s rooms=%u\n",
+                    run.plugin.kafka_brokers.empty() ? "POST /v1/gift/events"
+                                                     : ("kafka " + run.plugin.kafka_brokers).c_str(),
+                    run.rate, run.rate > 0 ? "" : " (as fast as possible)", opts.rooms);
     }
     if (fd_limit != 0 && opts.connections + 64 > fd_limit) {
         std::printf(
@@ -815,6 +963,11 @@ int main(int argc, char** argv) {
         return 2;
     }
     for (auto& s : shards) s->run();
+    if (plugin_run && !plugin_run->before_connect()) {
+        for (auto& s : shards) s->shutdown();
+        for (auto& s : shards) s->join();
+        return 1;
+    }
 
     // --- connect + login ------------------------------------------------------------------
     for (auto& s : shards) s->start_connecting();
@@ -889,6 +1042,8 @@ int main(int argc, char** argv) {
         });
     } else if (publishes(opts.scenario)) {
         publish = run_publish_phase(run, shards, *publisher);
+    } else if (plugin_run) {
+        plugin_run->run(shards);
     } else {
         Clock::time_point hold_start = Clock::now();
         sleep_until(hold_start + seconds(run.settle_s));
@@ -960,6 +1115,11 @@ int main(int argc, char** argv) {
         } else {
             publish_clean = false;
         }
+    } else if (plugin_run) {
+        if (measured)
+            json += plugin_run->report(shards, publish_clean);
+        else
+            publish_clean = false;
     } else if (opts.scenario == Scenario::PingPong) {
         const auto& h = sum.latency;
         if (measured) {

@@ -8,10 +8,11 @@
 // writability and continues from the connection's own small buffer. Nothing in the
 // PONG → HEARTBEAT path allocates.
 //
-// Room and qos1 receivers follow the same pattern with bigger inline buffers (a coalesced room
-// write holds several PUSH frames; it should arrive in one recv). Nothing in the PUSH → ACK path
-// allocates either: PUSH bodies are scanned in place (push_fields.hpp), msg_ids go into a table
-// sized before the run, and an ACK is encoded straight into the output buffer.
+// Room, qos1 and plugin-scenario receivers follow the same pattern with bigger inline buffers (a
+// coalesced room write holds several PUSH frames; it should arrive in one recv). Nothing in the
+// PUSH → ACK path allocates either: PUSH bodies are scanned in place (push_fields.hpp), msg_ids
+// and plugin events go into tables sized before the run, and an ACK is encoded straight into the
+// output buffer.
 #include "load-test/load_shard.hpp"
 
 #include <netinet/in.h>
@@ -75,12 +76,18 @@ struct BufferSizes {
     std::uint16_t in;
     std::uint16_t out;
 };
+// Plugin scenarios: gift effects and PK scores are room messages (room-sized input; the PK's
+// anchors ack a few qos1 pk.state pushes); feed items are qos1 pushes one at a time.
 BufferSizes buffer_sizes(Scenario s) {
     switch (s) {
         case Scenario::Room:
+        case Scenario::Gift:
+        case Scenario::Pk:
             return {4096, 160};
         case Scenario::Qos1:
             return {1024, 1024};
+        case Scenario::Feed:
+            return {1024, 256};
         default:
             return {128, 160};
     }
@@ -278,7 +285,7 @@ struct LoadShard::Impl {
           read_buffer(kReadBuffer),
           mask_state(0x9E3779B9u ^ (shard_index + 1) * 2654435761u),
           sizes(buffer_sizes(o.scenario)),
-          receives_pushes(o.scenario == Scenario::Room || o.scenario == Scenario::Qos1) {
+          receives_pushes(load::receives_pushes(o.scenario)) {
         tcp::resolver resolver(ioc);
         error_code ec;
         auto results = resolver.resolve(opts.host, std::to_string(opts.port),
@@ -298,9 +305,12 @@ struct LoadShard::Impl {
         for (std::uint32_t g = shard_index; g < opts.connections; g += shard_count) {
             conns.emplace_back(ioc, i++, g, opts.max_body, sizes);
         }
-        if (opts.scenario == Scenario::Room) room_members_now.assign(opts.rooms, 0);
+        if (enters_room(opts.scenario)) room_members_now.assign(opts.rooms, 0);
         if (opts.scenario == Scenario::Qos1) {
             this->results.received_ids.reserve_for(opts.received_ids_per_shard);
+        }
+        if (opts.plugin.scenario != PluginScenario::None) {
+            this->results.plugin.prepare(opts.plugin, static_cast<std::uint32_t>(conns.size()));
         }
         inflight.resize(std::size_t(conns.size()) * std::max<std::uint32_t>(1, opts.inflight));
         concurrency = std::max<std::uint32_t>(1, opts.connect_concurrency / shard_count);
@@ -323,10 +333,11 @@ struct LoadShard::Impl {
     std::string heartbeat_frame_body;
     livepush::v1::Result login_result;  // reused for every LOGIN_RESULT and room.enter result
     BufferSizes sizes;
-    bool receives_pushes;                         // room, qos1: PUSH frames are checked
-    std::vector<std::uint32_t> room_members_now;  // room: ready sessions per room index
+    bool receives_pushes;                         // room, qos1, plugins: PUSH frames are checked
+    std::vector<std::uint32_t> room_members_now;  // room, gift, pk: ready sessions per room index
     std::uint32_t latency_countdown = 0;          // pushes until the next latency sample
     std::int64_t read_wall_ns = 0;                // wall clock of the current read; 0 = unread
+    std::int64_t read_steady_ns = 0;              // steady clock of the current read; 0 = unread
 
     std::uint32_t concurrency;
     std::uint32_t next_to_start = 0;
@@ -412,10 +423,11 @@ struct LoadShard::Impl {
 
     void send_login(LoadConnection& c) {
         c.state = State::LoggingIn;
-        std::uint64_t user_id = opts.user_base + c.global_index;
+        std::uint64_t user_id = opts.user_base + c.global_index * opts.user_stride;
         std::int64_t now = unix_now_s();
         livepush::v1::LoginReq req;
-        req.set_token(auth::mint_hs256(opts.secret, user_id, "viewer", now, now + 3600));
+        const char* role = c.global_index < opts.anchors ? "anchor" : "viewer";
+        req.set_token(auth::mint_hs256(opts.secret, user_id, role, now, now + 3600));
         req.set_platform(opts.platform);
         std::string frame =
             codec::encode_frame(codec::Code::Login, 1, opts.json_body ? codec::kJsonBody : 0,
@@ -473,11 +485,11 @@ struct LoadShard::Impl {
         if (!codec::parse_body(fv.body, json, login_result) || login_result.code() != 0) {
             return fail(c, Failure::LoginRejected);
         }
-        if (opts.scenario == Scenario::Room) return send_enter(c);
+        if (enters_room(opts.scenario)) return send_enter(c);
         become_ready(c);
     }
 
-    // Room scenario: BIZ room.enter with seq 2, written like the LOGIN.
+    // Room, gift, pk: BIZ room.enter with seq 2, written like the LOGIN.
     void send_enter(LoadConnection& c) {
         c.state = State::Entering;
         c.next_seq = 3;
@@ -599,6 +611,7 @@ struct LoadShard::Impl {
             return;
         }
         read_wall_ns = 0;  // pushes of this read share one clock reading, taken when needed
+        read_steady_ns = 0;
         if (n < c.in_size) {
             consume(c, c.in(), n);
         } else {
@@ -734,8 +747,8 @@ struct LoadShard::Impl {
         }
     }
 
-    // Counts every PUSH; in the room and qos1 scenarios also checks its order or msg_id,
-    // samples its latency and queues its ACK.
+    // Counts every PUSH; in the room, qos1 and plugin scenarios also checks its order or msg_id
+    // or plugin payload, samples its latency and queues its ACK.
     void on_push(LoadConnection& c, const codec::FrameView& fv) {
         ++results.pushes;
         if (measuring) ++results.pushes_measured;
@@ -751,7 +764,15 @@ struct LoadShard::Impl {
             first = record_id(c, f.msg_id);
             c.ack_ids.push_back(f.msg_id);  // duplicates are acked too: the server resent them
         }
-        if (opts.scenario == Scenario::Room) first = check_room_seq(c, f);
+        // A plugin's room message carries the room's seq; its qos1 pushes to users (pk.state to
+        // the anchors) carry none.
+        if (opts.scenario == Scenario::Room || (enters_room(opts.scenario) && f.room_id != 0)) {
+            first = check_room_seq(c, f);
+        }
+        if (opts.plugin.scenario != PluginScenario::None) {
+            if (read_steady_ns == 0) read_steady_ns = now_ns();
+            results.plugin.on_push(c.index, f, read_steady_ns);
+        }
         if (first && f.sent_at_ms != 0 && ++latency_countdown >= opts.latency_sample) {
             latency_countdown = 0;
             if (read_wall_ns == 0) read_wall_ns = wall_now_ns();

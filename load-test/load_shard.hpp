@@ -16,7 +16,9 @@
 // publishes (api_publisher): a room subscriber enters its room right after LOGIN_RESULT (the
 // connection counts as logged in once BIZ_RESULT says it is in), and every PUSH is checked
 // without parsing it (push_fields.hpp): room_seq order per subscriber, msg_id per client
-// (received_ids.hpp), and the publish-to-receive latency from the server's sent_at_ms.
+// (received_ids.hpp), and the publish-to-receive latency from the server's sent_at_ms. The
+// plugin scenarios (gift, pk: in rooms; feed: not in a room) hand every PUSH to the shard's
+// PluginReceiver (plugin_receiver.hpp) as well.
 #pragma once
 
 #include <array>
@@ -28,11 +30,21 @@
 #include <vector>
 
 #include "load-test/latency_histogram.hpp"
+#include "load-test/plugin_receiver.hpp"
 #include "load-test/received_ids.hpp"
 
 namespace lp::load {
 
-enum class Scenario : std::uint8_t { PingPong, Idle, Room, Qos1 };
+enum class Scenario : std::uint8_t { PingPong, Idle, Room, Qos1, Gift, Pk, Feed };
+
+// Sessions of these scenarios enter a room after LOGIN_RESULT.
+inline bool enters_room(Scenario s) {
+    return s == Scenario::Room || s == Scenario::Gift || s == Scenario::Pk;
+}
+// Sessions of these scenarios check the pushes they receive.
+inline bool receives_pushes(Scenario s) {
+    return s != Scenario::PingPong && s != Scenario::Idle;
+}
 
 struct LoadOptions {
     Scenario scenario = Scenario::PingPong;
@@ -50,7 +62,8 @@ struct LoadOptions {
     std::uint32_t heartbeat_ms = 20000;        // idle heartbeat period per connection
     std::vector<std::string> source_ips;       // round-robin bind; empty = kernel's choice
     std::string secret;
-    std::uint64_t user_base = 1000000;  // connection i logs in as user_base + i
+    std::uint64_t user_base = 1000000;  // connection i logs in as user_base + i × user_stride
+    std::uint64_t user_stride = 1;
     std::string platform = "load";
     std::uint32_t threads = 1;
     std::uint32_t max_body = 64 * 1024;
@@ -59,9 +72,12 @@ struct LoadOptions {
     std::uint64_t room_base = 1;
     std::uint32_t latency_sample = 1;   // record the latency of 1 push in K
     std::size_t received_ids_per_shard = 0;  // qos1: capacity of each shard's ReceivedIds
+    // gift, pk, feed
+    std::uint32_t anchors = 0;  // the first `anchors` connections log in with role "anchor"
+    PluginCheckOptions plugin;  // what the shards check (PluginScenario::None: nothing)
 };
 
-// The room the connection with this index in the run subscribes to (room scenario).
+// The room the connection with this index in the run subscribes to (room, gift, pk).
 inline std::uint64_t room_of(const LoadOptions& o, std::uint32_t global_index) {
     return o.room_base + global_index % o.rooms;
 }
@@ -77,8 +93,8 @@ enum class Failure : std::uint8_t {
     LoginTimeout,       // no LOGIN_RESULT within --connect-timeout-ms
     ClosedDuringLogin,  // the server closed the connection before LOGIN_RESULT
     Protocol,           // the server sent bytes the codec rejects
-    EnterRejected,      // room: BIZ_RESULT of room.enter with a non-zero code
-    EnterTimeout,       // room: no BIZ_RESULT within --connect-timeout-ms
+    EnterRejected,      // room, gift, pk: BIZ_RESULT of room.enter with a non-zero code
+    EnterTimeout,       // room, gift, pk: no BIZ_RESULT within --connect-timeout-ms
     NotStarted,         // the connect phase ended before this connection was tried
     Count,
 };
@@ -123,6 +139,7 @@ struct ShardResults {
     std::uint64_t id_wrong_client = 0;     // a msg_id that another client already had
     std::uint64_t ids_untracked = 0;       // ReceivedIds was full
     ReceivedIds received_ids;              // qos1: msg_id → shard-local client
+    PluginReceiver plugin;                 // gift, pk, feed
 };
 
 class LoadShard {

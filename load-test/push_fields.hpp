@@ -1,11 +1,12 @@
 // load-test/push_fields: reads the numeric fields of a binary `Push` body without parsing it.
 //
 // livepush-load receives hundreds of thousands of PUSH frames a second and needs four numbers
-// from each (msg_id, room_id, room_seq, sent_at_ms). Parsing into a `livepush::v1::Push` would
-// copy the type and payload strings per frame; this walks the protobuf wire format instead,
-// skipping the length-delimited fields, with no allocation. It knows the field numbers of
-// proto/livepush.proto's `Push` (1 msg_id, 3 room_id, 4 room_seq, 6 sent_at_ms) and nothing
-// else; unknown fields are skipped as protobuf requires, so additions to `Push` do not break it.
+// from each (msg_id, room_id, room_seq, sent_at_ms), and in the plugin scenarios the type and
+// the JSON payload. Parsing into a `livepush::v1::Push` would copy the type and payload strings
+// per frame; this walks the protobuf wire format instead and points into the body, with no
+// allocation. It knows the field numbers of proto/livepush.proto's `Push` (1 msg_id, 2 type,
+// 3 room_id, 4 room_seq, 5 payload, 6 sent_at_ms) and nothing else; unknown fields are skipped
+// as protobuf requires, so additions to `Push` do not break it.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,8 @@ struct PushFields {
     std::uint64_t room_id = 0;
     std::uint64_t room_seq = 0;
     std::uint64_t sent_at_ms = 0;
+    std::string_view type;     // views into the scanned body: valid while it is
+    std::string_view payload;
 };
 
 namespace detail {
@@ -73,6 +76,11 @@ inline bool scan_push_fields(std::string_view body, PushFields& out) noexcept {
             case 2: {  // length-delimited: type, payload, or unknown
                 std::uint64_t len = 0;
                 if (!detail::read_varint(p, end, len) || len > std::uint64_t(end - p)) return false;
+                std::string_view bytes(reinterpret_cast<const char*>(p), len);
+                if (field == 2)
+                    out.type = bytes;
+                else if (field == 5)
+                    out.payload = bytes;
                 p += len;
                 break;
             }

@@ -1,0 +1,90 @@
+// load-test/plugin_runs: the timelines of livepush-load's business-plugin scenarios.
+//
+//   gift  sessions in --rooms rooms; --events gift events go to Kafka topic `gift` (--kafka) or
+//         POST /v1/gift/events (--api) at --rate; reports events produced, distinct events seen
+//         by a session, effects delivered, missing and duplicate deliveries, end-to-end events/s
+//         (first produce → last effect) and produce → effect latency.
+//   pk    connections 0 and 1 are anchors A and B (role "anchor", rooms --room-base and +1),
+//         the others viewers in the two rooms; the run starts a PK between A and B through the
+//         API, sends --events gift events to A at --rate and measures event → first pk.score
+//         showing it, at every viewer and at the first viewer; checks the final score.
+//   feed  --followers followers of --feed-anchor loaded through the API (the sessions' users
+//         among them), sessions online outside rooms; one publish, then time to every online
+//         session's feed.item and the whole fan-out's time from the task record.
+//
+// livepush_load.cpp owns the options, the sessions and the connect phase; a PluginRun is made
+// before the shards (it sizes what they check), runs its timeline while they are connected and
+// reports after they are joined. Every wait is bounded.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "load-test/gift_events.hpp"
+#include "load-test/load_shard.hpp"
+
+namespace lp::load {
+
+struct PluginRunOptions {
+    std::string api_host;  // the node's HTTP API (empty: none; gift then needs --kafka)
+    std::uint16_t api_port = 0;
+    std::string api_key;
+    std::uint32_t api_connections = 4;  // gift events over HTTP
+    std::string kafka_brokers;          // gift events to Kafka; empty = over the HTTP API
+    std::string kafka_topic = "gift";
+    std::uint32_t kafka_linger_ms = 5;
+    double rate = 0;              // gift events per second; 0 = as fast as possible
+    std::uint64_t events = 0;     // gift, pk
+    std::uint64_t sender_base = 8000000000;  // gift, pk: senders, never logged in
+    std::uint32_t senders = 64;
+    std::string gift_value;       // gift "1.0", pk "1.0" (10 points)
+    std::uint32_t latency_sample = 1;
+    double drain_s = 5;           // gift, pk, feed: give up after this long without progress
+    std::uint64_t followers = 1000000;   // feed
+    std::uint64_t follower_base = 0;     // feed: first follower id (default: --user-base)
+    std::uint64_t feed_anchor = 7000000000;
+    bool skip_follower_load = false;
+    double task_wait_s = 300;  // feed: limit for the fan-out task to finish
+    int server_pid = 0;        // optional: the server's CPU use while the scenario runs
+};
+
+class PluginRun {
+public:
+    // Sets what the shards check (load.plugin, load.anchors, rooms for pk). Throws
+    // std::invalid_argument for options the scenario cannot run with.
+    PluginRun(PluginRunOptions options, LoadOptions& load);
+    ~PluginRun();
+    PluginRun(const PluginRun&) = delete;
+    PluginRun& operator=(const PluginRun&) = delete;
+
+    // Before the sessions connect (feed: loads the followers). False: nothing to measure.
+    bool before_connect();
+    // While the sessions are connected.
+    void run(const std::vector<std::unique_ptr<LoadShard>>& shards);
+    // After the shards are joined: prints the results, returns their JSON fields (each with a
+    // leading comma); `clean` becomes false when something was lost, duplicated or refused.
+    std::string report(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
+
+    struct Phase;  // what run() measured besides the shards' results
+
+private:
+    void run_gift(const std::vector<std::unique_ptr<LoadShard>>& shards);
+    void run_pk(const std::vector<std::unique_ptr<LoadShard>>& shards);
+    void run_feed(const std::vector<std::unique_ptr<LoadShard>>& shards);
+    std::string report_gift(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
+    std::string report_pk(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
+    std::string report_feed(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
+    // Sends the plan's events (Kafka or HTTP) while the shards receive; returns when every
+    // event was sent and the receivers stopped making progress, or saw everything.
+    void send_events(const std::vector<std::unique_ptr<LoadShard>>& shards,
+                     std::uint64_t deliveries_per_event);
+
+    PluginRunOptions opts_;
+    const LoadOptions& load_;
+    std::unique_ptr<GiftEventPlan> plan_;
+    std::unique_ptr<Phase> phase_;
+};
+
+}  // namespace lp::load

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# scripts/bench/plugins.sh: the business-plugin benchmarks of docs/benchmarks.md, one per call.
+#
+#   scripts/bench/plugins.sh gift  [livepush-load options...]   Kafka (mock) → gift.effect
+#   scripts/bench/plugins.sh pk    [livepush-load options...]   gift events → pk.score
+#   scripts/bench/plugins.sh feed  [livepush-load options...]   1 M followers, one node (memory)
+#   scripts/bench/plugins.sh feed-cluster [options...]          1 M followers, 2 nodes + Redis
+#
+# Starts what the scenario needs (livepush-kafka-mock, redis-server, livepushd) on loopback with
+# ports picked here, the servers on core 1 and the load tool (and the mock / Redis) on core 0,
+# runs livepush-load under `timeout`, and stops everything it started, whatever happens.
+# Extra arguments go to livepush-load and override the defaults below (the last one wins).
+# BUILD selects the build directory (default build).
+set -euo pipefail
+
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=$ROOT/$BUILD
+SCENARIO=${1:?usage: plugins.sh gift|pk|feed|feed-cluster [livepush-load options...]}
+shift
+SECRET=bench
+WORK=$(mktemp -d /tmp/livepush-bench.XXXXXX)
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for FILE PATTERN: up to 10 s for a line matching PATTERN.
+wait_for() {
+    for _ in $(seq 100); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "plugins.sh: no '$2' in $1:" >&2
+    cat "$1" >&2
+    exit 1
+}
+
+# A fresh mock per run: it keeps up to ~5 MB per partition and scans its message sets
+# linearly, so a mock that holds earlier runs' events (or many tiny batches) becomes the
+# bottleneck of a paced run.
+start_mock() {
+    taskset -c 0 "$BIN/load-test/livepush-kafka-mock" --topic gift:16 --topic livepush.upstream:3 \
+        >"$WORK/mock.out" 2>&1 &
+    PIDS+=($!)
+    wait_for "$WORK/mock.out" '^bootstrap='
+    KAFKA=$(sed -n 's/^bootstrap=//p' "$WORK/mock.out")
+}
+
+# start_node NAME TCP API [livepushd options...]
+start_node() {
+    local name=$1 tcp=$2 api=$3
+    shift 3
+    taskset -c 1 "$BIN/app/livepushd" --jwt-secret "$SECRET" --tcp-listen "127.0.0.1:$tcp" \
+        --ws-listen "127.0.0.1:$(free_port)" --api-listen "127.0.0.1:$api" --loops 1 \
+        --log-level warn "$@" >"$WORK/$name.log" 2>&1 &
+    PIDS+=($!)
+    LAST_PID=$!
+    wait_for "$WORK/$name.log" 'livepushd ready'
+}
+
+ulimit -n "$(ulimit -Hn)"
+TCP=$(free_port)
+API=$(free_port)
+LOAD=(taskset -c 0 "$BIN/load-test/livepush-load" --secret "$SECRET"
+      --source-ips 127.0.0.1-127.0.0.8 --api "127.0.0.1:$API")
+case "$SCENARIO" in
+    gift)
+        start_mock
+        start_node node "$TCP" "$API" --kafka "$KAFKA" --set plugins.enabled=gift
+        sleep 5  # the node's consumer joins its group and gets the partitions
+        LOAD+=(--port "$TCP" --server-pid "$LAST_PID" --scenario gift --kafka "$KAFKA"
+               --connections 1000 --rooms 100 --events 250000 --rate 50000 --kafka-linger-ms 20
+               --latency-sample 10)
+        ;;
+    pk)
+        start_mock
+        start_node node "$TCP" "$API" --kafka "$KAFKA" --set plugins.enabled=gift,pk \
+            --set plugins.pk.scoring_ms=600000
+        sleep 5
+        # Events straight to Kafka: through POST /v1/gift/events they would also cross the
+        # node's own producer, whose first messages after a start wait seconds.
+        LOAD+=(--port "$TCP" --server-pid "$LAST_PID" --scenario pk --kafka "$KAFKA"
+               --connections 1000 --events 20 --rate 2)
+        ;;
+    feed)
+        start_node node "$TCP" "$API" --set plugins.enabled=feed
+        LOAD+=(--port "$TCP" --server-pid "$LAST_PID" --scenario feed --connections 19000
+               --user-stride 52 --followers 1000000)
+        ;;
+    feed-cluster)
+        REDIS=$(free_port)
+        taskset -c 0 redis-server --port "$REDIS" --bind 127.0.0.1 --save '' --appendonly no \
+            >"$WORK/redis.log" 2>&1 &
+        PIDS+=($!)
+        wait_for "$WORK/redis.log" 'Ready to accept connections'
+        TCP2=$(free_port)
+        start_node n1 "$TCP" "$API" --redis "127.0.0.1:$REDIS" --node-id n1 \
+            --link-listen 127.0.0.1:0 --set plugins.enabled=feed
+        N1=$LAST_PID
+        start_node n2 "$TCP2" "$(free_port)" --redis "127.0.0.1:$REDIS" --node-id n2 \
+            --link-listen 127.0.0.1:0 --set plugins.enabled=feed
+        # One process holds at most ~19,950 sessions under a 20,000-descriptor limit.
+        LOAD+=(--port "$TCP" --ports "$TCP,$TCP2" --server-pid "$N1" --scenario feed
+               --connections 19900 --user-stride 50 --followers 1000000)
+        ;;
+    *)
+        echo "plugins.sh: unknown scenario $SCENARIO (gift, pk, feed, feed-cluster)" >&2
+        exit 2
+        ;;
+esac
+
+timeout 900 "${LOAD[@]}" "$@"
