@@ -7,7 +7,6 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -24,7 +23,10 @@ using TimePoint = Clock::time_point;
 
 using Hash = std::unordered_map<std::string, std::string>;
 using Set = std::set<std::string>;  // ordered: sscan resumes after the last member it returned
-using List = std::deque<std::string>;
+// Oldest first (the newest at the back): a list of one or a few items costs one small
+// allocation, not a deque's 512-byte block (a million followers' recent lists: ~0.6 GB less).
+// Index i of the list as Redis numbers it (newest = 0) is element size - 1 - i.
+using List = std::vector<std::string>;
 
 // Ascending (score, member) with O(log n) rank and rank→member: ZRANGE's order. std::string's
 // operator< compares bytes as unsigned char, i.e. memcmp order, as Redis compares members.
@@ -454,8 +456,12 @@ bool MemoryStore::lpush_trim(const std::string& key, const std::string& value, s
     KeyLock at(*data_->shards_, full_key(key));
     auto* list = at.find_or_create<List>();
     if (!list) return false;
-    list->push_front(value);
-    if (list->size() > keep) list->resize(keep);
+    if (keep == 0) {
+        list->clear();
+    } else {
+        if (list->size() >= keep) list->erase(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(list->size() - keep + 1));
+        list->push_back(value);
+    }
     at.erase_if_empty(*list);
     return true;
 }
@@ -469,8 +475,8 @@ std::optional<std::vector<std::string>> MemoryStore::lrange(const std::string& k
     std::vector<std::string> out;
     std::size_t first = 0, last = 0;
     if (!list || !clamp_range(start, stop, list->size(), first, last)) return out;
-    out.assign(list->begin() + static_cast<std::ptrdiff_t>(first),
-               list->begin() + static_cast<std::ptrdiff_t>(last) + 1);
+    out.reserve(last - first + 1);
+    for (std::size_t i = first; i <= last; ++i) out.push_back((*list)[list->size() - 1 - i]);
     return out;
 }
 

@@ -73,8 +73,8 @@ public:
 
     // keep = 0 removes the list (LTRIM alone cannot say "keep none").
     bool lpush_trim(const std::string& key, const std::string& value, std::size_t keep) override;
-    // All keys' scripts are queued at once (the client pipelines them), then waited for
-    // together, at most `timeout` for the whole batch.
+    // One script call per 500 keys, all queued at once (the client pipelines them), then
+    // waited for together, at most `timeout` for the whole batch.
     std::size_t lpush_trim_many(const std::vector<std::string>& keys, const std::string& value,
                                 std::size_t keep) override;
     std::optional<std::vector<std::string>> lrange(const std::string& key, std::int64_t start,

@@ -119,3 +119,11 @@ case "$SCENARIO" in
 esac
 
 timeout 900 "${LOAD[@]}" "$@"
+for pid in "${PIDS[@]}"; do  # peak memory of every server process of the run
+    [ -r "/proc/$pid/status" ] && echo "peak RSS $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-60): $(sed -n 's/^VmHWM:\s*//p' "/proc/$pid/status")"
+done
+if [ -n "${REDIS:-}" ]; then
+    # Where Redis spent its time (calls, µs per call) during the run.
+    echo "redis commandstats:"
+    redis-cli -p "$REDIS" info commandstats | grep -E '^cmdstat_' | sort -t= -k3 -rn | head -12
+fi
