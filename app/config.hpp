@@ -70,6 +70,8 @@ struct Config {
         std::string group = "livepush";  // one consumer group per cluster
         std::string upstream_topic = "livepush.upstream";  // client packets for business services
         std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
+        std::uint32_t fetch_wait_max_ms = 100;  // the longest a consumer fetch waits at the broker
+        std::string settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
     } kafka;
     struct Jobs {
         // A claimed job not finished this long after its claim runs again (here or on another

@@ -83,6 +83,20 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
     }
 };
 
+namespace {
+// kafka.settings: "name=value,name=value" → librdkafka properties. Throws naming the bad item.
+std::map<std::string, std::string> parse_kafka_settings(const std::string& text) {
+    std::map<std::string, std::string> out;
+    for (const auto& item : plugins::split_list(text)) {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw std::runtime_error("kafka.settings: \"" + item + "\" is not name=value");
+        out[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return out;
+}
+}  // namespace
+
 struct Node::Parts {
     Config config;
     std::unique_ptr<router::Cluster> cluster;
@@ -301,6 +315,8 @@ void Node::build_plugins(const Config& c) {
         ko.brokers = c.kafka.brokers;
         ko.group = c.kafka.group;
         ko.client_id = c.cluster.node_id;
+        ko.fetch_wait_max = std::chrono::milliseconds(c.kafka.fetch_wait_max_ms);
+        ko.rdkafka_config = parse_kafka_settings(c.kafka.settings);
         ko.topics = host.event_topics();
         ko.log = [](int level, std::string_view line) {
             if (level <= 3) spdlog::error("kafka: {}", line);
@@ -575,6 +591,9 @@ std::string Node::metrics_text() const {
         text += "# TYPE livepush_kafka_produce_failures_total counter\nlivepush_kafka_produce_failures_total " + std::to_string(ks.produce_failures.load()) + "\n";
         text += "# TYPE livepush_kafka_broker_down_total counter\nlivepush_kafka_broker_down_total " + std::to_string(ks.broker_down_events.load()) + "\n";
         text += "# TYPE livepush_kafka_brokers_up gauge\nlivepush_kafka_brokers_up " + std::to_string(ks.brokers_up.load()) + "\n";
+        text += "# HELP livepush_kafka_offset_resets_total consumer positions out of range: events lost to retention were skipped\n"
+                "# TYPE livepush_kafka_offset_resets_total counter\nlivepush_kafka_offset_resets_total " +
+                std::to_string(ks.offset_resets.load()) + "\n";
     }
     return text;  // the HTTP API appends its own request metrics
 }

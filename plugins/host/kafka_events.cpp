@@ -269,6 +269,7 @@ void KafkaEvents::Clients::create_consumer() {
     set(conf.get(), "partition.assignment.strategy", opt.assignment_strategy);
     set(conf.get(), "session.timeout.ms", std::to_string(to_ms(opt.session_timeout)));
     set(conf.get(), "heartbeat.interval.ms", std::to_string(to_ms(opt.heartbeat_interval)));
+    set(conf.get(), "fetch.wait.max.ms", std::to_string(to_ms(opt.fetch_wait_max)));
     for (const auto& [k, v] : opt.rdkafka_config) set(conf.get(), k, v);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &on_commit);
@@ -288,6 +289,12 @@ void KafkaEvents::Clients::on_log(const rd_kafka_t* rk, int level, const char* f
                                   const char* buf) {
     auto* c = static_cast<Clients*>(rd_kafka_opaque(rk));
     if (!c) return;
+    // librdkafka 2.0 reports a reset forced by an error (offset out of range: events deleted
+    // before this group read them) only as this warning, not as an error event (that takes
+    // auto.offset.reset=error, which would stall the partition); a group's first start, with no
+    // committed offset, resets at debug level and is not counted.
+    if (level <= 4 && std::string_view(fac) == "OFFSET" && std::string_view(buf).find("offset reset") != std::string_view::npos)
+        c->stats.offset_resets.fetch_add(1, std::memory_order_relaxed);
     std::string line = "rdkafka ";
     line += rd_kafka_name(rk);
     line += ' ';

@@ -83,6 +83,10 @@ struct KafkaOptions {
     // A node that stops heartbeating loses its partitions after this long.
     std::chrono::milliseconds session_timeout{10000};
     std::chrono::milliseconds heartbeat_interval{3000};
+    // The longest a fetch waits at the broker for data (librdkafka's default is 500 ms; a
+    // broker answers as soon as there is data, but some, the mock cluster among them, make an
+    // idle partition's next event wait out the rest of the window).
+    std::chrono::milliseconds fetch_wait_max{100};
     // Eager by default: a rebalance (a node joins or leaves) pauses the whole group for a moment.
     // "cooperative-sticky" (only the partitions that move pause) works too, but our librdkafka
     // (2.0; fixed upstream in 2025, librdkafka#4059) takes a commit that overlaps a rebalance
@@ -118,6 +122,9 @@ struct KafkaStats {
     // outage already counted).
     std::atomic<std::uint64_t> broker_down_events{0};
     std::atomic<std::uint64_t> commit_failures{0};     // partition offsets a commit failed for
+    // The consumer's position was out of range (events deleted by retention before this group
+    // read them, or a topic recreated): it jumped to the earliest offset, skipping what was lost.
+    std::atomic<std::uint64_t> offset_resets{0};
     std::atomic<std::int64_t> brokers_up{0};           // brokers connected now (either client)
     std::atomic<std::int64_t> assigned_partitions{0};  // partitions this node consumes now
 };

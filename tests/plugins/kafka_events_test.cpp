@@ -188,6 +188,7 @@ TEST_F(KafkaEventsTest, ConsumesEventsFromOurOwnProducerInKeyOrder) {
     EXPECT_EQ(n->stats().handled, kEvents);
     EXPECT_EQ(n->stats().consumed, kEvents);
     EXPECT_EQ(n->stats().produced, kEvents);
+    EXPECT_EQ(n->stats().offset_resets, 0u) << "a new group's first start is not an offset reset";
     EXPECT_TRUE(n->brokers_up());
 
     // Same key, same partition: each room's events arrive in the order they were produced.
@@ -226,6 +227,51 @@ TEST_F(KafkaEventsTest, HandlesEventsProducedByKcatInAnotherProcess) {
         EXPECT_EQ(event_id_of(events[i].value),
                   "kcat-" + std::to_string(i));  // one partition: in order
     }
+}
+
+// Commits `offset` for every partition of topic gift for `group`, as a group member would.
+void commit_offset(const std::string& bootstraps, const std::string& group, std::int64_t offset, int partitions) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    ASSERT_NE(rk, nullptr) << err;
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+    for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, "gift", p)->offset = offset;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (int attempt = 0; attempt < 50; ++attempt) {  // the coordinator takes a moment to be known
+        e = rd_kafka_commit(rk, list, 0);
+        if (!e) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(e);
+    rd_kafka_topic_partition_list_destroy(list);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+}
+
+TEST_F(KafkaEventsTest, AnOutOfRangePositionIsCountedAndResumesFromTheEarliest) {
+    // Events the group never read were deleted (retention) or the topic was recreated: the
+    // committed offset is past the log's end. The consumer must not stall there; it restarts
+    // from the earliest offset, and the jump is counted (an operator must know events may be
+    // lost), not only logged.
+    const std::string cmd = "kcat -P -b '" + kafka.bootstraps() + "' -t gift -k room1";
+    FILE* kcat = ::popen(cmd.c_str(), "w");
+    ASSERT_NE(kcat, nullptr);
+    for (int i = 0; i < 3; ++i) {
+        const std::string line = gift("reset-" + std::to_string(i), 1) + "\n";
+        std::fwrite(line.data(), 1, line.size(), kcat);
+    }
+    ASSERT_EQ(::pclose(kcat), 0);
+    commit_offset(kafka.bootstraps(), "reset-group", 1000, 3);
+
+    Sink sink;
+    auto n = node(options("node-a", "reset-group"), sink);
+    n->start();
+    ASSERT_TRUE(eventually([&] { return sink.size() == 3; }, 15s)) << sink.size();
+    EXPECT_GE(n->stats().offset_resets, 1u);
 }
 
 TEST_F(KafkaEventsTest, TwoNodesInOneGroupHandleEachEventOnce) {
