@@ -29,7 +29,7 @@ void MemoryInbox::drop_expired(std::deque<StoredMessage>& q, std::uint64_t now) 
 
 void MemoryInbox::erase_if_empty(Stripe& st, std::uint64_t user) {
     auto it = st.users.find(user);
-    if (it != st.users.end() && it->second.empty()) {
+    if (it != st.users.end() && it->second.q.empty()) {
         st.users.erase(it);
         users_.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -40,13 +40,16 @@ bool MemoryInbox::append(std::uint64_t user, const StoredMessage& m) {
     std::lock_guard lock(st.mu);
     auto [it, created] = st.users.try_emplace(user);
     if (created) users_.fetch_add(1, std::memory_order_relaxed);
-    auto& q = it->second;
-    for (auto r = q.rbegin(); r != q.rend(); ++r) {
-        if (r->msg_id == m.msg_id) {
-            duplicates_.fetch_add(1, std::memory_order_relaxed);
-            return true;
+    auto& q = it->second.q;
+    if (m.msg_id <= it->second.max_id) {  // an older id: it may be here already
+        for (auto r = q.rbegin(); r != q.rend(); ++r) {
+            if (r->msg_id == m.msg_id) {
+                duplicates_.fetch_add(1, std::memory_order_relaxed);
+                return true;
+            }
         }
     }
+    it->second.max_id = std::max(it->second.max_id, m.msg_id);
     q.push_back(m);
     stored_.fetch_add(1, std::memory_order_relaxed);
     size_.fetch_add(1, std::memory_order_relaxed);
@@ -64,8 +67,8 @@ std::vector<StoredMessage> MemoryInbox::load(std::uint64_t user, std::size_t max
     std::lock_guard lock(st.mu);
     auto it = st.users.find(user);
     if (it == st.users.end()) return out;
-    drop_expired(it->second, now_ms());
-    for (const auto& m : it->second) {
+    drop_expired(it->second.q, now_ms());
+    for (const auto& m : it->second.q) {
         if (out.size() >= max) break;
         out.push_back(m);
     }
@@ -79,7 +82,7 @@ void MemoryInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& m
     std::lock_guard lock(st.mu);
     auto it = st.users.find(user);
     if (it == st.users.end()) return;
-    auto& q = it->second;
+    auto& q = it->second.q;
     auto before = q.size();
     q.erase(std::remove_if(q.begin(), q.end(),
                            [&](const StoredMessage& m) {
@@ -97,16 +100,16 @@ std::size_t MemoryInbox::size(std::uint64_t user) {
     std::lock_guard lock(st.mu);
     auto it = st.users.find(user);
     if (it == st.users.end()) return 0;
-    drop_expired(it->second, now_ms());
-    return it->second.size();
+    drop_expired(it->second.q, now_ms());
+    return it->second.q.size();
 }
 
 void MemoryInbox::sweep(std::uint64_t now) {
     for (auto& st : stripes_) {
         std::lock_guard lock(st.mu);
         for (auto it = st.users.begin(); it != st.users.end();) {
-            drop_expired(it->second, now);
-            if (it->second.empty()) {
+            drop_expired(it->second.q, now);
+            if (it->second.q.empty()) {
                 it = st.users.erase(it);
                 users_.fetch_sub(1, std::memory_order_relaxed);
             } else {

@@ -23,9 +23,15 @@ public:
     InboxCounters counters() const override;
 
 private:
+    // One user's messages, oldest first, and the largest msg_id ever appended: ids mostly
+    // grow, so an append above it cannot be a duplicate and skips the scan of the queue.
+    struct UserInbox {
+        std::deque<StoredMessage> q;
+        std::uint64_t max_id = 0;
+    };
     struct alignas(64) Stripe {
         std::mutex mu;
-        std::unordered_map<std::uint64_t, std::deque<StoredMessage>> users;
+        std::unordered_map<std::uint64_t, UserInbox> users;
     };
     Stripe& stripe(std::uint64_t user) { return stripes_[(user * 0x9E3779B97F4A7C15ull) >> 60]; }
     // Drops expired messages at the front and back-fills counters; the stripe is locked.
