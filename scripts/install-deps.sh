@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev librdkafka-dev
   redis-server kcat
+  tzdata                              # rank: named time zones
 )
 
 missing=()

@@ -5,10 +5,9 @@
 // holding the year's first Thursday, so the ISO year differs from the calendar year around New
 // Year: 2024-12-30 is 2025-W01, 2026-12-31 is 2026-W53, 2027-01-04 is 2027-W01.
 //
-// Time zones: UTC or a fixed offset ("+08:00", "-05:30", "+0800", "+08", "UTC+08:00"). Named
-// zones with daylight saving would need the tz database, which this standard library
-// (libstdc++ 12) does not ship: parse_utc_offset() refuses them, so a typo never silently
-// means UTC. The platform's zones (China, +08:00) have no DST.
+// Time zones: UTC or a fixed offset ("+08:00", "-05:30", "+0800", "+08", "UTC+08:00");
+// parse_utc_offset() refuses anything else, so a typo never silently means UTC. Zone names
+// without daylight saving ("Asia/Shanghai") become their offset through zoneinfo.hpp.
 //
 // Pure functions on integers (days and milliseconds since the Unix epoch), no clock, no state.
 #pragma once

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "plugins/rank/weekstar_score.hpp"
+#include "plugins/rank/zoneinfo.hpp"
 
 namespace lp::plugins {
 namespace json = boost::json;
@@ -239,11 +240,16 @@ void RankPlugin::start(sdk::Context& ctx) {
         throw std::invalid_argument("rank: the context needs a store, delayed jobs and a pusher");
     }
     timezone_ = ctx.config_value("timezone", "UTC");
-    const auto offset = rank::parse_utc_offset(timezone_);
+    auto offset = rank::parse_utc_offset(timezone_);
     if (!offset) {
-        throw std::invalid_argument("rank: plugins.rank.timezone \"" + timezone_ +
-                                    "\" is not UTC or a fixed offset such as +08:00 (named zones "
-                                    "are not supported: use the zone's offset)");
+        // A zone name: the fixed offset it keeps from now on (tzdata), if it keeps one.
+        const auto zone = rank::zone_fixed_offset(timezone_, ctx.config_value("zoneinfo_dir", "/usr/share/zoneinfo"));
+        if (!zone.offset_ms) {
+            throw std::invalid_argument("rank: plugins.rank.timezone \"" + timezone_ +
+                                        "\" is not UTC, a fixed offset such as +08:00, or a zone without "
+                                        "daylight saving: " + zone.why);
+        }
+        offset = zone.offset_ms;
     }
     calendar_ = rank::WeekCalendar(*offset);
     keep_weeks_ = std::clamp<std::int64_t>(ctx.config_int("keep_weeks", 5), 1, 520);

@@ -18,7 +18,8 @@
 // events count either way, so switching a board back on shows the true standings. A channel
 // with both switches off gets no rank.update pushes.
 //
-// Config ([plugins.rank]): timezone ("UTC"; or a fixed offset like "+08:00"), keep_weeks (5:
+// Config ([plugins.rank]): timezone ("UTC"; a fixed offset like "+08:00"; or a zone without
+// daylight saving like "Asia/Shanghai", zoneinfo.hpp), keep_weeks (5:
 // realtime boards live this long after their week), event_ttl_s (691200 = 8 days: the
 // idempotency marks), settle_delay_ms (0: settle this long after Sunday 24:00, for late
 // events), update_interval_ms (500; at least 500).

@@ -10,6 +10,9 @@
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -27,6 +30,7 @@
 #include "plugins/rank/iso_week.hpp"
 #include "plugins/rank/rank_plugin.hpp"
 #include "plugins/rank/weekstar_score.hpp"
+#include "plugins/rank/zoneinfo.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -673,18 +677,71 @@ TEST(RankSettlementTest, AFixedOffsetZoneSettlesAtItsOwnMidnight) {
     expect_settled(node.settled("2026-W53"), "1", 8, "101", 4);
 }
 
-TEST(RankSettlementTest, AnUnknownTimeZoneRefusesToStart) {
+TEST(RankSettlementTest, ANamedZoneWithoutDaylightSavingSettlesAtItsMidnight) {
     ManualClock clock;
-    RankPlugin plugin(clock.fn());
-    MemoryStore store("plugin:rank:");
-    MemoryJobQueue queue(clock.fn());
-    RecordingPusher pusher;
-    sdk::Context ctx;
-    ctx.store = &store;
-    ctx.jobs = &queue;
-    ctx.push = &pusher;
-    ctx.config = {{"timezone", "Asia/Shanghai"}};
-    EXPECT_THROW(plugin.start(ctx), std::invalid_argument);
+    const std::int64_t boundary = utc_ms(2027, 1, 3, 16);  // Monday 00:00 in Asia/Shanghai
+    clock.now_ms = boundary - 1000;
+    Node node(clock, {{"timezone", "Asia/Shanghai"}});  // the system's tzdata
+    node.configure(kMusic);
+    play_week(node, boundary - kMsPerWeek);
+    clock.now_ms = boundary - 1;
+    EXPECT_EQ(node.settled("2026-W53").code, 404) << "not before Shanghai's midnight";
+    clock.now_ms = boundary;
+    ASSERT_TRUE(wait_until([&] { return node.settled("2026-W53").code == 200; }));
+    expect_settled(node.settled("2026-W53"), "1", 8, "101", 4);
+}
+
+TEST(RankSettlementTest, ZonesThatCannotBeAFixedOffsetRefuseToStart) {
+    for (const char* tz : {"Europe/Berlin", "Mars/Olympus", "../../etc/passwd", "+25:00"}) {
+        ManualClock clock;
+        RankPlugin plugin(clock.fn());
+        MemoryStore store("plugin:rank:");
+        MemoryJobQueue queue(clock.fn());
+        RecordingPusher pusher;
+        sdk::Context ctx;
+        ctx.store = &store;
+        ctx.jobs = &queue;
+        ctx.push = &pusher;
+        ctx.config = {{"timezone", tz}};
+        EXPECT_THROW(plugin.start(ctx), std::invalid_argument) << tz;
+    }
+}
+
+// A TZif file's header and a footer: the parts zone_fixed_offset reads.
+void write_zone(const std::string& dir, const std::string& name, char version, const std::string& footer) {
+    std::string data = "TZif";
+    data += version;
+    data.append(39, '\0');  // the rest of the header: no transitions, nothing we read
+    if (!footer.empty()) data += "\n" + footer + "\n";
+    std::ofstream(dir + "/" + name, std::ios::binary) << data;
+}
+
+TEST(ZoneInfoTest, ReadsTheFutureRuleOfATzifFile) {
+    char tmpl[] = "/tmp/lp-zoneinfo-XXXXXX";
+    const std::string dir = ::mkdtemp(tmpl);
+    write_zone(dir, "Fixed", '2', "CST-8");
+    write_zone(dir, "Quoted", '3', "<+0530>-5:30");
+    write_zone(dir, "West", '2', "EST5");
+    write_zone(dir, "Summer", '2', "CET-1CEST,M3.5.0,M10.5.0/3");
+    write_zone(dir, "Old", '\0', "");
+    EXPECT_EQ(zone_fixed_offset("Fixed", dir).offset_ms, 8 * 3600 * 1000);
+    EXPECT_EQ(zone_fixed_offset("Quoted", dir).offset_ms, (5 * 3600 + 30 * 60) * 1000);
+    EXPECT_EQ(zone_fixed_offset("West", dir).offset_ms, -5 * 3600 * 1000);
+    const auto summer = zone_fixed_offset("Summer", dir);
+    EXPECT_FALSE(summer.offset_ms);
+    EXPECT_NE(summer.why.find("daylight saving"), std::string::npos) << summer.why;
+    EXPECT_FALSE(zone_fixed_offset("Old", dir).offset_ms) << "version 1: no footer";
+    EXPECT_FALSE(zone_fixed_offset("Missing", dir).offset_ms);
+    EXPECT_FALSE(zone_fixed_offset("../Fixed", dir).offset_ms) << "never outside the directory";
+    EXPECT_FALSE(zone_fixed_offset("/etc/passwd", dir).offset_ms);
+    EXPECT_EQ(posix_tz_fixed_offset("UTC0").offset_ms, 0);
+    EXPECT_FALSE(posix_tz_fixed_offset("X-8").offset_ms) << "an abbreviation has 3+ letters";
+    std::filesystem::remove_all(dir);
+    // And the real tz database (tzdata, installed by scripts/install-deps.sh).
+    EXPECT_EQ(zone_fixed_offset("Asia/Shanghai").offset_ms, 8 * 3600 * 1000);
+    EXPECT_EQ(zone_fixed_offset("Asia/Kolkata").offset_ms, (5 * 3600 + 30 * 60) * 1000);
+    EXPECT_EQ(zone_fixed_offset("UTC").offset_ms, 0);
+    EXPECT_FALSE(zone_fixed_offset("America/New_York").offset_ms);
 }
 
 // ---------------------------------------------------------------- rank.update pushes
