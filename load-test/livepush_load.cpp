@@ -38,10 +38,16 @@
 #include "load-test/api_publisher.hpp"
 #include "load-test/load_shard.hpp"
 #include "load-test/plugin_runs.hpp"
+#include "load-test/report.hpp"
 
 namespace {
 
 using lp::load::ApiPublisher;
+using lp::load::fmt;
+using lp::load::json_string;
+using lp::load::num;
+using lp::load::own_cpu_s;
+using lp::load::pushes_received;
 using lp::load::Drop;
 using lp::load::Failure;
 using lp::load::LoadOptions;
@@ -537,30 +543,6 @@ Totals totals(const std::vector<std::unique_ptr<LoadShard>>& shards) {
     return t;
 }
 
-std::string fmt(const char* format, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
-
-std::string num(std::uint64_t v) {
-    return std::to_string(v);
-}
-
-// CPU time (user + system) this process has used, in seconds.
-double own_cpu_s() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::uint64_t pushes_received(const std::vector<std::unique_ptr<LoadShard>>& shards) {
-    std::uint64_t n = 0;
-    for (const auto& s : shards) n += s->pushes_received();
-    return n;
-}
-
 std::uint64_t unique_ids_received(const std::vector<std::unique_ptr<LoadShard>>& shards) {
     std::uint64_t n = 0;
     for (const auto& s : shards) n += s->unique_ids_received();
@@ -665,24 +647,6 @@ PublishPhase run_publish_phase(const RunOptions& run,
     publisher.stop();
     if (run.server_pid > 0) phase.server_rss_kib = lp::load::read_rss_kib(run.server_pid);
     return phase;
-}
-
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (char ch : text) {
-        auto u = static_cast<unsigned char>(ch);
-        if (ch == '"' || ch == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (u < 0x20) {
-            char esc[8];
-            std::snprintf(esc, sizeof esc, "\\u%04x", u);
-            out += esc;
-        } else {
-            out += ch;
-        }
-    }
-    return out + "\"";
 }
 
 // Prints the room / qos1 results and returns their JSON fields (each with a leading comma).

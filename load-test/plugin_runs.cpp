@@ -14,6 +14,7 @@
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/kafka_gift_producer.hpp"
+#include "load-test/report.hpp"
 
 namespace lp::load {
 namespace {
@@ -39,43 +40,8 @@ std::int64_t wall_ms() {
         .count();
 }
 
-double own_cpu_s() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-std::string fmt(const char* format, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, v);
-    return buf;
-}
-
-std::string num(std::uint64_t v) {
-    return std::to_string(v);
-}
-
 double ms(std::uint64_t ns) {
     return double(ns) / 1e6;
-}
-
-std::string json_string(std::string_view text) {
-    std::string out = "\"";
-    for (char ch : text) {
-        auto u = static_cast<unsigned char>(ch);
-        if (ch == '"' || ch == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (u < 0x20) {
-            char esc[8];
-            std::snprintf(esc, sizeof esc, "\\u%04x", u);
-            out += esc;
-        } else {
-            out += ch;
-        }
-    }
-    return out + "\"";
 }
 
 // "p50=… p99=… max=…" and its JSON fields, with a name prefix.
@@ -93,12 +59,6 @@ std::string latency_json(const std::string& prefix, const LatencyHistogram& h) {
            "_p999_ms\":" + fmt("%.1f", ms(h.value_at(0.999))) + ",\"" + prefix +
            "_max_ms\":" + fmt("%.1f", ms(h.max())) + ",\"" + prefix +
            "_mean_ms\":" + fmt("%.2f", h.mean() / 1e6);
-}
-
-std::uint64_t pushes_received(const Shards& shards) {
-    std::uint64_t n = 0;
-    for (const auto& s : shards) n += s->pushes_received();
-    return n;
 }
 
 std::uint32_t logged_in(const Shards& shards) {
