@@ -40,6 +40,15 @@ public:
     // durably kept (the push API answers 503 then). A false may still have stored it (a timed-out
     // write that lands later): appending the same msg_id again is always safe.
     [[nodiscard]] virtual bool append(std::uint64_t user, const StoredMessage& m) = 0;
+    // append() of one message for many users, in one round trip where the store can (Redis:
+    // pipelined). Returns the users it could not store for (empty: all stored).
+    [[nodiscard]] virtual std::vector<std::uint64_t> append_many(const std::vector<std::uint64_t>& users,
+                                                                 const StoredMessage& m) {
+        std::vector<std::uint64_t> failed;
+        for (auto u : users)
+            if (!append(u, m)) failed.push_back(u);
+        return failed;
+    }
     // The user's unexpired messages, oldest first (at most `max`). They stay until removed.
     virtual std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) = 0;
     virtual void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) = 0;

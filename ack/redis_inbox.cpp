@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -301,6 +303,46 @@ bool RedisInbox::append(std::uint64_t user, const StoredMessage& m) {
     inc(r.elements[0].integer == 1 ? shared_->stored : shared_->duplicates);
     inc(shared_->dropped_cap, non_negative(r.elements[1]));
     return true;
+}
+
+std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64_t>& users,
+                                                    const StoredMessage& m) {
+    if (users.size() == 1) return append(users[0], m) ? std::vector<std::uint64_t>{} : users;
+    // Shared with the callbacks, which may run after a timed-out call has returned.
+    struct Batch {
+        std::mutex mu;
+        std::condition_variable done;
+        std::size_t answered = 0;
+        std::vector<char> ok;
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->ok.assign(users.size(), 0);
+    const std::string encoded = encode(m), id = std::to_string(m.msg_id), expires = std::to_string(m.expires_at_ms),
+                      now = std::to_string(now_ms()), cap = std::to_string(max_per_user_);
+    auto shared = shared_;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        Keys k = keys_of(users[i]);
+        redis_.eval(shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
+                    {id, encoded, expires, now, cap}, [batch, shared, i](const RedisReply& r) {
+                        const bool stored = integers_first(r, 2);
+                        if (stored) {
+                            inc(r.elements[0].integer == 1 ? shared->stored : shared->duplicates);
+                            inc(shared->dropped_cap, non_negative(r.elements[1]));
+                        }
+                        std::lock_guard lock(batch->mu);
+                        batch->ok[i] = stored ? 1 : 0;
+                        ++batch->answered;
+                        batch->done.notify_one();
+                    });
+    }
+    std::vector<std::uint64_t> failed;
+    std::unique_lock lock(batch->mu);
+    batch->done.wait_for(lock, opts_.timeout, [&] { return batch->answered == users.size(); });
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        if (!batch->ok[i]) failed.push_back(users[i]);
+    }
+    inc(shared_->append_failures, failed.size());
+    return failed;
 }
 
 std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max) {

@@ -102,6 +102,10 @@ public:
     RedisInbox& operator=(const RedisInbox&) = delete;
 
     [[nodiscard]] bool append(std::uint64_t user, const StoredMessage& m) override;
+    // Every user's append script queued at once (the client pipelines them), then waited for
+    // together: one round trip for a /v1/push/users of many users, at most `timeout` in all.
+    [[nodiscard]] std::vector<std::uint64_t> append_many(const std::vector<std::uint64_t>& users,
+                                                         const StoredMessage& m) override;
     std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) override;
     void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) override;
     std::size_t size(std::uint64_t user) override;

@@ -188,10 +188,13 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
     // messages are never stored: they go to whoever is online now).
     const bool durable = req.qos == 1 && !req.online_only;
     if (durable) {
-        for (auto u : users)
-            if (!delivery_.inbox().append(u, m))
-                return unavailable("the durable inbox (Redis) is unavailable; nothing was accepted" +
-                                   std::string(users.size() > 1 ? " for the remaining users" : ""));
+        // One pipelined round trip for all the users, not one each.
+        const auto failed = delivery_.inbox().append_many(users, m);
+        if (!failed.empty()) {
+            return unavailable(
+                "the durable inbox (Redis) is unavailable: not stored for " + std::to_string(failed.size()) + " of " +
+                std::to_string(users.size()) + " users, nothing sent; a retry may reach the others twice");
+        }
     }
     auto routes = cluster_->route_users(users);
     if (!routes) {

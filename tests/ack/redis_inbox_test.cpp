@@ -179,6 +179,22 @@ TYPED_TEST(InboxBehaviourTest, AppendIgnoresAMsgIdAlreadyThere) {
     EXPECT_EQ(inbox.counters().duplicates, 1u);
 }
 
+TYPED_TEST(InboxBehaviourTest, AppendManyStoresOneMessageForEveryUser) {
+    InboxStore& inbox = this->store();
+    std::vector<std::uint64_t> users;
+    for (std::uint64_t u = 100; u < 1100; ++u) users.push_back(u);
+    EXPECT_TRUE(inbox.append(150, message(9)));  // one of them has it already
+    EXPECT_TRUE(inbox.append_many(users, message(9)).empty());
+    EXPECT_TRUE(inbox.append_many({7}, message(9)).empty());
+    EXPECT_EQ(ids_of(inbox.load(100, 10)), (Ids{9}));
+    EXPECT_EQ(ids_of(inbox.load(150, 10)), (Ids{9})) << "once, not twice";
+    EXPECT_EQ(ids_of(inbox.load(1099, 10)), (Ids{9}));
+    this->settle();
+    EXPECT_EQ(inbox.counters().stored, 1001u);
+    EXPECT_EQ(inbox.counters().duplicates, 1u);
+    EXPECT_TRUE(inbox.append_many({}, message(10)).empty());
+}
+
 TYPED_TEST(InboxBehaviourTest, AppendDropsTheOldestBeyondTheCap) {
     InboxStore& inbox = this->store(3);
     for (std::uint64_t id = 1; id <= 5; ++id) EXPECT_TRUE(inbox.append(7, message(id)));
@@ -464,6 +480,8 @@ TEST_F(RedisInboxTest, AppendFailsWhileRedisIsDownAndWorksOnceItIsBack) {
     const auto t0 = Clock::now();
     EXPECT_FALSE(inbox.append(7, message(2)));
     EXPECT_LT(Clock::now() - t0, 1s);
+    EXPECT_EQ(inbox.append_many({7, 8, 9}, message(2)), (std::vector<std::uint64_t>{7, 8, 9}))
+        << "every user it could not store for";
     EXPECT_TRUE(inbox.load(7, 100).empty());
     EXPECT_EQ(inbox.size(7), 0u);
     inbox.remove(7, {1});
@@ -471,7 +489,7 @@ TEST_F(RedisInboxTest, AppendFailsWhileRedisIsDownAndWorksOnceItIsBack) {
     EXPECT_TRUE(eventually([&] { return inbox.stats().remove_failures == 1; }));
     EXPECT_TRUE(eventually([&] { return inbox.stats().sweep_failures == 1; }));
     auto st = inbox.stats();
-    EXPECT_EQ(st.append_failures, 1u);
+    EXPECT_EQ(st.append_failures, 4u);
     EXPECT_EQ(st.load_failures, 1u);
     EXPECT_EQ(st.size_failures, 1u);
 
