@@ -125,7 +125,7 @@ constexpr ConfigKey kSchema[] = {
     {"api.max_user_ids", "--api-max-user-ids", &field_of<&C::api, &C::Api::max_user_ids>,
      ValueCheck::None, "user ids one POST /v1/push/users may name"},
     {"api.threads", "--api-threads", &field_of<&C::api, &C::Api::threads>, ValueCheck::None,
-     "threads serving the HTTP API (a cluster's qos1 pushes wait for Redis: more threads overlap the waits)"},
+     "threads serving the HTTP API; 0 = 4 with Redis (qos1 pushes wait for it), 1 embedded"},
     {"auth.jwt_secret", "--jwt-secret", &field_of<&C::auth, &C::Auth::jwt_secret>,
      ValueCheck::None, "HS256 secret client tokens are signed with; required unless --dev"},
     {"auth.leeway_s", "--jwt-leeway-s", &field_of<&C::auth, &C::Auth::leeway_s>,

@@ -52,9 +52,10 @@ struct Config {
         std::uint64_t max_body_bytes = 4 * 1024 * 1024;
         std::uint32_t max_requests_per_s = 0;  // 0 = unlimited
         std::uint32_t max_user_ids = 10000;
-        // Threads serving the API. In a cluster a qos1 push waits for its Redis inbox write
-        // before it answers: more threads overlap those waits (one thread: ~4 k pushes/s).
-        std::uint32_t threads = 4;
+        // Threads serving the API; 0 = auto: 4 in a cluster, where a qos1 push waits for its
+        // Redis inbox write before it answers and more threads overlap those waits, 1 embedded,
+        // where a push never waits and more threads only take CPU from the event loops.
+        std::uint32_t threads = 0;
     } api;
     struct Auth {
         std::string jwt_secret;  // required unless --dev

@@ -217,7 +217,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         ao.max_body_bytes = c.api.max_body_bytes;
         ao.max_requests_per_s = c.api.max_requests_per_s;
         ao.max_user_ids = c.api.max_user_ids;
-        ao.threads = std::max<std::uint32_t>(c.api.threads, 1);
+        ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
         p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
     }
     build_plugins(c);  // after the API: plugins add their routes to it
