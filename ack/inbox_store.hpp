@@ -53,6 +53,14 @@ public:
     virtual std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) = 0;
     virtual void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) = 0;
     virtual std::size_t size(std::uint64_t user) = 0;
+    // The users (of `users`) whose inbox holds something, in one round trip where the store can.
+    // Expired messages not yet swept may count. Empty also when the store is unavailable.
+    virtual std::vector<std::uint64_t> nonempty(const std::vector<std::uint64_t>& users) {
+        std::vector<std::uint64_t> out;
+        for (auto u : users)
+            if (size(u) > 0) out.push_back(u);
+        return out;
+    }
     // Drops expired messages of every user (called periodically).
     virtual void sweep(std::uint64_t now_ms) = 0;
     virtual InboxCounters counters() const = 0;

@@ -4,7 +4,9 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 #include <unordered_map>
 
 #include "server/event_loop.hpp"
@@ -211,6 +213,67 @@ void QosDelivery::on_retry(Entry& e) {
 }
 
 // ---------------------------------------------------------------- hooks
+
+std::size_t QosDelivery::resync_local_users(std::chrono::milliseconds collect_timeout) {
+    // 1. This node's logged-in users, collected on each loop.
+    struct Collect {
+        std::mutex mu;
+        std::condition_variable done;
+        std::size_t loops_left = 0;
+        std::vector<std::uint64_t> users;
+    };
+    auto c = std::make_shared<Collect>();
+    c->loops_left = hub_.loops().size();
+    for (server::EventLoop* loop : hub_.loops()) {
+        boost::asio::post(loop->io(), [c, loop] {
+            std::vector<std::uint64_t> here;
+            loop->for_each_session([&](Session& s) {
+                if (s.logged_in() && !s.closing()) here.push_back(s.user.id);
+            });
+            std::lock_guard lock(c->mu);
+            c->users.insert(c->users.end(), here.begin(), here.end());
+            --c->loops_left;
+            c->done.notify_one();
+        });
+    }
+    std::vector<std::uint64_t> users;
+    {
+        std::unique_lock lock(c->mu);
+        c->done.wait_for(lock, collect_timeout, [&] { return c->loops_left == 0; });
+        users = c->users;
+    }
+    std::sort(users.begin(), users.end());
+    users.erase(std::unique(users.begin(), users.end()), users.end());
+
+    // 2. Those with something stored, and what: most inboxes are empty, one pipeline says which.
+    std::size_t loaded = 0;
+    for (std::uint64_t user : inbox_.nonempty(users)) {
+        auto msgs = inbox_.load(user, opts_.replay_max);
+        if (msgs.empty()) continue;
+        ++loaded;
+        auto shared = std::make_shared<std::vector<StoredMessage>>(std::move(msgs));
+        // 3. On each session's loop: queue what the session does not hold already.
+        hub_.post_to_user(user, [this, shared](Session& s) {
+            if (s.closing() || !s.logged_in()) return;
+            Window& w = window_of(s);
+            auto held = [&w](std::uint64_t id) {
+                for (const auto& e : w.inflight)
+                    if (e->msg->msg_id == id) return true;
+                for (const auto& e : w.waiting)
+                    if (e->msg->msg_id == id) return true;
+                return false;
+            };
+            for (const auto& m : *shared) {
+                if (held(m.msg_id)) continue;
+                server::SharedPacket packet = qos1_packet(m);
+                server::FrameForms forms(packet);
+                enqueue(s, std::make_shared<const StoredMessage>(m), forms.get(s.wire()), true);
+                stats_.resynced.fetch_add(1, std::memory_order_relaxed);
+            }
+        });
+    }
+    return loaded;
+}
 
 void QosDelivery::on_login(Session& s) {
     auto msgs = inbox_.load(s.user.id, opts_.replay_max);

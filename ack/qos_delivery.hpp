@@ -43,6 +43,7 @@ struct DeliveryStats {
     std::atomic<std::uint64_t> disconnected{0};  // in flight or waiting at disconnect (inbox)
     std::atomic<std::uint64_t> expired{0};     // dropped at their TTL before delivery
     std::atomic<std::uint64_t> replayed{0};    // inbox messages replayed at login
+    std::atomic<std::uint64_t> resynced{0};    // inbox messages queued to an online session by a resync
     std::atomic<std::int64_t> inflight{0};     // in flight now, all sessions
     std::atomic<std::int64_t> waiting{0};      // behind full windows now
 };
@@ -64,6 +65,14 @@ public:
     // sessions of `users` (acks remove it from the inbox); a user with no local session keeps
     // it there. Returns the sessions it was queued to.
     std::uint64_t deliver_stored(const std::vector<std::uint64_t>& users, const StoredMessage& m);
+
+    // Cluster mode, after a peer node left: a qos1 message that node had accepted (it is in the
+    // durable inbox) may never have reached this node's session of its user — the node died
+    // between its inbox write and the link frame, or the link dropped the frame. Blocking, off
+    // the loops: finds this node's logged-in users, asks the inbox which of them hold messages
+    // (one pipelined round trip), loads those inboxes and queues to the users' sessions every
+    // message not already in flight or waiting there. Returns the users whose inboxes it loaded.
+    std::size_t resync_local_users(std::chrono::milliseconds collect_timeout = std::chrono::seconds(5));
 
     void on_login(server::Session& s) override;
     void on_ack(server::Session& s, const livepush::v1::Ack& ack) override;

@@ -345,6 +345,34 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
     return failed;
 }
 
+std::vector<std::uint64_t> RedisInbox::nonempty(const std::vector<std::uint64_t>& users) {
+    struct Batch {
+        std::mutex mu;
+        std::condition_variable done;
+        std::size_t answered = 0;
+        std::vector<char> has;
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->has.assign(users.size(), 0);
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        redis_.command({"LLEN", keys_of(users[i]).ids}, [batch, i](const RedisReply& r) {
+            std::lock_guard lock(batch->mu);
+            batch->has[i] = r.type == RedisReply::Type::Integer && r.integer > 0;
+            ++batch->answered;
+            batch->done.notify_one();
+        });
+    }
+    std::vector<std::uint64_t> out;
+    std::unique_lock lock(batch->mu);
+    if (!batch->done.wait_for(lock, opts_.timeout, [&] { return batch->answered == users.size(); })) {
+        inc(shared_->size_failures);
+    }
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        if (batch->has[i]) out.push_back(users[i]);
+    }
+    return out;
+}
+
 std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max) {
     std::vector<StoredMessage> out;
     // Bounded so it prints as a plain integer for LRANGE; no inbox is anywhere near this long.

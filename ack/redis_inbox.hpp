@@ -109,6 +109,8 @@ public:
     std::vector<StoredMessage> load(std::uint64_t user, std::size_t max) override;
     void remove(std::uint64_t user, const std::vector<std::uint64_t>& msg_ids) override;
     std::size_t size(std::uint64_t user) override;
+    // One pipelined LLEN per user, waited for together (at most `timeout` in all).
+    std::vector<std::uint64_t> nonempty(const std::vector<std::uint64_t>& users) override;
     // One asynchronous SCAN step over the inboxes: each one found has its expired messages
     // dropped and its length added to the pass's totals, published as size/users when the pass
     // completes. Expiry itself does not depend on it (load/size prune, key TTLs clean up).

@@ -5,6 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <stdexcept>
 
@@ -95,6 +98,58 @@ std::map<std::string, std::string> parse_kafka_settings(const std::string& text)
     }
     return out;
 }
+
+// Re-checks the inboxes of this node's users when a peer node leaves (QosDelivery::
+// resync_local_users), on a thread of its own: the peer may have accepted qos1 messages it
+// never routed here. Requests arriving during a run fold into one more run.
+class InboxResync {
+public:
+    explicit InboxResync(ack::QosDelivery& delivery) : delivery_(delivery), thread_([this] { run(); }) {}
+    ~InboxResync() { stop(); }
+    InboxResync(const InboxResync&) = delete;
+    InboxResync& operator=(const InboxResync&) = delete;
+
+    void request() {
+        {
+            std::lock_guard lock(mu_);
+            pending_ = true;
+        }
+        cv_.notify_one();
+    }
+    void stop() {
+        {
+            std::lock_guard lock(mu_);
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    void run() {
+        std::unique_lock lock(mu_);
+        for (;;) {
+            cv_.wait(lock, [&] { return pending_ || stopping_; });
+            if (stopping_) return;
+            pending_ = false;
+            lock.unlock();
+            try {
+                const auto users = delivery_.resync_local_users();
+                spdlog::info("inbox re-check after a node left: {} local users had stored messages", users);
+            } catch (const std::exception& e) {
+                spdlog::error("inbox re-check failed: {}", e.what());
+            }
+            lock.lock();
+        }
+    }
+
+    ack::QosDelivery& delivery_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool pending_ = false;
+    bool stopping_ = false;
+    std::thread thread_;  // last: starts after the members it uses
+};
 }  // namespace
 
 struct Node::Parts {
@@ -103,6 +158,7 @@ struct Node::Parts {
     NodeDeliveryHooks hooks;
     std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
+    std::unique_ptr<InboxResync> resync;  // cluster mode
     std::unique_ptr<handlers::Gateway> gateway;
     std::unique_ptr<server::Server> server;
     std::unique_ptr<push::PushService> push;
@@ -203,6 +259,13 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max);
     }
     p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
+    if (p_->cluster) {
+        p_->resync = std::make_unique<InboxResync>(*p_->delivery);
+        p_->cluster->on_peer_gone([this](const std::string& node) {
+            spdlog::warn("node {} left the cluster: re-checking the inboxes of this node's users", node);
+            if (p_->resync) p_->resync->request();
+        });
+    }
     p_->hooks.delivery = p_->delivery.get();
     p_->gateway->attach(hub, p_->hooks, p_->cluster.get());
 
@@ -407,6 +470,7 @@ void Node::shutdown() {
     if (p_->api) p_->api->set_draining(true);
     // Plugins first: no new jobs, events or pushes from them while sessions drain.
     p_->job_runner->stop();
+    if (p_->resync) p_->resync->stop();
     if (p_->kafka) p_->kafka->stop();
     p_->bus->stop();
     if (p_->biz_workers) p_->biz_workers->stop();  // answers what is queued (the loops still run)
@@ -500,6 +564,7 @@ std::string Node::metrics_text() const {
     m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.exhausted.load(), "reason=\"max_attempts\"");
     m.counter("livepush_qos1_expired_total", "qos1 messages dropped at their TTL", d.expired.load());
     m.counter("livepush_qos1_replayed_total", "inbox messages replayed at login", d.replayed.load());
+    m.counter("livepush_qos1_resynced_total", "inbox messages queued to online sessions after a node left", d.resynced.load());
     m.gauge("livepush_qos1_inflight", "qos1 messages in flight", d.inflight.load());
     m.gauge("livepush_qos1_waiting", "qos1 messages waiting behind full windows", d.waiting.load());
     const auto ic = p_->inbox->counters();

@@ -195,8 +195,11 @@ void Cluster::apply_nodes(std::vector<NodeInfo> nodes) {
     if (!changed) return;
     for (const auto& id : gone) {
         links_->forget(id);
-        std::lock_guard lock(home_mu_);
-        for (auto& [room, members] : home_members_) members.erase(id);
+        {
+            std::lock_guard lock(home_mu_);
+            for (auto& [room, members] : home_members_) members.erase(id);
+        }
+        if (peer_gone_) peer_gone_(id);
     }
     // Homes may have moved: tell every home which rooms we have members in.
     resubscribe_all();

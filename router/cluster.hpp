@@ -119,6 +119,9 @@ public:
 
     // ---- nodes
     std::vector<NodeInfo> nodes() const;  // live nodes, as last seen
+    // Called (on the links' thread: it must not block) with the id of each node that left the
+    // live list. Set before start().
+    void on_peer_gone(std::function<void(const std::string& node)> hook) { peer_gone_ = std::move(hook); }
     std::string home_of(std::uint64_t room) const;
     // Client address of another live node for `user` (drain's reconnect_to), or empty.
     std::string other_node_for(std::uint64_t user) const;
@@ -128,6 +131,7 @@ public:
     const NodeLinksStats& link_stats() const noexcept { return links_->stats(); }
 
 private:
+    std::function<void(const std::string&)> peer_gone_;
     void on_link(const std::string& from, codec::Code code, std::string_view body);
     void tick_heartbeat();
     void tick_nodes();

@@ -195,6 +195,20 @@ TYPED_TEST(InboxBehaviourTest, AppendManyStoresOneMessageForEveryUser) {
     EXPECT_TRUE(inbox.append_many({}, message(10)).empty());
 }
 
+TYPED_TEST(InboxBehaviourTest, NonemptyNamesTheUsersHoldingMessages) {
+    InboxStore& inbox = this->store();
+    EXPECT_TRUE(inbox.append(3, message(1)));
+    EXPECT_TRUE(inbox.append(5, message(2)));
+    EXPECT_TRUE(inbox.append(5, message(3)));
+    std::vector<std::uint64_t> users;
+    for (std::uint64_t u = 1; u <= 500; ++u) users.push_back(u);
+    EXPECT_EQ(inbox.nonempty(users), (Ids{3, 5}));
+    inbox.remove(3, {1});
+    this->settle();
+    EXPECT_EQ(inbox.nonempty(users), (Ids{5}));
+    EXPECT_EQ(inbox.nonempty({}), Ids{});
+}
+
 TYPED_TEST(InboxBehaviourTest, AppendDropsTheOldestBeyondTheCap) {
     InboxStore& inbox = this->store(3);
     for (std::uint64_t id = 1; id <= 5; ++id) EXPECT_TRUE(inbox.append(7, message(id)));

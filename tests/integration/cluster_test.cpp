@@ -13,7 +13,9 @@
 #include <set>
 #include <thread>
 
+#include "ack/redis_inbox.hpp"
 #include "cluster_fixture.hpp"
+#include "router/redis_client.hpp"
 #include "livepush.pb.h"
 
 namespace {
@@ -238,6 +240,48 @@ TEST_F(ClusterWithAofTest, AcceptedQos1SurvivesARedisRestart) {
     auto p = c->next_push();
     ASSERT_TRUE(p) << "an accepted qos1 message must survive a Redis restart";
     EXPECT_EQ(std::to_string(p->msg_id()), std::string(r.at("msg_id").as_string()));
+}
+
+TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeaves) {
+    // A node accepted a qos1 message (it is in the durable inbox) and died before its link frame
+    // reached the user's node: written here straight into the inbox, as that node would have.
+    // When a node leaves, the survivors re-check their users' inboxes: the user gets it without
+    // logging in again, and a message already in flight to it is not sent twice.
+    start_nodes({"--set", "delivery.retry_ms=30000", "--set", "cluster.node_ttl_ms=2000"});
+    auto u = login(1, 970);  // on n2
+    auto inflight = post(0, "/v1/push/user", R"({"user_id":970,"type":"inflight","payload":1,"qos":1})");
+    auto first = u->next_push();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->type(), "inflight");  // not acked: it stays in flight (retry in 30 s)
+
+    lp::router::RedisClient::Options o;
+    o.host = "127.0.0.1";
+    o.port = redis_->port();
+    lp::router::RedisClient client(o);
+    client.start();
+    ASSERT_TRUE(eventually([&] { return client.connected(); }, 3000ms));
+    lp::ack::RedisInbox inbox(client, 1000);
+    lp::ack::StoredMessage orphan;
+    orphan.msg_id = 4242;
+    orphan.type = "orphan";
+    orphan.payload = "2";
+    orphan.sent_at_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    orphan.expires_at_ms = orphan.sent_at_ms + 3600'000;
+    ASSERT_TRUE(inbox.append(970, orphan));
+    EXPECT_FALSE(u->next_push(500ms)) << "nobody routed it yet";
+
+    ::kill(nodes_[2]->pid(), SIGKILL);  // n3 leaves
+    auto p = u->next_push(10000ms);
+    ASSERT_TRUE(p) << "the survivors re-check their users' inboxes when a node leaves";
+    EXPECT_EQ(p->type(), "orphan");
+    EXPECT_EQ(p->msg_id(), 4242u);
+    EXPECT_FALSE(u->next_push(1000ms)) << "the message in flight is not sent again";
+    EXPECT_EQ(metric(1, "livepush_qos1_resynced_total"), 1);
+    u->ack({p->msg_id(), first->msg_id()});
+    EXPECT_TRUE(eventually([&] { return num(get(0, "/v1/users/970").at("inbox")) == 0; }, 3000ms))
+        << "acks remove both from the inbox";
+    (void)inflight;
 }
 
 TEST_F(ClusterTest, DrainSendsReconnectToAnotherLiveNode) {
