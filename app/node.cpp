@@ -657,6 +657,9 @@ std::string Node::metrics_text() const {
         text += "# TYPE livepush_kafka_produce_failures_total counter\nlivepush_kafka_produce_failures_total " + std::to_string(ks.produce_failures.load()) + "\n";
         text += "# TYPE livepush_kafka_broker_down_total counter\nlivepush_kafka_broker_down_total " + std::to_string(ks.broker_down_events.load()) + "\n";
         text += "# TYPE livepush_kafka_brokers_up gauge\nlivepush_kafka_brokers_up " + std::to_string(ks.brokers_up.load()) + "\n";
+        text += "# HELP livepush_kafka_assigned_partitions partitions this node consumes now\n"
+                "# TYPE livepush_kafka_assigned_partitions gauge\nlivepush_kafka_assigned_partitions " +
+                std::to_string(ks.assigned_partitions.load()) + "\n";
         text += "# HELP livepush_kafka_offset_resets_total consumer positions out of range: events lost to retention were skipped\n"
                 "# TYPE livepush_kafka_offset_resets_total counter\nlivepush_kafka_offset_resets_total " +
                 std::to_string(ks.offset_resets.load()) + "\n";

@@ -99,6 +99,16 @@ TEST_F(PluginCluster, GiftEventsFromKafkaAreHandledOncePerClusterAndReachEveryNo
         ASSERT_TRUE(r && r->code() == 0);
     }
     auto sender = login(2, 2150);
+    // The group settles (each node joining makes it rebalance) before the events go in.
+    ASSERT_TRUE(eventually([&] {
+        double total = 0;
+        for (int n = 0; n < 3; ++n) {
+            const double p = metric(n, "livepush_kafka_assigned_partitions");
+            if (p <= 0) return false;
+            total += p;
+        }
+        return total == 6;
+    }, 20s)) << "the 6 partitions are spread over the 3 nodes";
 
     // 40 events keyed by their ids (spread over the 6 partitions, so over the 3 consumers), and
     // the first 10 again with other keys: landing on other partitions, other nodes see them.
@@ -126,8 +136,10 @@ TEST_F(PluginCluster, GiftEventsFromKafkaAreHandledOncePerClusterAndReachEveryNo
         duplicates += metric(n, "livepush_kafka_events_total{result=\"duplicate\"}");
     }
     EXPECT_EQ(handled, kEvents) << "each event handled once across the cluster";
-    EXPECT_EQ(duplicates, kRepeats);
-    EXPECT_GE(consuming_nodes, 2) << "the group spreads the partitions over the nodes";
+    // At least the repeats; more if a late rebalance handed an uncommitted event to another node
+    // (it is read again there and dropped as a duplicate: at least once, handled once).
+    EXPECT_GE(duplicates, kRepeats);
+    EXPECT_EQ(consuming_nodes, 3) << "the group spreads the partitions over the nodes";
 }
 
 // ------------------------------------------------------------------ feed
