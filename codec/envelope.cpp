@@ -10,6 +10,7 @@
 
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
 #include <climits>
 
 #include "codec/frame.hpp"
@@ -29,6 +30,26 @@ bool as_unsigned(const boost::json::value& v, std::uint64_t& out) noexcept {
         return true;
     }
     return false;
+}
+
+// False if `v` holds a number JSON cannot write back: Boost.JSON 1.81 parses a literal beyond
+// the double range (1e400) as infinity and serializes it as "Infinity", which is not JSON, so
+// the body the server re-serialized would not parse again (found by fuzz_envelope).
+bool finite_numbers(const boost::json::value& v) noexcept {
+    switch (v.kind()) {
+        case boost::json::kind::double_:
+            return std::isfinite(v.get_double());
+        case boost::json::kind::array:
+            for (const auto& e : v.get_array())
+                if (!finite_numbers(e)) return false;
+            return true;
+        case boost::json::kind::object:
+            for (const auto& kv : v.get_object())
+                if (!finite_numbers(kv.value())) return false;
+            return true;
+        default:
+            return true;
+    }
 }
 
 void append_number(std::string& out, std::uint64_t v) {
@@ -52,7 +73,7 @@ std::string_view to_string(EnvelopeError e) noexcept {
         case EnvelopeError::BadSeq:
             return "\"seq\" must be an unsigned 32-bit integer";
         case EnvelopeError::BadBody:
-            return "\"body\" must be a JSON object";
+            return "\"body\" must be a JSON object, its numbers within the range of a double";
         case EnvelopeError::BadFlags:
             return "\"flags\" must be ACK_REQUIRED (1), JSON_BODY (2) or both";
     }
@@ -85,6 +106,7 @@ EnvelopeError decode_envelope(std::string_view text, Envelope& out) {
 
     const boost::json::value* body_v = obj->if_contains("body");
     if (body_v && !body_v->is_null() && !body_v->is_object()) return EnvelopeError::BadBody;
+    if (body_v && !finite_numbers(*body_v)) return EnvelopeError::BadBody;
 
     std::uint64_t flags = 0;
     const boost::json::value* flags_v = obj->if_contains("flags");

@@ -70,6 +70,18 @@ TEST(Envelope, RejectsABodyThatIsNotAnObject) {
     }
 }
 
+TEST(Envelope, RejectsABodyWithANumberBeyondTheDoubleRange) {
+    // Boost.JSON reads 1e400 as infinity and would write it back as "Infinity", not JSON: the
+    // body could not be parsed again (a fuzz_envelope find). Rejected up front instead.
+    for (std::string_view text : {R"({"code":1005,"body":{"msgIds":["37055",6e251151]}})",
+                                  R"({"code":1003,"body":{"type":"x","data":{"a":[1,{"b":-1e400}]}}})"}) {
+        EXPECT_EQ(decode(text), EnvelopeError::BadBody) << text;
+    }
+    Envelope env;
+    EXPECT_EQ(decode(R"({"code":1003,"body":{"data":{"a":1e308,"b":-2.5e-300}}})", &env), EnvelopeError::None)
+        << "large but finite numbers are fine";
+}
+
 TEST(Envelope, RejectsJsonThatIsNotAnObject) {
     for (std::string_view text : {"[1001,1,{}]", "\"login\"", "42", "null"}) {
         EXPECT_EQ(decode(text), EnvelopeError::NotObject) << text;
