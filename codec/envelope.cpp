@@ -10,10 +10,10 @@
 
 #include <boost/json.hpp>
 #include <charconv>
-#include <cmath>
 #include <climits>
 
 #include "codec/frame.hpp"
+#include "codec/json_numbers.hpp"
 
 namespace lp::codec {
 namespace {
@@ -30,26 +30,6 @@ bool as_unsigned(const boost::json::value& v, std::uint64_t& out) noexcept {
         return true;
     }
     return false;
-}
-
-// False if `v` holds a number JSON cannot write back: Boost.JSON 1.81 parses a literal beyond
-// the double range (1e400) as infinity and serializes it as "Infinity", which is not JSON, so
-// the body the server re-serialized would not parse again (found by fuzz_envelope).
-bool finite_numbers(const boost::json::value& v) noexcept {
-    switch (v.kind()) {
-        case boost::json::kind::double_:
-            return std::isfinite(v.get_double());
-        case boost::json::kind::array:
-            for (const auto& e : v.get_array())
-                if (!finite_numbers(e)) return false;
-            return true;
-        case boost::json::kind::object:
-            for (const auto& kv : v.get_object())
-                if (!finite_numbers(kv.value())) return false;
-            return true;
-        default:
-            return true;
-    }
 }
 
 void append_number(std::string& out, std::uint64_t v) {

@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include "codec/envelope.hpp"
+#include "codec/json_numbers.hpp"
 #include "server/event_loop.hpp"
 #include "server/room_fanout.hpp"
 
@@ -215,8 +216,8 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
         if (!req.data().empty()) {
             boost::system::error_code ec;
             json::value v = json::parse(req.data(), ec);
-            if (ec || !v.is_object())
-                ok = false;
+            if (ec || !v.is_object() || !codec::finite_numbers(v))
+                ok = false;  // a number beyond the double range could not be written back
             else
                 data = std::move(v.get_object());
         }

@@ -1,6 +1,8 @@
 // plugins/host/plugin_host: see plugin_host.hpp.
 #include "plugins/host/plugin_host.hpp"
 
+#include "codec/json_numbers.hpp"
+
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
@@ -71,10 +73,8 @@ std::string sanitize(const std::string& s) {
     return out;
 }
 
-std::string event_id_of(const std::string& value) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(value, ec);
-    if (ec || !v.is_object()) return {};
+std::string event_id_of(const boost::json::value& v) {
+    if (!v.is_object()) return {};
     const auto* id = v.get_object().if_contains("event_id");
     if (!id) return {};
     if (id->is_string()) return std::string(id->get_string());
@@ -276,6 +276,13 @@ sdk::Reply PluginHost::http(const std::string& plugin, const sdk::HttpRequest& r
     if (it == by_name_.end()) return {404, "no plugin " + plugin, {}};
     Loaded& p = *it->second;
     if (!p.enabled) return {503, "plugin " + p.name + " is disabled", {}};
+    if (!req.body.empty()) {
+        boost::system::error_code ec;
+        const auto parsed = boost::json::parse(req.body, ec);
+        if (!ec && !codec::finite_numbers(parsed)) {
+            return {400, "the body holds a number beyond the range of a double", {}};
+        }
+    }
     p.calls.fetch_add(1, std::memory_order_relaxed);
     try {
         return p.plugin->on_http(req);
@@ -303,8 +310,16 @@ void PluginHost::forget(const std::string& topic, const std::string& event_id) {
 bool PluginHost::event(const std::string& topic, const std::string& key, const std::string& value, bool dedupe) {
     auto it = by_event_topic_.find(topic);
     if (it == by_event_topic_.end()) return true;
-    if (dedupe) {
-        std::string id = event_id_of(value);
+    boost::system::error_code ec;
+    const auto parsed = boost::json::parse(value, ec);
+    if (!ec && !codec::finite_numbers(parsed)) {
+        // A plugin would parse it and write "Infinity" on: never JSON again. Dropped, counted.
+        invalid_.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("event on {} dropped: a number beyond the double range", topic);
+        return true;
+    }
+    if (dedupe && !ec) {
+        std::string id = event_id_of(parsed);
         if (!id.empty() && !first_time(topic, id)) {
             duplicates_.fetch_add(1, std::memory_order_relaxed);
             return true;
@@ -357,6 +372,8 @@ std::string PluginHost::metrics_text() const {
         out += "livepush_plugin_enabled{plugin=\"" + p->name + "\"} " + (p->enabled ? "1" : "0") + "\n";
     out += "# HELP livepush_events_duplicates_total events dropped as duplicates of an event_id\n# TYPE livepush_events_duplicates_total counter\n";
     out += "livepush_events_duplicates_total " + std::to_string(duplicates_.load()) + "\n";
+    out += "# HELP livepush_events_invalid_total events dropped: numbers beyond the double range\n# TYPE livepush_events_invalid_total counter\n";
+    out += "livepush_events_invalid_total " + std::to_string(invalid_.load()) + "\n";
     for (const auto& p : plugins_) {
         for (const auto& [name, v] : p->metrics->snapshot()) {
             std::string metric = "livepush_plugin_" + sanitize(p->name) + "_" + sanitize(name) + "_total";

@@ -99,6 +99,7 @@ private:
     std::unique_ptr<sdk::Store> host_store_;  // dedupe marks
     std::vector<void*> libraries_;
     std::atomic<std::uint64_t> duplicates_{0};
+    std::atomic<std::uint64_t> invalid_{0};  // events with non-finite numbers, dropped
 };
 
 // "a,b" or ["a","b"] (TOML arrays arrive as JSON text) to a list; empty entries dropped.

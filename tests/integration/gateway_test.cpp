@@ -298,6 +298,9 @@ TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
     auto bad = c->biz("room.enter", "[1,2]");
     ASSERT_TRUE(bad);
     EXPECT_EQ(bad->code(), pb::BAD_BIZ_DATA);
+    auto inf = c->biz("room.chat", R"({"room_id":5,"text":"x","n":1e400})");
+    ASSERT_TRUE(inf);
+    EXPECT_EQ(inf->code(), pb::BAD_BIZ_DATA) << "a number JSON cannot write back (it would go upstream as Infinity)";
     auto notin = c->biz("room.chat", R"({"room_id":5,"text":"x"})");
     ASSERT_TRUE(notin);
     EXPECT_EQ(notin->code(), pb::NOT_IN_ROOM);

@@ -165,6 +165,22 @@ TEST_F(PluginHostTest, AnEventIdIsHandledOnceUntilForgotten) {
     EXPECT_EQ(rec_->events, 4) << "events without an id are never taken for duplicates";
 }
 
+TEST_F(PluginHostTest, NumbersBeyondTheDoubleRangeNeverReachAPlugin) {
+    // Boost.JSON reads 1e400 as infinity and writes it back as "Infinity", not JSON: a plugin
+    // that parsed and re-serialized such input would push invalid JSON to clients.
+    auto& h = host({"rec"});
+    h.load();
+    h.start();
+    EXPECT_TRUE(h.event("gift", "k", R"({"event_id":"inf","value":1e400})")) << "dropped, not retried";
+    EXPECT_EQ(rec_->events, 0);
+    EXPECT_EQ(metric("livepush_events_invalid_total"), 1);
+    EXPECT_EQ(h.http("rec", {"POST", "/v1/rec/do", {}, R"({"a":[1,-1e999]})"}).code, 400);
+    EXPECT_EQ(rec_->http, 0);
+    EXPECT_EQ(h.http("rec", {"POST", "/v1/rec/do", {}, R"({"a":1e308})"}).code, 200) << "finite is fine";
+    EXPECT_TRUE(h.event("gift", "k", R"({"event_id":"ok","value":1e308})"));
+    EXPECT_EQ(rec_->events, 1);
+}
+
 TEST_F(PluginHostTest, AThrowingPluginIsCountedAndKeepsServing) {
     auto& h = host({"rec"});
     h.load();
