@@ -132,6 +132,8 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "clock skew allowed when checking token exp and nbf, in seconds"},
     {"cluster.redis", "--redis", &field_of<&C::cluster, &C::Cluster::redis>,
      ValueCheck::Address, "Redis host:port; empty = embedded mode, no cluster"},
+    {"cluster.plugin_redis", "--plugin-redis", &field_of<&C::cluster, &C::Cluster::plugin_redis>,
+     ValueCheck::Address, "Redis host:port for plugin stores and delayed jobs; empty = cluster.redis"},
     {"cluster.node_id", "--node-id", &field_of<&C::cluster, &C::Cluster::node_id>,
      ValueCheck::None, "this node's id in the cluster; empty = the host name"},
     {"cluster.advertise", "--advertise", &field_of<&C::cluster, &C::Cluster::advertise>,

@@ -63,6 +63,9 @@ struct Config {
     } auth;
     struct Cluster {
         std::string redis;  // empty = embedded
+        // Plugin stores and delayed jobs on a Redis of their own (a feed's recent lists can
+        // outgrow the routes' Redis); empty = `redis`.
+        std::string plugin_redis;
         std::string node_id;    // default: host name
         std::string advertise;  // default: first listen address
         std::string link_listen = "0.0.0.0:7002";  // node-to-node links (cluster mode only)

@@ -165,6 +165,7 @@ struct Node::Parts {
     std::unique_ptr<push::HttpApi> api;
     // plugins
     std::unique_ptr<plugins::PushAdapter> pusher;
+    std::unique_ptr<router::RedisClient> plugin_redis;  // cluster.plugin_redis, when set
     std::shared_ptr<plugins::MemoryStoreData> memory_store;
     std::unique_ptr<plugins::JobQueue> jobs;
     std::unique_ptr<plugins::JobRunner> job_runner;
@@ -292,10 +293,28 @@ void Node::build_plugins(const Config& c) {
     p_->pusher = std::make_unique<plugins::PushAdapter>(*p_->push);
     plugins::PluginHost::StoreFactory stores;
     if (p_->cluster) {
-        stores = [this](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
-            return std::make_unique<plugins::RedisStore>(p_->cluster->redis(), "lp:" + prefix);
+        router::RedisClient* redis = &p_->cluster->redis();
+        if (!c.cluster.plugin_redis.empty() && c.cluster.plugin_redis != c.cluster.redis) {
+            const auto colon = c.cluster.plugin_redis.rfind(':');
+            router::RedisClient::Options ro;
+            ro.host = c.cluster.plugin_redis.substr(0, colon);
+            if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
+            ro.port = static_cast<std::uint16_t>(std::stoi(c.cluster.plugin_redis.substr(colon + 1)));
+            ro.command_timeout = std::chrono::milliseconds(1000);
+            p_->plugin_redis = std::make_unique<router::RedisClient>(ro);
+            p_->plugin_redis->start();
+            // Plugins start right after this (rank schedules its settlement): give the first
+            // connection a moment, as the routes' Redis gets in Cluster::start.
+            for (int i = 0; i < 300 && !p_->plugin_redis->connected(); ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (!p_->plugin_redis->connected())
+                spdlog::warn("plugin Redis {} not reachable yet: {}", c.cluster.plugin_redis, p_->plugin_redis->last_error());
+            redis = p_->plugin_redis.get();
+        }
+        stores = [redis](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
+            return std::make_unique<plugins::RedisStore>(*redis, "lp:" + prefix);
         };
-        p_->jobs = std::make_unique<plugins::RedisJobQueue>(p_->cluster->redis());
+        p_->jobs = std::make_unique<plugins::RedisJobQueue>(*redis);
     } else {
         p_->memory_store = std::make_shared<plugins::MemoryStoreData>();
         stores = [this](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
@@ -636,6 +655,11 @@ std::string Node::metrics_text() const {
     text += "livepush_jobs_total{result=\"failed\"} " + std::to_string(js.failed) + "\n";
     text += "livepush_jobs_total{result=\"dead\"} " + std::to_string(js.dead) + "\n";
     text += "# TYPE livepush_jobs_pending gauge\nlivepush_jobs_pending " + std::to_string(p_->jobs->pending()) + "\n";
+    if (p_->plugin_redis) {
+        text += "# HELP livepush_plugin_redis_up 1 while the plugin stores' own Redis is connected\n"
+                "# TYPE livepush_plugin_redis_up gauge\nlivepush_plugin_redis_up " +
+                std::string(p_->plugin_redis->connected() ? "1" : "0") + "\n";
+    }
     if (p_->biz_workers) {
         const auto ws = p_->biz_workers->stats();
         text += "# HELP livepush_plugin_biz_total plugin BIZ calls on the plugin workers\n# TYPE livepush_plugin_biz_total counter\n";

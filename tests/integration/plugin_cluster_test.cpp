@@ -219,6 +219,33 @@ TEST_F(PluginCluster, AFanOutWhoseNodesAllDieResumesWhenOneComesBack) {
     }
 }
 
+TEST_F(PluginCluster, PluginStoresCanLiveOnARedisOfTheirOwn) {
+    // cluster.plugin_redis: routes and inboxes on one Redis, plugin stores and delayed jobs on
+    // another (a big feed's recent lists must not crowd the routes).
+    lp::testing::RedisServer plugin_redis;
+    start_nodes({"--set", "plugins.enabled=feed", "--set", "cluster.plugin_redis=127.0.0.1:" + std::to_string(plugin_redis.port())});
+    auto follower = login(1, 5001);
+    post(0, "/v1/feed/follow", R"({"user_id":5001,"anchor_id":500})");
+    auto pub = post(2, "/v1/feed/publish", R"({"anchor_id":500,"item":{"title":"own redis"}})");
+    const std::string item = std::to_string(json_u64(pub.at("item_id")));
+    auto got = collect(*follower, "feed.item", "item_id", 5s, 1);
+    EXPECT_EQ(got, (std::map<std::string, int>{{item, 1}})) << "the fan-out job ran from the plugin Redis";
+    auto keys_on = [](std::uint16_t port, const std::string& pattern) {
+        std::string out;
+        FILE* p = ::popen(("redis-cli -p " + std::to_string(port) + " --scan --pattern '" + pattern + "'").c_str(), "r");
+        char buf[4096];
+        std::size_t n;
+        while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        if (p) ::pclose(p);
+        return out;
+    };
+    EXPECT_NE(keys_on(plugin_redis.port(), "lp:plugin:feed:*"), "") << "the feed's keys are on the plugin Redis";
+    EXPECT_NE(keys_on(plugin_redis.port(), "lp:jobs:*"), "") << "so are the delayed jobs";
+    EXPECT_EQ(keys_on(redis_->port(), "lp:plugin:*"), "") << "and none on the routes' Redis";
+    EXPECT_NE(keys_on(redis_->port(), "lp:node:*"), "") << "which keeps the cluster's own keys";
+    EXPECT_EQ(metric(0, "livepush_plugin_redis_up"), 1);
+}
+
 // ------------------------------------------------------------------ rank
 
 TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
