@@ -135,7 +135,9 @@ gift, pk and feed (the business plugins; binary bodies only, no --json):
                               --follower-base ..., which should hold the sessions' users); the
                               sessions stay outside rooms and ack; one POST /v1/feed/publish,
                               then the time to every session's feed.item, missing and duplicate
-                              pushes, and the fan-out task's finished_ms - created_ms
+                              pushes, and the fan-out task's finished_ms - created_ms; also
+                              each push's receive wall clock - the item's ts_ms (the plugin's
+                              publish time)
   --events N                  gift, pk: events to send (default gift 100000, pk 20)
   --rate R                    gift, pk: events per second; 0 = as fast as possible (default
                               1000)
@@ -151,7 +153,23 @@ gift, pk and feed (the business plugins; binary bodies only, no --json):
   --follower-base ID          feed: the first follower's user id (default --user-base)
   --feed-anchor ID            feed: the anchor who publishes (default 7000000000)
   --skip-follower-load        feed: the followers are loaded already (a second run)
-  --task-wait-s S             feed: limit for the fan-out to finish (default 300)
+  --feed-receive-only         feed: this process only adds receivers to another livepush-load
+                              process's feed run (one process holds < 20,000 sessions): it
+                              loads no followers and publishes nothing (--api not needed);
+                              once its sessions are logged in it prints a line starting
+                              "ready:" (start the publishing process after it), then waits for
+                              each session's feed.item: until all came, --drain-s without
+                              progress after the first, or --task-wait-s from the ready line.
+                              Reports received / missing / duplicate pushes and receive wall
+                              clock - the item's ts_ms (its publish time: same machine, same
+                              clock; ms resolution). Its users must be followers the publisher
+                              loads and none of the publisher's own, e.g. both --user-stride
+                              100 --connections 10000, the publisher --user-base 1000000
+                              --followers 1000000 (followers 1000000..1999999) and this one
+                              --user-base 1000050 (users 1000050 + i*100, up to 1999950).
+                              With --follower-base and --followers it warns as the publisher does
+  --task-wait-s S             feed: limit for the fan-out to finish; with --feed-receive-only
+                              for the pushes, from the ready line (default 300)
 
 output: human-readable lines, then one line of JSON with every number, for scripts.
 exit status: 0 all sessions logged in and stayed (room, qos1: and the API accepted every push,
@@ -302,6 +320,10 @@ RunOptions parse_options(int argc, char** argv) {
             o.plugin.skip_follower_load = true;
             continue;
         }
+        if (a == "--feed-receive-only") {
+            o.plugin.feed_receive_only = true;
+            continue;
+        }
         if (i + 1 >= argc) usage_error("unknown option or missing value: " + std::string(a));
         const char* flag = argv[i];
         std::string v = argv[++i];
@@ -444,6 +466,9 @@ RunOptions parse_options(int argc, char** argv) {
         usage_error("qos1 and pk need consecutive users: drop --user-stride");
     }
     if (l.scenario == Scenario::Idle && o.server_pid <= 0) usage_error("idle needs --server-pid");
+    if (o.plugin.feed_receive_only && l.scenario != Scenario::Feed) {
+        usage_error("--feed-receive-only is for --scenario feed");
+    }
     if (publishes(l.scenario) && o.rate <= 0) usage_error("room and qos1 need a --rate above 0");
     if (is_plugin_scenario(l.scenario)) {
         if (l.json_body) usage_error("gift, pk and feed read binary bodies only; drop --json");

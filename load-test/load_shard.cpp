@@ -771,7 +771,11 @@ struct LoadShard::Impl {
         }
         if (opts.plugin.scenario != PluginScenario::None) {
             if (read_steady_ns == 0) read_steady_ns = now_ns();
-            results.plugin.on_push(c.index, f, read_steady_ns);
+            // feed: the wall clock too, to compare with the item's ts_ms (its publish time)
+            if (opts.plugin.scenario == PluginScenario::Feed && read_wall_ns == 0) {
+                read_wall_ns = wall_now_ns();
+            }
+            results.plugin.on_push(c.index, f, read_steady_ns, read_wall_ns);
         }
         if (first && f.sent_at_ms != 0 && ++latency_countdown >= opts.latency_sample) {
             latency_countdown = 0;

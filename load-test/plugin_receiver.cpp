@@ -23,13 +23,16 @@ void PluginReceiver::prepare(const PluginCheckOptions& options, std::uint32_t co
             items.assign(connections, 0);
             item_ids.assign(connections, 0);
             item_first_ns.assign(connections, 0);
+            item_first_wall_ns.assign(connections, 0);
+            item_ts_ms.assign(connections, -1);
             break;
         case PluginScenario::None:
             break;
     }
 }
 
-void PluginReceiver::on_push(std::uint32_t conn, const PushFields& f, std::int64_t now_ns) {
+void PluginReceiver::on_push(std::uint32_t conn, const PushFields& f, std::int64_t now_ns,
+                             std::int64_t wall_ns) {
     switch (opts_.scenario) {
         case PluginScenario::Gift:
             if (f.type == "gift.effect") return on_gift_effect(f, now_ns);
@@ -38,7 +41,7 @@ void PluginReceiver::on_push(std::uint32_t conn, const PushFields& f, std::int64
             if (f.type == "pk.score") return on_pk_score(conn, f, now_ns);
             break;
         case PluginScenario::Feed:
-            if (f.type == "feed.item") return on_feed_item(conn, f, now_ns);
+            if (f.type == "feed.item") return on_feed_item(conn, f, now_ns, wall_ns);
             break;
         case PluginScenario::None:
             return;
@@ -109,7 +112,8 @@ void PluginReceiver::on_pk_score(std::uint32_t conn, const PushFields& f, std::i
     }
 }
 
-void PluginReceiver::on_feed_item(std::uint32_t conn, const PushFields& f, std::int64_t now_ns) {
+void PluginReceiver::on_feed_item(std::uint32_t conn, const PushFields& f, std::int64_t now_ns,
+                                  std::int64_t wall_ns) {
     ++matched;
     auto id = json_uint_after(f.payload, "\"item_id\"");
     if (!id) {
@@ -117,7 +121,13 @@ void PluginReceiver::on_feed_item(std::uint32_t conn, const PushFields& f, std::
         return;
     }
     note_time(now_ns);
-    if (items[conn] == 0) item_first_ns[conn] = now_ns;
+    if (items[conn] == 0) {
+        item_first_ns[conn] = now_ns;
+        item_first_wall_ns[conn] = wall_ns;
+        // {"kind":…,"item_id":"N","anchor_id":"A","ts_ms":T}: the publish time, system clock
+        auto ts = json_uint_after(f.payload, "\"ts_ms\"");
+        item_ts_ms[conn] = ts ? static_cast<std::int64_t>(*ts) : -1;
+    }
     if (items[conn] < std::numeric_limits<std::uint16_t>::max()) ++items[conn];
     item_ids[conn] = *id;
 }

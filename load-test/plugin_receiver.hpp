@@ -8,7 +8,8 @@
 //         fixed number of points each, so a total says how many events it includes. For each
 //         viewer, every event that a push newly covers gets a latency (send → first push at
 //         that viewer showing it), and the shard keeps when any of its viewers first saw each.
-//   feed  every `feed.item` is counted per session, with its item_id and first receipt time.
+//   feed  every `feed.item` is counted per session, with its item_id, first receipt time
+//         (steady and wall clock) and the item's ts_ms (the publish time the plugin stamps).
 //
 // It lives on the shard's loop thread and is read after join(); the one shared thing is the
 // gift event plan (its stamps and seen marks are atomics). Tables are sized in prepare(), before
@@ -39,8 +40,10 @@ class PluginReceiver {
 public:
     void prepare(const PluginCheckOptions& options, std::uint32_t connections);
 
-    // A binary PUSH that connection `conn` (shard-local index) received at `now_ns` (steady).
-    void on_push(std::uint32_t conn, const PushFields& f, std::int64_t now_ns);
+    // A binary PUSH that connection `conn` (shard-local index) received at `now_ns` (steady);
+    // `wall_ns` is the same moment on the system clock (feed only; 0 elsewhere).
+    void on_push(std::uint32_t conn, const PushFields& f, std::int64_t now_ns,
+                 std::int64_t wall_ns = 0);
 
     // --- results, after join() ---
     LatencyHistogram latency;          // gift: sampled deliveries; pk: every viewer × event
@@ -61,14 +64,18 @@ public:
     std::uint64_t regressions = 0;
     std::uint64_t max_score = 0;
     // feed: feed.item receipts per session, the item id of the last one, the first one's time
+    // (steady and wall clock, ns) and its ts_ms field (-1: absent)
     std::vector<std::uint16_t> items;
     std::vector<std::uint64_t> item_ids;
     std::vector<std::int64_t> item_first_ns;
+    std::vector<std::int64_t> item_first_wall_ns;
+    std::vector<std::int64_t> item_ts_ms;
 
 private:
     void on_gift_effect(const PushFields& f, std::int64_t now_ns);
     void on_pk_score(std::uint32_t conn, const PushFields& f, std::int64_t now_ns);
-    void on_feed_item(std::uint32_t conn, const PushFields& f, std::int64_t now_ns);
+    void on_feed_item(std::uint32_t conn, const PushFields& f, std::int64_t now_ns,
+                      std::int64_t wall_ns);
     void note_time(std::int64_t now_ns) noexcept;
 
     PluginCheckOptions opts_;

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "load-test/api_publisher.hpp"
@@ -90,6 +92,21 @@ long long metric_value(const std::string& page, const std::string& series) {
     return std::atoll(page.c_str() + at + 1 + series.size() + 1);
 }
 
+// feed: receive wall clock - the item's ts_ms over the sessions whose first feed.item was
+// `item_id` (the plugin's publish time; ms resolution, so values read up to 1 ms high).
+LatencyHistogram feed_ts_latency(const Shards& shards, std::uint64_t item_id) {
+    LatencyHistogram h;
+    for (const auto& s : shards) {
+        const PluginReceiver& p = s->results().plugin;
+        for (std::size_t c = 0; c < p.items.size(); ++c) {
+            if (p.items[c] == 0 || p.item_ids[c] != item_id || p.item_ts_ms[c] < 0) continue;
+            const std::int64_t d = p.item_first_wall_ns[c] - p.item_ts_ms[c] * 1000000;
+            h.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, d)));
+        }
+    }
+    return h;
+}
+
 }  // namespace
 
 struct PluginRun::Phase {
@@ -122,6 +139,10 @@ struct PluginRun::Phase {
     long long created_ms = -1, finished_ms = -1, batches_done = -1, followers_done = -1,
               task_online = -1, task_total = -1;
     double task_wait_s = 0;
+    // feed --feed-receive-only
+    std::uint32_t connections = 0, login_failed = 0;  // at the ready line
+    double waited_s = 0;                              // ready line → end of the wait
+    const char* wait_end = "";                        // all / drained / limit
 };
 
 PluginRun::PluginRun(PluginRunOptions options, LoadOptions& load)
@@ -133,12 +154,17 @@ PluginRun::PluginRun(PluginRunOptions options, LoadOptions& load)
     }
     load.plugin.latency_sample = opts_.latency_sample;
     if (load.scenario == Scenario::Feed) {
-        if (opts_.api_port == 0) throw std::invalid_argument("feed needs --api HOST:PORT");
+        if (opts_.api_port == 0 && !opts_.feed_receive_only) {
+            throw std::invalid_argument("feed needs --api HOST:PORT (or --feed-receive-only)");
+        }
+        // Receive-only: the followers are another process's; checked when --follower-base and
+        // --followers say which they are.
+        const bool check_followers = !opts_.feed_receive_only || opts_.follower_base != 0;
         if (opts_.follower_base == 0) opts_.follower_base = load.user_base;
         const std::uint64_t last_user =
             load.user_base + std::uint64_t(load.connections - 1) * load.user_stride;
-        if (load.user_base < opts_.follower_base ||
-            last_user >= opts_.follower_base + opts_.followers) {
+        if (check_followers && (load.user_base < opts_.follower_base ||
+                                last_user >= opts_.follower_base + opts_.followers)) {
             std::printf(
                 "warning: sessions' users %llu..%llu are not all among the followers %llu..%llu\n",
                 static_cast<unsigned long long>(load.user_base),
@@ -192,7 +218,9 @@ PluginRun::PluginRun(PluginRunOptions options, LoadOptions& load)
 PluginRun::~PluginRun() = default;
 
 bool PluginRun::before_connect() {
-    if (load_.scenario != Scenario::Feed || opts_.skip_follower_load) return true;
+    if (load_.scenario != Scenario::Feed || opts_.skip_follower_load || opts_.feed_receive_only) {
+        return true;
+    }
     Phase& ph = *phase_;
     const auto start = Clock::now();
     std::string body;
@@ -232,7 +260,7 @@ void PluginRun::run(const Shards& shards) {
         case Scenario::Pk:
             return run_pk(shards);
         default:
-            return run_feed(shards);
+            return opts_.feed_receive_only ? run_feed_receive_only(shards) : run_feed(shards);
     }
 }
 
@@ -247,7 +275,8 @@ std::string PluginRun::report(const Shards& shards, bool& clean) {
         case Scenario::Pk:
             return report_pk(shards, clean);
         default:
-            return report_feed(shards, clean);
+            return opts_.feed_receive_only ? report_feed_receive_only(shards, clean)
+                                           : report_feed(shards, clean);
     }
 }
 
@@ -759,8 +788,11 @@ std::string PluginRun::report_feed(const Shards& shards, bool& clean) {
                 static_cast<unsigned long long>(missing), static_cast<unsigned long long>(extra),
                 static_cast<unsigned long long>(twice), static_cast<unsigned long long>(wrong_item),
                 static_cast<unsigned long long>(unreadable));
+    const LatencyHistogram ts_latency = feed_ts_latency(shards, ph.item_id);
     std::printf("feed: publish → last feed.item %.3f s; publish → each session's feed.item ms: %s\n",
                 to_last_s, latency_text(latency).c_str());
+    std::printf("feed: item ts_ms → each session's feed.item (wall clock) ms: %s\n",
+                latency_text(ts_latency).c_str());
     std::printf("feed: task %s: %lld followers in %lld batches, %lld online; fan-out "
                 "(finished_ms - created_ms) %lld ms%s\n",
                 ph.task_done ? "done" : "NOT done", ph.followers_done, ph.batches_done,
@@ -770,7 +802,8 @@ std::string PluginRun::report_feed(const Shards& shards, bool& clean) {
     if (ph.server_cpu_pct >= 0) std::printf(", server %.0f%%", ph.server_cpu_pct);
     std::printf("\n");
 
-    return ",\"anchor\":" + num(opts_.feed_anchor) + ",\"followers\":" + num(ph.followers) +
+    return ",\"feed_mode\":\"publish\",\"anchor\":" + num(opts_.feed_anchor) +
+           ",\"followers\":" + num(ph.followers) +
            ",\"follower_load_s\":" + fmt("%.3f", ph.load_s) + ",\"item_id\":" + num(ph.item_id) +
            ",\"publish_answer_ms\":" + fmt("%.3f", double(ph.answered_ns - ph.publish_ns) / 1e6) +
            ",\"online_sessions\":" + std::to_string(ph.online_sessions) +
@@ -778,6 +811,7 @@ std::string PluginRun::report_feed(const Shards& shards, bool& clean) {
            ",\"duplicates\":" + num(extra) + ",\"wrong_item\":" + num(wrong_item) +
            ",\"unreadable\":" + num(unreadable) + ",\"other_pushes\":" + num(other) +
            ",\"to_last_push_s\":" + fmt("%.3f", to_last_s) + latency_json("latency", latency) +
+           latency_json("ts_latency", ts_latency) +
            ",\"task_done\":" + (ph.task_done ? "true" : "false") +
            ",\"task_total\":" + std::to_string(ph.task_total) +
            ",\"task_followers_done\":" + std::to_string(ph.followers_done) +
@@ -786,6 +820,141 @@ std::string PluginRun::report_feed(const Shards& shards, bool& clean) {
            ",\"fanout_ms\":" + std::to_string(fanout_ms) +
            ",\"client_cpu_pct\":" + fmt("%.1f", ph.client_cpu_pct) +
            ",\"server_cpu_pct\":" + fmt("%.1f", ph.server_cpu_pct);
+}
+
+// ------------------------------------------------------------------ feed, receive only
+
+void PluginRun::run_feed_receive_only(const Shards& shards) {
+    Phase& ph = *phase_;
+    ph.ran = true;
+    ph.online_sessions = logged_in(shards);
+    ph.connections = load_.connections;
+    for (const auto& s : shards) ph.login_failed += s->failed();
+    for (auto& s : shards) s->start_measuring();
+    // The line a script waits for before it starts the publishing process.
+    std::printf("ready: feed receive-only, %u of %u sessions logged in (%u failed); waiting up "
+                "to %.0f s for feed.item\n",
+                ph.online_sessions, ph.connections, ph.login_failed, opts_.task_wait_s);
+    std::fflush(stdout);
+
+    // Until every session has a push and none came for kSettle, or --drain-s without progress
+    // after the first push; bounded by --task-wait-s from the ready line.
+    const auto start = Clock::now();
+    const auto limit =
+        start + std::chrono::milliseconds(static_cast<long>(opts_.task_wait_s * 1000));
+    const auto drain = std::chrono::milliseconds(static_cast<long>(opts_.drain_s * 1000));
+    auto next_report = start + std::chrono::seconds(10);
+    std::uint64_t last_pushes = pushes_received(shards);  // none expected before the publish
+    auto last_progress = start;
+    bool pushing = false;
+    ph.wait_end = "limit";
+    // Bounded by `limit`.
+    while (Clock::now() < limit) {
+        std::this_thread::sleep_for(kPollStep);
+        const auto now = Clock::now();
+        const std::uint64_t pushes = pushes_received(shards);
+        if (pushes != last_pushes) {
+            last_pushes = pushes;
+            last_progress = now;
+            if (!pushing) next_report = now + std::chrono::seconds(1);
+            pushing = true;
+        }
+        if (now >= next_report) {
+            std::printf("  t=%.0fs feed.item pushes %llu of %u sessions\n",
+                        std::chrono::duration<double>(now - start).count(),
+                        static_cast<unsigned long long>(pushes), ph.online_sessions);
+            std::fflush(stdout);
+            next_report = now + (pushing ? std::chrono::seconds(1) : std::chrono::seconds(10));
+        }
+        if (pushes >= ph.online_sessions && now - last_progress >= kSettle) {
+            ph.wait_end = "all";
+            break;
+        }
+        if (pushing && now - last_progress >= drain) {
+            ph.wait_end = "drained";
+            break;
+        }
+    }
+    for (auto& s : shards) s->stop_measuring();
+    ph.waited_s = std::chrono::duration<double>(Clock::now() - start).count();
+    ph.complete = std::string_view(ph.wait_end) == "all";
+}
+
+std::string PluginRun::report_feed_receive_only(const Shards& shards, bool& clean) {
+    Phase& ph = *phase_;
+    // The item: the one most sessions got (this process does not publish it; a session with
+    // another one, or two, counts as wrong or duplicated).
+    std::map<std::uint64_t, std::uint64_t> by_item;
+    std::uint64_t unreadable = 0, other = 0;
+    for (const auto& s : shards) {
+        const PluginReceiver& p = s->results().plugin;
+        unreadable += p.unmatched;
+        other += p.other_types;
+        for (std::size_t c = 0; c < p.items.size(); ++c) {
+            if (p.items[c] != 0) ++by_item[p.item_ids[c]];
+        }
+    }
+    std::uint64_t most = 0;
+    for (const auto& [id, n] : by_item) {
+        if (n > most) {
+            most = n;
+            ph.item_id = id;
+        }
+    }
+    std::uint64_t received = 0, twice = 0, extra = 0, wrong_item = 0, no_ts = 0;
+    std::int64_t first_ns = 0, last_ns = 0, item_ts_ms = -1;
+    for (const auto& s : shards) {
+        const PluginReceiver& p = s->results().plugin;
+        for (std::size_t c = 0; c < p.items.size(); ++c) {
+            if (p.items[c] == 0) continue;
+            ++received;
+            if (p.items[c] > 1) {
+                ++twice;
+                extra += p.items[c] - 1u;
+            }
+            if (p.item_ids[c] != ph.item_id) {
+                ++wrong_item;
+                continue;
+            }
+            if (p.item_ts_ms[c] < 0) ++no_ts;
+            if (item_ts_ms < 0) item_ts_ms = p.item_ts_ms[c];
+            const std::int64_t t = p.item_first_ns[c];
+            if (first_ns == 0 || t < first_ns) first_ns = t;
+            last_ns = std::max(last_ns, t);
+        }
+    }
+    const LatencyHistogram ts_latency = feed_ts_latency(shards, ph.item_id);
+    const std::uint64_t missing =
+        ph.online_sessions > received ? ph.online_sessions - received : 0;
+    if (missing || twice || wrong_item || unreadable || no_ts || received == 0) clean = false;
+    const double first_to_last_s = last_ns > first_ns ? double(last_ns - first_ns) / 1e9 : 0;
+
+    std::printf("feed (receive-only): item %llu (ts_ms %lld): %llu of %u online sessions got "
+                "feed.item, missing %llu, duplicates %llu (%llu sessions), another item %llu, "
+                "unreadable %llu, no ts_ms %llu\n",
+                static_cast<unsigned long long>(ph.item_id), static_cast<long long>(item_ts_ms),
+                static_cast<unsigned long long>(received), ph.online_sessions,
+                static_cast<unsigned long long>(missing), static_cast<unsigned long long>(extra),
+                static_cast<unsigned long long>(twice), static_cast<unsigned long long>(wrong_item),
+                static_cast<unsigned long long>(unreadable), static_cast<unsigned long long>(no_ts));
+    std::printf("feed (receive-only): item ts_ms → each session's feed.item (wall clock) ms: %s\n",
+                latency_text(ts_latency).c_str());
+    std::printf("feed (receive-only): first → last feed.item here %.3f s; waited %.1f s after "
+                "ready (%s)\n",
+                first_to_last_s, ph.waited_s,
+                std::string_view(ph.wait_end) == "all"       ? "every session had a push"
+                : std::string_view(ph.wait_end) == "drained" ? "gave up: --drain-s without progress"
+                                                             : "gave up: --task-wait-s");
+
+    return ",\"feed_mode\":\"receive_only\",\"item_id\":" + num(ph.item_id) +
+           ",\"item_ts_ms\":" + std::to_string(item_ts_ms) +
+           ",\"online_sessions\":" + std::to_string(ph.online_sessions) +
+           ",\"received\":" + num(received) + ",\"missing\":" + num(missing) +
+           ",\"duplicates\":" + num(extra) + ",\"wrong_item\":" + num(wrong_item) +
+           ",\"unreadable\":" + num(unreadable) + ",\"no_ts_ms\":" + num(no_ts) +
+           ",\"other_pushes\":" + num(other) + latency_json("ts_latency", ts_latency) +
+           ",\"first_to_last_push_s\":" + fmt("%.3f", first_to_last_s) +
+           ",\"waited_s\":" + fmt("%.3f", ph.waited_s) + ",\"wait_end\":\"" + ph.wait_end + "\"";
 }
 
 }  // namespace lp::load

@@ -11,6 +11,10 @@
 //   feed  --followers followers of --feed-anchor loaded through the API (the sessions' users
 //         among them), sessions online outside rooms; one publish, then time to every online
 //         session's feed.item and the whole fan-out's time from the task record.
+//         With --feed-receive-only the process is only more receivers for another process's
+//         publish (one process holds < 20,000 sessions): no follower load, no publish; it
+//         prints "ready: ..." once its sessions are logged in, waits for each one's feed.item
+//         and measures receive wall clock - the item's ts_ms (the publish time; same machine).
 //
 // livepush_load.cpp owns the options, the sessions and the connect phase; a PluginRun is made
 // before the shards (it sizes what they check), runs its timeline while they are connected and
@@ -46,7 +50,9 @@ struct PluginRunOptions {
     std::uint64_t follower_base = 0;     // feed: first follower id (default: --user-base)
     std::uint64_t feed_anchor = 7000000000;
     bool skip_follower_load = false;
-    double task_wait_s = 300;  // feed: limit for the fan-out task to finish
+    bool feed_receive_only = false;  // feed: receive another process's publish, nothing else
+    double task_wait_s = 300;  // feed: limit for the fan-out task to finish (receive-only: for
+                               // the pushes to come, from the ready line)
     int server_pid = 0;        // optional: the server's CPU use while the scenario runs
 };
 
@@ -73,9 +79,12 @@ private:
     void run_gift(const std::vector<std::unique_ptr<LoadShard>>& shards);
     void run_pk(const std::vector<std::unique_ptr<LoadShard>>& shards);
     void run_feed(const std::vector<std::unique_ptr<LoadShard>>& shards);
+    void run_feed_receive_only(const std::vector<std::unique_ptr<LoadShard>>& shards);
     std::string report_gift(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
     std::string report_pk(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
     std::string report_feed(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
+    std::string report_feed_receive_only(const std::vector<std::unique_ptr<LoadShard>>& shards,
+                                         bool& clean);
     // Sends the plan's events (Kafka or HTTP) while the shards receive; returns when every
     // event was sent and the receivers stopped making progress, or saw everything.
     void send_events(const std::vector<std::unique_ptr<LoadShard>>& shards,
