@@ -155,6 +155,31 @@ void inc(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     c.fetch_add(n, std::memory_order_relaxed);
 }
 
+// One flag per pipelined command, set by its callback, waited for together. Shared with the
+// callbacks (make_shared): after a timed-out wait they still run, into this object.
+class FlagBatch {
+public:
+    explicit FlagBatch(std::size_t n) : flags_(n, 0) {}
+    void set(std::size_t i, bool v) {
+        std::lock_guard lock(mu_);
+        flags_[i] = v ? 1 : 0;
+        ++answered_;
+        done_.notify_one();
+    }
+    // Waits until every command answered or `timeout`; returns the flags as they are then.
+    std::vector<char> wait(std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mu_);
+        done_.wait_for(lock, timeout, [&] { return answered_ == flags_.size(); });
+        return flags_;
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable done_;
+    std::size_t answered_ = 0;
+    std::vector<char> flags_;
+};
+
 }  // namespace
 
 // ------------------------------------------------------------------------------- shared state
@@ -308,15 +333,7 @@ bool RedisInbox::append(std::uint64_t user, const StoredMessage& m) {
 std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64_t>& users,
                                                     const StoredMessage& m) {
     if (users.size() == 1) return append(users[0], m) ? std::vector<std::uint64_t>{} : users;
-    // Shared with the callbacks, which may run after a timed-out call has returned.
-    struct Batch {
-        std::mutex mu;
-        std::condition_variable done;
-        std::size_t answered = 0;
-        std::vector<char> ok;
-    };
-    auto batch = std::make_shared<Batch>();
-    batch->ok.assign(users.size(), 0);
+    auto batch = std::make_shared<FlagBatch>(users.size());
     const std::string encoded = encode(m), id = std::to_string(m.msg_id), expires = std::to_string(m.expires_at_ms),
                       now = std::to_string(now_ms()), cap = std::to_string(max_per_user_);
     auto shared = shared_;
@@ -329,46 +346,29 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
                             inc(r.elements[0].integer == 1 ? shared->stored : shared->duplicates);
                             inc(shared->dropped_cap, non_negative(r.elements[1]));
                         }
-                        std::lock_guard lock(batch->mu);
-                        batch->ok[i] = stored ? 1 : 0;
-                        ++batch->answered;
-                        batch->done.notify_one();
+                        batch->set(i, stored);
                     });
     }
     std::vector<std::uint64_t> failed;
-    std::unique_lock lock(batch->mu);
-    batch->done.wait_for(lock, opts_.timeout, [&] { return batch->answered == users.size(); });
+    const auto ok = batch->wait(opts_.timeout);
     for (std::size_t i = 0; i < users.size(); ++i) {
-        if (!batch->ok[i]) failed.push_back(users[i]);
+        if (!ok[i]) failed.push_back(users[i]);
     }
     inc(shared_->append_failures, failed.size());
     return failed;
 }
 
 std::vector<std::uint64_t> RedisInbox::nonempty(const std::vector<std::uint64_t>& users) {
-    struct Batch {
-        std::mutex mu;
-        std::condition_variable done;
-        std::size_t answered = 0;
-        std::vector<char> has;
-    };
-    auto batch = std::make_shared<Batch>();
-    batch->has.assign(users.size(), 0);
+    auto batch = std::make_shared<FlagBatch>(users.size());
     for (std::size_t i = 0; i < users.size(); ++i) {
         redis_.command({"LLEN", keys_of(users[i]).ids}, [batch, i](const RedisReply& r) {
-            std::lock_guard lock(batch->mu);
-            batch->has[i] = r.type == RedisReply::Type::Integer && r.integer > 0;
-            ++batch->answered;
-            batch->done.notify_one();
+            batch->set(i, r.type == RedisReply::Type::Integer && r.integer > 0);
         });
     }
     std::vector<std::uint64_t> out;
-    std::unique_lock lock(batch->mu);
-    if (!batch->done.wait_for(lock, opts_.timeout, [&] { return batch->answered == users.size(); })) {
-        inc(shared_->size_failures);
-    }
+    const auto has = batch->wait(opts_.timeout);
     for (std::size_t i = 0; i < users.size(); ++i) {
-        if (batch->has[i]) out.push_back(users[i]);
+        if (has[i]) out.push_back(users[i]);
     }
     return out;
 }
