@@ -968,9 +968,11 @@ TEST_F(PkTest, ConcurrentInvitesOfOneAnchorOpenOneInvitation) {
 
 // Phase jobs claimed twice (each node is slower than the TTR, so the queue hands the job to the
 // other node as if the first had died, and then both run it): every transition happens once.
+// The other node's runner (20 ms tick) must claim within the first run's delay: 200 ms leaves
+// room for a loaded CI machine (60 ms once was not enough under the sanitizer suite).
 TEST_F(PkTest, PhaseJobsRunTwiceStillTransitionOnce) {
     node_.reset();
-    const NodeOptions slower_than_ttr{.run_jobs = true, .ttr = 5ms, .dispatch_delay = 60ms};
+    const NodeOptions slower_than_ttr{.run_jobs = true, .ttr = 5ms, .dispatch_delay = 200ms};
     Node slow(cluster_, short_phases(), slower_than_ttr);
     Node fast(cluster_, short_phases(), slower_than_ttr);
     slow.whitelist(kA);
