@@ -6,6 +6,7 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -135,21 +136,28 @@ TEST(ExternalPlugin, ASlowPluginCallDoesNotStallItsLoop) {
     // One loop: every session shares it. A plugin call that waits (on a slow store, say) runs
     // on a plugin worker; the loop keeps answering the other sessions meanwhile.
     NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--loops", "1"});
+    HttpClient api(node.api_port());
     auto slow = login(node, 60);
     auto other = login(node, 61);
     std::optional<pb::Result> slow_result;
-    std::thread t([&] { slow_result = slow->biz("echo.wait", R"({"ms":1500})"); });
-    std::this_thread::sleep_for(200ms);  // the wait has begun
+    std::atomic<bool> slow_done{false};
+    std::thread t([&] {
+        slow_result = slow->biz("echo.wait", R"({"ms":3000})");
+        slow_done = true;
+    });
+    for (int i = 0; i < 500 && metric_value(api.get("/metrics").body, "livepush_plugin_calls_total{plugin=\"echo\"}") != 1; ++i)
+        std::this_thread::sleep_for(10ms);  // until the wait has begun
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_TRUE(other->heartbeat());
     auto enter = other->biz("room.enter", R"({"room_id":6})");
     ASSERT_TRUE(enter);
     EXPECT_EQ(enter->code(), 0);
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 700ms) << "the loop answered while the plugin waited";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms) << "the loop answered while the plugin waited";
+    EXPECT_FALSE(slow_done.load()) << "and before the plugin did";
     t.join();
     ASSERT_TRUE(slow_result);
     EXPECT_EQ(slow_result->code(), 0);
-    EXPECT_EQ(json::parse(slow_result->data()).at("waited_ms").to_number<int>(), 1500);
+    EXPECT_EQ(json::parse(slow_result->data()).at("waited_ms").to_number<int>(), 3000);
 }
 
 TEST(ExternalPlugin, AFullPluginQueueAnswersBusyAndRecovers) {
@@ -158,10 +166,17 @@ TEST(ExternalPlugin, AFullPluginQueueAnswersBusyAndRecovers) {
     HttpClient api(node.api_port());
     auto a = login(node, 70), b = login(node, 71), c = login(node, 72);
     std::optional<pb::Result> ra, rb;
-    std::thread ta([&] { ra = a->biz("echo.wait", R"({"ms":1200})"); });  // runs
-    std::this_thread::sleep_for(200ms);
+    auto metric_reaches = [&](const std::string& name, double value) {
+        for (int i = 0; i < 500; ++i) {
+            if (metric_value(api.get("/metrics").body, name) == value) return true;
+            std::this_thread::sleep_for(10ms);
+        }
+        return false;
+    };
+    std::thread ta([&] { ra = a->biz("echo.wait", R"({"ms":1500})"); });  // runs on the one worker
+    ASSERT_TRUE(metric_reaches("livepush_plugin_calls_total{plugin=\"echo\"}", 1)) << "a's call is running";
     std::thread tb([&] { rb = b->biz("echo.wait", R"({"ms":10})"); });    // waits: the queue is full
-    std::this_thread::sleep_for(200ms);
+    ASSERT_TRUE(metric_reaches("livepush_plugin_biz_queued", 1)) << "b's call is queued";
     auto rc = c->biz("echo.say", R"({"text":"hi"})");
     ASSERT_TRUE(rc);
     EXPECT_EQ(rc->code(), pb::BUSY) << rc->message();
