@@ -429,17 +429,22 @@ struct LoadShard::Impl {
         const char* role = c.global_index < opts.anchors ? "anchor" : "viewer";
         req.set_token(auth::mint_hs256(opts.secret, user_id, role, now, now + 3600));
         req.set_platform(opts.platform);
-        std::string frame =
-            codec::encode_frame(codec::Code::Login, 1, opts.json_body ? codec::kJsonBody : 0,
-                                codec::serialize_body(req, opts.json_body));
+        c.handshake->login = handshake_frame(codec::Code::Login, 1, req);
+        write_handshake(c, c.handshake->login);
+    }
+
+    // A LOGIN or room.enter packet in the session's form: its body form, masked as a client's
+    // WebSocket message when over WebSocket.
+    std::string handshake_frame(codec::Code code, std::uint32_t seq, const google::protobuf::Message& body) {
+        std::string frame = codec::encode_frame(code, seq, opts.json_body ? codec::kJsonBody : 0,
+                                                codec::serialize_body(body, opts.json_body));
         if (opts.websocket) {
             std::uint8_t key[4];
             std::uint32_t r = next_random();
             std::memcpy(key, &r, 4);
             frame = ws::encode_masked_frame(ws::Opcode::Binary, frame, key);
         }
-        c.handshake->login = std::move(frame);
-        write_handshake(c, c.handshake->login);
+        return frame;
     }
 
     // Handshake bytes are rare and larger than the connection's buffer: a plain async_write of
@@ -496,16 +501,7 @@ struct LoadShard::Impl {
         livepush::v1::BizReq req;
         req.set_type("room.enter");
         req.set_data("{\"room_id\":" + std::to_string(room_of(opts, c.global_index)) + "}");
-        std::string frame =
-            codec::encode_frame(codec::Code::Biz, 2, opts.json_body ? codec::kJsonBody : 0,
-                                codec::serialize_body(req, opts.json_body));
-        if (opts.websocket) {
-            std::uint8_t key[4];
-            std::uint32_t r = next_random();
-            std::memcpy(key, &r, 4);
-            frame = ws::encode_masked_frame(ws::Opcode::Binary, frame, key);
-        }
-        c.handshake->enter = std::move(frame);
+        c.handshake->enter = handshake_frame(codec::Code::Biz, 2, req);
         write_handshake(c, c.handshake->enter);
     }
 
