@@ -2,6 +2,7 @@
 // guaranteed delivery. QosDelivery (qos_delivery.hpp) implements it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "livepush.pb.h"
@@ -17,7 +18,9 @@ public:
     virtual ~DeliveryHooks() = default;
     // Right after LOGIN_RESULT was queued: replay the user's inbox.
     virtual void on_login(server::Session& s) = 0;
-    virtual void on_ack(server::Session& s, const livepush::v1::Ack& ack) = 0;
+    // Returns how many of the ids acked something this session was sent (in flight, or
+    // recently moved from it to the inbox); the gateway rate-limits ACKs that ack nothing.
+    virtual std::size_t on_ack(server::Session& s, const livepush::v1::Ack& ack) = 0;
     // A logged-in session is going away: what it has in flight goes to the inbox.
     virtual void on_closed(server::Session& s) = 0;
     // A private message (im.send): qos1 to every session of `to`, or the inbox. Returns the

@@ -32,6 +32,9 @@ struct QosDelivery::Window : server::SessionExtension {
     Session* session = nullptr;
     std::vector<std::unique_ptr<Entry>> inflight;  // in send order
     std::deque<std::unique_ptr<Entry>> waiting;
+    // Ids that left the window for the inbox (retried out), newest last, at most `window`:
+    // the only ids outside the window whose late ack goes to the store.
+    std::deque<std::uint64_t> retired;
 };
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
@@ -208,6 +211,10 @@ void QosDelivery::on_retry(Entry& e) {
     stats_.exhausted.fetch_add(1, std::memory_order_relaxed);
     // A failed write loses it: no caller is waiting on a retried-out message.
     if (!e.from_inbox && !e.msg->online_only) (void)inbox_.append(s.user.id, *e.msg);
+    if (e.from_inbox || !e.msg->online_only) {
+        w.retired.push_back(e.msg->msg_id);
+        if (w.retired.size() > opts_.window) w.retired.pop_front();
+    }
     remove_entry(w, e);
     fill(w);
 }
@@ -285,32 +292,39 @@ void QosDelivery::on_login(Session& s) {
     stats_.replayed.fetch_add(msgs.size(), std::memory_order_relaxed);
 }
 
-void QosDelivery::on_ack(Session& s, const pb::Ack& ack) {
-    std::vector<std::uint64_t> from_store;
+std::size_t QosDelivery::on_ack(Session& s, const pb::Ack& ack) {
     Window* w = s.delivery ? static_cast<Window*>(s.delivery.get()) : nullptr;
+    if (!w) {
+        stats_.unknown_acks.fetch_add(static_cast<std::uint64_t>(ack.msg_ids_size()), std::memory_order_relaxed);
+        return 0;
+    }
+    // Both lookups are bounded by the window (a config value), whatever the client sends.
+    std::vector<std::uint64_t> from_store;
+    std::size_t known = 0;
     for (std::uint64_t id : ack.msg_ids()) {
-        Entry* found = nullptr;
-        if (w) {
-            for (auto& e : w->inflight) {
-                if (e->msg->msg_id == id) {
-                    found = e.get();
-                    break;
-                }
-            }
-        }
-        if (!found) {
-            // Acked after it left the window (retried out, or replayed on another session):
-            // it may be in the inbox.
-            stats_.late_acks.fetch_add(1, std::memory_order_relaxed);
-            from_store.push_back(id);
+        auto in_flight = std::find_if(w->inflight.begin(), w->inflight.end(),
+                                      [id](const std::unique_ptr<Entry>& e) { return e->msg->msg_id == id; });
+        if (in_flight != w->inflight.end()) {
+            ++known;
+            stats_.acked.fetch_add(1, std::memory_order_relaxed);
+            if ((*in_flight)->from_inbox) from_store.push_back(id);
+            remove_entry(*w, **in_flight);
             continue;
         }
-        stats_.acked.fetch_add(1, std::memory_order_relaxed);
-        if (found->from_inbox) from_store.push_back(id);
-        remove_entry(*w, *found);
+        auto retired = std::find(w->retired.begin(), w->retired.end(), id);
+        if (retired != w->retired.end()) {
+            // Acked after it was retried out to the inbox: remove it there.
+            ++known;
+            stats_.late_acks.fetch_add(1, std::memory_order_relaxed);
+            from_store.push_back(id);
+            w->retired.erase(retired);
+            continue;
+        }
+        stats_.unknown_acks.fetch_add(1, std::memory_order_relaxed);
     }
     if (!from_store.empty()) inbox_.remove(s.user.id, from_store);
-    if (w) fill(*w);
+    fill(*w);
+    return known;
 }
 
 void QosDelivery::on_closed(Session& s) {

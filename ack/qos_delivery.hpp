@@ -37,7 +37,8 @@ struct DeliveryStats {
     std::atomic<std::uint64_t> sent{0};        // first sends of qos1 messages to a session
     std::atomic<std::uint64_t> retries{0};     // resends
     std::atomic<std::uint64_t> acked{0};       // in-flight messages acked
-    std::atomic<std::uint64_t> late_acks{0};   // acks for ids not in flight (already retried out)
+    std::atomic<std::uint64_t> late_acks{0};   // acks for ids retried out of this session's window
+    std::atomic<std::uint64_t> unknown_acks{0};  // acks for ids this session does not hold: ignored
     std::atomic<std::uint64_t> exhausted{0};   // max_attempts reached, moved to the inbox
     std::atomic<std::uint64_t> offline{0};     // pushes that found the user offline (inbox)
     std::atomic<std::uint64_t> disconnected{0};  // in flight or waiting at disconnect (inbox)
@@ -75,7 +76,11 @@ public:
     std::size_t resync_local_users(std::chrono::milliseconds collect_timeout = std::chrono::seconds(5));
 
     void on_login(server::Session& s) override;
-    void on_ack(server::Session& s, const livepush::v1::Ack& ack) override;
+    // Only ids this session holds in flight, or moved from its window to the inbox lately
+    // (Window::retired), touch the inbox; any other id costs a lookup in the window and
+    // nothing in the store. The worst such an id can be is a genuinely late ack of something
+    // else: the message is then delivered again (at least once), never lost.
+    std::size_t on_ack(server::Session& s, const livepush::v1::Ack& ack) override;
     void on_closed(server::Session& s) override;
     std::uint64_t send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
                                std::string payload) override;

@@ -30,6 +30,13 @@ struct Config {
         std::uint32_t drain_timeout_ms = 5000;        // SIGTERM: bound on drain+flush
         std::uint32_t max_rooms_per_session = 16;
         std::uint32_t biz_rate_per_s = 50;            // BIZ packets per session per second (0 = off)
+        // Client limits that one token or one address cannot walk around (0 = off each).
+        std::uint32_t max_sessions_per_user = 8;      // on this node; over it the oldest is kicked
+        std::uint32_t max_connections_per_ip = 128;   // over it: closed at accept
+        std::uint32_t login_rate_per_ip = 20;         // LOGINs per second per IP, burst of twice that
+        std::string trusted_proxies;                  // addresses/CIDRs exempt from the per-IP limits
+        std::uint32_t ack_rate_per_s = 200;           // ACKs acking nothing in flight, per session
+        std::uint32_t max_ack_ids = 256;              // ids in one ACK
         std::uint32_t plugin_workers = 2;             // threads running plugin BIZ calls (0 = on the loop)
         std::uint32_t plugin_queue_max = 10000;       // plugin BIZ calls waiting per worker, at most
     } server;
@@ -60,6 +67,7 @@ struct Config {
     struct Auth {
         std::string jwt_secret;  // required unless --dev
         std::uint32_t leeway_s = 30;
+        std::string platforms = "web,ios,android,pc,mini";  // allowed LoginReq.platform values
     } auth;
     struct Cluster {
         std::string redis;  // empty = embedded

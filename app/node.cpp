@@ -70,7 +70,7 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
     ack::QosDelivery* delivery = nullptr;
     push::PushService* push = nullptr;
     void on_login(server::Session& s) override { delivery->on_login(s); }
-    void on_ack(server::Session& s, const livepush::v1::Ack& a) override { delivery->on_ack(s, a); }
+    std::size_t on_ack(server::Session& s, const livepush::v1::Ack& a) override { return delivery->on_ack(s, a); }
     void on_closed(server::Session& s) override { delivery->on_closed(s); }
     std::uint64_t send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
                                std::string payload) override {
@@ -215,6 +215,9 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     so.loop.room_coalesce_max = std::max(1u, c.room.coalesce_max);
     so.hub.room_history_max = c.room.history_max;
     so.hub.room_history_ttl = std::chrono::seconds(c.room.history_ttl_s);
+    so.ip.max_connections_per_ip = c.server.max_connections_per_ip;
+    so.ip.login_rate_per_ip = c.server.login_rate_per_ip;
+    so.ip.trusted_proxies = c.server.trusted_proxies;
 
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;
@@ -223,6 +226,10 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     go.jwt_leeway_s = c.auth.leeway_s;
     go.max_rooms_per_session = c.server.max_rooms_per_session;
     go.biz_rate_per_s = c.server.biz_rate_per_s;
+    go.max_sessions_per_user = c.server.max_sessions_per_user;
+    go.ack_rate_per_s = c.server.ack_rate_per_s;
+    go.max_ack_ids = c.server.max_ack_ids;
+    go.platforms = c.auth.platforms;
 
     ack::DeliveryOptions dopts;
     dopts.window = c.delivery.window;
@@ -507,6 +514,7 @@ void Node::shutdown() {
 
 void Node::housekeeping() {
     p_->server->hub().sweep_rooms();
+    p_->server->ip_limits().sweep(server::wall_ms());
     p_->inbox->sweep(server::wall_ms());
 }
 
@@ -523,6 +531,7 @@ std::string Node::metrics_text() const {
             static_cast<std::int64_t>(p_->server->hub().online_users()));
     m.counter("livepush_connections_accepted_total", "connections accepted", t.accepted);
     m.counter("livepush_connections_rejected_total", "connections refused", t.rejected_limit, "reason=\"max_connections\"");
+    m.counter("livepush_connections_rejected_total", "connections refused", t.rejected_per_ip, "reason=\"max_connections_per_ip\"");
     m.counter("livepush_accept_errors_total", "accept() failures (e.g. out of descriptors)", t.accept_errors);
     for (int r = 0; r < static_cast<int>(server::CloseReason::kCount); ++r)
         m.counter("livepush_sessions_closed_total", "sessions closed by reason", t.closed[r],
@@ -535,6 +544,7 @@ std::string Node::metrics_text() const {
         m.counter("livepush_logins_total", "logins by result", g.login_failed[i].load(),
                   std::string("result=\"failed\",reason=\"") + fail_reasons[i] + "\"");
     m.counter("livepush_kicks_total", "sessions kicked", g.kicked_replaced.load(), "reason=\"replaced\"");
+    m.counter("livepush_kicks_total", "sessions kicked", g.kicked_too_many_sessions.load(), "reason=\"too_many_sessions\"");
     m.counter("livepush_kicks_total", "sessions kicked", t.slow_kicks, "reason=\"slow\"");
     m.counter("livepush_slow_consumer_kicks_total", "sessions kicked for a send queue over its limit", t.slow_kicks);
     m.counter("livepush_heartbeats_total", "heartbeats answered", g.heartbeats.load());
@@ -542,6 +552,21 @@ std::string Node::metrics_text() const {
     m.counter("livepush_biz_total", "BIZ packets by result", g.biz[1].load(), "result=\"error\"");
     m.counter("livepush_biz_rate_limited_total", "BIZ packets refused by the per-session rate limit", g.biz_rate_limited.load());
     m.counter("livepush_room_chat_total", "room.chat messages published", g.room_chat.load());
+    {
+        const auto& ipl = p_->server->ip_limits();
+        auto hit = [&](const char* limit, std::uint64_t v) {
+            m.counter("livepush_limit_hits_total", "client limits hit (the client was refused, kicked or closed)",
+                      v, std::string("limit=\"") + limit + "\"");
+        };
+        hit("max_sessions_per_user", g.kicked_too_many_sessions.load());
+        hit("platform", g.bad_platform.load());
+        hit("max_connections_per_ip", ipl.stats().connections_refused.load());
+        hit("login_rate_per_ip", ipl.stats().logins_refused.load());
+        hit("ack_rate_per_s", g.ack_rate_limited.load());
+        hit("max_ack_ids", g.ack_too_many_ids.load());
+        m.gauge("livepush_ip_limit_entries", "addresses the per-IP limits track now",
+                static_cast<std::int64_t>(ipl.tracked()));
+    }
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq", g.recovery[0].load(), "result=\"recovered\"");
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq", g.recovery[1].load(), "result=\"gap\"");
     m.counter("livepush_room_recovered_messages_total", "messages replayed by room recovery", g.recovered_messages.load());
@@ -577,7 +602,8 @@ std::string Node::metrics_text() const {
     m.counter("livepush_qos1_sent_total", "qos1 messages sent (first attempt)", d.sent.load());
     m.counter("livepush_qos1_retries_total", "qos1 resends", d.retries.load());
     m.counter("livepush_acks_total", "acked in-flight messages", d.acked.load());
-    m.counter("livepush_acks_late_total", "acks for messages no longer in flight", d.late_acks.load());
+    m.counter("livepush_acks_late_total", "acks for messages retried out of the window to the inbox", d.late_acks.load());
+    m.counter("livepush_acks_unknown_total", "acked ids the session did not hold (ignored, no store work)", d.unknown_acks.load());
     m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.offline.load(), "reason=\"offline\"");
     m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.disconnected.load(), "reason=\"disconnected\"");
     m.counter("livepush_qos1_to_inbox_total", "qos1 messages put in the inbox", d.exhausted.load(), "reason=\"max_attempts\"");
@@ -643,6 +669,11 @@ std::string Node::metrics_text() const {
     limit("max_connections", c.server.max_connections);
     limit("max_rooms_per_session", c.server.max_rooms_per_session);
     limit("biz_rate_per_s", c.server.biz_rate_per_s);
+    limit("max_sessions_per_user", c.server.max_sessions_per_user);
+    limit("max_connections_per_ip", c.server.max_connections_per_ip);
+    limit("login_rate_per_ip", c.server.login_rate_per_ip);
+    limit("ack_rate_per_s", c.server.ack_rate_per_s);
+    limit("max_ack_ids", c.server.max_ack_ids);
     limit("delivery_window", c.delivery.window);
     limit("inbox_max", c.delivery.inbox_max);
     limit("api_max_body_bytes", c.api.max_body_bytes);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <stdexcept>
 
 #include "codec/envelope.hpp"
 #include "codec/json_numbers.hpp"
@@ -61,10 +62,57 @@ BizReply error_reply(std::int32_t code, std::string message) {
 
 std::string id_str(std::uint64_t id) { return std::to_string(id); }
 
+// A per-session token bucket of `rate` per second with a burst of the same size.
+bool take_token(float& tokens, std::uint32_t& refill_ms, std::uint32_t rate_per_s) {
+    if (rate_per_s == 0) return true;
+    auto now = static_cast<std::uint32_t>(now_ms());
+    float rate = static_cast<float>(rate_per_s);
+    if (tokens < 0) {
+        tokens = rate;
+    } else {
+        std::uint32_t elapsed = now - refill_ms;  // wraps correctly
+        tokens = std::min(rate, tokens + rate * static_cast<float>(elapsed) / 1000.0f);
+    }
+    refill_ms = now;
+    if (tokens < 1.0f) return false;
+    tokens -= 1.0f;
+    return true;
+}
+
+std::vector<std::string> split_platforms(const std::string& list) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t comma = std::min(list.find(',', start), list.size());
+        std::string item = list.substr(start, comma - start);
+        item.erase(0, item.find_first_not_of(" \t"));
+        item.erase(item.find_last_not_of(" \t") + 1);
+        if (!item.empty()) out.push_back(item);
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+    return out;
+}
+
+// The largest ACK body that can hold max_ids ids: protobuf spends at most 11 bytes an id
+// (unpacked tag + 10-byte varint), a JSON envelope body about 24 ("\"18446744073709551615\",").
+// A body beyond it is refused before it is parsed.
+std::size_t max_ack_body(std::uint32_t max_ids, bool json) {
+    return static_cast<std::size_t>(max_ids) * (json ? 32 : 11) + 64;
+}
+
 }  // namespace
 
 Gateway::Gateway(GatewayOptions opts)
-    : opts_(std::move(opts)), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
+    : opts_(std::move(opts)), platforms_(split_platforms(opts_.platforms)), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
+    if (platforms_.empty()) throw std::runtime_error("auth.platforms: needs at least one platform");
+    for (const auto& p : platforms_)
+        if (p.size() > 32) throw std::runtime_error("auth.platforms: \"" + p + "\" is longer than 32 bytes");
     table_[0] = [](Gateway& g, Session& s, const Inbound& in) { g.on_login(s, in); };
     table_[1] = [](Gateway& g, Session& s, const Inbound& in) { g.on_logout(s, in); };
     table_[2] = [](Gateway& g, Session& s, const Inbound& in) { g.on_biz(s, in); };
@@ -118,6 +166,14 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         s.send(Code::LoginResult, in.header.seq, res, 0, &in);
         return;
     }
+    // Before the token is verified: the rate bounds the signature checks one address can cause.
+    if (auto* ip = s.loop().ip_limits(); ip && !ip->take_login(s.peer_ip(), now_ms())) {
+        stats_.login_rate_limited.fetch_add(1, std::memory_order_relaxed);
+        refuse_login(s, in, pb::LOGIN_RATE_LIMITED,
+                     "more than " + std::to_string(ip->options().login_rate_per_ip) +
+                         " logins per second from this address (server.login_rate_per_ip); retry later");
+        return;
+    }
     pb::LoginReq req;
     if (!codec::parse_body(in.body, in.json, req)) {
         stats_.login_failed[7].fetch_add(1, std::memory_order_relaxed);
@@ -137,21 +193,41 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         s.close_after_flush(server::CloseReason::ProtocolError);
         return;
     }
+    std::string refusal;
+    std::string platform = login_platform(req.platform(), claims, refusal);
+    if (platform.empty()) {
+        stats_.bad_platform.fetch_add(1, std::memory_order_relaxed);
+        refuse_login(s, in, pb::BAD_PLATFORM, std::move(refusal));
+        return;
+    }
     s.user.id = claims.user_id;
     s.user.role = server::role_from(claims.role);
-    s.user.platform = req.platform().empty() ? "app" : req.platform().substr(0, 32);
+    s.user.platform = std::move(platform);
     s.set_logged_in(in);
     stats_.login_ok.fetch_add(1, std::memory_order_relaxed);
 
-    // One session per (user, platform): the newcomer wins, the old one is told why.
-    if (auto old = hub_->bind_user(s)) {
-        stats_.kicked_replaced.fetch_add(1, std::memory_order_relaxed);
+    // One session per (user, platform): the newcomer wins, the old one is told why. Over
+    // max_sessions_per_user the newcomer wins too and the user's oldest session is kicked:
+    // the newest login is almost always the device in the user's hand, while the oldest is
+    // often a dead connection (a phone that changed network) the heartbeat has not timed out
+    // yet. Refusing instead would lock a user out behind their own stale sessions, and let a
+    // stolen token hold every slot; kicking the oldest bounds the sessions just as well.
+    auto kick = [&s](const std::shared_ptr<Session>& old, const char* reason) {
         auto& old_loop = old->loop();
         if (&old_loop == &s.loop()) {
-            old->kick("replaced");
+            old->kick(reason);
         } else {
-            boost::asio::post(old_loop.io(), [old] { old->kick("replaced"); });
+            boost::asio::post(old_loop.io(), [old, reason] { old->kick(reason); });
         }
+    };
+    auto bound = hub_->bind_user(s, opts_.max_sessions_per_user);
+    if (bound.replaced) {
+        stats_.kicked_replaced.fetch_add(1, std::memory_order_relaxed);
+        kick(bound.replaced, "replaced");
+    }
+    if (bound.evicted) {
+        stats_.kicked_too_many_sessions.fetch_add(1, std::memory_order_relaxed);
+        kick(bound.evicted, "too_many_sessions");
     }
 
     res.set_code(pb::OK);
@@ -171,6 +247,32 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     }
 }
 
+std::string Gateway::login_platform(const std::string& asked, const auth::Claims& claims,
+                                    std::string& refusal) const {
+    if (!claims.platform.empty()) {
+        if (asked.empty() || asked == claims.platform) return claims.platform.substr(0, 32);
+        refusal = "platform \"" + asked.substr(0, 32) + "\" is not the token's platform \"" +
+                  claims.platform.substr(0, 32) + "\"";
+        return {};
+    }
+    if (std::find(platforms_.begin(), platforms_.end(), asked) != platforms_.end()) return asked;
+    // An empty platform is refused rather than defaulted: a default would silently replace the
+    // user's real session on that platform.
+    refusal = (asked.empty() ? std::string("LoginReq.platform is required")
+                             : "platform \"" + asked.substr(0, 32) + "\" is not allowed") +
+              "; use one of: " + join(platforms_);
+    return {};
+}
+
+void Gateway::refuse_login(Session& s, const Inbound& in, std::int32_t code, std::string message) {
+    pb::Result res;
+    res.set_code(code);
+    res.set_message(std::move(message));
+    res.set_server_time_ms(now_ms());
+    s.send(Code::LoginResult, in.header.seq, res, 0, &in);
+    s.close_after_flush(server::CloseReason::ProtocolError);
+}
+
 void Gateway::on_heartbeat(Session& s, const Inbound& in) {
     stats_.heartbeats.fetch_add(1, std::memory_order_relaxed);
     pb::Result res;
@@ -186,13 +288,32 @@ void Gateway::on_logout(Session& s, const Inbound& in) {
     s.close_after_flush(server::CloseReason::Logout);
 }
 
+// An ACK has no reply, so a limit can only be told by ERROR and close. Both limits are far
+// above what a client that acks what it receives ever needs: it never has more than
+// delivery.window messages in flight, and an ACK that acks something in flight is free (the
+// server sent those, so they are bounded by what it sends); only ACKs that ack nothing in
+// flight, the flood, take a token.
 void Gateway::on_ack(Session& s, const Inbound& in) {
+    const std::uint32_t max_ids = opts_.max_ack_ids;
+    auto too_many = [&] {
+        stats_.ack_too_many_ids.fetch_add(1, std::memory_order_relaxed);
+        s.fail(pb::ACK_TOO_MANY_IDS,
+               "an ACK may list at most " + std::to_string(max_ids) + " msg ids (server.max_ack_ids)", &in);
+    };
+    if (max_ids && in.body.size() > max_ack_body(max_ids, in.json)) return too_many();
     pb::Ack ack;
     if (!codec::parse_body(in.body, in.json, ack)) {
         s.fail(pb::BAD_BODY, "ACK body is not an Ack", &in);
         return;
     }
-    hooks_->on_ack(s, ack);
+    if (max_ids && static_cast<std::uint32_t>(ack.msg_ids_size()) > max_ids) return too_many();
+    if (hooks_->on_ack(s, ack) == 0 &&
+        !take_token(s.user.ack_tokens, s.user.ack_refill_ms, opts_.ack_rate_per_s)) {
+        stats_.ack_rate_limited.fetch_add(1, std::memory_order_relaxed);
+        s.fail(pb::ACK_RATE_LIMITED,
+               "more than " + std::to_string(opts_.ack_rate_per_s) +
+                   " ACKs per second that ack nothing in flight (server.ack_rate_per_s)", &in);
+    }
 }
 
 void Gateway::on_biz(Session& s, const Inbound& in) {
@@ -277,20 +398,7 @@ void Gateway::set_upstream(std::vector<std::string> types, Upstream upstream) {
 }
 
 bool Gateway::take_biz_token(Session& s) {
-    if (opts_.biz_rate_per_s == 0) return true;
-    auto now = static_cast<std::uint32_t>(now_ms());
-    float rate = static_cast<float>(opts_.biz_rate_per_s);
-    auto& u = s.user;
-    if (u.biz_tokens < 0) {
-        u.biz_tokens = rate;
-    } else {
-        std::uint32_t elapsed = now - u.biz_refill_ms;  // wraps correctly
-        u.biz_tokens = std::min(rate, u.biz_tokens + rate * static_cast<float>(elapsed) / 1000.0f);
-    }
-    u.biz_refill_ms = now;
-    if (u.biz_tokens < 1.0f) return false;
-    u.biz_tokens -= 1.0f;
-    return true;
+    return take_token(s.user.biz_tokens, s.user.biz_refill_ms, opts_.biz_rate_per_s);
 }
 
 void Gateway::on_closed(Session& s, server::CloseReason why) {

@@ -39,6 +39,13 @@ struct GatewayOptions {
     std::uint32_t max_rooms_per_session = 16;
     std::uint32_t max_chat_bytes = 2048;
     std::uint32_t biz_rate_per_s = 50;  // per session, burst of the same size; 0 = unlimited
+    // Client limits (each 0 = off): sessions per user on this node, ACKs that ack nothing in
+    // flight per session per second (burst of the same size), ids per ACK; and the allowed
+    // LoginReq.platform values (comma list; a token's "platform" claim pins it instead).
+    std::uint32_t max_sessions_per_user = 8;
+    std::uint32_t ack_rate_per_s = 200;
+    std::uint32_t max_ack_ids = 256;
+    std::string platforms = "web,ios,android,pc,mini";
 };
 
 // The context a BIZ handler gets.
@@ -80,6 +87,12 @@ struct GatewayStats {
     std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]
     std::atomic<std::uint64_t> room_chat{0};
     std::atomic<std::uint64_t> biz_rate_limited{0};
+    // Client limits hit (livepush_limit_hits_total{limit=...}).
+    std::atomic<std::uint64_t> kicked_too_many_sessions{0};
+    std::atomic<std::uint64_t> bad_platform{0};
+    std::atomic<std::uint64_t> login_rate_limited{0};
+    std::atomic<std::uint64_t> ack_too_many_ids{0};
+    std::atomic<std::uint64_t> ack_rate_limited{0};
     std::atomic<std::uint64_t> recovery[2] = {};  // [recovered, not recoverable]
     std::atomic<std::uint64_t> recovered_messages{0};
 };
@@ -128,6 +141,12 @@ private:
     void on_ack(server::Session& s, const server::Inbound& in);
     void register_builtins();
     bool take_biz_token(server::Session& s);
+    // The platform a login gets: req's, checked against the allowed set or the token's claim.
+    // Empty with `refusal` set when refused.
+    std::string login_platform(const std::string& asked, const auth::Claims& claims,
+                               std::string& refusal) const;
+    void refuse_login(server::Session& s, const server::Inbound& in, std::int32_t code,
+                      std::string message);
     // Counts the reply, sends BIZ_RESULT and runs `after` and the upstream hook (on s's loop).
     void finish_biz(server::Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
                     const std::string& data_json, const server::Inbound* in);
@@ -144,6 +163,7 @@ private:
     BizReply im_send(BizCall& c);
 
     GatewayOptions opts_;
+    std::vector<std::string> platforms_;  // opts_.platforms, split
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Presence* presence_ = nullptr;
     RoomPublisher room_publisher_;

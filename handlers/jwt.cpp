@@ -159,8 +159,15 @@ JwtError check_claims(const boost::json::object& payload, std::int64_t now_s, st
         role = std::string(role_value->get_string());
     }
 
+    std::string platform;
+    if (const auto* platform_value = payload.if_contains("platform")) {
+        if (!platform_value->is_string()) return JwtError::Malformed;
+        platform = std::string(platform_value->get_string());
+    }
+
     out.user_id = *user_id;
     out.role = std::move(role);
+    out.platform = std::move(platform);
     out.exp = *exp;
     return JwtError::None;
 }

@@ -26,6 +26,7 @@ std::string_view to_string(JwtError e) noexcept;
 struct Claims {
     std::uint64_t user_id = 0;
     std::string role;  // "viewer" when absent
+    std::string platform;  // the optional "platform" claim: pins LoginReq.platform; empty = absent
     std::int64_t exp = 0;
 };
 

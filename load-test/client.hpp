@@ -90,7 +90,7 @@ public:
     // Request/reply helpers: send, then wait for the reply with the same seq.
     // nullopt when no reply came in time.
     std::optional<livepush::v1::Result> login(const std::string& token,
-                                              const std::string& platform = "app",
+                                              const std::string& platform = "android",
                                               const std::string& device_id = "",
                                               const livepush::v1::RoomResume* resume = nullptr);
     std::optional<livepush::v1::Result> heartbeat();

@@ -54,7 +54,7 @@ login:
   --token JWT            the login token
   --secret S --user ID   or mint an HS256 token for user ID with secret S
   --role ROLE            role claim of a minted token (default viewer)
-  --platform P           LoginReq.platform (default cli)
+  --platform P           LoginReq.platform (default pc)
   --device-id D          LoginReq.device_id
   --room ID              enter room ID right after login
 behaviour:
@@ -185,7 +185,7 @@ struct CliOptions {
     std::string secret;
     std::optional<std::uint64_t> user_id;
     std::string role = "viewer";
-    std::string platform = "cli";
+    std::string platform = "pc";
     std::string device_id;
     std::optional<std::uint64_t> room;
     std::vector<std::string> execs;

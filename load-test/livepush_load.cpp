@@ -72,7 +72,7 @@ target:
   --user-base ID              connection i logs in as user ID+i (default 1000000)
   --user-stride K             connection i logs in as user ID+i×K instead (not with qos1 or
                               pk; feed: spreads the online sessions over the followers)
-  --platform NAME             LoginReq.platform (default load)
+  --platform NAME             LoginReq.platform (default web)
 load:
   --scenario NAME             pingpong, idle, room, qos1, gift, pk or feed (default pingpong)
   --connections N             sessions to open (default 1000)

@@ -64,7 +64,7 @@ struct LoadOptions {
     std::string secret;
     std::uint64_t user_base = 1000000;  // connection i logs in as user_base + i × user_stride
     std::uint64_t user_stride = 1;
-    std::string platform = "load";
+    std::string platform = "web";  // one of the server's auth.platforms
     std::uint32_t threads = 1;
     std::uint32_t max_body = 64 * 1024;
     // room and qos1 scenarios

@@ -68,6 +68,8 @@ private:
     std::unordered_map<std::uint64_t, std::vector<Member>> rooms_;
 };
 
+class IpLimits;
+
 class EventLoop {
 public:
     EventLoop(unsigned index, const LoopOptions& opts, SessionHandler& handler);
@@ -85,6 +87,9 @@ public:
     TimingWheel& wheel() noexcept { return wheel_; }
     std::uint64_t ticks(std::chrono::milliseconds d) const noexcept;
     std::chrono::milliseconds tick() const noexcept { return tick_; }
+    // The node's per-IP limits (set by Server before start; null = none).
+    IpLimits* ip_limits() const noexcept { return ip_limits_; }
+    void set_ip_limits(IpLimits* l) noexcept { ip_limits_ = l; }
 
     // Starts the thread (run() on it). stop() ends run(); join() waits for the thread.
     void start();
@@ -133,6 +138,7 @@ private:
     std::vector<Session*> dirty_;
     std::vector<std::shared_ptr<Session>> retired_;
     bool flush_posted_ = false;
+    IpLimits* ip_limits_ = nullptr;
     Session* sessions_head_ = nullptr;
     std::atomic<std::size_t> session_count_{0};
     std::uint64_t session_counter_ = 0;

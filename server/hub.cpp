@@ -36,22 +36,27 @@ std::uint64_t Hub::next_epoch() noexcept {
 
 // ---------------------------------------------------------------- users
 
-std::shared_ptr<Session> Hub::bind_user(Session& s) {
+Hub::Bind Hub::bind_user(Session& s, std::size_t max_sessions) {
+    Bind out;
     Stripe& st = stripe(s.user.id);
     std::lock_guard lock(st.mu);
     auto& list = st.users[s.user.id];
     if (list.empty()) online_users_.fetch_add(1, std::memory_order_relaxed);
-    for (auto& b : list) {
-        if (b.platform == s.user.platform) {
-            auto old = b.session.lock();
-            b.session_id = s.id();
-            b.loop = s.loop().index();
-            b.session = s.weak_from_this();
-            return old;
-        }
+    auto same = std::find_if(list.begin(), list.end(),
+                             [&](const Bound& b) { return b.platform == s.user.platform; });
+    if (same != list.end()) {
+        out.replaced = same->session.lock();
+        list.erase(same);
+    } else if (max_sessions && list.size() >= max_sessions) {
+        // A session already gone (closing, not yet unbound) makes room first; else the oldest.
+        auto victim = std::find_if(list.begin(), list.end(),
+                                   [](const Bound& b) { return b.session.expired(); });
+        if (victim == list.end()) victim = list.begin();
+        out.evicted = victim->session.lock();
+        list.erase(victim);
     }
     list.push_back(Bound{s.user.platform, s.id(), s.loop().index(), s.weak_from_this()});
-    return nullptr;
+    return out;
 }
 
 void Hub::unbind_user(Session& s) {

@@ -51,9 +51,16 @@ public:
     Hub(std::vector<EventLoop*> loops, HubOptions opts = {});
 
     // ---------------------------------------------------------------- users
-    // Registers s (logged in, user fields set) as the session of (user.id, user.platform) and
-    // returns the session it displaces, if any, for the caller to kick ("replaced").
-    std::shared_ptr<Session> bind_user(Session& s);
+    // Registers s (logged in, user fields set) as the session of (user.id, user.platform).
+    // `replaced` is the session it displaces on the same platform, if any, for the caller to
+    // kick ("replaced"). With max_sessions > 0 and the user already holding that many sessions
+    // here, the one bound longest ago leaves the directory as `evicted`, for the caller to kick
+    // ("too_many_sessions"). The user's list is kept in login order.
+    struct Bind {
+        std::shared_ptr<Session> replaced;
+        std::shared_ptr<Session> evicted;
+    };
+    Bind bind_user(Session& s, std::size_t max_sessions = 0);
     // Removes s from the directory if it is still the bound session (compare-and-delete).
     void unbind_user(Session& s);
 

@@ -39,8 +39,10 @@ asio::ip::tcp::endpoint parse_endpoint(const std::string& addr) {
 
 Server::Server(ServerOptions opts, SessionHandler& handler) : opts_(std::move(opts)) {
     unsigned n = opts_.loops ? opts_.loops : std::max(1u, std::thread::hardware_concurrency());
+    ip_limits_ = std::make_unique<IpLimits>(opts_.ip);
     for (unsigned i = 0; i < n; ++i) {
         loops_.push_back(std::make_unique<EventLoop>(i, opts_.loop, handler));
+        loops_.back()->set_ip_limits(ip_limits_.get());
         loop_ptrs_.push_back(loops_.back().get());
     }
     hub_ = std::make_unique<Hub>(loop_ptrs_, opts_.hub);
@@ -63,7 +65,8 @@ Server::Server(ServerOptions opts, SessionHandler& handler) : opts_(std::move(op
     };
     auto make_listener = [&](const std::string& addr, TransportKind kind, const char* key) {
         try {
-            return std::make_unique<Listener>(loop_ptrs_, parse_endpoint(addr), kind, tls_.get(), admit);
+            return std::make_unique<Listener>(loop_ptrs_, parse_endpoint(addr), kind, tls_.get(), admit,
+                                              ip_limits_.get());
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error(std::string(key) + " \"" + addr + "\": " + e.code().message());
         } catch (const std::runtime_error& e) {
@@ -107,6 +110,7 @@ ServerTotals Server::totals() const {
     for (const Listener* l : {tcp_.get(), ws_.get()}) {
         if (!l) continue;
         t.rejected_limit += get(l->stats().rejected_limit);
+        t.rejected_per_ip += get(l->stats().rejected_per_ip);
         t.accept_errors += get(l->stats().accept_errors);
     }
     return t;

@@ -11,6 +11,7 @@
 
 #include "server/event_loop.hpp"
 #include "server/hub.hpp"
+#include "server/ip_limits.hpp"
 #include "server/transport.hpp"
 
 namespace boost::asio::ssl {
@@ -28,6 +29,7 @@ struct ServerOptions {
     std::string tls_key;
     LoopOptions loop;
     HubOptions hub;
+    IpLimitsOptions ip;  // per-IP connection cap and login rate, trusted proxies
 };
 
 struct ServerTotals {
@@ -38,7 +40,7 @@ struct ServerTotals {
     std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0, writes = 0;
     std::int64_t send_queue_bytes = 0;
     std::uint64_t slow_kicks = 0, protocol_errors = 0, heartbeats = 0;
-    std::uint64_t rejected_limit = 0, accept_errors = 0;
+    std::uint64_t rejected_limit = 0, rejected_per_ip = 0, accept_errors = 0;
     std::int64_t sessions_total() const {
         return sessions[0][0] + sessions[0][1] + sessions[1][0] + sessions[1][1];
     }
@@ -55,6 +57,7 @@ public:
     std::uint16_t ws_port() const;
 
     Hub& hub() noexcept { return *hub_; }
+    IpLimits& ip_limits() noexcept { return *ip_limits_; }
     const std::vector<EventLoop*>& loops() const noexcept { return loop_ptrs_; }
     ServerTotals totals() const;
 
@@ -69,6 +72,7 @@ public:
 private:
     ServerOptions opts_;
     std::unique_ptr<boost::asio::ssl::context> tls_;
+    std::unique_ptr<IpLimits> ip_limits_;  // outlives the loops (sessions release into it)
     std::vector<std::unique_ptr<EventLoop>> loops_;
     std::vector<EventLoop*> loop_ptrs_;
     std::unique_ptr<Hub> hub_;

@@ -446,6 +446,8 @@ void Session::close(CloseReason why) {
     queued_bytes_ = 0;
     out_.clear();
     close_transport();
+    if (ip_counted_ && loop_.ip_limits()) loop_.ip_limits()->release_connection(peer_ip_);
+    ip_counted_ = false;
     loop_.handler().on_closed(*this, why);
     loop_.detach(*this);
     loop_.retire(std::move(self_));

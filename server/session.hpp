@@ -22,6 +22,7 @@
 #include "codec/frame.hpp"
 #include "codec/stream_decoder.hpp"
 #include "codec/websocket.hpp"
+#include "server/ip_limits.hpp"
 #include "server/outbound.hpp"
 #include "server/stats.hpp"
 #include "server/timing_wheel.hpp"
@@ -66,6 +67,9 @@ struct SessionUser {
     // BIZ rate limit: a token bucket (handlers/gateway), refilled per second.
     float biz_tokens = -1;  // < 0: not started
     std::uint32_t biz_refill_ms = 0;
+    // The same for ACKs that ack nothing in flight.
+    float ack_tokens = -1;
+    std::uint32_t ack_refill_ms = 0;
 };
 
 // Per-session state of a layer above the server (the ack window), owned by the session so it
@@ -97,6 +101,8 @@ public:
     bool tls() const noexcept { return tls_; }
     // Peer address "ip:port" (computed on demand: sessions do not store it).
     virtual std::string remote() const = 0;
+    // The peer's IP address, as the per-IP limits key it (set at accept).
+    const IpKey& peer_ip() const noexcept { return peer_ip_; }
     bool closed() const noexcept { return closed_; }
     bool closing() const noexcept { return closing_ || closed_; }
 
@@ -195,12 +201,14 @@ private:
     bool slow_ = false;   // kicked as a slow consumer (once)
     bool closing_ = false;
     bool closed_ = false;
+    bool ip_counted_ = false;  // holds one of its address's connections in IpLimits
     Phase phase_;
     Wire wire_;
     CloseReason close_reason_ = CloseReason::PeerClosed;
     codec::StreamDecoder decoder_;
     std::unique_ptr<codec::ws::FrameDecoder> ws_;  // WebSocket sessions only
     std::unique_ptr<std::string> upgrade_buf_;        // HTTP upgrade request, until complete
+    IpKey peer_ip_;
 
     friend class EventLoop;
     friend class Listener;

@@ -249,13 +249,14 @@ private:
 
 struct Listener::State : std::enable_shared_from_this<Listener::State> {
     State(std::vector<EventLoop*> l, TransportKind k, asio::ssl::context* t,
-          std::function<bool()> a)
+          std::function<bool()> a, IpLimits* ipl)
         : loops(std::move(l)),
           acceptor(loops.front()->io()),
           retry(loops.front()->io()),
           kind(k),
           tls(t),
-          admit(std::move(a)) {}
+          admit(std::move(a)),
+          ip_limits(ipl) {}
 
     void accept() {
         if (stopped) return;
@@ -284,16 +285,33 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
             accept();
             return;
         }
+        // Per-IP cap: closed at once, before any TLS or upgrade work is spent on it.
+        IpKey ip;
+        bool counted = false;
+        if (ip_limits) {
+            boost::system::error_code ep_ec;
+            auto ep = sock.remote_endpoint(ep_ec);
+            if (!ep_ec) ip = IpKey::of(ep.address());
+            if (!ep_ec && !ip_limits->admit_connection(ip, counted)) {
+                inc(stats.rejected_per_ip);
+                boost::system::error_code ignored;
+                sock.close(ignored);
+                accept();
+                return;
+            }
+        }
         boost::system::error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
         inc(stats.accepted);
         inc(target.stats().accepted);
-        asio::post(target.io(), [&target, kind = kind, tls = tls, sock = std::move(sock)]() mutable {
+        asio::post(target.io(), [&target, kind = kind, tls = tls, ip, counted, sock = std::move(sock)]() mutable {
             std::shared_ptr<Session> s;
             if (tls)
                 s = std::make_shared<TlsSession>(target, std::move(sock), kind, *tls);
             else
                 s = std::make_shared<PlainSession>(target, std::move(sock), kind);
+            s->peer_ip_ = ip;
+            s->ip_counted_ = counted;
             target.adopt(s);
             s->start();
         });
@@ -306,14 +324,15 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
     TransportKind kind;
     asio::ssl::context* tls;
     std::function<bool()> admit;
+    IpLimits* ip_limits;
     ListenerStats stats;
     std::size_t next = 0;
     bool stopped = false;
 };
 
 Listener::Listener(std::vector<EventLoop*> loops, const tcp::endpoint& ep, TransportKind kind,
-                   asio::ssl::context* tls, std::function<bool()> admit)
-    : state_(std::make_shared<State>(std::move(loops), kind, tls, std::move(admit))) {
+                   asio::ssl::context* tls, std::function<bool()> admit, IpLimits* ip_limits)
+    : state_(std::make_shared<State>(std::move(loops), kind, tls, std::move(admit), ip_limits)) {
     auto& a = state_->acceptor;
     a.open(ep.protocol());
     a.set_option(asio::socket_base::reuse_address(true));

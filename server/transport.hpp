@@ -23,10 +23,12 @@ class context;
 namespace lp::server {
 
 class EventLoop;
+class IpLimits;
 
 struct ListenerStats {
     Counter accepted;
     Counter rejected_limit;  // over max_connections
+    Counter rejected_per_ip;  // over max_connections_per_ip
     Counter accept_errors;   // EMFILE and friends
 };
 
@@ -36,7 +38,8 @@ class Listener {
 public:
     Listener(std::vector<EventLoop*> loops, const boost::asio::ip::tcp::endpoint& ep,
              TransportKind kind, boost::asio::ssl::context* tls,
-             std::function<bool()> admit);  // admit(): false = over the connection limit
+             std::function<bool()> admit,  // admit(): false = over the connection limit
+             IpLimits* ip_limits = nullptr);
     ~Listener();
     std::uint16_t port() const;
     void start();

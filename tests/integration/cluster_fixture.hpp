@@ -71,7 +71,7 @@ protected:
         return metric_value(api_[node]->get("/metrics").body, name);
     }
 
-    std::unique_ptr<client::Connection> login(int node, std::uint64_t user, const std::string& platform = "app",
+    std::unique_ptr<client::Connection> login(int node, std::uint64_t user, const std::string& platform = "android",
                                               client::Transport t = client::Transport::Tcp,
                                               const std::string& role = "viewer") {
         client::Options o;

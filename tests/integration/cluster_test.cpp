@@ -65,14 +65,14 @@ TEST_F(ClusterTest, UserPushCrossesNodesQos0AndQos1) {
 
 TEST_F(ClusterTest, PresenceAndDuplicateLoginAcrossNodes) {
     start_nodes();
-    auto first = login(0, 600, "app");
+    auto first = login(0, 600, "android");
     auto web = login(1, 600, "web");
     for (int n = 0; n < 3; ++n) {
         auto u = get(n, "/v1/users/600");
         EXPECT_TRUE(u.at("online").as_bool()) << "presence from n" << n + 1;
         EXPECT_EQ(u.at("sessions").as_array().size(), 2u) << "both platforms, from n" << n + 1;
     }
-    auto second = login(2, 600, "app");  // same platform on another node
+    auto second = login(2, 600, "android");  // same platform on another node
     auto kick = first->wait_code(Code::Kick);
     ASSERT_TRUE(kick) << "the first app session must be kicked across nodes";
     pb::Kick k;
@@ -93,7 +93,7 @@ TEST_F(ClusterTest, RoomWithMembersOnAllNodesReachesEachMemberOnce) {
     start_nodes();
     std::vector<std::unique_ptr<Connection>> members;
     for (int i = 0; i < 12; ++i) {
-        members.push_back(login(i % 3, 1000 + i, "app", i % 2 ? Transport::Ws : Transport::Tcp));
+        members.push_back(login(i % 3, 1000 + i, "android", i % 2 ? Transport::Ws : Transport::Tcp));
         ASSERT_TRUE(members.back()->biz("room.enter", R"({"room_id":77})"));
     }
     ASSERT_TRUE(eventually([&] { return num(get(0, "/v1/rooms/77").at("online")) == 12; }, 4000ms))

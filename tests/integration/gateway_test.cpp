@@ -45,7 +45,7 @@ Options ws_opts(const NodeProcess& n) {
 }
 
 std::unique_ptr<Connection> logged_in(const Options& o, std::uint64_t user,
-                                      const std::string& platform = "app") {
+                                      const std::string& platform = "android") {
     auto c = std::make_unique<Connection>(o);
     EXPECT_FALSE(c->connect()) << "connect";
     auto res = c->login(token_for(user), platform);
@@ -182,9 +182,9 @@ TEST(GatewayLogin, PacketBeforeLoginIsAnErrorAndCloses) {
 
 TEST(GatewayLogin, SecondLoginOnSamePlatformKicksTheFirst) {
     NodeProcess node({"--loops", "2"});
-    auto first = logged_in(tcp_opts(node), 900, "app");
+    auto first = logged_in(tcp_opts(node), 900, "android");
     auto web = logged_in(ws_opts(node), 900, "web");  // another platform: both stay
-    auto second = logged_in(ws_opts(node), 900, "app");
+    auto second = logged_in(ws_opts(node), 900, "android");
     auto kick = first->wait_code(Code::Kick);
     ASSERT_TRUE(kick);
     pb::Kick k;

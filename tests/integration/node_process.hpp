@@ -16,8 +16,10 @@ inline constexpr const char* kTestSecret = "integration-test-secret";
 
 class NodeProcess {
 public:
-    // Starts livepushd with a test secret, loopback listens on port 0, and `args` appended
-    // (later flags win). Throws std::runtime_error if it does not become ready in 10 s.
+    // Starts livepushd with a test secret, loopback listens on port 0, 127.0.0.1 as a trusted
+    // proxy, and `args` appended (later flags win). Throws std::runtime_error if it does not
+    // become ready in 10 s. $LP_LIVEPUSHD, when set, runs that binary instead (e.g. the base
+    // commit's build, to show a security test fails without its defence).
     explicit NodeProcess(std::vector<std::string> args = {});
     ~NodeProcess();
     NodeProcess(const NodeProcess&) = delete;

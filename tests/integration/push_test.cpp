@@ -41,7 +41,7 @@ Options opts(const NodeProcess& n, Transport t = Transport::Tcp, bool json_body 
     return o;
 }
 
-std::unique_ptr<Connection> login(const Options& o, std::uint64_t user, const std::string& platform = "app") {
+std::unique_ptr<Connection> login(const Options& o, std::uint64_t user, const std::string& platform = "android") {
     auto c = std::make_unique<Connection>(o);
     EXPECT_FALSE(c->connect());
     auto r = c->login(token_for(user), platform);
@@ -76,7 +76,7 @@ std::uint64_t inbox_of(HttpClient& api, std::uint64_t user) {
 TEST(PushApi, UserPushReachesEverySessionOfTheUserAndOfflineReachesNone) {
     NodeProcess node({"--loops", "2"});
     HttpClient api(node.api_port());
-    auto app = login(opts(node), 50, "app");
+    auto app = login(opts(node), 50, "android");
     auto web = login(opts(node, Transport::Ws), 50, "web");
     auto r = post_ok(api, "/v1/push/user", R"({"user_id":50,"type":"notice","payload":{"n":1}})");
     EXPECT_EQ(num(r.at("sessions")), 2u);
@@ -502,7 +502,7 @@ TEST(Recovery, LoginWithResumeReplaysAfterLoginResult) {
     pb::RoomResume resume;
     resume.set_room_id(13);
     resume.set_last_seq(1);
-    auto r = c.login(token_for(131), "app", "", &resume);
+    auto r = c.login(token_for(131), "android", "", &resume);
     ASSERT_TRUE(r);
     ASSERT_EQ(r->code(), 0);
     for (std::uint64_t seq = 2; seq <= 4; ++seq) {
