@@ -70,7 +70,7 @@ start_node() {
     shift 3
     taskset -c 1 "$BIN/app/livepushd" --jwt-secret "$SECRET" --tcp-listen "127.0.0.1:$tcp" \
         --ws-listen "127.0.0.1:$(free_port)" --api-listen "127.0.0.1:$api" --loops 1 \
-        --log-level warn "$@" >"$WORK/$name.log" 2>&1 &
+        --log-level warn --trusted-proxies 127.0.0.0/8 "$@" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
     LAST_PID=$!
     wait_for "$WORK/$name.log" 'livepushd ready'
