@@ -434,4 +434,30 @@ TEST(ClientLimits, AckFloodOfUnknownIdsCostsNothingInRedis) {
     EXPECT_LT(big.bystander_p99_ms, 500);
 }
 
+// Not an attack: the unknown-id shortcut must keep at-least-once delivery whole. A message
+// retried out of the window to the inbox and acked afterwards leaves the inbox; an id the
+// session was never sent leaves it alone.
+TEST(ClientLimits, LateAckOfARetriedOutMessageStillClearsTheInbox) {
+    NodeProcess node({"--delivery-retry-ms", "100", "--delivery-max-attempts", "2"});
+    HttpClient api(node.api_port());
+    auto l = login(node.tcp_port(), token_for(7100), "web");
+    ASSERT_EQ(l.code, 0);
+    auto r = api.post("/v1/push/user", R"({"user_id":7100,"type":"x","payload":{"i":1},"qos":1})");
+    ASSERT_EQ(r.status, 200);
+    auto push = l.conn->next_push(3000ms);
+    ASSERT_TRUE(push.has_value());
+    auto inbox = [&] { return api.get("/v1/users/7100").json().at("inbox").to_number<std::int64_t>(); };
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (inbox() != 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    ASSERT_EQ(inbox(), 1) << "retried out (2 sends, unacked): in the inbox";
+    l.conn->ack({push->msg_id() ^ 0x5A5A});
+    EXPECT_TRUE(l.conn->heartbeat());
+    EXPECT_EQ(inbox(), 1) << "an id this session was never sent does not touch the inbox";
+    l.conn->ack({push->msg_id()});
+    EXPECT_TRUE(l.conn->heartbeat());
+    deadline = std::chrono::steady_clock::now() + 5s;
+    while (inbox() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(inbox(), 0) << "the late ack of a retried-out message removes it from the inbox";
+}
+
 }  // namespace
