@@ -32,6 +32,7 @@ struct QosDelivery::Window : server::SessionExtension {
     Session* session = nullptr;
     std::vector<std::unique_ptr<Entry>> inflight;  // in send order
     std::deque<std::unique_ptr<Entry>> waiting;
+    bool replaying = false;  // the login inbox load is running: nothing starts before it is back
 };
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
@@ -94,9 +95,21 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
         auto sessions = hub_.user_sessions(user);
         if (sessions.empty() && m.online_only) continue;  // pull, not push, for the offline
         if (sessions.empty()) {
-            // Stored already (cluster mode) or now: the next login replays it. In embedded mode
-            // the memory inbox cannot refuse; the durable path checks append() before this.
-            if (!stored) (void)inbox_.append(user, m);
+            // Stored already (cluster mode) or now: the next login replays it. A message with
+            // a sender (im.send) is checked against the sender's share, and the answer says
+            // whether it was stored; the durable path checks append() before this.
+            if (!stored) {
+                auto r = m.sender != 0 ? inbox_.append_checked(user, m)
+                                       : (inbox_.append(user, m) ? AppendResult::Stored : AppendResult::Unavailable);
+                if (r == AppendResult::ShareFull) {
+                    ++out.share_full;
+                    continue;
+                }
+                if (r == AppendResult::Unavailable) {
+                    ++out.unavailable;
+                    continue;
+                }
+            }
             stats_.offline.fetch_add(1, std::memory_order_relaxed);
             ++out.stored;
             continue;
@@ -126,15 +139,23 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
     return out;
 }
 
-std::uint64_t QosDelivery::send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
-                                        std::string payload) {
+void QosDelivery::send_private(PrivateMessage pm, std::function<void(PrivateResult)> done) {
     StoredMessage m;
-    m.msg_id = msg_id;
-    m.type = std::move(type);
-    m.payload = std::move(payload);
+    m.msg_id = pm.msg_id;
+    m.type = std::move(pm.type);
+    m.payload = std::move(pm.payload);
     m.sent_at_ms = server::wall_ms();
     m.expires_at_ms = default_expiry(0);
-    return send(to, std::move(m));
+    m.sender = pm.from;
+    auto r = fan_out({pm.to}, m, false);
+    PrivateResult out;
+    out.sessions = r.sessions;
+    if (r.share_full) {
+        out.status = PrivateResult::Status::ShareFull;
+    } else if (r.unavailable) {
+        out.status = PrivateResult::Status::Unavailable;
+    }
+    done(std::move(out));
 }
 
 void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, const Bytes& frame,
@@ -149,12 +170,22 @@ void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, co
         auto& entry = static_cast<Entry&>(n);
         entry.window->owner->on_retry(entry);
     };
-    if (w.inflight.size() < opts_.window && w.waiting.empty()) {
+    if (!w.replaying && w.inflight.size() < opts_.window && w.waiting.empty()) {
         start(w, std::move(e));
+    } else if (opts_.waiting_max != 0 && w.waiting.size() >= opts_.waiting_max) {
+        overflow(w, *e);
     } else {
         w.waiting.push_back(std::move(e));
         stats_.waiting.fetch_add(1, std::memory_order_relaxed);
     }
+}
+
+void QosDelivery::overflow(Window& w, Entry& e) {
+    stats_.waiting_overflow.fetch_add(1, std::memory_order_relaxed);
+    // From the inbox (replayed, or stored before delivery in cluster mode): still there. Else it
+    // goes there now, without the sender's share (it was accepted already). A failed write loses
+    // it, as at disconnect: nobody is left to tell. Online-only messages are never stored.
+    if (!e.from_inbox && !e.msg->online_only) (void)inbox_.append(w.session->user.id, *e.msg);
 }
 
 void QosDelivery::start(Window& w, std::unique_ptr<Entry> e) {
@@ -175,6 +206,7 @@ void QosDelivery::start(Window& w, std::unique_ptr<Entry> e) {
 }
 
 void QosDelivery::fill(Window& w) {
+    if (w.replaying) return;  // finish_replay fills, replayed messages first
     while (w.inflight.size() < opts_.window && !w.waiting.empty()) {
         auto e = std::move(w.waiting.front());
         w.waiting.pop_front();
@@ -276,13 +308,57 @@ std::size_t QosDelivery::resync_local_users(std::chrono::milliseconds collect_ti
 }
 
 void QosDelivery::on_login(Session& s) {
-    auto msgs = inbox_.load(s.user.id, opts_.replay_max);
+    if (runner_) {
+        Window& w = window_of(s);
+        w.replaying = true;
+        std::weak_ptr<Session> weak = s.shared_from_this();
+        auto& io = s.loop().io();
+        const std::uint64_t user = s.user.id;
+        const bool queued = runner_(user, [this, weak, &io, user] {
+            auto msgs = inbox_.load(user, opts_.replay_max);
+            boost::asio::post(io, [this, weak, msgs = std::move(msgs)]() mutable {
+                // A session gone meanwhile loses nothing: the inbox still holds what was loaded.
+                if (auto sp = weak.lock(); sp && !sp->closing()) finish_replay(*sp, std::move(msgs));
+            });
+        });
+        if (queued) {
+            stats_.replays_async.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    finish_replay(s, inbox_.load(s.user.id, opts_.replay_max));
+}
+
+void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
+    Window& w = window_of(s);
+    // What arrived while the load ran waits behind the replay; a message that is in both (it was
+    // stored before the load read the inbox) goes once, in its inbox place.
+    std::deque<std::unique_ptr<Entry>> arrived;
+    arrived.swap(w.waiting);
+    stats_.waiting.fetch_sub(static_cast<std::int64_t>(arrived.size()), std::memory_order_relaxed);
+    w.replaying = false;
+    std::vector<std::uint64_t> replayed_ids;
+    replayed_ids.reserve(msgs.size());
     for (auto& m : msgs) {
+        replayed_ids.push_back(m.msg_id);
         server::SharedPacket packet = qos1_packet(m);
         server::FrameForms forms(packet);
         enqueue(s, std::make_shared<const StoredMessage>(std::move(m)), forms.get(s.wire()), true);
     }
-    stats_.replayed.fetch_add(msgs.size(), std::memory_order_relaxed);
+    stats_.replayed.fetch_add(replayed_ids.size(), std::memory_order_relaxed);
+    std::sort(replayed_ids.begin(), replayed_ids.end());
+    for (auto& e : arrived) {
+        if (std::binary_search(replayed_ids.begin(), replayed_ids.end(), e->msg->msg_id)) continue;
+        if (w.inflight.size() < opts_.window && w.waiting.empty()) {
+            start(w, std::move(e));
+        } else if (opts_.waiting_max != 0 && w.waiting.size() >= opts_.waiting_max) {
+            overflow(w, *e);
+        } else {
+            w.waiting.push_back(std::move(e));
+            stats_.waiting.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    fill(w);
 }
 
 void QosDelivery::on_ack(Session& s, const pb::Ack& ack) {

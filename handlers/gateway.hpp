@@ -39,6 +39,8 @@ struct GatewayOptions {
     std::uint32_t max_rooms_per_session = 16;
     std::uint32_t max_chat_bytes = 2048;
     std::uint32_t biz_rate_per_s = 50;  // per session, burst of the same size; 0 = unlimited
+    std::uint32_t im_rate_per_s = 10;   // im.send per sender session, burst twice that; 0 = unlimited
+    std::uint32_t im_max_payload_bytes = 4096;  // im.send payload as JSON text
 };
 
 // The context a BIZ handler gets.
@@ -56,6 +58,10 @@ struct BizReply {
     std::uint64_t msg_id = 0;
     // Runs right after the BIZ_RESULT is queued (e.g. room recovery replays after the result).
     std::function<void()> after;
+    // Set: the handler answers later (im.send, whose store may block). The gateway sends no
+    // BIZ_RESULT now but calls defer(done); `done` must be called exactly once, from any thread,
+    // and its reply goes out on the session's loop if the session is still open.
+    std::function<void(std::function<void(BizReply)>)> defer;
 };
 using BizHandler = std::function<BizReply(BizCall&)>;
 
@@ -82,6 +88,8 @@ struct GatewayStats {
     std::atomic<std::uint64_t> biz_rate_limited{0};
     std::atomic<std::uint64_t> recovery[2] = {};  // [recovered, not recoverable]
     std::atomic<std::uint64_t> recovered_messages{0};
+    // im.send refused, by reason: [rate, payload, inbox share, unavailable, busy]
+    std::atomic<std::uint64_t> im_refused[5] = {};
 };
 
 class Gateway final : public server::SessionHandler {
@@ -128,6 +136,10 @@ private:
     void on_ack(server::Session& s, const server::Inbound& in);
     void register_builtins();
     bool take_biz_token(server::Session& s);
+    bool take_im_token(server::Session& s);
+    // The `done` of a BIZ answered later: posts finish_biz to s's loop.
+    std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq, std::string type,
+                                              std::string data_json);
     // Counts the reply, sends BIZ_RESULT and runs `after` and the upstream hook (on s's loop).
     void finish_biz(server::Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
                     const std::string& data_json, const server::Inbound* in);
