@@ -32,7 +32,8 @@ struct QosDelivery::Window : server::SessionExtension {
     Session* session = nullptr;
     std::vector<std::unique_ptr<Entry>> inflight;  // in send order
     std::deque<std::unique_ptr<Entry>> waiting;
-    bool replaying = false;  // the login inbox load is running: nothing starts before it is back
+    bool replaying = false;  // an inbox load is running: nothing starts before it is back
+    bool spilled = false;    // messages went to the inbox over waiting_max: load them when drained
 };
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
@@ -182,6 +183,7 @@ void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, co
 
 void QosDelivery::overflow(Window& w, Entry& e) {
     stats_.waiting_overflow.fetch_add(1, std::memory_order_relaxed);
+    w.spilled = true;
     // From the inbox (replayed, or stored before delivery in cluster mode): still there. Else it
     // goes there now, without the sender's share (it was accepted already). A failed write loses
     // it, as at disconnect: nobody is left to tell. Online-only messages are never stored.
@@ -212,6 +214,12 @@ void QosDelivery::fill(Window& w) {
         w.waiting.pop_front();
         stats_.waiting.fetch_sub(1, std::memory_order_relaxed);
         start(w, std::move(e));
+    }
+    // Drained, with messages left to the inbox over waiting_max: fetch them now (the inbox is
+    // the overflow of the waiting queue), not at the next login.
+    if (w.spilled && w.waiting.empty() && w.inflight.size() < opts_.window && !w.session->closing()) {
+        w.spilled = false;
+        load_inbox(*w.session);
     }
 }
 
@@ -307,7 +315,9 @@ std::size_t QosDelivery::resync_local_users(std::chrono::milliseconds collect_ti
     return loaded;
 }
 
-void QosDelivery::on_login(Session& s) {
+void QosDelivery::on_login(Session& s) { load_inbox(s); }
+
+void QosDelivery::load_inbox(Session& s) {
     if (runner_) {
         Window& w = window_of(s);
         w.replaying = true;
@@ -339,7 +349,11 @@ void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
     w.replaying = false;
     std::vector<std::uint64_t> replayed_ids;
     replayed_ids.reserve(msgs.size());
+    std::vector<std::uint64_t> in_flight;  // a reload (after a spill) finds some of these again
+    for (const auto& e : w.inflight) in_flight.push_back(e->msg->msg_id);
+    std::sort(in_flight.begin(), in_flight.end());
     for (auto& m : msgs) {
+        if (std::binary_search(in_flight.begin(), in_flight.end(), m.msg_id)) continue;
         replayed_ids.push_back(m.msg_id);
         server::SharedPacket packet = qos1_packet(m);
         server::FrameForms forms(packet);

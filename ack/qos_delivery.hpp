@@ -8,7 +8,9 @@
 // removed as they are acked. Clients deduplicate by msg_id.
 //
 // Bounded: at most `waiting_max` messages wait behind a session's window; beyond that a message
-// goes to (or stays in) the inbox, replayed at the next login, and is counted (waiting_overflow).
+// goes to (or stays in) the inbox and is counted (waiting_overflow). Once the session has
+// drained its waiting queue (it acks), the inbox is loaded again: the inbox is the overflow of the
+// waiting queue, so nothing is lost and a live session gets it without logging in again.
 //
 // Off the loop: with a blocking runner set (set_blocking_runner; cluster mode, where the inbox
 // is Redis), the inbox load at login runs there, not on the session's loop. Until it is back the
@@ -119,7 +121,10 @@ private:
     void fill(Window& w);
     // Over waiting_max: the message is left to the inbox (stored there now if it is not yet).
     void overflow(Window& w, Entry& e);
-    // On the session's loop: the login inbox load is back; replayed messages go first.
+    // Loads the session's inbox (on the blocking runner when set) and replays it: at login, and
+    // after a spill over waiting_max once the waiting queue has drained.
+    void load_inbox(server::Session& s);
+    // On the session's loop: the inbox load is back; replayed messages go first.
     void finish_replay(server::Session& s, std::vector<StoredMessage> msgs);
     void remove_entry(Window& w, Entry& e);
     Window& window_of(server::Session& s);
