@@ -34,7 +34,30 @@ struct QosDelivery::Window : server::SessionExtension {
     std::deque<std::unique_ptr<Entry>> waiting;
     bool replaying = false;  // an inbox load is running: nothing starts before it is back
     bool spilled = false;    // messages went to the inbox over waiting_max: load them when drained
+    // The ids the last inbox load replayed (sorted), for a while: a stored message's live
+    // delivery that lands after the load already read it is then not sent twice.
+    std::vector<std::uint64_t> replayed;
+    std::uint64_t replayed_at_ms = 0;
 };
+
+namespace {
+constexpr std::uint64_t kReplayedMemoryMs = 10000;
+}
+
+bool QosDelivery::holds(Window& w, std::uint64_t msg_id) {
+    if (!w.replayed.empty()) {
+        if (server::wall_ms() - w.replayed_at_ms > kReplayedMemoryMs) {
+            std::vector<std::uint64_t>().swap(w.replayed);
+        } else if (std::binary_search(w.replayed.begin(), w.replayed.end(), msg_id)) {
+            return true;
+        }
+    }
+    for (const auto& e : w.inflight)
+        if (e->msg->msg_id == msg_id) return true;
+    for (const auto& e : w.waiting)
+        if (e->msg->msg_id == msg_id) return true;
+    return false;
+}
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
     auto push = std::make_shared<pb::Push>();
@@ -133,6 +156,8 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
                     stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
+                // Stored first, delivered live second: an inbox load may have replayed it already.
+                if (stored && holds(window_of(*s), msg->msg_id)) continue;
                 enqueue(*s, msg, forms.get(s->wire()), stored);
             }
         });
@@ -361,6 +386,8 @@ void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
     }
     stats_.replayed.fetch_add(replayed_ids.size(), std::memory_order_relaxed);
     std::sort(replayed_ids.begin(), replayed_ids.end());
+    w.replayed = replayed_ids;
+    w.replayed_at_ms = server::wall_ms();
     for (auto& e : arrived) {
         if (std::binary_search(replayed_ids.begin(), replayed_ids.end(), e->msg->msg_id)) continue;
         if (w.inflight.size() < opts_.window && w.waiting.empty()) {

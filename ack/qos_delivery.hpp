@@ -128,6 +128,8 @@ private:
     void finish_replay(server::Session& s, std::vector<StoredMessage> msgs);
     void remove_entry(Window& w, Entry& e);
     Window& window_of(server::Session& s);
+    // The window has msg_id in flight or waiting, or replayed it from the inbox lately.
+    bool holds(Window& w, std::uint64_t msg_id);
 
     DeliveryOptions opts_;
     InboxStore& inbox_;

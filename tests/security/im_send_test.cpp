@@ -13,6 +13,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <memory>
 #include <set>
 #include <string>
@@ -213,6 +215,50 @@ TEST(Qos1Waiting, ANeverAckingSessionStaysUnderTheBoundAndLosesNothing) {
     }
     EXPECT_EQ(got, sent) << "got " << got.size() << " of " << sent.size();
     EXPECT_LE(metric(api, "livepush_qos1_waiting"), 10);
+}
+
+// ------------------------------------------------------------------ replay order, off the loop
+
+TEST(ImSendLoop, TheLoginReplayComesFirstAndOnceWhileNewMessagesArriveDuringTheLoad) {
+    RedisServer redis;
+    auto args = cluster_args(redis);
+    args.insert(args.end(), {"--loops", "1"});
+    NodeProcess node(args);
+    HttpClient api(node.api_port());
+    std::vector<std::uint64_t> sent;
+    auto push = [&](int i) {
+        auto r = api.post("/v1/push/user", "{\"user_id\":1100,\"type\":\"t\",\"payload\":{\"i\":" +
+                                               std::to_string(i) + "},\"qos\":1}");
+        EXPECT_EQ(r.status, 200) << r.body;
+        if (r.status == 200) sent.push_back(std::stoull(std::string(r.json().at("msg_id").as_string())));
+    };
+    for (int i = 0; i < 3; ++i) push(i);  // offline: stored
+
+    // Redis busy for 400 ms: the login's inbox load waits on a worker; pushes arrive meanwhile.
+    std::thread sleeper([&] {
+        std::system(("redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 0.4 >/dev/null").c_str());
+    });
+    std::this_thread::sleep_for(50ms);
+    Options o;
+    o.port = node.tcp_port();
+    o.timeout = 5000ms;
+    Connection v(o);
+    ASSERT_FALSE(v.connect());
+    pb::LoginReq lr;
+    lr.set_token(token_for(1100));
+    lr.set_platform("app");
+    v.send(Code::Login, lr);
+    for (int i = 3; i < 6; ++i) push(i);
+    sleeper.join();
+
+    std::vector<std::uint64_t> got;
+    while (got.size() < 10) {
+        auto p = v.next_push(3000ms);
+        if (!p) break;
+        got.push_back(p->msg_id());
+        v.ack({p->msg_id()});
+    }
+    EXPECT_EQ(got, sent) << "every message once, the stored ones first, in order";
 }
 
 // ------------------------------------------------------------------ the loop is not blocked
