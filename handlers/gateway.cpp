@@ -64,7 +64,9 @@ std::string id_str(std::uint64_t id) { return std::to_string(id); }
 }  // namespace
 
 Gateway::Gateway(GatewayOptions opts)
-    : opts_(std::move(opts)), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
+    : opts_(std::move(opts)),
+      jwt_(opts_.jwt_secret, opts_.jwt_leeway_s),
+      im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s) {
     table_[0] = [](Gateway& g, Session& s, const Inbound& in) { g.on_login(s, in); };
     table_[1] = [](Gateway& g, Session& s, const Inbound& in) { g.on_logout(s, in); };
     table_[2] = [](Gateway& g, Session& s, const Inbound& in) { g.on_biz(s, in); };
@@ -302,23 +304,6 @@ bool Gateway::take_biz_token(Session& s) {
     return true;
 }
 
-bool Gateway::take_im_token(Session& s) {
-    if (opts_.im_rate_per_s == 0) return true;
-    auto now = static_cast<std::uint32_t>(now_ms());
-    float rate = static_cast<float>(opts_.im_rate_per_s), burst = 2.0f * rate;
-    auto& u = s.user;
-    if (u.im_tokens < 0) {
-        u.im_tokens = burst;
-    } else {
-        std::uint32_t elapsed = now - u.im_refill_ms;  // wraps correctly
-        u.im_tokens = std::min(burst, u.im_tokens + rate * static_cast<float>(elapsed) / 1000.0f);
-    }
-    u.im_refill_ms = now;
-    if (u.im_tokens < 1.0f) return false;
-    u.im_tokens -= 1.0f;
-    return true;
-}
-
 void Gateway::on_closed(Session& s, server::CloseReason why) {
     if (!s.logged_in()) return;
     hub_->leave_all_rooms(s);
@@ -448,10 +433,10 @@ BizReply Gateway::im_send(BizCall& c) {
                                                       " bytes, over the limit im.max_payload_bytes = " +
                                                       std::to_string(opts_.im_max_payload_bytes));
     }
-    if (!take_im_token(c.session)) {
+    if (!im_rate_.take(c.session.user.id, now_ms())) {
         stats_.im_refused[0].fetch_add(1, std::memory_order_relaxed);
         return error_reply(pb::IM_RATE_LIMITED, "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
-                                                    " im.send per second; slow down");
+                                                    " im.send per second per user; slow down");
     }
     json::object body;
     body["from"] = id_str(c.session.user.id);

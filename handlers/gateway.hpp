@@ -20,6 +20,7 @@
 #include "ack/delivery_hooks.hpp"
 #include "router/presence.hpp"
 #include "handlers/jwt.hpp"
+#include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
@@ -39,7 +40,7 @@ struct GatewayOptions {
     std::uint32_t max_rooms_per_session = 16;
     std::uint32_t max_chat_bytes = 2048;
     std::uint32_t biz_rate_per_s = 50;  // per session, burst of the same size; 0 = unlimited
-    std::uint32_t im_rate_per_s = 10;   // im.send per sender session, burst twice that; 0 = unlimited
+    std::uint32_t im_rate_per_s = 10;   // im.send per sending user, burst twice that; 0 = unlimited
     std::uint32_t im_max_payload_bytes = 4096;  // im.send payload as JSON text
 };
 
@@ -136,7 +137,6 @@ private:
     void on_ack(server::Session& s, const server::Inbound& in);
     void register_builtins();
     bool take_biz_token(server::Session& s);
-    bool take_im_token(server::Session& s);
     // The `done` of a BIZ answered later: posts finish_biz to s's loop.
     std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq, std::string type,
                                               std::string data_json);
@@ -168,6 +168,7 @@ private:
     std::unordered_map<std::string, BizHandler> biz_;
     std::unordered_map<std::string, AsyncBizHandler> async_biz_;
     GatewayStats stats_;
+    SenderRate im_rate_;
 };
 
 std::uint64_t now_ms() noexcept;

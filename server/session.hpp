@@ -66,9 +66,6 @@ struct SessionUser {
     // BIZ rate limit: a token bucket (handlers/gateway), refilled per second.
     float biz_tokens = -1;  // < 0: not started
     std::uint32_t biz_refill_ms = 0;
-    // im.send's own bucket (im.rate_per_s), the same way.
-    float im_tokens = -1;
-    std::uint32_t im_refill_ms = 0;
 };
 
 // Per-session state of a layer above the server (the ack window), owned by the session so it
