@@ -16,9 +16,20 @@ struct StoredMessage {
     std::string payload;  // UTF-8 JSON (or raw bytes)
     std::uint64_t sent_at_ms = 0;
     std::uint64_t expires_at_ms = 0;  // dropped after this (never replayed)
+    // im.send's sending user, stored with the message: a store holds at most its
+    // max_per_sender messages from one sender in one inbox (append_checked). 0 = an API or
+    // plugin push, not subject to that share.
+    std::uint64_t sender = 0;
     // Delivery options, never stored (such messages never enter an inbox):
     bool online_only = false;         // offline, or disconnected before the ack: dropped
     bool outside_rooms_only = false;  // only sessions in a non-consumption scene get it
+};
+
+// What append_checked did.
+enum class AppendResult {
+    Stored,       // stored, or already there
+    ShareFull,    // not stored: the inbox holds max_per_sender messages from m.sender already
+    Unavailable,  // not stored (durably): the store is down; see append()
 };
 
 struct InboxCounters {
@@ -29,6 +40,7 @@ struct InboxCounters {
     std::uint64_t removed = 0;       // removed by acks
     std::uint64_t size = 0;          // messages held now, all users
     std::uint64_t users = 0;         // users with a non-empty inbox
+    std::uint64_t share_full = 0;    // append_checked refused: a sender's share of an inbox full
 };
 
 class InboxStore {
@@ -39,7 +51,15 @@ public:
     // stored or was already there; false when the store is unavailable and the message is not
     // durably kept (the push API answers 503 then). A false may still have stored it (a timed-out
     // write that lands later): appending the same msg_id again is always safe.
+    // A message already accepted (re-stored at disconnect or after its retries) always goes in
+    // here, whatever its sender's share: it only counts towards that share.
     [[nodiscard]] virtual bool append(std::uint64_t user, const StoredMessage& m) = 0;
+    // append() of a new message (im.send): refused with ShareFull, and the inbox untouched, when
+    // m.sender != 0 already has the store's max_per_sender messages in this inbox. So one sender
+    // can never push a user's earlier messages out over the per-user cap.
+    [[nodiscard]] virtual AppendResult append_checked(std::uint64_t user, const StoredMessage& m) {
+        return append(user, m) ? AppendResult::Stored : AppendResult::Unavailable;
+    }
     // append() of one message for many users, in one round trip where the store can (Redis:
     // pipelined). Returns the users it could not store for (empty: all stored).
     [[nodiscard]] virtual std::vector<std::uint64_t> append_many(const std::vector<std::uint64_t>& users,

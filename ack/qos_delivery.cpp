@@ -35,7 +35,32 @@ struct QosDelivery::Window : server::SessionExtension {
     // Ids that left the window for the inbox (retried out), newest last, at most `window`:
     // the only ids outside the window whose late ack goes to the store.
     std::deque<std::uint64_t> retired;
+    bool replaying = false;  // an inbox load is running: nothing starts before it is back
+    bool spilled = false;    // messages went to the inbox over waiting_max: load them when drained
+    // The ids the last inbox load replayed (sorted), for a while: a stored message's live
+    // delivery that lands after the load already read it is then not sent twice.
+    std::vector<std::uint64_t> replayed;
+    std::uint64_t replayed_at_ms = 0;
 };
+
+namespace {
+constexpr std::uint64_t kReplayedMemoryMs = 10000;
+}
+
+bool QosDelivery::holds(Window& w, std::uint64_t msg_id) {
+    if (!w.replayed.empty()) {
+        if (server::wall_ms() - w.replayed_at_ms > kReplayedMemoryMs) {
+            std::vector<std::uint64_t>().swap(w.replayed);
+        } else if (std::binary_search(w.replayed.begin(), w.replayed.end(), msg_id)) {
+            return true;
+        }
+    }
+    for (const auto& e : w.inflight)
+        if (e->msg->msg_id == msg_id) return true;
+    for (const auto& e : w.waiting)
+        if (e->msg->msg_id == msg_id) return true;
+    return false;
+}
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
     auto push = std::make_shared<pb::Push>();
@@ -97,9 +122,21 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
         auto sessions = hub_.user_sessions(user);
         if (sessions.empty() && m.online_only) continue;  // pull, not push, for the offline
         if (sessions.empty()) {
-            // Stored already (cluster mode) or now: the next login replays it. In embedded mode
-            // the memory inbox cannot refuse; the durable path checks append() before this.
-            if (!stored) (void)inbox_.append(user, m);
+            // Stored already (cluster mode) or now: the next login replays it. A message with
+            // a sender (im.send) is checked against the sender's share, and the answer says
+            // whether it was stored; the durable path checks append() before this.
+            if (!stored) {
+                auto r = m.sender != 0 ? inbox_.append_checked(user, m)
+                                       : (inbox_.append(user, m) ? AppendResult::Stored : AppendResult::Unavailable);
+                if (r == AppendResult::ShareFull) {
+                    ++out.share_full;
+                    continue;
+                }
+                if (r == AppendResult::Unavailable) {
+                    ++out.unavailable;
+                    continue;
+                }
+            }
             stats_.offline.fetch_add(1, std::memory_order_relaxed);
             ++out.stored;
             continue;
@@ -122,6 +159,8 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
                     stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
                     continue;
                 }
+                // Stored first, delivered live second: an inbox load may have replayed it already.
+                if (stored && holds(window_of(*s), msg->msg_id)) continue;
                 enqueue(*s, msg, forms.get(s->wire()), stored);
             }
         });
@@ -129,15 +168,23 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
     return out;
 }
 
-std::uint64_t QosDelivery::send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
-                                        std::string payload) {
+void QosDelivery::send_private(PrivateMessage pm, std::function<void(PrivateResult)> done) {
     StoredMessage m;
-    m.msg_id = msg_id;
-    m.type = std::move(type);
-    m.payload = std::move(payload);
+    m.msg_id = pm.msg_id;
+    m.type = std::move(pm.type);
+    m.payload = std::move(pm.payload);
     m.sent_at_ms = server::wall_ms();
     m.expires_at_ms = default_expiry(0);
-    return send(to, std::move(m));
+    m.sender = pm.from;
+    auto r = fan_out({pm.to}, m, false);
+    PrivateResult out;
+    out.sessions = r.sessions;
+    if (r.share_full) {
+        out.status = PrivateResult::Status::ShareFull;
+    } else if (r.unavailable) {
+        out.status = PrivateResult::Status::Unavailable;
+    }
+    done(std::move(out));
 }
 
 void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, const Bytes& frame,
@@ -152,12 +199,23 @@ void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, co
         auto& entry = static_cast<Entry&>(n);
         entry.window->owner->on_retry(entry);
     };
-    if (w.inflight.size() < opts_.window && w.waiting.empty()) {
+    if (!w.replaying && w.inflight.size() < opts_.window && w.waiting.empty()) {
         start(w, std::move(e));
+    } else if (opts_.waiting_max != 0 && w.waiting.size() >= opts_.waiting_max) {
+        overflow(w, *e);
     } else {
         w.waiting.push_back(std::move(e));
         stats_.waiting.fetch_add(1, std::memory_order_relaxed);
     }
+}
+
+void QosDelivery::overflow(Window& w, Entry& e) {
+    stats_.waiting_overflow.fetch_add(1, std::memory_order_relaxed);
+    w.spilled = true;
+    // From the inbox (replayed, or stored before delivery in cluster mode): still there. Else it
+    // goes there now, without the sender's share (it was accepted already). A failed write loses
+    // it, as at disconnect: nobody is left to tell. Online-only messages are never stored.
+    if (!e.from_inbox && !e.msg->online_only) (void)inbox_.append(w.session->user.id, *e.msg);
 }
 
 void QosDelivery::start(Window& w, std::unique_ptr<Entry> e) {
@@ -178,11 +236,18 @@ void QosDelivery::start(Window& w, std::unique_ptr<Entry> e) {
 }
 
 void QosDelivery::fill(Window& w) {
+    if (w.replaying) return;  // finish_replay fills, replayed messages first
     while (w.inflight.size() < opts_.window && !w.waiting.empty()) {
         auto e = std::move(w.waiting.front());
         w.waiting.pop_front();
         stats_.waiting.fetch_sub(1, std::memory_order_relaxed);
         start(w, std::move(e));
+    }
+    // Drained, with messages left to the inbox over waiting_max: fetch them now (the inbox is
+    // the overflow of the waiting queue), not at the next login.
+    if (w.spilled && w.waiting.empty() && w.inflight.size() < opts_.window && !w.session->closing()) {
+        w.spilled = false;
+        load_inbox(*w.session);
     }
 }
 
@@ -282,14 +347,66 @@ std::size_t QosDelivery::resync_local_users(std::chrono::milliseconds collect_ti
     return loaded;
 }
 
-void QosDelivery::on_login(Session& s) {
-    auto msgs = inbox_.load(s.user.id, opts_.replay_max);
+void QosDelivery::on_login(Session& s) { load_inbox(s); }
+
+void QosDelivery::load_inbox(Session& s) {
+    if (runner_) {
+        Window& w = window_of(s);
+        w.replaying = true;
+        std::weak_ptr<Session> weak = s.shared_from_this();
+        auto& io = s.loop().io();
+        const std::uint64_t user = s.user.id;
+        const bool queued = runner_(user, [this, weak, &io, user] {
+            auto msgs = inbox_.load(user, opts_.replay_max);
+            boost::asio::post(io, [this, weak, msgs = std::move(msgs)]() mutable {
+                // A session gone meanwhile loses nothing: the inbox still holds what was loaded.
+                if (auto sp = weak.lock(); sp && !sp->closing()) finish_replay(*sp, std::move(msgs));
+            });
+        });
+        if (queued) {
+            stats_.replays_async.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+    }
+    finish_replay(s, inbox_.load(s.user.id, opts_.replay_max));
+}
+
+void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
+    Window& w = window_of(s);
+    // What arrived while the load ran waits behind the replay; a message that is in both (it was
+    // stored before the load read the inbox) goes once, in its inbox place.
+    std::deque<std::unique_ptr<Entry>> arrived;
+    arrived.swap(w.waiting);
+    stats_.waiting.fetch_sub(static_cast<std::int64_t>(arrived.size()), std::memory_order_relaxed);
+    w.replaying = false;
+    std::vector<std::uint64_t> replayed_ids;
+    replayed_ids.reserve(msgs.size());
+    std::vector<std::uint64_t> in_flight;  // a reload (after a spill) finds some of these again
+    for (const auto& e : w.inflight) in_flight.push_back(e->msg->msg_id);
+    std::sort(in_flight.begin(), in_flight.end());
     for (auto& m : msgs) {
+        if (std::binary_search(in_flight.begin(), in_flight.end(), m.msg_id)) continue;
+        replayed_ids.push_back(m.msg_id);
         server::SharedPacket packet = qos1_packet(m);
         server::FrameForms forms(packet);
         enqueue(s, std::make_shared<const StoredMessage>(std::move(m)), forms.get(s.wire()), true);
     }
-    stats_.replayed.fetch_add(msgs.size(), std::memory_order_relaxed);
+    stats_.replayed.fetch_add(replayed_ids.size(), std::memory_order_relaxed);
+    std::sort(replayed_ids.begin(), replayed_ids.end());
+    w.replayed = replayed_ids;
+    w.replayed_at_ms = server::wall_ms();
+    for (auto& e : arrived) {
+        if (std::binary_search(replayed_ids.begin(), replayed_ids.end(), e->msg->msg_id)) continue;
+        if (w.inflight.size() < opts_.window && w.waiting.empty()) {
+            start(w, std::move(e));
+        } else if (opts_.waiting_max != 0 && w.waiting.size() >= opts_.waiting_max) {
+            overflow(w, *e);
+        } else {
+            w.waiting.push_back(std::move(e));
+            stats_.waiting.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    fill(w);
 }
 
 std::size_t QosDelivery::on_ack(Session& s, const pb::Ack& ack) {

@@ -7,6 +7,17 @@
 // waiting, gets them in the inbox too, replayed in order right after the next LOGIN_RESULT and
 // removed as they are acked. Clients deduplicate by msg_id.
 //
+// Bounded: at most `waiting_max` messages wait behind a session's window; beyond that a message
+// goes to (or stays in) the inbox and is counted (waiting_overflow). Once the session has
+// drained its waiting queue (it acks), the inbox is loaded again: the inbox is the overflow of the
+// waiting queue, so nothing is lost and a live session gets it without logging in again.
+//
+// Off the loop: with a blocking runner set (set_blocking_runner; cluster mode, where the inbox
+// is Redis), the inbox load at login runs there, not on the session's loop. Until it is back the
+// window is `replaying`: new messages for the session wait behind it, and the replayed ones go
+// first, without the ids that arrived meanwhile. A session that closes meanwhile loses nothing:
+// what was loaded is still in the inbox.
+//
 // Retries use the session loop's timing wheel (one node embedded in each in-flight entry), so a
 // retry costs no timer object and no lock. All per-session state lives in the session (as its
 // `delivery` extension) and is touched only on the session's loop.
@@ -15,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -31,6 +43,7 @@ struct DeliveryOptions {
     std::uint32_t max_attempts = 4;               // sends before the message goes to the inbox
     std::chrono::seconds inbox_ttl{7 * 24 * 3600};  // default lifetime of a qos1 message
     std::uint32_t replay_max = 1000;              // inbox messages replayed per login
+    std::uint32_t waiting_max = 1000;             // waiting behind a window per session; 0 = no bound
 };
 
 struct DeliveryStats {
@@ -47,6 +60,8 @@ struct DeliveryStats {
     std::atomic<std::uint64_t> resynced{0};    // inbox messages queued to an online session by a resync
     std::atomic<std::int64_t> inflight{0};     // in flight now, all sessions
     std::atomic<std::int64_t> waiting{0};      // behind full windows now
+    std::atomic<std::uint64_t> waiting_overflow{0};  // over waiting_max: left to the inbox
+    std::atomic<std::uint64_t> replays_async{0};     // login inbox loads run on the blocking runner
 };
 
 class QosDelivery final : public DeliveryHooks {
@@ -56,10 +71,14 @@ public:
     // Thread-safe. Queues the message (qos1) to every session of `user`, or stores it in the
     // inbox when there is none. Returns the number of sessions it was queued to.
     std::uint64_t send(std::uint64_t user, StoredMessage m);
-    // Same for many users; the Push is encoded once per wire form per loop.
+    // Same for many users; the Push is encoded once per wire form per loop. A message with a
+    // sender (im.send) goes to an offline user's inbox through append_checked: refused over the
+    // sender's share (share_full), or when the store is down (unavailable).
     struct ManyResult {
         std::uint64_t sessions = 0;
         std::uint64_t stored = 0;
+        std::uint64_t share_full = 0;
+        std::uint64_t unavailable = 0;
     };
     ManyResult send_many(const std::vector<std::uint64_t>& users, const StoredMessage& m);
     // Cluster mode: the message is already in the durable inbox. Queues it to the local
@@ -75,6 +94,12 @@ public:
     // message not already in flight or waiting there. Returns the users whose inboxes it loaded.
     std::size_t resync_local_users(std::chrono::milliseconds collect_timeout = std::chrono::seconds(5));
 
+    // Runs blocking work (the login inbox load) off the loops, keyed by user; false when it
+    // could not take it (the load then runs inline). Unset: everything runs inline (embedded
+    // mode: the memory inbox never blocks). Set before the server starts.
+    using BlockingRunner = std::function<bool(std::uint64_t key, std::function<void()> task)>;
+    void set_blocking_runner(BlockingRunner r) { runner_ = std::move(r); }
+
     void on_login(server::Session& s) override;
     // Only ids this session holds in flight, or moved from its window to the inbox lately
     // (Window::retired), touch the inbox; any other id costs a lookup in the window and
@@ -82,8 +107,7 @@ public:
     // else: the message is then delivered again (at least once), never lost.
     std::size_t on_ack(server::Session& s, const livepush::v1::Ack& ack) override;
     void on_closed(server::Session& s) override;
-    std::uint64_t send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
-                               std::string payload) override;
+    void send_private(PrivateMessage m, std::function<void(PrivateResult)> done) override;
 
     const DeliveryStats& stats() const noexcept { return stats_; }
     const DeliveryOptions& options() const noexcept { return opts_; }
@@ -100,13 +124,23 @@ private:
     void start(Window& w, std::unique_ptr<Entry> e);
     void on_retry(Entry& e);
     void fill(Window& w);
+    // Over waiting_max: the message is left to the inbox (stored there now if it is not yet).
+    void overflow(Window& w, Entry& e);
+    // Loads the session's inbox (on the blocking runner when set) and replays it: at login, and
+    // after a spill over waiting_max once the waiting queue has drained.
+    void load_inbox(server::Session& s);
+    // On the session's loop: the inbox load is back; replayed messages go first.
+    void finish_replay(server::Session& s, std::vector<StoredMessage> msgs);
     void remove_entry(Window& w, Entry& e);
     Window& window_of(server::Session& s);
+    // The window has msg_id in flight or waiting, or replayed it from the inbox lately.
+    bool holds(Window& w, std::uint64_t msg_id);
 
     DeliveryOptions opts_;
     InboxStore& inbox_;
     server::Hub& hub_;
     DeliveryStats stats_;
+    BlockingRunner runner_;
 };
 
 // The Push frame of a qos1 message (ACK_REQUIRED set).

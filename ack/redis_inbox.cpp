@@ -23,43 +23,68 @@ namespace {
 // A user's keys: `prefix{user}` (the LIST) and these appended to it (the HASH, the ZSET).
 constexpr char kMessagesSuffix[] = ":m";
 constexpr char kExpirySuffix[] = ":exp";
+constexpr char kSendersSuffix[] = ":s";
 
 // ------------------------------------------------------------------------------- Lua scripts
-// Every script takes KEYS = {ids LIST, messages HASH, expiry ZSET} of one user. Invariants the
-// scripts keep: an id is in the LIST iff it is a field of the HASH; it is in the ZSET iff it is
-// in both and its message expires (expires_at_ms > 0). Numbers cross as decimal strings; real
+// Every script takes KEYS = {ids LIST, messages HASH, expiry ZSET, senders HASH} of one user.
+// Invariants the scripts keep: an id is in the LIST iff it is a field of the HASH; it is in the
+// ZSET iff it is in both and its message expires (expires_at_ms > 0); `m<id>` is in the senders
+// HASH iff the message is held and has a sender, and `c<sender>` counts those `m<id>` fields
+// naming that sender (absent at 0). Numbers cross as decimal strings; real
 // ms timestamps are far below 2^53, so Lua's doubles hold them exactly.
 
 // A helper prepended to the scripts that prune: drops every message with expires_at_ms <= now
 // from the three keys and returns how many it dropped. One range query on the ZSET finds them.
+// forget_sender: a held message `id` leaves; its sender's count goes down with it.
+constexpr std::string_view kForgetSenderLua = R"lua(
+local function forget_sender(senders, id)
+  local s = redis.call('HGET', senders, 'm' .. id)
+  if not s then return end
+  redis.call('HDEL', senders, 'm' .. id)
+  if redis.call('HINCRBY', senders, 'c' .. s, -1) <= 0 then redis.call('HDEL', senders, 'c' .. s) end
+end
+)lua";
+
 constexpr std::string_view kPruneExpiredLua = R"lua(
-local function prune_expired(ids, messages, expiry, now)
+local function prune_expired(ids, messages, expiry, senders, now)
   local gone = redis.call('ZRANGEBYSCORE', expiry, '-inf', now)
   if #gone == 0 then return 0 end
   if #gone >= redis.call('LLEN', ids) then
-    redis.call('DEL', ids, messages, expiry)
+    redis.call('DEL', ids, messages, expiry, senders)
     return #gone
   end
   for i = 1, #gone do
     redis.call('LREM', ids, 1, gone[i])
     redis.call('HDEL', messages, gone[i])
+    forget_sender(senders, gone[i])
   end
   redis.call('ZREMRANGEBYSCORE', expiry, '-inf', now)
   return #gone
 end
 )lua";
 
-// append. ARGV = {msg_id, stored value, expires_at_ms (0: never), now_ms, max_per_user}.
-// Returns {0, 0} if msg_id is already in the inbox (nothing changes), else {1, dropped}: stored
-// at the end, and `dropped` oldest messages removed to bring the inbox back to its cap. Then
+// append. ARGV = {msg_id, stored value, expires_at_ms (0: never), now_ms, max_per_user, sender
+// (0: none), max_per_sender (0: no check)}. Returns {0, 0} if msg_id is already in the inbox
+// (nothing changes), {2, 0} if the sender already holds max_per_sender messages here (nothing
+// changes), else {1, dropped}: stored at the end, and `dropped` oldest messages removed to bring
+// the inbox back to its cap. Then
 // sets the key TTL of all three keys to the latest expiry held (relative to now_ms, at least
 // 1 ms, at most 1e15 ms so PEXPIRE gets an integer it accepts), or removes it while a
 // never-expiring message is held.
 constexpr std::string_view kAppendLua = R"lua(
-local ids, messages, expiry = KEYS[1], KEYS[2], KEYS[3]
+local ids, messages, expiry, senders = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id = ARGV[1]
 local expires_at, now, cap = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-if redis.call('HSETNX', messages, id, ARGV[2]) == 0 then return {0, 0} end
+local sender, share = ARGV[6], tonumber(ARGV[7])
+if redis.call('HEXISTS', messages, id) == 1 then return {0, 0} end
+if sender ~= '0' and share > 0 and tonumber(redis.call('HGET', senders, 'c' .. sender) or '0') >= share then
+  return {2, 0}
+end
+redis.call('HSET', messages, id, ARGV[2])
+if sender ~= '0' then
+  redis.call('HSET', senders, 'm' .. id, sender)
+  redis.call('HINCRBY', senders, 'c' .. sender, 1)
+end
 redis.call('RPUSH', ids, id)
 if expires_at > 0 then redis.call('ZADD', expiry, expires_at, id) end
 local held = redis.call('LLEN', ids)
@@ -68,6 +93,7 @@ while held > cap do
   local oldest = redis.call('LPOP', ids)
   redis.call('HDEL', messages, oldest)
   redis.call('ZREM', expiry, oldest)
+  forget_sender(senders, oldest)
   dropped = dropped + 1
   held = held - 1
 end
@@ -76,12 +102,14 @@ if redis.call('ZCARD', expiry) < held then
   redis.call('PERSIST', ids)
   redis.call('PERSIST', messages)
   redis.call('PERSIST', expiry)
+  redis.call('PERSIST', senders)
 else
   local latest = tonumber(redis.call('ZRANGE', expiry, -1, -1, 'WITHSCORES')[2])
   local ttl = math.min(math.max(latest - now, 1), 1e15)
   redis.call('PEXPIRE', ids, ttl)
   redis.call('PEXPIRE', messages, ttl)
   redis.call('PEXPIRE', expiry, ttl)
+  redis.call('PEXPIRE', senders, ttl)
 end
 return {1, dropped}
 )lua";
@@ -90,8 +118,8 @@ return {1, dropped}
 // value, value, ...}: the stored values of the oldest `max` messages, oldest first (none when
 // max is 0). The messages stay. HMGET goes in chunks: Lua's unpack has a stack limit.
 constexpr std::string_view kLoadLua = R"lua(
-local ids, messages, expiry = KEYS[1], KEYS[2], KEYS[3]
-local out = {prune_expired(ids, messages, expiry, ARGV[1])}
+local ids, messages, expiry, senders = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local out = {prune_expired(ids, messages, expiry, senders, ARGV[1])}
 local max = tonumber(ARGV[2])
 if max <= 0 then return out end
 local first = redis.call('LRANGE', ids, 0, max - 1)
@@ -107,12 +135,13 @@ return out
 // remove. ARGV = the msg_ids to remove. Returns how many of them were in the inbox (each counted
 // once, however often it is listed).
 constexpr std::string_view kRemoveLua = R"lua(
-local ids, messages, expiry = KEYS[1], KEYS[2], KEYS[3]
+local ids, messages, expiry, senders = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local removed = 0
 for i = 1, #ARGV do
   if redis.call('HDEL', messages, ARGV[i]) == 1 then
     redis.call('LREM', ids, 1, ARGV[i])
     redis.call('ZREM', expiry, ARGV[i])
+    forget_sender(senders, ARGV[i])
     removed = removed + 1
   end
 end
@@ -121,13 +150,20 @@ return removed
 
 // size. ARGV = {now_ms}. Prunes the expired messages, returns {expired, messages left}.
 constexpr std::string_view kSizeLua = R"lua(
-local ids, messages, expiry = KEYS[1], KEYS[2], KEYS[3]
-local expired = prune_expired(ids, messages, expiry, ARGV[1])
+local ids, messages, expiry, senders = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local expired = prune_expired(ids, messages, expiry, senders, ARGV[1])
 return {expired, redis.call('LLEN', ids)}
 )lua";
 
 std::string with_prune(std::string_view body) {
-    std::string source(kPruneExpiredLua);
+    std::string source(kForgetSenderLua);
+    source += kPruneExpiredLua;
+    source += body;
+    return source;
+}
+
+std::string with_forget(std::string_view body) {
+    std::string source(kForgetSenderLua);
     source += body;
     return source;
 }
@@ -188,14 +224,14 @@ struct RedisInbox::Shared : std::enable_shared_from_this<Shared> {
     explicit Shared(RedisClient& r) : redis(r) {}
 
     RedisClient& redis;
-    const Script append_script{std::string(kAppendLua)};
+    const Script append_script{with_forget(kAppendLua)};
     const Script load_script{with_prune(kLoadLua)};
-    const Script remove_script{std::string(kRemoveLua)};
+    const Script remove_script{with_forget(kRemoveLua)};
     const Script size_script{with_prune(kSizeLua)};
 
     std::atomic<std::uint64_t> stored{0}, duplicates{0}, dropped_cap{0}, expired{0}, removed{0};
     std::atomic<std::uint64_t> append_failures{0}, load_failures{0}, size_failures{0},
-        remove_failures{0}, sweep_failures{0}, corrupt{0}, sweep_passes{0};
+        remove_failures{0}, sweep_failures{0}, corrupt{0}, sweep_passes{0}, share_full{0};
     std::atomic<std::uint64_t> size{0}, users{0};  // as of the last full sweep pass
 
     // The sweep: one SCAN step at a time, and the totals of the pass it belongs to.
@@ -239,7 +275,7 @@ void RedisInbox::Shared::on_scan_step(const RedisReply& r, std::uint64_t now) {
     const std::string now_arg = std::to_string(now);
     for (const auto& key : found) {
         redis.eval(
-            size_script, {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix}, {now_arg},
+            size_script, {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix, key.str + kSendersSuffix}, {now_arg},
             [self = shared_from_this()](const RedisReply& reply) { self->on_inbox_swept(reply); });
     }
 }
@@ -270,9 +306,11 @@ void RedisInbox::Shared::finish_step_locked() {
 
 // ------------------------------------------------------------------------------- RedisInbox
 
-RedisInbox::RedisInbox(RedisClient& redis, std::size_t max_per_user, Options opts)
+RedisInbox::RedisInbox(RedisClient& redis, std::size_t max_per_user, Options opts,
+                       std::size_t max_per_sender)
     : redis_(redis),
       max_per_user_(max_per_user),
+      max_per_sender_(max_per_sender),
       opts_(std::move(opts)),
       shared_(std::make_shared<Shared>(redis)) {
     if (opts_.timeout.count() <= 0) throw std::invalid_argument("RedisInbox: timeout must be > 0");
@@ -290,6 +328,7 @@ RedisInbox::Keys RedisInbox::keys_of(std::uint64_t user) const {
     k.ids = opts_.key_prefix + '{' + std::to_string(user) + '}';
     k.messages = k.ids + kMessagesSuffix;
     k.expiry = k.ids + kExpirySuffix;
+    k.senders = k.ids + kSendersSuffix;
     return k;
 }
 
@@ -300,6 +339,7 @@ std::string RedisInbox::encode(const StoredMessage& m) {
     pb.set_payload(m.payload);
     pb.set_sent_at_ms(m.sent_at_ms);
     pb.set_expires_at_ms(m.expires_at_ms);
+    pb.set_sender(m.sender);
     return pb.SerializeAsString();
 }
 
@@ -311,23 +351,37 @@ bool RedisInbox::decode(const std::string& bytes, StoredMessage& out) {
     out.payload = std::move(*pb.mutable_payload());
     out.sent_at_ms = pb.sent_at_ms();
     out.expires_at_ms = pb.expires_at_ms();
+    out.sender = pb.sender();
     return true;
 }
 
 bool RedisInbox::append(std::uint64_t user, const StoredMessage& m) {
+    return append_script_call(user, m, 0) != AppendResult::Unavailable;
+}
+
+AppendResult RedisInbox::append_checked(std::uint64_t user, const StoredMessage& m) {
+    return append_script_call(user, m, m.sender != 0 ? max_per_sender_ : 0);
+}
+
+AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMessage& m, std::size_t share) {
     Keys k = keys_of(user);
     RedisReply r = redis_.eval_sync(
-        shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
+        shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(m.msg_id), encode(m), std::to_string(m.expires_at_ms),
-         std::to_string(now_ms()), std::to_string(max_per_user_)},
+         std::to_string(now_ms()), std::to_string(max_per_user_), std::to_string(m.sender),
+         std::to_string(share)},
         opts_.timeout);
     if (!integers_first(r, 2)) {
         inc(shared_->append_failures);
-        return false;
+        return AppendResult::Unavailable;
+    }
+    if (r.elements[0].integer == 2) {
+        inc(shared_->share_full);
+        return AppendResult::ShareFull;
     }
     inc(r.elements[0].integer == 1 ? shared_->stored : shared_->duplicates);
     inc(shared_->dropped_cap, non_negative(r.elements[1]));
-    return true;
+    return AppendResult::Stored;
 }
 
 std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64_t>& users,
@@ -335,12 +389,13 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
     if (users.size() == 1) return append(users[0], m) ? std::vector<std::uint64_t>{} : users;
     auto batch = std::make_shared<FlagBatch>(users.size());
     const std::string encoded = encode(m), id = std::to_string(m.msg_id), expires = std::to_string(m.expires_at_ms),
-                      now = std::to_string(now_ms()), cap = std::to_string(max_per_user_);
+                      now = std::to_string(now_ms()), cap = std::to_string(max_per_user_),
+                      sender = std::to_string(m.sender);
     auto shared = shared_;
     for (std::size_t i = 0; i < users.size(); ++i) {
         Keys k = keys_of(users[i]);
-        redis_.eval(shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
-                    {id, encoded, expires, now, cap}, [batch, shared, i](const RedisReply& r) {
+        redis_.eval(shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
+                    {id, encoded, expires, now, cap, sender, "0"}, [batch, shared, i](const RedisReply& r) {
                         const bool stored = integers_first(r, 2);
                         if (stored) {
                             inc(r.elements[0].integer == 1 ? shared->stored : shared->duplicates);
@@ -379,7 +434,7 @@ std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max)
     const std::size_t bounded_max = std::min<std::size_t>(max, std::size_t{1} << 30);
     Keys k = keys_of(user);
     RedisReply r = redis_.eval_sync(
-        shared_->load_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
+        shared_->load_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(now_ms()), std::to_string(bounded_max)}, opts_.timeout);
     if (!integers_first(r, 1)) {
         inc(shared_->load_failures);
@@ -405,7 +460,7 @@ void RedisInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& ms
     for (std::uint64_t id : msg_ids) ids.push_back(std::to_string(id));
     Keys k = keys_of(user);
     redis_.eval(shared_->remove_script,
-                {std::move(k.ids), std::move(k.messages), std::move(k.expiry)}, std::move(ids),
+                {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)}, std::move(ids),
                 [shared = shared_](const RedisReply& r) {
                     if (r.type == RedisReply::Type::Integer) {
                         inc(shared->removed, non_negative(r));
@@ -418,7 +473,7 @@ void RedisInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& ms
 std::size_t RedisInbox::size(std::uint64_t user) {
     Keys k = keys_of(user);
     RedisReply r = redis_.eval_sync(shared_->size_script,
-                                    {std::move(k.ids), std::move(k.messages), std::move(k.expiry)},
+                                    {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
                                     {std::to_string(now_ms())}, opts_.timeout);
     if (!integers_first(r, 2)) {
         inc(shared_->size_failures);
@@ -453,6 +508,7 @@ InboxCounters RedisInbox::counters() const {
     c.removed = s.removed.load(std::memory_order_relaxed);
     c.size = s.size.load(std::memory_order_relaxed);
     c.users = s.users.load(std::memory_order_relaxed);
+    c.share_full = s.share_full.load(std::memory_order_relaxed);
     return c;
 }
 

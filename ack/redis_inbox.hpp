@@ -4,17 +4,22 @@
 // expiring per message); the tests run the same cases against both.
 //
 // Layout, per user (`{user}` is a Redis Cluster hash tag: a user's keys share one slot, so each
-// script below may touch all three):
+// script below may touch all four):
 //   lp:inbox:{user}      LIST  msg_ids (decimal), oldest first: the order.
 //   lp:inbox:{user}:m    HASH  msg_id -> the message (protobuf livepush.internal.v1.InboxMessage)
 //   lp:inbox:{user}:exp  ZSET  msg_id scored by expires_at_ms; never-expiring messages are absent
+//   lp:inbox:{user}:s    HASH  the senders' shares (im.send messages only, sender != 0):
+//                              `m<msg_id>` -> sender, and `c<sender>` -> how many held messages
+//                              that sender has here (absent at 0). Every script that drops a
+//                              message (remove, expiry prune, cap drop) decrements its count, so
+//                              append_checked can refuse a sender over max_per_sender in O(1).
 // The ZSET is the one addition to the obvious LIST + HASH: it lets a script find the expired
 // messages with one range query instead of reading and parsing every stored message, so
 // `size` stays cheap however large the payloads, and the scripts never look inside a stored
 // value (its format, versioned by protobuf field numbers, is C++'s business alone).
 //
 // Every operation is one Lua script: atomic, one round trip. `now_ms` always comes from this
-// process (never Redis's clock). The three keys carry a TTL, set at each append to the latest
+// process (never Redis's clock). The keys carry a TTL, set at each append to the latest
 // expiry of the messages held (none while a never-expiring one is held), so an abandoned inbox
 // leaves Redis by itself; removes and prunes never shorten it.
 //
@@ -89,12 +94,15 @@ public:
         std::string ids;       // LIST
         std::string messages;  // HASH
         std::string expiry;    // ZSET
+        std::string senders;   // HASH of the senders' shares
     };
 
     // `redis` must outlive this object and stay started while it is used; a remove or sweep
     // still in flight when this is destroyed completes harmlessly. Throws std::invalid_argument
     // on a bad key_prefix or a zero timeout.
-    RedisInbox(router::RedisClient& redis, std::size_t max_per_user, Options opts);
+    // max_per_sender: im.send messages from one sender in one inbox (append_checked); 0 = no share.
+    RedisInbox(router::RedisClient& redis, std::size_t max_per_user, Options opts,
+               std::size_t max_per_sender = 0);
     RedisInbox(router::RedisClient& redis, std::size_t max_per_user)
         : RedisInbox(redis, max_per_user, Options{}) {}
     ~RedisInbox() override;
@@ -102,6 +110,7 @@ public:
     RedisInbox& operator=(const RedisInbox&) = delete;
 
     [[nodiscard]] bool append(std::uint64_t user, const StoredMessage& m) override;
+    [[nodiscard]] AppendResult append_checked(std::uint64_t user, const StoredMessage& m) override;
     // Every user's append script queued at once (the client pipelines them), then waited for
     // together: one round trip for a /v1/push/users of many users, at most `timeout` in all.
     [[nodiscard]] std::vector<std::uint64_t> append_many(const std::vector<std::uint64_t>& users,
@@ -130,8 +139,11 @@ private:
     // which may run after this object is gone.
     struct Shared;
 
+    AppendResult append_script_call(std::uint64_t user, const StoredMessage& m, std::size_t share);
+
     router::RedisClient& redis_;
     const std::size_t max_per_user_;
+    const std::size_t max_per_sender_;
     const Options opts_;
     std::shared_ptr<Shared> shared_;
 };

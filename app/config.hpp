@@ -52,7 +52,14 @@ struct Config {
         std::uint32_t max_attempts = 4;     // sends before a message goes to the inbox
         std::uint32_t inbox_max = 1000;     // messages kept per user
         std::uint32_t inbox_ttl_s = 7 * 24 * 3600;  // default lifetime of a qos1 message
+        std::uint32_t inbox_max_per_sender = 100;  // im.send messages one sender may hold in one inbox
+        std::uint32_t waiting_max = 1000;   // qos1 messages queued behind a session's window
     } delivery;
+    struct Im {
+        std::uint32_t rate_per_s = 10;            // im.send per sender per second, burst 2x (0 = off)
+        std::uint32_t max_payload_bytes = 4096;   // serialized im.send payload
+        std::uint32_t workers = 2;                // threads storing/routing im.send off the loops
+    } im;
     struct Api {
         std::string listen = "127.0.0.1:8090";
         std::string key;  // empty = no auth, only allowed on a loopback listen address
@@ -79,6 +86,7 @@ struct Config {
         std::string link_listen = "0.0.0.0:7002";  // node-to-node links (cluster mode only)
         std::string link_advertise;  // host:port other nodes dial; default: advertise host + link port
         std::uint32_t node_ttl_ms = 5000;  // a node is dead this long after its last heartbeat
+        std::uint64_t redis_queue_max_bytes = 64ull << 20;  // Redis client queue bound in bytes
     } cluster;
     struct Kafka {
         std::string brokers;  // empty = no Kafka

@@ -65,24 +65,44 @@ std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_p
 }  // namespace
 
 // The gateway's delivery hooks: acks, logins and closes go to the qos1 layer; a private
-// message goes through the push service so that in cluster mode it finds the user's node.
+// message goes through the push service so that in cluster mode it finds the user's node. In
+// cluster mode (`workers` set) the push waits on Redis (inbox write, route lookup), so it runs
+// on a worker keyed by the sender (one sender's messages stay in order), never on a loop.
 struct NodeDeliveryHooks final : ack::DeliveryHooks {
     ack::QosDelivery* delivery = nullptr;
     push::PushService* push = nullptr;
+    plugins::KeyedWorkers* workers = nullptr;
     void on_login(server::Session& s) override { delivery->on_login(s); }
     std::size_t on_ack(server::Session& s, const livepush::v1::Ack& a) override { return delivery->on_ack(s, a); }
     void on_closed(server::Session& s) override { delivery->on_closed(s); }
-    std::uint64_t send_private(std::uint64_t to, std::uint64_t msg_id, std::string type,
-                               std::string payload) override {
-        if (!push) return delivery->send_private(to, msg_id, std::move(type), std::move(payload));
+    void send_private(ack::PrivateMessage m, std::function<void(ack::PrivateResult)> done) override {
+        if (!push) return delivery->send_private(std::move(m), std::move(done));
+        if (!workers) return done(send_now(m));
+        auto shared_done = std::make_shared<std::function<void(ack::PrivateResult)>>(std::move(done));
+        const std::uint64_t key = m.from;
+        if (!workers->submit(key, [this, m = std::move(m), shared_done] { (*shared_done)(send_now(m)); })) {
+            ack::PrivateResult busy;
+            busy.status = ack::PrivateResult::Status::Busy;
+            (*shared_done)(std::move(busy));
+        }
+    }
+    ack::PrivateResult send_now(const ack::PrivateMessage& m) {
         push::PushRequest req;
         req.target = push::Target::User;
-        req.user_id = to;
-        req.type = std::move(type);
-        req.payload = std::move(payload);
+        req.user_id = m.to;
+        req.type = m.type;
+        req.payload = m.payload;
         req.qos = 1;
-        req.msg_id = msg_id;
-        return push->push(req).sessions;
+        req.msg_id = m.msg_id;
+        req.sender = m.from;
+        auto o = push->push(req);
+        ack::PrivateResult r;
+        r.sessions = o.sessions;
+        r.error = o.error;
+        if (o.status == 200) r.status = ack::PrivateResult::Status::Accepted;
+        else if (o.code == push::kInboxShareFull) r.status = ack::PrivateResult::Status::ShareFull;
+        else r.status = ack::PrivateResult::Status::Unavailable;  // 503: nothing stored
+        return r;
     }
 };
 
@@ -173,6 +193,7 @@ struct Node::Parts {
     std::unique_ptr<plugins::KafkaEvents> kafka;
     std::unique_ptr<plugins::PluginHost> host;
     std::unique_ptr<plugins::KeyedWorkers> biz_workers;  // runs plugin BIZ calls; before host dies
+    std::unique_ptr<plugins::KeyedWorkers> im_workers;   // cluster: im.send and login inbox loads
 };
 
 namespace {
@@ -230,12 +251,15 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     go.ack_rate_per_s = c.server.ack_rate_per_s;
     go.max_ack_ids = c.server.max_ack_ids;
     go.platforms = c.auth.platforms;
+    go.im_rate_per_s = c.im.rate_per_s;
+    go.im_max_payload_bytes = c.im.max_payload_bytes;
 
     ack::DeliveryOptions dopts;
     dopts.window = c.delivery.window;
     dopts.retry = std::chrono::milliseconds(c.delivery.retry_ms);
     dopts.max_attempts = c.delivery.max_attempts;
     dopts.inbox_ttl = std::chrono::seconds(c.delivery.inbox_ttl_s);
+    dopts.waiting_max = c.delivery.waiting_max;
 
     // The server needs the gateway (its session handler); the delivery and the cluster need
     // the hub the server makes; the gateway needs them: build in that order, then attach.
@@ -251,10 +275,12 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.link_advertise = c.cluster.link_advertise;
         co.secret = c.auth.jwt_secret;  // every node of a cluster shares it
         co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
+        co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
         p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
             p_->push->deliver_from_link(d);
         });
-        p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max);
+        p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max,
+                                                      ack::RedisInbox::Options{}, c.delivery.inbox_max_per_sender);
         hub.set_observer(p_->cluster.get());
         // Message ids must differ across nodes: the node number is a hash of the node id.
         std::uint16_t node_number = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
@@ -264,10 +290,16 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
             return p_->cluster->publish_room({room, msg_id, type, payload, sent, {}}).seq;
         });
     } else {
-        p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max);
+        p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max, c.delivery.inbox_max_per_sender);
     }
     p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
     if (p_->cluster) {
+        // Redis round trips of im.send and of the login inbox load run here, not on the loops.
+        p_->im_workers = std::make_unique<plugins::KeyedWorkers>(std::max(1u, c.im.workers), 10000);
+        p_->hooks.workers = p_->im_workers.get();
+        p_->delivery->set_blocking_runner([w = p_->im_workers.get()](std::uint64_t key, std::function<void()> task) {
+            return w->submit(key, std::move(task));
+        });
         p_->resync = std::make_unique<InboxResync>(*p_->delivery);
         p_->cluster->on_peer_gone([this](const std::string& node) {
             spdlog::warn("node {} left the cluster: re-checking the inboxes of this node's users", node);
@@ -500,6 +532,7 @@ void Node::shutdown() {
     if (p_->kafka) p_->kafka->stop();
     p_->bus->stop();
     if (p_->biz_workers) p_->biz_workers->stop();  // answers what is queued (the loops still run)
+    if (p_->im_workers) p_->im_workers->stop();
     p_->host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
@@ -612,12 +645,19 @@ std::string Node::metrics_text() const {
     m.counter("livepush_qos1_resynced_total", "inbox messages queued to online sessions after a node left", d.resynced.load());
     m.gauge("livepush_qos1_inflight", "qos1 messages in flight", d.inflight.load());
     m.gauge("livepush_qos1_waiting", "qos1 messages waiting behind full windows", d.waiting.load());
+    m.counter("livepush_qos1_waiting_overflow_total", "qos1 messages over delivery.waiting_max, left to the inbox", d.waiting_overflow.load());
+    m.counter("livepush_qos1_replays_async_total", "login inbox loads run off the event loop", d.replays_async.load());
+    const char* im_reasons[] = {"rate", "payload", "inbox_share", "unavailable", "busy"};
+    for (int i = 0; i < 5; ++i)
+        m.counter("livepush_im_refused_total", "im.send refused by reason", g.im_refused[i].load(),
+                  std::string("reason=\"") + im_reasons[i] + "\"");
     const auto ic = p_->inbox->counters();
     m.gauge("livepush_inbox_messages", "messages in inboxes", static_cast<std::int64_t>(ic.size));
     m.gauge("livepush_inbox_users", "users with a non-empty inbox", static_cast<std::int64_t>(ic.users));
     m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.dropped_cap, "reason=\"cap\"");
     m.counter("livepush_inbox_dropped_total", "inbox messages dropped", ic.expired, "reason=\"expired\"");
     m.counter("livepush_inbox_removed_total", "inbox messages removed by acks", ic.removed);
+    m.counter("livepush_inbox_share_full_total", "im.send refused: the sender's share of the inbox was full", ic.share_full);
     if (const auto* redis_inbox = dynamic_cast<const ack::RedisInbox*>(p_->inbox.get())) {
         const auto rs = redis_inbox->stats();
         const char* help = "inbox operations Redis did not complete (accepted messages are never among them: append failures are refused with 503)";
@@ -639,6 +679,8 @@ std::string Node::metrics_text() const {
         m.counter("livepush_redis_errors_total", "Redis commands that failed", rs.errors);
         m.counter("livepush_redis_reconnects_total", "Redis reconnects", rs.reconnects);
         m.counter("livepush_redis_batches_total", "pipelined round trips to Redis", rs.batches);
+        m.gauge("livepush_redis_queue_bytes", "argument bytes of commands waiting for Redis", static_cast<std::int64_t>(rs.queue_bytes));
+        m.counter("livepush_redis_rejected_total", "commands refused at once: over cluster.redis_queue_max_bytes", rs.rejected_bytes, "reason=\"queue_bytes\"");
         m.counter("livepush_cluster_route_binds_total", "logins bound in Redis", cs.route_binds.load());
         m.counter("livepush_cluster_route_bind_failures_total", "route binds that failed (Redis down)", cs.route_bind_failures.load());
         m.counter("livepush_cluster_kicks_total", "kicks across nodes", cs.remote_kicks_sent.load(), "direction=\"sent\"");
@@ -676,6 +718,10 @@ std::string Node::metrics_text() const {
     limit("max_ack_ids", c.server.max_ack_ids);
     limit("delivery_window", c.delivery.window);
     limit("inbox_max", c.delivery.inbox_max);
+    limit("inbox_max_per_sender", c.delivery.inbox_max_per_sender);
+    limit("waiting_max", c.delivery.waiting_max);
+    limit("im_rate_per_s", c.im.rate_per_s);
+    limit("im_max_payload_bytes", c.im.max_payload_bytes);
     limit("api_max_body_bytes", c.api.max_body_bytes);
     limit("api_max_requests_per_s", c.api.max_requests_per_s);
     std::string text = m.take();

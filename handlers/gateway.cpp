@@ -109,7 +109,10 @@ std::size_t max_ack_body(std::uint32_t max_ids, bool json) {
 }  // namespace
 
 Gateway::Gateway(GatewayOptions opts)
-    : opts_(std::move(opts)), platforms_(split_platforms(opts_.platforms)), jwt_(opts_.jwt_secret, opts_.jwt_leeway_s) {
+    : opts_(std::move(opts)),
+      platforms_(split_platforms(opts_.platforms)),
+      jwt_(opts_.jwt_secret, opts_.jwt_leeway_s),
+      im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s) {
     if (platforms_.empty()) throw std::runtime_error("auth.platforms: needs at least one platform");
     for (const auto& p : platforms_)
         if (p.size() > 32) throw std::runtime_error("auth.platforms: \"" + p + "\" is longer than 32 bytes");
@@ -346,16 +349,8 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
             reply = error_reply(pb::BAD_BIZ_DATA, req.type() + ": data must be a JSON object");
         } else if (it == biz_.end()) {
             // Answered later, on this loop, if the session is still there by then.
-            std::weak_ptr<Session> weak = s.shared_from_this();
-            auto& io = s.loop().io();
-            const std::uint32_t seq = in.header.seq;
             AsyncBizCall call{s.user.id, s.user.role, req.type(), req.data(), {}};
-            call.done = [this, weak, &io, seq, type = req.type(), data = req.data()](BizReply r) mutable {
-                boost::asio::post(io, [this, weak, seq, type = std::move(type), data = std::move(data),
-                                       r = std::move(r)]() mutable {
-                    if (auto sp = weak.lock(); sp && !sp->closing()) finish_biz(*sp, seq, type, r, data, nullptr);
-                });
-            };
+            call.done = later_reply(s, in.header.seq, req.type(), req.data());
             try {
                 async->second(std::move(call));
             } catch (const std::exception&) {
@@ -370,9 +365,26 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
             } catch (const std::exception& e) {
                 reply = error_reply(pb::INTERNAL, req.type() + ": internal error");
             }
+            if (reply.defer) {
+                auto defer = std::move(reply.defer);
+                defer(later_reply(s, in.header.seq, req.type(), req.data()));
+                return;
+            }
         }
     }
     finish_biz(s, in.header.seq, req.type(), reply, req.data(), &in);
+}
+
+std::function<void(BizReply)> Gateway::later_reply(Session& s, std::uint32_t seq, std::string type,
+                                                   std::string data_json) {
+    std::weak_ptr<Session> weak = s.shared_from_this();
+    auto& io = s.loop().io();
+    return [this, weak, &io, seq, type = std::move(type), data = std::move(data_json)](BizReply r) mutable {
+        boost::asio::post(io, [this, weak, seq, type = std::move(type), data = std::move(data),
+                               r = std::move(r)]() mutable {
+            if (auto sp = weak.lock(); sp && !sp->closing()) finish_biz(*sp, seq, type, r, data, nullptr);
+        });
+    };
 }
 
 void Gateway::finish_biz(Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
@@ -523,16 +535,62 @@ BizReply Gateway::im_send(BizCall& c) {
     if (!read_id(c.data, "to", to)) return error_reply(pb::BAD_BIZ_DATA, "im.send needs to (a user id)");
     const json::value* payload = c.data.if_contains("payload");
     if (!payload) return error_reply(pb::BAD_BIZ_DATA, "im.send needs a payload");
+    const std::size_t payload_bytes = json::serialize(*payload).size();
+    if (opts_.im_max_payload_bytes && payload_bytes > opts_.im_max_payload_bytes) {
+        stats_.im_refused[1].fetch_add(1, std::memory_order_relaxed);
+        return error_reply(pb::PAYLOAD_TOO_LARGE, "im.send payload is " + std::to_string(payload_bytes) +
+                                                      " bytes, over the limit im.max_payload_bytes = " +
+                                                      std::to_string(opts_.im_max_payload_bytes));
+    }
+    if (!im_rate_.take(c.session.user.id, now_ms())) {
+        stats_.im_refused[0].fetch_add(1, std::memory_order_relaxed);
+        return error_reply(pb::IM_RATE_LIMITED, "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
+                                                    " im.send per second per user; slow down");
+    }
     json::object body;
     body["from"] = id_str(c.session.user.id);
     body["payload"] = *payload;
+    ack::PrivateMessage m;
+    m.from = c.session.user.id;
+    m.to = to;
+    m.msg_id = msg_ids_.next();
+    m.type = "im.message";
+    m.payload = json::serialize(body);
+    // Stored and routed by the delivery hooks, which may block on the store: answered later.
     BizReply r;
-    r.msg_id = msg_ids_.next();
-    std::uint64_t reached = hooks_->send_private(to, r.msg_id, "im.message", json::serialize(body));
-    json::object out;
-    out["to"] = id_str(to);
-    out["online_sessions"] = reached;
-    r.data_json = json::serialize(out);
+    r.defer = [this, m = std::move(m)](std::function<void(BizReply)> done) mutable {
+        const std::uint64_t msg_id = m.msg_id, to = m.to;
+        hooks_->send_private(std::move(m), [this, done = std::move(done), msg_id, to](ack::PrivateResult pr) {
+            BizReply r;
+            using St = ack::PrivateResult::Status;
+            switch (pr.status) {
+                case St::Accepted: {
+                    r.msg_id = msg_id;
+                    json::object out;
+                    out["to"] = id_str(to);
+                    out["online_sessions"] = pr.sessions;
+                    r.data_json = json::serialize(out);
+                    break;
+                }
+                case St::ShareFull:
+                    stats_.im_refused[2].fetch_add(1, std::memory_order_relaxed);
+                    r = error_reply(pb::INBOX_SHARE_FULL,
+                                    "user " + id_str(to) + "'s inbox holds delivery.inbox_max_per_sender messages "
+                                    "from you already; not stored (wait until they read them)");
+                    break;
+                case St::Unavailable:
+                    stats_.im_refused[3].fetch_add(1, std::memory_order_relaxed);
+                    r = error_reply(pb::UNAVAILABLE, "the message store is unavailable: the message was not "
+                                                     "stored and not delivered; try again");
+                    break;
+                case St::Busy:
+                    stats_.im_refused[4].fetch_add(1, std::memory_order_relaxed);
+                    r = error_reply(pb::BUSY, "the node's im.send workers are overloaded; not stored, retry later");
+                    break;
+            }
+            done(std::move(r));
+        });
+    };
     return r;
 }
 

@@ -20,6 +20,7 @@
 #include "ack/delivery_hooks.hpp"
 #include "router/presence.hpp"
 #include "handlers/jwt.hpp"
+#include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
@@ -46,6 +47,8 @@ struct GatewayOptions {
     std::uint32_t ack_rate_per_s = 200;
     std::uint32_t max_ack_ids = 256;
     std::string platforms = "web,ios,android,pc,mini";
+    std::uint32_t im_rate_per_s = 10;   // im.send per sending user, burst twice that; 0 = unlimited
+    std::uint32_t im_max_payload_bytes = 4096;  // im.send payload as JSON text
 };
 
 // The context a BIZ handler gets.
@@ -63,6 +66,10 @@ struct BizReply {
     std::uint64_t msg_id = 0;
     // Runs right after the BIZ_RESULT is queued (e.g. room recovery replays after the result).
     std::function<void()> after;
+    // Set: the handler answers later (im.send, whose store may block). The gateway sends no
+    // BIZ_RESULT now but calls defer(done); `done` must be called exactly once, from any thread,
+    // and its reply goes out on the session's loop if the session is still open.
+    std::function<void(std::function<void(BizReply)>)> defer;
 };
 using BizHandler = std::function<BizReply(BizCall&)>;
 
@@ -95,6 +102,8 @@ struct GatewayStats {
     std::atomic<std::uint64_t> ack_rate_limited{0};
     std::atomic<std::uint64_t> recovery[2] = {};  // [recovered, not recoverable]
     std::atomic<std::uint64_t> recovered_messages{0};
+    // im.send refused, by reason: [rate, payload, inbox share, unavailable, busy]
+    std::atomic<std::uint64_t> im_refused[5] = {};
 };
 
 class Gateway final : public server::SessionHandler {
@@ -147,6 +156,9 @@ private:
                                std::string& refusal) const;
     void refuse_login(server::Session& s, const server::Inbound& in, std::int32_t code,
                       std::string message);
+    // The `done` of a BIZ answered later: posts finish_biz to s's loop.
+    std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq, std::string type,
+                                              std::string data_json);
     // Counts the reply, sends BIZ_RESULT and runs `after` and the upstream hook (on s's loop).
     void finish_biz(server::Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
                     const std::string& data_json, const server::Inbound* in);
@@ -176,6 +188,7 @@ private:
     std::unordered_map<std::string, BizHandler> biz_;
     std::unordered_map<std::string, AsyncBizHandler> async_biz_;
     GatewayStats stats_;
+    SenderRate im_rate_;
 };
 
 std::uint64_t now_ms() noexcept;

@@ -31,7 +31,14 @@ struct PushRequest {
     // Plugin options (plugins/sdk PushOptions); the HTTP API does not set them.
     bool online_only = false;             // qos1 without the inbox: offline users get nothing
     bool outside_rooms_only = false;      // only sessions in a non-consumption scene
+    // im.send: the sending user (the HTTP API never sets it). The push is refused with
+    // kInboxShareFull when the target's inbox holds the sender's share already.
+    std::uint64_t sender = 0;
 };
+
+// PushOutcome::code (status 429) when a sender's share of the target's inbox is full
+// (livepush.v1.INBOX_SHARE_FULL).
+inline constexpr int kInboxShareFull = 3009;
 
 struct PushOutcome {
     int status = 200;          // HTTP status: 200 accepted; 4xx/5xx with error/code below

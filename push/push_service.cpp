@@ -29,6 +29,15 @@ PushService::PushService(server::Hub& hub, ack::QosDelivery& delivery, server::M
       cluster_(cluster) {}
 
 namespace {
+PushOutcome share_full(std::uint64_t user) {
+    PushOutcome o;
+    o.status = 429;
+    o.code = kInboxShareFull;
+    o.error = "user " + std::to_string(user) +
+              "'s inbox holds delivery.inbox_max_per_sender messages from this sender already; not stored";
+    return o;
+}
+
 PushOutcome unavailable(std::string what) {
     PushOutcome o;
     o.status = 503;
@@ -174,9 +183,12 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
     m.expires_at_ms = delivery_.default_expiry(req.ttl_s);
     m.online_only = req.online_only;
     m.outside_rooms_only = req.outside_rooms_only;
+    m.sender = req.sender;
     if (!cluster_) {
         if (req.qos == 1) {
             auto r = delivery_.send_many(users, m);
+            if (r.sessions == 0 && r.share_full) return share_full(users.front());
+            if (r.sessions == 0 && r.unavailable) return unavailable("the inbox is unavailable: not stored");
             out.sessions = r.sessions;
             out.stored = req.online_only ? 0 : r.stored;
         } else {
@@ -187,7 +199,27 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
     // Cluster: a qos1 message is durable before we say accepted, then routed (online-only
     // messages are never stored: they go to whoever is online now).
     const bool durable = req.qos == 1 && !req.online_only;
-    if (durable) {
+    if (durable && req.sender != 0 && users.size() == 1) {
+        // im.send: checked against the sender's share of the inbox.
+        switch (delivery_.inbox().append_checked(users.front(), m)) {
+            case ack::AppendResult::Stored:
+                break;
+            case ack::AppendResult::ShareFull:
+                return share_full(users.front());
+            case ack::AppendResult::Unavailable:
+                // Not stored: still delivered if the user is on this node (the answer then says
+                // reached, not stored), else refused.
+                if (!hub_.user_sessions(users.front()).empty()) {
+                    ack::StoredMessage local = m;
+                    auto r = delivery_.send_many(users, local);
+                    if (r.sessions > 0) {
+                        out.sessions = r.sessions;
+                        return out;
+                    }
+                }
+                return unavailable("the durable inbox (Redis) is unavailable: not stored, nothing sent");
+        }
+    } else if (durable) {
         // One pipelined round trip for all the users, not one each.
         const auto failed = delivery_.inbox().append_many(users, m);
         if (!failed.empty()) {

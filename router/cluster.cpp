@@ -67,6 +67,7 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
     ro.port = static_cast<std::uint16_t>(std::stoi(opts_.redis.substr(colon + 1)));
     ro.command_timeout = std::chrono::milliseconds(1000);
+    ro.max_queue_bytes = opts_.redis_queue_max_bytes;
     redis_ = std::make_unique<RedisClient>(ro);
     routes_ = std::make_unique<RouteStore>(*redis_, opts_.node_id, opts_.node_ttl);
     NodeLinksOptions lo;

@@ -54,6 +54,7 @@ struct ClusterOptions {
     std::chrono::milliseconds node_ttl{5000};
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
+    std::size_t redis_queue_max_bytes = std::size_t{64} << 20;  // RedisClient::Options::max_queue_bytes
 };
 
 struct ClusterStats {

@@ -226,13 +226,20 @@ void RedisClient::enqueue(Pending p, const Script* script) {
                   " changes the state of the shared, pipelined Redis connection";
     }
     bool wake = false;
+    p.bytes = 0;
+    for (const auto& a : p.args) p.bytes += a.size();
     if (refusal.empty()) {
         std::lock_guard lk(mu_);
         if (stopping_) {
             refusal = kErrStopped;
         } else if (queue_.size() >= opt_.max_queue) {
             refusal = kErrQueueFull;
+        } else if (opt_.max_queue_bytes && queue_bytes_ + p.bytes > opt_.max_queue_bytes) {
+            refusal = kErrQueueBytes;
+            rejected_bytes_.fetch_add(1, std::memory_order_relaxed);
         } else {
+            queue_bytes_ += p.bytes;
+            queue_bytes_seen_.store(queue_bytes_, std::memory_order_relaxed);
             if (script) {
                 auto& source = scripts_[script->sha1];
                 if (!source) source = std::make_shared<const std::string>(script->source);
@@ -297,6 +304,8 @@ RedisClient::Stats RedisClient::stats() const {
     s.reconnects = reconnects_.load(std::memory_order_relaxed);
     s.script_reloads = script_reloads_.load(std::memory_order_relaxed);
     s.queue_depth = queue_depth_.load(std::memory_order_relaxed);
+    s.queue_bytes = queue_bytes_seen_.load(std::memory_order_relaxed);
+    s.rejected_bytes = rejected_bytes_.load(std::memory_order_relaxed);
     s.connected = connected();
     return s;
 }
@@ -439,10 +448,12 @@ bool RedisClient::take_batch(std::vector<Pending>& batch) {
     if (stopping_) return false;
     const std::size_t n = std::min(queue_.size(), opt_.batch_limit);
     for (std::size_t i = 0; i < n; ++i) {
+        queue_bytes_ -= queue_.front().bytes;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
     }
     queue_depth_.store(queue_.size(), std::memory_order_relaxed);
+    queue_bytes_seen_.store(queue_bytes_, std::memory_order_relaxed);
     return true;
 }
 
@@ -564,6 +575,8 @@ void RedisClient::wait_backoff(std::chrono::steady_clock::time_point until) {
             std::deque<Pending> doomed;
             doomed.swap(queue_);
             queue_depth_.store(0, std::memory_order_relaxed);
+            queue_bytes_ = 0;
+            queue_bytes_seen_.store(0, std::memory_order_relaxed);
             lk.unlock();
             for (auto& p : doomed) deliver(p.cb, RedisReply::error(kErrDisconnected), true);
             lk.lock();
@@ -582,6 +595,8 @@ void RedisClient::fail_queued(std::string_view why) {
         std::lock_guard lk(mu_);
         doomed.swap(queue_);
         queue_depth_.store(0, std::memory_order_relaxed);
+        queue_bytes_ = 0;
+        queue_bytes_seen_.store(0, std::memory_order_relaxed);
     }
     for (auto& p : doomed) deliver(p.cb, RedisReply::error(why), true);
 }

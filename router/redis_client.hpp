@@ -13,7 +13,7 @@
 // reconnect, the timeouts and the EVALSHA→EVAL fallback are plain sequential code.
 //
 // What it owns: the hiredis context (only the I/O thread touches it), the command queue
-// (bounded by `max_queue`), the reconnect backoff and its counters.
+// (bounded by `max_queue` commands and `max_queue_bytes` bytes), the reconnect backoff and its counters.
 //
 // What it must never do: run a caller's callback while holding its lock, block a caller for
 // longer than the caller asked (command_sync has its own deadline), or crash because Redis went
@@ -50,6 +50,7 @@ namespace lp::router {
 inline constexpr std::string_view kErrDisconnected = "disconnected";  // no connection, or it broke
 inline constexpr std::string_view kErrTimeout = "timeout";            // no answer in time
 inline constexpr std::string_view kErrQueueFull = "queue full";       // over Options::max_queue
+inline constexpr std::string_view kErrQueueBytes = "queue full (bytes)";  // over max_queue_bytes
 inline constexpr std::string_view kErrStopped = "stopped";            // the client was stopped
 
 // An owning copy of a hiredis reply.
@@ -101,6 +102,9 @@ public:
         std::chrono::milliseconds health_check_interval{1000};
         std::size_t batch_limit = 512;   // commands per round trip at most
         std::size_t max_queue = 100000;  // commands waiting (not yet sent) at most
+        // Bytes of arguments waiting (not yet sent) at most: a command that would go over is
+        // refused at once with kErrQueueBytes (counted in rejected_bytes). 0 = no byte bound.
+        std::size_t max_queue_bytes = std::size_t{64} << 20;
     };
 
     struct Stats {
@@ -114,6 +118,8 @@ public:
         std::uint64_t reconnects = 0;           // successful connects after the first
         std::uint64_t script_reloads = 0;       // EVALSHA answered NOSCRIPT, sent again as EVAL
         std::uint64_t queue_depth = 0;          // waiting to be sent, now
+        std::uint64_t queue_bytes = 0;          // argument bytes waiting to be sent, now
+        std::uint64_t rejected_bytes = 0;       // of `rejected`: over max_queue_bytes
         bool connected = false;
     };
 
@@ -171,6 +177,7 @@ private:
         std::vector<std::string> args;
         Callback cb;
         std::shared_ptr<const std::string> script;  // set for EVALSHA: the source, for EVAL
+        std::size_t bytes = 0;  // argument bytes, counted in queue_bytes_ while queued
     };
     struct Wire;  // argv scratch for redisAppendCommandArgv
 
@@ -225,6 +232,8 @@ private:
     std::atomic<std::uint64_t> reconnects_{0};
     std::atomic<std::uint64_t> script_reloads_{0};
     std::atomic<std::uint64_t> queue_depth_{0};
+    std::size_t queue_bytes_ = 0;  // under mu_: Pending::bytes of queue_
+    std::atomic<std::uint64_t> queue_bytes_seen_{0}, rejected_bytes_{0};
 };
 
 }  // namespace lp::router

@@ -93,7 +93,9 @@ std::unique_ptr<RedisClient> connected_client(const lp::testing::RedisServer& se
 struct MemoryBackend {
     static void start_suite() {}
     static void stop_suite() {}
-    std::unique_ptr<InboxStore> make(std::size_t cap) { return std::make_unique<MemoryInbox>(cap); }
+    std::unique_ptr<InboxStore> make(std::size_t cap, std::size_t share = 0) {
+        return std::make_unique<MemoryInbox>(cap, share);
+    }
     void settle() {}
 };
 
@@ -111,9 +113,9 @@ struct RedisBackend {
         client = nullptr;
         server = nullptr;
     }
-    std::unique_ptr<InboxStore> make(std::size_t cap) {
+    std::unique_ptr<InboxStore> make(std::size_t cap, std::size_t share = 0) {
         EXPECT_TRUE(client->command_sync({"FLUSHALL"}, 2s).ok());
-        return std::make_unique<RedisInbox>(*client, cap);
+        return std::make_unique<RedisInbox>(*client, cap, RedisInbox::Options{}, share);
     }
     // One connection, commands in order: a reply to this PING means everything before it ran,
     // and its callbacks (which count) ran before this one.
@@ -126,8 +128,8 @@ protected:
     static void SetUpTestSuite() { Backend::start_suite(); }
     static void TearDownTestSuite() { Backend::stop_suite(); }
 
-    InboxStore& store(std::size_t cap = 1000) {
-        store_ = backend_.make(cap);
+    InboxStore& store(std::size_t cap = 1000, std::size_t share = 0) {
+        store_ = backend_.make(cap, share);
         return *store_;
     }
     void settle() { backend_.settle(); }
@@ -157,6 +159,7 @@ TYPED_TEST(InboxBehaviourTest, EveryFieldRoundTrips) {
     StoredMessage m = message(42, now_ms() + 90'000, R"({"text":"héllo"})");
     m.type = "pk.result";
     m.sent_at_ms = 1'712'345'678'901;
+    m.sender = 77;
     ASSERT_TRUE(inbox.append(1, m));
     auto got = inbox.load(1, 10);
     ASSERT_EQ(got.size(), 1u);
@@ -165,6 +168,78 @@ TYPED_TEST(InboxBehaviourTest, EveryFieldRoundTrips) {
     EXPECT_EQ(got[0].payload, m.payload);
     EXPECT_EQ(got[0].sent_at_ms, m.sent_at_ms);
     EXPECT_EQ(got[0].expires_at_ms, m.expires_at_ms);
+    EXPECT_EQ(got[0].sender, m.sender);
+}
+
+// ------------------------------------------------------------------ the senders' shares
+
+StoredMessage from(std::uint64_t sender, std::uint64_t id, std::uint64_t expires_at_ms = now_ms() + 60'000) {
+    StoredMessage m = message(id, expires_at_ms);
+    m.sender = sender;
+    return m;
+}
+
+TYPED_TEST(InboxBehaviourTest, ASenderOverItsShareIsRefusedAndEarlierMessagesStay) {
+    InboxStore& inbox = this->store(5, 2);
+    EXPECT_TRUE(inbox.append(7, message(1)));  // an API push: no sender, no share
+    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::Stored);
+    for (std::uint64_t id = 4; id < 40; ++id)
+        EXPECT_EQ(inbox.append_checked(7, from(9, id)), AppendResult::ShareFull) << id;
+    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);  // a duplicate: fine
+    EXPECT_EQ(inbox.append_checked(7, from(8, 50)), AppendResult::Stored);  // another sender
+    EXPECT_EQ(inbox.append_checked(6, from(9, 60)), AppendResult::Stored);  // another inbox
+    EXPECT_EQ(ids_of(inbox.load(7, 100)), (Ids{1, 2, 3, 50}));
+    EXPECT_EQ(inbox.counters().share_full, 36u);
+    EXPECT_EQ(inbox.counters().dropped_cap, 0u);
+}
+
+TYPED_TEST(InboxBehaviourTest, ARemovedMessageFreesItsSendersShare) {
+    InboxStore& inbox = this->store(100, 2);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 1)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::ShareFull);
+    inbox.remove(7, {1});
+    this->settle();
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 4)), AppendResult::ShareFull);
+}
+
+TYPED_TEST(InboxBehaviourTest, AnExpiredMessageFreesItsSendersShare) {
+    InboxStore& inbox = this->store(100, 2);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 1, now_ms() + 200)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::ShareFull);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(ids_of(inbox.load(7, 100)), (Ids{2}));  // prunes
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 4)), AppendResult::ShareFull);
+}
+
+TYPED_TEST(InboxBehaviourTest, ACapDropFreesTheDroppedSendersShare) {
+    InboxStore& inbox = this->store(3, 2);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 1)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(8, 3)), AppendResult::Stored);
+    EXPECT_EQ(inbox.append_checked(7, from(8, 4)), AppendResult::Stored);  // drops 1 (sender 9)
+    EXPECT_EQ(inbox.append_checked(7, from(9, 5)), AppendResult::Stored);  // 9 holds 2, 5; drops 2
+    EXPECT_EQ(inbox.append_checked(7, from(9, 6)), AppendResult::Stored);  // 9 holds 5, 6; drops 3
+    EXPECT_EQ(inbox.append_checked(7, from(9, 7)), AppendResult::ShareFull);
+    EXPECT_EQ(inbox.append_checked(7, from(8, 8)), AppendResult::Stored);  // 8 held only 4
+    EXPECT_EQ(ids_of(inbox.load(7, 100)), (Ids{5, 6, 8}));
+}
+
+TYPED_TEST(InboxBehaviourTest, AReStoreIsNeverRefusedButCountsTowardsTheShare) {
+    InboxStore& inbox = this->store(100, 1);
+    EXPECT_EQ(inbox.append_checked(7, from(9, 1)), AppendResult::Stored);
+    EXPECT_TRUE(inbox.append(7, from(9, 2)));  // accepted earlier, back at a disconnect
+    EXPECT_EQ(ids_of(inbox.load(7, 100)), (Ids{1, 2}));
+    inbox.remove(7, {1});
+    this->settle();
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::ShareFull);  // 2 still counts
+    inbox.remove(7, {2});
+    this->settle();
+    EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::Stored);
 }
 
 TYPED_TEST(InboxBehaviourTest, AppendIgnoresAMsgIdAlreadyThere) {
@@ -424,6 +499,23 @@ TEST_F(RedisInboxTest, StoresAListOfIdsAHashOfProtobufMessagesAndAnExpiryIndex) 
 
     EXPECT_EQ(cmd({"ZSCORE", keys.expiry, "5"}).str, std::to_string(expires));
     EXPECT_TRUE(cmd({"ZSCORE", keys.expiry, "6"}).is_nil());  // never expires: not indexed
+}
+
+TEST_F(RedisInboxTest, KeepsEachSendersShareInAHashInStepWithTheMessages) {
+    RedisInbox inbox(*client_, 1000, options(), 10);
+    const auto keys = inbox.keys_of(42);
+    EXPECT_EQ(keys.senders, "lp:inbox:{42}:s");
+    StoredMessage a = message(5), b = message(6), api = message(7);
+    a.sender = b.sender = 9;
+    ASSERT_EQ(inbox.append_checked(42, a), AppendResult::Stored);
+    ASSERT_EQ(inbox.append_checked(42, b), AppendResult::Stored);
+    ASSERT_EQ(inbox.append_checked(42, api), AppendResult::Stored);
+    EXPECT_EQ(cmd({"HGET", keys.senders, "c9"}).str, "2");
+    EXPECT_EQ(cmd({"HGET", keys.senders, "m5"}).str, "9");
+    EXPECT_TRUE(cmd({"HGET", keys.senders, "m7"}).is_nil());  // no sender: not counted
+    EXPECT_EQ(cmd({"TTL", keys.senders}).integer > 0, true);  // leaves with the inbox
+    inbox.remove(42, {5, 6});
+    EXPECT_TRUE(eventually([&] { return cmd({"HLEN", keys.senders}).integer == 0; }));
 }
 
 TEST_F(RedisInboxTest, KeysLiveAsLongAsTheLatestMessage) {

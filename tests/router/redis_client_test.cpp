@@ -444,6 +444,41 @@ TEST_F(RedisClientTest, QueueOverMaxQueueIsRefusedAtOnce) {
     EXPECT_EQ(c->command_sync({"GET", "q"}, 2s).str, "10");
 }
 
+TEST_F(RedisClientTest, QueueOverMaxQueueBytesIsRefusedAtOnceAndCounted) {
+    auto o = options();
+    o.max_queue_bytes = 10'000;  // ten 1 KB values (and their short names) fit, not eleven
+    auto c = connected_client(o);
+    std::promise<void> slept;
+    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const RedisReply&) { slept.set_value(); });
+    ASSERT_TRUE(eventually([&] { return c->stats().queue_depth == 0; }));
+    std::this_thread::sleep_for(50ms);
+
+    const std::string value(990, 'v');
+    std::atomic<int> ok{0};
+    int full = 0;
+    for (int i = 0; i < 25; ++i) {
+        bool refused_inline = false;
+        c->command({"APPEND", "b", value}, [&](const RedisReply& r) {
+            if (r.str == kErrQueueBytes) {
+                refused_inline = true;  // runs before command() returns, on this thread
+            } else if (r.ok()) {
+                ++ok;
+            }
+        });
+        if (refused_inline) ++full;
+    }
+    EXPECT_EQ(full, 15);
+    EXPECT_EQ(c->stats().rejected_bytes, 15u);
+    EXPECT_EQ(c->stats().rejected, 15u);
+    EXPECT_LE(c->stats().queue_bytes, 10'000u);
+    EXPECT_GT(c->stats().queue_bytes, 9'000u);
+    ASSERT_EQ(slept.get_future().wait_for(2s), std::future_status::ready);
+    ASSERT_TRUE(eventually([&] { return ok == 10; }));
+    EXPECT_EQ(c->stats().queue_bytes, 0u);
+    // Room again once the queue drained.
+    EXPECT_TRUE(c->command_sync({"APPEND", "b", value}, 2s).ok());
+}
+
 TEST_F(RedisClientTest, NeverConnectedClientFailsFast) {
     RedisClient::Options o = options();
     o.backoff_min = 500ms;

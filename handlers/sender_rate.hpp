@@ -1,0 +1,80 @@
+// handlers/sender_rate: a token bucket per sending user (im.send's im.rate_per_s), shared by all
+// of that user's sessions on this node, so opening more sessions (platforms) does not multiply
+// what one user may send. Per node: a user's sessions on other nodes count there.
+//
+// Thread-safe: 16 striped maps, one lock each, taken for a few instructions. Bounded: a stripe
+// that grows past its sweep mark drops the users whose bucket has refilled to full (they are
+// the same as absent), so memory follows the users who sent lately, not everyone who ever did.
+//
+// Must never: block, or keep a bucket for a user who could not tell the difference.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+
+namespace lp::handlers {
+
+class SenderRate {
+public:
+    // rate_per_s 0: take() always says yes.
+    SenderRate(std::uint32_t rate_per_s, std::uint32_t burst) : rate_(rate_per_s), burst_(burst ? burst : 1) {}
+
+    // One token of `user` at `now_ms`; false when its bucket is empty.
+    bool take(std::uint64_t user, std::uint64_t now_ms) {
+        if (rate_ == 0) return true;
+        Stripe& st = stripes_[(user * 0x9E3779B97F4A7C15ull) >> 60];
+        std::lock_guard lock(st.mu);
+        auto [it, created] = st.users.try_emplace(user, Bucket{static_cast<double>(burst_), now_ms});
+        Bucket& b = it->second;
+        if (!created) {
+            const double elapsed_s = now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
+            b.tokens = std::min<double>(burst_, b.tokens + elapsed_s * rate_);
+            b.refill_ms = now_ms;
+        }
+        const bool ok = b.tokens >= 1.0;
+        if (ok) b.tokens -= 1.0;
+        if (created && st.users.size() >= st.sweep_at) sweep(st, now_ms);
+        return ok;
+    }
+
+    std::size_t tracked_users() {
+        std::size_t n = 0;
+        for (auto& st : stripes_) {
+            std::lock_guard lock(st.mu);
+            n += st.users.size();
+        }
+        return n;
+    }
+
+private:
+    struct Bucket {
+        double tokens;
+        std::uint64_t refill_ms;
+    };
+    struct alignas(64) Stripe {
+        std::mutex mu;
+        std::unordered_map<std::uint64_t, Bucket> users;
+        std::size_t sweep_at = 1024;
+    };
+
+    // The stripe is locked. Forgets the buckets that are full by now.
+    void sweep(Stripe& st, std::uint64_t now_ms) {
+        for (auto it = st.users.begin(); it != st.users.end();) {
+            const Bucket& b = it->second;
+            const double elapsed_s = now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
+            if (b.tokens + elapsed_s * rate_ >= burst_) it = st.users.erase(it);
+            else ++it;
+        }
+        st.sweep_at = std::max<std::size_t>(1024, 2 * st.users.size());
+    }
+
+    const std::uint32_t rate_;
+    const std::uint32_t burst_;
+    std::array<Stripe, 16> stripes_;
+};
+
+}  // namespace lp::handlers
