@@ -39,7 +39,8 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
     static int counter = 0;
     log_path_ = std::filesystem::temp_directory_path() /
                 ("livepushd-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log");
-    std::vector<std::string> argv = {LIVEPUSHD_PATH,         "--jwt-secret", kTestSecret,
+    const char* binary = std::getenv("LIVEPUSH_TEST_LIVEPUSHD");
+    std::vector<std::string> argv = {binary && *binary ? binary : LIVEPUSHD_PATH, "--jwt-secret", kTestSecret,
                                      "--tcp-listen",         "127.0.0.1:0",  "--ws-listen",
                                      "127.0.0.1:0",          "--api-listen", "127.0.0.1:0",
                                      "--node-id",            "test-node",    "--log-level",
@@ -54,6 +55,7 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
         int logfd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (logfd >= 0) ::dup2(logfd, 2);
         ::close(out[0]);
+        ::setenv("LIVEPUSH_CLUSTER_SECRET", kTestClusterSecret, 1);
         std::vector<char*> cargv;
         for (auto& a : argv) cargv.push_back(a.data());
         cargv.push_back(nullptr);
@@ -78,6 +80,7 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
                 tcp_port_ = port_after(line, "tcp");
                 ws_port_ = port_after(line, "ws");
                 api_port_ = port_after(line, "api");
+                link_port_ = port_after(line, "link");
                 break;
             }
         }

@@ -13,11 +13,16 @@
 namespace lp::testing {
 
 inline constexpr const char* kTestSecret = "integration-test-secret";
+// cluster.secret of every node a test starts (given through LIVEPUSH_CLUSTER_SECRET, so that a
+// flag or --set in a test's args still wins); cluster mode refuses to start without one.
+inline constexpr const char* kTestClusterSecret = "integration-test-cluster-secret-0123456789";
 
 class NodeProcess {
 public:
     // Starts livepushd with a test secret, loopback listens on port 0, and `args` appended
     // (later flags win). Throws std::runtime_error if it does not become ready in 10 s.
+    // LIVEPUSH_TEST_LIVEPUSHD in the environment runs that binary instead (e.g. an older build,
+    // to show a test fails without a defence).
     explicit NodeProcess(std::vector<std::string> args = {});
     ~NodeProcess();
     NodeProcess(const NodeProcess&) = delete;
@@ -26,6 +31,7 @@ public:
     std::uint16_t tcp_port() const { return tcp_port_; }
     std::uint16_t ws_port() const { return ws_port_; }
     std::uint16_t api_port() const { return api_port_; }
+    std::uint16_t link_port() const { return link_port_; }  // cluster mode only
     pid_t pid() const { return pid_; }
 
     // Sends sig and waits up to `timeout` for exit. Returns the exit status (WEXITSTATUS), or
@@ -40,6 +46,7 @@ private:
     std::uint16_t tcp_port_ = 0;
     std::uint16_t ws_port_ = 0;
     std::uint16_t api_port_ = 0;
+    std::uint16_t link_port_ = 0;
     std::string log_path_;
     bool exited_ = false;
 };
