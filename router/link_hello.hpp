@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "codec/frame.hpp"
+#include "codec/stream_decoder.hpp"
 
 namespace lp::router {
 
@@ -73,5 +74,55 @@ public:
 private:
     std::string secret_, self_, expected_, nonce_, peer_nonce_, hello_;
 };
+
+// The acceptor's whole read path, without the socket: bytes in, verdicts and frames out.
+// Before the hello is verified frames may be at most kLinkPreHelloMaxBody and the first must be
+// a good hello; after it, up to max_body and link codes only. router/node_links feeds it what it
+// reads; the fuzzer feeds it anything.
+class LinkInboundGate {
+public:
+    LinkInboundGate(std::string secret, std::string self_id, std::string nonce, std::uint32_t max_body)
+        : hello_(std::move(secret), std::move(self_id), std::move(nonce)), max_body_(max_body) {}
+
+    struct Fed {
+        LinkReject reject = LinkReject::None;  // set: close the connection
+        bool proven_now = false;               // the hello verified in these bytes: send welcome_frame()
+    };
+    // on_frame(code, body) for each frame after the hello; returning false stops (the caller
+    // then closes the connection, as after a reject).
+    template <class OnFrame>
+    Fed feed(const std::uint8_t* data, std::size_t n, OnFrame&& on_frame);
+
+    std::string challenge_frame() const { return hello_.challenge_frame(); }
+    bool proven() const noexcept { return !hello_.peer().empty(); }
+    const std::string& peer() const noexcept { return hello_.peer(); }
+    const std::string& welcome_frame() const noexcept { return hello_.welcome_frame(); }
+
+private:
+    LinkHelloAcceptor hello_;
+    codec::StreamDecoder decoder_{kLinkPreHelloMaxBody};
+    std::uint32_t max_body_;
+};
+
+template <class OnFrame>
+LinkInboundGate::Fed LinkInboundGate::feed(const std::uint8_t* data, std::size_t n, OnFrame&& on_frame) {
+    Fed fed;
+    auto err = decoder_.feed(data, n, [&](const codec::FrameView& f) {
+        if (!proven()) {
+            fed.reject = hello_.on_frame(f);
+            if (fed.reject != LinkReject::None) return false;
+            fed.proven_now = true;
+            decoder_.set_max_body(max_body_);
+            return true;
+        }
+        if (!codec::is_link_code(f.header.code)) {
+            fed.reject = LinkReject::BadFrame;
+            return false;
+        }
+        return on_frame(static_cast<codec::Code>(f.header.code), f.body);
+    });
+    if (fed.reject == LinkReject::None && err != codec::DecodeError::None) fed.reject = LinkReject::BadFrame;
+    return fed;
+}
 
 }  // namespace lp::router

@@ -108,16 +108,15 @@ struct NodeLinks::Impl {
         Impl* impl;
         tcp::socket socket;
         asio::steady_timer deadline;
-        codec::StreamDecoder decoder{kLinkPreHelloMaxBody};
-        LinkHelloAcceptor hello;
+        LinkInboundGate gate;
         std::string peer;   // address, for the log
         std::string node;   // set by a verified hello
-        std::string challenge, welcome;  // kept alive while being written
+        std::string challenge;  // kept alive while being written (the welcome lives in gate)
         bool open = true;
         std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(64 * 1024);
         Inbound(Impl* i, tcp::socket s)
             : impl(i), socket(std::move(s)), deadline(i->io),
-              hello(i->opts.secret, i->opts.node_id, link_nonce()), peer(peer_of(socket)) {}
+              gate(i->opts.secret, i->opts.node_id, link_nonce(), i->opts.max_body), peer(peer_of(socket)) {}
     };
 
     NodeLinksOptions opts;
@@ -159,7 +158,7 @@ struct NodeLinks::Impl {
         in->deadline.async_wait([this, in](const boost::system::error_code& ec) {
             if (!ec && in->open && in->node.empty()) reject(in, LinkReject::Deadline);
         });
-        in->challenge = in->hello.challenge_frame();
+        in->challenge = in->gate.challenge_frame();
         asio::async_write(in->socket, asio::buffer(in->challenge), [this, in](const boost::system::error_code& ec, std::size_t) {
             if (ec) close(in);
         });
@@ -187,46 +186,35 @@ struct NodeLinks::Impl {
         close(in);
     }
 
-    // One frame before the hello is verified: it must be a good hello.
-    bool on_hello(const std::shared_ptr<Inbound>& in, const codec::FrameView& f) {
-        if (auto why = in->hello.on_frame(f); why != LinkReject::None) {
-            reject(in, why);
-            return false;
-        }
-        in->node = in->hello.peer();
-        in->deadline.cancel();
-        in->decoder.set_max_body(opts.max_body);
-        in->welcome = in->hello.welcome_frame();
-        // The challenge's write has completed in the kernel: the peer answered it.
-        asio::async_write(in->socket, asio::buffer(in->welcome), [this, in](const boost::system::error_code& ec, std::size_t) {
-            if (ec) close(in);
-        });
-        return true;
-    }
-
     void read(const std::shared_ptr<Inbound>& in) {
         in->socket.async_read_some(asio::buffer(in->buf), [this, in](const boost::system::error_code& ec, std::size_t n) {
             if (ec || !in->open) {
                 close(in);
                 return;
             }
-            auto err = in->decoder.feed(in->buf.data(), n, [&](const codec::FrameView& f) {
-                if (in->node.empty()) return on_hello(in, f);
-                if (!codec::is_link_code(f.header.code)) {
-                    reject(in, LinkReject::BadFrame);
-                    return false;
-                }
+            auto fed = in->gate.feed(in->buf.data(), n, [&](codec::Code code, std::string_view body) {
                 stats.frames_received.fetch_add(1, std::memory_order_relaxed);
                 try {
-                    handler(in->node, static_cast<codec::Code>(f.header.code), f.body);
+                    handler(in->gate.peer(), code, body);
                 } catch (const std::exception&) {
                     // A handler bug must not take the link down; the frame is lost, counted
                     // by the handler's own metrics.
                 }
                 return true;
             });
-            if (err != codec::DecodeError::None) reject(in, LinkReject::BadFrame);
-            if (!in->open) return;
+            if (fed.proven_now) {
+                in->node = in->gate.peer();
+                in->deadline.cancel();
+                // The challenge's write has completed in the kernel: the peer answered it.
+                asio::async_write(in->socket, asio::buffer(in->gate.welcome_frame()),
+                                  [this, in](const boost::system::error_code& ec, std::size_t) {
+                                      if (ec) close(in);
+                                  });
+            }
+            if (fed.reject != LinkReject::None) {
+                reject(in, fed.reject);
+                return;
+            }
             read(in);
         });
     }

@@ -12,11 +12,13 @@
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -350,6 +352,47 @@ TEST_F(LinkAttack, TwoThousandIdleConnectionsAreShedAndARealNodeStillLinks) {
     auto p = user->next_push(10000ms);
     ASSERT_TRUE(p) << "n2 could not deliver to n1 after the flood";
     EXPECT_EQ(p->type(), "after-flood");
+}
+
+// ---------------------------------------------------------------- start-up policy
+
+struct Exit {
+    int code = -1;
+    std::string output;
+};
+
+// Runs livepushd in cluster mode with `args` (no LIVEPUSH_CLUSTER_SECRET in its environment)
+// and returns its exit code and output. It must refuse before touching Redis or a port.
+Exit run_cluster_node(const std::string& args) {
+    const std::string cmd = std::string("env -u LIVEPUSH_CLUSTER_SECRET ") + LIVEPUSHD_PATH +
+                            " --redis 127.0.0.1:1 --tcp-listen 127.0.0.1:0 --ws-listen '' --api-listen '' " + args + " 2>&1";
+    Exit e;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return e;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) e.output += buf;
+    int status = ::pclose(p);
+    e.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return e;
+}
+
+TEST(LinkSecretPolicy, ClusterModeRefusesToStartWithoutAStrongSeparateSecret) {
+    const std::string jwt = "a-jwt-secret-that-is-long-enough-0123456789";
+    const std::string api = "an-api-key-that-is-long-enough-0123456789";
+    const std::string base = "--jwt-secret " + jwt + " --api-key " + api;
+    struct Case {
+        std::string args, says;
+    } cases[] = {
+        {base, "cluster.secret is required"},
+        {base + " --cluster-secret short", "at least 32"},
+        {base + " --set cluster.secret=" + jwt, "must differ from auth.jwt_secret"},
+        {base + " --cluster-secret " + api, "must differ from api.key"},
+    };
+    for (const auto& c : cases) {
+        Exit e = run_cluster_node(c.args);
+        EXPECT_EQ(e.code, 2) << c.args << "\n" << e.output;
+        EXPECT_NE(e.output.find(c.says), std::string::npos) << c.args << "\n" << e.output;
+    }
 }
 
 }  // namespace
