@@ -77,6 +77,7 @@ struct Config {
         std::uint32_t link_hello_timeout_ms = 3000;
         std::uint32_t link_max_connections = 256;
         std::uint64_t link_queue_max_bytes = 64ull * 1024 * 1024;
+        std::string link_tls_cert, link_tls_key, link_tls_ca;  // all three or none: mutual TLS
     } cluster;
     struct Kafka {
         std::string brokers;  // empty = no Kafka

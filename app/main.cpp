@@ -72,6 +72,9 @@ std::string check_cluster_secret(lp::app::Config& c) {
         return "cluster.secret is " + std::to_string(s.size()) + " bytes: it must be at least 32";
     if (s == c.auth.jwt_secret) return "cluster.secret must differ from auth.jwt_secret (a token signature would prove a node)";
     if (s == c.api.key) return "cluster.secret must differ from api.key";
+    const int tls_set = !c.cluster.link_tls_cert.empty() + !c.cluster.link_tls_key.empty() + !c.cluster.link_tls_ca.empty();
+    if (tls_set != 0 && tls_set != 3)
+        return "cluster.link_tls_cert, cluster.link_tls_key and cluster.link_tls_ca go together: set all three or none";
     return {};
 }
 

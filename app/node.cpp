@@ -246,6 +246,9 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.link_hello_timeout = std::chrono::milliseconds(c.cluster.link_hello_timeout_ms);
         co.link_max_connections = c.cluster.link_max_connections;
         co.link_queue_max_bytes = c.cluster.link_queue_max_bytes;
+        co.link_tls_cert = c.cluster.link_tls_cert;
+        co.link_tls_key = c.cluster.link_tls_key;
+        co.link_tls_ca = c.cluster.link_tls_ca;
         co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
         p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
             p_->push->deliver_from_link(d);
@@ -637,7 +640,7 @@ std::string Node::metrics_text() const {
         m.gauge("livepush_link_inbound", "inbound link connections, proven or not", ls.inbound_links.load());
         constexpr router::LinkReject kReasons[] = {router::LinkReject::BadFrame, router::LinkReject::BadProof,
                                                    router::LinkReject::WrongPeer, router::LinkReject::Deadline,
-                                                   router::LinkReject::OverCap};
+                                                   router::LinkReject::OverCap, router::LinkReject::Tls};
         for (auto r : kReasons)
             m.counter("livepush_link_rejected_total", "inbound link connections closed by the listener's checks",
                       ls.rejected[static_cast<std::size_t>(r)].load(), "reason=\"" + std::string(to_string(r)) + "\"");

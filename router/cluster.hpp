@@ -54,6 +54,7 @@ struct ClusterOptions {
     std::chrono::milliseconds link_hello_timeout{3000};
     std::size_t link_max_connections = 256;
     std::size_t link_queue_max_bytes = 64 * 1024 * 1024;
+    std::string link_tls_cert, link_tls_key, link_tls_ca;  // all set: links are mutual TLS
     std::chrono::milliseconds node_ttl{5000};
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions

@@ -55,6 +55,8 @@ std::string_view to_string(LinkReject r) noexcept {
             return "deadline";
         case LinkReject::OverCap:
             return "over_cap";
+        case LinkReject::Tls:
+            return "tls";
     }
     return "unknown";
 }

@@ -38,6 +38,7 @@ enum class LinkReject : std::uint8_t {
     WrongPeer,   // the challenge names another node than the one dialled
     Deadline,    // no complete handshake within cluster.link_hello_timeout_ms
     OverCap,     // over cluster.link_max_connections inbound links
+    Tls,         // TLS handshake failed (no certificate, or one not from cluster.link_tls_ca)
 };
 std::string_view to_string(LinkReject r) noexcept;
 

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -73,6 +74,66 @@ void bump(std::array<std::atomic<std::uint64_t>, NodeLinksStats::kReasons>& coun
     counters[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
 }
 
+// A link's byte stream: plain TCP, or TLS over it when cluster.link_tls_* are set.
+class LinkStream {
+public:
+    LinkStream(asio::io_context& io, asio::ssl::context* tls) { reset(io, tls); }
+    LinkStream(tcp::socket s, asio::ssl::context* tls) {
+        if (tls) tls_.emplace(std::move(s), *tls);
+        else plain_.emplace(std::move(s));
+    }
+    void reset(asio::io_context& io, asio::ssl::context* tls) {
+        tls_.reset();
+        plain_.reset();
+        if (tls) tls_.emplace(io, *tls);
+        else plain_.emplace(io);
+    }
+    bool tls() const noexcept { return tls_.has_value(); }
+    tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
+    void close() {
+        boost::system::error_code ignored;
+        socket().close(ignored);
+    }
+    template <class Handler>
+    void handshake(asio::ssl::stream_base::handshake_type side, Handler&& h) {
+        tls_->async_handshake(side, std::forward<Handler>(h));
+    }
+    template <class Buffer, class Handler>
+    void read_some(const Buffer& b, Handler&& h) {
+        if (tls_) tls_->async_read_some(b, std::forward<Handler>(h));
+        else plain_->async_read_some(b, std::forward<Handler>(h));
+    }
+    template <class Buffers, class Handler>
+    void write(const Buffers& b, Handler&& h) {
+        if (tls_) asio::async_write(*tls_, b, std::forward<Handler>(h));
+        else asio::async_write(*plain_, b, std::forward<Handler>(h));
+    }
+
+private:
+    std::optional<tcp::socket> plain_;
+    std::optional<asio::ssl::stream<tcp::socket>> tls_;
+};
+
+// TLS contexts for both directions: each side presents the node certificate and accepts only
+// a peer whose certificate chains to cluster.link_tls_ca (the acceptor requires one).
+std::unique_ptr<asio::ssl::context> tls_context(const NodeLinksOptions& o, bool server) {
+    auto ctx = std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server : asio::ssl::context::tls_client);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    auto need = [&](const char* key, const std::string& path) {
+        if (ec) throw std::runtime_error(std::string(key) + " \"" + path + "\": " + ec.message());
+    };
+    ctx->use_certificate_chain_file(o.tls_cert, ec);
+    need("cluster.link_tls_cert", o.tls_cert);
+    ctx->use_private_key_file(o.tls_key, asio::ssl::context::pem, ec);
+    need("cluster.link_tls_key", o.tls_key);
+    ctx->load_verify_file(o.tls_ca, ec);
+    need("cluster.link_tls_ca", o.tls_ca);
+    ctx->set_verify_mode(server ? asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert : asio::ssl::verify_peer);
+    return ctx;
+}
+
 }  // namespace
 
 struct NodeLinks::Impl {
@@ -83,7 +144,7 @@ struct NodeLinks::Impl {
         Impl* impl;
         std::string node;
         std::string addr;
-        tcp::socket socket;
+        LinkStream stream;
         asio::steady_timer retry;
         asio::steady_timer deadline;
         std::deque<std::string> queue;
@@ -99,14 +160,14 @@ struct NodeLinks::Impl {
         bool closed = false;
         std::chrono::milliseconds backoff;
         Outbound(Impl* i, std::string n, std::string a)
-            : impl(i), node(std::move(n)), addr(std::move(a)), socket(i->io), retry(i->io), deadline(i->io),
+            : impl(i), node(std::move(n)), addr(std::move(a)), stream(i->io, i->client_tls.get()), retry(i->io), deadline(i->io),
               backoff(i->opts.backoff_min) {}
     };
 
     // ---------------------------------------------------------------- inbound
     struct Inbound : std::enable_shared_from_this<Inbound> {
         Impl* impl;
-        tcp::socket socket;
+        LinkStream stream;
         asio::steady_timer deadline;
         LinkInboundGate gate;
         std::string peer;   // address, for the log
@@ -114,9 +175,10 @@ struct NodeLinks::Impl {
         std::string challenge;  // kept alive while being written (the welcome lives in gate)
         bool open = true;
         std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(64 * 1024);
+        bool writing_challenge = false, welcome_waiting = false;
         Inbound(Impl* i, tcp::socket s)
-            : impl(i), socket(std::move(s)), deadline(i->io),
-              gate(i->opts.secret, i->opts.node_id, link_nonce(), i->opts.max_body), peer(peer_of(socket)) {}
+            : impl(i), stream(std::move(s), i->server_tls.get()), deadline(i->io),
+              gate(i->opts.secret, i->opts.node_id, link_nonce(), i->opts.max_body), peer(peer_of(stream.socket())) {}
     };
 
     NodeLinksOptions opts;
@@ -127,9 +189,15 @@ struct NodeLinks::Impl {
     std::thread thread;
     std::unordered_map<std::string, std::shared_ptr<Outbound>> out;
     LogBudget log;
+    std::unique_ptr<asio::ssl::context> server_tls, client_tls;  // set: every link is TLS
     bool running = false;
 
-    Impl(NodeLinksOptions o, Handler h, NodeLinksStats& s) : opts(std::move(o)), handler(std::move(h)), stats(s) {}
+    Impl(NodeLinksOptions o, Handler h, NodeLinksStats& s) : opts(std::move(o)), handler(std::move(h)), stats(s) {
+        if (!opts.tls_cert.empty()) {
+            server_tls = tls_context(opts, true);
+            client_tls = tls_context(opts, false);
+        }
+    }
 
     // ---------------------------------------------------------------- inbound side
 
@@ -158,19 +226,42 @@ struct NodeLinks::Impl {
         in->deadline.async_wait([this, in](const boost::system::error_code& ec) {
             if (!ec && in->open && in->node.empty()) reject(in, LinkReject::Deadline);
         });
+        if (!in->stream.tls()) {
+            start_hello(in);
+            return;
+        }
+        in->stream.handshake(asio::ssl::stream_base::server, [this, in](const boost::system::error_code& ec) {
+            if (!in->open) return;
+            if (ec) reject(in, LinkReject::Tls);
+            else start_hello(in);
+        });
+    }
+
+    void start_hello(const std::shared_ptr<Inbound>& in) {
         in->challenge = in->gate.challenge_frame();
-        asio::async_write(in->socket, asio::buffer(in->challenge), [this, in](const boost::system::error_code& ec, std::size_t) {
+        in->writing_challenge = true;
+        in->stream.write(asio::buffer(in->challenge), [this, in](const boost::system::error_code& ec, std::size_t) {
+            in->writing_challenge = false;
             if (ec) close(in);
+            else if (in->welcome_waiting) write_welcome(in);
         });
         read(in);
+    }
+
+    // One write at a time on a stream: the welcome waits for the challenge's handler if the
+    // peer's hello came back before it ran.
+    void write_welcome(const std::shared_ptr<Inbound>& in) {
+        in->welcome_waiting = false;
+        in->stream.write(asio::buffer(in->gate.welcome_frame()), [this, in](const boost::system::error_code& ec, std::size_t) {
+            if (ec) close(in);
+        });
     }
 
     void close(const std::shared_ptr<Inbound>& in) {
         if (!in->open) return;
         in->open = false;
-        boost::system::error_code ignored;
         in->deadline.cancel();
-        in->socket.close(ignored);
+        in->stream.close();
         stats.inbound_links.fetch_sub(1, std::memory_order_relaxed);
     }
 
@@ -187,7 +278,7 @@ struct NodeLinks::Impl {
     }
 
     void read(const std::shared_ptr<Inbound>& in) {
-        in->socket.async_read_some(asio::buffer(in->buf), [this, in](const boost::system::error_code& ec, std::size_t n) {
+        in->stream.read_some(asio::buffer(in->buf), [this, in](const boost::system::error_code& ec, std::size_t n) {
             if (ec || !in->open) {
                 close(in);
                 return;
@@ -205,11 +296,8 @@ struct NodeLinks::Impl {
             if (fed.proven_now) {
                 in->node = in->gate.peer();
                 in->deadline.cancel();
-                // The challenge's write has completed in the kernel: the peer answered it.
-                asio::async_write(in->socket, asio::buffer(in->gate.welcome_frame()),
-                                  [this, in](const boost::system::error_code& ec, std::size_t) {
-                                      if (ec) close(in);
-                                  });
+                if (in->writing_challenge) in->welcome_waiting = true;
+                else write_welcome(in);
             }
             if (fed.reject != LinkReject::None) {
                 reject(in, fed.reject);
@@ -248,7 +336,7 @@ struct NodeLinks::Impl {
             return;
         }
         const auto attempt = ++link->attempt;
-        link->socket = tcp::socket(io);
+        link->stream.reset(io, client_tls.get());
         link->decoder = codec::StreamDecoder(kLinkPreHelloMaxBody);
         link->hello.emplace(opts.secret, opts.node_id, link->node, link_nonce());
         link->sent_hello = false;
@@ -257,7 +345,7 @@ struct NodeLinks::Impl {
             if (ec || link->attempt != attempt || link->closed || !link->connecting) return;
             handshake_failed(link, LinkReject::Deadline);
         });
-        link->socket.async_connect(ep, [this, link, attempt](const boost::system::error_code& ec) {
+        link->stream.socket().async_connect(ep, [this, link, attempt](const boost::system::error_code& ec) {
             if (link->closed || link->attempt != attempt || !link->connecting) return;
             if (ec) {
                 link->deadline.cancel();
@@ -265,15 +353,23 @@ struct NodeLinks::Impl {
                 return;
             }
             boost::system::error_code ignored;
-            link->socket.set_option(tcp::no_delay(true), ignored);
-            read_outbound(link, attempt);
+            link->stream.socket().set_option(tcp::no_delay(true), ignored);
+            if (!link->stream.tls()) {
+                read_outbound(link, attempt);
+                return;
+            }
+            link->stream.handshake(asio::ssl::stream_base::client, [this, link, attempt](const boost::system::error_code& ec) {
+                if (link->closed || link->attempt != attempt || !link->connecting) return;
+                if (ec) handshake_failed(link, LinkReject::Tls);
+                else read_outbound(link, attempt);
+            });
         });
     }
 
     // The dialer reads the challenge and the welcome; after that the acceptor sends nothing,
     // and a read completes only when it closes.
     void read_outbound(const std::shared_ptr<Outbound>& link, std::uint64_t attempt) {
-        link->socket.async_read_some(asio::buffer(link->buf), [this, link, attempt](const boost::system::error_code& ec,
+        link->stream.read_some(asio::buffer(link->buf), [this, link, attempt](const boost::system::error_code& ec,
                                                                                    std::size_t n) {
             if (link->closed || link->attempt != attempt) return;
             if (ec) {
@@ -325,8 +421,7 @@ struct NodeLinks::Impl {
         bump(stats.handshake_failures, why);
         if (log.allow())
             spdlog::warn("node links: handshake with node {} at {} failed: {}", link->node, link->addr, to_string(why));
-        boost::system::error_code ignored;
-        link->socket.close(ignored);
+        link->stream.close();
         link->deadline.cancel();
         unqueue_hello(link);
         fail(link);
@@ -342,7 +437,7 @@ struct NodeLinks::Impl {
             link->queue.pop_front();
         }
         for (auto& f : link->writing) bufs.emplace_back(f.data(), f.size());
-        asio::async_write(link->socket, bufs, [this, link, handshake, attempt = link->attempt](const boost::system::error_code& ec,
+        link->stream.write(bufs, [this, link, handshake, attempt = link->attempt](const boost::system::error_code& ec,
                                                                                                std::size_t n) {
             std::size_t frames = link->writing.size();
             for (auto& f : link->writing) link->queued_bytes -= f.size();
@@ -377,8 +472,7 @@ struct NodeLinks::Impl {
     void drop(const std::shared_ptr<Outbound>& link) {
         link->ready = false;
         stats.outbound_links.fetch_sub(1, std::memory_order_relaxed);
-        boost::system::error_code ignored;
-        link->socket.close(ignored);
+        link->stream.close();
         fail(link);
     }
 
@@ -404,8 +498,7 @@ struct NodeLinks::Impl {
         if (link->ready) stats.outbound_links.fetch_sub(1, std::memory_order_relaxed);
         link->ready = false;
         link->connecting = false;
-        boost::system::error_code ignored;
-        link->socket.close(ignored);
+        link->stream.close();
         link->retry.cancel();
         link->deadline.cancel();
         out.erase(it);

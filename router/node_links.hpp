@@ -39,6 +39,9 @@ struct NodeLinksOptions {
     std::uint32_t max_body = 16 * 1024 * 1024;  // after the hello; before it, kLinkPreHelloMaxBody
     std::chrono::milliseconds hello_timeout{3000};  // both sides, from TCP connect to welcome
     std::size_t max_inbound = 256;  // inbound link connections (any state); over it: closed at once
+    // All three set: every link is TLS; each side presents tls_cert and accepts only a peer
+    // certificate signed by tls_ca (the acceptor requires one). The hello still runs inside.
+    std::string tls_cert, tls_key, tls_ca;
     std::chrono::milliseconds backoff_min{100};
     std::chrono::milliseconds backoff_max{5000};
     // Finds a node's link address when a send did not know it (a node this one has not yet
@@ -55,7 +58,7 @@ struct NodeLinksStats {
     std::atomic<std::uint64_t> connect_failures{0};
     // Inbound connections closed by the listener's checks, and outbound handshakes that failed,
     // indexed by LinkReject.
-    static constexpr std::size_t kReasons = static_cast<std::size_t>(LinkReject::OverCap) + 1;
+    static constexpr std::size_t kReasons = static_cast<std::size_t>(LinkReject::Tls) + 1;
     std::array<std::atomic<std::uint64_t>, kReasons> rejected{};
     std::array<std::atomic<std::uint64_t>, kReasons> handshake_failures{};
     std::atomic<std::int64_t> outbound_links{0};

@@ -109,4 +109,18 @@ TEST(LinkHello, ProofFieldsAreLengthPrefixedSoBoundariesCannotShift) {
     EXPECT_EQ(lp::router::link_proof(kSecret, "dialer", "n1", "n2", "ab", "c").size(), 32u);
 }
 
+TEST(LinkHello, TheProofIsTheDocumentedHmac) {
+    // Known answer, also computed by tests/fuzz/make_corpus.py (link_proof): pins the wire
+    // construction, and the fuzzer's valid-hello seed with it.
+    const std::string p = lp::router::link_proof("fuzz-cluster-secret-0123456789abcdef", "dialer", std::string(32, 'n'),
+                                                 std::string(32, 'N'), "dialer", "acceptor");
+    static const char* digits = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char c : p) {
+        hex += digits[c >> 4];
+        hex += digits[c & 15];
+    }
+    EXPECT_EQ(hex, "4542b4e4011c385a70f9478aec9ab8ced25b5748c66dfa6dece3668b6ca1bf55");
+}
+
 }  // namespace

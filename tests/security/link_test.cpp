@@ -354,6 +354,54 @@ TEST_F(LinkAttack, TwoThousandIdleConnectionsAreShedAndARealNodeStillLinks) {
     EXPECT_EQ(p->type(), "after-flood");
 }
 
+// ---------------------------------------------------------------- TLS links
+
+// A CA (ca_<name>.pem) and a certificate it signed (<leaf>.pem, <leaf>.key) in dir.
+void make_cert(const std::string& dir, const std::string& ca, const std::string& leaf) {
+    const std::string d = dir + "/";
+    const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+    std::string cmd;
+    if (::access((d + ca + ".pem").c_str(), F_OK) != 0)
+        cmd += "openssl req -x509" + ec + "-keyout " + d + ca + ".key -out " + d + ca + ".pem -days 2 -subj /CN=" + ca +
+               " && ";
+    cmd += "openssl req" + ec + "-keyout " + d + leaf + ".key -out " + d + leaf + ".csr -subj /CN=" + leaf +
+           " && openssl x509 -req -in " + d + leaf + ".csr -CA " + d + ca + ".pem -CAkey " + d + ca +
+           ".key -CAcreateserial -out " + d + leaf + ".pem -days 2";
+    ASSERT_EQ(std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()), 0) << "openssl must be installed: " << cmd;
+}
+
+TEST_F(LinkAttack, TlsLinksDeliverAndRefuseACertificateFromAnotherCa) {
+    lp::testing::TempDir dir;
+    make_cert(dir.path(), "ca1", "node");
+    make_cert(dir.path(), "ca2", "rogue");
+    const std::string d = dir.path() + "/";
+    auto tls = [&](const std::string& leaf) {
+        return std::vector<std::string>{"--link-tls-cert", d + leaf + ".pem", "--link-tls-key", d + leaf + ".key",
+                                        "--link-tls-ca", d + "ca1.pem"};
+    };
+    start_link_node(0, tls("node"));
+    start_link_node(1, tls("node"));
+    auto user = login(0, 4004);
+    ASSERT_TRUE(eventually([&] { return metric(1, "livepush_cluster_nodes") == 2; }, 10000ms));
+    post(1, "/v1/push/user", R"({"user_id":4004,"type":"over-tls","payload":1})");
+    auto p = user->next_push(10000ms);
+    ASSERT_TRUE(p) << "n2 could not deliver to n1 over a TLS link";
+    EXPECT_EQ(p->type(), "over-tls");
+
+    // A plain-TCP stranger never reaches the hello.
+    const double tls_before = std::max(0.0, rejected(0, "tls"));
+    attack_with(0, forged_hello(lp::testing::token_for(4004)), *user, "plain-tcp");
+
+    // A node with the cluster secret but a certificate from another CA: n1 refuses it at the
+    // TLS handshake, so its push never arrives.
+    start_link_node(2, tls("rogue"));
+    post(2, "/v1/push/user", R"({"user_id":4004,"type":"from-rogue","payload":1})");
+    auto rogue = user->next_push(3000ms);
+    EXPECT_FALSE(rogue) << "a node with another CA's certificate delivered \"" << (rogue ? rogue->type() : "") << "\"";
+    EXPECT_TRUE(eventually([&] { return rejected(0, "tls") >= tls_before + 2; }, 10000ms))
+        << "livepush_link_rejected_total{reason=\"tls\"} = " << rejected(0, "tls");
+}
+
 // ---------------------------------------------------------------- start-up policy
 
 struct Exit {
