@@ -42,6 +42,13 @@ enum class LinkReject : std::uint8_t {
 };
 std::string_view to_string(LinkReject r) noexcept;
 
+// Challenge, hello and welcome: each has its one place in the handshake and none after it.
+inline bool is_handshake_code(std::uint16_t code) noexcept {
+    return code == static_cast<std::uint16_t>(codec::Code::LinkHello) ||
+           code == static_cast<std::uint16_t>(codec::Code::LinkChallenge) ||
+           code == static_cast<std::uint16_t>(codec::Code::LinkWelcome);
+}
+
 std::string link_nonce();  // kLinkNonceSize bytes from RAND_bytes
 // The raw 32-byte proof; role is "dialer" or "acceptor".
 std::string link_proof(std::string_view secret, std::string_view role, std::string_view nonce_dialer,
@@ -78,7 +85,7 @@ private:
 
 // The acceptor's whole read path, without the socket: bytes in, verdicts and frames out.
 // Before the hello is verified frames may be at most kLinkPreHelloMaxBody and the first must be
-// a good hello; after it, up to max_body and link codes only. router/node_links feeds it what it
+// a good hello; after it, up to max_body and link codes other than the handshake's only. router/node_links feeds it what it
 // reads; the fuzzer feeds it anything.
 class LinkInboundGate {
 public:
@@ -116,7 +123,7 @@ LinkInboundGate::Fed LinkInboundGate::feed(const std::uint8_t* data, std::size_t
             decoder_.set_max_body(max_body_);
             return true;
         }
-        if (!codec::is_link_code(f.header.code)) {
+        if (!codec::is_link_code(f.header.code) || is_handshake_code(f.header.code)) {
             fed.reject = LinkReject::BadFrame;
             return false;
         }

@@ -41,7 +41,8 @@ Outcome run_gate(Chunks&& for_each) {
     lp::router::LinkInboundGate gate(kSecret, kSelf, kNonce, kMaxBody);
     for_each([&](const std::uint8_t* data, std::size_t n) {
         auto fed = gate.feed(data, n, [&](lp::codec::Code code, std::string_view body) {
-            if (!gate.proven() || !lp::codec::is_link_code(static_cast<std::uint16_t>(code)) || body.size() > kMaxBody)
+            const auto c = static_cast<std::uint16_t>(code);
+            if (!gate.proven() || !lp::codec::is_link_code(c) || lp::router::is_handshake_code(c) || body.size() > kMaxBody)
                 std::abort();
             out.frames.emplace_back(static_cast<std::uint16_t>(code), std::string(body));
             return true;

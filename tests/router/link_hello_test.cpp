@@ -109,6 +109,53 @@ TEST(LinkHello, ProofFieldsAreLengthPrefixedSoBoundariesCannotShift) {
     EXPECT_EQ(lp::router::link_proof(kSecret, "dialer", "n1", "n2", "ab", "c").size(), 32u);
 }
 
+// A hello for `gate`'s challenge from a dialer with the right secret.
+std::string good_hello_for(const lp::router::LinkInboundGate& gate) {
+    LinkHelloDialer a(kSecret, "nA", "nB", lp::router::link_nonce());
+    EXPECT_EQ(a.on_challenge(view(gate.challenge_frame())), LinkReject::None);
+    return a.hello_frame();
+}
+
+lp::router::LinkInboundGate::Fed feed(lp::router::LinkInboundGate& gate, const std::string& bytes, int* frames = nullptr) {
+    return gate.feed(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
+                     [&](lp::codec::Code, std::string_view) {
+                         if (frames) ++*frames;
+                         return true;
+                     });
+}
+
+TEST(LinkInboundGate, BeforeTheHelloAFrameOverOneKibIsRefusedOnItsHeader) {
+    lp::router::LinkInboundGate gate(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
+    const std::string big = lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, std::string(2048, 'x'));
+    EXPECT_EQ(feed(gate, big.substr(0, lp::codec::kHeaderSize)).reject, LinkReject::BadFrame);
+}
+
+TEST(LinkInboundGate, AfterTheHelloLinkFramesUpToMaxBodyPassAndHandshakeCodesDoNot) {
+    lp::router::LinkInboundGate gate(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
+    int frames = 0;
+    const std::string users = lp::codec::encode_frame(lp::codec::Code::LinkUsers, 0, 0, std::string(4096, 'u'));
+    auto fed = feed(gate, good_hello_for(gate) + users, &frames);  // one read: hello and a 4 KiB frame
+    EXPECT_EQ(fed.reject, LinkReject::None);
+    EXPECT_TRUE(fed.proven_now);
+    EXPECT_EQ(gate.peer(), "nA");
+    EXPECT_EQ(frames, 1);
+    EXPECT_EQ(feed(gate, lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, "")).reject, LinkReject::BadFrame);
+
+    lp::router::LinkInboundGate other(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
+    feed(other, good_hello_for(other));
+    EXPECT_EQ(feed(other, lp::codec::encode_frame(lp::codec::Code::Login, 1, 0, "")).reject, LinkReject::BadFrame)
+        << "a client code on a link";
+}
+
+TEST(LinkInboundGate, NoFrameReachesTheHandlerBeforeAGoodHello) {
+    lp::router::LinkInboundGate gate(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
+    int frames = 0;
+    auto fed = feed(gate, lp::codec::encode_frame(lp::codec::Code::LinkUsers, 0, 0, "x"), &frames);
+    EXPECT_EQ(fed.reject, LinkReject::BadFrame);
+    EXPECT_EQ(frames, 0);
+    EXPECT_FALSE(gate.proven());
+}
+
 TEST(LinkHello, TheProofIsTheDocumentedHmac) {
     // Known answer, also computed by tests/fuzz/make_corpus.py (link_proof): pins the wire
     // construction, and the fuzzer's valid-hello seed with it.

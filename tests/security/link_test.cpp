@@ -5,6 +5,8 @@
 // expired), or the bytes a real node sent on an earlier link. Each attack ends with a
 // LinkUsers broadcast that, if the link were accepted, would reach a logged-in user; the test
 // checks that it does not, that the connection is closed and that the rejection is counted.
+// A frame header announcing a large body before the hello is refused on the header.
+// The TLS test delivers over mutual-TLS links and refuses a certificate from another CA.
 // The flood test opens 2,000 idle link connections and checks the listener sheds them (hello
 // deadline, connection cap) and still links a real node afterwards.
 #include <arpa/inet.h>
@@ -242,6 +244,20 @@ TEST_F(LinkAttack, AHelloForgedFromAUserTokenIsRefusedAndDeliversNothing) {
         << "livepush_link_rejected_total{reason=\"bad_proof\"} = " << rejected(0, "bad_proof");
     EXPECT_NE(nodes_[0]->log().find("rejected a connection from 127.0.0.1:"), std::string::npos)
         << "the rejection is logged with the peer's address";
+}
+
+TEST_F(LinkAttack, AFrameAnnouncingAMegabyteBeforeTheHelloIsRefusedOnItsHeader) {
+    start_link_node(0);
+    int fd = connect_to(link_port_[0]);
+    ASSERT_GE(fd, 0);
+    // A hello header announcing 1 MiB, and a little of it: an unauthenticated peer must not
+    // make the node wait for (and buffer) the rest. Well under the 3 s hello deadline.
+    std::string frame = lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, std::string(1 << 20, 'x'));
+    send_all(fd, frame.substr(0, 4096));
+    Received r = read_for(fd, 1500ms);
+    ::close(fd);
+    EXPECT_TRUE(r.closed) << "the node waits for a 1 MiB body from a peer it does not know";
+    EXPECT_TRUE(eventually([&] { return rejected(0, "bad_frame") >= 1; }, 5000ms));
 }
 
 TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
