@@ -289,6 +289,15 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
         recorded = first_frame(seen, lp::codec::Code::LinkHello);
         if (r.closed) break;
     }
+    ASSERT_FALSE(recorded.empty()) << "n1 sent no hello to the fake node";
+    // The fake cannot welcome n1 without the secret: n1 drops the link, counts it and retries.
+    livepush::cluster::LinkWelcome welcome;
+    welcome.set_proof(std::string(32, 'w'));
+    send_all(from_n1, lp::codec::encode_frame(lp::codec::Code::LinkWelcome, 0, 0, welcome.SerializeAsString()));
+    EXPECT_TRUE(read_for(from_n1, 5000ms).closed) << "n1 kept a link whose welcome did not verify";
+    EXPECT_TRUE(eventually([&] { return metric(0, "livepush_link_handshake_failures_total{reason=\"bad_proof\"}") >= 1; },
+                           5000ms));
+    EXPECT_EQ(::poll(&p, 1, 10000), 1) << "n1 did not retry after the failed handshake";
     ::close(from_n1);
     ::close(listener);
     redis.command_sync({"SREM", "lp:nodes", "fake"}, 2000ms);
