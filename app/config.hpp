@@ -87,6 +87,13 @@ struct Config {
         std::string link_advertise;  // host:port other nodes dial; default: advertise host + link port
         std::uint32_t node_ttl_ms = 5000;  // a node is dead this long after its last heartbeat
         std::uint64_t redis_queue_max_bytes = 64ull << 20;  // Redis client queue bound in bytes
+        // Node links (router/node_links): the handshake's HMAC key, required in cluster mode,
+        // >= 32 bytes and unlike every other key; the listener's limits; the queue bound.
+        std::string secret;
+        std::uint32_t link_hello_timeout_ms = 3000;
+        std::uint32_t link_max_connections = 256;
+        std::uint64_t link_queue_max_bytes = 64ull * 1024 * 1024;
+        std::string link_tls_cert, link_tls_key, link_tls_ca;  // all three or none: mutual TLS
     } cluster;
     struct Kafka {
         std::string brokers;  // empty = no Kafka

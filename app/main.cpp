@@ -35,6 +35,8 @@ namespace {
 // Used only with --dev, and printed, so a person can try livepush without setting anything up.
 constexpr const char* kDevSecret = "livepush-dev-secret-not-for-production";
 constexpr const char* kDevApiKey = "livepush-dev-api-key";
+constexpr const char* kDevClusterSecret = "livepush-dev-cluster-secret-not-for-production";
+constexpr std::size_t kMinClusterSecret = 32;
 
 bool is_loopback(const std::string& addr) {
     std::string host;
@@ -57,6 +59,25 @@ void raise_fd_limit() {
     }
 }
 
+// Node links are authenticated with cluster.secret alone (router/link_hello): it must be there
+// in cluster mode, long enough, and not a key that signs or opens anything else.
+std::string check_cluster_secret(lp::app::Config& c) {
+    if (c.cluster.redis.empty()) return {};
+    const std::string& s = c.cluster.secret;
+    if (s.empty() && c.dev) c.cluster.secret = kDevClusterSecret;
+    if (s.empty())
+        return "cluster.secret is required in cluster mode (cluster.redis is set): --cluster-secret, "
+               "LIVEPUSH_CLUSTER_SECRET or [cluster] secret, at least 32 bytes";
+    if (s.size() < kMinClusterSecret)
+        return "cluster.secret is " + std::to_string(s.size()) + " bytes: it must be at least 32";
+    if (s == c.auth.jwt_secret) return "cluster.secret must differ from auth.jwt_secret (a token signature would prove a node)";
+    if (s == c.api.key) return "cluster.secret must differ from api.key";
+    const int tls_set = !c.cluster.link_tls_cert.empty() + !c.cluster.link_tls_key.empty() + !c.cluster.link_tls_ca.empty();
+    if (tls_set != 0 && tls_set != 3)
+        return "cluster.link_tls_cert, cluster.link_tls_key and cluster.link_tls_ca go together: set all three or none";
+    return {};
+}
+
 // Applies --dev defaults and start-up policy. Returns an error message, or empty.
 std::string finish_config(lp::app::Config& c) {
     if (c.auth.jwt_secret.empty()) {
@@ -72,6 +93,7 @@ std::string finish_config(lp::app::Config& c) {
     if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
     if (c.server.heartbeat_interval_ms == 0) return "server.heartbeat_interval_ms must be > 0";
     if (c.server.max_body == 0) return "server.max_body must be > 0";
+    if (auto err = check_cluster_secret(c); !err.empty()) return err;
     return {};
 }
 

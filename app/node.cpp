@@ -273,7 +273,13 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.client_addr = advertised_client_address(c, p_->server->tcp_port());
         co.link_listen = c.cluster.link_listen;
         co.link_advertise = c.cluster.link_advertise;
-        co.secret = c.auth.jwt_secret;  // every node of a cluster shares it
+        co.secret = c.cluster.secret;  // every node of a cluster shares it; nothing else uses it
+        co.link_hello_timeout = std::chrono::milliseconds(c.cluster.link_hello_timeout_ms);
+        co.link_max_connections = c.cluster.link_max_connections;
+        co.link_queue_max_bytes = c.cluster.link_queue_max_bytes;
+        co.link_tls_cert = c.cluster.link_tls_cert;
+        co.link_tls_key = c.cluster.link_tls_key;
+        co.link_tls_ca = c.cluster.link_tls_ca;
         co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
         co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
         p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
@@ -520,6 +526,7 @@ std::string Node::ready_line() const {
         ready += " ws=" + host_of(c.server.ws_listen) + ":" + std::to_string(p_->server->ws_port());
     if (p_->api) ready += " api=" + host_of(c.api.listen) + ":" + std::to_string(p_->api->port());
     if (!c.tls.cert.empty()) ready += " tls=on";
+    if (p_->cluster) ready += " link=" + host_of(c.cluster.link_listen) + ":" + std::to_string(p_->cluster->link_port());
     if (p_->cluster) ready += " cluster=" + c.cluster.redis;
     return ready;
 }
@@ -698,6 +705,17 @@ std::string Node::metrics_text() const {
         m.counter("livepush_link_frames_received_total", "frames received over node links", ls.frames_received.load());
         m.counter("livepush_link_dropped_total", "frames dropped: link queue full", ls.dropped_queue_full.load());
         m.gauge("livepush_link_outbound", "connected outbound links", ls.outbound_links.load());
+        m.gauge("livepush_link_inbound", "inbound link connections, proven or not", ls.inbound_links.load());
+        constexpr router::LinkReject kReasons[] = {router::LinkReject::BadFrame, router::LinkReject::BadProof,
+                                                   router::LinkReject::WrongPeer, router::LinkReject::Deadline,
+                                                   router::LinkReject::OverCap, router::LinkReject::Tls};
+        for (auto r : kReasons)
+            m.counter("livepush_link_rejected_total", "inbound link connections closed by the listener's checks",
+                      ls.rejected[static_cast<std::size_t>(r)].load(), "reason=\"" + std::string(to_string(r)) + "\"");
+        for (auto r : kReasons)
+            m.counter("livepush_link_handshake_failures_total", "outbound link handshakes that failed (then retried)",
+                      ls.handshake_failures[static_cast<std::size_t>(r)].load(),
+                      "reason=\"" + std::string(to_string(r)) + "\"");
     }
     m.counter("livepush_pushes_unavailable_total", "pushes answered 503 (Redis needed and down)", ps.unavailable.load());
 
@@ -724,6 +742,9 @@ std::string Node::metrics_text() const {
     limit("im_max_payload_bytes", c.im.max_payload_bytes);
     limit("api_max_body_bytes", c.api.max_body_bytes);
     limit("api_max_requests_per_s", c.api.max_requests_per_s);
+    limit("link_max_connections", c.cluster.link_max_connections);
+    limit("link_hello_timeout_ms", c.cluster.link_hello_timeout_ms);
+    limit("link_queue_max_bytes", c.cluster.link_queue_max_bytes);
     std::string text = m.take();
     text += p_->host->metrics_text();
     auto js = p_->job_runner->stats();

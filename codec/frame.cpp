@@ -62,6 +62,8 @@ bool is_known_code(std::uint16_t code) noexcept {
         case Code::LinkRoomSub:
         case Code::LinkKick:
         case Code::LinkPing:
+        case Code::LinkChallenge:
+        case Code::LinkWelcome:
             return true;
     }
     return false;
@@ -112,6 +114,10 @@ std::string_view code_name(std::uint16_t code) noexcept {
             return "LINK_KICK";
         case Code::LinkPing:
             return "LINK_PING";
+        case Code::LinkChallenge:
+            return "LINK_CHALLENGE";
+        case Code::LinkWelcome:
+            return "LINK_WELCOME";
     }
     return "UNKNOWN";
 }

@@ -33,6 +33,9 @@ class StreamDecoder {
     // that an idle connection holds no read memory.
     std::size_t buffer_capacity() const noexcept { return partial_.capacity(); }
     std::uint32_t max_body() const noexcept { return max_body_; }
+    // Sets the limit for frames whose header is not yet parsed: a node link starts small and
+    // raises it once the peer has proven who it is (router/node_links).
+    void set_max_body(std::uint32_t max_body) noexcept { max_body_ = max_body; }
 
   private:
     // Frees the buffer's memory. Assigning an empty string would not: libstdc++ move-assigns

@@ -74,6 +74,12 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     lo.listen = opts_.link_listen;
     lo.node_id = opts_.node_id;
     lo.secret = opts_.secret;
+    lo.hello_timeout = opts_.link_hello_timeout;
+    lo.max_inbound = opts_.link_max_connections;
+    lo.max_queue_bytes = opts_.link_queue_max_bytes;
+    lo.tls_cert = opts_.link_tls_cert;
+    lo.tls_key = opts_.link_tls_key;
+    lo.tls_ca = opts_.link_tls_ca;
     // A route can name a node younger than our last node-list refresh: ask Redis for its
     // address rather than hold its frames until the next refresh.
     lo.resolve = [this](const std::string& node) -> std::string {

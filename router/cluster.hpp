@@ -50,7 +50,11 @@ struct ClusterOptions {
     std::string client_addr;    // advertised to clients (reconnect_to)
     std::string link_listen = "0.0.0.0:7002";
     std::string link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port
-    std::string secret;          // proves link peers belong to the cluster
+    std::string secret;          // cluster.secret: proves link peers belong to the cluster
+    std::chrono::milliseconds link_hello_timeout{3000};
+    std::size_t link_max_connections = 256;
+    std::size_t link_queue_max_bytes = 64 * 1024 * 1024;
+    std::string link_tls_cert, link_tls_key, link_tls_ca;  // all set: links are mutual TLS
     std::chrono::milliseconds node_ttl{5000};
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
@@ -130,6 +134,7 @@ public:
     RedisClient& redis() noexcept { return *redis_; }
     const ClusterStats& stats() const noexcept { return stats_; }
     const NodeLinksStats& link_stats() const noexcept { return links_->stats(); }
+    std::uint16_t link_port() const { return links_->port(); }
 
 private:
     std::function<void(const std::string&)> peer_gone_;

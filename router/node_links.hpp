@@ -3,15 +3,19 @@
 // A node sends to another over an outbound link it opens on first use and keeps: the same
 // 16-byte frames as clients speak, with the internal 9xxx codes. Each direction is its own
 // connection, so a link is FIFO: what A sends to B arrives in order, which room delivery relies
-// on. The first frame on a link is LINK_HELLO with an HMAC of the sender's node id under the
-// cluster secret; a peer that cannot prove it belongs is dropped. Outbound queues are bounded
-// (over the bound, frames are dropped and counted: a dead peer cannot grow our memory); a link
-// that fails reconnects with exponential backoff.
+// on. A link opens with the mutual challenge-response of router/link_hello under
+// cluster.secret; nothing else is sent (dialer) or handled (acceptor) before it completes.
+// The listener is built for strangers: before the hello a peer may send only small frames,
+// must finish within hello_timeout, and inbound connections are capped; every rejection is
+// counted by reason and logged (rate-limited) with the peer's address. Outbound queues are
+// bounded (over the bound, frames are dropped and counted: a dead peer cannot grow our memory);
+// a link that fails (including a failed handshake) reconnects with exponential backoff.
 //
 // Everything runs on one thread with its own io_context (the cluster thread); send() may be
 // called from any thread. Received frames are handed to the handler on that thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -23,15 +27,21 @@
 #include <boost/asio/io_context.hpp>
 
 #include "codec/frame.hpp"
+#include "router/link_hello.hpp"
 
 namespace lp::router {
 
 struct NodeLinksOptions {
     std::string listen = "0.0.0.0:7002";
     std::string node_id;
-    std::string secret;  // shared by the cluster's nodes
+    std::string secret;  // cluster.secret, shared by the cluster's nodes and nothing else
     std::size_t max_queue_bytes = 64 * 1024 * 1024;  // per outbound link
-    std::uint32_t max_body = 16 * 1024 * 1024;
+    std::uint32_t max_body = 16 * 1024 * 1024;  // after the hello; before it, kLinkPreHelloMaxBody
+    std::chrono::milliseconds hello_timeout{3000};  // both sides, from TCP connect to welcome
+    std::size_t max_inbound = 256;  // inbound link connections (any state); over it: closed at once
+    // All three set: every link is TLS; each side presents tls_cert and accepts only a peer
+    // certificate signed by tls_ca (the acceptor requires one). The hello still runs inside.
+    std::string tls_cert, tls_key, tls_ca;
     std::chrono::milliseconds backoff_min{100};
     std::chrono::milliseconds backoff_max{5000};
     // Finds a node's link address when a send did not know it (a node this one has not yet
@@ -46,7 +56,11 @@ struct NodeLinksStats {
     std::atomic<std::uint64_t> dropped_queue_full{0};
     std::atomic<std::uint64_t> connects{0};
     std::atomic<std::uint64_t> connect_failures{0};
-    std::atomic<std::uint64_t> rejected_hello{0};
+    // Inbound connections closed by the listener's checks, and outbound handshakes that failed,
+    // indexed by LinkReject.
+    static constexpr std::size_t kReasons = static_cast<std::size_t>(LinkReject::Tls) + 1;
+    std::array<std::atomic<std::uint64_t>, kReasons> rejected{};
+    std::array<std::atomic<std::uint64_t>, kReasons> handshake_failures{};
     std::atomic<std::int64_t> outbound_links{0};
     std::atomic<std::int64_t> inbound_links{0};
 };
@@ -69,7 +83,6 @@ public:
     void forget(const std::string& node);
 
     const NodeLinksStats& stats() const noexcept { return stats_; }
-    static std::string proof(const std::string& secret, const std::string& node_id);
 
 private:
     struct Impl;

@@ -76,6 +76,8 @@ start_node() {
     wait_for "$WORK/$name.log" 'livepushd ready'
 }
 
+CLUSTER_SECRET=bench-cluster-secret-0123456789abcdef
+
 # start_cluster: redis-server and nodes n1 (ports TCP, API) and n2 (TCP2), feed plugin on.
 start_cluster() {
     REDIS=$(free_port)
@@ -85,10 +87,10 @@ start_cluster() {
     wait_for "$WORK/redis.log" 'Ready to accept connections'
     TCP2=$(free_port)
     start_node n1 "$TCP" "$API" --redis "127.0.0.1:$REDIS" --node-id n1 \
-        --link-listen 127.0.0.1:0 --set plugins.enabled=feed
+        --cluster-secret "$CLUSTER_SECRET" --link-listen 127.0.0.1:0 --set plugins.enabled=feed
     N1=$LAST_PID
     start_node n2 "$TCP2" "$(free_port)" --redis "127.0.0.1:$REDIS" --node-id n2 \
-        --link-listen 127.0.0.1:0 --set plugins.enabled=feed
+        --cluster-secret "$CLUSTER_SECRET" --link-listen 127.0.0.1:0 --set plugins.enabled=feed
 }
 
 ulimit -n "$(ulimit -Hn)"

@@ -5,6 +5,8 @@ Seeds are small valid (and a few invalid) inputs so that the fuzzer starts from 
 instead of discovering the magic number by chance. Re-run after a wire format change:
     python3 tests/fuzz/make_corpus.py
 """
+import hashlib
+import hmac
 import json
 import os
 import struct
@@ -123,6 +125,43 @@ def envelope_seeds():
     }
 
 
+# fuzz_link's fixed acceptor (tests/fuzz/fuzz_link.cpp): a hello proven for these is accepted.
+LINK_SECRET = b"fuzz-cluster-secret-0123456789abcdef"
+LINK_SELF = b"acceptor"
+LINK_NONCE = b"N" * 32
+LINK_HELLO, LINK_USERS, LINK_PING, LINK_CHALLENGE, LINK_WELCOME = 9001, 9002, 9007, 9008, 9009
+
+
+def link_proof(role, nonce_dialer, nonce_acceptor, id_dialer, id_acceptor):
+    msg = b"".join(struct.pack(">I", len(x)) + x for x in
+                   (b"livepush-link-v1", role, nonce_dialer, nonce_acceptor, id_dialer, id_acceptor))
+    return hmac.new(LINK_SECRET, msg, hashlib.sha256).digest()
+
+
+def link_hello(node_id=b"dialer", nonce=b"n" * 32, proof=None):
+    if proof is None:
+        proof = link_proof(b"dialer", nonce, LINK_NONCE, node_id, LINK_SELF)
+    body = field_bytes(1, node_id) + field_bytes(3, nonce) + field_bytes(4, proof)
+    return frame(LINK_HELLO, 0, 0, body)
+
+
+def link_seeds():
+    users = field_varint(1, 7) + field_bytes(4, b"t") + field_bytes(5, b"{}") + field_varint(9, 1)
+    after = frame(LINK_USERS, 0, 0, users) + frame(LINK_PING, 0, 0)
+    challenge = frame(LINK_CHALLENGE, 0, 0, field_bytes(1, LINK_SELF) + field_bytes(2, b"c" * 32))
+    welcome = frame(LINK_WELCOME, 0, 0, field_bytes(1, b"w" * 32))
+    return {
+        "hello_then_frames": chunked(link_hello() + after),
+        "hello_then_frames_split": chunked(link_hello() + after, (5, 40, 90)),
+        "hello_bad_proof": chunked(link_hello(proof=b"x" * 32) + after),
+        "hello_short_nonce": chunked(link_hello(nonce=b"n", proof=b"p" * 32)),
+        "hello_then_client_code": chunked(link_hello() + frame(1001, 1, 0, b"")),
+        "frame_before_hello": chunked(after),
+        "pre_hello_too_large": chunked(frame(LINK_HELLO, 0, 0, b"\0" * 1025)),
+        "challenge_then_welcome": chunked(challenge + welcome),
+    }
+
+
 def write(target, seeds):
     folder = os.path.join(HERE, "corpus", target)
     os.makedirs(folder, exist_ok=True)
@@ -135,3 +174,4 @@ if __name__ == "__main__":
     write("fuzz_stream_decoder", stream_seeds())
     write("fuzz_ws_decoder", ws_seeds())
     write("fuzz_envelope", envelope_seeds())
+    write("fuzz_link", link_seeds())

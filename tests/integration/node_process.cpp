@@ -60,6 +60,7 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
         int logfd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (logfd >= 0) ::dup2(logfd, 2);
         ::close(out[0]);
+        ::setenv("LIVEPUSH_CLUSTER_SECRET", kTestClusterSecret, 1);
         std::vector<char*> cargv;
         for (auto& a : argv) cargv.push_back(a.data());
         cargv.push_back(nullptr);
@@ -84,6 +85,7 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
                 tcp_port_ = port_after(line, "tcp");
                 ws_port_ = port_after(line, "ws");
                 api_port_ = port_after(line, "api");
+                link_port_ = port_after(line, "link");
                 break;
             }
         }

@@ -13,6 +13,9 @@
 namespace lp::testing {
 
 inline constexpr const char* kTestSecret = "integration-test-secret";
+// cluster.secret of every node a test starts (given through LIVEPUSH_CLUSTER_SECRET, so that a
+// flag or --set in a test's args still wins); cluster mode refuses to start without one.
+inline constexpr const char* kTestClusterSecret = "integration-test-cluster-secret-0123456789";
 
 class NodeProcess {
 public:
@@ -28,6 +31,7 @@ public:
     std::uint16_t tcp_port() const { return tcp_port_; }
     std::uint16_t ws_port() const { return ws_port_; }
     std::uint16_t api_port() const { return api_port_; }
+    std::uint16_t link_port() const { return link_port_; }  // cluster mode only
     pid_t pid() const { return pid_; }
 
     // Sends sig and waits up to `timeout` for exit. Returns the exit status (WEXITSTATUS), or
@@ -42,6 +46,7 @@ private:
     std::uint16_t tcp_port_ = 0;
     std::uint16_t ws_port_ = 0;
     std::uint16_t api_port_ = 0;
+    std::uint16_t link_port_ = 0;
     std::string log_path_;
     bool exited_ = false;
 };
