@@ -52,6 +52,9 @@ struct Config {
         std::uint64_t max_body_bytes = 4 * 1024 * 1024;
         std::uint32_t max_requests_per_s = 0;  // 0 = unlimited
         std::uint32_t max_user_ids = 10000;
+        std::uint32_t max_connections = 1024;   // at the cap the longest-idle one makes room
+        std::uint32_t header_timeout_ms = 5000;  // a request header must be complete within it
+        std::uint32_t idle_timeout_ms = 30000;   // keep-alive wait for the next request
         // Threads serving the API; 0 = auto: 4 in a cluster, where a qos1 push waits for its
         // Redis inbox write before it answers and more threads overlap those waits, 1 embedded,
         // where a push never waits and more threads only take CPU from the event loops.

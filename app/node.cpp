@@ -281,6 +281,9 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         ao.max_body_bytes = c.api.max_body_bytes;
         ao.max_requests_per_s = c.api.max_requests_per_s;
         ao.max_user_ids = c.api.max_user_ids;
+        ao.max_connections = c.api.max_connections;
+        ao.header_timeout_ms = c.api.header_timeout_ms;
+        ao.idle_timeout_ms = c.api.idle_timeout_ms;
         ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
         p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
     }
@@ -647,6 +650,9 @@ std::string Node::metrics_text() const {
     limit("inbox_max", c.delivery.inbox_max);
     limit("api_max_body_bytes", c.api.max_body_bytes);
     limit("api_max_requests_per_s", c.api.max_requests_per_s);
+    limit("api_max_connections", c.api.max_connections);
+    limit("api_header_timeout_ms", c.api.header_timeout_ms);
+    limit("api_idle_timeout_ms", c.api.idle_timeout_ms);
     std::string text = m.take();
     text += p_->host->metrics_text();
     auto js = p_->job_runner->stats();
