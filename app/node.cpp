@@ -244,14 +244,16 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.link_advertise = c.cluster.link_advertise;
         co.secret = c.auth.jwt_secret;  // every node of a cluster shares it
         co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
+        // Message ids must differ across nodes: the node claims a free node number in Redis,
+        // starting from a hash of its id (a restarted node usually gets its old one back).
+        co.node_number_hint = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
+        co.on_node_number = [ids = &p_->gateway->msg_ids()](std::uint16_t n) { ids->set_node(n); };
+        p_->gateway->msg_ids().set_node(co.node_number_hint);  // until a claim succeeds
         p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
             p_->push->deliver_from_link(d);
         });
         p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max);
         hub.set_observer(p_->cluster.get());
-        // Message ids must differ across nodes: the node number is a hash of the node id.
-        std::uint16_t node_number = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
-        p_->gateway->msg_ids().set_node(node_number);
         p_->gateway->set_room_publisher([this](std::uint64_t room, std::uint64_t msg_id, const std::string& type,
                                                const std::string& payload, std::uint64_t sent) {
             return p_->cluster->publish_room({room, msg_id, type, payload, sent, {}}).seq;
@@ -628,6 +630,9 @@ std::string Node::metrics_text() const {
         m.counter("livepush_cluster_room_nodes_skipped_total", "live nodes a room message was not sent to (no members there)", cs.room_nodes_skipped.load());
         m.counter("livepush_cluster_redis_down_total", "times Redis became unavailable", cs.redis_down_events.load());
         m.counter("livepush_cluster_reregistrations_total", "route re-registrations after Redis came back", cs.reregistrations.load());
+        m.gauge("livepush_node_number", "node number in this node's message ids, claimed in Redis (-1: not yet)", cl->node_number());
+        m.counter("livepush_node_number_changes_total", "node number lost while Redis was away and another taken", cs.node_number_changes.load());
+        m.counter("livepush_node_number_unavailable_total", "claim refreshes that found every node number held", cs.node_number_unavailable.load());
         const auto& ls = cl->link_stats();
         m.counter("livepush_link_frames_sent_total", "frames sent over node links", ls.frames_sent.load());
         m.counter("livepush_link_frames_received_total", "frames received over node links", ls.frames_received.load());
