@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct Config {
         std::uint32_t biz_rate_per_s = 50;            // BIZ packets per session per second (0 = off)
         std::uint32_t plugin_workers = 2;             // threads running plugin BIZ calls (0 = on the loop)
         std::uint32_t plugin_queue_max = 10000;       // plugin BIZ calls waiting per worker, at most
+        std::string ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
     } server;
     struct Room {
         std::uint32_t coalesce_ms = 10;     // room messages within this window: one write
@@ -102,6 +104,8 @@ struct Config {
     } log;
 
     bool dev = false;
+    // Schema keys given a value by the file, the environment, a flag or --set (not defaults).
+    std::set<std::string> explicitly_set;
     // plugins.<name>.<key> = value (as text), for the plugins to read.
     std::map<std::string, std::string> plugin_settings;
 };
@@ -119,5 +123,14 @@ ConfigResult load_config(int argc, const char* const* argv, const char* const* e
 
 // "host:port" → host and port; accepts "[::1]:7000". False on a malformed address.
 bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port);
+
+// True for host:port on localhost, 127.0.0.0/8 or ::1.
+bool is_loopback_address(const std::string& addr);
+
+// --dev publishes its secret and API key, so they must never face a network: every listener
+// whose address the operator did not set listens on 127.0.0.1 instead of every interface, and
+// one set explicitly to a non-loopback address is refused. Without --dev it does nothing.
+// Returns the error to print (exit 2), or empty.
+std::string apply_dev_listen_policy(Config& config);
 
 }  // namespace lp::app

@@ -209,6 +209,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     so.loop.login_timeout = std::chrono::milliseconds(c.server.login_timeout_ms);
     so.loop.max_body = c.server.max_body;
     so.loop.ws_max_message = c.server.ws_max_message;
+    so.loop.ws_allowed_origins = plugins::split_list(c.server.ws_allowed_origins);
     so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
     so.loop.finest_timer = std::chrono::milliseconds(c.delivery.retry_ms);
     so.loop.room_coalesce = std::chrono::milliseconds(c.room.coalesce_ms);
@@ -566,12 +567,14 @@ std::string Node::metrics_text() const {
             m.counter("livepush_pushes_total", "pushes accepted by qos and target", ps.accepted[q][k].load(),
                       std::string("qos=\"") + qos[q] + "\",target=\"" + push::PushService::target_name(static_cast<push::Target>(k)) + "\"");
     m.counter("livepush_pushes_rejected_total", "pushes refused by the service", ps.rejected.load());
-    std::uint64_t room_deliveries = 0, room_batches = 0, direct = 0;
+    std::uint64_t room_deliveries = 0, room_batches = 0, direct = 0, origin_refused = 0;
     for (auto* loop : p_->server->loops()) {
+        origin_refused += server::get(loop->stats().ws_origin_refused);
         room_deliveries += server::get(loop->stats().room_deliveries);
         room_batches += server::get(loop->stats().room_batches);
         direct += server::get(loop->stats().direct_deliveries);
     }
+    m.counter("livepush_ws_upgrades_refused_total", "WebSocket upgrades refused", origin_refused, "reason=\"origin\"");
     m.counter("livepush_deliveries_total", "messages queued to sessions", room_deliveries, "kind=\"room\"");
     m.counter("livepush_deliveries_total", "messages queued to sessions", direct, "kind=\"direct\"");
     m.counter("livepush_room_batches_total", "coalesced room batches flushed", room_batches);
