@@ -6,101 +6,32 @@
 //   request on a new connection is still served, and the idle ones are closed by the header
 //   deadline.
 // Every wait has a generous deadline: the tests pin what happens, not how fast.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "http_client.hpp"
 #include "node_process.hpp"
+#include "raw_socket.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using lp::testing::HttpClient;
 using lp::testing::NodeProcess;
-using Clock = std::chrono::steady_clock;
+using lp::testing::closed_by_server;
+using lp::testing::connect_raw;
+using lp::testing::raise_fd_limit;
+using lp::testing::read_until;
+using lp::testing::send_all;
 
 constexpr const char* kApiKey = "security-test-api-key";
-
-// A plain blocking TCP socket to 127.0.0.1:port; -1 if the connect failed.
-int connect_raw(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-bool send_all(int fd, const std::string& bytes) {
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        sent += static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
-// Reads until `needle` has arrived, the peer closed, or `within` passed. Returns what came.
-std::string read_until(int fd, const std::string& needle, std::chrono::milliseconds within) {
-    std::string got;
-    const auto deadline = Clock::now() + within;
-    while (got.find(needle) == std::string::npos) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) break;
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
-        char buf[4096];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, static_cast<std::size_t>(n));
-    }
-    return got;
-}
-
-// True when the server has closed `fd` (EOF or reset) within `within`.
-bool closed_by_server(int fd, std::chrono::milliseconds within) {
-    const auto deadline = Clock::now() + within;
-    for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) return false;
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-        char buf[4096];
-        const ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0) return true;
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true;
-    }
-}
-
-void raise_fd_limit() {
-    rlimit rl{};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        ::setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
 
 double api_metric(std::uint16_t api_port, const std::string& series) {
     HttpClient http(api_port, kApiKey);
@@ -182,6 +113,20 @@ TEST(ApiSecurity, IdleConnectionsAreClosedAtTheHeaderDeadline) {
     EXPECT_GE(lp::testing::metric_value(http.get("/metrics").body,
                                         R"(livepush_api_rejected_total{reason="header_timeout"})"),
               1000);
+}
+
+// --dev publishes its secret and API key: asked to listen beyond loopback, it refuses (exit 2)
+// instead of starting.
+TEST(ApiSecurity, DevModeRefusesAnExplicitNonLoopbackListener) {
+    for (const char* flag : {"--tcp-listen", "--api-listen"}) {
+        try {
+            NodeProcess node({"--dev", flag, "0.0.0.0:0"});
+            ADD_FAILURE() << "--dev started with " << flag << " 0.0.0.0:0";
+        } catch (const std::runtime_error& e) {
+            EXPECT_NE(std::string(e.what()).find("not a loopback address"), std::string::npos)
+                << e.what();
+        }
+    }
 }
 
 }  // namespace
