@@ -342,7 +342,10 @@ public:
         try {
             split_target(head.target(), path, query);
             route = match(head.method_string(), path);
-            const bool public_route = route.kind == RouteKind::Healthz && route.method_allowed;
+            // /healthz needs no key, but then takes no body either: a keyless caller must not
+            // be able to hold a connection busy by trickling one.
+            const bool public_route =
+                route.kind == RouteKind::Healthz && route.method_allowed && !body_pending;
             if (!public_route && !authorized(head)) {
                 metrics_.count_rejected(ApiMetrics::Rejection::Unauthorized);
                 res = unauthorized();
