@@ -8,18 +8,24 @@ namespace {
 constexpr const char* kPrefix = "lp:nodenum:";
 
 // ARGV[1] key prefix, ARGV[2] node id, ARGV[3] TTL ms, ARGV[4] wanted number, ARGV[5] numbers.
-// Returns the number now held by ARGV[2], or -1 when every number is held by another node.
+// From the wanted number on, the first number this node already holds (refreshed) or that is
+// free (taken) is the answer; -1 when every number is held by another node. A script runs
+// alone in Redis, so the GET and the SET cannot be split by another node's claim.
 const Script kClaim(R"lua(
 local prefix, id, ttl = ARGV[1], ARGV[2], ARGV[3]
 local wanted, count = tonumber(ARGV[4]), tonumber(ARGV[5])
-local key = prefix .. wanted
-if redis.call('GET', key) == id then
-  redis.call('PEXPIRE', key, ttl)
-  return wanted
-end
 for i = 0, count - 1 do
   local n = (wanted + i) % count
-  if redis.call('SET', prefix .. n, id, 'NX', 'PX', ttl) then return n end
+  local key = prefix .. n
+  local holder = redis.call('GET', key)
+  if holder == id then
+    redis.call('PEXPIRE', key, ttl)
+    return n
+  end
+  if not holder then
+    redis.call('SET', key, id, 'PX', ttl)
+    return n
+  end
 end
 return -1
 )lua");

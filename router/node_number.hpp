@@ -6,12 +6,18 @@
 //                    heartbeat), removed with compare-and-delete at a clean stop.
 //
 // A claim is one script: keep the number this node holds (or held: a free number is taken back),
-// else take the first free one after it. Numbers are taken with SET NX inside the script, so two
-// live nodes never hold the same one. A node that finds its number held by another (its claim
+// else take the first free one after it. The check and the take are one script, which Redis
+// runs alone, so two live nodes never hold the same number. A node that finds its number held by another (its claim
 // lapsed while it could not reach Redis and a new node took it) gets a new one in the same
 // round trip and switches to it before its next id.
 //
 // What it must never do: hand out a number it did not just see this node holding in Redis.
+//
+// Left open by design: ids issued while the node cannot reach Redis keep its last number. If
+// its claim lapsed meanwhile (node_ttl without a refresh) and a new node took that number, both
+// issue ids with it until this node's next refresh (one heartbeat after Redis is back) moves it
+// to a free one. Stopping ids instead would stop every room message and push while Redis is
+// away, which the cluster design (router/cluster.hpp) promises not to do.
 #pragma once
 
 #include <chrono>

@@ -99,12 +99,13 @@ HeaderVerdict parse(const lp::fuzz::ChunkedInput& in, bool chunked) {
         while (!failed && !pending.empty() && !parser.is_done()) {
             boost::beast::error_code ec;
             const std::size_t used = parser.put(boost::asio::buffer(pending), ec);
+            // Even with need_more the parser may have taken the start line: drop what it used.
+            pending.erase(0, used);
             if (ec == http::error::need_more) break;
             if (ec) {
                 failed = true;
                 break;
             }
-            pending.erase(0, used);
             if (parser.is_header_done() && !verdict.done) {
                 std::optional<std::uint64_t> length;
                 if (const auto l = parser.content_length()) length = *l;
