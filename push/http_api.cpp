@@ -760,21 +760,21 @@ private:
     };
 
     // Linear in the open connections, and only at the cap: 1,024 entries scanned per accept
-    // there costs less than keeping an ordered index up to date on every request.
+    // there costs less than keeping an ordered index up to date on every request. No strong
+    // reference is dropped under the lock (a last one would run ~ApiConnection, which takes it).
     std::shared_ptr<ApiConnection> take_oldest_idle() {
-        Entry* oldest = nullptr;
-        std::shared_ptr<ApiConnection> alive;
-        for (auto& [ptr, entry] : open_) {
-            if (!entry.idle || entry.evicted) continue;
-            if (oldest && oldest->idle_since <= entry.idle_since) continue;
-            if (auto c = entry.connection.lock()) {
-                oldest = &entry;
-                alive = std::move(c);
+        for (;;) {
+            Entry* oldest = nullptr;
+            for (auto& [ptr, entry] : open_) {
+                if (!entry.idle || entry.evicted) continue;
+                if (!oldest || entry.idle_since < oldest->idle_since) oldest = &entry;
             }
+            if (!oldest) return nullptr;
+            // It keeps its entry (and counts) until its socket is closed, but is not picked
+            // again. One already being destroyed is passed over: its destructor removes it.
+            oldest->evicted = true;
+            if (auto alive = oldest->connection.lock()) return alive;
         }
-        // It keeps its entry (and counts) until its socket is closed, but is not picked again.
-        if (oldest) oldest->evicted = true;
-        return alive;
     }
 
     static void close_connection(const std::shared_ptr<ApiConnection>& c);
