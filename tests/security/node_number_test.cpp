@@ -148,6 +148,21 @@ TEST(NodeNumber, ANodeWhoseNumberWasTakenSwitchesToAFreeOne) {
               "intruder");
 }
 
+TEST(NodeNumber, AClaimLostWithRedisIsTakenBackWhenRedisReturns) {
+    RedisServer redis;
+    NodeProcess node(node_args(redis, "gateway-z"));
+    HttpClient api(node.api_port());
+    const std::uint16_t number = MsgIdGenerator::node_of(push_broadcast(api));
+    redis.restart();  // every key gone, the claim with them
+    auto client = redis_client(redis);
+    const std::string key = "lp:nodenum:" + std::to_string(number);
+    EXPECT_TRUE(eventually([&] { return client->command_sync({"GET", key}, 2s).str == "gateway-z"; },
+                           15s));
+    EXPECT_EQ(MsgIdGenerator::node_of(push_broadcast(api)), number);
+    EXPECT_EQ(lp::testing::metric_value(api.get("/metrics").body, "livepush_node_number_changes_total"),
+              0);
+}
+
 TEST(NodeNumber, ACleanStopGivesTheNumberBack) {
     RedisServer redis;
     NodeProcess node(node_args(redis, "gateway-y"));
