@@ -109,6 +109,8 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "threads that run plugins' BIZ handlers off the event loops; 0 = on the loop"},
     {"server.plugin_queue_max", "--plugin-queue-max", &field_of<&C::server, &C::Server::plugin_queue_max>,
      ValueCheck::None, "plugin BIZ calls waiting per worker at most; beyond, the client gets BUSY"},
+    {"server.ws_allowed_origins", "--ws-allowed-origins", &field_of<&C::server, &C::Server::ws_allowed_origins>,
+     ValueCheck::None, "Origins a browser may open WebSocket sessions from, comma-separated (https://app.example.com); others get 403; empty = any; no Origin (not a browser) = allowed"},
     {"room.coalesce_ms", "--room-coalesce-ms", &field_of<&C::room, &C::Room::coalesce_ms>,
      ValueCheck::None, "room messages reaching a loop within this window go out in one write; 0 = per loop turn"},
     {"room.coalesce_max", "--room-coalesce-max", &field_of<&C::room, &C::Room::coalesce_max>,
@@ -150,6 +152,12 @@ constexpr ConfigKey kSchema[] = {
      "API requests per second over all connections; over it: 429; 0 = unlimited"},
     {"api.max_user_ids", "--api-max-user-ids", &field_of<&C::api, &C::Api::max_user_ids>,
      ValueCheck::None, "user ids one POST /v1/push/users may name"},
+    {"api.max_connections", "--api-max-connections", &field_of<&C::api, &C::Api::max_connections>,
+     ValueCheck::None, "API connections at most; at the cap the longest-idle one is closed for a new one"},
+    {"api.header_timeout_ms", "--api-header-timeout-ms", &field_of<&C::api, &C::Api::header_timeout_ms>,
+     ValueCheck::None, "an API request header not complete this long after the connection (or its first byte) is closed"},
+    {"api.idle_timeout_ms", "--api-idle-timeout-ms", &field_of<&C::api, &C::Api::idle_timeout_ms>,
+     ValueCheck::None, "a kept-alive API connection waits this long for its next request (and a body for its next bytes)"},
     {"api.threads", "--api-threads", &field_of<&C::api, &C::Api::threads>, ValueCheck::None,
      "threads serving the HTTP API; 0 = 4 with Redis (qos1 pushes wait for it), 1 embedded"},
     {"auth.jwt_secret", "--jwt-secret", &field_of<&C::auth, &C::Auth::jwt_secret>,
@@ -340,7 +348,10 @@ std::string apply_value(Config& config, const ConfigKey& key, std::string_view v
             if (parse_unsigned(value, UINT64_MAX, number, problem)) (*u64)(config) = number;
         }
     }
-    if (problem.empty()) return {};
+    if (problem.empty()) {
+        config.explicitly_set.insert(std::string(key.key));
+        return {};
+    }
     return std::string(key.key) + ": " + problem + " (from " + std::string(source) + ")";
 }
 
@@ -621,7 +632,8 @@ std::string help_text() {
         "      set any key below, or a plugin key plugins.NAME.KEY; repeatable\n"
         "  --dev\n"
         "      development mode: without a jwt_secret, start with a printed development secret\n"
-        "      and API key\n"
+        "      and API key; listeners not set explicitly listen on 127.0.0.1, and an explicit\n"
+        "      non-loopback listen address is refused (the dev secret is published)\n"
         "  -h, --help\n"
         "      print this help\n"
         "\n"
@@ -699,6 +711,42 @@ bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& 
     host = std::string(host_part);
     port = static_cast<std::uint16_t>(value);
     return true;
+}
+
+bool is_loopback_address(const std::string& addr) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (!split_host_port(addr, host, port)) return false;
+    return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+std::string apply_dev_listen_policy(Config& config) {
+    if (!config.dev) return {};
+    struct Listener {
+        std::string_view key;
+        std::string& address;
+    };
+    const Listener listeners[] = {
+        {"server.tcp_listen", config.server.tcp_listen},
+        {"server.ws_listen", config.server.ws_listen},
+        {"api.listen", config.api.listen},
+        {"cluster.link_listen", config.cluster.link_listen},
+    };
+    for (const Listener& l : listeners) {
+        if (l.address.empty() || is_loopback_address(l.address)) continue;  // off, or safe
+        if (config.explicitly_set.count(std::string(l.key)) != 0) {
+            return std::string(l.key) + " = " + l.address +
+                   " is not a loopback address, and --dev publishes its secret and API key: "
+                   "with --dev listen on 127.0.0.1 only, or run without --dev with your own "
+                   "auth.jwt_secret and api.key";
+        }
+        std::string host;
+        std::uint16_t port = 0;
+        if (split_host_port(l.address, host, port)) {
+            l.address = "127.0.0.1:" + std::to_string(port);
+        }
+    }
+    return {};
 }
 
 ConfigResult load_config(int argc, const char* const* argv, const char* const* envp) {

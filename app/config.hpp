@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct Config {
         std::uint32_t max_ack_ids = 256;              // ids in one ACK
         std::uint32_t plugin_workers = 2;             // threads running plugin BIZ calls (0 = on the loop)
         std::uint32_t plugin_queue_max = 10000;       // plugin BIZ calls waiting per worker, at most
+        std::string ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
     } server;
     struct Room {
         std::uint32_t coalesce_ms = 10;     // room messages within this window: one write
@@ -66,6 +68,9 @@ struct Config {
         std::uint64_t max_body_bytes = 4 * 1024 * 1024;
         std::uint32_t max_requests_per_s = 0;  // 0 = unlimited
         std::uint32_t max_user_ids = 10000;
+        std::uint32_t max_connections = 1024;   // at the cap the longest-idle one makes room
+        std::uint32_t header_timeout_ms = 5000;  // a request header must be complete within it
+        std::uint32_t idle_timeout_ms = 30000;   // keep-alive wait for the next request
         // Threads serving the API; 0 = auto: 4 in a cluster, where a qos1 push waits for its
         // Redis inbox write before it answers and more threads overlap those waits, 1 embedded,
         // where a push never waits and more threads only take CPU from the event loops.
@@ -122,6 +127,8 @@ struct Config {
     } log;
 
     bool dev = false;
+    // Schema keys given a value by the file, the environment, a flag or --set (not defaults).
+    std::set<std::string> explicitly_set;
     // plugins.<name>.<key> = value (as text), for the plugins to read.
     std::map<std::string, std::string> plugin_settings;
 };
@@ -139,5 +146,14 @@ ConfigResult load_config(int argc, const char* const* argv, const char* const* e
 
 // "host:port" → host and port; accepts "[::1]:7000". False on a malformed address.
 bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port);
+
+// True for host:port on localhost, 127.0.0.0/8 or ::1.
+bool is_loopback_address(const std::string& addr);
+
+// --dev publishes its secret and API key, so they must never face a network: every listener
+// whose address the operator did not set listens on 127.0.0.1 instead of every interface, and
+// one set explicitly to a non-loopback address is refused. Without --dev it does nothing.
+// Returns the error to print (exit 2), or empty.
+std::string apply_dev_listen_policy(Config& config);
 
 }  // namespace lp::app

@@ -38,13 +38,6 @@ constexpr const char* kDevApiKey = "livepush-dev-api-key";
 constexpr const char* kDevClusterSecret = "livepush-dev-cluster-secret-not-for-production";
 constexpr std::size_t kMinClusterSecret = 32;
 
-bool is_loopback(const std::string& addr) {
-    std::string host;
-    std::uint16_t port = 0;
-    if (!lp::app::split_host_port(addr, host, port)) return false;
-    return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-}
-
 std::string host_name() {
     char buf[256] = {};
     if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "livepush";
@@ -80,13 +73,14 @@ std::string check_cluster_secret(lp::app::Config& c) {
 
 // Applies --dev defaults and start-up policy. Returns an error message, or empty.
 std::string finish_config(lp::app::Config& c) {
+    if (auto err = lp::app::apply_dev_listen_policy(c); !err.empty()) return err;
     if (c.auth.jwt_secret.empty()) {
         if (!c.dev) return "auth.jwt_secret is required (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET), or run with --dev";
         c.auth.jwt_secret = kDevSecret;
     }
     if (c.api.key.empty()) {
         if (c.dev) c.api.key = kDevApiKey;
-        else if (!c.api.listen.empty() && !is_loopback(c.api.listen))
+        else if (!c.api.listen.empty() && !lp::app::is_loopback_address(c.api.listen))
             return "api.key is required when api.listen (" + c.api.listen + ") is not a loopback address";
     }
     if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
@@ -94,6 +88,9 @@ std::string finish_config(lp::app::Config& c) {
     if (c.server.heartbeat_interval_ms == 0) return "server.heartbeat_interval_ms must be > 0";
     if (c.server.max_body == 0) return "server.max_body must be > 0";
     if (auto err = check_cluster_secret(c); !err.empty()) return err;
+    if (c.api.header_timeout_ms == 0) return "api.header_timeout_ms must be > 0";
+    if (c.api.idle_timeout_ms == 0) return "api.idle_timeout_ms must be > 0";
+    if (c.api.max_connections == 0) return "api.max_connections must be > 0";
     return {};
 }
 
@@ -199,6 +196,7 @@ int main(int argc, char** argv) {
     if (c.dev) {
         std::printf("livepushd --dev: development secret and API key (never use them in production)\n"
                     "  auth.jwt_secret = %s\n  api.key         = %s\n"
+                    "  listeners not set explicitly are on 127.0.0.1 only\n"
                     "  mint a token:     livepushd token --dev --user 1\n",
                     c.auth.jwt_secret.c_str(), c.api.key.c_str());
     }

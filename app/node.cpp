@@ -230,6 +230,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     so.loop.login_timeout = std::chrono::milliseconds(c.server.login_timeout_ms);
     so.loop.max_body = c.server.max_body;
     so.loop.ws_max_message = c.server.ws_max_message;
+    so.loop.ws_allowed_origins = plugins::split_list(c.server.ws_allowed_origins);
     so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
     so.loop.finest_timer = std::chrono::milliseconds(c.delivery.retry_ms);
     so.loop.room_coalesce = std::chrono::milliseconds(c.room.coalesce_ms);
@@ -282,15 +283,17 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.link_tls_ca = c.cluster.link_tls_ca;
         co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
         co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
+        // Message ids must differ across nodes: the node claims a free node number in Redis,
+        // starting from a hash of its id (a restarted node usually gets its old one back).
+        co.node_number_hint = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
+        co.on_node_number = [ids = &p_->gateway->msg_ids()](std::uint16_t n) { ids->set_node(n); };
+        p_->gateway->msg_ids().set_node(co.node_number_hint);  // until a claim succeeds
         p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
             p_->push->deliver_from_link(d);
         });
         p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max,
                                                       ack::RedisInbox::Options{}, c.delivery.inbox_max_per_sender);
         hub.set_observer(p_->cluster.get());
-        // Message ids must differ across nodes: the node number is a hash of the node id.
-        std::uint16_t node_number = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
-        p_->gateway->msg_ids().set_node(node_number);
         p_->gateway->set_room_publisher([this](std::uint64_t room, std::uint64_t msg_id, const std::string& type,
                                                const std::string& payload, std::uint64_t sent) {
             return p_->cluster->publish_room({room, msg_id, type, payload, sent, {}}).seq;
@@ -326,6 +329,9 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         ao.max_body_bytes = c.api.max_body_bytes;
         ao.max_requests_per_s = c.api.max_requests_per_s;
         ao.max_user_ids = c.api.max_user_ids;
+        ao.max_connections = c.api.max_connections;
+        ao.header_timeout_ms = c.api.header_timeout_ms;
+        ao.idle_timeout_ms = c.api.idle_timeout_ms;
         ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
         p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
     }
@@ -626,12 +632,14 @@ std::string Node::metrics_text() const {
             m.counter("livepush_pushes_total", "pushes accepted by qos and target", ps.accepted[q][k].load(),
                       std::string("qos=\"") + qos[q] + "\",target=\"" + push::PushService::target_name(static_cast<push::Target>(k)) + "\"");
     m.counter("livepush_pushes_rejected_total", "pushes refused by the service", ps.rejected.load());
-    std::uint64_t room_deliveries = 0, room_batches = 0, direct = 0;
+    std::uint64_t room_deliveries = 0, room_batches = 0, direct = 0, origin_refused = 0;
     for (auto* loop : p_->server->loops()) {
+        origin_refused += server::get(loop->stats().ws_origin_refused);
         room_deliveries += server::get(loop->stats().room_deliveries);
         room_batches += server::get(loop->stats().room_batches);
         direct += server::get(loop->stats().direct_deliveries);
     }
+    m.counter("livepush_ws_upgrades_refused_total", "WebSocket upgrades refused", origin_refused, "reason=\"origin\"");
     m.counter("livepush_deliveries_total", "messages queued to sessions", room_deliveries, "kind=\"room\"");
     m.counter("livepush_deliveries_total", "messages queued to sessions", direct, "kind=\"direct\"");
     m.counter("livepush_room_batches_total", "coalesced room batches flushed", room_batches);
@@ -700,6 +708,9 @@ std::string Node::metrics_text() const {
         m.counter("livepush_cluster_room_nodes_skipped_total", "live nodes a room message was not sent to (no members there)", cs.room_nodes_skipped.load());
         m.counter("livepush_cluster_redis_down_total", "times Redis became unavailable", cs.redis_down_events.load());
         m.counter("livepush_cluster_reregistrations_total", "route re-registrations after Redis came back", cs.reregistrations.load());
+        m.gauge("livepush_node_number", "node number in this node's message ids, claimed in Redis (-1: not yet)", cl->node_number());
+        m.counter("livepush_node_number_changes_total", "node number lost while Redis was away and another taken", cs.node_number_changes.load());
+        m.counter("livepush_node_number_unavailable_total", "claim refreshes that found every node number held", cs.node_number_unavailable.load());
         const auto& ls = cl->link_stats();
         m.counter("livepush_link_frames_sent_total", "frames sent over node links", ls.frames_sent.load());
         m.counter("livepush_link_frames_received_total", "frames received over node links", ls.frames_received.load());
@@ -745,6 +756,9 @@ std::string Node::metrics_text() const {
     limit("link_max_connections", c.cluster.link_max_connections);
     limit("link_hello_timeout_ms", c.cluster.link_hello_timeout_ms);
     limit("link_queue_max_bytes", c.cluster.link_queue_max_bytes);
+    limit("api_max_connections", c.api.max_connections);
+    limit("api_header_timeout_ms", c.api.header_timeout_ms);
+    limit("api_idle_timeout_ms", c.api.idle_timeout_ms);
     std::string text = m.take();
     text += p_->host->metrics_text();
     auto js = p_->job_runner->stats();

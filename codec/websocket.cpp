@@ -223,6 +223,19 @@ std::string accept_key(std::string_view client_key) {
                        static_cast<std::size_t>(encoded_len));
 }
 
+std::uint16_t close_status_for(WsError e) noexcept {
+    switch (e) {
+        case WsError::None:
+            return kCloseNormal;
+        case WsError::MessageTooLarge:
+            return kCloseTooBig;
+        case WsError::BadUtf8:
+            return kCloseInvalidPayload;
+        default:
+            return kCloseProtocolError;
+    }
+}
+
 std::string_view to_string(WsError e) noexcept {
     switch (e) {
         case WsError::None:

@@ -22,12 +22,13 @@ enum class Opcode : std::uint8_t {
     Pong = 0xA,
 };
 
-// Close status codes used by the server.
+// Close status codes used by the server (RFC 6455 7.4.1).
 inline constexpr std::uint16_t kCloseNormal = 1000;
 inline constexpr std::uint16_t kCloseGoingAway = 1001;
 inline constexpr std::uint16_t kCloseProtocolError = 1002;
-inline constexpr std::uint16_t kCloseTooBig = 1009;
+inline constexpr std::uint16_t kCloseInvalidPayload = 1007;  // e.g. a text message not UTF-8
 inline constexpr std::uint16_t kClosePolicy = 1008;
+inline constexpr std::uint16_t kCloseTooBig = 1009;
 
 inline constexpr std::size_t kMaxHeaderSize = 14;
 
@@ -70,6 +71,9 @@ enum class WsError : std::uint8_t {
     BadUtf8,              // a text message or a Close reason that is not valid UTF-8 (close 1007)
 };
 std::string_view to_string(WsError e) noexcept;
+// The Close status RFC 6455 asks for when a peer commits `e`: 1009 for a message over the
+// limit, 1007 for text that is not UTF-8, 1002 for every other protocol error.
+std::uint16_t close_status_for(WsError e) noexcept;
 
 // One complete message (data frames reassembled) or a control frame.
 struct Message {

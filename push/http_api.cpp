@@ -3,16 +3,23 @@
 //
 // Shape: one acceptor and its connections on an io_context of their own, run by
 // ApiOptions::threads threads; every connection, and the acceptor, sits on a strand of its own.
-// A connection reads one request at a time, header first (so a Content-Length over the limit
-// is refused before the body is sent, and `Expect: 100-continue` is honoured), answers it and
-// reads the next: keep-alive, and pipelined requests are answered in order because the bytes
-// after one request stay in the connection's buffer for the next parse.
+// A connection reads one request at a time, header first, and judges the header before it
+// reads any body: a missing or bad key is a 401 and a Content-Length over the limit a 413, and
+// the connection closes without the body having been read (so an unauthenticated caller cannot
+// make the node read or wait for megabytes); `Expect: 100-continue` is honoured. It then answers
+// and reads the next request: keep-alive, and pipelined requests are answered in order because
+// the bytes after one request stay in the connection's buffer for the next parse.
+// Deadlines: a request header must be complete within header_timeout_ms (from the accept, or
+// from the first byte of a later request); a kept-alive connection may wait idle_timeout_ms for
+// its next request. At max_connections the longest-idle connection makes room for a new one
+// (ConnectionRegistry).
 //
 // Pushes run right on the API thread: the backend is thread-safe and fast, and a hop to
 // another thread per push would cost more than the push.
 //
-// What it must never do: let a caller's bytes crash or stall the node. Every limit is explicit
-// and counted (body 413, header 431, connections, request rate 429); each request is answered
+// What it must never do: let a caller's bytes crash or stall the node, or read a body for a
+// caller that has not shown the key. Every limit is explicit and counted (key 401, body 413,
+// header 431, header deadline, connections, request rate 429); each request is answered
 // inside a catch-all that turns any exception into a 500 JSON error, and no exception leaves a
 // completion handler.
 #include "push/http_api.hpp"
@@ -77,8 +84,20 @@ public:
         seconds_sum_ += seconds;
         ++count_;
     }
-    void count_rejected_limit() { rejected_limit_.fetch_add(1, std::memory_order_relaxed); }
-    void count_rejected_rate() { rejected_rate_.fetch_add(1, std::memory_order_relaxed); }
+    // Why the API turned work away; the label of livepush_api_rejected_total.
+    enum class Rejection : std::uint8_t {
+        Rate,             // request over max_requests_per_s: 429
+        Unauthorized,     // missing or bad key, judged on the header: 401, body never read
+        TooLarge,         // Content-Length (or a chunked body) over max_body_bytes: 413
+        OverConnections,  // at max_connections with no idle connection to close: refused
+        EvictedIdle,      // an idle connection closed to admit a new one at max_connections
+        HeaderTimeout,    // no complete header within header_timeout_ms: closed
+        kCount
+    };
+    void count_rejected(Rejection r) {
+        rejected_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    }
+    void count_rejected_rate() { count_rejected(Rejection::Rate); }
     void connection_opened() { connections_.fetch_add(1, std::memory_order_relaxed); }
     void connection_closed() { connections_.fetch_sub(1, std::memory_order_relaxed); }
 
@@ -115,13 +134,16 @@ public:
         out += "\nlivepush_api_request_duration_seconds_count ";
         out += std::to_string(count_);
         out +=
-            "\n# HELP livepush_api_rejected_total API work refused: limit = connection over "
-            "max_connections (closed), rate = request over max_requests_per_s (429).\n"
+            "\n# HELP livepush_api_rejected_total API work refused: rate (429), unauthorized "
+            "(401 on the header), too_large (413 on Content-Length), over_connections (new "
+            "connection refused at max_connections), evicted_idle (oldest idle connection closed "
+            "to admit a new one), header_timeout (no full header within header_timeout_ms).\n"
             "# TYPE livepush_api_rejected_total counter\n";
-        out += "livepush_api_rejected_total{reason=\"limit\"} " +
-               std::to_string(rejected_limit_.load(std::memory_order_relaxed)) + '\n';
-        out += "livepush_api_rejected_total{reason=\"rate\"} " +
-               std::to_string(rejected_rate_.load(std::memory_order_relaxed)) + '\n';
+        for (std::size_t i = 0; i < kRejectionLabels.size(); ++i) {
+            out += "livepush_api_rejected_total{reason=\"";
+            out += kRejectionLabels[i];
+            out += "\"} " + std::to_string(rejected_[i].load(std::memory_order_relaxed)) + '\n';
+        }
         out +=
             "# HELP livepush_api_connections Open API connections.\n"
             "# TYPE livepush_api_connections gauge\n";
@@ -131,6 +153,9 @@ public:
     }
 
 private:
+    static constexpr std::array<std::string_view, static_cast<std::size_t>(Rejection::kCount)>
+        kRejectionLabels = {"rate",         "unauthorized", "too_large",
+                            "over_connections", "evicted_idle", "header_timeout"};
     static constexpr std::array<double, 12> kBucketBounds = {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0};
     static constexpr std::array<std::string_view, 12> kBucketLabels = {
@@ -160,8 +185,7 @@ private:
     std::array<std::uint64_t, kBucketBounds.size() + 1> bucket_counts_{};  // last: over 1 s
     double seconds_sum_ = 0;
     std::uint64_t count_ = 0;
-    std::atomic<std::uint64_t> rejected_limit_{0};
-    std::atomic<std::uint64_t> rejected_rate_{0};
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Rejection::kCount)> rejected_{};
     std::atomic<std::int64_t> connections_{0};
 };
 
@@ -304,6 +328,40 @@ public:
         return finish(std::move(res), req.version(), req.keep_alive(), route.label, started);
     }
 
+    // Judges a request on its header alone, before a byte of its body is read, so that a
+    // caller without the key never gets to make the node read (or wait for) a body, and a
+    // declared body over the limit is refused before it is sent. Returns the answer that ends
+    // the request (the connection closes after it when a body was announced), or nothing.
+    std::optional<Response> answer_header(const Request& head,
+                                          std::optional<std::uint64_t> declared_length,
+                                          bool body_pending, Clock::time_point started) {
+        std::string path;
+        std::map<std::string, std::string> query;
+        RouteMatch route;
+        std::optional<Response> res;
+        try {
+            split_target(head.target(), path, query);
+            route = match(head.method_string(), path);
+            // /healthz needs no key, but then takes no body either: a keyless caller must not
+            // be able to hold a connection busy by trickling one.
+            const bool public_route =
+                route.kind == RouteKind::Healthz && route.method_allowed && !body_pending;
+            if (!public_route && !authorized(head)) {
+                metrics_.count_rejected(ApiMetrics::Rejection::Unauthorized);
+                res = unauthorized();
+            } else if (declared_length && *declared_length > options_.max_body_bytes) {
+                metrics_.count_rejected(ApiMetrics::Rejection::TooLarge);
+                res = error(413, "body over api.max_body_bytes (" +
+                                     std::to_string(options_.max_body_bytes) + " bytes)");
+            }
+        } catch (...) {
+            res = error(500, "internal error");
+        }
+        if (!res) return std::nullopt;
+        return finish(std::move(*res), head.version(), head.keep_alive() && !body_pending,
+                      route.label, started);
+    }
+
     // Answers a request that could not be read whole: over a limit or not HTTP. The connection
     // closes after it. `method` and `target` are what the request line gave, maybe nothing.
     Response answer_unreadable(unsigned status, std::string message, std::string_view method,
@@ -324,11 +382,7 @@ private:
     Response dispatch(const Request& req, const std::string& path,
                       const std::map<std::string, std::string>& query, const RouteMatch& route) {
         const bool public_route = route.kind == RouteKind::Healthz && route.method_allowed;
-        if (!public_route && !authorized(req)) {
-            Response res = error(401, "missing or bad API key");
-            res.set(http::field::www_authenticate, "Bearer");
-            return res;
-        }
+        if (!public_route && !authorized(req)) return unauthorized();
         if (route.kind == RouteKind::Unmatched) {
             return error(
                 404, "no such route: " + printable(req.method_string()) + ' ' + printable(path));
@@ -454,7 +508,7 @@ private:
         }
     }
 
-    bool authorized(const Request& req) const {
+    bool authorized(const http::request_header<>& req) const {
         if (options_.key.empty()) return true;
         const auto header = req.find(http::field::authorization);
         return header != req.end() && bearer_key_matches(header->value(), options_.key);
@@ -593,6 +647,12 @@ private:
                " id in the path must be a non-zero unsigned 64-bit decimal integer";
     }
 
+    static Response unauthorized() {
+        Response res = error(401, "missing or bad API key");
+        res.set(http::field::www_authenticate, "Bearer");
+        return res;
+    }
+
     static Response json_reply(unsigned status, std::string body) {
         Response res{static_cast<http::status>(status), 11};
         res.set(http::field::content_type, kJsonType);
@@ -638,17 +698,43 @@ private:
 
 class ApiConnection;
 
-// The open connections, so that stop() can close them; and the connection cap.
+// The open connections, so that stop() can close them; the connection cap; and which
+// connections are idle, so that at the cap an idle one can make room for a new one.
+//
+// Idle means no request in progress: the connection is waiting for (or still reading) a request
+// header. At max_connections a new connection closes the connection that has been idle the
+// longest and takes its place; only when every connection is busy with a request (reading its
+// body, being answered) is the new one refused. So connections that open and send nothing, or
+// half a header, cannot keep real callers out: each new caller pushes the oldest of them out,
+// and header_timeout_ms closes the rest. A connection busy with a request is never closed for
+// a newcomer.
 class ConnectionRegistry {
 public:
-    enum class Admit { Yes, OverLimit, Closing };
+    enum class Admit { Yes, EvictedIdle, OverLimit, Closing };
 
     Admit admit(const std::shared_ptr<ApiConnection>& c, std::size_t max) {
+        std::shared_ptr<ApiConnection> evicted;
+        Admit result = Admit::Yes;
+        {
+            std::lock_guard lock(mutex_);
+            if (closing_) return Admit::Closing;
+            if (open_.size() >= max) {
+                evicted = take_oldest_idle();
+                if (!evicted) return Admit::OverLimit;
+                result = Admit::EvictedIdle;
+            }
+            open_.emplace(c.get(), Entry{c, Clock::now(), true});
+        }
+        if (evicted) close_connection(evicted);
+        return result;
+    }
+    // A connection starts (true) or stops (false) waiting for a request header.
+    void set_idle(const ApiConnection* c, bool idle) {
         std::lock_guard lock(mutex_);
-        if (closing_) return Admit::Closing;
-        if (open_.size() >= max) return Admit::OverLimit;
-        open_.emplace(c.get(), c);
-        return Admit::Yes;
+        const auto it = open_.find(c);
+        if (it == open_.end() || it->second.evicted) return;
+        it->second.idle = idle;
+        if (idle) it->second.idle_since = Clock::now();
     }
     void remove(const ApiConnection* c) {
         std::lock_guard lock(mutex_);
@@ -659,16 +745,43 @@ public:
         std::vector<std::shared_ptr<ApiConnection>> all;
         std::lock_guard lock(mutex_);
         closing_ = true;
-        for (const auto& [ptr, weak] : open_) {
-            if (auto c = weak.lock()) all.push_back(std::move(c));
+        for (const auto& [ptr, entry] : open_) {
+            if (auto c = entry.connection.lock()) all.push_back(std::move(c));
         }
         return all;
     }
 
 private:
+    struct Entry {
+        std::weak_ptr<ApiConnection> connection;
+        Clock::time_point idle_since;
+        bool idle = true;
+        bool evicted = false;  // being closed; it still counts until it is gone
+    };
+
+    // Linear in the open connections, and only at the cap: 1,024 entries scanned per accept
+    // there costs less than keeping an ordered index up to date on every request. No strong
+    // reference is dropped under the lock (a last one would run ~ApiConnection, which takes it).
+    std::shared_ptr<ApiConnection> take_oldest_idle() {
+        for (;;) {
+            Entry* oldest = nullptr;
+            for (auto& [ptr, entry] : open_) {
+                if (!entry.idle || entry.evicted) continue;
+                if (!oldest || entry.idle_since < oldest->idle_since) oldest = &entry;
+            }
+            if (!oldest) return nullptr;
+            // It keeps its entry (and counts) until its socket is closed, but is not picked
+            // again. One already being destroyed is passed over: its destructor removes it.
+            oldest->evicted = true;
+            if (auto alive = oldest->connection.lock()) return alive;
+        }
+    }
+
+    static void close_connection(const std::shared_ptr<ApiConnection>& c);
+
     std::mutex mutex_;
     bool closing_ = false;
-    std::unordered_map<const ApiConnection*, std::weak_ptr<ApiConnection>> open_;
+    std::unordered_map<const ApiConnection*, Entry> open_;
 };
 
 bool is_http_error(const beast::error_code& ec) {
@@ -682,6 +795,9 @@ bool ieq(std::string_view a, std::string_view b) {
            });
 }
 
+// One API connection: reads a request header (within header_timeout_ms), judges it (key,
+// declared length) before reading any body, reads the body (bounded by max_body_bytes),
+// answers, and waits for the next request (at most idle_timeout_ms).
 class ApiConnection : public std::enable_shared_from_this<ApiConnection> {
 public:
     ApiConnection(tcp::socket socket, ApiEndpoints& endpoints, ConnectionRegistry& registry,
@@ -710,11 +826,39 @@ public:
     }
 
 private:
+    using Millis = std::chrono::milliseconds;
+
+    // Between requests of a kept-alive connection the wait for the next one is bounded by the
+    // idle deadline; once a request's first byte is here (or on a new connection, from the
+    // accept) its header must be complete within the header deadline.
     void read_header() {
+        registry_.set_idle(this, true);
+        if (served_ > 0 && buffer_.size() == 0) return wait_for_next_request();
+        read_header_bytes();
+    }
+
+    void wait_for_next_request() {
+        stream_.expires_after(Millis(options_.idle_timeout_ms));
+        stream_.async_read_some(
+            buffer_.prepare(kFirstReadBytes),
+            [self = shared_from_this()](beast::error_code ec, std::size_t n) noexcept {
+                if (ec) return self->close_now();  // gone, or idle past the deadline
+                try {
+                    self->buffer_.commit(n);
+                    self->read_header_bytes();
+                } catch (...) {
+                    self->close_now();
+                }
+            });
+    }
+
+    void read_header_bytes() {
         parser_.emplace();
         parser_->header_limit(kHeaderLimitBytes);
-        parser_->body_limit(static_cast<std::uint64_t>(options_.max_body_bytes));
-        stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+        // The body limit is judged on the header, after the key (answer_header), so that a
+        // caller without the key learns nothing, not even the limit.
+        parser_->body_limit(boost::none);
+        stream_.expires_after(Millis(options_.header_timeout_ms));
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                     self->on_header(ec);
@@ -724,8 +868,22 @@ private:
     void on_header(beast::error_code ec) noexcept {
         started_ = Clock::now();
         try {
+            if (ec == beast::error::timeout) {
+                endpoints_.metrics().count_rejected(ApiMetrics::Rejection::HeaderTimeout);
+                return close_now();
+            }
             if (ec) return on_read_error(ec);
-            if (parser_->is_done()) return answer();
+            registry_.set_idle(this, false);
+            ++served_;
+            const bool body_pending = !parser_->is_done();
+            std::optional<std::uint64_t> declared_length;
+            if (const auto length = parser_->content_length()) declared_length = *length;
+            if (auto refused = endpoints_.answer_header(parser_->get(), declared_length,
+                                                        body_pending, started_)) {
+                return write(std::move(*refused));
+            }
+            if (!body_pending) return answer();
+            parser_->body_limit(static_cast<std::uint64_t>(options_.max_body_bytes));
             if (ieq(parser_->get()[http::field::expect], "100-continue")) {
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
@@ -742,7 +900,7 @@ private:
     }
 
     void read_body() {
-        stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+        stream_.expires_after(Millis(options_.idle_timeout_ms));
         http::async_read(
             stream_, buffer_, *parser_,
             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
@@ -766,6 +924,7 @@ private:
         unsigned status = 400;
         std::string message;
         if (ec == http::error::body_limit) {
+            endpoints_.metrics().count_rejected(ApiMetrics::Rejection::TooLarge);
             status = 413;
             message = "body over api.max_body_bytes (" + std::to_string(options_.max_body_bytes) +
                       " bytes)";
@@ -787,7 +946,7 @@ private:
 
     void write(Response res) {
         response_ = std::move(res);
-        stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
+        stream_.expires_after(Millis(options_.idle_timeout_ms));
         http::async_write(
             stream_, response_,
             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
@@ -833,6 +992,8 @@ private:
         stream_.close();
     }
 
+    static constexpr std::size_t kFirstReadBytes = 4 * 1024;
+
     beast::tcp_stream stream_;
     ApiEndpoints& endpoints_;
     ConnectionRegistry& registry_;
@@ -841,7 +1002,12 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Response response_;
     Clock::time_point started_ = Clock::now();
+    std::uint64_t served_ = 0;     // request headers read on this connection
 };
+
+void ConnectionRegistry::close_connection(const std::shared_ptr<ApiConnection>& c) {
+    c->close();
+}
 
 // "host:port", "[v6]:port"; a host name is resolved (loopback names need no network).
 tcp::endpoint resolve_listen(asio::io_context& ioc, const std::string& listen) {
@@ -903,12 +1069,16 @@ struct HttpApi::Impl {
         try {
             auto connection =
                 std::make_shared<ApiConnection>(std::move(socket), endpoints, registry, options);
-            switch (registry.admit(connection, options.max_connections)) {
+            switch (registry.admit(connection, std::max(1u, options.max_connections))) {
+                case ConnectionRegistry::Admit::EvictedIdle:
+                    endpoints.metrics().count_rejected(ApiMetrics::Rejection::EvictedIdle);
+                    connection->start();
+                    break;
                 case ConnectionRegistry::Admit::Yes:
                     connection->start();
                     break;
                 case ConnectionRegistry::Admit::OverLimit:
-                    endpoints.metrics().count_rejected_limit();
+                    endpoints.metrics().count_rejected(ApiMetrics::Rejection::OverConnections);
                     break;  // the connection's last owner goes here: its socket closes
                 case ConnectionRegistry::Admit::Closing:
                     break;

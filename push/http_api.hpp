@@ -17,11 +17,13 @@
 // numbers. "payload" is any JSON value, forwarded exactly as written; "payload_base64" is
 // standard base64 for bytes; null counts as absent for every optional field.
 // Errors: {"error": "<what to fix>", "code": <int>} with the HTTP status: 400 bad body or path
-// id, 401 key, 404, 405 (+ Allow), 413 body over max_body_bytes, 415 a Content-Type other
+// id, 401 key (judged on the header: the body is never read), 404, 405 (+ Allow), 413 body
+// over max_body_bytes (on Content-Length, before the body is sent), 415 a Content-Type other
 // than application/json on a request with a body, 429 over max_requests_per_s (+ Retry-After;
 // /healthz, /readyz and /metrics are exempt), 431 header over 8 KiB, 500, 503 draining (pushes)
 // or what the push service answers (its `code` when it sets one). A request the parser cannot
-// read (413, 431, not HTTP) is answered and its connection closed; others keep it alive.
+// read (413, 431, not HTTP), or a 401 that announced a body, is answered and its connection
+// closed; others keep it alive.
 #pragma once
 
 #include <atomic>
@@ -39,8 +41,11 @@ struct ApiOptions {
     std::size_t max_body_bytes = 4 * 1024 * 1024;  // over it: 413
     std::uint32_t max_user_ids = 10000;      // /v1/push/users
     std::uint32_t max_requests_per_s = 0;    // 0 = no limit; over it: 429
-    std::uint32_t max_connections = 1024;    // API connections; over it: refused
-    std::uint32_t idle_timeout_ms = 60000;   // keep-alive idle limit
+    // API connections at most; at the cap the longest-idle one is closed for a new one, and a
+    // new one is refused only when every connection is busy with a request.
+    std::uint32_t max_connections = 1024;
+    std::uint32_t header_timeout_ms = 5000;  // a request header must be complete within this
+    std::uint32_t idle_timeout_ms = 30000;   // keep-alive wait for the next request; body reads
     unsigned threads = 1;
 };
 

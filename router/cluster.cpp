@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "cluster.pb.h"
 #include "livepush.pb.h"
@@ -70,6 +71,7 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     ro.max_queue_bytes = opts_.redis_queue_max_bytes;
     redis_ = std::make_unique<RedisClient>(ro);
     routes_ = std::make_unique<RouteStore>(*redis_, opts_.node_id, opts_.node_ttl);
+    node_numbers_ = std::make_unique<NodeNumberClaim>(*redis_, opts_.node_id, opts_.node_ttl);
     NodeLinksOptions lo;
     lo.listen = opts_.link_listen;
     lo.node_id = opts_.node_id;
@@ -125,8 +127,18 @@ void Cluster::start() {
     auto r = redis_->command_sync({"SET", RouteStore::node_key(self_.id), self_.client_addr + "|" + self_.link_addr, "PX",
                                    std::to_string(opts_.node_ttl.count())},
                                   std::chrono::milliseconds(2000));
-    if (r.ok()) redis_->command_sync({"SADD", "lp:nodes", self_.id}, std::chrono::milliseconds(2000));
-    else spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis, r.str);
+    if (r.ok()) {
+        redis_->command_sync({"SADD", "lp:nodes", self_.id}, std::chrono::milliseconds(2000));
+        const auto claimed = node_numbers_->claim_sync(opts_.node_number_hint, std::chrono::milliseconds(2000));
+        if (claimed.none_free) {
+            throw std::runtime_error("cluster: " + claimed.error +
+                                     "; a node needs a number of its own for unique message ids");
+        }
+        if (claimed.number) adopt_node_number(*claimed.number);
+        else spdlog::warn("cluster: node number not claimed yet ({}); will keep trying", claimed.error);
+    } else {
+        spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis, r.str);
+    }
     if (auto nodes = routes_->live_nodes()) apply_nodes(std::move(*nodes));
     asio::post(io, [this] {
         tick_heartbeat();
@@ -137,7 +149,11 @@ void Cluster::start() {
 
 void Cluster::stop() {
     if (!links_) return;
-    if (redis_->connected()) routes_->deregister();
+    if (redis_->connected()) {
+        if (const int n = node_number_.load(); n >= 0)
+            node_numbers_->release_sync(static_cast<std::uint16_t>(n), std::chrono::milliseconds(500));
+        routes_->deregister();
+    }
     links_->stop();
     redis_->stop();
 }
@@ -146,8 +162,39 @@ bool Cluster::redis_up() const noexcept { return redis_up_.load(std::memory_orde
 
 // ---------------------------------------------------------------- timers (cluster thread)
 
-void Cluster::tick_heartbeat() {
+void Cluster::refresh_liveness() {
     routes_->heartbeat(self_);
+    // Right behind the liveness SET: the same pipelined round trip. The claim keeps the number
+    // held, or takes it back if it lapsed and is free, or takes another if a node took it.
+    const int held = node_number_.load();
+    const auto wanted = static_cast<std::uint16_t>(held >= 0 ? held : opts_.node_number_hint);
+    node_numbers_->claim_async(wanted, [this, held](const NodeNumberClaim::Claimed& c) {
+        if (c.number) {
+            if (static_cast<int>(*c.number) != held) adopt_node_number(*c.number);
+            return;
+        }
+        if (c.none_free) {
+            // Practically unreachable (1,024 live nodes); ids keep the last number meanwhile.
+            stats_.node_number_unavailable.fetch_add(1, std::memory_order_relaxed);
+            spdlog::error("cluster: {}; node {} keeps node number {} and tries again", c.error, opts_.node_id, held);
+        }
+    });
+}
+
+void Cluster::adopt_node_number(std::uint16_t number) {
+    const int was = node_number_.exchange(number);
+    if (was >= 0 && was != number) {
+        stats_.node_number_changes.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn("cluster: node number {} was taken by another node while this one could not reach Redis; "
+                     "message ids now carry {}", was, number);
+    } else {
+        spdlog::info("cluster: node {} holds node number {}", opts_.node_id, number);
+    }
+    if (opts_.on_node_number) opts_.on_node_number(number);
+}
+
+void Cluster::tick_heartbeat() {
+    refresh_liveness();
     // Room counts changed since the last tick, coalesced: one HSET per changed room a second.
     for (auto& [room, count] : dirty_counts_) routes_->set_room_members(room, count);
     dirty_counts_.clear();
@@ -223,7 +270,7 @@ void Cluster::resubscribe_all() {
 
 void Cluster::reregister() {
     stats_.reregistrations.fetch_add(1, std::memory_order_relaxed);
-    routes_->heartbeat(self_);
+    refresh_liveness();
     for (const auto& [room, count] : hub_.rooms_with_members()) routes_->set_room_members(room, count);
     // Every logged-in session binds its route again, from its own loop.
     for (server::EventLoop* loop : hub_.loops()) {

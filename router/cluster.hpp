@@ -33,6 +33,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "router/node_links.hpp"
+#include "router/node_number.hpp"
 #include "router/presence.hpp"
 #include "router/redis_client.hpp"
 #include "router/route_store.hpp"
@@ -59,6 +60,11 @@ struct ClusterOptions {
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
     std::size_t redis_queue_max_bytes = std::size_t{64} << 20;  // RedisClient::Options::max_queue_bytes
+    // Message ids: the node claims a node number in Redis (router/node_number.hpp), starting
+    // from this one, and tells `on_node_number` every number it holds (at start, and again if
+    // it had to take another). start() throws when every number is held by a live node.
+    std::uint16_t node_number_hint = 0;
+    std::function<void(std::uint16_t)> on_node_number;
 };
 
 struct ClusterStats {
@@ -74,6 +80,8 @@ struct ClusterStats {
     std::atomic<std::uint64_t> room_nodes_skipped{0};  // live nodes a room message was not sent to
     std::atomic<std::uint64_t> redis_down_events{0};
     std::atomic<std::uint64_t> reregistrations{0};
+    std::atomic<std::uint64_t> node_number_changes{0};  // claim lost, another number taken
+    std::atomic<std::uint64_t> node_number_unavailable{0};  // refreshes that found none free
 };
 
 class Cluster final : public server::HubObserver, public Presence {
@@ -131,6 +139,9 @@ public:
     // Client address of another live node for `user` (drain's reconnect_to), or empty.
     std::string other_node_for(std::uint64_t user) const;
 
+    // The node number message ids carry; -1 until one was claimed (Redis unreachable at start).
+    int node_number() const noexcept { return node_number_.load(std::memory_order_relaxed); }
+
     RedisClient& redis() noexcept { return *redis_; }
     const ClusterStats& stats() const noexcept { return stats_; }
     const NodeLinksStats& link_stats() const noexcept { return links_->stats(); }
@@ -140,6 +151,8 @@ private:
     std::function<void(const std::string&)> peer_gone_;
     void on_link(const std::string& from, codec::Code code, std::string_view body);
     void tick_heartbeat();
+    void refresh_liveness();  // liveness key and node number, one round trip
+    void adopt_node_number(std::uint16_t number);
     void tick_nodes();
     void tick_resubscribe();
     void apply_nodes(std::vector<NodeInfo> nodes);
@@ -155,6 +168,8 @@ private:
     std::unique_ptr<RedisClient> redis_;
     std::unique_ptr<RouteStore> routes_;
     std::unique_ptr<NodeLinks> links_;
+    std::unique_ptr<NodeNumberClaim> node_numbers_;
+    std::atomic<int> node_number_{-1};
     NodeInfo self_;
     ClusterStats stats_;
     std::atomic<bool> redis_up_{false};

@@ -35,7 +35,8 @@ if [ "${LIVEPUSH_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-30}s per target)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DLIVEPUSH_FUZZ=ON -DLIVEPUSH_SANITIZE=ON -DLIVEPUSH_BENCH=OFF -DBUILD_TESTING=ON >/dev/null
-  cmake --build build-fuzz -j "$JOBS" --target fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope fuzz_link
+  cmake --build build-fuzz -j "$JOBS" --target fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope \
+    fuzz_link fuzz_http_request fuzz_ws_upgrade
   ./tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}"
 fi
 echo "== all tests passed"

@@ -39,6 +39,8 @@ struct LoopOptions {
     std::uint32_t ws_max_message = 64 * 1024 + 16;
     std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;
     std::string ws_path = "/ws";
+    // Origins a browser's WebSocket upgrade may come from; empty = any (server/ws_upgrade.hpp).
+    std::vector<std::string> ws_allowed_origins;
     // The shortest delay other users of the wheel need (e.g. the qos1 retry); the wheel's
     // tick is a tenth of the shortest deadline, between 5 and 500 ms.
     std::chrono::milliseconds finest_timer{0};

@@ -3,23 +3,16 @@
 // transport.cpp.
 #include "server/session.hpp"
 
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include "codec/envelope.hpp"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
+#include "server/ws_upgrade.hpp"
 
 namespace lp::server {
 
 namespace pb = livepush::v1;
-namespace http = boost::beast::http;
 
 namespace {
-
-constexpr std::size_t kMaxUpgradeRequest = 8 * 1024;
 
 std::int32_t error_code_for(codec::DecodeError e) {
     switch (e) {
@@ -30,17 +23,6 @@ std::int32_t error_code_for(codec::DecodeError e) {
         case codec::DecodeError::UnknownCode: return pb::UNKNOWN_CODE;
         default: return pb::BAD_BODY;
     }
-}
-
-std::string http_error(int status, std::string_view reason, std::string_view extra_headers,
-                       std::string_view body) {
-    std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
-    r += reason;
-    r += "\r\nContent-Type: application/json\r\nConnection: close\r\n";
-    r += extra_headers;
-    r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
-    r += body;
-    return r;
 }
 
 }  // namespace
@@ -180,55 +162,27 @@ void Session::on_upgrade_bytes(std::uint8_t* data, std::size_t n) {
     if (!upgrade_buf_) upgrade_buf_ = std::make_unique<std::string>();
     std::string& upgrade_buf = *upgrade_buf_;
     upgrade_buf.append(reinterpret_cast<const char*>(data), n);
-    auto end = upgrade_buf.find("\r\n\r\n");
-    if (end == std::string::npos) {
-        if (upgrade_buf.size() > kMaxUpgradeRequest) {
-            send_raw_and_close(http_error(431, "Request Header Fields Too Large", {},
-                                          R"({"error":"upgrade request too large"})"));
-        }
-        return;
+    const auto& opts = loop_.options();
+    UpgradePolicy policy;
+    policy.path = opts.ws_path;
+    policy.allowed_origins = &opts.ws_allowed_origins;
+    UpgradeVerdict verdict = judge_upgrade(upgrade_buf, policy);
+    switch (verdict.outcome) {
+        case UpgradeVerdict::Outcome::NeedMore:
+            return;
+        case UpgradeVerdict::Outcome::Refuse:
+            if (verdict.origin_refused) inc(loop_.stats().ws_origin_refused);
+            send_raw_and_close(std::move(verdict.response));
+            return;
+        case UpgradeVerdict::Outcome::Accept:
+            break;
     }
-    std::size_t head_len = end + 4;
-    http::request_parser<http::empty_body> parser;
-    parser.eager(true);
-    boost::beast::error_code ec;
-    parser.put(boost::asio::buffer(upgrade_buf.data(), head_len), ec);
-    if (ec || !parser.is_header_done()) {
-        send_raw_and_close(http_error(400, "Bad Request", {}, R"({"error":"malformed HTTP request"})"));
-        return;
-    }
-    const auto& req = parser.get();
-    std::string_view target(req.target().data(), req.target().size());
-    std::string_view path = target.substr(0, target.find('?'));
-    if (path != loop_.options().ws_path) {
-        send_raw_and_close(http_error(404, "Not Found", {}, R"({"error":"WebSocket endpoint is /ws"})"));
-        return;
-    }
-    auto key = req[http::field::sec_websocket_key];
-    auto upgrade = req[http::field::upgrade];
-    bool is_upgrade = req.method() == http::verb::get && req.version() >= 11 &&
-                      boost::beast::iequals(upgrade, "websocket") && !key.empty();
-    if (!is_upgrade) {
-        send_raw_and_close(http_error(426, "Upgrade Required",
-                                      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
-                                      R"({"error":"a WebSocket upgrade is required"})"));
-        return;
-    }
-    if (req[http::field::sec_websocket_version] != "13") {
-        send_raw_and_close(http_error(426, "Upgrade Required", "Sec-WebSocket-Version: 13\r\n",
-                                      R"({"error":"only WebSocket version 13 is supported"})"));
-        return;
-    }
-    std::string resp =
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: " +
-        codec::ws::accept_key(std::string_view(key.data(), key.size())) + "\r\n\r\n";
-    own_tail() += resp;
-    account_queued(resp.size());
+    own_tail() += verdict.response;
+    account_queued(verdict.response.size());
     phase_ = Phase::Frames;
     ws_ = std::make_unique<codec::ws::FrameDecoder>(codec::ws::FrameDecoder::Role::Server,
-                                                    loop_.options().ws_max_message);
-    std::string rest = upgrade_buf.substr(head_len);
+                                                    opts.ws_max_message);
+    std::string rest = upgrade_buf.substr(verdict.request_bytes);
     upgrade_buf_.reset();
     if (!rest.empty()) on_ws_bytes(reinterpret_cast<std::uint8_t*>(rest.data()), rest.size());
 }
@@ -244,8 +198,9 @@ void Session::on_ws_bytes(std::uint8_t* data, std::size_t n) {
     auto err = ws_->feed(data, n, [this](const codec::ws::Message& m) { return on_ws_message(m); });
     if (err != codec::ws::WsError::None && !closing()) {
         bool too_big = err == codec::ws::WsError::MessageTooLarge;
-        fail(too_big ? pb::BODY_TOO_LARGE : pb::BAD_WEBSOCKET,
-             std::string("WebSocket: ") + std::string(codec::ws::to_string(err)));
+        fail_closing(too_big ? pb::BODY_TOO_LARGE : pb::BAD_WEBSOCKET,
+                     std::string("WebSocket: ") + std::string(codec::ws::to_string(err)), nullptr,
+                     CloseReason::ProtocolError, codec::ws::close_status_for(err));
     }
 }
 
@@ -256,7 +211,12 @@ bool Session::on_ws_message(const codec::ws::Message& m) {
             codec::FrameView fv;
             auto err = codec::decode_one(m.payload, loop_.options().max_body, fv);
             if (err != codec::DecodeError::None) {
-                fail(error_code_for(err), codec::to_string(err));
+                // A packet body over max_body inside the message is a message too big (1009);
+                // any other bad packet breaks our protocol, not WebSocket's: policy (1008).
+                fail_closing(error_code_for(err), codec::to_string(err), nullptr,
+                             CloseReason::ProtocolError,
+                             err == codec::DecodeError::BodyTooLarge ? codec::ws::kCloseTooBig
+                                                                     : codec::ws::kClosePolicy);
                 return false;
             }
             Inbound in{fv.header, fv.body, (fv.header.flags & codec::kJsonBody) != 0, false};
@@ -361,13 +321,18 @@ void Session::send_bytes(const Bytes& bytes) {
 
 void Session::fail(std::int32_t code, std::string_view message, const Inbound* req,
                    CloseReason why) {
+    fail_closing(code, message, req, why, codec::ws::kClosePolicy);
+}
+
+void Session::fail_closing(std::int32_t code, std::string_view message, const Inbound* req,
+                           CloseReason why, std::uint16_t ws_status) {
     if (closing()) return;
     if (why == CloseReason::ProtocolError) inc(loop_.stats().protocol_errors);
     pb::Error e;
     e.set_code(code);
     e.set_message(std::string(message));
     send(codec::Code::Error, req ? req->header.seq : 0, e, 0, req);
-    ws_close(codec::ws::kClosePolicy, {});
+    ws_close(ws_status, {});
     close_after_flush(why);
 }
 

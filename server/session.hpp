@@ -188,6 +188,9 @@ private:
     bool on_ws_message(const codec::ws::Message& m);
     bool dispatch(const Inbound& in);
     void ws_close(std::uint16_t status, std::string_view reason);
+    // fail() with the WebSocket Close status that names the error (RFC 6455 7.4.1).
+    void fail_closing(std::int32_t code, std::string_view message, const Inbound* req,
+                      CloseReason why, std::uint16_t ws_status);
     void send_raw_and_close(std::string bytes);
     void on_overflow();
 

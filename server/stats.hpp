@@ -53,6 +53,7 @@ struct alignas(64) LoopStats {
     Counter room_deliveries;  // room messages queued to members (one per member per message)
     Counter room_batches;     // coalesced batches flushed
     Counter direct_deliveries;  // user-targeted and broadcast pushes queued to sessions
+    Counter ws_origin_refused;  // WebSocket upgrades refused 403: Origin not allowed
 };
 
 }  // namespace lp::server

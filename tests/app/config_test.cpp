@@ -171,6 +171,42 @@ TEST(Config, DevFlag) {
     EXPECT_NE(load({"--dev=1"}).error, "");
 }
 
+// --dev publishes its secret: what the operator did not set listens on loopback only.
+TEST(Config, DevListensOnLoopbackUnlessToldOtherwise) {
+    ConfigResult result = load({"--dev"});
+    ASSERT_EQ(result.error, "");
+    ASSERT_EQ(apply_dev_listen_policy(result.config), "");
+    EXPECT_EQ(result.config.server.tcp_listen, "127.0.0.1:7000");
+    EXPECT_EQ(result.config.server.ws_listen, "127.0.0.1:7001");
+    EXPECT_EQ(result.config.api.listen, "127.0.0.1:8090");
+    EXPECT_EQ(result.config.cluster.link_listen, "127.0.0.1:7002");
+    // Explicit loopback addresses and switched-off listeners are kept as given.
+    result = load({"--dev", "--tcp-listen", "[::1]:9000", "--ws-listen="});
+    ASSERT_EQ(apply_dev_listen_policy(result.config), "");
+    EXPECT_EQ(result.config.server.tcp_listen, "[::1]:9000");
+    EXPECT_EQ(result.config.server.ws_listen, "");
+    // Without --dev nothing changes.
+    result = load({});
+    ASSERT_EQ(apply_dev_listen_policy(result.config), "");
+    EXPECT_EQ(result.config.server.tcp_listen, "0.0.0.0:7000");
+}
+
+TEST(Config, DevRefusesAnExplicitNonLoopbackListenAddress) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"--dev", "--tcp-listen", "0.0.0.0:7000"},
+             {"--dev", "--set", "server.ws_listen=10.0.0.5:7001"},
+             {"--dev", "--api-listen", "0.0.0.0:8090"},
+             {"--dev", "--set", "cluster.link_listen=[::]:7002"}}) {
+        ConfigResult result = load(args);
+        ASSERT_EQ(result.error, "");
+        const std::string error = apply_dev_listen_policy(result.config);
+        EXPECT_NE(error.find("not a loopback address"), std::string::npos) << args[2];
+        EXPECT_NE(error.find("--dev"), std::string::npos);
+    }
+    ConfigResult from_env = load({"--dev"}, {"LIVEPUSH_SERVER_TCP_LISTEN=0.0.0.0:7000"});
+    EXPECT_NE(apply_dev_listen_policy(from_env.config).find("server.tcp_listen"), std::string::npos);
+}
+
 TEST(Config, EnvironmentOverridesDefaults) {
     const ConfigResult result = load({}, {
                                              "PATH=/usr/bin",

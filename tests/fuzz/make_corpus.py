@@ -162,6 +162,65 @@ def link_seeds():
     }
 
 
+API_KEY = b"fuzz-api-key-0123456789"  # as tests/fuzz/fuzz_http_request.cpp
+
+
+def http_request(method, target, body=b"", key=API_KEY, extra=b""):
+    head = method + b" " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if key is not None:
+        head += b"Authorization: Bearer " + key + b"\r\n"
+    if body:
+        head += b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n"
+    return head + extra + b"\r\n" + body
+
+
+def http_request_seeds():
+    push_user = b'{"user_id":"42","type":"gift","payload":{"n":1},"qos":1,"ttl_s":60}'
+    return {
+        "push_user": chunked(http_request(b"POST", b"/v1/push/user", push_user)),
+        "push_users_split": chunked(http_request(b"POST", b"/v1/push/users",
+                                                 b'{"user_ids":[1,"2",3],"type":"t","payload_base64":"aGk="}'),
+                                    (20, 90)),
+        "push_room": chunked(http_request(b"POST", b"/v1/push/room",
+                                          b'{"room_id":7,"type":"t","payload":null,"exclude":[3,1]}')),
+        "broadcast": chunked(http_request(b"POST", b"/v1/push/broadcast", b'{"type":"t","payload":[1,2]}')),
+        "kick": chunked(http_request(b"POST", b"/v1/users/9/kick", b'{"reason":"banned"}')),
+        "user_view": chunked(http_request(b"GET", b"/v1/users/18446744073709551615?x=1&y=%20")),
+        "wrong_key_big_body": chunked(http_request(b"POST", b"/v1/push/user", key=b"nope",
+                                                   extra=b"Content-Length: 4194304\r\n") + b"x" * 64),
+        "no_key": chunked(http_request(b"GET", b"/metrics", key=None)),
+        "chunked_body": chunked(b"POST /v1/push/user HTTP/1.1\r\nHost: x\r\nAuthorization: bearer "
+                                + API_KEY + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                b"10\r\n{\"user_id\":1,\"type\r\n11\r\n\":\"t\",\"payload\":1}\r\n0\r\n\r\n"),
+        "expect_continue": chunked(http_request(b"POST", b"/v1/push/user", push_user,
+                                                extra=b"Expect: 100-continue\r\n")),
+    }
+
+
+def ws_upgrade_request(path=b"/ws", version=b"13", origin=None, upgrade=b"websocket", rest=b""):
+    head = (b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1:7001\r\nUpgrade: " + upgrade +
+            b"\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: " + version + b"\r\n")
+    if origin is not None:
+        head += b"Origin: " + origin + b"\r\n"
+    return head + b"\r\n" + rest
+
+
+def ws_upgrade_seeds():
+    return {
+        "upgrade": chunked(ws_upgrade_request()),
+        "upgrade_split": chunked(ws_upgrade_request(), (3, 40, 120)),
+        "origin_allowed": chunked(ws_upgrade_request(origin=b"https://app.example.com")),
+        "origin_other": chunked(ws_upgrade_request(origin=b"https://evil.example.net")),
+        "origin_null": chunked(ws_upgrade_request(origin=b"null")),
+        "wrong_path": chunked(ws_upgrade_request(path=b"/chat?x=1")),
+        "version_8": chunked(ws_upgrade_request(version=b"8")),
+        "not_upgrade": chunked(b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "frames_after": chunked(ws_upgrade_request(rest=ws_frame(0x1, b'{"code":1004,"seq":1}'))),
+        "http10": chunked(b"GET /ws HTTP/1.0\r\nUpgrade: websocket\r\n\r\n"),
+    }
+
+
 def write(target, seeds):
     folder = os.path.join(HERE, "corpus", target)
     os.makedirs(folder, exist_ok=True)
@@ -175,3 +234,5 @@ if __name__ == "__main__":
     write("fuzz_ws_decoder", ws_seeds())
     write("fuzz_envelope", envelope_seeds())
     write("fuzz_link", link_seeds())
+    write("fuzz_http_request", http_request_seeds())
+    write("fuzz_ws_upgrade", ws_upgrade_seeds())

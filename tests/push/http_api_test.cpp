@@ -267,8 +267,10 @@ TEST_F(HttpApiTest, EveryOtherRouteNeedsTheKey) {
     };
     const std::string push = R"({"user_id":1,"type":"t","payload":1})";
     for (const std::string key : {"", "wrong-key", "test-key-012345678", "test-key-01234567890"}) {
-        auto c = client(key);
         for (const auto& [method, target] : routes) {
+            // A 401 to a request that announced a body closes the connection (the body is
+            // never read): one connection per request.
+            auto c = client(key);
             Reply r = c.send(method, target, method == http::verb::post ? push : "");
             EXPECT_EQ(r.result_int(), 401) << target << " key=" << key;
             EXPECT_EQ(r.body(), R"({"error":"missing or bad API key","code":401})");
@@ -709,19 +711,95 @@ TEST_F(HttpApiTest, OverTheRateIs429AndCounted) {
     EXPECT_EQ(sample(text, R"(livepush_api_rejected_total{reason="rate"})"), limited);
 }
 
-TEST_F(HttpApiTest, ConnectionsOverTheCapAreClosedAndCounted) {
+TEST_F(HttpApiTest, AtTheCapTheLongestIdleConnectionMakesRoom) {
     ApiOptions o;
     o.max_connections = 2;
     start(o);
     auto a = client();
-    auto b = client();
     EXPECT_EQ(a.get("/healthz").result_int(), 200);
+    auto b = client();
     EXPECT_EQ(b.get("/healthz").result_int(), 200);
+    // Both wait idle for their next request: the newcomer is served, and `a`, idle the
+    // longest, is closed for it.
+    auto c = client();
+    EXPECT_EQ(c.get("/healthz").result_int(), 200);
+    EXPECT_TRUE(a.closed_by_peer());
+    EXPECT_EQ(b.get("/healthz").result_int(), 200);
+    EXPECT_EQ(sample(c.get("/metrics").body(), R"(livepush_api_rejected_total{reason="evicted_idle"})"),
+              1);
+}
+
+TEST_F(HttpApiTest, AtTheCapANewConnectionIsRefusedWhenEveryOneIsBusy) {
+    ApiOptions o;
+    o.max_connections = 2;
+    start(o);
+    const std::string body = R"({"user_id":1,"type":"t","payload":1})";
+    auto a = client();
+    auto b = client();
+    // Each is in the middle of a request: its header judged (the 100 Continue says so), its
+    // body not yet sent.
+    const std::string raw =
+        a.format(http::verb::post, "/v1/push/user", body, {{"Expect", "100-continue"}});
+    const std::string head = raw.substr(0, raw.size() - body.size());
+    a.write_raw(head);
+    EXPECT_EQ(a.read().result_int(), 100);
+    b.write_raw(head);
+    EXPECT_EQ(b.read().result_int(), 100);
     auto refused = client();
     EXPECT_TRUE(refused.closed_by_peer());
-    EXPECT_EQ(sample(a.get("/metrics").body(), R"(livepush_api_rejected_total{reason="limit"})"),
+    a.write_raw(body);
+    EXPECT_EQ(a.read().result_int(), 200);
+    b.write_raw(body);
+    EXPECT_EQ(b.read().result_int(), 200);
+    EXPECT_EQ(sample(a.get("/metrics").body(),
+                     R"(livepush_api_rejected_total{reason="over_connections"})"),
               1);
-    EXPECT_EQ(b.get("/healthz").result_int(), 200);
+}
+
+TEST_F(HttpApiTest, WrongKeyIs401BeforeTheBodyIsRead) {
+    start();
+    auto c = client("not-the-key");
+    // A 4 MiB body is announced and only 4 KiB of it sent: the answer must not wait for the rest.
+    c.write_raw("POST /v1/push/user HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-key\r\n"
+                "Content-Type: application/json\r\nContent-Length: 4194304\r\n\r\n" +
+                std::string(4096, 'x'));
+    Reply r = c.read();
+    EXPECT_EQ(r.result_int(), 401);
+    EXPECT_EQ(body_json(r).at("code"), 401);
+    EXPECT_FALSE(r.keep_alive());
+    EXPECT_TRUE(c.closed_by_peer());
+    EXPECT_TRUE(backend_.pushes().empty());
+    EXPECT_EQ(sample(metrics(), R"(livepush_api_rejected_total{reason="unauthorized"})"), 1);
+}
+
+TEST_F(HttpApiTest, DeclaredBodyOverTheLimitIs413BeforeItIsSent) {
+    ApiOptions o;
+    o.max_body_bytes = 1024;
+    start(o);
+    auto c = client();
+    c.write_raw("POST /v1/push/user HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                std::string(kKey) + "\r\nContent-Length: 1025\r\n\r\n");
+    Reply r = c.read();
+    EXPECT_EQ(r.result_int(), 413);
+    EXPECT_NE(error_of(r).find("api.max_body_bytes"), std::string::npos);
+    EXPECT_TRUE(c.closed_by_peer());
+    // Without the key the limit is not even disclosed: 401.
+    auto stranger = client("not-the-key");
+    stranger.write_raw("POST /v1/push/user HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n");
+    EXPECT_EQ(stranger.read().result_int(), 401);
+    EXPECT_EQ(sample(metrics(), R"(livepush_api_rejected_total{reason="too_large"})"), 1);
+}
+
+TEST_F(HttpApiTest, AHeaderNotCompleteByTheHeaderDeadlineIsClosedAndCounted) {
+    ApiOptions o;
+    o.header_timeout_ms = 200;
+    start(o);
+    auto slow = client();
+    slow.write_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // and never the blank line
+    EXPECT_TRUE(slow.closed_by_peer(3000ms));
+    auto silent = client();  // sends nothing at all
+    EXPECT_TRUE(silent.closed_by_peer(3000ms));
+    EXPECT_EQ(sample(metrics(), R"(livepush_api_rejected_total{reason="header_timeout"})"), 2);
 }
 
 // ------------------------------------------------------------------------------ connections

@@ -57,4 +57,18 @@ TEST(MsgId, DifferentNodesNeverCollide) {
     }
 }
 
+TEST(MsgId, ANewNodeNumberTakesEffectAndIdsKeepIncreasing) {
+    MsgIdGenerator ids(700);
+    std::uint64_t last = 0;
+    for (int i = 0; i < 1000; ++i) last = ids.next();
+    ids.set_node(3);  // lower than the old number: ids must still go up
+    EXPECT_EQ(ids.node(), 3u);
+    for (int i = 0; i < 1000; ++i) {
+        const std::uint64_t id = ids.next();
+        ASSERT_GT(id, last);
+        ASSERT_EQ(MsgIdGenerator::node_of(id), 3u);
+        last = id;
+    }
+}
+
 }  // namespace
