@@ -157,7 +157,7 @@ TEST_F(ClusterTest, KilledNodeUsersGoOfflineAndGetEveryQos1MessageElsewhere) {
     std::set<std::uint64_t> accepted;
     for (int i = 0; i < 1000; ++i) {
         if (i == 300) {
-            ::kill(nodes_[1]->pid(), SIGKILL);
+            nodes_[1]->stop(SIGKILL, 5000ms);
         }
         auto r = api_[0]->post("/v1/push/user", "{\"user_id\":800,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
         ASSERT_EQ(r.status, 200) << "accepted qos1 pushes keep being accepted: " << r.body;
@@ -271,7 +271,7 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     ASSERT_TRUE(inbox.append(970, orphan));
     EXPECT_FALSE(u->next_push(500ms)) << "nobody routed it yet";
 
-    ::kill(nodes_[2]->pid(), SIGKILL);  // n3 leaves
+    nodes_[2]->stop(SIGKILL, 5000ms);  // n3 leaves
     auto p = u->next_push(10000ms);
     ASSERT_TRUE(p) << "the survivors re-check their users' inboxes when a node leaves";
     EXPECT_EQ(p->type(), "orphan");

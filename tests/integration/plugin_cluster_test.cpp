@@ -201,7 +201,7 @@ TEST_F(PluginCluster, AFanOutWhoseNodesAllDieResumesWhenOneComesBack) {
         done_before = json_u64(get(1, "/v1/feed/tasks/" + item).at("followers_done"));
         return done_before > 0;
     }, 10s));
-    for (auto& n : nodes_) ::kill(n->pid(), SIGKILL);
+    for (auto& n : nodes_) ::kill(n->pid(), SIGKILL);  // all at once, then reaped
     for (auto& n : nodes_) n->stop(SIGKILL, 2000ms);
 
     start_node(1);  // one node comes back
