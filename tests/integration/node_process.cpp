@@ -55,7 +55,12 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
     if (!other || !*other) argv.insert(argv.end(), {"--trusted-proxies", "127.0.0.1"});
     argv.insert(argv.end(), args.begin(), args.end());
     int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+    // Close-on-exec, so that no other child (another node, redis-server, kcat) holds the pipe.
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    // Built before fork: the child of a threaded process may only make async-signal-safe calls.
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
     const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -64,14 +69,12 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(127);
         ::dup2(out[1], 1);
-        int logfd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int logfd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (logfd >= 0) ::dup2(logfd, 2);
         ::close(out[0]);
-        std::vector<char*> cargv;
-        for (auto& a : argv) cargv.push_back(a.data());
-        cargv.push_back(nullptr);
         ::execv(cargv[0], cargv.data());
-        std::perror("execv livepushd");
+        static constexpr char kFailed[] = "execv livepushd failed\n";
+        (void)!::write(2, kFailed, sizeof kFailed - 1);
         ::_exit(127);
     }
     ::close(out[1]);
