@@ -63,7 +63,7 @@ if [ "${LIVEPUSH_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-30}s per target)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DLIVEPUSH_FUZZ=ON -DLIVEPUSH_SANITIZE=ON -DLIVEPUSH_BENCH=OFF -DBUILD_TESTING=ON >/dev/null
-  cmake --build build-fuzz -j "$JOBS" --target fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope
+  cmake --build build-fuzz -j "$JOBS" --target fuzz_all
   ./tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}"
 else
   echo "== SKIPPED: fuzzing (LIVEPUSH_SKIP_FUZZ=1)"
