@@ -201,6 +201,13 @@ int main(int argc, char** argv) {
                     c.auth.jwt_secret.c_str(), c.api.key.c_str());
     }
 
+    // SIGTERM/SIGINT are caught from here on, before the node starts and long before the ready
+    // line: a signal that comes early (a supervisor, or a test, stopping a node it just started)
+    // is handled once main_io runs, with the same drain and exit 0, instead of killing the
+    // process by the default action.
+    boost::asio::io_context main_io(1);
+    boost::asio::signal_set signals(main_io, SIGINT, SIGTERM);
+
     std::unique_ptr<lp::app::Node> node;
     try {
         node = std::make_unique<lp::app::Node>(c);
@@ -214,8 +221,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     spdlog::info("{}", ready);
 
-    boost::asio::io_context main_io(1);
-    boost::asio::signal_set signals(main_io, SIGINT, SIGTERM);
     int got = 0;
     signals.async_wait([&](const boost::system::error_code&, int sig) {
         got = sig;

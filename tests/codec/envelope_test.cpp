@@ -195,6 +195,19 @@ TEST(Body, PushPrintsUint64AsStringsAndPayloadAsBase64) {
     EXPECT_NE(json.find(R"("msgId":"18446744073709551615")"), std::string::npos) << json;
     EXPECT_NE(json.find(R"("roomId":"9")"), std::string::npos) << json;
     EXPECT_NE(json.find(R"("sentAtMs":"1700000000000")"), std::string::npos) << json;
+    // The payload's wire form: base64 of its bytes in JSON, the raw bytes (field 5, length-
+    // delimited) in binary protobuf.
+    const auto parsed = boost::json::parse(json).as_object();
+    ASSERT_TRUE(parsed.contains("payload")) << json;
+    EXPECT_EQ(parsed.at("payload").as_string(), "eyJnaWZ0Ijoicm9zZSJ9") << json;  // {"gift":"rose"}
+    const std::string binary = serialize_body(push, false);
+    EXPECT_NE(binary.find(std::string("\x2a\x0f") + R"({"gift":"rose"})"), std::string::npos);
+    livepush::v1::Push odd;  // bytes that are not UTF-8, and a length that needs padding
+    odd.set_payload(std::string("\xff\x00" "a", 3));
+    EXPECT_EQ(boost::json::parse(to_json(odd)).at("payload").as_string(), "/wBh") << to_json(odd);
+    livepush::v1::Push odd_back;
+    ASSERT_TRUE(parse_body(to_json(odd), true, odd_back));
+    EXPECT_EQ(odd_back.payload(), odd.payload());
     livepush::v1::Push back;
     ASSERT_TRUE(parse_body(json, true, back));
     expect_same(back, push);

@@ -238,17 +238,42 @@ TEST(StreamDecoder, KeepsTheFirstErrorAndYieldsNothingAfterIt) {
 }
 
 TEST(StreamDecoder, ReleasesItsBufferOnError) {
-    StreamDecoder decoder(100);
-    std::string frame = encode_frame(Code::Biz, 1, 0, std::string(50, 'x'));
     auto ignore = [](const FrameView&) { return true; };
-    decoder.feed(bytes_of(frame), 20, ignore);
-    EXPECT_EQ(decoder.buffered(), 20u);
     std::string bad = encode_frame(Code::Biz, 1, 0, "");
     bad[0] = 'X';
-    decoder.feed(bytes_of(frame) + 20, frame.size() - 20, ignore);
-    EXPECT_EQ(decoder.feed(bytes_of(bad), bad.size(), ignore), DecodeError::BadMagic);
-    EXPECT_EQ(decoder.buffered(), 0u);
-    EXPECT_EQ(decoder.buffer_capacity(), std::string().capacity());
+    {
+        // The buffer holds part of a frame (header and some body, on the heap) when the feed
+        // that completes it also brings a bad frame.
+        StreamDecoder decoder(100);
+        const std::string frame = encode_frame(Code::Biz, 1, 0, std::string(50, 'x'));
+        EXPECT_EQ(decoder.feed(bytes_of(frame), 20, ignore), DecodeError::None);
+        ASSERT_EQ(decoder.buffered(), 20u);
+        ASSERT_GT(decoder.buffer_capacity(), std::string().capacity()) << "the partial frame is on the heap";
+        const std::string rest = frame.substr(20) + bad;
+        int frames = 0;
+        EXPECT_EQ(decoder.feed(bytes_of(rest), rest.size(), [&](const FrameView&) { return ++frames, true; }),
+                  DecodeError::BadMagic);
+        EXPECT_EQ(frames, 1) << "the completed frame is still delivered";
+        EXPECT_EQ(decoder.buffered(), 0u);
+        EXPECT_EQ(decoder.buffer_capacity(), std::string().capacity());
+    }
+    {
+        // The buffer holds the start of a header when the next byte makes it invalid.
+        StreamDecoder decoder(100);
+        const std::string frame = encode_frame(Code::Biz, 1, 0, std::string(50, 'x'));
+        EXPECT_EQ(decoder.feed(bytes_of(frame), 3, ignore), DecodeError::None);  // magic, version
+        ASSERT_EQ(decoder.buffered(), 3u);
+        const std::uint8_t bad_flags = 0x80;
+        EXPECT_EQ(decoder.feed(&bad_flags, 1, ignore), DecodeError::BadFlags);
+        EXPECT_EQ(decoder.buffered(), 0u);
+        EXPECT_EQ(decoder.buffer_capacity(), std::string().capacity());
+        int frames = 0;
+        EXPECT_EQ(decoder.feed(bytes_of(frame), frame.size(), [&](const FrameView&) { return ++frames, true; }),
+                  DecodeError::BadFlags)
+            << "the error sticks";
+        EXPECT_EQ(frames, 0);
+        EXPECT_EQ(decoder.buffered(), 0u);
+    }
 }
 
 TEST(StreamDecoder, AcceptsAnEmptyFeed) {

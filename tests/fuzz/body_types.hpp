@@ -37,6 +37,8 @@ inline std::unique_ptr<google::protobuf::Message> message_for(std::uint16_t code
             return std::make_unique<livepush::v1::Kick>();
         case Code::Error:
             return std::make_unique<livepush::v1::Error>();
+        default:
+            break;  // node-link codes: no client message (see check_body)
     }
     return nullptr;
 }

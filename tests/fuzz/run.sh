@@ -12,7 +12,12 @@ fi
 build_dir=$(cd "$1" && pwd) || exit 2
 duration=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-targets=(fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope fuzz_link fuzz_http_request fuzz_ws_upgrade)
+# The targets the build knows (tests/fuzz/CMakeLists.txt writes the list), else the first three.
+if [[ -s "$build_dir/fuzz_targets.txt" ]]; then
+    mapfile -t targets < "$build_dir/fuzz_targets.txt"
+else
+    targets=(fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope)
+fi
 
 failed=()
 for target in "${targets[@]}"; do

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <set>
 #include <thread>
@@ -97,27 +98,65 @@ TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
     o.json_body = true;
     Connection c(o);
     ASSERT_FALSE(c.connect());
-    auto res = c.login(token_for(6));
-    ASSERT_TRUE(res);
-    EXPECT_EQ(res->code(), 0);
-    std::uint32_t seq = c.send(Code::Heartbeat, pb::HeartbeatReq());
-    auto pong = c.wait_for([&](const lp::client::Frame& f) { return f.header.seq == seq; });
-    ASSERT_TRUE(pong);
-    EXPECT_EQ(pong->code(), Code::Pong);
-    EXPECT_TRUE(pong->json()) << "PONG of a JSON session must carry JSON_BODY";
-    auto body = boost::json::parse(pong->body).as_object();
+    // Every frame the session receives, in order: read with recv() (not the request helpers,
+    // which hand back only the parsed reply) so that none goes unchecked.
+    std::vector<lp::client::Frame> frames;
+    auto read_until = [&](const std::function<bool(const lp::client::Frame&)>& last) {
+        while (auto f = c.recv(5000ms)) {
+            frames.push_back(*f);
+            if (last(*f)) return true;
+        }
+        return false;
+    };
+    auto reply_to = [](std::uint32_t seq) {
+        return [seq](const lp::client::Frame& f) { return f.header.seq == seq; };
+    };
+    pb::LoginReq login;
+    login.set_token(token_for(6));
+    login.set_platform("android");
+    ASSERT_TRUE(read_until(reply_to(c.send(Code::Login, login))));
+    EXPECT_EQ(frames.back().code(), Code::LoginResult);
+    ASSERT_TRUE(read_until(reply_to(c.send(Code::Heartbeat, pb::HeartbeatReq()))));
+    EXPECT_EQ(frames.back().code(), Code::Pong);
+    auto body = boost::json::parse(frames.back().body).as_object();
     EXPECT_EQ(body.at("code").as_int64(), 0);
     EXPECT_TRUE(body.contains("serverTimeMs"));
 
-    auto enter = c.biz("room.enter", room_json(3));
-    ASSERT_TRUE(enter);
-    c.biz("room.chat", R"({"room_id":3,"text":"hi"})");
-    auto push = c.wait_code(Code::Push);
-    ASSERT_TRUE(push);
-    EXPECT_TRUE(push->json());
-    auto pj = boost::json::parse(push->body).as_object();
-    EXPECT_EQ(pj.at("type").as_string(), "room.chat");
-    EXPECT_EQ(pj.at("roomId").as_string(), "3");  // uint64 as a string, per the JSON mapping
+    pb::BizReq enter;
+    enter.set_type("room.enter");
+    enter.set_data(room_json(3));
+    ASSERT_TRUE(read_until(reply_to(c.send(Code::Biz, enter))));
+    EXPECT_EQ(frames.back().code(), Code::BizResult);
+    pb::BizReq chat;
+    chat.set_type("room.chat");
+    chat.set_data(R"({"room_id":3,"text":"hi"})");
+    const std::uint32_t chat_seq = c.send(Code::Biz, chat);
+    bool answered = false, pushed = false;
+    ASSERT_TRUE(read_until([&](const lp::client::Frame& f) {
+        answered |= f.header.seq == chat_seq && f.code() == Code::BizResult;
+        pushed |= f.code() == Code::Push;
+        return answered && pushed;
+    })) << "room.chat is answered and comes back as a PUSH";
+    for (const auto& f : frames) {
+        if (f.code() != Code::Push) continue;
+        auto pj = boost::json::parse(f.body).as_object();
+        EXPECT_EQ(pj.at("type").as_string(), "room.chat");
+        EXPECT_EQ(pj.at("roomId").as_string(), "3");  // uint64 as a string, per the JSON mapping
+    }
+    // A login elsewhere on the same platform: the KICK is a frame of this session too.
+    auto second = logged_in(tcp_opts(node), 6, "android");
+    ASSERT_TRUE(read_until([](const lp::client::Frame& f) { return f.code() == Code::Kick; }));
+
+    std::set<Code> codes;
+    for (const auto& f : frames) {
+        codes.insert(f.code());
+        EXPECT_TRUE(f.json()) << lp::codec::code_name(f.header.code) << " of a JSON session must carry JSON_BODY";
+        boost::system::error_code ec;
+        auto v = boost::json::parse(f.body, ec);
+        EXPECT_TRUE(!ec && v.is_object()) << lp::codec::code_name(f.header.code) << " body is not a JSON object: " << f.body;
+    }
+    EXPECT_EQ(codes, (std::set<Code>{Code::LoginResult, Code::Pong, Code::BizResult, Code::Push, Code::Kick}))
+        << "every kind of frame this session can get was seen";
 }
 
 TEST(GatewayLogin, WebSocketTextEnvelopeSession) {

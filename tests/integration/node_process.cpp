@@ -3,10 +3,13 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +23,8 @@
 #ifndef LIVEPUSHD_PATH
 #error "LIVEPUSHD_PATH must point at the livepushd binary"
 #endif
+
+extern char** environ;
 
 namespace lp::testing {
 
@@ -52,20 +57,33 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
     if (!other || !*other) argv.insert(argv.end(), {"--trusted-proxies", "127.0.0.1"});
     argv.insert(argv.end(), args.begin(), args.end());
     int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+    // Close-on-exec, so that no other child (another node, redis-server, kcat) holds the pipe.
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    // Built before fork: the child of a threaded process may only make async-signal-safe calls.
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    // The environment, plus a cluster secret (a test's flag or --set still wins over it).
+    std::string cluster_secret = std::string("LIVEPUSH_CLUSTER_SECRET=") + kTestClusterSecret;
+    std::vector<char*> cenv;
+    for (char** e = environ; e && *e; ++e)
+        if (std::strncmp(*e, "LIVEPUSH_CLUSTER_SECRET=", 24) != 0) cenv.push_back(*e);
+    cenv.push_back(cluster_secret.data());
+    cenv.push_back(nullptr);
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+        // Die with the test (a crashed or timed-out test must not leave a server behind).
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);
         ::dup2(out[1], 1);
-        int logfd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int logfd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (logfd >= 0) ::dup2(logfd, 2);
         ::close(out[0]);
-        ::setenv("LIVEPUSH_CLUSTER_SECRET", kTestClusterSecret, 1);
-        std::vector<char*> cargv;
-        for (auto& a : argv) cargv.push_back(a.data());
-        cargv.push_back(nullptr);
-        ::execv(cargv[0], cargv.data());
-        std::perror("execv livepushd");
+        ::execve(cargv[0], cargv.data(), cenv.data());
+        static constexpr char kFailed[] = "execv livepushd failed\n";
+        (void)!::write(2, kFailed, sizeof kFailed - 1);
         ::_exit(127);
     }
     ::close(out[1]);
@@ -100,34 +118,82 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
     }).detach();
     if (tcp_port_ == 0 && ws_port_ == 0) {
         stop(SIGKILL, std::chrono::milliseconds(2000));
-        throw std::runtime_error("livepushd did not become ready; log:\n" + log());
+        std::string text = log();
+        std::error_code ec;
+        std::filesystem::remove(log_path_, ec);
+        throw std::runtime_error("livepushd did not become ready; log:\n" + text);
     }
 }
 
 NodeProcess::~NodeProcess() {
-    if (!exited_) stop(SIGKILL, std::chrono::milliseconds(5000));
+    std::string problem;
+    if (!exited_ && stop(SIGTERM, shutdown_timeout_) == -1) {
+        problem = "did not exit within " + std::to_string(shutdown_timeout_.count()) +
+                  " ms of SIGTERM (killed)";
+    }
+    if (problem.empty()) problem = end_problem();
     std::error_code ec;
-    std::filesystem::remove(log_path_, ec);
+    if (problem.empty()) {
+        std::filesystem::remove(log_path_, ec);
+        return;
+    }
+    std::string text = log();
+    std::size_t from = text.size();
+    for (int lines = 0; from > 0 && lines < 80; ++lines) {
+        auto nl = text.rfind('\n', from - 1);
+        from = nl == std::string::npos ? 0 : nl;
+    }
+    ADD_FAILURE() << "livepushd (pid " << pid_ << ") " << problem << "\nlog kept at " << log_path_
+                  << "; its tail:\n" << text.substr(from);
+}
+
+void NodeProcess::reaped(int status) {
+    exited_ = true;
+    wait_status_ = status;
+}
+
+std::string NodeProcess::end_problem() const {
+    if (std::string report = sanitizer_report_in(log()); !report.empty()) {
+        return "reported: " + report;
+    }
+    if (killed_on_purpose_) return "";
+    if (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0) return "";
+    if (WIFEXITED(wait_status_)) return "exited with status " + std::to_string(WEXITSTATUS(wait_status_));
+    if (WIFSIGNALED(wait_status_)) return std::string("died of signal ") + ::strsignal(WTERMSIG(wait_status_));
+    return "ended uncleanly (wait status " + std::to_string(wait_status_) + ")";
+}
+
+std::string sanitizer_report_in(const std::string& log) {
+    static constexpr const char* kMarkers[] = {"ERROR: AddressSanitizer", "runtime error:",
+                                               "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                                               "ERROR: ThreadSanitizer"};
+    std::size_t first = std::string::npos;
+    for (const char* m : kMarkers) first = std::min(first, log.find(m));
+    if (first == std::string::npos) return "";
+    auto begin = log.rfind('\n', first);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    return log.substr(begin, log.find('\n', first) - begin);
 }
 
 bool NodeProcess::running() {
     if (exited_) return false;
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
+        reaped(status);
         return false;
     }
     return true;
 }
 
 int NodeProcess::stop(int sig, std::chrono::milliseconds timeout) {
+    if (sig == SIGKILL) killed_on_purpose_ = true;
     if (exited_) return -3;
     ::kill(pid_, sig);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
         int status = 0;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            exited_ = true;
+            reaped(status);
             if (WIFEXITED(status)) return WEXITSTATUS(status);
             return -2;
         }
@@ -136,7 +202,7 @@ int NodeProcess::stop(int sig, std::chrono::milliseconds timeout) {
     ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
-    exited_ = true;
+    reaped(status);
     return -1;
 }
 

@@ -154,7 +154,7 @@ TEST_F(PkCluster, ANodeKilledMidPkDoesNotStopOrRepeatItsTransitions) {
     auto before12 = state_pushes(*anchor12, 3000ms, &seen12, 1);
     ASSERT_EQ(before11, (std::vector<int>{0, 1}));
     ASSERT_EQ(before12, (std::vector<int>{0, 1}));
-    ::kill(nodes[0]->pid(), SIGKILL);
+    nodes[0]->stop(SIGKILL, 5000ms);
     ASSERT_TRUE(eventually([&] { return state_of(*api[2], pk) == 2; }, 5000ms)) << "scoring ends on a survivor";
     EXPECT_EQ(api[1]->get("/v1/pk/" + pk).json().at("winner").as_string(), "12");
     ASSERT_TRUE(eventually([&] { return state_of(*api[1], pk) == 3; }, 5000ms));

@@ -18,6 +18,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 #include <map>
 #include <set>
 #include <string>
@@ -201,7 +203,7 @@ TEST_F(PluginCluster, AFanOutWhoseNodesAllDieResumesWhenOneComesBack) {
         done_before = json_u64(get(1, "/v1/feed/tasks/" + item).at("followers_done"));
         return done_before > 0;
     }, 10s));
-    for (auto& n : nodes_) ::kill(n->pid(), SIGKILL);
+    for (auto& n : nodes_) ::kill(n->pid(), SIGKILL);  // all at once, then reaped
     for (auto& n : nodes_) n->stop(SIGKILL, 2000ms);
 
     start_node(1);  // one node comes back
@@ -290,10 +292,38 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
 
     // Every node ran last week's settlement at start (a boundary no node saw): settled, and
     // the board, which counted nothing then, has no winner; this week's is not settled.
-    for (int n = 0; n < 3; ++n) {
-        auto r = api_[n]->get("/v1/rank/weekstar/settled?channel=7&gift=5");
+    // Settled once: every node reads the same record, and the week's settlement mark in Redis
+    // (the time it was settled) stays as it was when a node starts again and so runs last
+    // week's settlement again.
+    const std::string settled = "/v1/rank/weekstar/settled?channel=7&gift=5";
+    auto first = api_[0]->get(settled);
+    ASSERT_EQ(first.status, 200) << first.body;
+    EXPECT_TRUE(first.json().at("winner").is_null());
+    for (int n = 1; n < 3; ++n) {
+        auto r = api_[n]->get(settled);
         ASSERT_EQ(r.status, 200) << r.body;
-        EXPECT_TRUE(r.json().at("winner").is_null());
+        EXPECT_EQ(r.body, first.body) << "n" << n + 1 << " reads another settlement";
+    }
+    const std::string mark = "lp:plugin:rank:weekstar:settled_week:" +
+                             std::string(first.json().at("week").as_string());
+    auto read_mark = [&] {
+        std::string out;
+        FILE* p = ::popen(("redis-cli -p " + std::to_string(redis_->port()) + " GET " + mark).c_str(), "r");
+        char buf[256];
+        std::size_t n;
+        while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        if (p) ::pclose(p);
+        return out;
+    };
+    const std::string settled_at = read_mark();
+    ASSERT_GT(std::atoll(settled_at.c_str()), 0) << mark << " = '" << settled_at << "'";
+    start_node(1);
+    std::this_thread::sleep_for(1s);  // its start-up settlement job has had time to run
+    EXPECT_EQ(read_mark(), settled_at) << "last week was settled a second time";
+    for (int n = 0; n < 3; ++n) {
+        auto r = api_[n]->get(settled);
+        ASSERT_EQ(r.status, 200) << r.body;
+        EXPECT_EQ(r.body, first.body) << "the record changed (read on n" << n + 1 << ")";
     }
     const std::string this_week(get(0, board).at("week").as_string());
     EXPECT_EQ(api_[1]->get("/v1/rank/weekstar/settled?channel=7&gift=5&week=" + this_week).status, 404);
