@@ -22,6 +22,7 @@
 #include <memory>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/config.hpp"
@@ -35,6 +36,8 @@ namespace {
 // Used only with --dev, and printed, so a person can try livepush without setting anything up.
 constexpr const char* kDevSecret = "livepush-dev-secret-not-for-production";
 constexpr const char* kDevApiKey = "livepush-dev-api-key";
+constexpr std::size_t kMinSecretBytes = 32;  // HS256: as many bytes as the MAC (RFC 7518 3.2)
+static_assert(std::char_traits<char>::length(kDevSecret) >= kMinSecretBytes);
 
 bool is_loopback(const std::string& addr) {
     std::string host;
@@ -59,10 +62,24 @@ void raise_fd_limit() {
 
 // Applies --dev defaults and start-up policy. Returns an error message, or empty.
 std::string finish_config(lp::app::Config& c) {
-    if (c.auth.jwt_secret.empty()) {
-        if (!c.dev) return "auth.jwt_secret is required (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET), or run with --dev";
+    if (c.auth.jwt_secret.empty() && c.auth.jwt_public_key.empty()) {
+        if (!c.dev)
+            return "auth.jwt_secret (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET) or auth.jwt_public_key is required, "
+                   "or run with --dev";
         c.auth.jwt_secret = kDevSecret;
     }
+    // A short HMAC secret can be brute-forced offline from any one token.
+    for (auto [key, value] : {std::pair{"auth.jwt_secret", &c.auth.jwt_secret},
+                              std::pair{"auth.jwt_secret_previous", &c.auth.jwt_secret_previous}}) {
+        if (!c.dev && !value->empty() && value->size() < kMinSecretBytes)
+            return std::string(key) + " is " + std::to_string(value->size()) + " bytes; at least " +
+                   std::to_string(kMinSecretBytes) + " are required (e.g. openssl rand -base64 48)";
+    }
+    // The cluster's node links are authenticated with the shared secret (router/node_links).
+    if (!c.cluster.redis.empty() && c.auth.jwt_secret.empty())
+        return "cluster mode (cluster.redis) needs auth.jwt_secret: it is also the node links' shared secret";
+    lp::auth::JwtPolicy policy;
+    if (auto err = lp::app::jwt_policy_from(c, policy); !err.empty()) return err;
     if (c.api.key.empty()) {
         if (c.dev) c.api.key = kDevApiKey;
         else if (!c.api.listen.empty() && !is_loopback(c.api.listen))
@@ -140,7 +157,14 @@ int mint_token(int argc, char** argv) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    std::cout << lp::auth::mint_hs256(c.auth.jwt_secret, user, role, now, now + ttl) << "\n";
+    if (c.auth.max_token_ttl_s != 0 && ttl > static_cast<std::int64_t>(c.auth.max_token_ttl_s)) {
+        std::fprintf(stderr, "livepushd token: --ttl %lld is over auth.max_token_ttl_s (%u): the node would refuse it\n",
+                     static_cast<long long>(ttl), c.auth.max_token_ttl_s);
+        return 2;
+    }
+    std::cout << lp::auth::mint_hs256(c.auth.jwt_secret, user, role, now, now + ttl, c.auth.issuer,
+                                      c.auth.audience)
+              << "\n";
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -63,6 +64,28 @@ std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_p
 }
 
 }  // namespace
+
+std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out) {
+    const auto& a = c.auth;
+    out.keys.secret = a.jwt_secret;
+    if (!a.jwt_public_key.empty()) {
+        if (auto err = auth::load_public_keys_file(a.jwt_public_key, out.keys.public_keys); !err.empty())
+            return "auth.jwt_public_key: " + err;
+    }
+    out.previous_until = static_cast<std::int64_t>(std::min<std::uint64_t>(a.jwt_previous_until, std::numeric_limits<std::int64_t>::max()));
+    out.previous.secret = a.jwt_secret_previous;
+    if (!a.jwt_public_key_previous.empty()) {
+        if (auto err = auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys); !err.empty())
+            return "auth.jwt_public_key_previous: " + err;
+    }
+    if (!out.previous.empty() && out.previous_until == 0)
+        return "auth.jwt_secret_previous / auth.jwt_public_key_previous need auth.jwt_previous_until (unix seconds)";
+    out.issuer = a.issuer;
+    out.audience = a.audience;
+    out.max_ttl_s = a.max_token_ttl_s;
+    out.leeway_s = a.leeway_s;
+    return {};
+}
 
 // The gateway's delivery hooks: acks, logins and closes go to the qos1 layer; a private
 // message goes through the push service so that in cluster mode it finds the user's node.
@@ -219,8 +242,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;
     go.heartbeat_interval = so.loop.heartbeat_interval;
-    go.jwt_secret = c.auth.jwt_secret;
-    go.jwt_leeway_s = c.auth.leeway_s;
+    if (auto err = jwt_policy_from(c, go.jwt); !err.empty()) throw std::runtime_error(err);
     go.max_rooms_per_session = c.server.max_rooms_per_session;
     go.biz_rate_per_s = c.server.biz_rate_per_s;
 
@@ -530,10 +552,13 @@ std::string Node::metrics_text() const {
 
     const auto& g = p_->gateway->stats();
     m.counter("livepush_logins_total", "logins by result", g.login_ok.load(), "result=\"ok\"");
-    const char* fail_reasons[] = {"none", "malformed", "bad_algorithm", "bad_signature", "expired", "not_yet_valid", "no_subject", "bad_body"};
-    for (int i = 1; i < 8; ++i)
+    const char* fail_reasons[] = {"none", "malformed", "bad_algorithm", "bad_signature", "expired", "not_yet_valid", "no_subject",
+                                  "bad_issuer", "bad_audience", "too_long_lived"};
+    for (int i = 1; i < static_cast<int>(std::size(fail_reasons)); ++i)
         m.counter("livepush_logins_total", "logins by result", g.login_failed[i].load(),
                   std::string("result=\"failed\",reason=\"") + fail_reasons[i] + "\"");
+    m.counter("livepush_logins_total", "logins by result", g.login_failed[handlers::GatewayStats::kLoginBadBody].load(),
+              "result=\"failed\",reason=\"bad_body\"");
     m.counter("livepush_kicks_total", "sessions kicked", g.kicked_replaced.load(), "reason=\"replaced\"");
     m.counter("livepush_kicks_total", "sessions kicked", t.slow_kicks, "reason=\"slow\"");
     m.counter("livepush_slow_consumer_kicks_total", "sessions kicked for a send queue over its limit", t.slow_kicks);

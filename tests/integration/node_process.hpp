@@ -12,7 +12,7 @@
 
 namespace lp::testing {
 
-inline constexpr const char* kTestSecret = "integration-test-secret";
+inline constexpr const char* kTestSecret = "integration-test-secret-0123456789abcdef";
 
 class NodeProcess {
 public:
