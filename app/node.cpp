@@ -261,6 +261,8 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         router::ClusterOptions co;
         co.node_id = c.cluster.node_id;
         co.redis = c.cluster.redis;
+        co.redis_user = c.cluster.redis_user;
+        co.redis_password = c.cluster.redis_password;
         co.client_addr = advertised_client_address(c, p_->server->tcp_port());
         co.link_listen = c.cluster.link_listen;
         co.link_advertise = c.cluster.link_advertise;
@@ -323,12 +325,17 @@ void Node::build_plugins(const Config& c) {
             if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
             ro.port = static_cast<std::uint16_t>(std::stoi(c.cluster.plugin_redis.substr(colon + 1)));
             ro.command_timeout = std::chrono::milliseconds(1000);
+            ro.username = c.cluster.redis_user;
+            ro.password = c.cluster.redis_password;
             p_->plugin_redis = std::make_unique<router::RedisClient>(ro);
             p_->plugin_redis->start();
             // Plugins start right after this (rank schedules its settlement): give the first
             // connection a moment, as the routes' Redis gets in Cluster::start.
             for (int i = 0; i < 300 && !p_->plugin_redis->connected(); ++i)
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (!p_->plugin_redis->connected() && p_->plugin_redis->stats().auth_failures > 0)
+                throw std::runtime_error("cluster.plugin_redis " + c.cluster.plugin_redis + " refused our credentials (" +
+                                         p_->plugin_redis->last_error() + "); check cluster.redis_user and cluster.redis_password");
             if (!p_->plugin_redis->connected())
                 spdlog::warn("plugin Redis {} not reachable yet: {}", c.cluster.plugin_redis, p_->plugin_redis->last_error());
             redis = p_->plugin_redis.get();
@@ -637,6 +644,10 @@ std::string Node::metrics_text() const {
         m.counter("livepush_redis_commands_total", "commands sent to Redis", rs.commands);
         m.counter("livepush_redis_errors_total", "Redis commands that failed", rs.errors);
         m.counter("livepush_redis_reconnects_total", "Redis reconnects", rs.reconnects);
+        const char* auth_help = "Redis connects refused for credentials (cluster.redis_user / redis_password)";
+        m.counter("livepush_redis_auth_failures_total", auth_help, rs.auth_failures, "redis=\"cluster\"");
+        if (p_->plugin_redis)
+            m.counter("livepush_redis_auth_failures_total", auth_help, p_->plugin_redis->stats().auth_failures, "redis=\"plugin\"");
         m.counter("livepush_redis_batches_total", "pipelined round trips to Redis", rs.batches);
         m.counter("livepush_cluster_route_binds_total", "logins bound in Redis", cs.route_binds.load());
         m.counter("livepush_cluster_route_bind_failures_total", "route binds that failed (Redis down)", cs.route_bind_failures.load());

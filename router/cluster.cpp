@@ -7,6 +7,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "cluster.pb.h"
 #include "livepush.pb.h"
@@ -67,6 +68,8 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
     ro.port = static_cast<std::uint16_t>(std::stoi(opts_.redis.substr(colon + 1)));
     ro.command_timeout = std::chrono::milliseconds(1000);
+    ro.username = opts_.redis_user;
+    ro.password = opts_.redis_password;
     redis_ = std::make_unique<RedisClient>(ro);
     routes_ = std::make_unique<RouteStore>(*redis_, opts_.node_id, opts_.node_ttl);
     NodeLinksOptions lo;
@@ -119,6 +122,10 @@ void Cluster::start() {
                                    std::to_string(opts_.node_ttl.count())},
                                   std::chrono::milliseconds(2000));
     if (r.ok()) redis_->command_sync({"SADD", "lp:nodes", self_.id}, std::chrono::milliseconds(2000));
+    // Wrong credentials do not heal by waiting: refuse to start, saying which settings to fix.
+    else if (redis_->stats().auth_failures > 0)
+        throw std::runtime_error("cluster.redis " + opts_.redis + " refused our credentials (" + redis_->last_error() +
+                                 "); check cluster.redis_user and cluster.redis_password");
     else spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis, r.str);
     if (auto nodes = routes_->live_nodes()) apply_nodes(std::move(*nodes));
     asio::post(io, [this] {

@@ -114,6 +114,9 @@ public:
         std::uint64_t reconnects = 0;           // successful connects after the first
         std::uint64_t script_reloads = 0;       // EVALSHA answered NOSCRIPT, sent again as EVAL
         std::uint64_t queue_depth = 0;          // waiting to be sent, now
+        // Connects refused for credentials (WRONGPASS, NOAUTH, ...): a wrong or missing
+        // username/password, never fixed by retrying.
+        std::uint64_t auth_failures = 0;
         bool connected = false;
     };
 
@@ -162,7 +165,8 @@ public:
 
     bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
     Stats stats() const;
-    // Why the last connection attempt or connection failed ("" if none did), for logs.
+    // Why the last connection attempt or connection failed ("" if none did), for logs. Never
+    // holds the password.
     std::string last_error() const;
     const Options& options() const noexcept { return opt_; }
 
@@ -225,6 +229,7 @@ private:
     std::atomic<std::uint64_t> reconnects_{0};
     std::atomic<std::uint64_t> script_reloads_{0};
     std::atomic<std::uint64_t> queue_depth_{0};
+    std::atomic<std::uint64_t> auth_failures_{0};
 };
 
 }  // namespace lp::router
