@@ -2,9 +2,11 @@
 # One command from a fresh clone: install, build, and pass every test.
 #   1. release build, all unit and integration tests (ctest)
 #   2. the same test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
-#   3. the codec fuzzers (libFuzzer, clang) for a bounded time
-# Set LIVEPUSH_SKIP_ASAN=1 or LIVEPUSH_SKIP_FUZZ=1 to skip a stage locally; FUZZ_SECONDS sets
-# the time per fuzz target (default 30).
+#   3. the multi-threaded suites built with ThreadSanitizer (event loops and the server,
+#      plugin workers, the Redis client, the cluster), named targets only
+#   4. the codec and token fuzzers (libFuzzer, clang) for a bounded time
+# Set LIVEPUSH_SKIP_ASAN=1, LIVEPUSH_SKIP_TSAN=1 or LIVEPUSH_SKIP_FUZZ=1 to skip a stage
+# locally; FUZZ_SECONDS sets the time per fuzz target (default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -31,11 +33,27 @@ if [ "${LIVEPUSH_SKIP_ASAN:-0}" != 1 ]; then
     ctest --test-dir build-asan --output-on-failure -j "$JOBS"
 fi
 
+if [ "${LIVEPUSH_SKIP_TSAN:-0}" != 1 ]; then
+  # Only what runs threads: the whole tree under TSan would double the stage for nothing.
+  # livepushd itself is built because the integration tests here start it (its races abort it
+  # with halt_on_error, which fails the test that started it).
+  TSAN_TARGETS=(livepushd redis_client_test plugin_host_test job_queue_test http_api_test
+                gateway_test cluster_test)
+  echo "== build (ThreadSanitizer: ${TSAN_TARGETS[*]})"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEPUSH_TSAN=ON \
+        -DLIVEPUSH_BENCH=OFF >/dev/null
+  cmake --build build-tsan -j "$JOBS" --target "${TSAN_TARGETS[@]}"
+  echo "== tests (ThreadSanitizer)"
+  # Every test of the targets built here (the other targets' tests are listed as *_NOT_BUILT).
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -E '_NOT_BUILT$'
+fi
+
 if [ "${LIVEPUSH_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz (libFuzzer, ${FUZZ_SECONDS:-30}s per target)"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DLIVEPUSH_FUZZ=ON -DLIVEPUSH_SANITIZE=ON -DLIVEPUSH_BENCH=OFF -DBUILD_TESTING=ON >/dev/null
-  cmake --build build-fuzz -j "$JOBS" --target fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope
+  cmake --build build-fuzz -j "$JOBS" --target fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope fuzz_jwt
   ./tests/fuzz/run.sh build-fuzz "${FUZZ_SECONDS:-30}"
 fi
 echo "== all tests passed"

@@ -12,7 +12,7 @@ fi
 build_dir=$(cd "$1" && pwd) || exit 2
 duration=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-targets=(fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope)
+targets=(fuzz_stream_decoder fuzz_ws_decoder fuzz_envelope fuzz_jwt)
 
 failed=()
 for target in "${targets[@]}"; do
