@@ -199,10 +199,14 @@ int main(int argc, char** argv) {
     raise_fd_limit();
 
     if (c.dev) {
+        // Only the built-in development values are printed; a secret the operator gave is not.
+        auto shown = [](const std::string& value, const char* builtin) {
+            return value == builtin ? value : std::string(value.empty() ? "(none)" : "(set; not printed)");
+        };
         std::printf("livepushd --dev: development secret and API key (never use them in production)\n"
                     "  auth.jwt_secret = %s\n  api.key         = %s\n"
                     "  mint a token:     livepushd token --dev --user 1\n",
-                    c.auth.jwt_secret.c_str(), c.api.key.c_str());
+                    shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
     }
 
     std::unique_ptr<lp::app::Node> node;
