@@ -8,7 +8,8 @@
 // sanitizer sees reliably. So the attack is simple: ping (and heartbeat) as fast as possible on
 // WSS and TLS TCP while the API pushes to the same users, and require a clean server: no
 // AddressSanitizer report in its log and exit 0 on SIGTERM. Run it in the ASan build
-// (build-asan) to make it bite; in a plain build it still checks the session survives.
+// (build-asan) to make it bite; in a plain build it still checks the session survives, and in
+// the TSan build (build-tsan) that the loop and the API threads do not race.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -129,6 +130,7 @@ TEST(TlsSendQueue, SmallRepliesQueuedDuringInFlightPushWritesAreSafe) {
     const int status = node.stop(SIGTERM, 30s);
     const std::string log = node.log();
     EXPECT_EQ(log.find("ERROR: AddressSanitizer"), std::string::npos) << log.substr(0, 6000);
+    EXPECT_EQ(log.find("WARNING: ThreadSanitizer"), std::string::npos) << log.substr(0, 6000);
     EXPECT_EQ(status, 0) << log.substr(0, 6000);
 }
 
