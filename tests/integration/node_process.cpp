@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -98,6 +99,15 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
 
 NodeProcess::~NodeProcess() {
     if (!exited_) stop(SIGKILL, std::chrono::milliseconds(5000));
+    // In the sanitizer builds a report in the node's log fails the test that started the node,
+    // whatever the test checked: a race or a memory error at shutdown must not pass unseen.
+    const std::string text = log();
+    for (const char* report : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "runtime error:"}) {
+        if (text.find(report) != std::string::npos) {
+            std::fprintf(stderr, "livepushd wrote a sanitizer report (%s):\n%s\n", report, text.c_str());
+            std::abort();
+        }
+    }
     std::error_code ec;
     std::filesystem::remove(log_path_, ec);
 }
