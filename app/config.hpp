@@ -77,12 +77,22 @@ struct Config {
         std::uint32_t threads = 0;
     } api;
     struct Auth {
-        std::string jwt_secret;  // required unless --dev
+        std::string jwt_secret;  // HS256; at least 32 bytes; this or jwt_public_key unless --dev
         std::uint32_t leeway_s = 30;
         std::string platforms = "web,ios,android,pc,mini";  // allowed LoginReq.platform values
+        std::string jwt_public_key;  // PEM file of RS256/ES256 public keys
+        // Rotation: the previous secret / key file stay valid until jwt_previous_until.
+        std::string jwt_secret_previous;
+        std::string jwt_public_key_previous;
+        std::uint64_t jwt_previous_until = 0;  // unix seconds; 0 = no previous keys
+        std::string issuer;    // required iss; empty = not checked
+        std::string audience;  // required in aud; empty = not checked
+        std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
     } auth;
     struct Cluster {
         std::string redis;  // empty = embedded
+        std::string redis_user;      // Redis ACL user (AUTH user pass); empty = "default"
+        std::string redis_password;  // sent with AUTH on every connect; empty = no AUTH
         // Plugin stores and delayed jobs on a Redis of their own (a feed's recent lists can
         // outgrow the routes' Redis); empty = `redis`.
         std::string plugin_redis;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "app/config.hpp"
@@ -36,7 +37,9 @@ namespace {
 constexpr const char* kDevSecret = "livepush-dev-secret-not-for-production";
 constexpr const char* kDevApiKey = "livepush-dev-api-key";
 constexpr const char* kDevClusterSecret = "livepush-dev-cluster-secret-not-for-production";
-constexpr std::size_t kMinClusterSecret = 32;
+constexpr std::size_t kMinSecretBytes = 32;  // HS256: as many bytes as the MAC (RFC 7518 3.2)
+static_assert(std::char_traits<char>::length(kDevSecret) >= kMinSecretBytes);
+static_assert(std::char_traits<char>::length(kDevClusterSecret) >= kMinSecretBytes);
 
 std::string host_name() {
     char buf[256] = {};
@@ -61,7 +64,7 @@ std::string check_cluster_secret(lp::app::Config& c) {
     if (s.empty())
         return "cluster.secret is required in cluster mode (cluster.redis is set): --cluster-secret, "
                "LIVEPUSH_CLUSTER_SECRET or [cluster] secret, at least 32 bytes";
-    if (s.size() < kMinClusterSecret)
+    if (s.size() < kMinSecretBytes)
         return "cluster.secret is " + std::to_string(s.size()) + " bytes: it must be at least 32";
     if (s == c.auth.jwt_secret) return "cluster.secret must differ from auth.jwt_secret (a token signature would prove a node)";
     if (s == c.api.key) return "cluster.secret must differ from api.key";
@@ -74,10 +77,21 @@ std::string check_cluster_secret(lp::app::Config& c) {
 // Applies --dev defaults and start-up policy. Returns an error message, or empty.
 std::string finish_config(lp::app::Config& c) {
     if (auto err = lp::app::apply_dev_listen_policy(c); !err.empty()) return err;
-    if (c.auth.jwt_secret.empty()) {
-        if (!c.dev) return "auth.jwt_secret is required (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET), or run with --dev";
+    if (c.auth.jwt_secret.empty() && c.auth.jwt_public_key.empty()) {
+        if (!c.dev)
+            return "auth.jwt_secret (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET) or auth.jwt_public_key is required, "
+                   "or run with --dev";
         c.auth.jwt_secret = kDevSecret;
     }
+    // A short HMAC secret can be brute-forced offline from any one token.
+    for (auto [key, value] : {std::pair{"auth.jwt_secret", &c.auth.jwt_secret},
+                              std::pair{"auth.jwt_secret_previous", &c.auth.jwt_secret_previous}}) {
+        if (!c.dev && !value->empty() && value->size() < kMinSecretBytes)
+            return std::string(key) + " is " + std::to_string(value->size()) + " bytes; at least " +
+                   std::to_string(kMinSecretBytes) + " are required (e.g. openssl rand -base64 48)";
+    }
+    lp::auth::JwtPolicy policy;
+    if (auto err = lp::app::jwt_policy_from(c, policy); !err.empty()) return err;
     if (c.api.key.empty()) {
         if (c.dev) c.api.key = kDevApiKey;
         else if (!c.api.listen.empty() && !lp::app::is_loopback_address(c.api.listen))
@@ -159,7 +173,14 @@ int mint_token(int argc, char** argv) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    std::cout << lp::auth::mint_hs256(c.auth.jwt_secret, user, role, now, now + ttl) << "\n";
+    if (c.auth.max_token_ttl_s != 0 && ttl > static_cast<std::int64_t>(c.auth.max_token_ttl_s)) {
+        std::fprintf(stderr, "livepushd token: --ttl %lld is over auth.max_token_ttl_s (%u): the node would refuse it\n",
+                     static_cast<long long>(ttl), c.auth.max_token_ttl_s);
+        return 2;
+    }
+    std::cout << lp::auth::mint_hs256(c.auth.jwt_secret, user, role, now, now + ttl, c.auth.issuer,
+                                      c.auth.audience)
+              << "\n";
     return 0;
 }
 
@@ -194,11 +215,15 @@ int main(int argc, char** argv) {
     raise_fd_limit();
 
     if (c.dev) {
+        // Only the built-in development values are printed; a secret the operator gave is not.
+        auto shown = [](const std::string& value, const char* builtin) {
+            return value == builtin ? value : std::string(value.empty() ? "(none)" : "(set; not printed)");
+        };
         std::printf("livepushd --dev: development secret and API key (never use them in production)\n"
                     "  auth.jwt_secret = %s\n  api.key         = %s\n"
                     "  listeners not set explicitly are on 127.0.0.1 only\n"
                     "  mint a token:     livepushd token --dev --user 1\n",
-                    c.auth.jwt_secret.c_str(), c.api.key.c_str());
+                    shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
     }
 
     // SIGTERM/SIGINT are caught from here on, before the node starts and long before the ready

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -63,6 +64,28 @@ std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_p
 }
 
 }  // namespace
+
+std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out) {
+    const auto& a = c.auth;
+    out.keys.secret = a.jwt_secret;
+    if (!a.jwt_public_key.empty()) {
+        if (auto err = auth::load_public_keys_file(a.jwt_public_key, out.keys.public_keys); !err.empty())
+            return "auth.jwt_public_key: " + err;
+    }
+    out.previous_until = static_cast<std::int64_t>(std::min<std::uint64_t>(a.jwt_previous_until, std::numeric_limits<std::int64_t>::max()));
+    out.previous.secret = a.jwt_secret_previous;
+    if (!a.jwt_public_key_previous.empty()) {
+        if (auto err = auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys); !err.empty())
+            return "auth.jwt_public_key_previous: " + err;
+    }
+    if (!out.previous.empty() && out.previous_until == 0)
+        return "auth.jwt_secret_previous / auth.jwt_public_key_previous need auth.jwt_previous_until (unix seconds)";
+    out.issuer = a.issuer;
+    out.audience = a.audience;
+    out.max_ttl_s = a.max_token_ttl_s;
+    out.leeway_s = a.leeway_s;
+    return {};
+}
 
 // The gateway's delivery hooks: acks, logins and closes go to the qos1 layer; a private
 // message goes through the push service so that in cluster mode it finds the user's node. In
@@ -244,8 +267,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;
     go.heartbeat_interval = so.loop.heartbeat_interval;
-    go.jwt_secret = c.auth.jwt_secret;
-    go.jwt_leeway_s = c.auth.leeway_s;
+    if (auto err = jwt_policy_from(c, go.jwt); !err.empty()) throw std::runtime_error(err);
     go.max_rooms_per_session = c.server.max_rooms_per_session;
     go.biz_rate_per_s = c.server.biz_rate_per_s;
     go.max_sessions_per_user = c.server.max_sessions_per_user;
@@ -271,6 +293,8 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         router::ClusterOptions co;
         co.node_id = c.cluster.node_id;
         co.redis = c.cluster.redis;
+        co.redis_user = c.cluster.redis_user;
+        co.redis_password = c.cluster.redis_password;
         co.client_addr = advertised_client_address(c, p_->server->tcp_port());
         co.link_listen = c.cluster.link_listen;
         co.link_advertise = c.cluster.link_advertise;
@@ -352,12 +376,17 @@ void Node::build_plugins(const Config& c) {
             if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
             ro.port = static_cast<std::uint16_t>(std::stoi(c.cluster.plugin_redis.substr(colon + 1)));
             ro.command_timeout = std::chrono::milliseconds(1000);
+            ro.username = c.cluster.redis_user;
+            ro.password = c.cluster.redis_password;
             p_->plugin_redis = std::make_unique<router::RedisClient>(ro);
             p_->plugin_redis->start();
             // Plugins start right after this (rank schedules its settlement): give the first
             // connection a moment, as the routes' Redis gets in Cluster::start.
             for (int i = 0; i < 300 && !p_->plugin_redis->connected(); ++i)
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (!p_->plugin_redis->connected() && p_->plugin_redis->stats().auth_failures > 0)
+                throw std::runtime_error("cluster.plugin_redis " + c.cluster.plugin_redis + " refused our credentials (" +
+                                         p_->plugin_redis->last_error() + "); check cluster.redis_user and cluster.redis_password");
             if (!p_->plugin_redis->connected())
                 spdlog::warn("plugin Redis {} not reachable yet: {}", c.cluster.plugin_redis, p_->plugin_redis->last_error());
             redis = p_->plugin_redis.get();
@@ -585,10 +614,13 @@ std::string Node::metrics_text() const {
 
     const auto& g = p_->gateway->stats();
     m.counter("livepush_logins_total", "logins by result", g.login_ok.load(), "result=\"ok\"");
-    const char* fail_reasons[] = {"none", "malformed", "bad_algorithm", "bad_signature", "expired", "not_yet_valid", "no_subject", "bad_body"};
-    for (int i = 1; i < 8; ++i)
+    const char* fail_reasons[] = {"none", "malformed", "bad_algorithm", "bad_signature", "expired", "not_yet_valid", "no_subject",
+                                  "bad_issuer", "bad_audience", "too_long_lived"};
+    for (int i = 1; i < static_cast<int>(std::size(fail_reasons)); ++i)
         m.counter("livepush_logins_total", "logins by result", g.login_failed[i].load(),
                   std::string("result=\"failed\",reason=\"") + fail_reasons[i] + "\"");
+    m.counter("livepush_logins_total", "logins by result", g.login_failed[handlers::GatewayStats::kLoginBadBody].load(),
+              "result=\"failed\",reason=\"bad_body\"");
     m.counter("livepush_kicks_total", "sessions kicked", g.kicked_replaced.load(), "reason=\"replaced\"");
     m.counter("livepush_kicks_total", "sessions kicked", g.kicked_too_many_sessions.load(), "reason=\"too_many_sessions\"");
     m.counter("livepush_kicks_total", "sessions kicked", t.slow_kicks, "reason=\"slow\"");
@@ -693,6 +725,10 @@ std::string Node::metrics_text() const {
         m.counter("livepush_redis_commands_total", "commands sent to Redis", rs.commands);
         m.counter("livepush_redis_errors_total", "Redis commands that failed", rs.errors);
         m.counter("livepush_redis_reconnects_total", "Redis reconnects", rs.reconnects);
+        const char* auth_help = "Redis connects refused for credentials (cluster.redis_user / redis_password)";
+        m.counter("livepush_redis_auth_failures_total", auth_help, rs.auth_failures, "redis=\"cluster\"");
+        if (p_->plugin_redis)
+            m.counter("livepush_redis_auth_failures_total", auth_help, p_->plugin_redis->stats().auth_failures, "redis=\"plugin\"");
         m.counter("livepush_redis_batches_total", "pipelined round trips to Redis", rs.batches);
         m.gauge("livepush_redis_queue_bytes", "argument bytes of commands waiting for Redis", static_cast<std::int64_t>(rs.queue_bytes));
         m.counter("livepush_redis_rejected_total", "commands refused at once: over cluster.redis_queue_max_bytes", rs.rejected_bytes, "reason=\"queue_bytes\"");

@@ -111,7 +111,7 @@ std::size_t max_ack_body(std::uint32_t max_ids, bool json) {
 Gateway::Gateway(GatewayOptions opts)
     : opts_(std::move(opts)),
       platforms_(split_platforms(opts_.platforms)),
-      jwt_(opts_.jwt_secret, opts_.jwt_leeway_s),
+      jwt_(opts_.jwt),
       im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s) {
     if (platforms_.empty()) throw std::runtime_error("auth.platforms: needs at least one platform");
     for (const auto& p : platforms_)
@@ -179,7 +179,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     }
     pb::LoginReq req;
     if (!codec::parse_body(in.body, in.json, req)) {
-        stats_.login_failed[7].fetch_add(1, std::memory_order_relaxed);
+        stats_.login_failed[GatewayStats::kLoginBadBody].fetch_add(1, std::memory_order_relaxed);
         s.fail(pb::BAD_BODY, "LOGIN body is not a LoginReq", &in);
         return;
     }
@@ -187,9 +187,12 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(now_ms() / 1000), claims);
     if (err != auth::JwtError::None) {
         stats_.login_failed[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
-        res.set_code(err == auth::JwtError::Expired    ? pb::TOKEN_EXPIRED
-                     : err == auth::JwtError::NoSubject ? pb::TOKEN_NO_SUBJECT
-                                                        : pb::TOKEN_INVALID);
+        res.set_code(err == auth::JwtError::Expired        ? pb::TOKEN_EXPIRED
+                     : err == auth::JwtError::NoSubject     ? pb::TOKEN_NO_SUBJECT
+                     : err == auth::JwtError::BadIssuer     ? pb::TOKEN_BAD_ISSUER
+                     : err == auth::JwtError::BadAudience   ? pb::TOKEN_BAD_AUDIENCE
+                     : err == auth::JwtError::TooLongLived  ? pb::TOKEN_TOO_LONG_LIVED
+                                                            : pb::TOKEN_INVALID);
         res.set_message(std::string("token refused: ") + std::string(auth::to_string(err)));
         res.set_server_time_ms(now_ms());
         s.send(Code::LoginResult, in.header.seq, res, 0, &in);

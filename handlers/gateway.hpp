@@ -35,8 +35,7 @@ namespace lp::handlers {
 struct GatewayOptions {
     std::string node_id;
     std::chrono::milliseconds heartbeat_interval{30000};
-    std::string jwt_secret;
-    std::int64_t jwt_leeway_s = 30;
+    auth::JwtPolicy jwt;  // keys, iss/aud, lifetime bound, rotation, leeway
     std::uint32_t max_rooms_per_session = 16;
     std::uint32_t max_chat_bytes = 2048;
     std::uint32_t biz_rate_per_s = 50;  // per session, burst of the same size; 0 = unlimited
@@ -88,7 +87,9 @@ using AsyncBizHandler = std::function<void(AsyncBizCall)>;
 
 struct GatewayStats {
     std::atomic<std::uint64_t> login_ok{0};
-    std::atomic<std::uint64_t> login_failed[8] = {};  // by JwtError (index) + 7 = bad body
+    // By JwtError (index); the last slot counts bodies that are not a LoginReq.
+    static constexpr int kLoginBadBody = 15;
+    std::atomic<std::uint64_t> login_failed[kLoginBadBody + 1] = {};
     std::atomic<std::uint64_t> kicked_replaced{0};
     std::atomic<std::uint64_t> heartbeats{0};
     std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]

@@ -1,4 +1,4 @@
-// handlers/jwt: HS256 JSON Web Tokens for LOGIN (see jwt.hpp for the rules a token must meet).
+// handlers/jwt: JSON Web Tokens for LOGIN (see jwt.hpp for the rules a token must meet).
 //
 // verify() is fed attacker-controlled bytes on every login, so it never throws and does the
 // cheap, unauthenticated work first: split, decode and check the header, then the signature, and
@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -116,17 +117,85 @@ std::optional<boost::json::object> decode_json_object(std::string_view segment) 
     return std::move(*object);
 }
 
-JwtError check_header(const boost::json::object& header) {
+enum class Alg : std::uint8_t { HS256, RS256, ES256 };
+
+JwtError check_header(const boost::json::object& header, Alg& alg_out) {
     const auto* alg = header.if_contains("alg");
-    if (alg == nullptr || !alg->is_string() || alg->get_string() != "HS256") {
-        return JwtError::BadAlgorithm;
-    }
+    if (alg == nullptr || !alg->is_string()) return JwtError::BadAlgorithm;
+    const std::string_view name = alg->get_string();
+    if (name == "HS256") alg_out = Alg::HS256;
+    else if (name == "RS256") alg_out = Alg::RS256;
+    else if (name == "ES256") alg_out = Alg::ES256;
+    else return JwtError::BadAlgorithm;
     if (const auto* typ = header.if_contains("typ"); typ != nullptr && !typ->is_string()) {
         return JwtError::Malformed;
     }
     // RFC 7515 section 4.1.11: extensions listed in "crit" must be understood or the token
     // refused. We understand none.
     if (header.contains("crit")) return JwtError::Malformed;
+    return JwtError::None;
+}
+
+bool holds_key_for(const JwtKeys& keys, Alg alg) {
+    if (alg == Alg::HS256) return !keys.secret.empty();
+    const KeyAlg want = alg == Alg::RS256 ? KeyAlg::RS256 : KeyAlg::ES256;
+    for (const auto& k : keys.public_keys) {
+        if (k.alg() == want) return true;
+    }
+    return false;
+}
+
+// True if one of `keys` of the token's alg made `signature`. An HS256 token is checked against
+// the secret alone: public key bytes are never an HMAC key.
+bool signed_by(const JwtKeys& keys, Alg alg, std::string_view input, std::string_view signature) {
+    if (alg == Alg::HS256) {
+        // An empty secret would let anyone mint tokens; refuse everything rather than trust it.
+        if (keys.secret.empty() || signature.size() != kSha256Size) return false;
+        const Sha256Mac expected = hmac_sha256(keys.secret, input);
+        return CRYPTO_memcmp(expected.data(), signature.data(), kSha256Size) == 0;
+    }
+    const KeyAlg want = alg == Alg::RS256 ? KeyAlg::RS256 : KeyAlg::ES256;
+    for (const auto& k : keys.public_keys) {
+        if (k.alg() == want && k.verify(input, signature)) return true;
+    }
+    return false;
+}
+
+bool audience_matches(const boost::json::value& aud, std::string_view want) {
+    if (const auto* s = aud.if_string()) return *s == want;
+    if (const auto* a = aud.if_array()) {
+        for (const auto& v : *a) {
+            if (const auto* s = v.if_string(); s != nullptr && *s == want) return true;
+        }
+    }
+    return false;
+}
+
+// iss, aud and the lifetime bound, each only when configured.
+JwtError check_policy(const boost::json::object& payload, std::int64_t now_s, std::int64_t exp,
+                      const JwtPolicy& policy) {
+    if (!policy.issuer.empty()) {
+        const auto* iss = payload.if_contains("iss");
+        if (iss == nullptr || !iss->is_string() || iss->get_string() != policy.issuer)
+            return JwtError::BadIssuer;
+    }
+    if (!policy.audience.empty()) {
+        const auto* aud = payload.if_contains("aud");
+        if (aud == nullptr || !audience_matches(*aud, policy.audience)) return JwtError::BadAudience;
+    }
+    if (policy.max_ttl_s > 0) {
+        // From the earlier of iat and now: a token dated in the future gains nothing by it.
+        std::int64_t start = now_s;
+        if (const auto* iat_value = payload.if_contains("iat")) {
+            const auto iat = numeric_date(*iat_value, /*round_up=*/false);
+            if (!iat) return JwtError::Malformed;
+            start = std::min(start, *iat);
+        }
+        const std::int64_t leeway = policy.leeway_s < 0 ? 0 : policy.leeway_s;
+        // exp - start > max_ttl + leeway, in 128 bits so that no claim can overflow it.
+        if (static_cast<__int128>(exp) - start > static_cast<__int128>(policy.max_ttl_s) + leeway)
+            return JwtError::TooLongLived;
+    }
     return JwtError::None;
 }
 
@@ -181,7 +250,7 @@ std::string_view to_string(JwtError e) noexcept {
         case JwtError::Malformed:
             return "malformed token";
         case JwtError::BadAlgorithm:
-            return "token algorithm is not HS256";
+            return "token algorithm is not one this server holds a key for (HS256, RS256, ES256)";
         case JwtError::BadSignature:
             return "bad token signature";
         case JwtError::Expired:
@@ -190,6 +259,12 @@ std::string_view to_string(JwtError e) noexcept {
             return "token not yet valid (nbf)";
         case JwtError::NoSubject:
             return "token sub is not a user id";
+        case JwtError::BadIssuer:
+            return "token iss is not the configured issuer (auth.issuer)";
+        case JwtError::BadAudience:
+            return "token aud does not name the configured audience (auth.audience)";
+        case JwtError::TooLongLived:
+            return "token lifetime (exp - iat) is over auth.max_token_ttl_s";
     }
     return "unknown token error";
 }
@@ -245,6 +320,11 @@ bool base64url_decode(std::string_view in, std::string& out) {
     return bits == 0;
 }
 
+JwtVerifier::JwtVerifier(std::string secret, std::int64_t leeway_s) {
+    policy_.keys.secret = std::move(secret);
+    policy_.leeway_s = leeway_s;
+}
+
 JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims& out) const {
     try {
         if (token.empty() || token.size() > kMaxTokenSize) return JwtError::Malformed;
@@ -261,20 +341,25 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
 
         const auto header = decode_json_object(header_part);
         if (!header) return JwtError::Malformed;
-        if (const auto e = check_header(*header); e != JwtError::None) return e;
+        Alg alg = Alg::HS256;
+        if (const auto e = check_header(*header, alg); e != JwtError::None) return e;
+        const bool previous_live = policy_.previous_until > 0 && now_s < policy_.previous_until;
+        if (!holds_key_for(policy_.keys, alg) && !(previous_live && holds_key_for(policy_.previous, alg)))
+            return JwtError::BadAlgorithm;
 
         std::string signature;
         if (!base64url_decode(signature_part, signature)) return JwtError::Malformed;
-        // An empty secret would let anyone mint tokens; refuse everything rather than trust it.
-        if (secret_.empty() || signature.size() != kSha256Size) return JwtError::BadSignature;
-        const Sha256Mac expected = hmac_sha256(secret_, token.substr(0, second_dot));
-        if (CRYPTO_memcmp(expected.data(), signature.data(), kSha256Size) != 0) {
+        const std::string_view input = token.substr(0, second_dot);
+        if (!signed_by(policy_.keys, alg, input, signature) &&
+            !(previous_live && signed_by(policy_.previous, alg, input, signature))) {
             return JwtError::BadSignature;
         }
 
         const auto payload = decode_json_object(payload_part);
         if (!payload) return JwtError::Malformed;
-        return check_claims(*payload, now_s, leeway_s_ < 0 ? 0 : leeway_s_, out);
+        const std::int64_t leeway = policy_.leeway_s < 0 ? 0 : policy_.leeway_s;
+        if (const auto e = check_claims(*payload, now_s, leeway, out); e != JwtError::None) return e;
+        return check_policy(*payload, now_s, out.exp, policy_);
     } catch (...) {
         // Only allocation failure can get here; a login must fail, not take the process down.
         return JwtError::Malformed;
@@ -282,12 +367,15 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
 }
 
 std::string mint_hs256(std::string_view secret, std::uint64_t user_id, std::string_view role,
-                       std::int64_t iat, std::int64_t exp) {
+                       std::int64_t iat, std::int64_t exp, std::string_view issuer,
+                       std::string_view audience) {
     boost::json::object payload;
     payload["sub"] = std::to_string(user_id);
     payload["role"] = role;
     payload["iat"] = iat;
     payload["exp"] = exp;
+    if (!issuer.empty()) payload["iss"] = issuer;
+    if (!audience.empty()) payload["aud"] = audience;
 
     std::string signing_input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
     signing_input += '.';

@@ -1,14 +1,21 @@
-// handlers/jwt: JSON Web Tokens for LOGIN, HS256 (HMAC-SHA256 with the configured secret).
+// handlers/jwt: JSON Web Tokens for LOGIN: HS256 (HMAC-SHA256 with the configured secret), and
+// RS256 / ES256 with configured PEM public keys (handlers/jwt_keys).
 //
-// Verification is strict: the header's alg must be exactly HS256 ("none" and every other alg is
-// refused, which closes the classic alg-confusion holes), the signature is compared in constant
-// time, exp is required and checked with a small leeway, nbf is honoured when present, and sub
-// must be an unsigned 64-bit user id (a JSON number or a decimal string).
+// Verification is strict: the header's alg must be HS256, RS256 or ES256 and must match a kind
+// of key we hold ("none" and every other alg are refused; an HS256 token is checked against the
+// configured secret only, never against public key bytes, which closes alg confusion), an HMAC
+// is compared in constant time, exp is required and checked with a small leeway, nbf is honoured
+// when present, sub must be an unsigned 64-bit user id (a JSON number or a decimal string), and,
+// when configured, iss and aud must match and exp may lie at most max_ttl_s after iat (or now).
+// Key rotation: a previous key set is accepted too until a configured unix time.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "handlers/jwt_keys.hpp"
 
 namespace lp::auth {
 
@@ -20,6 +27,9 @@ enum class JwtError : std::uint8_t {
     Expired,       // exp missing or in the past (beyond leeway)
     NotYetValid,   // nbf in the future
     NoSubject,     // sub missing or not a user id
+    BadIssuer,     // iss missing or not the configured issuer
+    BadAudience,   // aud missing or without the configured audience
+    TooLongLived,  // exp further after iat (or now) than the configured maximum lifetime
 };
 std::string_view to_string(JwtError e) noexcept;
 
@@ -30,21 +40,39 @@ struct Claims {
     std::int64_t exp = 0;
 };
 
+// The keys a token may be signed with. An empty secret means HS256 is refused.
+struct JwtKeys {
+    std::string secret;                   // HS256
+    std::vector<PublicKey> public_keys;   // RS256 / ES256
+    bool empty() const noexcept { return secret.empty() && public_keys.empty(); }
+};
+
+struct JwtPolicy {
+    JwtKeys keys;
+    JwtKeys previous;                 // rotation: also accepted while now < previous_until
+    std::int64_t previous_until = 0;  // unix seconds; 0 = no previous keys
+    std::string issuer;               // required iss; empty = not checked
+    std::string audience;             // required in aud (a string or an array); empty = not checked
+    std::int64_t max_ttl_s = 0;       // longest exp - iat (or exp - now); 0 = no limit
+    std::int64_t leeway_s = 30;
+};
+
 class JwtVerifier {
 public:
-    explicit JwtVerifier(std::string secret, std::int64_t leeway_s = 30)
-        : secret_(std::move(secret)), leeway_s_(leeway_s) {}
+    // HS256 with `secret` and no iss/aud/lifetime rules (tools and tests).
+    explicit JwtVerifier(std::string secret, std::int64_t leeway_s = 30);
+    explicit JwtVerifier(JwtPolicy policy) : policy_(std::move(policy)) {}
     JwtError verify(std::string_view token, std::int64_t now_s, Claims& out) const;
 
 private:
-    std::string secret_;
-    std::int64_t leeway_s_;
+    JwtPolicy policy_;
 };
 
-// Mints an HS256 token {"sub":"<id>","role":...,"iat":now,"exp":exp}. Used by
-// `livepushd token` and by tests.
+// Mints an HS256 token {"sub":"<id>","role":...,"iat":now,"exp":exp[,"iss":...][,"aud":...]}
+// (iss and aud only when not empty). Used by `livepushd token` and by tests.
 std::string mint_hs256(std::string_view secret, std::uint64_t user_id, std::string_view role,
-                       std::int64_t iat, std::int64_t exp);
+                       std::int64_t iat, std::int64_t exp, std::string_view issuer = {},
+                       std::string_view audience = {});
 
 // base64url without padding (exposed for tests).
 std::string base64url_encode(std::string_view in);

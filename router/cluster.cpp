@@ -69,6 +69,8 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     ro.port = static_cast<std::uint16_t>(std::stoi(opts_.redis.substr(colon + 1)));
     ro.command_timeout = std::chrono::milliseconds(1000);
     ro.max_queue_bytes = opts_.redis_queue_max_bytes;
+    ro.username = opts_.redis_user;
+    ro.password = opts_.redis_password;
     redis_ = std::make_unique<RedisClient>(ro);
     routes_ = std::make_unique<RouteStore>(*redis_, opts_.node_id, opts_.node_ttl);
     node_numbers_ = std::make_unique<NodeNumberClaim>(*redis_, opts_.node_id, opts_.node_ttl);
@@ -136,6 +138,10 @@ void Cluster::start() {
         }
         if (claimed.number) adopt_node_number(*claimed.number);
         else spdlog::warn("cluster: node number not claimed yet ({}); will keep trying", claimed.error);
+    } else if (redis_->stats().auth_failures > 0) {
+        // Wrong credentials do not heal by waiting: refuse to start, saying which settings to fix.
+        throw std::runtime_error("cluster.redis " + opts_.redis + " refused our credentials (" + redis_->last_error() +
+                                 "); check cluster.redis_user and cluster.redis_password");
     } else {
         spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis, r.str);
     }

@@ -48,6 +48,8 @@ namespace lp::router {
 struct ClusterOptions {
     std::string node_id;
     std::string redis;          // host:port
+    std::string redis_user;     // Redis ACL user; empty = default
+    std::string redis_password; // AUTH on every connect; empty = none
     std::string client_addr;    // advertised to clients (reconnect_to)
     std::string link_listen = "0.0.0.0:7002";
     std::string link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port

@@ -306,6 +306,7 @@ RedisClient::Stats RedisClient::stats() const {
     s.queue_depth = queue_depth_.load(std::memory_order_relaxed);
     s.queue_bytes = queue_bytes_seen_.load(std::memory_order_relaxed);
     s.rejected_bytes = rejected_bytes_.load(std::memory_order_relaxed);
+    s.auth_failures = auth_failures_.load(std::memory_order_relaxed);
     s.connected = connected();
     return s;
 }
@@ -370,6 +371,18 @@ void RedisClient::run() {
     io_thread_id_.store(std::thread::id{}, std::memory_order_release);  // ids get reused
 }
 
+namespace {
+
+// Redis's answers to bad or missing credentials: WRONGPASS (6+), NOAUTH, and the older
+// "ERR invalid password" / "ERR AUTH <password> called without any password configured".
+bool is_auth_error(std::string_view e) {
+    return e.starts_with("WRONGPASS") || e.starts_with("NOAUTH") || e.starts_with("NOPERM") ||
+           e.starts_with("ERR invalid password") || e.starts_with("ERR AUTH") ||
+           e.starts_with("ERR Client sent AUTH");
+}
+
+}  // namespace
+
 bool RedisClient::connect(std::string& why) {
     const std::string where = opt_.host + ":" + std::to_string(opt_.port);
     redisContext* c =
@@ -415,6 +428,8 @@ bool RedisClient::connect(std::string& why) {
     }
     for (std::size_t i = 0; i < hello.size(); ++i) {
         if (replies[i].is_error()) {
+            // AUTH refused, or a PING answered NOAUTH because we sent no password.
+            if (is_auth_error(replies[i].str)) auth_failures_.fetch_add(1, std::memory_order_relaxed);
             why = "connect " + where + ": " + hello[i].args[0] + " failed: " + replies[i].str;
             drop_connection();
             return false;

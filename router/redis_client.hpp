@@ -120,6 +120,9 @@ public:
         std::uint64_t queue_depth = 0;          // waiting to be sent, now
         std::uint64_t queue_bytes = 0;          // argument bytes waiting to be sent, now
         std::uint64_t rejected_bytes = 0;       // of `rejected`: over max_queue_bytes
+        // Connects refused for credentials (WRONGPASS, NOAUTH, ...): a wrong or missing
+        // username/password, never fixed by retrying.
+        std::uint64_t auth_failures = 0;
         bool connected = false;
     };
 
@@ -168,7 +171,8 @@ public:
 
     bool connected() const noexcept { return connected_.load(std::memory_order_acquire); }
     Stats stats() const;
-    // Why the last connection attempt or connection failed ("" if none did), for logs.
+    // Why the last connection attempt or connection failed ("" if none did), for logs. Never
+    // holds the password.
     std::string last_error() const;
     const Options& options() const noexcept { return opt_; }
 
@@ -234,6 +238,7 @@ private:
     std::atomic<std::uint64_t> queue_depth_{0};
     std::size_t queue_bytes_ = 0;  // under mu_: Pending::bytes of queue_
     std::atomic<std::uint64_t> queue_bytes_seen_{0}, rejected_bytes_{0};
+    std::atomic<std::uint64_t> auth_failures_{0};
 };
 
 }  // namespace lp::router

@@ -2,11 +2,14 @@
 # One command from a fresh clone: install, build, and pass every test.
 #   1. release build, all unit and integration tests (ctest)
 #   2. the same test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
-#   3. the codec fuzzers (libFuzzer, clang) for a bounded time
-# Set LIVEPUSH_SKIP_ASAN=1 or LIVEPUSH_SKIP_FUZZ=1 to skip a stage locally; FUZZ_SECONDS sets
-# the time per fuzz target (default 30). A skipped stage is named in the last line, and with
-# CI=true it fails the run. A test that skips itself (GTEST_SKIP) or does not run fails its stage:
-# a check that did not run has not passed.
+#   3. the multi-threaded suites built with ThreadSanitizer (event loops and the server,
+#      plugin workers, the Redis client, the cluster), named targets only
+#   4. the codec and token fuzzers (libFuzzer, clang) for a bounded time
+# Set LIVEPUSH_SKIP_ASAN=1, LIVEPUSH_SKIP_TSAN=1 or LIVEPUSH_SKIP_FUZZ=1 to skip a stage
+# locally; FUZZ_SECONDS sets the time per fuzz target (default 30).
+# A skipped stage is named in the last line, and with CI=true it fails the run. A test that
+# skips itself (GTEST_SKIP) or does not run fails its stage: a check that did not run has not
+# passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -57,6 +60,22 @@ if [ "${LIVEPUSH_SKIP_ASAN:-0}" != 1 ]; then
 else
   echo "== SKIPPED: ASan + UBSan build and tests (LIVEPUSH_SKIP_ASAN=1)"
   skipped_stages+=(asan)
+fi
+
+if [ "${LIVEPUSH_SKIP_TSAN:-0}" != 1 ]; then
+  # Only what runs threads: the whole tree under TSan would double the stage for nothing.
+  # livepushd itself is built because the integration tests here start it (its races abort it
+  # with halt_on_error, which fails the test that started it).
+  TSAN_TARGETS=(livepushd redis_client_test plugin_host_test job_queue_test http_api_test
+                gateway_test push_test pk_test cluster_test tls_test)
+  echo "== build (ThreadSanitizer: ${TSAN_TARGETS[*]})"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEPUSH_TSAN=ON \
+        -DLIVEPUSH_BENCH=OFF >/dev/null
+  cmake --build build-tsan -j "$JOBS" --target "${TSAN_TARGETS[@]}"
+  echo "== tests (ThreadSanitizer)"
+  # Every test of the targets built here (the other targets' tests are listed as *_NOT_BUILT).
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j "$JOBS" -E '_NOT_BUILT$'
 fi
 
 if [ "${LIVEPUSH_SKIP_FUZZ:-0}" != 1 ]; then

@@ -34,6 +34,8 @@ namespace {
 constexpr std::size_t kMaxIov = 64;
 constexpr int kMaxReadsPerWake = 8;  // fairness: one busy client cannot starve the loop
 constexpr std::size_t kTlsReadBuffer = 16 * 1024;
+// Bytes one TLS write takes from the queue (whole chunks, so one big chunk may exceed it).
+constexpr std::size_t kTlsWriteBatch = 64 * 1024;
 
 std::string endpoint_string(const Socket& s) {
     boost::system::error_code ec;
@@ -206,20 +208,30 @@ private:
             });
     }
 
+    // asio's SSL stream hands a buffer sequence to OpenSSL one buffer per SSL_write, each after
+    // the previous record has left, so an async_write reads its buffers over several loop turns
+    // while the session keeps queueing. out_ may reallocate in that time, and a short own chunk
+    // keeps its bytes inside the std::string (small-string buffer), so they would move under the
+    // write. The in-flight bytes are therefore copied into wbuf_, which nothing else touches
+    // until the write completes. The copy is cheap next to the encryption that copies them
+    // anyway, and one buffer makes one SSL_write (one record, one send) instead of one per chunk.
     void write_queued() override {
-        wbufs_.clear();
-        for (std::size_t i = 0; i < out_.size() && wbufs_.size() < kMaxIov; ++i) {
-            const char* d = out_[i].data();
-            std::size_t len = out_[i].size();
-            if (i == 0) {
+        wbuf_.clear();
+        std::size_t count = 0;
+        for (; count < out_.size() && wbuf_.size() < kTlsWriteBatch; ++count) {
+            const char* d = out_[count].data();
+            std::size_t len = out_[count].size();
+            if (count == 0) {
                 d += out_offset_;
                 len -= out_offset_;
             }
-            wbufs_.emplace_back(d, len);
+            wbuf_.append(d, len);
         }
-        locked_chunks_ = wbufs_.size();
+        // The copied chunks stay in out_ (wrote() consumes them) and must not be dropped or
+        // appended to before the write completes.
+        locked_chunks_ = count;
         write_in_flight_ = true;
-        asio::async_write(stream_, wbufs_,
+        asio::async_write(stream_, asio::buffer(wbuf_),
                           [s = self()](const boost::system::error_code& ec, std::size_t n) {
                               s->write_in_flight_ = false;
                               s->locked_chunks_ = 0;
@@ -229,7 +241,13 @@ private:
                                   return;
                               }
                               s->wrote(n);
-                              if (!s->closed() && !s->out_.empty()) s->flush();
+                              if (s->closed()) return;
+                              if (!s->out_.empty()) {
+                                  s->flush();
+                              } else {
+                                  // An idle session keeps no write buffer (as out_ in wrote()).
+                                  std::string().swap(s->wbuf_);
+                              }
                           });
     }
 
@@ -240,7 +258,7 @@ private:
 
     asio::ssl::stream<Socket> stream_;
     std::unique_ptr<std::uint8_t[]> rbuf_;
-    std::vector<asio::const_buffer> wbufs_;
+    std::string wbuf_;  // the bytes of the write in flight (see write_queued)
 };
 
 }  // namespace

@@ -19,7 +19,7 @@
 
 namespace lp::testing {
 
-inline constexpr const char* kTestSecret = "integration-test-secret";
+inline constexpr const char* kTestSecret = "integration-test-secret-0123456789abcdef";
 // cluster.secret of every node a test starts (given through LIVEPUSH_CLUSTER_SECRET, so that a
 // flag or --set in a test's args still wins); cluster mode refuses to start without one.
 inline constexpr const char* kTestClusterSecret = "integration-test-cluster-secret-0123456789";

@@ -583,7 +583,46 @@ TEST_F(RedisClientAuthTest, AuthAndSelectAfterEveryConnect) {
     ASSERT_TRUE(eventually([&] { return !bad.last_error().empty(); }));
     EXPECT_FALSE(bad.connected());
     EXPECT_NE(bad.last_error().find("AUTH failed"), std::string::npos) << bad.last_error();
+    EXPECT_EQ(bad.last_error().find("nope"), std::string::npos) << "the password must not be in errors";
+    EXPECT_GT(bad.stats().auth_failures, 0u);
     EXPECT_EQ(bad.command_sync({"PING"}, 1s).str, kErrDisconnected);
+    EXPECT_EQ(c.stats().auth_failures, 0u);
+}
+
+// A Redis 6+ ACL user (and the default user switched off, so nothing works without AUTH).
+class RedisClientAclTest : public ::testing::Test {
+protected:
+    lp::testing::RedisServer redis_{{"--user", "livepush", "on", ">acl-pass-1", "~*", "&*", "+@all",
+                                     "--user", "default", "off"}};
+    RedisClient::Options opts(std::string user, std::string password) {
+        RedisClient::Options o;
+        o.port = redis_.port();
+        o.username = std::move(user);
+        o.password = std::move(password);
+        o.backoff_min = 20ms;
+        return o;
+    }
+};
+
+TEST_F(RedisClientAclTest, AclUserAuthenticatesOnEveryConnect) {
+    RedisClient c(opts("livepush", "acl-pass-1"));
+    c.start();
+    ASSERT_TRUE(eventually([&] { return c.connected(); })) << c.last_error();
+    EXPECT_EQ(c.command_sync({"ACL", "WHOAMI"}, 2s).str, "livepush");
+    redis_.restart();
+    ASSERT_TRUE(eventually([&] { return c.command_sync({"ACL", "WHOAMI"}, 1s).str == "livepush"; }))
+        << c.last_error();
+    EXPECT_EQ(c.stats().auth_failures, 0u);
+}
+
+TEST_F(RedisClientAclTest, WrongUserPasswordOrNoneIsAnAuthFailure) {
+    for (auto [user, pass] : {std::pair{"livepush", "wrong"}, std::pair{"nobody", "acl-pass-1"},
+                              std::pair{"", ""}}) {
+        RedisClient c(opts(user, pass));
+        c.start();
+        ASSERT_TRUE(eventually([&] { return c.stats().auth_failures > 0; })) << user << ": " << c.last_error();
+        EXPECT_FALSE(c.connected());
+    }
 }
 
 TEST(RedisClientOptions, NonsenseIsRefusedAtConstruction) {
