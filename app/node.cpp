@@ -448,7 +448,10 @@ void Node::build_plugins(const Config& c) {
                                                 shared->type, shared->data_json})));
             });
             if (!queued) {
-                shared->done({livepush::v1::BUSY, "the node's plugin workers are overloaded; retry later", {}, 0, {}});
+                handlers::BizReply busy;
+                busy.code = livepush::v1::BUSY;
+                busy.message = "the node's plugin workers are overloaded; retry later";
+                shared->done(std::move(busy));
             }
         });
     }

@@ -124,7 +124,9 @@ TEST(ClientLimits, OneTokenCannotBe200DevicesUnknownPlatformsAreRefused) {
         auto l = login(node.tcp_port(), token, "p" + std::to_string(i));
         if (l.code == pb::BAD_PLATFORM) {
             ++refused;
-            if (i == 1) EXPECT_NE(l.message.find("web, ios, android, pc, mini"), std::string::npos) << l.message;
+            if (i == 1) {
+                EXPECT_NE(l.message.find("web, ios, android, pc, mini"), std::string::npos) << l.message;
+            }
         } else {
             ++other;
         }

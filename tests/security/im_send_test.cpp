@@ -91,8 +91,9 @@ TEST(ImSendShare, AFlooderIsRefusedAfterItsShareAndTheVictimsEarlierMessageSurvi
         if (r->code() == 0) ++ok;
         else if (r->code() == pb::INBOX_SHARE_FULL) ++share_full;
         else ++other;
-        if (r->code() == pb::INBOX_SHARE_FULL && share_full == 1)
+        if (r->code() == pb::INBOX_SHARE_FULL && share_full == 1) {
             EXPECT_NE(r->message().find("inbox_max_per_sender"), std::string::npos) << r->message();
+        }
     }
     EXPECT_EQ(ok, 100);
     EXPECT_EQ(share_full, 901);
