@@ -380,6 +380,14 @@ void print(const char* name, const FloodResult& r) {
 
 // For measuring by hand (the numbers in the report): LP_ACK_FLOODERS flooders per flood
 // (default 2) and LP_INBOX_FILL messages in each flooder's inbox (default 300).
+// A generous bound, not a speed goal (the numbers are in docs/benchmarks.md): a bystander
+// stalled behind the flood waits seconds. The sanitizer builds run the node several times slower.
+#if LP_SANITIZED
+constexpr double kBystanderP99BoundMs = 2000;
+#else
+constexpr double kBystanderP99BoundMs = 500;
+#endif
+
 int env_int(const char* name, int fallback) {
     const char* v = std::getenv(name);
     return v && *v ? std::atoi(v) : fallback;
@@ -405,8 +413,8 @@ TEST(ClientLimits, AckFloodIsCutAndLeavesBystandersFastEmbedded) {
     EXPECT_GE(small.cuts, flooders) << "no-op ACKs as fast as the socket takes them must be cut";
     for (int c : big.error_codes) EXPECT_EQ(c, pb::ACK_TOO_MANY_IDS);
     for (int c : small.error_codes) EXPECT_EQ(c, pb::ACK_RATE_LIMITED);
-    EXPECT_LT(big.bystander_p99_ms, 500);
-    EXPECT_LT(small.bystander_p99_ms, 500);
+    EXPECT_LT(big.bystander_p99_ms, kBystanderP99BoundMs);
+    EXPECT_LT(small.bystander_p99_ms, kBystanderP99BoundMs);
     EXPECT_GE(metric(api, R"(livepush_limit_hits_total{limit="max_ack_ids"})"), 2);
     EXPECT_GE(metric(api, R"(livepush_limit_hits_total{limit="ack_rate_per_s"})"), 2);
 }
@@ -432,8 +440,8 @@ TEST(ClientLimits, AckFloodOfUnknownIdsCostsNothingInRedis) {
     // from their address, the default login rate): a few thousand calls at most, not one per id.
     EXPECT_LT(grown, 5000) << "Redis did work for the unknown ids of the flood";
     EXPECT_GE(small.cuts + big.cuts, 2 * flooders);
-    EXPECT_LT(small.bystander_p99_ms, 500);
-    EXPECT_LT(big.bystander_p99_ms, 500);
+    EXPECT_LT(small.bystander_p99_ms, kBystanderP99BoundMs);
+    EXPECT_LT(big.bystander_p99_ms, kBystanderP99BoundMs);
 }
 
 // Not an attack: the unknown-id shortcut must keep at-least-once delivery whole. A message
