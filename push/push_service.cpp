@@ -147,10 +147,16 @@ PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id,
     PushOutcome out;
     out.msg_id = msg_id;
     if (cluster_) {
-        auto r = cluster_->publish_room({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
-        out.room_seq = r.seq;  // known when this node is the room's home
-        auto online = cluster_->room_online(req.room_id);
-        out.sessions = online ? *online : hub_.room_state(req.room_id).online;
+        // Elsewhere than the room's home, waits (this API thread only) for the seq it assigned.
+        auto r = cluster_->publish_room_wait({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
+        out.room_seq = r.seq;
+        out.room_seq_known = r.seq_known;
+        if (r.seq_known) {
+            out.sessions = r.online;
+        } else {
+            auto online = cluster_->room_online(req.room_id);
+            out.sessions = online ? *online : hub_.room_state(req.room_id).online;
+        }
         return out;
     }
     auto pub = hub_.publish_room(
@@ -358,7 +364,12 @@ RoomView PushService::room(std::uint64_t id) {
     auto st = hub_.room_state(id);
     RoomView v{st.online, st.seq, st.epoch, {}};
     if (cluster_) {
-        if (auto online = cluster_->room_online(id)) v.online = *online;
+        // The home's seq, epoch and count, whichever node is asked; if the home does not
+        // answer in time, this node's own view with Redis's count.
+        auto h = cluster_->room_at_home(id);
+        v = RoomView{h.online, h.seq, h.epoch, {}};
+        if (!h.answered)
+            if (auto online = cluster_->room_online(id)) v.online = *online;
         v.home = cluster_->home_of(id);
     }
     return v;
