@@ -66,6 +66,8 @@ bool is_known_code(std::uint16_t code) noexcept {
         case Code::LinkWelcome:
         case Code::LinkRoomQuery:
         case Code::LinkRoomReply:
+        case Code::LinkUserQuery:
+        case Code::LinkUserReply:
             return true;
     }
     return false;
@@ -124,6 +126,10 @@ std::string_view code_name(std::uint16_t code) noexcept {
             return "LINK_ROOM_QUERY";
         case Code::LinkRoomReply:
             return "LINK_ROOM_REPLY";
+        case Code::LinkUserQuery:
+            return "LINK_USER_QUERY";
+        case Code::LinkUserReply:
+            return "LINK_USER_REPLY";
     }
     return "UNKNOWN";
 }

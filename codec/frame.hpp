@@ -48,9 +48,11 @@ enum class Code : std::uint16_t {
     LinkWelcome = 9009,    // LinkWelcome: the acceptor's proof, after a good hello
     LinkRoomQuery = 9010,  // RoomQuery: a room's state (and history) from its home node
     LinkRoomReply = 9011,  // RoomReply: the home's answer to a RoomQuery or RoomPublish
+    LinkUserQuery = 9012,  // UserQuery: a user's sessions on the receiving node (presence)
+    LinkUserReply = 9013,  // UserReply: the answer to a UserQuery
 };
 inline constexpr std::uint16_t kFirstLinkCode = 9001;
-inline constexpr std::uint16_t kLastLinkCode = 9011;
+inline constexpr std::uint16_t kLastLinkCode = 9013;
 
 // True for every code in the table above.
 bool is_known_code(std::uint16_t code) noexcept;

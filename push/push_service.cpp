@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include <future>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -344,13 +345,26 @@ UserView PushService::user(std::uint64_t id) {
     }
     if (cluster_) {
         // Sessions on other nodes: what the route says (their rooms live on their node).
+        // Sessions on other nodes: the route says where; that node says the rest (transport,
+        // scene, rooms), asked over the link. A node that does not answer in time: the route's
+        // fields only.
         if (auto routes = cluster_->routes_of(id)) {
+            std::map<std::string, std::optional<std::vector<router::Cluster::RemoteSession>>> asked;
             for (const auto& r : *routes) {
                 if (r.node == node_id_) continue;
+                auto [it, fresh] = asked.try_emplace(r.node);
+                if (fresh) it->second = cluster_->sessions_on(r.node, id);
                 SessionView sv;
                 sv.session_id = r.session_id;
                 sv.platform = r.platform;
                 sv.node = r.node;
+                if (it->second)
+                    for (const auto& rs : *it->second)
+                        if (rs.session_id == r.session_id) {
+                            sv.transport = rs.transport;
+                            sv.scene = rs.scene;
+                            sv.rooms = rs.rooms;
+                        }
                 v.sessions.push_back(std::move(sv));
             }
         }

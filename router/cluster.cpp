@@ -539,6 +539,18 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
             on_room_reply(r);
             return;
         }
+        case codec::Code::LinkUserQuery: {
+            pbc::UserQuery q;
+            if (!q.ParseFromArray(body.data(), size)) return;
+            on_user_query(from, q);
+            return;
+        }
+        case codec::Code::LinkUserReply: {
+            pbc::UserReply r;
+            if (!r.ParseFromArray(body.data(), size)) return;
+            answered(r.corr_id(), r);
+            return;
+        }
         case codec::Code::LinkKick: {
             pbc::KickSession k;
             if (!k.ParseFromArray(body.data(), size)) return;

@@ -49,6 +49,11 @@ class UserDelivery;
 class RoomSub;
 class RoomQuery;
 class RoomReply;
+class UserQuery;
+class UserReply;
+}
+namespace google::protobuf {
+class Message;
 }
 
 namespace lp::router {
@@ -127,6 +132,14 @@ public:
     };
     std::optional<UserRoutes> route_users(const std::vector<std::uint64_t>& users);
     std::optional<std::vector<Route>> routes_of(std::uint64_t user);
+    // The user's sessions on another node as that node sees them (transport, scene, rooms),
+    // asked over the link; blocks up to room_query_timeout (API threads only). nullopt: no answer.
+    struct RemoteSession {
+        std::uint64_t session_id = 0;
+        std::string platform, transport, scene;
+        std::vector<std::uint64_t> rooms;
+    };
+    std::optional<std::vector<RemoteSession>> sessions_on(const std::string& node, std::uint64_t user);
     void send_users(const std::string& node, const livepush::cluster::UserDelivery& d);
     void kick_remote(const Route& route, std::uint64_t user, const std::string& reason);
 
@@ -197,11 +210,14 @@ private:
     void on_room_sub(const std::string& from, const livepush::cluster::RoomSub& m);
     void on_room_query(const std::string& from, const livepush::cluster::RoomQuery& q);
     void on_room_reply(const livepush::cluster::RoomReply& r);
+    void on_user_query(const std::string& from, const livepush::cluster::UserQuery& q);
+    void answered(std::uint64_t corr, const google::protobuf::Message& reply);
     std::uint64_t online_elsewhere_locked(std::uint64_t room, const std::string& except) const;
     // Sends (on the cluster thread) what `send(corr_id)` builds and calls done with the reply,
     // or with nullptr after room_query_timeout. done runs on the cluster thread.
     void ask_home(std::function<void(std::uint64_t corr)> send,
                   std::function<void(const livepush::cluster::RoomReply*)> done);
+    void ask(std::function<void(std::uint64_t corr)> send, std::function<void(const google::protobuf::Message*)> done);
     void flush_room_counts();
     void drop_unjoined_fetches();
 
@@ -228,7 +244,7 @@ private:
     // Asker side (cluster thread only): replies awaited, by correlation id; rooms this node
     // subscribed to for a room.enter (dropped if no member joined by the next resubscribe).
     struct Awaited {
-        std::function<void(const livepush::cluster::RoomReply*)> done;
+        std::function<void(const google::protobuf::Message*)> done;
         std::unique_ptr<boost::asio::steady_timer> timer;
     };
     std::unordered_map<std::uint64_t, Awaited> awaited_;

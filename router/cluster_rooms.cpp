@@ -9,10 +9,13 @@
 #include <boost/asio/post.hpp>
 
 #include <future>
+#include <mutex>
 
 #include "cluster.pb.h"
 #include "livepush.pb.h"
 #include "router/cluster.hpp"
+#include "server/event_loop.hpp"
+#include "server/session.hpp"
 
 namespace lp::router {
 
@@ -120,6 +123,13 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
 
 void Cluster::ask_home(std::function<void(std::uint64_t corr)> send,
                        std::function<void(const pbc::RoomReply*)> done) {
+    ask(std::move(send), [done = std::move(done)](const google::protobuf::Message* m) {
+        done(static_cast<const pbc::RoomReply*>(m));
+    });
+}
+
+void Cluster::ask(std::function<void(std::uint64_t corr)> send,
+                  std::function<void(const google::protobuf::Message*)> done) {
     asio::post(links_->io(), [this, send = std::move(send), done = std::move(done)]() mutable {
         const std::uint64_t corr = next_corr_++;
         Awaited& a = awaited_[corr];
@@ -140,13 +150,15 @@ void Cluster::ask_home(std::function<void(std::uint64_t corr)> send,
     });
 }
 
-void Cluster::on_room_reply(const pbc::RoomReply& r) {
-    auto it = awaited_.find(r.corr_id());
+void Cluster::on_room_reply(const pbc::RoomReply& r) { answered(r.corr_id(), r); }
+
+void Cluster::answered(std::uint64_t corr, const google::protobuf::Message& reply) {
+    auto it = awaited_.find(corr);
     if (it == awaited_.end()) return;  // timed out already
     auto cb = std::move(it->second.done);
     it->second.timer->cancel();
     awaited_.erase(it);
-    cb(&r);
+    cb(&reply);
 }
 
 void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_seq, std::function<void(HomeRoom)> done) {
@@ -311,6 +323,68 @@ Cluster::RoomAtHome Cluster::room_at_home(std::uint64_t room) {
     out.epoch = r->epoch();
     out.online = r->online_elsewhere() + hub_.room_state(room).online;
     return out;
+}
+
+// ---------------------------------------------------------------- presence
+
+void Cluster::on_user_query(const std::string& from, const pbc::UserQuery& q) {
+    // Each session's rooms and scene belong to its loop: gather there, answer from the last.
+    struct Gather {
+        std::mutex mu;
+        pbc::UserReply reply;
+        std::size_t remaining = 0;
+    };
+    auto targets = hub_.user_sessions(q.user_id());
+    auto g = std::make_shared<Gather>();
+    g->reply.set_corr_id(q.corr_id());
+    g->remaining = targets.size();
+    auto finish = [this, from, addr = link_addr_of(from)](Gather& g) {
+        links_->send(from, addr, codec::Code::LinkUserReply, g.reply.SerializeAsString());
+    };
+    if (targets.empty()) {
+        finish(*g);
+        return;
+    }
+    for (auto& t : targets) {
+        asio::post(hub_.loops()[t.loop]->io(), [g, w = t.session, finish] {
+            std::lock_guard lock(g->mu);
+            if (auto s = w.lock(); s && !s->closing()) {
+                auto* si = g->reply.add_sessions();
+                si->set_session_id(s->id());
+                si->set_platform(s->user.platform);
+                std::string transport = s->transport() == server::TransportKind::Tcp ? "tcp" : "ws";
+                if (s->tls()) transport += "+tls";
+                si->set_transport(transport);
+                si->set_scene(s->user.scene);
+                for (const auto& r : s->rooms) si->add_rooms(r.room_id);
+            }
+            if (--g->remaining == 0) finish(*g);
+        });
+    }
+}
+
+std::optional<std::vector<Cluster::RemoteSession>> Cluster::sessions_on(const std::string& node, std::uint64_t user) {
+    auto promise = std::make_shared<std::promise<std::optional<std::vector<RemoteSession>>>>();
+    auto future = promise->get_future();
+    ask(
+        [this, node, user](std::uint64_t corr) {
+            pbc::UserQuery q;
+            q.set_corr_id(corr);
+            q.set_user_id(user);
+            links_->send(node, link_addr_of(node), codec::Code::LinkUserQuery, q.SerializeAsString());
+        },
+        [promise](const google::protobuf::Message* m) {
+            if (!m) {
+                promise->set_value(std::nullopt);
+                return;
+            }
+            std::vector<RemoteSession> out;
+            for (const auto& si : static_cast<const pbc::UserReply*>(m)->sessions())
+                out.push_back({si.session_id(), si.platform(), si.transport(), si.scene(), {si.rooms().begin(), si.rooms().end()}});
+            promise->set_value(std::move(out));
+        });
+    if (future.wait_for(opts_.room_query_timeout * 2) != std::future_status::ready) return std::nullopt;
+    return future.get();
 }
 
 }  // namespace lp::router
