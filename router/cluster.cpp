@@ -325,7 +325,9 @@ void Cluster::on_room_members(std::uint64_t room, std::uint64_t members_here) {
         } else if (had) {
             local_rooms_.erase(room);
             std::string home = home_of(room);
-            if (home != self_.id) send_sub(home, {}, {room});
+            // A room.enter still on its way here subscribed this node: keep it subscribed;
+            // drop_unjoined_fetches unsubscribes later if no member joins.
+            if (home != self_.id && !fetched_.count(room)) send_sub(home, {}, {room});
         }
     });
 }

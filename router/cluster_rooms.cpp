@@ -62,10 +62,9 @@ void Cluster::on_room_sub(const std::string& from, const pbc::RoomSub& m) {
             }
         };
         for (auto r : m.subscribe()) subscribe(r, std::nullopt);
-        for (const auto& c : m.counts()) {
-            if (c.members() > 0) subscribe(c.room_id(), c.members());
-            else unsubscribe(c.room_id());
-        }
+        // A count of 0 does not unsubscribe (the node may be answering a room.enter that
+        // subscribed it); only an explicit unsubscribe does.
+        for (const auto& c : m.counts()) subscribe(c.room_id(), c.members());
         for (auto r : m.unsubscribe()) unsubscribe(r);
     }
     // Outside home_mu_: a publish takes the room's lock, then home_mu_.

@@ -151,8 +151,21 @@ Hub::Join Hub::join_locked(Session& s, std::uint64_t room, std::optional<std::ui
         return out;
     }
     if (e.history.empty() || e.history.front()->seq > *last_seq + 1) return out;  // gap too old
+    // Contiguous or nothing: a history merged from the home node may have a hole (a stale
+    // local part, or a reply cut short), and a replay with a gap would claim recovery falsely.
+    std::uint64_t next = *last_seq + 1;
     for (const auto& p : e.history) {
-        if (p->seq > *last_seq && p->seq <= upto) out.replay.push_back(p);
+        if (p->seq <= *last_seq || p->seq > upto) continue;
+        if (p->seq != next) {
+            out.replay.clear();
+            return out;
+        }
+        out.replay.push_back(p);
+        ++next;
+    }
+    if (next != upto + 1) {
+        out.replay.clear();
+        return out;
     }
     out.recovered = true;
     return out;
