@@ -4,6 +4,7 @@
 // out, the room's count and state on every node, and presence (transport, rooms) read from
 // another node. Every wait is on a condition, with a generous deadline.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <boost/json.hpp>
 
@@ -169,6 +170,29 @@ TEST_F(ClusterRoomsTest, PresenceIsCompleteFromAnotherNode) {
         ASSERT_EQ(s.at("rooms").as_array().size(), 1u) << "from n" << n + 1 << ": " << json::serialize(u);
         EXPECT_EQ(num(s.at("rooms").as_array()[0]), 5301u);
     }
+}
+
+// The home node stops answering (SIGSTOP): a push through another node answers within its
+// bound with "room_seq": null rather than a made-up 0, and a room.enter is still answered. Old
+// code answered room_seq 0 at once.
+TEST_F(ClusterRoomsTest, AHomeThatDoesNotAnswerGivesAnUnknownRoomSeqNotZero) {
+    start_nodes({"--room-query-timeout-ms", "300"});
+    const std::uint64_t id = room_homed_at(0);  // home n1
+    ASSERT_NE(id, 0u);
+    auto m = login(1, 7401);
+    ASSERT_TRUE(m->biz("room.enter", "{\"room_id\":" + std::to_string(id) + "}"));
+    ASSERT_EQ(::kill(nodes_[0]->pid(), SIGSTOP), 0);
+    struct Resume {
+        pid_t pid;
+        ~Resume() { ::kill(pid, SIGCONT); }  // whatever fails below, the node is stopped cleanly
+    } resume{nodes_[0]->pid()};
+    auto o = post(2, "/v1/push/room", "{\"room_id\":" + std::to_string(id) + ",\"type\":\"t\",\"payload\":1}");
+    ASSERT_TRUE(o.contains("room_seq")) << json::serialize(o);
+    EXPECT_TRUE(o.at("room_seq").is_null()) << json::serialize(o);
+    auto late = login(2, 7402);
+    auto r = late->biz("room.enter", "{\"room_id\":" + std::to_string(id) + "}");
+    ASSERT_TRUE(r) << "room.enter is answered without the home";
+    EXPECT_EQ(r->code(), 0);
 }
 
 }  // namespace
