@@ -1,6 +1,6 @@
 // tests/integration/cluster_rooms_test: a room is the same whichever node of a 3-node cluster is
-// asked (real livepushd nodes, real redis-server): recovery on a node where the room has no
-// other member, the room_seq a push through a non-home node answers, the epoch a node hands
+// asked (real livepushd nodes, real redis-server): recovery (room.enter and LOGIN's resume) on
+// a node where the room has no other member, what answers when the home is silent, the room_seq a push through a non-home node answers, the epoch a node hands
 // out, the room's count and state on every node, and presence (transport, rooms) read from
 // another node. Every wait is on a condition, with a generous deadline.
 #include <gtest/gtest.h>
@@ -107,6 +107,47 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
     EXPECT_EQ(p->room_seq(), last_seq + 6);
     ASSERT_TRUE(back->heartbeat());
     EXPECT_FALSE(back->next_push(0ms)) << "a message came twice";
+}
+
+// The same through LOGIN's resume {room_id, last_seq} on a node where the room has no member.
+// Old code: that node made the room up anew and replayed nothing.
+TEST_F(ClusterRoomsTest, LoginResumeOnANodeWithoutMembersReplaysTheMissedMessages) {
+    start_nodes();
+    const std::uint64_t id = room_homed_at(2);
+    ASSERT_NE(id, 0u);
+    const std::string enter = "{\"room_id\":" + std::to_string(id) + "}";
+    auto stay = login(2, 7501);
+    ASSERT_TRUE(stay->biz("room.enter", enter));
+    auto x = login(0, 7502);
+    ASSERT_TRUE(x->biz("room.enter", enter));
+    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 2; }, 10000ms));
+    const std::uint64_t last_seq = push_room(2, id, 1);
+    auto first = x->next_push(10000ms);
+    ASSERT_TRUE(first);
+    ASSERT_EQ(first->room_seq(), last_seq);
+    x->close();
+    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 1; }, 10000ms));
+    for (int i = 2; i <= 4; ++i) push_room(0, id, i);
+
+    lp::client::Options o;
+    o.port = nodes_[1]->tcp_port();
+    o.timeout = std::chrono::milliseconds(5000);
+    Connection back(o);
+    ASSERT_FALSE(back.connect());
+    livepush::v1::RoomResume resume;
+    resume.set_room_id(id);
+    resume.set_last_seq(last_seq);
+    auto r = back.login(lp::testing::token_for(7502, 3600, "viewer"), "android", "", &resume);
+    ASSERT_TRUE(r && r->code() == 0);
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+        auto p = back.next_push(10000ms);
+        ASSERT_TRUE(p) << "missed message " << i;
+        EXPECT_EQ(p->room_seq(), last_seq + i);
+    }
+    EXPECT_EQ(push_room(1, id, 5), last_seq + 4);
+    auto p = back.next_push(10000ms);
+    ASSERT_TRUE(p) << "live after the resume";
+    EXPECT_EQ(p->room_seq(), last_seq + 4);
 }
 
 // Old code: a push through a node that is not the room's home answered "room_seq": 0.
