@@ -706,8 +706,8 @@ std::string Node::metrics_text() const {
         m.counter("livepush_cluster_room_publishes_forwarded_total", "room messages sent to their home node", cs.room_publishes_forwarded.load());
         m.counter("livepush_cluster_room_deliveries_total", "room messages between nodes", cs.room_deliveries_sent.load(), "direction=\"sent\"");
         m.counter("livepush_cluster_room_deliveries_total", "room messages between nodes", cs.room_deliveries_received.load(), "direction=\"received\"");
-        m.counter("livepush_cluster_room_queries_total", "questions to a room's home node (room.enter, push, GET /v1/rooms)", cs.room_queries_sent.load(), "outcome=\"sent\"");
-        m.counter("livepush_cluster_room_queries_total", "questions to a room's home node (room.enter, push, GET /v1/rooms)", cs.room_query_timeouts.load(), "outcome=\"timeout\"");
+        m.counter("livepush_cluster_room_queries_total", "questions to another node over the link (room state and room_seq from its home, presence)", cs.room_queries_sent.load(), "outcome=\"sent\"");
+        m.counter("livepush_cluster_room_queries_total", "questions to another node over the link (room state and room_seq from its home, presence)", cs.room_query_timeouts.load(), "outcome=\"timeout\"");
         m.counter("livepush_cluster_room_history_replayed_total", "room messages a home node sent to another for recovery", cs.room_history_sent.load());
         m.counter("livepush_cluster_room_nodes_skipped_total", "live nodes a room message was not sent to (no members there)", cs.room_nodes_skipped.load());
         m.counter("livepush_cluster_redis_down_total", "times Redis became unavailable", cs.redis_down_events.load());
