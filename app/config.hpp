@@ -101,6 +101,7 @@ struct Config {
         std::string link_listen = "0.0.0.0:7002";  // node-to-node links (cluster mode only)
         std::string link_advertise;  // host:port other nodes dial; default: advertise host + link port
         std::uint32_t node_ttl_ms = 5000;  // a node is dead this long after its last heartbeat
+        std::uint32_t room_query_timeout_ms = 2000;  // wait for a room's home node at most
         std::uint64_t redis_queue_max_bytes = 64ull << 20;  // Redis client queue bound in bytes
         // Node links (router/node_links): the handshake's HMAC key, required in cluster mode,
         // >= 32 bytes and unlike every other key; the listener's limits; the queue bound.

@@ -306,6 +306,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.link_tls_key = c.cluster.link_tls_key;
         co.link_tls_ca = c.cluster.link_tls_ca;
         co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
+        co.room_query_timeout = std::chrono::milliseconds(c.cluster.room_query_timeout_ms);
         co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
         // Message ids must differ across nodes: the node claims a free node number in Redis,
         // starting from a hash of its id (a restarted node usually gets its old one back).
@@ -744,6 +745,9 @@ std::string Node::metrics_text() const {
         m.counter("livepush_cluster_room_publishes_forwarded_total", "room messages sent to their home node", cs.room_publishes_forwarded.load());
         m.counter("livepush_cluster_room_deliveries_total", "room messages between nodes", cs.room_deliveries_sent.load(), "direction=\"sent\"");
         m.counter("livepush_cluster_room_deliveries_total", "room messages between nodes", cs.room_deliveries_received.load(), "direction=\"received\"");
+        m.counter("livepush_cluster_room_queries_total", "questions to another node over the link (room state and room_seq from its home, presence)", cs.room_queries_sent.load(), "outcome=\"sent\"");
+        m.counter("livepush_cluster_room_queries_total", "questions to another node over the link (room state and room_seq from its home, presence)", cs.room_query_timeouts.load(), "outcome=\"timeout\"");
+        m.counter("livepush_cluster_room_history_replayed_total", "room messages a home node sent to another for recovery", cs.room_history_sent.load());
         m.counter("livepush_cluster_room_nodes_skipped_total", "live nodes a room message was not sent to (no members there)", cs.room_nodes_skipped.load());
         m.counter("livepush_cluster_redis_down_total", "times Redis became unavailable", cs.redis_down_events.load());
         m.counter("livepush_cluster_reregistrations_total", "route re-registrations after Redis came back", cs.reregistrations.load());

@@ -64,6 +64,10 @@ bool is_known_code(std::uint16_t code) noexcept {
         case Code::LinkPing:
         case Code::LinkChallenge:
         case Code::LinkWelcome:
+        case Code::LinkRoomQuery:
+        case Code::LinkRoomReply:
+        case Code::LinkUserQuery:
+        case Code::LinkUserReply:
             return true;
     }
     return false;
@@ -118,6 +122,14 @@ std::string_view code_name(std::uint16_t code) noexcept {
             return "LINK_CHALLENGE";
         case Code::LinkWelcome:
             return "LINK_WELCOME";
+        case Code::LinkRoomQuery:
+            return "LINK_ROOM_QUERY";
+        case Code::LinkRoomReply:
+            return "LINK_ROOM_REPLY";
+        case Code::LinkUserQuery:
+            return "LINK_USER_QUERY";
+        case Code::LinkUserReply:
+            return "LINK_USER_REPLY";
     }
     return "UNKNOWN";
 }

@@ -46,9 +46,13 @@ enum class Code : std::uint16_t {
     LinkPing = 9007,       // keep-alive on an idle link
     LinkChallenge = 9008,  // LinkChallenge: the acceptor's first frame
     LinkWelcome = 9009,    // LinkWelcome: the acceptor's proof, after a good hello
+    LinkRoomQuery = 9010,  // RoomQuery: a room's state (and history) from its home node
+    LinkRoomReply = 9011,  // RoomReply: the home's answer to a RoomQuery or RoomPublish
+    LinkUserQuery = 9012,  // UserQuery: a user's sessions on the receiving node (presence)
+    LinkUserReply = 9013,  // UserReply: the answer to a UserQuery
 };
 inline constexpr std::uint16_t kFirstLinkCode = 9001;
-inline constexpr std::uint16_t kLastLinkCode = 9009;
+inline constexpr std::uint16_t kLastLinkCode = 9013;
 
 // True for every code in the table above.
 bool is_known_code(std::uint16_t code) noexcept;

@@ -247,9 +247,14 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     // Inbox first (qos1 messages that waited for this login), then the room's missed messages.
     hooks_->on_login(s);
     if (req.has_resume() && req.resume().room_id() != 0) {
-        json::object ignored;
-        auto replay = enter_room(s, req.resume().room_id(), req.resume().last_seq(), std::nullopt, ignored);
-        if (replay) replay();
+        const std::uint64_t room = req.resume().room_id(), last_seq = req.resume().last_seq();
+        auto resume = [this, room, last_seq](Session& s, const router::Presence::HomeRoom* home) {
+            json::object ignored;
+            auto replay = enter_room(s, room, last_seq, std::nullopt, ignored, home);
+            if (replay) replay();
+        };
+        if (presence_ && !presence_->room_is_home(room)) enter_room_via_home(s, room, last_seq, std::move(resume));
+        else resume(s, nullptr);
     }
 }
 
@@ -447,17 +452,58 @@ BizReply Gateway::room_enter(BizCall& c) {
     }
     json::object out;
     BizReply r;
+    if (presence_ && !presence_->room_is_home(room)) {
+        // The room's seq, epoch, history and count are its home node's: ask it first, then
+        // join and answer on this loop, in one task, so no live message of the room reaches
+        // the session before its BIZ_RESULT and replay. `done` is not used: finish_biz runs
+        // right here instead of in a later task.
+        r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
+                   data = c.req.data()](std::function<void(BizReply)>) {
+            enter_room_via_home(s, room, last_seq,
+                                [this, room, last_seq, epoch, seq, data](Session& s, const router::Presence::HomeRoom* home) {
+                                    json::object out;
+                                    BizReply reply;
+                                    bool member = false;
+                                    for (const auto& r : s.rooms) member |= r.room_id == room;
+                                    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
+                                        reply = error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
+                                                                                std::to_string(opts_.max_rooms_per_session) + " rooms");
+                                    } else {
+                                        reply.after = enter_room(s, room, last_seq, epoch, out, home);
+                                        reply.data_json = json::serialize(out);
+                                    }
+                                    finish_biz(s, seq, "room.enter", reply, data, nullptr);
+                                });
+        };
+        return r;
+    }
     r.after = enter_room(c.session, room, last_seq, epoch, out);
     r.data_json = json::serialize(out);
     return r;
 }
 
+void Gateway::enter_room_via_home(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                                  std::function<void(Session&, const router::Presence::HomeRoom*)> then) {
+    std::weak_ptr<Session> weak = s.shared_from_this();
+    auto& io = s.loop().io();
+    presence_->fetch_room(room, last_seq, [weak, &io, then = std::move(then)](router::Presence::HomeRoom home) mutable {
+        boost::asio::post(io, [weak, home, then = std::move(then)] {
+            // The home did not answer in time: this node's own view (recovery may then fail).
+            if (auto sp = weak.lock(); sp && !sp->closing()) then(*sp, home.answered ? &home : nullptr);
+        });
+    });
+}
+
 std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
                                           std::optional<std::uint64_t> last_seq,
-                                          std::optional<std::uint64_t> epoch, json::object& out) {
-    auto join = hub_->join_room(s, room, last_seq, epoch);
+                                          std::optional<std::uint64_t> epoch, json::object& out,
+                                          const router::Presence::HomeRoom* home) {
+    server::Hub::RoomState home_state{0, home ? home->seq : 0, home ? home->epoch : 0};
+    auto join = hub_->join_room(s, room, last_seq, epoch, home ? &home_state : nullptr);
+    // Members on other nodes: as the home answered, or (on the home) as the others reported.
+    std::uint64_t elsewhere = home ? home->online_elsewhere : presence_ ? presence_->room_online_elsewhere(room) : 0;
     out["room_id"] = id_str(room);
-    out["online"] = join.state.online;
+    out["online"] = join.state.online + elsewhere;
     out["room_seq"] = join.state.seq;
     out["epoch"] = join.state.epoch;
     if (!join.recovery_asked) return {};

@@ -48,6 +48,9 @@ struct PushOutcome {
     std::uint64_t sessions = 0;  // sessions the push reached (was queued to) now
     std::uint64_t stored = 0;    // qos1: users whose inbox got it (offline)
     std::uint64_t room_seq = 0;  // room pushes
+    // false: the room's home node did not answer in time (cluster.room_query_timeout_ms); the
+    // message was handed to it all the same, and the API answers "room_seq": null.
+    bool room_seq_known = true;
 };
 
 struct SessionView {

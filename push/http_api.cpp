@@ -540,7 +540,10 @@ private:
         o["msg_id"] = to_decimal(outcome.msg_id);
         o["sessions"] = outcome.sessions;
         o["stored"] = outcome.stored;
-        if (target == Target::Room) o["room_seq"] = outcome.room_seq;
+        if (target == Target::Room) {
+            if (outcome.room_seq_known) o["room_seq"] = outcome.room_seq;
+            else o["room_seq"] = nullptr;
+        }
         return json_reply(static_cast<unsigned>(outcome.status), json::serialize(o));
     }
 

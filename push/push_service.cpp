@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 
 #include <future>
+#include <map>
 #include <set>
 #include <unordered_map>
 
@@ -147,10 +148,16 @@ PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id,
     PushOutcome out;
     out.msg_id = msg_id;
     if (cluster_) {
-        auto r = cluster_->publish_room({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
-        out.room_seq = r.seq;  // known when this node is the room's home
-        auto online = cluster_->room_online(req.room_id);
-        out.sessions = online ? *online : hub_.room_state(req.room_id).online;
+        // Elsewhere than the room's home, waits (this API thread only) for the seq it assigned.
+        auto r = cluster_->publish_room_wait({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
+        out.room_seq = r.seq;
+        out.room_seq_known = r.seq_known;
+        if (r.seq_known) {
+            out.sessions = r.online;
+        } else {
+            auto online = cluster_->room_online(req.room_id);
+            out.sessions = online ? *online : hub_.room_state(req.room_id).online;
+        }
         return out;
     }
     auto pub = hub_.publish_room(
@@ -338,13 +345,26 @@ UserView PushService::user(std::uint64_t id) {
     }
     if (cluster_) {
         // Sessions on other nodes: what the route says (their rooms live on their node).
+        // Sessions on other nodes: the route says where; that node says the rest (transport,
+        // scene, rooms), asked over the link. A node that does not answer in time: the route's
+        // fields only.
         if (auto routes = cluster_->routes_of(id)) {
+            std::map<std::string, std::optional<std::vector<router::Cluster::RemoteSession>>> asked;
             for (const auto& r : *routes) {
                 if (r.node == node_id_) continue;
+                auto [it, fresh] = asked.try_emplace(r.node);
+                if (fresh) it->second = cluster_->sessions_on(r.node, id);
                 SessionView sv;
                 sv.session_id = r.session_id;
                 sv.platform = r.platform;
                 sv.node = r.node;
+                if (it->second)
+                    for (const auto& rs : *it->second)
+                        if (rs.session_id == r.session_id) {
+                            sv.transport = rs.transport;
+                            sv.scene = rs.scene;
+                            sv.rooms = rs.rooms;
+                        }
                 v.sessions.push_back(std::move(sv));
             }
         }
@@ -358,7 +378,12 @@ RoomView PushService::room(std::uint64_t id) {
     auto st = hub_.room_state(id);
     RoomView v{st.online, st.seq, st.epoch, {}};
     if (cluster_) {
-        if (auto online = cluster_->room_online(id)) v.online = *online;
+        // The home's seq, epoch and count, whichever node is asked; if the home does not
+        // answer in time, this node's own view with Redis's count.
+        auto h = cluster_->room_at_home(id);
+        v = RoomView{h.online, h.seq, h.epoch, {}};
+        if (!h.answered)
+            if (auto online = cluster_->room_online(id)) v.online = *online;
         v.home = cluster_->home_of(id);
     }
     return v;

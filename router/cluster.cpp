@@ -201,9 +201,9 @@ void Cluster::adopt_node_number(std::uint16_t number) {
 
 void Cluster::tick_heartbeat() {
     refresh_liveness();
-    // Room counts changed since the last tick, coalesced: one HSET per changed room a second.
-    for (auto& [room, count] : dirty_counts_) routes_->set_room_members(room, count);
-    dirty_counts_.clear();
+    // Room counts changed since the last tick, coalesced: one HSET per changed room a second,
+    // and one RoomSub with the counts per home node.
+    flush_room_counts();
     heartbeat_timer_->expires_after(opts_.heartbeat);
     heartbeat_timer_->async_wait([this](const boost::system::error_code& ec) {
         if (!ec) tick_heartbeat();
@@ -223,6 +223,7 @@ void Cluster::tick_nodes() {
 
 void Cluster::tick_resubscribe() {
     resubscribe_all();
+    drop_unjoined_fetches();
     resub_timer_->expires_after(opts_.resubscribe);
     resub_timer_->async_wait([this](const boost::system::error_code& ec) {
         if (!ec) tick_resubscribe();
@@ -258,6 +259,8 @@ void Cluster::apply_nodes(std::vector<NodeInfo> nodes) {
         {
             std::lock_guard lock(home_mu_);
             for (auto& [room, members] : home_members_) members.erase(id);
+            // (a room left with no subscriber stays pinned until its next RoomSub or restart:
+            // harmless, its entry is small)
         }
         if (peer_gone_) peer_gone_(id);
     }
@@ -328,14 +331,23 @@ void Cluster::on_room_members(std::uint64_t room, std::uint64_t members_here) {
         } else if (had) {
             local_rooms_.erase(room);
             std::string home = home_of(room);
-            if (home != self_.id) send_sub(home, {}, {room});
+            // A room.enter still on its way here subscribed this node: keep it subscribed;
+            // drop_unjoined_fetches unsubscribes later if no member joins.
+            if (home != self_.id && !fetched_.count(room)) send_sub(home, {}, {room});
         }
     });
 }
 
 void Cluster::send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub) {
     pbc::RoomSub m;
-    for (auto r : sub) m.add_subscribe(r);
+    for (auto r : sub) {
+        m.add_subscribe(r);
+        auto it = local_rooms_.find(r);
+        if (it == local_rooms_.end()) continue;
+        auto* c = m.add_counts();
+        c->set_room_id(r);
+        c->set_members(it->second);
+    }
     for (auto r : unsub) m.add_unsubscribe(r);
     links_->send(home, link_addr_of(home), codec::Code::LinkRoomSub, m.SerializeAsString());
 }
@@ -378,7 +390,8 @@ Cluster::RoomPublished Cluster::publish_as_home(const RoomPublish& p) {
         {
             std::lock_guard lock(home_mu_);
             auto it = home_members_.find(p.room);
-            if (it != home_members_.end()) targets.assign(it->second.begin(), it->second.end());
+            if (it != home_members_.end())
+                for (const auto& [node, count] : it->second) targets.push_back(node);
         }
         std::size_t live = nodes().size();
         std::size_t others = live > 0 ? live - 1 : 0;
@@ -487,7 +500,17 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
                           {m.exclude().begin(), m.exclude().end()}};
             // Sent here because the sender thinks we are home; if the node lists disagree for a
             // moment, publishing here still delivers it rather than bouncing it around.
-            publish_as_home(p);
+            auto pub = publish_as_home(p);
+            if (m.corr_id() != 0) {
+                auto st = hub_.room_state(p.room);
+                pbc::RoomReply r;
+                r.set_corr_id(m.corr_id());
+                r.set_room_id(p.room);
+                r.set_room_seq(pub.seq);
+                r.set_epoch(st.epoch);
+                r.set_online_elsewhere(st.online + online_elsewhere_locked(p.room, from));
+                links_->send(from, link_addr_of(from), codec::Code::LinkRoomReply, r.SerializeAsString());
+            }
             return;
         }
         case codec::Code::LinkRoomDeliver: {
@@ -509,14 +532,31 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
         case codec::Code::LinkRoomSub: {
             pbc::RoomSub m;
             if (!m.ParseFromArray(body.data(), size)) return;
-            std::lock_guard lock(home_mu_);
-            for (auto r : m.subscribe()) home_members_[r].insert(from);
-            for (auto r : m.unsubscribe()) {
-                auto it = home_members_.find(r);
-                if (it == home_members_.end()) continue;
-                it->second.erase(from);
-                if (it->second.empty()) home_members_.erase(it);
-            }
+            on_room_sub(from, m);
+            return;
+        }
+        case codec::Code::LinkRoomQuery: {
+            pbc::RoomQuery q;
+            if (!q.ParseFromArray(body.data(), size)) return;
+            on_room_query(from, q);
+            return;
+        }
+        case codec::Code::LinkRoomReply: {
+            pbc::RoomReply r;
+            if (!r.ParseFromArray(body.data(), size)) return;
+            on_room_reply(r);
+            return;
+        }
+        case codec::Code::LinkUserQuery: {
+            pbc::UserQuery q;
+            if (!q.ParseFromArray(body.data(), size)) return;
+            on_user_query(from, q);
+            return;
+        }
+        case codec::Code::LinkUserReply: {
+            pbc::UserReply r;
+            if (!r.ParseFromArray(body.data(), size)) return;
+            answered(r.corr_id(), r);
             return;
         }
         case codec::Code::LinkKick: {

@@ -6,9 +6,14 @@
 // - Users: route_users() finds the nodes of a set of users in one script call; the push layer
 //   sends each node one UserDelivery over the link (one hop) and delivers local ones itself.
 // - Rooms: every room has a home node (rendezvous hash of the room id over the live nodes).
-//   Nodes with members subscribe to the home; the home assigns room_seq, keeps the history and
-//   forwards each message once to each subscribed node, in order over its FIFO link; nodes
-//   without members get nothing. Per-node member counts go to Redis for cluster-wide counts.
+//   Nodes with members subscribe to the home; the home assigns room_seq and the epoch, keeps the
+//   history and forwards each message once to each subscribed node, in order over its FIFO
+//   link; nodes without members get nothing. Per-node member counts ride on RoomSub (the home
+//   sums them for online counts) and go to Redis. Elsewhere, room.enter, a push's room_seq and
+//   GET /v1/rooms ask the home over the link (RoomQuery/RoomReply, a correlation id and a
+//   timeout; cluster_rooms.cpp): the home subscribes the asker and answers under the room's
+//   lock, with the history after the asker's last_seq, so reply and later deliveries arrive
+//   in seq order.
 // - Failure: while Redis is down the node keeps serving its own sessions and room traffic
 //   (links do not need Redis); when Redis is back it re-registers its routes, its liveness key
 //   and its room counts by itself. A dead node's routes die with its liveness key (node_ttl).
@@ -41,6 +46,14 @@
 
 namespace livepush::cluster {
 class UserDelivery;
+class RoomSub;
+class RoomQuery;
+class RoomReply;
+class UserQuery;
+class UserReply;
+}
+namespace google::protobuf {
+class Message;
 }
 
 namespace lp::router {
@@ -61,6 +74,7 @@ struct ClusterOptions {
     std::chrono::milliseconds node_ttl{5000};
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
+    std::chrono::milliseconds room_query_timeout{2000};  // wait for a room's home at most
     std::size_t redis_queue_max_bytes = std::size_t{64} << 20;  // RedisClient::Options::max_queue_bytes
     // Message ids: the node claims a node number in Redis (router/node_number.hpp), starting
     // from this one, and tells `on_node_number` every number it holds (at start, and again if
@@ -79,6 +93,9 @@ struct ClusterStats {
     std::atomic<std::uint64_t> room_publishes_forwarded{0};  // to a home node elsewhere
     std::atomic<std::uint64_t> room_deliveries_sent{0};      // home -> nodes with members
     std::atomic<std::uint64_t> room_deliveries_received{0};
+    std::atomic<std::uint64_t> room_queries_sent{0};   // RoomQuery, or RoomPublish awaiting its seq
+    std::atomic<std::uint64_t> room_query_timeouts{0};
+    std::atomic<std::uint64_t> room_history_sent{0};   // messages replayed to another node
     std::atomic<std::uint64_t> room_nodes_skipped{0};  // live nodes a room message was not sent to
     std::atomic<std::uint64_t> redis_down_events{0};
     std::atomic<std::uint64_t> reregistrations{0};
@@ -98,6 +115,10 @@ public:
     // ---- Presence
     void on_login(server::Session& s) override;
     void on_logout(server::Session& s) override;
+    bool room_is_home(std::uint64_t room) const override { return home_of(room) == opts_.node_id; }
+    std::uint64_t room_online_elsewhere(std::uint64_t room) const override;
+    void fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_seq,
+                    std::function<void(HomeRoom)> done) override;
     // ---- HubObserver
     void on_room_members(std::uint64_t room, std::uint64_t members_here) override;
 
@@ -113,6 +134,14 @@ public:
     };
     std::optional<UserRoutes> route_users(const std::vector<std::uint64_t>& users);
     std::optional<std::vector<Route>> routes_of(std::uint64_t user);
+    // The user's sessions on another node as that node sees them (transport, scene, rooms),
+    // asked over the link; blocks up to room_query_timeout (API threads only). nullopt: no answer.
+    struct RemoteSession {
+        std::uint64_t session_id = 0;
+        std::string platform, transport, scene;
+        std::vector<std::uint64_t> rooms;
+    };
+    std::optional<std::vector<RemoteSession>> sessions_on(const std::string& node, std::uint64_t user);
     void send_users(const std::string& node, const livepush::cluster::UserDelivery& d);
     void kick_remote(const Route& route, std::uint64_t user, const std::string& reason);
 
@@ -130,6 +159,22 @@ public:
         std::uint64_t seq = 0;
     };
     RoomPublished publish_room(const RoomPublish& p);
+    // The same, waiting (off the event loops: the API's threads) for the seq the home assigned.
+    // seq_known = false when the home did not answer within room_query_timeout (the message
+    // was handed to the link all the same). online: the room's members on every node.
+    struct RoomPublishedAt {
+        bool seq_known = false;
+        std::uint64_t seq = 0;
+        std::uint64_t online = 0;
+    };
+    RoomPublishedAt publish_room_wait(const RoomPublish& p);
+    // The room as its home sees it (blocking up to room_query_timeout: API threads only).
+    // answered = false: the home did not answer; the rest is this node's own view.
+    struct RoomAtHome {
+        bool answered = false;
+        std::uint64_t seq = 0, epoch = 0, online = 0;
+    };
+    RoomAtHome room_at_home(std::uint64_t room);
     std::optional<std::uint64_t> room_online(std::uint64_t room);
 
     // ---- nodes
@@ -163,6 +208,20 @@ private:
     void send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub);
     std::string link_addr_of(const std::string& node) const;
     RoomPublished publish_as_home(const RoomPublish& p);
+    // cluster_rooms.cpp
+    void on_room_sub(const std::string& from, const livepush::cluster::RoomSub& m);
+    void on_room_query(const std::string& from, const livepush::cluster::RoomQuery& q);
+    void on_room_reply(const livepush::cluster::RoomReply& r);
+    void on_user_query(const std::string& from, const livepush::cluster::UserQuery& q);
+    void answered(std::uint64_t corr, const google::protobuf::Message& reply);
+    std::uint64_t online_elsewhere_locked(std::uint64_t room, const std::string& except) const;
+    // Sends (on the cluster thread) what `send(corr_id)` builds and calls done with the reply,
+    // or with nullptr after room_query_timeout. done runs on the cluster thread.
+    void ask_home(std::function<void(std::uint64_t corr)> send,
+                  std::function<void(const livepush::cluster::RoomReply*)> done);
+    void ask(std::function<void(std::uint64_t corr)> send, std::function<void(const google::protobuf::Message*)> done);
+    void flush_room_counts();
+    void drop_unjoined_fetches();
 
     ClusterOptions opts_;
     server::Hub& hub_;
@@ -179,9 +238,20 @@ private:
     mutable std::mutex nodes_mu_;
     std::vector<NodeInfo> nodes_;  // live, sorted by id, self included
 
-    // Home side: which other nodes have members in each room this node is home for.
-    std::mutex home_mu_;
-    std::unordered_map<std::uint64_t, std::set<std::string>> home_members_;
+    // Home side: which other nodes have members in each room this node is home for, and how
+    // many (as they last reported on RoomSub).
+    mutable std::mutex home_mu_;
+    std::unordered_map<std::uint64_t, std::map<std::string, std::uint64_t>> home_members_;
+
+    // Asker side (cluster thread only): replies awaited, by correlation id; rooms this node
+    // subscribed to for a room.enter (dropped if no member joined by the next resubscribe).
+    struct Awaited {
+        std::function<void(const google::protobuf::Message*)> done;
+        std::unique_ptr<boost::asio::steady_timer> timer;
+    };
+    std::unordered_map<std::uint64_t, Awaited> awaited_;
+    std::uint64_t next_corr_ = 1;
+    std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> fetched_;
 
     // Member side (cluster thread only): rooms with members here, counts not yet written.
     std::unordered_map<std::uint64_t, std::uint64_t> local_rooms_;

@@ -103,25 +103,31 @@ void Hub::trim_history(RoomEntry& e, std::uint64_t now_ms) const {
         e.history.pop_front();
 }
 
+Hub::RoomEntry& Hub::entry_locked(Stripe& st, std::uint64_t room, const RoomState* home) {
+    auto [it, created] = st.rooms.try_emplace(room);
+    RoomEntry& e = it->second;
+    if (created) {
+        e.state.epoch = home ? home->epoch : next_epoch();
+        e.state.seq = home ? home->seq : 0;
+        e.per_loop.assign(loops_.size(), 0);
+        room_count_.fetch_add(1, std::memory_order_relaxed);
+    }
+    return e;
+}
+
 Hub::Join Hub::join_room(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
-                         std::optional<std::uint64_t> epoch) {
-    Join out = join_locked(s, room, last_seq, epoch);
+                         std::optional<std::uint64_t> epoch, const RoomState* home) {
+    Join out = join_locked(s, room, last_seq, epoch, home);
     if (out.joined && observer_) observer_->on_room_members(room, out.state.online);
     return out;
 }
 
 Hub::Join Hub::join_locked(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
-                           std::optional<std::uint64_t> epoch) {
+                           std::optional<std::uint64_t> epoch, const RoomState* home) {
     Join out;
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
-    auto [it, created] = st.rooms.try_emplace(room);
-    RoomEntry& e = it->second;
-    if (created) {
-        e.state.epoch = next_epoch();
-        e.per_loop.assign(loops_.size(), 0);
-        room_count_.fetch_add(1, std::memory_order_relaxed);
-    }
+    RoomEntry& e = entry_locked(st, room, home);
     // Membership changes under the room's lock, so a concurrent publish either counts this
     // loop (and the member's join_seq filters what it already had) or happens after.
     RoomTable& table = s.loop().rooms();
@@ -145,8 +151,21 @@ Hub::Join Hub::join_locked(Session& s, std::uint64_t room, std::optional<std::ui
         return out;
     }
     if (e.history.empty() || e.history.front()->seq > *last_seq + 1) return out;  // gap too old
+    // Contiguous or nothing: a history merged from the home node may have a hole (a stale
+    // local part, or a reply cut short), and a replay with a gap would claim recovery falsely.
+    std::uint64_t next = *last_seq + 1;
     for (const auto& p : e.history) {
-        if (p->seq > *last_seq && p->seq <= upto) out.replay.push_back(p);
+        if (p->seq <= *last_seq || p->seq > upto) continue;
+        if (p->seq != next) {
+            out.replay.clear();
+            return out;
+        }
+        out.replay.push_back(p);
+        ++next;
+    }
+    if (next != upto + 1) {
+        out.replay.clear();
+        return out;
     }
     out.recovered = true;
     return out;
@@ -165,7 +184,7 @@ bool Hub::leave_room(Session& s, std::uint64_t room) {
         --e.per_loop[s.loop().index()];
         online = e.state.online;
         room_members_.fetch_sub(1, std::memory_order_relaxed);
-        if (e.state.online == 0 && e.history.empty()) {
+        if (e.state.online == 0 && e.history.empty() && !e.pinned) {
             st.rooms.erase(it);
             room_count_.fetch_sub(1, std::memory_order_relaxed);
         }
@@ -193,14 +212,8 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
     auto it = st.rooms.find(room);
-    if (it == st.rooms.end()) {
-        if (!create) return out;
-        it = st.rooms.try_emplace(room).first;
-        it->second.state.epoch = next_epoch();
-        it->second.per_loop.assign(loops_.size(), 0);
-        room_count_.fetch_add(1, std::memory_order_relaxed);
-    }
-    RoomEntry& e = it->second;
+    if (it == st.rooms.end() && !create) return out;
+    RoomEntry& e = it == st.rooms.end() ? entry_locked(st, room) : it->second;
     out.room_exists = true;
     out.seq = ++e.state.seq;
     out.online = e.state.online;
@@ -261,6 +274,59 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
     post_to_member_loops(e, shared);
 }
 
+void Hub::snapshot_room(std::uint64_t room, std::optional<std::uint64_t> after,
+                        const std::function<void(const RoomState&, const std::vector<RoomPacketPtr>&)>& fn) {
+    Stripe& st = stripe(room);
+    std::lock_guard lock(st.mu);
+    RoomEntry& e = entry_locked(st, room);
+    std::vector<RoomPacketPtr> history;
+    if (after) {
+        trim_history(e, wall_ms());
+        for (const auto& p : e.history)
+            if (p->seq > *after) history.push_back(p);
+    }
+    fn(e.state, history);
+}
+
+void Hub::merge_home(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
+                     std::vector<RoomPacketPtr> history) {
+    Stripe& st = stripe(room);
+    std::lock_guard lock(st.mu);
+    RoomState home{0, seq, epoch};
+    RoomEntry& e = entry_locked(st, room, &home);
+    if (e.state.epoch != epoch) {
+        e.state.epoch = epoch;
+        e.history.clear();
+    }
+    e.state.seq = std::max(e.state.seq, seq);
+    // Merge by seq: the home's messages this node lacks (it may hold some already, delivered
+    // while it was subscribed), keeping the ring in seq order.
+    std::deque<RoomPacketPtr> merged;
+    auto a = e.history.begin();
+    auto b = history.begin();
+    while (a != e.history.end() || b != history.end()) {
+        if (b == history.end() || (a != e.history.end() && (*a)->seq <= (*b)->seq)) {
+            if (b != history.end() && (*a)->seq == (*b)->seq) ++b;
+            merged.push_back(*a++);
+        } else {
+            merged.push_back(*b++);
+        }
+    }
+    e.history = std::move(merged);
+    trim_history(e, wall_ms());
+}
+
+void Hub::set_room_pinned(std::uint64_t room, bool pinned) {
+    Stripe& st = stripe(room);
+    std::lock_guard lock(st.mu);
+    if (pinned) {
+        entry_locked(st, room).pinned = true;
+        return;
+    }
+    auto it = st.rooms.find(room);
+    if (it != st.rooms.end()) it->second.pinned = false;
+}
+
 std::vector<std::pair<std::uint64_t, std::uint64_t>> Hub::rooms_with_members() const {
     std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
     for (auto& st : stripes_) {
@@ -299,7 +365,7 @@ void Hub::sweep_rooms() {
         std::lock_guard lock(st.mu);
         for (auto it = st.rooms.begin(); it != st.rooms.end();) {
             RoomEntry& e = it->second;
-            if (e.state.online == 0) {
+            if (e.state.online == 0 && !e.pinned) {
                 trim_history(e, now);
                 if (e.history.empty()) {
                     it = st.rooms.erase(it);

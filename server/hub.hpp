@@ -93,8 +93,12 @@ public:
     // On s's loop. Idempotent: entering twice counts once. With last_seq, returns the messages
     // in (last_seq, the seq this session's live stream starts after], or recovered = false when
     // the history no longer holds them (or `epoch` is given and is not the room's epoch).
+    //
+    // Cluster mode, on a node that is not the room's home: `home` is the state the home node
+    // answered (after merge_home); a room entry created here takes the home's seq and epoch,
+    // never a fresh epoch of this node's.
     Join join_room(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq = {},
-                   std::optional<std::uint64_t> epoch = {});
+                   std::optional<std::uint64_t> epoch = {}, const RoomState* home = nullptr);
     bool leave_room(Session& s, std::uint64_t room);
     void leave_all_rooms(Session& s);
     RoomState room_state(std::uint64_t room) const;
@@ -124,6 +128,20 @@ public:
     void deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
                         SharedPacket packet, std::vector<std::uint64_t> exclude);
 
+    // Cluster mode, on the home node: runs `fn` under the room's lock with its state and, when
+    // `after` is set, the messages it still holds after that seq (creating the room's entry, so
+    // the epoch handed out stays). What fn sends over a link is ordered with the room's
+    // forwarded messages.
+    void snapshot_room(std::uint64_t room, std::optional<std::uint64_t> after,
+                       const std::function<void(const RoomState&, const std::vector<RoomPacketPtr>&)>& fn);
+    // Cluster mode, on a node that asked the home: adopts the home's epoch and seq (a new epoch
+    // drops the local history) and adds the home's messages it lacks to the local history.
+    void merge_home(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
+                    std::vector<RoomPacketPtr> history);
+    // Cluster mode, on the home node: a pinned room keeps its entry (seq, epoch) while other
+    // nodes have members in it, even with no member and no history here.
+    void set_room_pinned(std::uint64_t room, bool pinned);
+
     // Rooms with members on this node and their counts (for re-subscribing after a change).
     std::vector<std::pair<std::uint64_t, std::uint64_t>> rooms_with_members() const;
     void set_observer(HubObserver* o) noexcept { observer_ = o; }
@@ -151,6 +169,7 @@ private:
         RoomState state;
         std::vector<std::uint32_t> per_loop;  // members on each loop
         std::deque<RoomPacketPtr> history;
+        bool pinned = false;  // see set_room_pinned
     };
     struct alignas(64) Stripe {
         mutable std::mutex mu;
@@ -163,7 +182,8 @@ private:
     void trim_history(RoomEntry& e, std::uint64_t now_ms) const;
     void post_to_member_loops(const RoomEntry& e, const RoomPacketPtr& shared);
     Join join_locked(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
-                     std::optional<std::uint64_t> epoch);
+                     std::optional<std::uint64_t> epoch, const RoomState* home);
+    RoomEntry& entry_locked(Stripe& st, std::uint64_t room, const RoomState* home = nullptr);
 
     std::vector<EventLoop*> loops_;
     HubOptions opts_;
