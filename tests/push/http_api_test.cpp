@@ -548,7 +548,7 @@ TEST_F(HttpApiTest, UserViewListsSessionsWithIdsAsStrings) {
 
 TEST_F(HttpApiTest, RoomViewAnswersCounts) {
     start();
-    backend_.set_room(3, RoomView{120, 4567, 9});
+    backend_.set_room(3, RoomView{120, 4567, 9, {}});
     Reply r = client().get("/v1/rooms/3");
     ASSERT_EQ(r.result_int(), 200);
     EXPECT_EQ(r.body(), R"({"room_id":"3","online":120,"room_seq":4567,"epoch":9})");
