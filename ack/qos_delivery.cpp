@@ -33,8 +33,9 @@ struct QosDelivery::Window : server::SessionExtension {
     std::vector<std::unique_ptr<Entry>> inflight;  // in send order
     std::deque<std::unique_ptr<Entry>> waiting;
     // Ids that left the window for the inbox (retried out), newest last, at most `window`:
-    // the only ids outside the window whose late ack goes to the store.
-    std::deque<std::uint64_t> retired;
+    // the only ids outside the window whose late ack goes to the store. A vector, not a deque:
+    // an empty deque already holds ~600 bytes, and most sessions never retire anything.
+    std::vector<std::uint64_t> retired;
     bool replaying = false;  // an inbox load is running: nothing starts before it is back
     bool spilled = false;    // messages went to the inbox over waiting_max: load them when drained
     // The ids the last inbox load replayed (sorted), for a while: a stored message's live
@@ -278,7 +279,7 @@ void QosDelivery::on_retry(Entry& e) {
     if (!e.from_inbox && !e.msg->online_only) (void)inbox_.append(s.user.id, *e.msg);
     if (e.from_inbox || !e.msg->online_only) {
         w.retired.push_back(e.msg->msg_id);
-        if (w.retired.size() > opts_.window) w.retired.pop_front();
+        if (w.retired.size() > opts_.window) w.retired.erase(w.retired.begin());
     }
     remove_entry(w, e);
     fill(w);
@@ -372,6 +373,9 @@ void QosDelivery::load_inbox(Session& s) {
 }
 
 void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
+    // Most logins find an empty inbox: they must not cost the session a window (its deque alone
+    // is ~600 bytes, more than half of an idle session).
+    if (msgs.empty() && !s.delivery) return;
     Window& w = window_of(s);
     // What arrived while the load ran waits behind the replay; a message that is in both (it was
     // stored before the load read the inbox) goes once, in its inbox place.
@@ -407,6 +411,9 @@ void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
         }
     }
     fill(w);
+    // An asynchronous load made the window to hold arrivals; nothing came: give it back.
+    if (w.inflight.empty() && w.waiting.empty() && w.retired.empty() && w.replayed.empty() && !w.spilled)
+        s.delivery.reset();
 }
 
 std::size_t QosDelivery::on_ack(Session& s, const pb::Ack& ack) {
