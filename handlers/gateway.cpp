@@ -322,7 +322,13 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
 void Gateway::on_biz(Session& s, const Inbound& in) {
     pb::BizReq req;
     if (!codec::parse_body(in.body, in.json, req)) {
-        s.fail(pb::BAD_BODY, "BIZ body is not a BizReq", &in);
+        // The common mistake on a JSON session: data written as a JSON object. It is a bytes
+        // field, so the protobuf JSON mapping wants base64 of the UTF-8 JSON text.
+        s.fail(pb::BAD_BODY,
+               in.json ? "BIZ body is not a BizReq: {\"type\": string, \"data\": base64 of the UTF-8 JSON "
+                         "object (a bytes field), e.g. \"data\":\"eyJyb29tX2lkIjoxfQ==\" for {\"room_id\":1}}"
+                       : "BIZ body is not a BizReq",
+               &in);
         return;
     }
     BizReply reply;
@@ -395,7 +401,8 @@ void Gateway::finish_biz(Session& s, std::uint32_t seq, const std::string& type,
     res.set_code(reply.code);
     res.set_message(std::move(reply.message));
     res.set_type(type);
-    if (!reply.data_json.empty()) res.set_data(std::move(reply.data_json));
+    // Result.data is always a JSON object, "{}" when the handler (or an error) has nothing to say.
+    res.set_data(reply.data_json.empty() ? std::string("{}") : std::move(reply.data_json));
     if (reply.msg_id) res.set_msg_id(reply.msg_id);
     s.send(Code::BizResult, seq, res, 0, in);
     if (reply.after) reply.after();
