@@ -148,6 +148,11 @@ public:
         out["accepted"] = true;
         out["duplicate"] = false;
         out["event_id"] = e.event_id;
+        // What the other consumers (rank's week-star boards, ...) will and will not count,
+        // judged now, so an event that counts nowhere does not pass for one that did.
+        boost::system::error_code ec;
+        auto counted = json::parse(ctx_->events->describe("gift", req.body), ec);
+        out["counted"] = !ec && counted.is_object() ? std::move(counted) : json::object{};
         return {202, {}, json::serialize(out)};
     }
 
