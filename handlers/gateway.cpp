@@ -462,8 +462,8 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
     auto join = hub_->join_room(s, room, last_seq, epoch);
     out["room_id"] = id_str(room);
     out["online"] = join.state.online;
-    out["room_seq"] = join.state.seq;
-    out["epoch"] = join.state.epoch;
+    out["room_seq"] = std::to_string(join.state.seq);  // 64-bit values as decimal strings,
+    out["epoch"] = std::to_string(join.state.epoch);   // as in PUSH (docs/protocol.md)
     if (!join.recovery_asked) return {};
     out["recovered"] = join.recovered;
     out["replayed"] = join.replay.size();
@@ -522,7 +522,7 @@ BizReply Gateway::room_chat(BizCall& c) {
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);
-    if (seq) out["room_seq"] = seq;  // unknown here when another node is the room's home
+    if (seq) out["room_seq"] = std::to_string(seq);  // unknown here when another node is the room's home
     BizReply r;
     r.msg_id = msg_id;
     r.data_json = json::serialize(out);

@@ -57,6 +57,7 @@ public:
     void on_event(const std::string& topic, const std::string& key,
                   const std::string& value_json) override;
     void on_job(const std::string& topic, const std::string& id, const std::string& body) override;
+    std::string describe_event(const std::string& topic, const std::string& value_json) override;
 
 private:
     sdk::Context* ctx_ = nullptr;

@@ -23,7 +23,7 @@ matches anything: `{...}`, `[...]`, `"..."`, and a trailing `,...` means "more f
 Values that differ on every run (msg_id, ts_ms, epoch, session ids, times) are compared by
 type only: see VOLATILE.
 
-usage: docs_check.py --build BUILD_DIR [--repo DIR] [FILE.md ...]
+usage: docs_check.py --build BUILD_DIR [--repo DIR] [--only dev|standalone] [FILE.md ...]
 """
 import argparse
 import json
@@ -216,7 +216,7 @@ def judge(step_no, cmd, expected, output, rc):
             line = cli_lines[cli_at]
             cli_at += 1
             w, _, r = line.partition(" ")
-            r = r.strip()
+            r = re.sub(r"^(seq=\d+\s+)", "", r.strip())
             if w != word:
                 continue
             if flags and not r.startswith(flags):
@@ -294,6 +294,25 @@ class DevNode:
             self.proc.wait()
 
 
+def stop_group(pgid):
+    """SIGTERM to what a block left running (its process group), SIGKILL after 20 s."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def run_block(block, build, repo, workdir, node):
     """Problems of one block (empty = it ran as documented)."""
     steps = split_steps(block.lines)
@@ -312,20 +331,25 @@ def run_block(block, build, repo, workdir, node):
     text = "\n".join(script) + "\n"
     if node:
         text = node.rewrite(text)
-    proc = subprocess.Popen(["bash", "-c", text], cwd=workdir, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+    # Output to a file, not a pipe: what the block leaves in the background (nodes, clients,
+    # redis) may hold its stdout open; the block is done when its shell exits.
+    out_path = os.path.join(workdir, "block-output.txt")
+    with open(out_path, "w") as out_file:
+        proc = subprocess.Popen(["bash", "-c", text], cwd=workdir, stdout=out_file,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        timed_out = False
+        try:
+            proc.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            stop_group(proc.pid)
+            if proc.poll() is None:
+                proc.wait()
+    out = open(out_path, encoding="utf-8", errors="replace").read()
+    if timed_out:
         return [f"did not finish within 300 s; output:\n{out[-2000:]}"]
-    finally:
-        try:  # whatever the block left in the background (nodes, clients, redis)
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     problems = []
     chunks = re.split(re.escape(CMD_MARK) + r"(\d+)\n", out)
     outputs = {}
@@ -348,13 +372,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
     ap.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    ap.add_argument("--only", choices=["dev", "standalone"], help="run only the blocks of this mode")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     repo, build = os.path.abspath(a.repo), os.path.abspath(a.build)
     files = a.files or ([os.path.join(repo, "README.md")] +
                         sorted(os.path.join(repo, "docs", f) for f in os.listdir(os.path.join(repo, "docs"))
                                if f.endswith(".md")))
-    blocks = [b for f in files for b in find_blocks(f)]
+    blocks = [b for f in files for b in find_blocks(f) if not a.only or b.mode == a.only]
     if not blocks:
         print("FAILED: no doc-test blocks found", file=sys.stderr)
         return 1
