@@ -343,7 +343,29 @@ TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
     auto notin = c->biz("room.chat", R"({"room_id":5,"text":"x"})");
     ASSERT_TRUE(notin);
     EXPECT_EQ(notin->code(), pb::NOT_IN_ROOM);
+    EXPECT_EQ(notin->data(), "{}") << "an error result's data is still a JSON object";
+    auto scene = c->biz("scene.set", R"({"scene":"lobby"})");
+    ASSERT_TRUE(scene);
+    EXPECT_EQ(scene->code(), 0);
+    EXPECT_EQ(scene->data(), "{}") << "scene.set answers the {} the docs promise, not nothing";
     EXPECT_TRUE(c->heartbeat()) << "BIZ errors must not close the connection";
+}
+
+TEST(GatewayBadInput, BizDataAsAJsonObjectOnAJsonSessionSaysItMustBeBase64) {
+    NodeProcess node;
+    Options o = tcp_opts(node);
+    o.json_body = true;
+    auto c = logged_in(o, 8);
+    // BizReq.data is a bytes field: the protobuf JSON mapping wants base64, not an object.
+    c->send_raw(lp::codec::encode_frame(Code::Biz, 7, lp::codec::kJsonBody,
+                                        R"({"type":"room.enter","data":{"room_id":1}})"));
+    auto err = c->wait_code(Code::Error);
+    ASSERT_TRUE(err);
+    pb::Error e;
+    ASSERT_TRUE(err->parse(e));
+    EXPECT_EQ(e.code(), pb::BAD_BODY);
+    EXPECT_NE(e.message().find("base64"), std::string::npos) << e.message();
+    EXPECT_TRUE(c->wait_closed(3000ms));
 }
 
 TEST(GatewayBadInput, BizOverTheRateLimitIsRefusedAndTheConnectionStays) {
