@@ -7,15 +7,17 @@ their output. Never edits a doc, never skips a marked block (a block that cannot
 
 Markup. An example runs when the line before its (indented or fenced) code block is an HTML
 comment `<!-- doc-test -->` (against a `livepushd --dev` this script starts) or
+`<!-- doc-test own-node -->` (the block starts its own node, on the ports 7000, 7001, 7002 and
+8090 of a default one, which the checker rewrites to free ports), or
 `<!-- doc-test standalone -->` (the block starts what it needs itself, e.g. the cluster of
-docs/cluster.md; it runs in a scratch directory with the ports it names). In the block:
+docs/cluster.md, on the ports it names). Every block runs in a scratch directory. In the block:
 
   - a command is a line that is not an expected answer; a line ending in `\\` continues it;
     `VAR=...` lines and `#` comments run too (comments do nothing);
   - an expected answer follows its command: a line starting with `{` (JSON, may continue over
     lines), `# {` (the same, as a shell comment), or `NNN {` (an HTTP status, then JSON);
     CLI lines `PUSH ...`/`BIZ_RESULT ...` (optionally after `# `) are looked for in the
-    command's output, in order, by their JSON fields.
+    command's output, in any order (each output line matches one), by their JSON fields.
 
 Judging: a curl's HTTP status must be the one shown (2xx when none is shown); each JSON field
 shown must be in the answer with the same value (objects: subset; arrays: same length). `...`
@@ -44,6 +46,7 @@ VOLATILE = {"msg_id", "ts_ms", "epoch", "session_id", "phase_ends_at_ms", "serve
 STATUS_MARK = "HTTP_STATUS:"
 CMD_MARK = "@@DOCS-CHECK-CMD "
 DEV_API_KEY = "livepush-dev-api-key"
+BLOCK_TIMEOUT_S = 120  # a block waits on conditions; this bounds one that never comes
 
 
 class Block:
@@ -59,7 +62,7 @@ def find_blocks(path):
     text = open(path, encoding="utf-8").read().split("\n")
     blocks, i = [], 0
     while i < len(text):
-        m = re.match(r"\s*<!--\s*doc-test(?:\s+(\w+))?\s*-->\s*$", text[i])
+        m = re.match(r"\s*<!--\s*doc-test(?:\s+([\w-]+))?\s*-->\s*$", text[i])
         if not m:
             i += 1
             continue
@@ -184,7 +187,7 @@ def judge(step_no, cmd, expected, output, rc):
                 pass
     cli_lines = [l.strip() for l in body.split("\n")
                  if re.match(r"^(PUSH|BIZ_RESULT|LOGIN_RESULT)\b", l.strip())]
-    cli_at, json_at = 0, 0
+    cli_used, json_at = set(), 0
     for exp in expected:
         s = exp.strip()
         if s.startswith("# "):
@@ -206,15 +209,19 @@ def judge(step_no, cmd, expected, output, rc):
             json_at += 1
             continue
         word, _, rest = s.partition(" ")
-        rest = rest.strip()
+        rest = re.sub(r"^seq=\d+\s+", "", rest.strip())
         flags = ""
         if rest.startswith("ack_required"):
             flags, rest = "ack_required", rest[len("ack_required"):].strip()
-        want = loads_doc_json(rest) if rest.startswith("{") else {}
+        if rest and not rest.startswith("{"):
+            problems.append(f"cannot read the expected line {s[:200]!r}")
+            continue
+        want = loads_doc_json(rest) if rest else {}
+        # Any order (qos1 and room pushes interleave by timing), each output line used once.
         found = False
-        while cli_at < len(cli_lines):
-            line = cli_lines[cli_at]
-            cli_at += 1
+        for at, line in enumerate(cli_lines):
+            if at in cli_used:
+                continue
             w, _, r = line.partition(" ")
             r = re.sub(r"^(seq=\d+\s+)", "", r.strip())
             if w != word:
@@ -228,6 +235,7 @@ def judge(step_no, cmd, expected, output, rc):
                 continue
             if match(want, got) is None:
                 found = True
+                cli_used.add(at)
                 break
         if not found:
             problems.append(f"no {word} line matching {s[:200]} in the output:\n        " +
@@ -256,12 +264,27 @@ def wait_until(what, cond, timeout_s=60):
     raise RuntimeError(f"timed out after {timeout_s} s waiting for {what}")
 
 
-class DevNode:
+class FreePorts:
+    """The default ports 7000/7001/7002/8090 of a block, rewritten to free ones."""
+
+    def __init__(self):
+        self.ports = {"7000": free_port(), "7001": free_port(), "8090": free_port(),
+                      "7002": free_port()}
+
+    def rewrite(self, text):
+        for old, new in self.ports.items():
+            text = re.sub(rf"(?<![0-9]){old}(?![0-9])", str(new), text)
+        return text
+
+    def stop(self):
+        pass
+
+
+class DevNode(FreePorts):
     """A `livepushd --dev` on free ports (the blocks' 7000/7001/8090 are rewritten to them)."""
 
     def __init__(self, build, workdir):
-        self.ports = {"7000": free_port(), "7001": free_port(), "8090": free_port(),
-                      "7002": free_port()}
+        super().__init__()
         self.log = open(os.path.join(workdir, "livepushd-dev.log"), "w")
         p = self.ports
         self.proc = subprocess.Popen(
@@ -279,11 +302,6 @@ class DevNode:
                 return r.status == 200
         except OSError:
             return False
-
-    def rewrite(self, text):
-        for old, new in self.ports.items():
-            text = re.sub(rf"(?<![0-9]){old}(?![0-9])", str(new), text)
-        return text
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -340,7 +358,7 @@ def run_block(block, build, repo, workdir, node):
                                 start_new_session=True)
         timed_out = False
         try:
-            proc.wait(timeout=300)
+            proc.wait(timeout=BLOCK_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
@@ -349,7 +367,7 @@ def run_block(block, build, repo, workdir, node):
                 proc.wait()
     out = open(out_path, encoding="utf-8", errors="replace").read()
     if timed_out:
-        return [f"did not finish within 300 s; output:\n{out[-2000:]}"]
+        return [f"did not finish within {BLOCK_TIMEOUT_S} s; output:\n{out[-2000:]}"]
     problems = []
     chunks = re.split(re.escape(CMD_MARK) + r"(\d+)\n", out)
     outputs = {}
@@ -372,14 +390,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
     ap.add_argument("--repo", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-    ap.add_argument("--only", choices=["dev", "standalone"], help="run only the blocks of this mode")
+    ap.add_argument("--only", choices=["dev", "own-node", "standalone"], help="run only the blocks of this mode")
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
     repo, build = os.path.abspath(a.repo), os.path.abspath(a.build)
     files = a.files or ([os.path.join(repo, "README.md")] +
                         sorted(os.path.join(repo, "docs", f) for f in os.listdir(os.path.join(repo, "docs"))
                                if f.endswith(".md")))
-    blocks = [b for f in files for b in find_blocks(f) if not a.only or b.mode == a.only]
+    # --only dev runs the own-node blocks too: both use free ports only.
+    modes = {"dev": {"dev", "own-node"}}.get(a.only, {a.only})
+    blocks = [b for f in files for b in find_blocks(f) if not a.only or b.mode in modes]
     if not blocks:
         print("FAILED: no doc-test blocks found", file=sys.stderr)
         return 1
@@ -390,6 +410,8 @@ def main():
         try:
             if b.mode == "dev":
                 node = DevNode(build, workdir)
+            elif b.mode == "own-node":
+                node = FreePorts()
             elif b.mode != "standalone":
                 raise RuntimeError(f"unknown doc-test mode {b.mode!r}")
             problems = run_block(b, build, repo, workdir, node)
