@@ -386,6 +386,25 @@ def run_block(block, build, repo, workdir, node):
     return problems
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer")
+
+
+def sanitizer_reports(workdir):
+    """A sanitizer report in any log the block's processes wrote (run under ASan in CI) fails it."""
+    found = []
+    for name in sorted(os.listdir(workdir)):
+        if not name.endswith((".log", ".txt")):
+            continue
+        text = open(os.path.join(workdir, name), encoding="utf-8", errors="replace").read()
+        for mark in SANITIZER_MARKS:
+            at = text.find(mark)
+            if at >= 0:
+                found.append(f"a sanitizer report in {name}: {text[at:at + 300]!r}")
+                break
+    return found
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", required=True)
@@ -420,6 +439,7 @@ def main():
         finally:
             if node:
                 node.stop()
+        problems += sanitizer_reports(workdir)
         rel = os.path.relpath(b.path, repo)
         if problems:
             failed += 1
