@@ -249,6 +249,24 @@ def judge(step_no, cmd, expected, output, rc):
     return problems
 
 
+def fixed_ports(block):
+    """The ports a standalone block names: `--port N` and `host:N`, with a `$i` loop's digit
+    expanded over 1..3 (the nodes of docs/cluster.md)."""
+    text = "\n".join(block.lines)
+    ports = set()
+    for m in re.finditer(r"(?:--port\s+|127\.0\.0\.1:)(\d+)(\$i)?", text):
+        if m.group(2):
+            ports.update(int(m.group(1) + str(i)) for i in range(1, 4))
+        else:
+            ports.add(int(m.group(1)))
+    return sorted(ports)
+
+
+def port_in_use(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -431,7 +449,13 @@ def main():
                 node = DevNode(build, workdir)
             elif b.mode == "own-node":
                 node = FreePorts()
-            elif b.mode != "standalone":
+            elif b.mode == "standalone":
+                # Its fixed ports must be free: a block must never talk to someone else's
+                # redis-server (it would write lp:* keys there) or node.
+                for port in fixed_ports(b):
+                    if port_in_use(port):
+                        raise RuntimeError(f"port {port}, which this block uses, is taken on this machine")
+            else:
                 raise RuntimeError(f"unknown doc-test mode {b.mode!r}")
             problems = run_block(b, build, repo, workdir, node)
         except Exception as e:  # a block that cannot run has not passed
