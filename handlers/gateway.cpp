@@ -562,7 +562,7 @@ BizReply Gateway::im_send(BizCall& c) {
     m.to = to;
     m.msg_id = msg_ids_.next();
     m.type = "im.message";
-    m.payload = json::serialize(body);
+    m.payload = codec::plain_json(body);  // the sender's 1.5 stays 1.5, not 1.5E0
     // Stored and routed by the delivery hooks, which may block on the store: answered later.
     BizReply r;
     r.defer = [this, m = std::move(m)](std::function<void(BizReply)> done) mutable {
