@@ -330,7 +330,13 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
 void Gateway::on_biz(Session& s, const Inbound& in) {
     pb::BizReq req;
     if (!codec::parse_body(in.body, in.json, req)) {
-        s.fail(pb::BAD_BODY, "BIZ body is not a BizReq", &in);
+        // The common mistake on a JSON session: data written as a JSON object. It is a bytes
+        // field, so the protobuf JSON mapping wants base64 of the UTF-8 JSON text.
+        s.fail(pb::BAD_BODY,
+               in.json ? "BIZ body is not a BizReq: {\"type\": string, \"data\": base64 of the UTF-8 JSON "
+                         "object (a bytes field), e.g. \"data\":\"eyJyb29tX2lkIjoxfQ==\" for {\"room_id\":1}}"
+                       : "BIZ body is not a BizReq",
+               &in);
         return;
     }
     BizReply reply;
@@ -403,7 +409,8 @@ void Gateway::finish_biz(Session& s, std::uint32_t seq, const std::string& type,
     res.set_code(reply.code);
     res.set_message(std::move(reply.message));
     res.set_type(type);
-    if (!reply.data_json.empty()) res.set_data(std::move(reply.data_json));
+    // Result.data is always a JSON object, "{}" when the handler (or an error) has nothing to say.
+    res.set_data(reply.data_json.empty() ? std::string("{}") : std::move(reply.data_json));
     if (reply.msg_id) res.set_msg_id(reply.msg_id);
     s.send(Code::BizResult, seq, res, 0, in);
     if (reply.after) reply.after();
@@ -504,8 +511,8 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
     std::uint64_t elsewhere = home ? home->online_elsewhere : presence_ ? presence_->room_online_elsewhere(room) : 0;
     out["room_id"] = id_str(room);
     out["online"] = join.state.online + elsewhere;
-    out["room_seq"] = join.state.seq;
-    out["epoch"] = join.state.epoch;
+    out["room_seq"] = std::to_string(join.state.seq);  // 64-bit values as decimal strings,
+    out["epoch"] = std::to_string(join.state.epoch);   // as in PUSH (docs/protocol.md)
     if (!join.recovery_asked) return {};
     out["recovered"] = join.recovered;
     out["replayed"] = join.replay.size();
@@ -564,7 +571,7 @@ BizReply Gateway::room_chat(BizCall& c) {
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);
-    if (seq) out["room_seq"] = seq;  // unknown here when another node is the room's home
+    if (seq) out["room_seq"] = std::to_string(seq);  // unknown here when another node is the room's home
     BizReply r;
     r.msg_id = msg_id;
     r.data_json = json::serialize(out);
@@ -604,7 +611,7 @@ BizReply Gateway::im_send(BizCall& c) {
     m.to = to;
     m.msg_id = msg_ids_.next();
     m.type = "im.message";
-    m.payload = json::serialize(body);
+    m.payload = codec::plain_json(body);  // the sender's 1.5 stays 1.5, not 1.5E0
     // Stored and routed by the delivery hooks, which may block on the store: answered later.
     BizReply r;
     r.defer = [this, m = std::move(m)](std::function<void(BizReply)> done) mutable {

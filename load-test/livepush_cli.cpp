@@ -63,6 +63,9 @@ behaviour:
   --wait-ms N            how long to keep printing after the last --exec command or after
                          stdin ends (default 1000)
   --max-s N              end the session after N seconds at most (default 86400)
+  --stay                 keep the session when stdin ends (a client run in the background
+                         of a script, stdin /dev/null): it lasts until --max-s, the server
+                         closing, or a signal
   --no-auto-ack          do not ACK pushes that carry ACK_REQUIRED
   --quiet-pong           do not print PONG frames
   -h, --help             this text
@@ -191,6 +194,7 @@ struct CliOptions {
     std::vector<std::string> execs;
     int wait_ms = 1000;
     int max_s = 86400;
+    bool stay = false;  // stdin's end does not end the session
     bool auto_ack = true;
     bool quiet_pong = false;
 };
@@ -261,6 +265,8 @@ CliOptions parse_options(int argc, char** argv) {
             o.wait_ms = static_cast<int>(number(i));
         else if (a == "--max-s")
             o.max_s = static_cast<int>(number(i));
+        else if (a == "--stay")
+            o.stay = true;
         else if (a == "--no-auto-ack")
             o.auto_ack = false;
         else if (a == "--quiet-pong")
@@ -537,7 +543,7 @@ int main(int argc, char** argv) {
             if (session.run_command(line, nullptr) == CliSession::Outcome::Quit) return finish(0);
         }
         lines.clear();
-        if (!stdin_open) {
+        if (!stdin_open && !opts.stay) {
             session.pump(milliseconds(opts.wait_ms));
             return conn.is_open() ? finish(0) : exit_closed(conn);
         }

@@ -541,7 +541,8 @@ private:
         o["sessions"] = outcome.sessions;
         o["stored"] = outcome.stored;
         if (target == Target::Room) {
-            if (outcome.room_seq_known) o["room_seq"] = outcome.room_seq;
+            // 64-bit: a decimal string; null when the room's home did not answer in time.
+            if (outcome.room_seq_known) o["room_seq"] = std::to_string(outcome.room_seq);
             else o["room_seq"] = nullptr;
         }
         return json_reply(static_cast<unsigned>(outcome.status), json::serialize(o));
@@ -580,8 +581,8 @@ private:
         json::object o;
         o["room_id"] = to_decimal(*id);
         o["online"] = v.online;
-        o["room_seq"] = v.room_seq;
-        o["epoch"] = v.epoch;
+        o["room_seq"] = std::to_string(v.room_seq);  // 64-bit values as decimal strings
+        o["epoch"] = std::to_string(v.epoch);
         if (!v.home.empty()) o["home"] = v.home;
         return json_reply(200, json::serialize(o));
     }

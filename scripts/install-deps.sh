@@ -13,7 +13,8 @@ PACKAGES=(
   libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev librdkafka-dev
-  redis-server kcat
+  redis-server redis-tools kcat
+  curl python3                        # tests/docs: the docs' examples run as tests
   tzdata                              # rank: named time zones
 )
 

@@ -4,6 +4,8 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <cmath>
 
 namespace lp::plugins {
 
@@ -76,6 +78,38 @@ double value_as_double(const json::value& v) {
 
 std::string id_str(std::uint64_t id) { return std::to_string(id); }
 
+// As the event bus's dedupe window (plugins.md): a repeat within it does nothing.
+constexpr std::chrono::milliseconds kApiDedupeWindow{10 * 60 * 1000};
+
+// A decimal value as a plain JSON number, without the exponent Boost.JSON writes for doubles
+// ("12.5", not "1.25E1"); the rule for decimal values in docs/protocol.md. A string that is
+// not a finite decimal is kept as the string it was.
+std::string plain_decimal(const json::value& v) {
+    if (v.is_int64() || v.is_uint64()) return json::serialize(v);
+    double d = 0;
+    if (v.is_double()) {
+        d = v.get_double();
+    } else if (v.is_string()) {
+        const auto& s = v.get_string();
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+        if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return json::serialize(v);
+    }
+    if (!std::isfinite(d)) return "0";
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+    return ec == std::errc() ? std::string(buf, end) : json::serialize(v);
+}
+
+// The object serialized, with "value" written as plain_decimal (Boost.JSON cannot emit a
+// number's text as given).
+std::string with_value(const json::object& o, const json::value& value) {
+    std::string text = json::serialize(o);
+    text.pop_back();  // the closing brace
+    text += (o.empty() ? "" : ",");
+    text += "\"value\":" + plain_decimal(value) + "}";
+    return text;
+}
+
 class GiftPlugin final : public sdk::Plugin {
 public:
     std::string name() const override { return "gift"; }
@@ -91,13 +125,34 @@ public:
     sdk::Reply on_http(const sdk::HttpRequest& req) override {
         GiftEvent e;
         if (auto err = parse_event(req.body, e); !err.empty()) return {400, err, {}};
+        // An event_id this API already took within the dedupe window would be dropped by the
+        // bus without a trace: say so instead of "accepted" (the mark is the plugin's own, so
+        // an event that came through Kafka only is still caught, silently, by the bus).
+        const std::string mark = "api_seen:" + e.event_id;
+        if (!ctx_->store->set_if_absent(mark, "1", kApiDedupeWindow) && ctx_->store->get(mark)) {
+            ctx_->metrics->count("duplicate_events");
+            json::object out;
+            out["accepted"] = false;
+            out["duplicate"] = true;
+            out["event_id"] = e.event_id;
+            out["reason"] = "this event_id was already accepted within the last 10 minutes; nothing was done";
+            return {200, {}, json::serialize(out)};
+        }
         // One path for every event: the bus (Kafka in cluster mode) delivers it to gift, pk
         // and rank alike, and de-duplicates by event_id.
-        if (!ctx_->events->publish("gift", id_str(e.room_id), req.body))
+        if (!ctx_->events->publish("gift", id_str(e.room_id), req.body)) {
+            ctx_->store->del(mark);
             return {503, "the event bus is full or unavailable; retry", {}};
+        }
         json::object out;
         out["accepted"] = true;
+        out["duplicate"] = false;
         out["event_id"] = e.event_id;
+        // What the other consumers (rank's week-star boards, ...) will and will not count,
+        // judged now, so an event that counts nowhere does not pass for one that did.
+        boost::system::error_code ec;
+        auto counted = json::parse(ctx_->events->describe("gift", req.body), ec);
+        out["counted"] = !ec && counted.is_object() ? std::move(counted) : json::object{};
         return {202, {}, json::serialize(out)};
     }
 
@@ -132,9 +187,8 @@ public:
         p["anchor_id"] = id_str(e.anchor_id);
         p["gift_id"] = id_str(e.gift_id);
         p["count"] = e.count;
-        p["value"] = e.value;
         p["effect"] = std::move(effect);
-        std::string payload = json::serialize(p);
+        std::string payload = with_value(p, e.value);
         ctx_->push->to_room(e.room_id, "gift.effect", payload);
         sdk::PushOptions opts;
         opts.qos = 1;

@@ -109,8 +109,26 @@ std::vector<std::string> split_list(const std::string& text) {
     return out;
 }
 
+// A plugin's Events: publishes through the node's bus, and describes an event by asking the
+// other plugins consuming its topic (never the asking plugin itself).
+class PluginHost::PluginEvents final : public sdk::Events {
+public:
+    PluginEvents(PluginHost& host, std::string self) : host_(host), self_(std::move(self)) {}
+    bool publish(const std::string& topic, const std::string& key, const std::string& value_json) override {
+        return host_.events_.publish(topic, key, value_json);
+    }
+    std::string describe(const std::string& topic, const std::string& value_json) override {
+        return host_.describe_event(topic, value_json, self_);
+    }
+
+private:
+    PluginHost& host_;
+    std::string self_;
+};
+
 struct PluginHost::Loaded {
     std::string name;
+    std::unique_ptr<PluginEvents> events;
     std::unique_ptr<sdk::Plugin> plugin;
     std::unique_ptr<sdk::Store> store;
     std::unique_ptr<PluginLog> log;
@@ -186,7 +204,8 @@ void PluginHost::load() {
         raw->ctx.push = &pusher_;
         raw->ctx.store = raw->store.get();
         raw->ctx.jobs = raw->jobs.get();
-        raw->ctx.events = &events_;
+        raw->events = std::make_unique<PluginEvents>(*this, raw->name);
+        raw->ctx.events = raw->events.get();
         raw->ctx.log = raw->log.get();
         raw->ctx.metrics = raw->metrics.get();
         if (auto c = opts_.config.find(raw->name); c != opts_.config.end()) raw->ctx.config = c->second;
@@ -340,6 +359,28 @@ bool PluginHost::event(const std::string& topic, const std::string& key, const s
         }
     }
     return ok;
+}
+
+std::string PluginHost::describe_event(const std::string& topic, const std::string& value,
+                                       const std::string& asking) {
+    boost::json::object out;
+    auto it = by_event_topic_.find(topic);
+    if (it == by_event_topic_.end()) return "{}";
+    for (Loaded* p : it->second) {
+        if (!p->enabled || p->name == asking) continue;
+        try {
+            std::string said = p->plugin->describe_event(topic, value);
+            if (said.empty()) continue;
+            boost::system::error_code ec;
+            auto v = boost::json::parse(said, ec);
+            if (!ec) out[p->name] = std::move(v);
+        } catch (const std::exception& e) {
+            fail(*p, "describe_event", &e);
+        } catch (...) {
+            fail(*p, "describe_event", nullptr);
+        }
+    }
+    return boost::json::serialize(out);
 }
 
 bool PluginHost::job(const std::string& topic, const std::string& id, const std::string& body) {

@@ -82,6 +82,9 @@ public:
 
 private:
     struct Loaded;
+    class PluginEvents;
+    // {plugin: describe_event(...)} of the enabled consumers of `topic` but `asking`.
+    std::string describe_event(const std::string& topic, const std::string& value, const std::string& asking);
     Loaded* find_biz(const std::string& type);
     void fail(Loaded& p, const char* what, const std::exception* e);
 

@@ -297,6 +297,25 @@ void PkBattles::on_gift(const GiftEvent& gift) {
     score_changed(record);
 }
 
+std::string PkBattles::describe_gift(const GiftEvent& gift) {
+    const auto points = points_from_value(gift.value_text);
+    const std::string anchor = std::to_string(gift.anchor_id);
+    const auto said = [](bool scored, const std::string& extra) {
+        return std::string("{\"scored\":") + (scored ? "true" : "false") + extra + "}";
+    };
+    const auto reason = [](const std::string& why) { return ",\"reason\":\"" + why + "\""; };
+    if (!points) return said(false, reason("value is not a non-negative decimal"));
+    if (*points == 0) return said(false, reason("a value under 0.1 scores no point"));
+    auto pk_id = ctx_.store->get(anchor_key(gift.anchor_id));
+    if (!pk_id) return said(false, reason("anchor " + anchor + " is in no PK"));
+    auto loaded = load(*pk_id);
+    const std::string id = ",\"pk_id\":\"" + *pk_id + "\"";
+    if (!loaded || loaded->record.state != PkState::scoring || !loaded->record.has_anchor(gift.anchor_id) ||
+        now_ms() >= loaded->record.phase_ends_at_ms)
+        return said(false, id + reason("PK " + *pk_id + " of anchor " + anchor + " is not scoring"));
+    return said(true, id + ",\"points\":" + std::to_string(*points));
+}
+
 void PkBattles::on_job(const std::string& job_id) {
     const auto colon = job_id.rfind(':');
     const std::string pk_id = job_id.substr(0, colon == std::string::npos ? 0 : colon);

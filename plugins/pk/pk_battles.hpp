@@ -118,6 +118,9 @@ public:
 
     // A `gift` event: scores it if its anchor is scoring in a PK. Idempotent per event id.
     void on_gift(const GiftEvent& gift);
+    // What on_gift would do now, as JSON {"scored": bool, "pk_id"?, "points"?, "reason"?};
+    // changes nothing.
+    std::string describe_gift(const GiftEvent& gift);
     // A job of topic "pk": "<pk_id>:invite|scoring|penalty" (phase ends), "<pk_id>:score"
     // (trailing score push).
     void on_job(const std::string& job_id);

@@ -244,6 +244,14 @@ void PkPlugin::on_event(const std::string& topic, const std::string& key,
     battles_->on_gift(*gift);
 }
 
+std::string PkPlugin::describe_event(const std::string& topic, const std::string& value_json) {
+    if (!battles_ || topic != "gift") return {};
+    std::string error;
+    auto gift = pk::read_gift_event(value_json, &error);
+    if (!gift) return {};  // not a gift pk could read: nothing to count, nothing to say
+    return battles_->describe_gift(*gift);
+}
+
 void PkPlugin::on_job(const std::string& topic, const std::string& id, const std::string& body) {
     if (!battles_ || topic != pk::PkBattles::kJobTopic) return;
     battles_->on_job(id);

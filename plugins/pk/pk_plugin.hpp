@@ -12,7 +12,8 @@
 //   POST /v1/pk/{id}/reject [{anchor_id}]   be the invitee: 403 otherwise)
 //   POST /v1/pk/{id}/close                  an operator closes it (state 4)
 //   GET  /v1/pk/{id}                        {pk_id, state, scores, winner, phase_ends_at_ms,
-//                                            anchors, rooms, reason, version}
+//                                            anchors, rooms, reason, version}; winner is
+//                                            the anchor id, null while undecided or on a draw
 //   POST /v1/pk/whitelist {anchor_id}       adds an anchor; /whitelist/remove removes one;
 //   GET  /v1/pk/whitelist/{anchor_id}       -> {anchor_id, whitelisted}
 // Errors: {"error": "<what to fix>", "code": <status>}: 400 bad body or id, 403 not whitelisted
@@ -57,6 +58,7 @@ public:
     void on_event(const std::string& topic, const std::string& key,
                   const std::string& value_json) override;
     void on_job(const std::string& topic, const std::string& id, const std::string& body) override;
+    std::string describe_event(const std::string& topic, const std::string& value_json) override;
 
 private:
     sdk::Context* ctx_ = nullptr;

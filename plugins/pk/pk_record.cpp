@@ -112,7 +112,11 @@ std::string view_json(const PkRecord& record, const PkScores& scores) {
     by_anchor[std::to_string(record.from_anchor)] = scores.from;
     by_anchor[std::to_string(record.to_anchor)] = scores.to;
     obj["scores"] = std::move(by_anchor);
-    obj["winner"] = std::to_string(record.winner);
+    // No winner (not decided yet, or a draw) is null, as on the rank boards (docs/protocol.md).
+    if (record.winner)
+        obj["winner"] = std::to_string(record.winner);
+    else
+        obj["winner"] = nullptr;
     obj["phase_ends_at_ms"] = record.phase_ends_at_ms;
     obj["anchors"] =
         json::array{std::to_string(record.from_anchor), std::to_string(record.to_anchor)};

@@ -326,6 +326,37 @@ void RankPlugin::on_event(const std::string& topic, const std::string& key,
     on_gift(*gift);
 }
 
+std::string RankPlugin::describe_event(const std::string& topic, const std::string& value_json) {
+    if (topic != kEventTopic || !running_) return {};
+    json::object out;
+    const auto verdict = [&](bool counted, std::string reason) {
+        out["weekstar"] = counted;
+        if (!reason.empty()) out["reason"] = std::move(reason);
+        return json::serialize(out);
+    };
+    std::string why;
+    const std::int64_t now = clock_();
+    const auto g = Gift::parse(value_json, now, why);
+    if (!g) return verdict(false, "not a week-star gift event: " + why);
+    if (g->ts_ms > now + kMaxFutureMs) return verdict(false, "ts_ms is more than a day ahead");
+    const IsoWeek week = calendar_.week_of(g->ts_ms);
+    const std::string week_key = week.key();
+    out["week"] = week_key;
+    if (calendar_.end_ms(week) + keep_weeks_ * kMsPerWeek <= now)
+        return verdict(false, "week " + week_key + " ended more than plugins.rank.keep_weeks (" +
+                                  std::to_string(keep_weeks_) + ") weeks ago; its board is gone");
+    const auto config = load_config(g->channel);
+    if (!config) return verdict(false, "the store is unavailable; the event is retried");
+    if (!*config)
+        return verdict(false, "channel " + g->channel + " has no week-star config (POST /v1/rank/weekstar/config)");
+    if (!(*config)->counts(week_key, g->gift))
+        return verdict(false, "gift " + g->gift + " is not a week-star gift of channel " + g->channel +
+                                  " in week " + week_key);
+    if (now >= calendar_.end_ms(week) + settle_delay_ms_)
+        return verdict(true, "week " + week_key + " is settled already: counted on its board, no rank.update pushed");
+    return verdict(true, {});
+}
+
 void RankPlugin::on_gift(const Gift& g) {
     auto& metrics = ctx_->metrics;
     const std::int64_t now = clock_();

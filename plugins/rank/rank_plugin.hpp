@@ -72,6 +72,9 @@ public:
     sdk::Reply on_http(const sdk::HttpRequest& req) override;
     void on_event(const std::string& topic, const std::string& key,
                   const std::string& value_json) override;
+    // {"weekstar": bool, "week", "reason"?}: whether on_event would count the gift on a
+    // week-star board now, and why not.
+    std::string describe_event(const std::string& topic, const std::string& value_json) override;
     void on_job(const std::string& topic, const std::string& id, const std::string& body) override;
 
     // Pushes the pending rank updates whose window has ended (the plugin's own thread does this

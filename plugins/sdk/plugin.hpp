@@ -34,8 +34,9 @@
 namespace lp::sdk {
 
 // Bumped when this header changes incompatibly; a shared-object plugin built against another
-// version is refused at load. 2: Store::lpush_trim_many.
-inline constexpr int kApiVersion = 2;
+// version is refused at load. 2: Store::lpush_trim_many. 3: Events::describe and
+// Plugin::describe_event (an API answer saying what an event will and will not do).
+inline constexpr int kApiVersion = 3;
 
 // ---------------------------------------------------------------- pushing
 
@@ -154,6 +155,12 @@ public:
     // Publishes an event (JSON) to `topic`: to Kafka when the node has brokers configured,
     // otherwise to the in-process bus (every local plugin that consumes the topic gets it).
     virtual bool publish(const std::string& topic, const std::string& key, const std::string& value_json) = 0;
+    // What the other plugins consuming `topic` say they will do with this event, as a JSON
+    // object {plugin: its describe_event answer}, only those with something to say; "{}" when
+    // none. For an API that takes an event to answer what will and will not be counted.
+    virtual std::string describe(const std::string& topic, const std::string& value_json) {
+        return "{}";
+    }
 };
 
 class Log {
@@ -241,6 +248,11 @@ public:
     virtual Reply on_http(const HttpRequest& req) { return {404, "not found", {}}; }
     virtual void on_event(const std::string& topic, const std::string& key, const std::string& value_json) {}
     virtual void on_job(const std::string& topic, const std::string& id, const std::string& body) {}
+    // What on_event would do with this event, judged now (a JSON object, e.g. whether it would
+    // be counted and why not), or empty when there is nothing to say. Must not change state.
+    virtual std::string describe_event(const std::string& topic, const std::string& value_json) {
+        return {};
+    }
 };
 
 }  // namespace lp::sdk

@@ -27,7 +27,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$ROOT/$BUILD
 SCENARIO=${1:?usage: plugins.sh gift|pk|feed|feed-cluster|feed-cluster-20k [livepush-load options...]}
 shift
-SECRET=bench-secret-0123456789abcdef0123456789
+SECRET=bench-jwt-secret-0123456789abcdef0123   # 32+ bytes (auth.jwt_secret outside --dev)
 WORK=$(mktemp -d /tmp/livepush-bench.XXXXXX)
 PIDS=()
 

@@ -262,13 +262,21 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
     // 702 reaches 3 first (t0), 701 reaches 3 later (t0 + 5 s), each through other nodes and in
     // the opposite order of arrival; 703 has 1; gift 6 is not a week-star gift.
     const std::int64_t t0 = now_ms() - 20000;
-    ASSERT_EQ(api_[0]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000)).status, 202);
+    auto rk1 = api_[0]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000));
+    ASSERT_EQ(rk1.status, 202) << rk1.body;
+    EXPECT_EQ(json::parse(rk1.body).at("counted").at("rank").at("weekstar"), true) << rk1.body;
     ASSERT_EQ(api_[1]->post("/v1/gift/events", gift_event("rk-2", 7200, 702, 9002, 5, 2, t0 - 1000)).status, 202);
     ASSERT_EQ(api_[2]->post("/v1/gift/events", gift_event("rk-3", 7200, 702, 9003, 5, 1, t0)).status, 202);
     ASSERT_EQ(api_[2]->post("/v1/gift/events", gift_event("rk-4", 7300, 703, 9001, 5, 1, t0)).status, 202);
-    ASSERT_EQ(api_[1]->post("/v1/gift/events", gift_event("rk-5", 7300, 703, 9001, 6, 50, t0)).status, 202);
-    // rk-1 again, through another node: counted once.
-    ASSERT_EQ(api_[2]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000)).status, 202);
+    auto rk5 = api_[1]->post("/v1/gift/events", gift_event("rk-5", 7300, 703, 9001, 6, 50, t0));
+    ASSERT_EQ(rk5.status, 202) << rk5.body;
+    EXPECT_EQ(json::parse(rk5.body).at("counted").at("rank").at("weekstar"), false)
+        << "the answer says gift 6 counts on no board: " << rk5.body;
+    // rk-1 again, through another node: counted once, and answered as a duplicate (the
+    // answer's mark is in the shared store).
+    auto again = api_[2]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000));
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(json::parse(again.body).at("duplicate"), true) << again.body;
 
     const std::string board = "/v1/rank/weekstar?channel=7&gift=5";
     std::string expected = R"([{"user_id":"702","score":3,"rank":1},{"user_id":"701","score":3,"rank":2},{"user_id":"703","score":1,"rank":3}])";

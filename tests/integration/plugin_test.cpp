@@ -78,14 +78,21 @@ TEST(GiftPlugin, EventBecomesRoomEffectAndSenderConfirmationOnce) {
     EXPECT_EQ(p.at("sender_id").as_string(), "11");
     EXPECT_EQ(p.at("count").to_number<int>(), 3);
     EXPECT_TRUE(p.contains("effect"));
+    EXPECT_NE(effect->payload().find(R"("value":12.5)"), std::string::npos)
+        << "a decimal value is a plain JSON number, no exponent: " << effect->payload();
+    EXPECT_EQ(json::parse(r.body).at("duplicate"), false);
     auto f = sender->wait_for([](const lp::client::Frame& fr) {
         pb::Push push;
         return fr.code() == Code::Push && fr.parse(push) && push.type() == "gift.confirmed";
     });
     ASSERT_TRUE(f) << "the sender gets a confirmation";
     EXPECT_TRUE(f->header.flags & lp::codec::kAckRequired);
-    // The same event again (a redelivery): handled once.
-    ASSERT_EQ(api.post("/v1/gift/events", gift_event("g-1", 1, 11)).status, 202);
+    // The same event again (a redelivery): handled once, and the answer says so (it was a 202
+    // "accepted" that did nothing before issue 12).
+    auto again = api.post("/v1/gift/events", gift_event("g-1", 1, 11));
+    ASSERT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(json::parse(again.body).at("duplicate"), true) << again.body;
+    EXPECT_EQ(json::parse(again.body).at("accepted"), false) << again.body;
     EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 600ms)) << "a duplicate event_id is handled once";
     // A failed gift: the sender only.
     ASSERT_EQ(api.post("/v1/gift/events", gift_event("g-2", 1, 11, ",\"status\":\"failed\",\"reason\":\"balance\"")).status, 202);

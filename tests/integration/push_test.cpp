@@ -410,7 +410,7 @@ TEST(Inbox, CapKeepsTheNewestAndTtlDropsExpired) {
 TEST(ImSend, ToAnOfflineUserIsDeliveredAtItsLogin) {
     NodeProcess node;
     auto a = login(opts(node), 100);
-    auto r = a->biz("im.send", R"({"to":101,"payload":{"text":"hi B"}})");
+    auto r = a->biz("im.send", R"({"to":101,"payload":{"text":"hi B","price":1.5}})");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->code(), 0) << r->message();
     EXPECT_NE(r->msg_id(), 0u);
@@ -425,6 +425,8 @@ TEST(ImSend, ToAnOfflineUserIsDeliveredAtItsLogin) {
     auto body = json::parse(p.payload()).as_object();
     EXPECT_EQ(body.at("from").as_string(), "100");
     EXPECT_EQ(body.at("payload").at("text").as_string(), "hi B");
+    EXPECT_NE(p.payload().find(R"("price":1.5})"), std::string::npos)
+        << "a decimal stays a plain number, not 1.5E0: " << p.payload();
 }
 
 // ------------------------------------------------------------------ recovery

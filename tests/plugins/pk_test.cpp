@@ -419,7 +419,7 @@ TEST_F(PkTest, BattleGoesThroughScoringAndPenaltyToTheHigherScorer) {
     ASSERT_FALSE(id.empty());
     auto v = node().view(id);
     EXPECT_EQ(v.at("state"), 0);
-    EXPECT_EQ(v.at("winner"), "0");
+    EXPECT_TRUE(v.at("winner").is_null());
     EXPECT_EQ(score_of(v, kA), 0);
 
     auto r = node().act(id, "accept", R"({"anchor_id":12})");
@@ -479,7 +479,7 @@ TEST_F(PkTest, EqualScoresEndInADrawWithoutPenalty) {
     const auto scoring_ends = node().view(id).at("phase_ends_at_ms").to_number<std::int64_t>();
     ASSERT_TRUE(wait_state(id, 3));
     auto v = node().view(id);
-    EXPECT_EQ(v.at("winner"), "0");
+    EXPECT_TRUE(v.at("winner").is_null());
     EXPECT_EQ(v.at("reason"), "draw");
     EXPECT_EQ(score_of(v, kA), 15);
     EXPECT_EQ(score_of(v, kB), 15);
@@ -490,7 +490,7 @@ TEST_F(PkTest, EqualScoresEndInADrawWithoutPenalty) {
 TEST_F(PkTest, NoGiftsAtAllIsADraw) {
     auto id = invite_and_accept();
     ASSERT_TRUE(wait_state(id, 3));
-    EXPECT_EQ(node().view(id).at("winner"), "0");
+    EXPECT_TRUE(node().view(id).at("winner").is_null());
 }
 
 // ---------------------------------------------------------------- invitations
@@ -607,7 +607,7 @@ TEST_F(PkTest, OperatorClosesFromEveryOpenState) {
     auto v = node().view(scoring);
     EXPECT_EQ(v.at("state"), 4);
     EXPECT_EQ(score_of(v, kA), 20);
-    EXPECT_EQ(v.at("winner"), "0");
+    EXPECT_TRUE(v.at("winner").is_null());
 
     // 2 → 4
     auto penalty = invite_and_accept(kC, kD);

@@ -371,7 +371,7 @@ TEST_F(HttpApiTest, PushRoomAnswersRoomSeqAndSortsExclude) {
         client().post("/v1/push/room",
                       R"({"room_id":88,"type":"gift.effect","payload":{"g":1},"exclude":[9,2,9]})");
     ASSERT_EQ(r.result_int(), 200) << r.body();
-    EXPECT_EQ(r.body(), R"({"msg_id":"1001","sessions":2,"stored":0,"room_seq":77})");
+    EXPECT_EQ(r.body(), R"({"msg_id":"1001","sessions":2,"stored":0,"room_seq":"77"})");
     auto pushes = backend_.pushes();
     ASSERT_EQ(pushes.size(), 1u);
     EXPECT_EQ(pushes[0].target, Target::Room);
@@ -551,7 +551,7 @@ TEST_F(HttpApiTest, RoomViewAnswersCounts) {
     backend_.set_room(3, RoomView{120, 4567, 9, {}});
     Reply r = client().get("/v1/rooms/3");
     ASSERT_EQ(r.result_int(), 200);
-    EXPECT_EQ(r.body(), R"({"room_id":"3","online":120,"room_seq":4567,"epoch":9})");
+    EXPECT_EQ(r.body(), R"({"room_id":"3","online":120,"room_seq":"4567","epoch":"9"})");
 }
 
 TEST_F(HttpApiTest, BadIdInThePathIs400) {
