@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_set>
 
-#include "codec/json_numbers.hpp"
+#include "plugins/sdk/json_text.hpp"
 #include "plugins/feed/fanout_task.hpp"
 
 namespace lp::plugins {
@@ -265,7 +265,7 @@ sdk::Reply FeedPlugin::publish(const std::string& body) {
     item["item_id"] = std::to_string(*item_id);
     item["anchor_id"] = std::to_string(*anchor);
     item["ts_ms"] = now;
-    const std::string item_json = codec::plain_json(item);  // a publisher's 1.5 stays 1.5, not 1.5E0
+    const std::string item_json = sdk::plain_json(item);  // a publisher's 1.5 stays 1.5, not 1.5E0
 
     FanoutTask task;
     task.item_id = static_cast<std::uint64_t>(*item_id);
