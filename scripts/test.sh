@@ -74,9 +74,9 @@ if [ "${LIVEPUSH_SKIP_TSAN:-0}" != 1 ]; then
   cmake --build build-tsan -j "$JOBS" --target "${TSAN_TARGETS[@]}"
   echo "== tests (ThreadSanitizer)"
   # Every test of the targets built here (the other targets' tests are listed as *_NOT_BUILT).
-  # (the fuzz corpus replays are not built here either: they are single-threaded).
+  # (the fuzz corpus replays and the doc examples, which need the CLI, are not built here).
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
-    run_ctest build-tsan -E '_NOT_BUILT$|^fuzz_replay[.]'
+    run_ctest build-tsan -E '_NOT_BUILT$|^fuzz_replay[.]' -LE docs
 else
   echo "== SKIPPED: ThreadSanitizer build and tests (LIVEPUSH_SKIP_TSAN=1)"
   skipped_stages+=(tsan)
