@@ -200,6 +200,10 @@ void QosDelivery::enqueue(Session& s, std::shared_ptr<const StoredMessage> m, co
         auto& entry = static_cast<Entry&>(n);
         entry.window->owner->on_retry(entry);
     };
+    admit(w, std::move(e));
+}
+
+void QosDelivery::admit(Window& w, std::unique_ptr<Entry> e) {
     if (!w.replaying && w.inflight.size() < opts_.window && w.waiting.empty()) {
         start(w, std::move(e));
     } else if (opts_.waiting_max != 0 && w.waiting.size() >= opts_.waiting_max) {
@@ -401,14 +405,7 @@ void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
     w.replayed_at_ms = server::wall_ms();
     for (auto& e : arrived) {
         if (std::binary_search(replayed_ids.begin(), replayed_ids.end(), e->msg->msg_id)) continue;
-        if (w.inflight.size() < opts_.window && w.waiting.empty()) {
-            start(w, std::move(e));
-        } else if (opts_.waiting_max != 0 && w.waiting.size() >= opts_.waiting_max) {
-            overflow(w, *e);
-        } else {
-            w.waiting.push_back(std::move(e));
-            stats_.waiting.fetch_add(1, std::memory_order_relaxed);
-        }
+        admit(w, std::move(e));
     }
     fill(w);
     // An asynchronous load made the window to hold arrivals; nothing came: give it back.

@@ -122,6 +122,9 @@ private:
     void enqueue(server::Session& s, std::shared_ptr<const StoredMessage> m,
                  const server::Bytes& frame, bool from_inbox);
     void start(Window& w, std::unique_ptr<Entry> e);
+    // Starts e when the window has room and nothing waits ahead of it (or a replay is loading);
+    // else queues it behind the others, or over waiting_max leaves it to the inbox.
+    void admit(Window& w, std::unique_ptr<Entry> e);
     void on_retry(Entry& e);
     void fill(Window& w);
     // Over waiting_max: the message is left to the inbox (stored there now if it is not yet).

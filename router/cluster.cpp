@@ -358,9 +358,7 @@ std::string Cluster::home_of(std::uint64_t room) const {
     return n ? n->id : self_.id;
 }
 
-Cluster::RoomPublished Cluster::publish_room(const RoomPublish& p) {
-    std::string home = home_of(p.room);
-    if (home == self_.id) return publish_as_home(p);
+pbc::RoomPublish Cluster::to_link(const RoomPublish& p) {
     pbc::RoomPublish m;
     m.set_room_id(p.room);
     m.set_msg_id(p.msg_id);
@@ -368,6 +366,13 @@ Cluster::RoomPublished Cluster::publish_room(const RoomPublish& p) {
     m.set_payload(p.payload);
     m.set_sent_at_ms(p.sent_at_ms);
     for (auto u : p.exclude) m.add_exclude(u);
+    return m;
+}
+
+Cluster::RoomPublished Cluster::publish_room(const RoomPublish& p) {
+    std::string home = home_of(p.room);
+    if (home == self_.id) return publish_as_home(p);
+    const pbc::RoomPublish m = to_link(p);
     stats_.room_publishes_forwarded.fetch_add(1, std::memory_order_relaxed);
     links_->send(home, link_addr_of(home), codec::Code::LinkRoomPublish, m.SerializeAsString());
     return {};

@@ -47,6 +47,7 @@
 namespace livepush::cluster {
 class UserDelivery;
 class RoomSub;
+class RoomPublish;
 class RoomQuery;
 class RoomReply;
 class UserQuery;
@@ -208,6 +209,9 @@ private:
     void send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub);
     std::string link_addr_of(const std::string& node) const;
     RoomPublished publish_as_home(const RoomPublish& p);
+    // The link form of a room message on its way to its home (the caller sets corr_id when it
+    // waits for the seq).
+    static livepush::cluster::RoomPublish to_link(const RoomPublish& p);
     // cluster_rooms.cpp
     void on_room_sub(const std::string& from, const livepush::cluster::RoomSub& m);
     void on_room_query(const std::string& from, const livepush::cluster::RoomQuery& q);

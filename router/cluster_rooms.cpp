@@ -261,13 +261,7 @@ Cluster::RoomPublishedAt Cluster::publish_room_wait(const RoomPublish& p) {
     stats_.room_publishes_forwarded.fetch_add(1, std::memory_order_relaxed);
     ask_home(
         [this, p, home](std::uint64_t corr) {
-            pbc::RoomPublish m;
-            m.set_room_id(p.room);
-            m.set_msg_id(p.msg_id);
-            m.set_type(p.type);
-            m.set_payload(p.payload);
-            m.set_sent_at_ms(p.sent_at_ms);
-            for (auto u : p.exclude) m.add_exclude(u);
+            pbc::RoomPublish m = to_link(p);
             m.set_corr_id(corr);
             links_->send(home, link_addr_of(home), codec::Code::LinkRoomPublish, m.SerializeAsString());
         },
