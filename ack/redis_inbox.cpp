@@ -10,13 +10,13 @@
 #include <string_view>
 
 #include "internal.pb.h"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace lp::ack {
 
-using router::RedisClient;
-using router::RedisReply;
-using router::Script;
+using redis::Client;
+using redis::Reply;
+using redis::Script;
 
 namespace {
 
@@ -174,17 +174,17 @@ std::uint64_t now_ms() {
                                           .count());
 }
 
-std::uint64_t non_negative(const RedisReply& r) {
-    return r.type == RedisReply::Type::Integer && r.integer > 0
+std::uint64_t non_negative(const redis::Reply& r) {
+    return r.type == redis::Reply::Type::Integer && r.integer > 0
                ? static_cast<std::uint64_t>(r.integer)
                : 0;
 }
 
 // An Array reply of at least `n` elements whose first `n` are integers.
-bool integers_first(const RedisReply& r, std::size_t n) {
-    if (r.type != RedisReply::Type::Array || r.elements.size() < n) return false;
+bool integers_first(const redis::Reply& r, std::size_t n) {
+    if (r.type != redis::Reply::Type::Array || r.elements.size() < n) return false;
     return std::all_of(r.elements.begin(), r.elements.begin() + static_cast<std::ptrdiff_t>(n),
-                       [](const RedisReply& e) { return e.type == RedisReply::Type::Integer; });
+                       [](const redis::Reply& e) { return e.type == redis::Reply::Type::Integer; });
 }
 
 void inc(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
@@ -221,13 +221,13 @@ private:
 // ------------------------------------------------------------------------------- shared state
 
 struct RedisInbox::Shared : std::enable_shared_from_this<Shared> {
-    explicit Shared(RedisClient& r) : redis(r) {}
+    explicit Shared(redis::Client& r) : redis(r) {}
 
-    RedisClient& redis;
-    const Script append_script{with_forget(kAppendLua)};
-    const Script load_script{with_prune(kLoadLua)};
-    const Script remove_script{with_forget(kRemoveLua)};
-    const Script size_script{with_prune(kSizeLua)};
+    redis::Client& redis;
+    const redis::Script append_script{with_forget(kAppendLua)};
+    const redis::Script load_script{with_prune(kLoadLua)};
+    const redis::Script remove_script{with_forget(kRemoveLua)};
+    const redis::Script size_script{with_prune(kSizeLua)};
 
     std::atomic<std::uint64_t> stored{0}, duplicates{0}, dropped_cap{0}, expired{0}, removed{0};
     std::atomic<std::uint64_t> append_failures{0}, load_failures{0}, size_failures{0},
@@ -243,17 +243,17 @@ struct RedisInbox::Shared : std::enable_shared_from_this<Shared> {
     std::uint64_t pass_size = 0, pass_users = 0;
 
     // I/O thread: a SCAN step answered; prune and count every inbox it found.
-    void on_scan_step(const RedisReply& r, std::uint64_t now);
+    void on_scan_step(const redis::Reply& r, std::uint64_t now);
     // I/O thread: one inbox's size script answered (also on refusal, on the caller's thread).
-    void on_inbox_swept(const RedisReply& r);
+    void on_inbox_swept(const redis::Reply& r);
     // sweep_mu held: the running step has nothing more to wait for.
     void finish_step_locked();
 };
 
-void RedisInbox::Shared::on_scan_step(const RedisReply& r, std::uint64_t now) {
-    const bool well_formed = r.type == RedisReply::Type::Array && r.elements.size() == 2 &&
-                             r.elements[0].type == RedisReply::Type::String &&
-                             r.elements[1].type == RedisReply::Type::Array;
+void RedisInbox::Shared::on_scan_step(const redis::Reply& r, std::uint64_t now) {
+    const bool well_formed = r.type == redis::Reply::Type::Array && r.elements.size() == 2 &&
+                             r.elements[0].type == redis::Reply::Type::String &&
+                             r.elements[1].type == redis::Reply::Type::Array;
     if (!well_formed) {
         inc(sweep_failures);
         std::lock_guard lk(sweep_mu);
@@ -276,11 +276,11 @@ void RedisInbox::Shared::on_scan_step(const RedisReply& r, std::uint64_t now) {
     for (const auto& key : found) {
         redis.eval(
             size_script, {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix, key.str + kSendersSuffix}, {now_arg},
-            [self = shared_from_this()](const RedisReply& reply) { self->on_inbox_swept(reply); });
+            [self = shared_from_this()](const redis::Reply& reply) { self->on_inbox_swept(reply); });
     }
 }
 
-void RedisInbox::Shared::on_inbox_swept(const RedisReply& r) {
+void RedisInbox::Shared::on_inbox_swept(const redis::Reply& r) {
     std::uint64_t left = 0;
     if (integers_first(r, 2)) {
         inc(expired, non_negative(r.elements[0]));
@@ -306,7 +306,7 @@ void RedisInbox::Shared::finish_step_locked() {
 
 // ------------------------------------------------------------------------------- RedisInbox
 
-RedisInbox::RedisInbox(RedisClient& redis, std::size_t max_per_user, Options opts,
+RedisInbox::RedisInbox(redis::Client& redis, std::size_t max_per_user, Options opts,
                        std::size_t max_per_sender)
     : redis_(redis),
       max_per_user_(max_per_user),
@@ -365,7 +365,7 @@ AppendResult RedisInbox::append_checked(std::uint64_t user, const StoredMessage&
 
 AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMessage& m, std::size_t share) {
     Keys k = keys_of(user);
-    RedisReply r = redis_.eval_sync(
+    redis::Reply r = redis_.eval_sync(
         shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(m.msg_id), encode(m), std::to_string(m.expires_at_ms),
          std::to_string(now_ms()), std::to_string(max_per_user_), std::to_string(m.sender),
@@ -395,7 +395,7 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
     for (std::size_t i = 0; i < users.size(); ++i) {
         Keys k = keys_of(users[i]);
         redis_.eval(shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
-                    {id, encoded, expires, now, cap, sender, "0"}, [batch, shared, i](const RedisReply& r) {
+                    {id, encoded, expires, now, cap, sender, "0"}, [batch, shared, i](const redis::Reply& r) {
                         const bool stored = integers_first(r, 2);
                         if (stored) {
                             inc(r.elements[0].integer == 1 ? shared->stored : shared->duplicates);
@@ -416,8 +416,8 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
 std::vector<std::uint64_t> RedisInbox::nonempty(const std::vector<std::uint64_t>& users) {
     auto batch = std::make_shared<FlagBatch>(users.size());
     for (std::size_t i = 0; i < users.size(); ++i) {
-        redis_.command({"LLEN", keys_of(users[i]).ids}, [batch, i](const RedisReply& r) {
-            batch->set(i, r.type == RedisReply::Type::Integer && r.integer > 0);
+        redis_.command({"LLEN", keys_of(users[i]).ids}, [batch, i](const redis::Reply& r) {
+            batch->set(i, r.type == redis::Reply::Type::Integer && r.integer > 0);
         });
     }
     std::vector<std::uint64_t> out;
@@ -433,7 +433,7 @@ std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max)
     // Bounded so it prints as a plain integer for LRANGE; no inbox is anywhere near this long.
     const std::size_t bounded_max = std::min<std::size_t>(max, std::size_t{1} << 30);
     Keys k = keys_of(user);
-    RedisReply r = redis_.eval_sync(
+    redis::Reply r = redis_.eval_sync(
         shared_->load_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(now_ms()), std::to_string(bounded_max)}, opts_.timeout);
     if (!integers_first(r, 1)) {
@@ -444,7 +444,7 @@ std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max)
     out.reserve(r.elements.size() - 1);
     for (std::size_t i = 1; i < r.elements.size(); ++i) {
         StoredMessage m;
-        if (r.elements[i].type == RedisReply::Type::String && decode(r.elements[i].str, m)) {
+        if (r.elements[i].type == redis::Reply::Type::String && decode(r.elements[i].str, m)) {
             out.push_back(std::move(m));
         } else {
             inc(shared_->corrupt);
@@ -461,8 +461,8 @@ void RedisInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& ms
     Keys k = keys_of(user);
     redis_.eval(shared_->remove_script,
                 {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)}, std::move(ids),
-                [shared = shared_](const RedisReply& r) {
-                    if (r.type == RedisReply::Type::Integer) {
+                [shared = shared_](const redis::Reply& r) {
+                    if (r.type == redis::Reply::Type::Integer) {
                         inc(shared->removed, non_negative(r));
                     } else {
                         inc(shared->remove_failures);
@@ -472,7 +472,7 @@ void RedisInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& ms
 
 std::size_t RedisInbox::size(std::uint64_t user) {
     Keys k = keys_of(user);
-    RedisReply r = redis_.eval_sync(shared_->size_script,
+    redis::Reply r = redis_.eval_sync(shared_->size_script,
                                     {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
                                     {std::to_string(now_ms())}, opts_.timeout);
     if (!integers_first(r, 2)) {
@@ -495,7 +495,7 @@ void RedisInbox::sweep(std::uint64_t now) {
     // The LIST keys only: `prefix{*}` cannot match the `:m` / `:exp` keys, which go on past `}`.
     redis_.command({"SCAN", std::move(cursor), "MATCH", opts_.key_prefix + "{*}", "COUNT",
                     std::to_string(opts_.sweep_keys_per_call)},
-                   [shared = shared_, now](const RedisReply& r) { shared->on_scan_step(r, now); });
+                   [shared = shared_, now](const redis::Reply& r) { shared->on_scan_step(r, now); });
 }
 
 InboxCounters RedisInbox::counters() const {

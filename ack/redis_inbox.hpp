@@ -28,7 +28,7 @@
 // them from event-loop threads, so a slow Redis stalls that loop for up to that long, which is
 // why the timeout is short. `append` must block: the push API may not answer 200 before the
 // message is durable. `remove` (acks) is asynchronous: it never blocks, and a later call made
-// through the same RedisClient sees its effect (one connection, commands run in order).
+// through the same redis::Client sees its effect (one connection, commands run in order).
 //
 // Failures: Redis down or slow -> `append` returns false, `load` returns nothing (the messages
 // stay for the next login), `size` returns 0, `remove` is lost; each is counted in stats(). A
@@ -58,8 +58,8 @@
 
 #include "ack/inbox_store.hpp"
 
-namespace lp::router {
-class RedisClient;
+namespace lp::redis {
+class Client;
 }
 
 namespace lp::ack {
@@ -101,9 +101,9 @@ public:
     // still in flight when this is destroyed completes harmlessly. Throws std::invalid_argument
     // on a bad key_prefix or a zero timeout.
     // max_per_sender: im.send messages from one sender in one inbox (append_checked); 0 = no share.
-    RedisInbox(router::RedisClient& redis, std::size_t max_per_user, Options opts,
+    RedisInbox(redis::Client& redis, std::size_t max_per_user, Options opts,
                std::size_t max_per_sender = 0);
-    RedisInbox(router::RedisClient& redis, std::size_t max_per_user)
+    RedisInbox(redis::Client& redis, std::size_t max_per_user)
         : RedisInbox(redis, max_per_user, Options{}) {}
     ~RedisInbox() override;
     RedisInbox(const RedisInbox&) = delete;
@@ -141,7 +141,7 @@ private:
 
     AppendResult append_script_call(std::uint64_t user, const StoredMessage& m, std::size_t share);
 
-    router::RedisClient& redis_;
+    redis::Client& redis_;
     const std::size_t max_per_user_;
     const std::size_t max_per_sender_;
     const Options opts_;

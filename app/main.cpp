@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "app/config.hpp"
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "app/node.hpp"
 
 extern char** environ;

@@ -32,7 +32,7 @@
 #include "plugins/host/redis_store.hpp"
 #include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
-#include "app/prometheus.hpp"
+#include "codec/prometheus_text.hpp"
 #include "handlers/gateway.hpp"
 #include "push/http_api.hpp"
 #include "push/push_service.hpp"
@@ -208,7 +208,7 @@ struct Node::Parts {
     std::unique_ptr<push::HttpApi> api;
     // plugins
     std::unique_ptr<plugins::PushAdapter> pusher;
-    std::unique_ptr<router::RedisClient> plugin_redis;  // cluster.plugin_redis, when set
+    std::unique_ptr<redis::Client> plugin_redis;  // cluster.plugin_redis, when set
     std::shared_ptr<plugins::MemoryStoreData> memory_store;
     std::unique_ptr<plugins::JobQueue> jobs;
     std::unique_ptr<plugins::JobRunner> job_runner;
@@ -369,17 +369,17 @@ void Node::build_plugins(const Config& c) {
     p_->pusher = std::make_unique<plugins::PushAdapter>(*p_->push);
     plugins::PluginHost::StoreFactory stores;
     if (p_->cluster) {
-        router::RedisClient* redis = &p_->cluster->redis();
+        redis::Client* redis = &p_->cluster->redis();
         if (!c.cluster.plugin_redis.empty() && c.cluster.plugin_redis != c.cluster.redis) {
             const auto colon = c.cluster.plugin_redis.rfind(':');
-            router::RedisClient::Options ro;
+            redis::Client::Options ro;
             ro.host = c.cluster.plugin_redis.substr(0, colon);
             if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
             ro.port = static_cast<std::uint16_t>(std::stoi(c.cluster.plugin_redis.substr(colon + 1)));
             ro.command_timeout = std::chrono::milliseconds(1000);
             ro.username = c.cluster.redis_user;
             ro.password = c.cluster.redis_password;
-            p_->plugin_redis = std::make_unique<router::RedisClient>(ro);
+            p_->plugin_redis = std::make_unique<redis::Client>(ro);
             p_->plugin_redis->start();
             // Plugins start right after this (rank schedules its settlement): give the first
             // connection a moment, as the routes' Redis gets in Cluster::start.
@@ -598,7 +598,7 @@ void Node::housekeeping() {
 }
 
 std::string Node::metrics_text() const {
-    PromText m;
+    codec::PromText m;
     const auto t = p_->server->totals();
     const char* transports[] = {"tcp", "ws"};
     for (int k = 0; k < 2; ++k)

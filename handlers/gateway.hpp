@@ -19,7 +19,7 @@
 
 #include "ack/delivery_hooks.hpp"
 #include "router/presence.hpp"
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
 #include "server/hub.hpp"

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "codec/envelope.hpp"
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "load-test/client.hpp"
 
 namespace {

@@ -37,7 +37,7 @@
 #include "codec/frame.hpp"
 #include "codec/stream_decoder.hpp"
 #include "codec/websocket.hpp"
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "livepush.pb.h"
 #include "load-test/push_fields.hpp"
 #include "load-test/ws_handshake.hpp"

@@ -62,7 +62,7 @@ std::string host_of(const std::string& addr) {
 
 Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     : opts_(std::move(opts)), hub_(hub), on_users_(std::move(on_users)) {
-    RedisClient::Options ro;
+    redis::Client::Options ro;
     auto colon = opts_.redis.rfind(':');
     ro.host = opts_.redis.substr(0, colon);
     if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
@@ -71,7 +71,7 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     ro.max_queue_bytes = opts_.redis_queue_max_bytes;
     ro.username = opts_.redis_user;
     ro.password = opts_.redis_password;
-    redis_ = std::make_unique<RedisClient>(ro);
+    redis_ = std::make_unique<redis::Client>(ro);
     routes_ = std::make_unique<RouteStore>(*redis_, opts_.node_id, opts_.node_ttl);
     node_numbers_ = std::make_unique<NodeNumberClaim>(*redis_, opts_.node_id, opts_.node_ttl);
     NodeLinksOptions lo;
@@ -88,7 +88,7 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     // address rather than hold its frames until the next refresh.
     lo.resolve = [this](const std::string& node) -> std::string {
         auto r = redis_->command_sync({"GET", RouteStore::node_key(node)}, std::chrono::milliseconds(500));
-        if (r.type != RedisReply::Type::String) return {};
+        if (r.type != redis::Reply::Type::String) return {};
         auto bar = r.str.find('|');
         return bar == std::string::npos ? std::string() : r.str.substr(bar + 1);
     };

@@ -40,7 +40,7 @@
 #include "router/node_links.hpp"
 #include "router/node_number.hpp"
 #include "router/presence.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 #include "router/route_store.hpp"
 #include "server/hub.hpp"
 
@@ -76,7 +76,7 @@ struct ClusterOptions {
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
     std::chrono::milliseconds room_query_timeout{2000};  // wait for a room's home at most
-    std::size_t redis_queue_max_bytes = std::size_t{64} << 20;  // RedisClient::Options::max_queue_bytes
+    std::size_t redis_queue_max_bytes = std::size_t{64} << 20;  // redis::Client::Options::max_queue_bytes
     // Message ids: the node claims a node number in Redis (router/node_number.hpp), starting
     // from this one, and tells `on_node_number` every number it holds (at start, and again if
     // it had to take another). start() throws when every number is held by a live node.
@@ -190,7 +190,7 @@ public:
     // The node number message ids carry; -1 until one was claimed (Redis unreachable at start).
     int node_number() const noexcept { return node_number_.load(std::memory_order_relaxed); }
 
-    RedisClient& redis() noexcept { return *redis_; }
+    redis::Client& redis() noexcept { return *redis_; }
     const ClusterStats& stats() const noexcept { return stats_; }
     const NodeLinksStats& link_stats() const noexcept { return links_->stats(); }
     std::uint16_t link_port() const { return links_->port(); }
@@ -230,7 +230,7 @@ private:
     ClusterOptions opts_;
     server::Hub& hub_;
     UserHandler on_users_;
-    std::unique_ptr<RedisClient> redis_;
+    std::unique_ptr<redis::Client> redis_;
     std::unique_ptr<RouteStore> routes_;
     std::unique_ptr<NodeLinks> links_;
     std::unique_ptr<NodeNumberClaim> node_numbers_;

@@ -11,7 +11,7 @@ constexpr const char* kPrefix = "lp:nodenum:";
 // From the wanted number on, the first number this node already holds (refreshed) or that is
 // free (taken) is the answer; -1 when every number is held by another node. A script runs
 // alone in Redis, so the GET and the SET cannot be split by another node's claim.
-const Script kClaim(R"lua(
+const redis::Script kClaim(R"lua(
 local prefix, id, ttl = ARGV[1], ARGV[2], ARGV[3]
 local wanted, count = tonumber(ARGV[4]), tonumber(ARGV[5])
 for i = 0, count - 1 do
@@ -31,14 +31,14 @@ return -1
 )lua");
 
 // Compare-and-delete: KEYS[1] is removed only while it still names ARGV[1].
-const Script kRelease(R"lua(
+const redis::Script kRelease(R"lua(
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 )lua");
 
 }  // namespace
 
-NodeNumberClaim::NodeNumberClaim(RedisClient& redis, std::string node_id,
+NodeNumberClaim::NodeNumberClaim(redis::Client& redis, std::string node_id,
                                  std::chrono::milliseconds ttl)
     : redis_(redis), node_id_(std::move(node_id)), ttl_(ttl) {}
 
@@ -46,9 +46,9 @@ std::string NodeNumberClaim::key(std::uint16_t number) {
     return kPrefix + std::to_string(number);
 }
 
-NodeNumberClaim::Claimed NodeNumberClaim::parse(const RedisReply& r) {
+NodeNumberClaim::Claimed NodeNumberClaim::parse(const redis::Reply& r) {
     Claimed out;
-    if (r.type != RedisReply::Type::Integer) {
+    if (r.type != redis::Reply::Type::Integer) {
         out.error = r.is_error() ? r.str : "unexpected reply to the node number claim";
         return out;
     }
@@ -74,7 +74,7 @@ void NodeNumberClaim::claim_async(std::uint16_t wanted, std::function<void(const
     redis_.eval(kClaim, {},
                 {kPrefix, node_id_, std::to_string(ttl_.count()), std::to_string(wanted % kNumbers),
                  std::to_string(kNumbers)},
-                [done = std::move(done)](const RedisReply& r) {
+                [done = std::move(done)](const redis::Reply& r) {
                     if (done) done(parse(r));
                 });
 }

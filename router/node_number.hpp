@@ -26,7 +26,7 @@
 #include <optional>
 #include <string>
 
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace lp::router {
 
@@ -34,7 +34,7 @@ class NodeNumberClaim {
 public:
     static constexpr std::uint16_t kNumbers = 1024;
 
-    NodeNumberClaim(RedisClient& redis, std::string node_id, std::chrono::milliseconds ttl);
+    NodeNumberClaim(redis::Client& redis, std::string node_id, std::chrono::milliseconds ttl);
 
     // The outcome of a claim: the number, or none (no free number, or Redis did not answer:
     // `error` says which).
@@ -54,9 +54,9 @@ public:
     static std::string key(std::uint16_t number);
 
 private:
-    static Claimed parse(const RedisReply& r);
+    static Claimed parse(const redis::Reply& r);
 
-    RedisClient& redis_;
+    redis::Client& redis_;
     std::string node_id_;
     std::chrono::milliseconds ttl_;
 };

@@ -11,7 +11,7 @@ namespace {
 // node (the caller kicks that session there); false otherwise.
 // KEYS[1] route key; ARGV[1] platform, ARGV[2] "node|session", ARGV[3] node key prefix,
 // ARGV[4] route TTL ms (a user who never returns leaves no hash behind forever).
-const Script kRouteBind(R"lua(
+const redis::Script kRouteBind(R"lua(
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -23,7 +23,7 @@ return false
 )lua");
 
 // Compare-and-delete: removes the platform's route only if it is still ARGV[2].
-const Script kRouteUnbind(R"lua(
+const redis::Script kRouteUnbind(R"lua(
 if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
   return redis.call('HDEL', KEYS[1], ARGV[1])
 end
@@ -32,7 +32,7 @@ return 0
 
 // Live routes of every user in KEYS: {i, platform, value, ...} flat, i = 1-based key index.
 // Liveness of each node is checked once per call.
-const Script kRouteLookup(R"lua(
+const redis::Script kRouteLookup(R"lua(
 local out = {}
 local alive = {}
 for i, key in ipairs(KEYS) do
@@ -53,7 +53,7 @@ return out
 )lua");
 
 // Registered nodes whose liveness key exists: {id, value, ...}; prunes the others from the set.
-const Script kLiveNodes(R"lua(
+const redis::Script kLiveNodes(R"lua(
 local out = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local v = redis.call('GET', ARGV[1] .. id)
@@ -68,7 +68,7 @@ return out
 )lua");
 
 // Sum of a room's members on live nodes.
-const Script kRoomOnline(R"lua(
+const redis::Script kRoomOnline(R"lua(
 local total = 0
 local kv = redis.call('HGETALL', KEYS[1])
 for j = 1, #kv, 2 do
@@ -81,7 +81,7 @@ constexpr const char* kNodePrefix = "lp:node:";
 constexpr const char* kNodesSet = "lp:nodes";
 constexpr const char* kRouteTtlMs = "2592000000";  // 30 days
 
-std::vector<NodeInfo> parse_nodes(const RedisReply& r) {
+std::vector<NodeInfo> parse_nodes(const redis::Reply& r) {
     std::vector<NodeInfo> out;
     for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
         NodeInfo n;
@@ -115,7 +115,7 @@ std::string RouteStore::route_key(std::uint64_t user) { return "lp:route:" + std
 std::string RouteStore::node_key(const std::string& node) { return kNodePrefix + node; }
 std::string RouteStore::room_key(std::uint64_t room) { return "lp:room:" + std::to_string(room) + ":nodes"; }
 
-RouteStore::RouteStore(RedisClient& redis, std::string node_id, std::chrono::milliseconds node_ttl,
+RouteStore::RouteStore(redis::Client& redis, std::string node_id, std::chrono::milliseconds node_ttl,
                        std::chrono::milliseconds timeout)
     : redis_(redis), node_id_(std::move(node_id)), node_ttl_(node_ttl), timeout_(timeout) {}
 
@@ -123,10 +123,10 @@ void RouteStore::bind(std::uint64_t user, const std::string& platform, std::uint
                       std::function<void(bool, std::optional<Route>)> done) {
     redis_.eval(kRouteBind, {route_key(user)},
                 {platform, encode_route_value(node_id_, session), kNodePrefix, kRouteTtlMs},
-                [done = std::move(done), platform](const RedisReply& r) {
+                [done = std::move(done), platform](const redis::Reply& r) {
                     if (!done) return;
                     if (r.is_error()) return done(false, std::nullopt);
-                    if (r.type != RedisReply::Type::String) return done(true, std::nullopt);
+                    if (r.type != redis::Reply::Type::String) return done(true, std::nullopt);
                     Route prev;
                     prev.platform = platform;
                     if (!decode_route_value(r.str, prev)) return done(true, std::nullopt);
@@ -145,8 +145,8 @@ std::optional<std::map<std::uint64_t, std::vector<Route>>> RouteStore::lookup(
     std::vector<std::string> keys;
     keys.reserve(users.size());
     for (auto u : users) keys.push_back(route_key(u));
-    RedisReply r = redis_.eval_sync(kRouteLookup, std::move(keys), {kNodePrefix}, timeout_);
-    if (r.is_error() || r.type != RedisReply::Type::Array) return std::nullopt;
+    redis::Reply r = redis_.eval_sync(kRouteLookup, std::move(keys), {kNodePrefix}, timeout_);
+    if (r.is_error() || r.type != redis::Reply::Type::Array) return std::nullopt;
     for (std::size_t i = 0; i + 2 < r.elements.size(); i += 3) {
         auto index = static_cast<std::size_t>(r.elements[i].integer);
         if (index == 0 || index > users.size()) continue;
@@ -161,7 +161,7 @@ std::optional<std::map<std::uint64_t, std::vector<Route>>> RouteStore::lookup(
 void RouteStore::heartbeat(const NodeInfo& self, std::function<void(bool)> done) {
     redis_.command({"SET", node_key(self.id), self.client_addr + "|" + self.link_addr, "PX",
                     std::to_string(node_ttl_.count())});
-    redis_.command({"SADD", kNodesSet, self.id}, [done = std::move(done)](const RedisReply& r) {
+    redis_.command({"SADD", kNodesSet, self.id}, [done = std::move(done)](const redis::Reply& r) {
         if (done) done(r.ok());
     });
 }
@@ -172,14 +172,14 @@ void RouteStore::deregister() {
 }
 
 std::optional<std::vector<NodeInfo>> RouteStore::live_nodes() {
-    RedisReply r = redis_.eval_sync(kLiveNodes, {kNodesSet}, {kNodePrefix}, timeout_);
-    if (r.is_error() || r.type != RedisReply::Type::Array) return std::nullopt;
+    redis::Reply r = redis_.eval_sync(kLiveNodes, {kNodesSet}, {kNodePrefix}, timeout_);
+    if (r.is_error() || r.type != redis::Reply::Type::Array) return std::nullopt;
     return parse_nodes(r);
 }
 
 void RouteStore::live_nodes_async(std::function<void(std::optional<std::vector<NodeInfo>>)> done) {
-    redis_.eval(kLiveNodes, {kNodesSet}, {kNodePrefix}, [done = std::move(done)](const RedisReply& r) {
-        if (r.is_error() || r.type != RedisReply::Type::Array) return done(std::nullopt);
+    redis_.eval(kLiveNodes, {kNodesSet}, {kNodePrefix}, [done = std::move(done)](const redis::Reply& r) {
+        if (r.is_error() || r.type != redis::Reply::Type::Array) return done(std::nullopt);
         done(parse_nodes(r));
     });
 }
@@ -192,8 +192,8 @@ void RouteStore::set_room_members(std::uint64_t room, std::uint64_t count) {
 }
 
 std::optional<std::uint64_t> RouteStore::room_online(std::uint64_t room) {
-    RedisReply r = redis_.eval_sync(kRoomOnline, {room_key(room)}, {kNodePrefix}, timeout_);
-    if (r.is_error() || r.type != RedisReply::Type::Integer) return std::nullopt;
+    redis::Reply r = redis_.eval_sync(kRoomOnline, {room_key(room)}, {kNodePrefix}, timeout_);
+    if (r.is_error() || r.type != redis::Reply::Type::Integer) return std::nullopt;
     return static_cast<std::uint64_t>(r.integer);
 }
 

@@ -10,7 +10,7 @@
 // users alive with one SET a second, whatever its number of users: heartbeats cost Redis
 // nothing, and a node killed with SIGKILL takes all its routes with it within node_ttl.
 // Every operation is one Lua script or one command: one round trip, pipelined with the rest by
-// RedisClient.
+// redis::Client.
 #pragma once
 
 #include <chrono>
@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace lp::router {
 
@@ -39,7 +39,7 @@ struct NodeInfo {
 
 class RouteStore {
 public:
-    RouteStore(RedisClient& redis, std::string node_id,
+    RouteStore(redis::Client& redis, std::string node_id,
                std::chrono::milliseconds node_ttl = std::chrono::milliseconds(5000),
                std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
 
@@ -76,7 +76,7 @@ public:
     static std::string room_key(std::uint64_t room);
 
 private:
-    RedisClient& redis_;
+    redis::Client& redis_;
     std::string node_id_;
     std::chrono::milliseconds node_ttl_;
     std::chrono::milliseconds timeout_;

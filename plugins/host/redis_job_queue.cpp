@@ -11,9 +11,9 @@ namespace lp::plugins {
 
 namespace {
 
-using router::RedisReply;
-using router::Script;
-using Type = RedisReply::Type;
+using redis::Reply;
+using redis::Script;
+using Type = redis::Reply::Type;
 
 // Expired reservations a claim moves back to due at most, so that a claim after a node with
 // many jobs died stays a short script; the rest move on the next claims.
@@ -23,7 +23,7 @@ constexpr const char* kRequeueLimit = "1000";
 // attempts yet. KEYS: pool, due, reserved, seq, attempts. ARGV: job key, topic, body, due ms.
 // Returns the token. The token is formatted with %d: Lua's own number-to-string would print
 // 1e+14 from there on.
-const Script kSchedule(R"lua(
+const redis::Script kSchedule(R"lua(
 local token = string.format('%d', redis.call('INCR', KEYS[4]))
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. '|' .. token .. '|' .. ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
@@ -34,7 +34,7 @@ return token
 
 // Removes a job wherever it is. KEYS: pool, due, reserved, attempts. ARGV: job key. 1 if it
 // existed.
-const Script kCancel(R"lua(
+const redis::Script kCancel(R"lua(
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
@@ -47,7 +47,7 @@ return redis.call('HDEL', KEYS[1], ARGV[1])
 // attempts. ARGV: now ms, max, deadline ms, requeue limit. Returns {job key, record, due score,
 // attempts, ...}. A due key without a record (cannot happen through this file's scripts) is
 // dropped.
-const Script kClaim(R"lua(
+const redis::Script kClaim(R"lua(
 local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[4])
 for i = 1, #expired, 2 do
   redis.call('ZADD', KEYS[2], expired[i + 1], expired[i])
@@ -74,7 +74,7 @@ return out
 // it ran replaced it: the new one stays). KEYS: pool, due, reserved, attempts. ARGV: job key,
 // token. With KEYS[5] (the dead letters), ARGV[3] is pushed onto them, kept to ARGV[4] entries:
 // bury.
-const Script kDone(R"lua(
+const redis::Script kDone(R"lua(
 local record = redis.call('HGET', KEYS[1], ARGV[1])
 if not record then return 0 end
 if string.match(record, '^[^|]*|([^|]*)|') ~= ARGV[2] then return 0 end
@@ -117,7 +117,7 @@ bool parse_claimed(const std::string& key, const std::string& record, const std:
 
 }  // namespace
 
-RedisJobQueue::RedisJobQueue(router::RedisClient& redis, std::string key_prefix, NowMs now,
+RedisJobQueue::RedisJobQueue(redis::Client& redis, std::string key_prefix, NowMs now,
                              std::chrono::milliseconds timeout)
     : redis_(redis),
       pool_(key_prefix + "pool"),

@@ -28,13 +28,13 @@
 #include <string>
 
 #include "plugins/host/job_queue.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace lp::plugins {
 
 class RedisJobQueue final : public JobQueue {
 public:
-    explicit RedisJobQueue(router::RedisClient& redis, std::string key_prefix = "lp:jobs:",
+    explicit RedisJobQueue(redis::Client& redis, std::string key_prefix = "lp:jobs:",
                            NowMs now = system_now_ms,
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
@@ -42,7 +42,7 @@ public:
                   const std::string& body) override;
     bool cancel(const std::string& topic, const std::string& id) override;
     std::vector<DueJob> claim(std::size_t max, std::chrono::milliseconds ttr) override;
-    // Queued without waiting for the answer (the RedisClient sends commands in call order, so a
+    // Queued without waiting for the answer (the redis::Client sends commands in call order, so a
     // later call on this client sees it). If it never arrives the job runs again after its TTR.
     void done(const DueJob& job) override;
     std::size_t pending() override;
@@ -54,7 +54,7 @@ public:
     const std::string& reserved_key() const noexcept { return reserved_; }
 
 private:
-    router::RedisClient& redis_;
+    redis::Client& redis_;
     const std::string pool_, due_, reserved_, seq_, attempts_, dead_;
     const NowMs now_;
     const std::chrono::milliseconds timeout_;

@@ -13,14 +13,14 @@ namespace lp::plugins {
 
 namespace {
 
-using router::RedisReply;
-using router::Script;
-using Type = RedisReply::Type;
+using redis::Reply;
+using redis::Script;
+using Type = redis::Reply::Type;
 
 // Sets KEYS[1] to ARGV[3] if its value is ARGV[2] (ARGV[1] = "1"), or if it is absent
 // (ARGV[1] = "0"). ARGV[4]: TTL in ms, "0" for none. 1 if it set, 0 if not. GET on a key of
 // another type raises WRONGTYPE: the caller sees an error, as a mismatch.
-const Script kCompareAndSet(R"lua(
+const redis::Script kCompareAndSet(R"lua(
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
   if current ~= ARGV[2] then return 0 end
@@ -38,7 +38,7 @@ return 1
 // LPUSH ARGV[1] onto KEYS[1], then keeps indexes 0..ARGV[2], or removes the list when ARGV[2]
 // is "-" (keep none). The index goes to LTRIM as the string it came as: a Lua number would be
 // formatted back as a float for large values.
-const Script kLpushTrim(R"lua(
+const redis::Script kLpushTrim(R"lua(
 redis.call('LPUSH', KEYS[1], ARGV[1])
 if ARGV[2] == '-' then
   redis.call('DEL', KEYS[1])
@@ -51,7 +51,7 @@ return 1
 // kLpushTrim over every key of KEYS: one script call for a whole batch (a feed batch of 1,000
 // followers: one EVALSHA, not 1,000). pcall: a key of another type fails alone, as with one
 // call per key. Returns how many keys it was applied to.
-const Script kLpushTrimMany(R"lua(
+const redis::Script kLpushTrimMany(R"lua(
 local applied = 0
 for i = 1, #KEYS do
   local ok = redis.pcall('LPUSH', KEYS[i], ARGV[1])
@@ -77,7 +77,7 @@ std::string format_score(double score) {
     return std::string(buf, static_cast<std::size_t>(n));
 }
 
-std::optional<double> parse_score(const RedisReply& r) {
+std::optional<double> parse_score(const redis::Reply& r) {
     if (r.type != Type::String) return std::nullopt;
     double v = 0;
     const char* end = r.str.data() + r.str.size();
@@ -96,19 +96,19 @@ std::string ttl_ms(std::chrono::milliseconds ttl) {
     return std::to_string(std::max<std::int64_t>(ttl.count(), 0));
 }
 
-std::optional<std::int64_t> integer_of(const RedisReply& r) {
+std::optional<std::int64_t> integer_of(const redis::Reply& r) {
     if (r.type != Type::Integer) return std::nullopt;
     return static_cast<std::int64_t>(r.integer);
 }
 
-bool positive(const RedisReply& r) { return r.type == Type::Integer && r.integer > 0; }
+bool positive(const redis::Reply& r) { return r.type == Type::Integer && r.integer > 0; }
 
-std::optional<std::string> string_of(const RedisReply& r) {
+std::optional<std::string> string_of(const redis::Reply& r) {
     if (r.type != Type::String) return std::nullopt;
     return r.str;
 }
 
-std::optional<std::vector<std::string>> strings_of(const RedisReply& r) {
+std::optional<std::vector<std::string>> strings_of(const redis::Reply& r) {
     if (r.type != Type::Array) return std::nullopt;
     std::vector<std::string> out;
     out.reserve(r.elements.size());
@@ -118,15 +118,15 @@ std::optional<std::vector<std::string>> strings_of(const RedisReply& r) {
 
 }  // namespace
 
-RedisStore::RedisStore(router::RedisClient& redis, std::string prefix,
+RedisStore::RedisStore(redis::Client& redis, std::string prefix,
                        std::chrono::milliseconds timeout)
     : redis_(redis), prefix_(std::move(prefix)), timeout_(timeout) {}
 
-RedisReply RedisStore::call(std::vector<std::string> args) {
+redis::Reply RedisStore::call(std::vector<std::string> args) {
     return redis_.command_sync(std::move(args), timeout_);
 }
 
-RedisReply RedisStore::eval(const Script& script, const std::string& key,
+redis::Reply RedisStore::eval(const Script& script, const std::string& key,
                             std::vector<std::string> args) {
     return redis_.eval_sync(script, {full_key(key)}, std::move(args), timeout_);
 }
@@ -293,7 +293,7 @@ std::size_t RedisStore::lpush_trim_many(const std::vector<std::string>& keys,
         chunk.reserve(std::min(kLpushTrimChunk, keys.size() - at));
         for (std::size_t i = at; i < keys.size() && i < at + kLpushTrimChunk; ++i) chunk.push_back(full_key(keys[i]));
         // All chunks are queued before the first wait: the client pipelines them.
-        redis_.eval(kLpushTrimMany, std::move(chunk), {value, last_kept}, [batch](const RedisReply& r) {
+        redis_.eval(kLpushTrimMany, std::move(chunk), {value, last_kept}, [batch](const redis::Reply& r) {
             std::lock_guard lock(batch->mu);
             ++batch->answered;
             if (r.type == Type::Integer && r.integer > 0) batch->applied += static_cast<std::size_t>(r.integer);

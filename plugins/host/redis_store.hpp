@@ -2,7 +2,7 @@
 //
 // What it is for: plugins on every node share their state (PK states, scores, boards, marks)
 // through Redis. Each Store call is one Redis command, or one Lua script where a single command
-// cannot do it atomically (compare_and_set, lpush_trim), sent through the node's RedisClient
+// cannot do it atomically (compare_and_set, lpush_trim), sent through the node's redis::Client
 // and waited for synchronously, at most `timeout`. A timeout, a lost connection or an error
 // reply (WRONGTYPE, a value that is not an integer) is false / nullopt; a timed-out write may
 // still be applied later, as with any Redis client.
@@ -12,8 +12,8 @@
 // 2^53) come back exactly as they went. The answers are those of MemoryStore (the same test
 // suite runs against both); memory_store.hpp lists the rules, this file follows Redis's.
 //
-// What it must never do: be called from a RedisClient callback (command_sync would wait for the
-// thread it runs on; RedisClient throws std::logic_error there).
+// What it must never do: be called from a redis::Client callback (command_sync would wait for the
+// thread it runs on; redis::Client throws std::logic_error there).
 #pragma once
 
 #include <chrono>
@@ -26,13 +26,13 @@
 #include <vector>
 
 #include "plugins/sdk/plugin.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace lp::plugins {
 
 class RedisStore final : public sdk::Store {
 public:
-    RedisStore(router::RedisClient& redis, std::string prefix,
+    RedisStore(redis::Client& redis, std::string prefix,
                std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
 
     const std::string& prefix() const noexcept { return prefix_; }
@@ -83,11 +83,11 @@ public:
 
 private:
     std::string full_key(const std::string& key) const { return prefix_ + key; }
-    router::RedisReply call(std::vector<std::string> args);
-    router::RedisReply eval(const router::Script& script, const std::string& key,
+    redis::Reply call(std::vector<std::string> args);
+    redis::Reply eval(const redis::Script& script, const std::string& key,
                             std::vector<std::string> args);
 
-    router::RedisClient& redis_;
+    redis::Client& redis_;
     std::string prefix_;
     std::chrono::milliseconds timeout_;
 };

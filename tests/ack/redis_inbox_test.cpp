@@ -23,15 +23,16 @@
 #include "ack/memory_inbox.hpp"
 #include "internal.pb.h"
 #include "redis_server.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::ack {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using router::RedisClient;
-using router::RedisReply;
+using redis::Client;
+using redis::Reply;
 
 std::uint64_t now_ms() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -39,15 +40,7 @@ std::uint64_t now_ms() {
                                           .count());
 }
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
 
 StoredMessage message(std::uint64_t id, std::uint64_t expires_at_ms = now_ms() + 60'000,
                       std::string payload = {}) {
@@ -68,8 +61,8 @@ std::vector<std::uint64_t> ids_of(const std::vector<StoredMessage>& msgs) {
 
 using Ids = std::vector<std::uint64_t>;
 
-RedisClient::Options client_options(const lp::testing::RedisServer& server) {
-    RedisClient::Options o;
+redis::Client::Options client_options(const lp::testing::RedisServer& server) {
+    redis::Client::Options o;
     o.host = server.host();
     o.port = server.port();
     o.connect_timeout = 500ms;
@@ -79,8 +72,8 @@ RedisClient::Options client_options(const lp::testing::RedisServer& server) {
     return o;
 }
 
-std::unique_ptr<RedisClient> connected_client(const lp::testing::RedisServer& server) {
-    auto c = std::make_unique<RedisClient>(client_options(server));
+std::unique_ptr<redis::Client> connected_client(const lp::testing::RedisServer& server) {
+    auto c = std::make_unique<redis::Client>(client_options(server));
     c->start();
     EXPECT_TRUE(eventually([&] { return c->connected(); })) << c->last_error();
     return c;
@@ -101,7 +94,7 @@ struct MemoryBackend {
 
 struct RedisBackend {
     static inline lp::testing::RedisServer* server = nullptr;
-    static inline RedisClient* client = nullptr;
+    static inline redis::Client* client = nullptr;
 
     static void start_suite() {
         server = new lp::testing::RedisServer();
@@ -447,12 +440,12 @@ protected:
         o.timeout = 300ms;
         return o;
     }
-    RedisReply cmd(std::vector<std::string> args) {
+    redis::Reply cmd(std::vector<std::string> args) {
         return client_->command_sync(std::move(args), 2s);
     }
 
     lp::testing::RedisServer redis_;
-    std::unique_ptr<RedisClient> client_;
+    std::unique_ptr<redis::Client> client_;
 };
 
 TEST_F(RedisInboxTest, ASecondNodeSeesTheSameInbox) {
@@ -489,7 +482,7 @@ TEST_F(RedisInboxTest, StoresAListOfIdsAHashOfProtobufMessagesAndAnExpiryIndex) 
     EXPECT_EQ(list.elements[1].str, "6");
 
     auto stored = cmd({"HGET", keys.messages, "5"});
-    ASSERT_EQ(stored.type, RedisReply::Type::String);
+    ASSERT_EQ(stored.type, redis::Reply::Type::String);
     livepush::internal::v1::InboxMessage pb;
     ASSERT_TRUE(pb.ParseFromString(stored.str));
     EXPECT_EQ(pb.msg_id(), 5u);

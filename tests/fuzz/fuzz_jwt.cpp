@@ -8,7 +8,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 
 namespace {
 

@@ -18,19 +18,9 @@
 #include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::testing {
-
-// Polls `pred` until it holds or `timeout` passes; the last answer decides.
-template <class F>
-bool eventually(F&& pred, std::chrono::milliseconds timeout) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return pred();
-}
 
 // Ids come back as decimal strings (docs/api.md); counts as numbers. Either reads here.
 inline std::uint64_t json_u64(const boost::json::value& v) {
@@ -89,6 +79,19 @@ protected:
         auto r = api_[node]->post(path, body);
         EXPECT_EQ(r.status, status) << path << " " << body << " -> " << r.body;
         return r.status == 200 ? r.json().as_object() : boost::json::object{};
+    }
+
+    // True once `node` sees `user` online: a login's route is bound in Redis after LOGIN_RESULT,
+    // so a push through another node sent sooner finds no route.
+    bool routed(int node, std::uint64_t user) {
+        return eventually(
+            [&] {
+                auto r = api_[node]->get("/v1/users/" + std::to_string(user));
+                if (r.status != 200) return false;
+                const auto* online = r.json().as_object().if_contains("online");
+                return online && online->is_bool() && online->as_bool();
+            },
+            std::chrono::milliseconds(10000));
     }
 
     boost::json::object get(int node, const std::string& path) {

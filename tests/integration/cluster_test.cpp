@@ -17,7 +17,7 @@
 
 #include "ack/redis_inbox.hpp"
 #include "cluster_fixture.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 #include "livepush.pb.h"
 
 namespace {
@@ -269,10 +269,10 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     ASSERT_TRUE(first);
     EXPECT_EQ(first->type(), "inflight");  // not acked: it stays in flight (retry in 30 s)
 
-    lp::router::RedisClient::Options o;
+    lp::redis::Client::Options o;
     o.host = "127.0.0.1";
     o.port = redis_->port();
-    lp::router::RedisClient client(o);
+    lp::redis::Client client(o);
     client.start();
     ASSERT_TRUE(eventually([&] { return client.connected(); }, 3000ms));
     lp::ack::RedisInbox inbox(client, 1000);

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "codec/envelope.hpp"
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "load-test/client.hpp"
 #include "livepush.pb.h"
 #include "node_process.hpp"

@@ -19,7 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 
 #ifndef LIVEPUSHD_PATH
 #error "LIVEPUSHD_PATH must point at the livepushd binary"

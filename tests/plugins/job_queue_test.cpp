@@ -26,6 +26,7 @@
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/redis_job_queue.hpp"
 #include "shared_redis.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -33,15 +34,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
 
 // A wall clock that only moves when told to.
 class ManualClock {
@@ -81,7 +74,7 @@ struct RedisJobs {
     JobQueue& node_a() { return a; }
     JobQueue& node_b() { return b; }
 
-    std::unique_ptr<router::RedisClient> client_a, client_b;
+    std::unique_ptr<redis::Client> client_a, client_b;
     RedisJobQueue a, b;
 };
 

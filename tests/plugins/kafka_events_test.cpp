@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tests/plugins/kafka_mock.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -30,15 +31,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using test::KafkaMockCluster;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (!pred()) {
-        if (Clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
-}
+using lp::testing::eventually;
 
 // The clients' log lines, kept for assertions; printed too with LP_KAFKA_TEST_LOG set.
 struct LogLines {

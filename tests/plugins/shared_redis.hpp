@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "redis_server.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace lp::plugins::test {
 
@@ -21,13 +21,13 @@ inline lp::testing::RedisServer& shared_redis() {
 }
 
 // A started client of shared_redis(), connected when this returns.
-inline std::unique_ptr<router::RedisClient> connected_client() {
+inline std::unique_ptr<redis::Client> connected_client() {
     using namespace std::chrono_literals;
-    router::RedisClient::Options o;
+    redis::Client::Options o;
     o.host = shared_redis().host();
     o.port = shared_redis().port();
     o.command_timeout = 2000ms;  // sanitizer builds on a shared machine are slow
-    auto client = std::make_unique<router::RedisClient>(o);
+    auto client = std::make_unique<redis::Client>(o);
     client->start();
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!client->connected()) {
@@ -38,7 +38,7 @@ inline std::unique_ptr<router::RedisClient> connected_client() {
 }
 
 // Empties the shared server (every test starts from nothing).
-inline void flush_redis(router::RedisClient& client) {
+inline void flush_redis(redis::Client& client) {
     using namespace std::chrono_literals;
     if (!client.command_sync({"FLUSHALL"}, 5000ms).is_status("OK")) {
         throw std::runtime_error("redis: FLUSHALL failed");

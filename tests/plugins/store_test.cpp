@@ -42,10 +42,10 @@ struct MemoryBackend {
     }
 };
 
-// Stores that share one RedisClient (one node), on a flushed redis-server.
+// Stores that share one redis::Client (one node), on a flushed redis-server.
 struct RedisBackend {
     static constexpr const char* kName = "Redis";
-    std::unique_ptr<router::RedisClient> client = test::connected_client();
+    std::unique_ptr<redis::Client> client = test::connected_client();
 
     RedisBackend() { test::flush_redis(*client); }
     std::unique_ptr<sdk::Store> store(const std::string& prefix) {
@@ -439,11 +439,11 @@ TEST(MemoryStoreTest, ForeignSscanCursorIsRefused) {
 
 TEST(RedisStoreTest, UnavailableRedisFailsPromptly) {
     lp::testing::RedisServer gone;
-    router::RedisClient::Options o;
+    redis::Client::Options o;
     o.host = gone.host();
     o.port = gone.port();
     gone.stop();
-    router::RedisClient client(o);
+    redis::Client client(o);
     client.start();
     // A command timeout far above the bound each call must meet: "prompt" means the store knows
     // Redis is down and says so at once, not that it waits for the command to time out.

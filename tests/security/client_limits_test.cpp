@@ -31,7 +31,7 @@
 #include <random>
 #include <thread>
 
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "http_client.hpp"
 #include "load-test/client.hpp"
 #include "livepush.pb.h"

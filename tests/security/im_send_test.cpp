@@ -26,6 +26,7 @@
 #include "livepush.pb.h"
 #include "node_process.hpp"
 #include "redis_server.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace {
 
@@ -41,15 +42,7 @@ using lp::testing::RedisServer;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
-template <class F>
-bool eventually(F&& pred, std::chrono::milliseconds timeout = 10s) {
-    auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
 
 std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user, const std::string& platform = "android") {
     Options o;
@@ -203,13 +196,13 @@ void never_acking_session_stays_under_the_bound(std::vector<std::string> args) {
         if (r.status != 200) return;
         sent.insert(std::stoull(std::string(r.json().at("msg_id").as_string())));
     }
-    EXPECT_TRUE(eventually([&] { return metric(api, "livepush_qos1_waiting_overflow_total") == 86; }))
+    EXPECT_TRUE(eventually([&] { return metric(api, "livepush_qos1_waiting_overflow_total") == 86; }, 10s))
         << metric(api, "livepush_qos1_waiting_overflow_total");
     EXPECT_LE(metric(api, "livepush_qos1_waiting"), 10);
     EXPECT_EQ(metric(api, "livepush_qos1_inflight"), 4);
 
     silent->close();
-    EXPECT_TRUE(eventually([&] { return metric(api, "livepush_sessions_logged_in") == 0; }));
+    EXPECT_TRUE(eventually([&] { return metric(api, "livepush_sessions_logged_in") == 0; }, 10s));
     auto again = login(node, 900);
     std::set<std::uint64_t> got;
     while (got.size() < sent.size()) {

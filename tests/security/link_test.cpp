@@ -30,7 +30,7 @@
 #include "cluster.pb.h"
 #include "cluster_fixture.hpp"
 #include "codec/stream_decoder.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 namespace {
 
@@ -265,9 +265,9 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
     std::uint16_t fake_port = 0;
     int listener = listen_on(fake_port);
     start_link_node(0);
-    lp::router::RedisClient::Options ro;
+    lp::redis::Client::Options ro;
     ro.port = redis_->port();
-    lp::router::RedisClient redis(ro);
+    lp::redis::Client redis(ro);
     redis.start();
     ASSERT_TRUE(redis.command_sync({"SET", "lp:node:fake", "127.0.0.1:1|127.0.0.1:" + std::to_string(fake_port)}, 2000ms).ok());
     ASSERT_TRUE(redis.command_sync({"SADD", "lp:nodes", "fake"}, 2000ms).ok());
@@ -310,6 +310,7 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
     auto user = login(1, 2002);
     ASSERT_TRUE(eventually([&] { return metric(0, "livepush_cluster_nodes") == 2 && metric(1, "livepush_cluster_nodes") == 2; },
                            10000ms));
+    ASSERT_TRUE(routed(0, 2002));
     const double before = std::max(0.0, rejected(1, "bad_proof"));
     attack_with(1, recorded, *user, "replayed-hello");
     EXPECT_TRUE(eventually([&] { return rejected(1, "bad_proof") >= before + 1; }, 5000ms));
@@ -373,6 +374,7 @@ TEST_F(LinkAttack, TwoThousandIdleConnectionsAreShedAndARealNodeStillLinks) {
 
     start_link_node(1);
     ASSERT_TRUE(eventually([&] { return metric(1, "livepush_cluster_nodes") == 2; }, 10000ms));
+    ASSERT_TRUE(routed(1, 3003));
     post(1, "/v1/push/user", R"({"user_id":3003,"type":"after-flood","payload":1})");
     auto p = user->next_push(10000ms);
     ASSERT_TRUE(p) << "n2 could not deliver to n1 after the flood";
@@ -408,6 +410,7 @@ TEST_F(LinkAttack, TlsLinksDeliverAndRefuseACertificateFromAnotherCa) {
     start_link_node(1, tls("node"));
     auto user = login(0, 4004);
     ASSERT_TRUE(eventually([&] { return metric(1, "livepush_cluster_nodes") == 2; }, 10000ms));
+    ASSERT_TRUE(routed(1, 4004));
     post(1, "/v1/push/user", R"({"user_id":4004,"type":"over-tls","payload":1})");
     auto p = user->next_push(10000ms);
     ASSERT_TRUE(p) << "n2 could not deliver to n1 over a TLS link";

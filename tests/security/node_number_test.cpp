@@ -23,8 +23,9 @@
 #include "http_client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 #include "server/msg_id.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace {
 
@@ -56,20 +57,12 @@ std::uint64_t push_broadcast(HttpClient& api) {
     return std::stoull(std::string(r.json().at("msg_id").as_string()));
 }
 
-template <class F>
-bool eventually(F&& pred, std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
 
-std::unique_ptr<lp::router::RedisClient> redis_client(const RedisServer& redis) {
-    lp::router::RedisClient::Options o;
+std::unique_ptr<lp::redis::Client> redis_client(const RedisServer& redis) {
+    lp::redis::Client::Options o;
     o.port = redis.port();
-    auto c = std::make_unique<lp::router::RedisClient>(o);
+    auto c = std::make_unique<lp::redis::Client>(o);
     c->start();
     return c;
 }

@@ -17,7 +17,7 @@
 #include <sstream>
 #include <string>
 
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 #include "http_client.hpp"
 #include "livepush.pb.h"
 #include "load-test/client.hpp"

@@ -1,5 +1,5 @@
-// handlers/jwt: JSON Web Tokens for LOGIN: HS256 (HMAC-SHA256 with the configured secret), and
-// RS256 / ES256 with configured PEM public keys (handlers/jwt_keys).
+// auth/jwt: JSON Web Tokens for LOGIN: HS256 (HMAC-SHA256 with the configured secret), and
+// RS256 / ES256 with configured PEM public keys (auth/jwt_keys).
 //
 // Verification is strict: the header's alg must be HS256, RS256 or ES256 and must match a kind
 // of key we hold ("none" and every other alg are refused; an HS256 token is checked against the
@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "handlers/jwt_keys.hpp"
+#include "auth/jwt_keys.hpp"
 
 namespace lp::auth {
 

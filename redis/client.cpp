@@ -1,4 +1,4 @@
-// router/redis_client: see redis_client.hpp for what the client is for and why it runs one I/O
+// redis/client: see client.hpp for what the client is for and why it runs one I/O
 // thread over a blocking hiredis connection.
 //
 // The I/O thread's life is a small state machine:
@@ -8,7 +8,7 @@
 //   broken        → fail what was on the wire → on_state(false) → reconnect at once, then with
 //                   doubling backoff; meanwhile every queued command fails with "disconnected".
 // Callbacks always run with no lock held, so they may queue more commands.
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
@@ -21,7 +21,7 @@
 #include <random>
 #include <stdexcept>
 
-namespace lp::router {
+namespace lp::redis {
 
 namespace {
 
@@ -75,17 +75,17 @@ std::string sha1_hex(std::string_view data) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// RedisReply, Script
+// Reply, Script
 
-RedisReply RedisReply::error(std::string_view message) {
-    RedisReply r;
+Reply Reply::error(std::string_view message) {
+    Reply r;
     r.type = Type::Error;
     r.str.assign(message);
     return r;
 }
 
-RedisReply RedisReply::from_hiredis(const redisReply& r) {
-    RedisReply out;
+Reply Reply::from_hiredis(const redisReply& r) {
+    Reply out;
     switch (r.type) {
         case REDIS_REPLY_STRING:
             out.type = Type::String;
@@ -128,12 +128,12 @@ Script::Script(std::string src) : source(std::move(src)), sha1(sha1_hex(source))
 // ---------------------------------------------------------------------------------------------
 // Callers' side
 
-struct RedisClient::Wire {
+struct Client::Wire {
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
 };
 
-RedisClient::RedisClient(Options options)
+Client::Client(Options options)
     : opt_(std::move(options)), wire_(std::make_unique<Wire>()) {
     using std::chrono::milliseconds;
     if (opt_.connect_timeout <= milliseconds::zero() ||
@@ -152,21 +152,21 @@ RedisClient::RedisClient(Options options)
     if (opt_.db < 0) throw std::invalid_argument("redis: db must be >= 0");
 }
 
-RedisClient::~RedisClient() {
+Client::~Client() {
     stop();
 }
 
-void RedisClient::start() {
+void Client::start() {
     std::lock_guard lc(lifecycle_mu_);
     if (thread_.joinable()) return;
     {
         std::lock_guard lk(mu_);
-        if (stopping_) throw std::logic_error("RedisClient::start() after stop()");
+        if (stopping_) throw std::logic_error("Client::start() after stop()");
     }
     thread_ = std::thread([this] { run(); });
 }
 
-void RedisClient::stop() {
+void Client::stop() {
     {
         std::lock_guard lk(mu_);
         stopping_ = true;
@@ -178,16 +178,16 @@ void RedisClient::stop() {
     fail_queued(kErrStopped);  // only non-empty if the thread never started
 }
 
-void RedisClient::on_state(std::function<void(bool up)> hook) {
+void Client::on_state(std::function<void(bool up)> hook) {
     std::lock_guard lk(mu_);
     on_state_ = std::move(hook);
 }
 
-void RedisClient::command(std::vector<std::string> args, Callback cb) {
+void Client::command(std::vector<std::string> args, Callback cb) {
     enqueue(Pending{std::move(args), std::move(cb), nullptr}, nullptr);
 }
 
-RedisReply RedisClient::command_sync(std::vector<std::string> args,
+Reply Client::command_sync(std::vector<std::string> args,
                                      std::chrono::milliseconds timeout) {
     return wait_sync(Pending{std::move(args), {}, nullptr}, nullptr, timeout);
 }
@@ -206,18 +206,18 @@ std::vector<std::string> eval_args(const Script& script, std::vector<std::string
 }
 }  // namespace
 
-void RedisClient::eval(const Script& script, std::vector<std::string> keys,
+void Client::eval(const Script& script, std::vector<std::string> keys,
                        std::vector<std::string> args, Callback cb) {
     enqueue(Pending{eval_args(script, keys, args), std::move(cb), nullptr}, &script);
 }
 
-RedisReply RedisClient::eval_sync(const Script& script, std::vector<std::string> keys,
+Reply Client::eval_sync(const Script& script, std::vector<std::string> keys,
                                   std::vector<std::string> args,
                                   std::chrono::milliseconds timeout) {
     return wait_sync(Pending{eval_args(script, keys, args), {}, nullptr}, &script, timeout);
 }
 
-void RedisClient::enqueue(Pending p, const Script* script) {
+void Client::enqueue(Pending p, const Script* script) {
     std::string refusal;
     if (p.args.empty()) {
         refusal = "refused: empty command";
@@ -252,28 +252,28 @@ void RedisClient::enqueue(Pending p, const Script* script) {
     }
     if (!refusal.empty()) {
         rejected_.fetch_add(1, std::memory_order_relaxed);
-        deliver(p.cb, RedisReply::error(refusal), false);
+        deliver(p.cb, Reply::error(refusal), false);
         return;
     }
     if (wake) cv_.notify_one();
 }
 
-RedisReply RedisClient::wait_sync(Pending p, const Script* script,
+Reply Client::wait_sync(Pending p, const Script* script,
                                   std::chrono::milliseconds timeout) {
     if (on_io_thread()) {
         throw std::logic_error(
-            "RedisClient: a *_sync call from a callback or on_state would wait for itself; "
+            "Client: a *_sync call from a callback or on_state would wait for itself; "
             "use the async form there");
     }
     struct Waiter {
         std::mutex m;
         std::condition_variable cv;
         bool done = false;
-        RedisReply reply;
+        Reply reply;
     };
     auto w = std::make_shared<Waiter>();
     // The waiter outlives a timed-out call: the reply may still come and lands in it.
-    p.cb = [w](const RedisReply& r) {
+    p.cb = [w](const Reply& r) {
         {
             std::lock_guard lk(w->m);
             w->reply = r;
@@ -284,16 +284,16 @@ RedisReply RedisClient::wait_sync(Pending p, const Script* script,
     enqueue(std::move(p), script);
     std::unique_lock lk(w->m);
     if (!w->cv.wait_for(lk, timeout, [&] { return w->done; })) {
-        return RedisReply::error(kErrTimeout);
+        return Reply::error(kErrTimeout);
     }
     return std::move(w->reply);
 }
 
-bool RedisClient::on_io_thread() const noexcept {
+bool Client::on_io_thread() const noexcept {
     return io_thread_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
 }
 
-RedisClient::Stats RedisClient::stats() const {
+Client::Stats Client::stats() const {
     Stats s;
     s.commands = commands_.load(std::memory_order_relaxed);
     s.errors = errors_.load(std::memory_order_relaxed);
@@ -311,12 +311,12 @@ RedisClient::Stats RedisClient::stats() const {
     return s;
 }
 
-std::string RedisClient::last_error() const {
+std::string Client::last_error() const {
     std::lock_guard lk(mu_);
     return last_error_;
 }
 
-void RedisClient::set_last_error(std::string why) {
+void Client::set_last_error(std::string why) {
     std::lock_guard lk(mu_);
     last_error_ = std::move(why);
 }
@@ -324,7 +324,7 @@ void RedisClient::set_last_error(std::string why) {
 // ---------------------------------------------------------------------------------------------
 // The I/O thread
 
-void RedisClient::run() {
+void Client::run() {
     io_thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
     // hiredis writes with write(2): a peer that closed would raise SIGPIPE and kill the process
     // unless it is ignored. Blocking it on this thread turns it into EPIPE whatever the process
@@ -383,7 +383,7 @@ bool is_auth_error(std::string_view e) {
 
 }  // namespace
 
-bool RedisClient::connect(std::string& why) {
+bool Client::connect(std::string& why) {
     const std::string where = opt_.host + ":" + std::to_string(opt_.port);
     redisContext* c =
         redisConnectWithTimeout(opt_.host.c_str(), opt_.port, to_timeval(opt_.connect_timeout));
@@ -417,7 +417,7 @@ bool RedisClient::connect(std::string& why) {
     }
     if (opt_.db != 0) hello.push_back(Pending{{"SELECT", std::to_string(opt_.db)}, {}, nullptr});
     hello.push_back(Pending{{"PING"}, {}, nullptr});
-    std::vector<RedisReply> replies;
+    std::vector<Reply> replies;
     std::vector<char> made_up;
     bool appended = true;
     for (const auto& p : hello) appended = appended && append(p);
@@ -439,7 +439,7 @@ bool RedisClient::connect(std::string& why) {
     return true;
 }
 
-void RedisClient::drop_connection() {
+void Client::drop_connection() {
     connected_.store(false, std::memory_order_release);
     if (ctx_) {
         redisFree(ctx_);
@@ -448,7 +448,7 @@ void RedisClient::drop_connection() {
     loaded_scripts_.clear();
 }
 
-bool RedisClient::take_batch(std::vector<Pending>& batch) {
+bool Client::take_batch(std::vector<Pending>& batch) {
     std::unique_lock lk(mu_);
     if (queue_.empty() && !stopping_) {
         waiting_ = true;
@@ -474,7 +474,7 @@ bool RedisClient::take_batch(std::vector<Pending>& batch) {
 
 // Appends one command to the hiredis output buffer. A script this connection has not loaded
 // goes as EVAL with its source (which loads it), later ones as EVALSHA.
-bool RedisClient::append(const Pending& p) {
+bool Client::append(const Pending& p) {
     auto& w = *wire_;
     w.argv.clear();
     w.lens.clear();
@@ -495,7 +495,7 @@ bool RedisClient::append(const Pending& p) {
 // Reads replies until `out` holds `n` of them. On a broken connection or a timeout the missing
 // ones are made up ("disconnected" / "timeout", flagged in `made_up`) and false is returned: the
 // connection must then be dropped.
-bool RedisClient::read_replies(std::size_t n, std::vector<RedisReply>& out,
+bool Client::read_replies(std::size_t n, std::vector<Reply>& out,
                                std::vector<char>& made_up) {
     while (out.size() < n) {
         void* raw = nullptr;
@@ -508,13 +508,13 @@ bool RedisClient::read_replies(std::size_t n, std::vector<RedisReply>& out,
             set_last_error(std::string(timed_out ? "command timeout: " : "connection lost: ") +
                            (ctx_->errstr[0] ? ctx_->errstr : "no reply"));
             while (out.size() < n) {
-                out.push_back(RedisReply::error(timed_out ? kErrTimeout : kErrDisconnected));
+                out.push_back(Reply::error(timed_out ? kErrTimeout : kErrDisconnected));
                 made_up.push_back(1);
             }
             return false;
         }
         auto* reply = static_cast<redisReply*>(raw);
-        out.push_back(RedisReply::from_hiredis(*reply));
+        out.push_back(Reply::from_hiredis(*reply));
         made_up.push_back(0);
         freeReplyObject(reply);
     }
@@ -523,7 +523,7 @@ bool RedisClient::read_replies(std::size_t n, std::vector<RedisReply>& out,
 
 // One round trip for the batch, a second one if some EVALSHA met NOSCRIPT, then every callback
 // in order. Returns false if the connection broke (already dropped when the callbacks run).
-bool RedisClient::execute(std::vector<Pending>& batch) {
+bool Client::execute(std::vector<Pending>& batch) {
     replies_.clear();
     made_up_.clear();
     bool alive = true;
@@ -540,7 +540,7 @@ bool RedisClient::execute(std::vector<Pending>& batch) {
         if (alive) alive = reload_scripts(batch);
     } else {
         set_last_error("out of memory while queueing commands");
-        replies_.assign(batch.size(), RedisReply::error(kErrDisconnected));
+        replies_.assign(batch.size(), Reply::error(kErrDisconnected));
         made_up_.assign(batch.size(), 1);
     }
     if (!alive) drop_connection();
@@ -552,7 +552,7 @@ bool RedisClient::execute(std::vector<Pending>& batch) {
 
 // EVALSHA answered NOSCRIPT (the script cache was flushed under us): send those commands again
 // as EVAL, in one more round trip, and put their replies in place of the NOSCRIPT errors.
-bool RedisClient::reload_scripts(const std::vector<Pending>& batch) {
+bool Client::reload_scripts(const std::vector<Pending>& batch) {
     std::vector<std::size_t> again;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].script && replies_[i].is_error() && replies_[i].str.starts_with("NOSCRIPT")) {
@@ -563,7 +563,7 @@ bool RedisClient::reload_scripts(const std::vector<Pending>& batch) {
     for (std::size_t i : again) loaded_scripts_.erase(batch[i].args[1]);
     bool alive = true;
     for (std::size_t i : again) alive = alive && append(batch[i]);
-    std::vector<RedisReply> retried;
+    std::vector<Reply> retried;
     std::vector<char> retried_made_up;
     if (alive) {
         script_reloads_.fetch_add(again.size(), std::memory_order_relaxed);
@@ -571,7 +571,7 @@ bool RedisClient::reload_scripts(const std::vector<Pending>& batch) {
         commands_.fetch_add(again.size(), std::memory_order_relaxed);
         alive = read_replies(again.size(), retried, retried_made_up);
     } else {
-        retried.assign(again.size(), RedisReply::error(kErrDisconnected));
+        retried.assign(again.size(), Reply::error(kErrDisconnected));
         retried_made_up.assign(again.size(), 1);
     }
     for (std::size_t k = 0; k < again.size(); ++k) {
@@ -583,7 +583,7 @@ bool RedisClient::reload_scripts(const std::vector<Pending>& batch) {
 
 // Disconnected: until `until`, fail every command as it arrives (callers must not wait for a
 // Redis that may be gone for minutes), then let run() try to connect again.
-void RedisClient::wait_backoff(std::chrono::steady_clock::time_point until) {
+void Client::wait_backoff(std::chrono::steady_clock::time_point until) {
     std::unique_lock lk(mu_);
     while (true) {
         if (!queue_.empty()) {
@@ -593,7 +593,7 @@ void RedisClient::wait_backoff(std::chrono::steady_clock::time_point until) {
             queue_bytes_ = 0;
             queue_bytes_seen_.store(0, std::memory_order_relaxed);
             lk.unlock();
-            for (auto& p : doomed) deliver(p.cb, RedisReply::error(kErrDisconnected), true);
+            for (auto& p : doomed) deliver(p.cb, Reply::error(kErrDisconnected), true);
             lk.lock();
             continue;
         }
@@ -604,7 +604,7 @@ void RedisClient::wait_backoff(std::chrono::steady_clock::time_point until) {
     }
 }
 
-void RedisClient::fail_queued(std::string_view why) {
+void Client::fail_queued(std::string_view why) {
     std::deque<Pending> doomed;
     {
         std::lock_guard lk(mu_);
@@ -613,10 +613,10 @@ void RedisClient::fail_queued(std::string_view why) {
         queue_bytes_ = 0;
         queue_bytes_seen_.store(0, std::memory_order_relaxed);
     }
-    for (auto& p : doomed) deliver(p.cb, RedisReply::error(why), true);
+    for (auto& p : doomed) deliver(p.cb, Reply::error(why), true);
 }
 
-void RedisClient::deliver(const Callback& cb, const RedisReply& reply, bool made_up) {
+void Client::deliver(const Callback& cb, const Reply& reply, bool made_up) {
     if (reply.is_error()) errors_.fetch_add(1, std::memory_order_relaxed);
     if (made_up) failed_.fetch_add(1, std::memory_order_relaxed);
     if (!cb) return;
@@ -628,7 +628,7 @@ void RedisClient::deliver(const Callback& cb, const RedisReply& reply, bool made
     }
 }
 
-void RedisClient::notify_state(bool up) {
+void Client::notify_state(bool up) {
     std::function<void(bool)> hook;
     {
         std::lock_guard lk(mu_);
@@ -642,4 +642,4 @@ void RedisClient::notify_state(bool up) {
     }
 }
 
-}  // namespace lp::router
+}  // namespace lp::redis

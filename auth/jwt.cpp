@@ -1,11 +1,11 @@
-// handlers/jwt: JSON Web Tokens for LOGIN (see jwt.hpp for the rules a token must meet).
+// auth/jwt: JSON Web Tokens for LOGIN (see jwt.hpp for the rules a token must meet).
 //
 // verify() is fed attacker-controlled bytes on every login, so it never throws and does the
 // cheap, unauthenticated work first: split, decode and check the header, then the signature, and
 // only then look at the claims. The checks are deliberately stricter than RFC 7519 requires
 // wherever leniency would let two different strings stand for the same token or the same user
 // (padding, non-canonical base64 tails, leading zeros in sub).
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

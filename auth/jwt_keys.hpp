@@ -1,4 +1,4 @@
-// handlers/jwt_keys: the public keys RS256 and ES256 tokens are verified with, read from PEM.
+// auth/jwt_keys: the public keys RS256 and ES256 tokens are verified with, read from PEM.
 //
 // Owns the parsed keys (OpenSSL EVP_PKEY) and the one operation done with them: checking a JWS
 // signature over a signing input. A key is bound to exactly one JWS alg when it is loaded (an

@@ -1,5 +1,5 @@
-// handlers/jwt_keys: PEM public keys and JWS signature checks with OpenSSL EVP (see jwt_keys.hpp).
-#include "handlers/jwt_keys.hpp"
+// auth/jwt_keys: PEM public keys and JWS signature checks with OpenSSL EVP (see jwt_keys.hpp).
+#include "auth/jwt_keys.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>

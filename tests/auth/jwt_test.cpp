@@ -2,7 +2,7 @@
 //
 // Tokens are built here from raw header and payload JSON and signed with OpenSSL directly, so
 // the tests do not trust mint_hs256() to produce the shapes they want to attack.
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

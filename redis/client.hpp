@@ -1,4 +1,4 @@
-// router/redis_client: the node's one connection to Redis, shared by every thread.
+// redis/client: the node's one connection to Redis, shared by every thread.
 //
 // What it is for: the cluster layer (routes, node liveness, kicks across nodes) talks to Redis
 // through this client. Callers on any thread queue commands; one I/O thread owned by the client
@@ -43,7 +43,7 @@
 struct redisContext;
 struct redisReply;
 
-namespace lp::router {
+namespace lp::redis {
 
 // The messages of the errors the client makes up itself (Error replies that never came from
 // Redis). Compare `reply.str` against these; Redis's own errors start with a code such as "ERR".
@@ -54,13 +54,13 @@ inline constexpr std::string_view kErrQueueBytes = "queue full (bytes)";  // ove
 inline constexpr std::string_view kErrStopped = "stopped";            // the client was stopped
 
 // An owning copy of a hiredis reply.
-struct RedisReply {
+struct Reply {
     enum class Type : std::uint8_t { Nil, Integer, String, Status, Error, Array };
 
     Type type = Type::Nil;
     long long integer = 0;             // Integer
     std::string str;                   // String, Status, Error
-    std::vector<RedisReply> elements;  // Array (elements may be Nil or arrays themselves)
+    std::vector<Reply> elements;  // Array (elements may be Nil or arrays themselves)
 
     // True for every reply but an Error (a Nil GET is ok). For "+OK" test is_status("OK").
     bool ok() const noexcept { return type != Type::Error; }
@@ -68,8 +68,8 @@ struct RedisReply {
     bool is_nil() const noexcept { return type == Type::Nil; }
     bool is_status(std::string_view s) const noexcept { return type == Type::Status && str == s; }
 
-    static RedisReply error(std::string_view message);
-    static RedisReply from_hiredis(const redisReply& r);
+    static Reply error(std::string_view message);
+    static Reply from_hiredis(const redisReply& r);
 };
 
 // A Lua script: its source and the SHA1 Redis files it under, computed here (no SCRIPT LOAD).
@@ -81,9 +81,9 @@ struct Script {
     explicit Script(std::string src);
 };
 
-class RedisClient {
+class Client {
 public:
-    using Callback = std::function<void(const RedisReply&)>;
+    using Callback = std::function<void(const Reply&)>;
 
     struct Options {
         std::string host = "127.0.0.1";
@@ -128,10 +128,10 @@ public:
 
     // Throws std::invalid_argument on nonsensical options (zero timeouts, batch_limit 0,
     // backoff_min > backoff_max).
-    explicit RedisClient(Options options);
-    ~RedisClient();  // stop()
-    RedisClient(const RedisClient&) = delete;
-    RedisClient& operator=(const RedisClient&) = delete;
+    explicit Client(Options options);
+    ~Client();  // stop()
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
 
     // Starts the I/O thread, which connects at once. Commands queued before start() wait for it.
     // Call once; a stopped client stays stopped.
@@ -153,7 +153,7 @@ public:
     // Blocks until the reply or `timeout`, then returns Error "timeout" (the command may still
     // run later). For start-up, the HTTP API thread and tests; never from a callback (throws
     // std::logic_error there: the I/O thread would wait for itself).
-    RedisReply command_sync(std::vector<std::string> args, std::chrono::milliseconds timeout);
+    Reply command_sync(std::vector<std::string> args, std::chrono::milliseconds timeout);
 
     // EVALSHA `script` with `keys` and `args`. The first use of a script on a connection is sent
     // as EVAL (which loads it); a NOSCRIPT answer (SCRIPT FLUSH) is retried as EVAL before any
@@ -161,7 +161,7 @@ public:
     // the script runs after the batch's later commands.
     void eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
               Callback cb = {});
-    RedisReply eval_sync(const Script& script, std::vector<std::string> keys,
+    Reply eval_sync(const Script& script, std::vector<std::string> keys,
                          std::vector<std::string> args, std::chrono::milliseconds timeout);
 
     // `hook(true)` after every successful connect (the first one too), `hook(false)` when a
@@ -186,7 +186,7 @@ private:
     struct Wire;  // argv scratch for redisAppendCommandArgv
 
     void enqueue(Pending p, const Script* script);
-    RedisReply wait_sync(Pending p, const Script* script, std::chrono::milliseconds timeout);
+    Reply wait_sync(Pending p, const Script* script, std::chrono::milliseconds timeout);
     bool on_io_thread() const noexcept;
 
     // I/O thread.
@@ -196,11 +196,11 @@ private:
     bool take_batch(std::vector<Pending>& batch);
     bool append(const Pending& p);
     bool execute(std::vector<Pending>& batch);
-    bool read_replies(std::size_t n, std::vector<RedisReply>& out, std::vector<char>& made_up);
+    bool read_replies(std::size_t n, std::vector<Reply>& out, std::vector<char>& made_up);
     bool reload_scripts(const std::vector<Pending>& batch);
     void wait_backoff(std::chrono::steady_clock::time_point until);
     void fail_queued(std::string_view why);
-    void deliver(const Callback& cb, const RedisReply& reply, bool made_up);
+    void deliver(const Callback& cb, const Reply& reply, bool made_up);
     void notify_state(bool up);
     void set_last_error(std::string why);
 
@@ -223,7 +223,7 @@ private:
     redisContext* ctx_ = nullptr;
     std::unordered_set<std::string> loaded_scripts_;  // sha1s this connection has seen EVAL'd
     std::unique_ptr<Wire> wire_;
-    std::vector<RedisReply> replies_;  // the batch's replies, in order
+    std::vector<Reply> replies_;  // the batch's replies, in order
     std::vector<char> made_up_;        // per reply: made up here, not from Redis
 
     std::atomic<bool> connected_{false};
@@ -241,4 +241,4 @@ private:
     std::atomic<std::uint64_t> auth_failures_{0};
 };
 
-}  // namespace lp::router
+}  // namespace lp::redis

@@ -1,10 +1,10 @@
-// tests/router/redis_client_test: RedisClient against a real redis-server on a run-time port.
+// tests/router/redis_client_test: Client against a real redis-server on a run-time port.
 //
 // What is pinned here: replies of every shape come back intact and in order, commands are
 // pipelined (many per round trip), scripts survive SCRIPT FLUSH, and when Redis restarts, is
 // killed, hangs or the caller floods the queue, every callback still runs exactly once with a
 // clear error, nothing hangs, and the same client works again once Redis is back.
-#include "router/redis_client.hpp"
+#include "redis/client.hpp"
 
 #include <gtest/gtest.h>
 
@@ -19,23 +19,16 @@
 #include <vector>
 
 #include "redis_server.hpp"
+#include "tests/integration/eventually.hpp"
 
-namespace lp::router {
+namespace lp::redis {
 namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-using Type = RedisReply::Type;
+using Type = Reply::Type;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return pred();
-}
+using lp::testing::eventually;
 
 // on_state transitions, as seen by the hook.
 class StateLog {
@@ -62,8 +55,8 @@ private:
 
 class RedisClientTest : public ::testing::Test {
 protected:
-    RedisClient::Options options() const {
-        RedisClient::Options o;
+    Client::Options options() const {
+        Client::Options o;
         o.host = redis_.host();
         o.port = redis_.port();
         o.connect_timeout = 500ms;
@@ -74,14 +67,14 @@ protected:
     }
 
     // A started client whose on_state goes to `states_`; connected when this returns.
-    std::unique_ptr<RedisClient> connected_client(RedisClient::Options o) {
-        auto c = std::make_unique<RedisClient>(std::move(o));
+    std::unique_ptr<Client> connected_client(Client::Options o) {
+        auto c = std::make_unique<Client>(std::move(o));
         c->on_state(states_.hook());
         c->start();
         EXPECT_TRUE(eventually([&] { return c->connected(); })) << c->last_error();
         return c;
     }
-    std::unique_ptr<RedisClient> connected_client() { return connected_client(options()); }
+    std::unique_ptr<Client> connected_client() { return connected_client(options()); }
 
     lp::testing::RedisServer redis_;
     StateLog states_;
@@ -100,8 +93,8 @@ TEST_F(RedisClientTest, SyncCommandsReturnTheReply) {
 
 TEST_F(RedisClientTest, AsyncCallbackRunsOnTheIoThreadWithTheReply) {
     auto c = connected_client();
-    std::promise<std::pair<RedisReply, std::thread::id>> done;
-    c->command({"INCRBY", "n", "41"}, [&](const RedisReply& r) {
+    std::promise<std::pair<Reply, std::thread::id>> done;
+    c->command({"INCRBY", "n", "41"}, [&](const Reply& r) {
         done.set_value({r, std::this_thread::get_id()});
     });
     auto fut = done.get_future();
@@ -121,7 +114,7 @@ TEST_F(RedisClientTest, TenThousandAsyncCommandsCompleteInOrderInFewBatches) {
     std::promise<void> all_done;
     const auto t0 = Clock::now();
     for (int i = 0; i < kCommands; ++i) {
-        c->command({"INCR", "counter"}, [&, i](const RedisReply& r) {
+        c->command({"INCR", "counter"}, [&, i](const Reply& r) {
             seen.push_back(r.type == Type::Integer ? r.integer : -1);  // only the I/O thread
             if (i == kCommands - 1) all_done.set_value();
         });
@@ -232,11 +225,11 @@ TEST_F(RedisClientTest, EvalRunsScriptsAndSurvivesScriptFlush) {
     std::vector<std::string> order;
     std::promise<void> done;
     c->eval(add, {"s"}, {"10"},
-            [&](const RedisReply& r) { order.push_back("eval1=" + std::to_string(r.integer)); });
-    c->command({"GET", "s"}, [&](const RedisReply& r) { order.push_back("get=" + r.str); });
+            [&](const Reply& r) { order.push_back("eval1=" + std::to_string(r.integer)); });
+    c->command({"GET", "s"}, [&](const Reply& r) { order.push_back("get=" + r.str); });
     c->eval(add, {"s"}, {"100"},
-            [&](const RedisReply& r) { order.push_back("eval2=" + std::to_string(r.integer)); });
-    c->command({"PING"}, [&](const RedisReply&) { done.set_value(); });
+            [&](const Reply& r) { order.push_back("eval2=" + std::to_string(r.integer)); });
+    c->command({"PING"}, [&](const Reply&) { done.set_value(); });
     ASSERT_EQ(done.get_future().wait_for(2s), std::future_status::ready);
     ASSERT_EQ(order.size(), 3u);
     EXPECT_EQ(order[0], "eval1=17");
@@ -263,7 +256,7 @@ TEST_F(RedisClientTest, RedisRestartMidRunFailsFastAndTheSameClientRecovers) {
     std::thread producer([&] {
         while (producing) {
             ++issued;
-            c->command({"INCR", "load"}, [&](const RedisReply& r) {
+            c->command({"INCR", "load"}, [&](const Reply& r) {
                 if (r.ok()) {
                     ++ok;
                 } else if (r.str == kErrDisconnected) {
@@ -347,9 +340,9 @@ TEST_F(RedisClientTest, HungServerTimesOutThenRecovers) {
     auto o = options();
     o.command_timeout = 500ms;
     auto c = connected_client(o);
-    std::promise<RedisReply> slept;
+    std::promise<Reply> slept;
     const auto t0 = Clock::now();
-    c->command({"DEBUG", "SLEEP", "2"}, [&](const RedisReply& r) { slept.set_value(r); });
+    c->command({"DEBUG", "SLEEP", "2"}, [&](const Reply& r) { slept.set_value(r); });
     auto fut = slept.get_future();
     ASSERT_EQ(fut.wait_for(3s), std::future_status::ready);
     auto r = fut.get();
@@ -377,14 +370,14 @@ TEST_F(RedisClientTest, PausedServerTimesOutThenRecovers) {
 
 TEST_F(RedisClientTest, StopFailsPendingCommandsWithStopped) {
     auto c = connected_client();
-    std::promise<RedisReply> in_flight;
-    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const RedisReply& r) { in_flight.set_value(r); });
+    std::promise<Reply> in_flight;
+    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const Reply& r) { in_flight.set_value(r); });
     ASSERT_TRUE(eventually([&] { return c->stats().queue_depth == 0; }));
     std::this_thread::sleep_for(50ms);  // the sleep is on the wire now
     constexpr int kPending = 100;
     std::atomic<int> stopped{0}, calls{0};
     for (int i = 0; i < kPending; ++i) {
-        c->command({"GET", "x"}, [&](const RedisReply& r) {
+        c->command({"GET", "x"}, [&](const Reply& r) {
             ++calls;
             if (r.str == kErrStopped) ++stopped;
         });
@@ -399,7 +392,7 @@ TEST_F(RedisClientTest, StopFailsPendingCommandsWithStopped) {
     EXPECT_EQ(stopped, kPending);
 
     bool late_called = false;
-    c->command({"GET", "x"}, [&](const RedisReply& r) { late_called = r.str == kErrStopped; });
+    c->command({"GET", "x"}, [&](const Reply& r) { late_called = r.str == kErrStopped; });
     EXPECT_TRUE(late_called);
     EXPECT_EQ(c->command_sync({"GET", "x"}, 1s).str, kErrStopped);
     c->stop();  // idempotent
@@ -408,8 +401,8 @@ TEST_F(RedisClientTest, StopFailsPendingCommandsWithStopped) {
 TEST_F(RedisClientTest, DestroyingAnUnstartedClientFailsItsQueue) {
     bool called = false;
     {
-        RedisClient c(options());
-        c.command({"PING"}, [&](const RedisReply& r) { called = r.str == kErrStopped; });
+        Client c(options());
+        c.command({"PING"}, [&](const Reply& r) { called = r.str == kErrStopped; });
     }
     EXPECT_TRUE(called);
 }
@@ -419,7 +412,7 @@ TEST_F(RedisClientTest, QueueOverMaxQueueIsRefusedAtOnce) {
     o.max_queue = 10;
     auto c = connected_client(o);
     std::promise<void> slept;
-    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const RedisReply&) { slept.set_value(); });
+    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const Reply&) { slept.set_value(); });
     ASSERT_TRUE(eventually([&] { return c->stats().queue_depth == 0; }));
     std::this_thread::sleep_for(50ms);
 
@@ -427,7 +420,7 @@ TEST_F(RedisClientTest, QueueOverMaxQueueIsRefusedAtOnce) {
     int full = 0;
     for (int i = 0; i < 25; ++i) {
         bool refused_inline = false;
-        c->command({"INCR", "q"}, [&](const RedisReply& r) {
+        c->command({"INCR", "q"}, [&](const Reply& r) {
             if (r.str == kErrQueueFull) {
                 refused_inline = true;  // runs before command() returns, on this thread
             } else if (r.ok()) {
@@ -449,7 +442,7 @@ TEST_F(RedisClientTest, QueueOverMaxQueueBytesIsRefusedAtOnceAndCounted) {
     o.max_queue_bytes = 10'000;  // ten 1 KB values (and their short names) fit, not eleven
     auto c = connected_client(o);
     std::promise<void> slept;
-    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const RedisReply&) { slept.set_value(); });
+    c->command({"DEBUG", "SLEEP", "0.3"}, [&](const Reply&) { slept.set_value(); });
     ASSERT_TRUE(eventually([&] { return c->stats().queue_depth == 0; }));
     std::this_thread::sleep_for(50ms);
 
@@ -458,7 +451,7 @@ TEST_F(RedisClientTest, QueueOverMaxQueueBytesIsRefusedAtOnceAndCounted) {
     int full = 0;
     for (int i = 0; i < 25; ++i) {
         bool refused_inline = false;
-        c->command({"APPEND", "b", value}, [&](const RedisReply& r) {
+        c->command({"APPEND", "b", value}, [&](const Reply& r) {
             if (r.str == kErrQueueBytes) {
                 refused_inline = true;  // runs before command() returns, on this thread
             } else if (r.ok()) {
@@ -480,11 +473,11 @@ TEST_F(RedisClientTest, QueueOverMaxQueueBytesIsRefusedAtOnceAndCounted) {
 }
 
 TEST_F(RedisClientTest, NeverConnectedClientFailsFast) {
-    RedisClient::Options o = options();
+    Client::Options o = options();
     o.backoff_min = 500ms;
     o.backoff_max = 1000ms;
     redis_.stop();  // nothing listens on the port
-    RedisClient c(o);
+    Client c(o);
     c.on_state(states_.hook());
     c.start();
     for (int i = 0; i < 3; ++i) {
@@ -505,8 +498,8 @@ TEST_F(RedisClientTest, NeverConnectedClientFailsFast) {
 TEST_F(RedisClientTest, CallbacksThatThrowAreCountedAndOthersStillRun) {
     auto c = connected_client();
     c->on_state([](bool) { throw std::runtime_error("hook bug"); });
-    c->command({"PING"}, [](const RedisReply&) { throw std::runtime_error("caller bug"); });
-    c->command({"PING"}, [&](const RedisReply&) {
+    c->command({"PING"}, [](const Reply&) { throw std::runtime_error("caller bug"); });
+    c->command({"PING"}, [&](const Reply&) {
         c->command_sync({"PING"}, 1s);  // a sync call on the I/O thread: a programmer error
     });
     EXPECT_TRUE(c->command_sync({"PING"}, 2s).ok());
@@ -540,7 +533,7 @@ TEST_F(RedisClientTest, ConcurrentCallersEachSeeTheirOwnOrder) {
             auto key = "per-thread-" + std::to_string(t);
             auto last = std::make_shared<long long>(0);
             for (int i = 0; i < kEach; ++i) {
-                c->command({"INCR", key}, [&, last](const RedisReply& r) {
+                c->command({"INCR", key}, [&, last](const Reply& r) {
                     if (r.integer != *last + 1) ++out_of_order;
                     *last = r.integer;
                     ++done;
@@ -559,12 +552,12 @@ protected:
 };
 
 TEST_F(RedisClientAuthTest, AuthAndSelectAfterEveryConnect) {
-    RedisClient::Options o;
+    Client::Options o;
     o.port = redis_.port();
     o.password = "s3cret";
     o.db = 3;
     o.backoff_min = 20ms;
-    RedisClient c(o);
+    Client c(o);
     c.start();
     ASSERT_TRUE(eventually([&] { return c.connected(); })) << c.last_error();
     ASSERT_TRUE(c.command_sync({"SET", "in3", "yes"}, 2s).ok());
@@ -576,9 +569,9 @@ TEST_F(RedisClientAuthTest, AuthAndSelectAfterEveryConnect) {
     })) << c.last_error();
     EXPECT_NE(c.command_sync({"CLIENT", "INFO"}, 2s).str.find(" db=3 "), std::string::npos);
 
-    RedisClient::Options wrong = o;
+    Client::Options wrong = o;
     wrong.password = "nope";
-    RedisClient bad(wrong);
+    Client bad(wrong);
     bad.start();
     ASSERT_TRUE(eventually([&] { return !bad.last_error().empty(); }));
     EXPECT_FALSE(bad.connected());
@@ -594,8 +587,8 @@ class RedisClientAclTest : public ::testing::Test {
 protected:
     lp::testing::RedisServer redis_{{"--user", "livepush", "on", ">acl-pass-1", "~*", "&*", "+@all",
                                      "--user", "default", "off"}};
-    RedisClient::Options opts(std::string user, std::string password) {
-        RedisClient::Options o;
+    Client::Options opts(std::string user, std::string password) {
+        Client::Options o;
         o.port = redis_.port();
         o.username = std::move(user);
         o.password = std::move(password);
@@ -605,7 +598,7 @@ protected:
 };
 
 TEST_F(RedisClientAclTest, AclUserAuthenticatesOnEveryConnect) {
-    RedisClient c(opts("livepush", "acl-pass-1"));
+    Client c(opts("livepush", "acl-pass-1"));
     c.start();
     ASSERT_TRUE(eventually([&] { return c.connected(); })) << c.last_error();
     EXPECT_EQ(c.command_sync({"ACL", "WHOAMI"}, 2s).str, "livepush");
@@ -618,7 +611,7 @@ TEST_F(RedisClientAclTest, AclUserAuthenticatesOnEveryConnect) {
 TEST_F(RedisClientAclTest, WrongUserPasswordOrNoneIsAnAuthFailure) {
     for (auto [user, pass] : {std::pair{"livepush", "wrong"}, std::pair{"nobody", "acl-pass-1"},
                               std::pair{"", ""}}) {
-        RedisClient c(opts(user, pass));
+        Client c(opts(user, pass));
         c.start();
         ASSERT_TRUE(eventually([&] { return c.stats().auth_failures > 0; })) << user << ": " << c.last_error();
         EXPECT_FALSE(c.connected());
@@ -626,16 +619,16 @@ TEST_F(RedisClientAclTest, WrongUserPasswordOrNoneIsAnAuthFailure) {
 }
 
 TEST(RedisClientOptions, NonsenseIsRefusedAtConstruction) {
-    RedisClient::Options o;
+    Client::Options o;
     o.batch_limit = 0;
-    EXPECT_THROW(RedisClient{o}, std::invalid_argument);
+    EXPECT_THROW(Client{o}, std::invalid_argument);
     o = {};
     o.backoff_min = 10s;
     o.backoff_max = 1s;
-    EXPECT_THROW(RedisClient{o}, std::invalid_argument);
+    EXPECT_THROW(Client{o}, std::invalid_argument);
     o = {};
     o.command_timeout = 0ms;
-    EXPECT_THROW(RedisClient{o}, std::invalid_argument);
+    EXPECT_THROW(Client{o}, std::invalid_argument);
 }
 
 TEST(ScriptSha1, MatchesRedis) {
@@ -655,7 +648,7 @@ TEST_F(RedisClientTest, PipelinedThroughput) {
     while (sent < kMax && Clock::now() - t0 < 1s) {
         for (int i = 0; i < 1000; ++i, ++sent) {
             c->command({"SET", "t" + std::to_string(i), "v"},
-                       [&](const RedisReply&) { ++answered; });
+                       [&](const Reply&) { ++answered; });
         }
     }
     ASSERT_TRUE(eventually([&] { return answered == sent; }, 20s));
@@ -667,4 +660,4 @@ TEST_F(RedisClientTest, PipelinedThroughput) {
 }
 
 }  // namespace
-}  // namespace lp::router
+}  // namespace lp::redis

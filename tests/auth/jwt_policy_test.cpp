@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "handlers/jwt.hpp"
+#include "auth/jwt.hpp"
 
 namespace lp::auth {
 namespace {
