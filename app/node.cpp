@@ -22,7 +22,6 @@
 #include "plugins/rank/rank_plugin.hpp"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_runner.hpp"
-#include "plugins/host/kafka_events.hpp"
 #include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
@@ -33,6 +32,7 @@
 #include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
+#include "events/kafka_events.hpp"
 #include "handlers/gateway.hpp"
 #include "push/http_api.hpp"
 #include "push/push_service.hpp"
@@ -213,7 +213,7 @@ struct Node::Parts {
     std::unique_ptr<plugins::JobQueue> jobs;
     std::unique_ptr<plugins::JobRunner> job_runner;
     std::unique_ptr<plugins::EventBus> bus;
-    std::unique_ptr<plugins::KafkaEvents> kafka;
+    std::unique_ptr<events::KafkaEvents> kafka;
     std::unique_ptr<plugins::PluginHost> host;
     std::unique_ptr<plugins::KeyedWorkers> biz_workers;  // runs plugin BIZ calls; before host dies
     std::unique_ptr<plugins::KeyedWorkers> im_workers;   // cluster: im.send and login inbox loads
@@ -478,7 +478,7 @@ void Node::build_plugins(const Config& c) {
 
     // Events: Kafka when configured (consumed once per cluster by the group), else in-process.
     if (!c.kafka.brokers.empty()) {
-        plugins::KafkaOptions ko;
+        events::KafkaOptions ko;
         ko.brokers = c.kafka.brokers;
         ko.group = c.kafka.group;
         ko.client_id = c.cluster.node_id;
@@ -490,7 +490,7 @@ void Node::build_plugins(const Config& c) {
             else if (level <= 4) spdlog::warn("kafka: {}", line);
             else spdlog::debug("kafka: {}", line);
         };
-        p_->kafka = std::make_unique<plugins::KafkaEvents>(
+        p_->kafka = std::make_unique<events::KafkaEvents>(
             ko, [&host](const std::string& t, const std::string& k, const std::string& v) { return host.event(t, k, v, false); },
             [&host](const std::string& t, const std::string& id) { return host.first_time(t, id); },
             [&host](const std::string& t, const std::string& id) { host.forget(t, id); });
