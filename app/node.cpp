@@ -33,6 +33,7 @@
 #include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
 #include "events/kafka_events.hpp"
+#include "events/upstream_publisher.hpp"
 #include "handlers/gateway.hpp"
 #include "push/http_api.hpp"
 #include "push/push_service.hpp"
@@ -499,24 +500,11 @@ void Node::build_plugins(const Config& c) {
                             return p_->kafka->produce(t, k, v);
                         });
         // Client packets for business services (room.chat, plugin types marked upstream).
-        std::string topic = c.kafka.upstream_topic;
         p_->gateway->set_upstream(plugins::split_list(c.kafka.upstream_types),
-                                  [this, topic, node = c.cluster.node_id](const server::Session& s, const std::string& type,
-                                                                          const std::string& data) {
-                                      boost::system::error_code ec;
-                                      auto parsed = boost::json::parse(data, ec);
-                                      std::string key = std::to_string(s.user.id);
-                                      if (!ec && parsed.is_object()) {
-                                          if (auto* room = parsed.get_object().if_contains("room_id"))
-                                              key = room->is_string() ? std::string(room->get_string()) : boost::json::serialize(*room);
-                                      }
-                                      boost::json::object v;
-                                      v["type"] = type;
-                                      v["user_id"] = std::to_string(s.user.id);
-                                      v["node"] = node;
-                                      v["ts_ms"] = server::wall_ms();
-                                      v["data"] = ec ? boost::json::value(data) : parsed;
-                                      p_->kafka->produce(topic, key, boost::json::serialize(v));
+                                  [up = events::UpstreamPublisher(p_->kafka->producer(), c.kafka.upstream_topic,
+                                                                  c.cluster.node_id)](
+                                      const server::Session& s, const std::string& type, const std::string& data) {
+                                      up.publish(s.user.id, type, data, server::wall_ms());
                                   });
     } else {
         p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); });
