@@ -22,7 +22,6 @@
 #include "plugins/rank/rank_plugin.hpp"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_runner.hpp"
-#include "plugins/host/kafka_events.hpp"
 #include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
@@ -33,6 +32,8 @@
 #include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
+#include "events/kafka_events.hpp"
+#include "events/upstream_publisher.hpp"
 #include "handlers/gateway.hpp"
 #include "push/http_api.hpp"
 #include "push/push_service.hpp"
@@ -213,7 +214,7 @@ struct Node::Parts {
     std::unique_ptr<plugins::JobQueue> jobs;
     std::unique_ptr<plugins::JobRunner> job_runner;
     std::unique_ptr<plugins::EventBus> bus;
-    std::unique_ptr<plugins::KafkaEvents> kafka;
+    std::unique_ptr<events::KafkaEvents> kafka;
     std::unique_ptr<plugins::PluginHost> host;
     std::unique_ptr<plugins::KeyedWorkers> biz_workers;  // runs plugin BIZ calls; before host dies
     std::unique_ptr<plugins::KeyedWorkers> im_workers;   // cluster: im.send and login inbox loads
@@ -478,7 +479,7 @@ void Node::build_plugins(const Config& c) {
 
     // Events: Kafka when configured (consumed once per cluster by the group), else in-process.
     if (!c.kafka.brokers.empty()) {
-        plugins::KafkaOptions ko;
+        events::KafkaOptions ko;
         ko.brokers = c.kafka.brokers;
         ko.group = c.kafka.group;
         ko.client_id = c.cluster.node_id;
@@ -490,7 +491,7 @@ void Node::build_plugins(const Config& c) {
             else if (level <= 4) spdlog::warn("kafka: {}", line);
             else spdlog::debug("kafka: {}", line);
         };
-        p_->kafka = std::make_unique<plugins::KafkaEvents>(
+        p_->kafka = std::make_unique<events::KafkaEvents>(
             ko, [&host](const std::string& t, const std::string& k, const std::string& v) { return host.event(t, k, v, false); },
             [&host](const std::string& t, const std::string& id) { return host.first_time(t, id); },
             [&host](const std::string& t, const std::string& id) { host.forget(t, id); });
@@ -499,24 +500,11 @@ void Node::build_plugins(const Config& c) {
                             return p_->kafka->produce(t, k, v);
                         });
         // Client packets for business services (room.chat, plugin types marked upstream).
-        std::string topic = c.kafka.upstream_topic;
         p_->gateway->set_upstream(plugins::split_list(c.kafka.upstream_types),
-                                  [this, topic, node = c.cluster.node_id](const server::Session& s, const std::string& type,
-                                                                          const std::string& data) {
-                                      boost::system::error_code ec;
-                                      auto parsed = boost::json::parse(data, ec);
-                                      std::string key = std::to_string(s.user.id);
-                                      if (!ec && parsed.is_object()) {
-                                          if (auto* room = parsed.get_object().if_contains("room_id"))
-                                              key = room->is_string() ? std::string(room->get_string()) : boost::json::serialize(*room);
-                                      }
-                                      boost::json::object v;
-                                      v["type"] = type;
-                                      v["user_id"] = std::to_string(s.user.id);
-                                      v["node"] = node;
-                                      v["ts_ms"] = server::wall_ms();
-                                      v["data"] = ec ? boost::json::value(data) : parsed;
-                                      p_->kafka->produce(topic, key, boost::json::serialize(v));
+                                  [up = events::UpstreamPublisher(p_->kafka->producer(), c.kafka.upstream_topic,
+                                                                  c.cluster.node_id)](
+                                      const server::Session& s, const std::string& type, const std::string& data) {
+                                      up.publish(s.user.id, type, data, server::wall_ms());
                                   });
     } else {
         p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); });
