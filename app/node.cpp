@@ -6,12 +6,10 @@
 
 #include <algorithm>
 #include <limits>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include <stdexcept>
 
+#include "ack/inbox_resync.hpp"
 #include "ack/memory_inbox.hpp"
 #include "ack/redis_inbox.hpp"
 #include "cluster.pb.h"
@@ -141,58 +139,6 @@ std::map<std::string, std::string> parse_kafka_settings(const std::string& text)
     }
     return out;
 }
-
-// Re-checks the inboxes of this node's users when a peer node leaves (QosDelivery::
-// resync_local_users), on a thread of its own: the peer may have accepted qos1 messages it
-// never routed here. Requests arriving during a run fold into one more run.
-class InboxResync {
-public:
-    explicit InboxResync(ack::QosDelivery& delivery) : delivery_(delivery), thread_([this] { run(); }) {}
-    ~InboxResync() { stop(); }
-    InboxResync(const InboxResync&) = delete;
-    InboxResync& operator=(const InboxResync&) = delete;
-
-    void request() {
-        {
-            std::lock_guard lock(mu_);
-            pending_ = true;
-        }
-        cv_.notify_one();
-    }
-    void stop() {
-        {
-            std::lock_guard lock(mu_);
-            stopping_ = true;
-        }
-        cv_.notify_one();
-        if (thread_.joinable()) thread_.join();
-    }
-
-private:
-    void run() {
-        std::unique_lock lock(mu_);
-        for (;;) {
-            cv_.wait(lock, [&] { return pending_ || stopping_; });
-            if (stopping_) return;
-            pending_ = false;
-            lock.unlock();
-            try {
-                const auto users = delivery_.resync_local_users();
-                spdlog::info("inbox re-check after a node left: {} local users had stored messages", users);
-            } catch (const std::exception& e) {
-                spdlog::error("inbox re-check failed: {}", e.what());
-            }
-            lock.lock();
-        }
-    }
-
-    ack::QosDelivery& delivery_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    bool pending_ = false;
-    bool stopping_ = false;
-    std::thread thread_;  // last: starts after the members it uses
-};
 }  // namespace
 
 struct Node::Parts {
@@ -201,7 +147,7 @@ struct Node::Parts {
     NodeDeliveryHooks hooks;
     std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
-    std::unique_ptr<InboxResync> resync;  // cluster mode
+    std::unique_ptr<ack::InboxResync> resync;  // cluster mode
     std::unique_ptr<handlers::Gateway> gateway;
     std::unique_ptr<server::Server> server;
     std::unique_ptr<push::PushService> push;
@@ -334,7 +280,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         p_->delivery->set_blocking_runner([w = p_->im_workers.get()](std::uint64_t key, std::function<void()> task) {
             return w->submit(key, std::move(task));
         });
-        p_->resync = std::make_unique<InboxResync>(*p_->delivery);
+        p_->resync = std::make_unique<ack::InboxResync>(*p_->delivery);
         p_->cluster->on_peer_gone([this](const std::string& node) {
             spdlog::warn("node {} left the cluster: re-checking the inboxes of this node's users", node);
             if (p_->resync) p_->resync->request();
