@@ -32,6 +32,7 @@
 #include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
 #include "events/kafka_events.hpp"
+#include "events/kafka_metrics.hpp"
 #include "events/upstream_publisher.hpp"
 #include "handlers/gateway.hpp"
 #include "handlers/gateway_metrics.hpp"
@@ -573,23 +574,6 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("api_idle_timeout_ms", c.api.idle_timeout_ms);
 }
 
-// Kafka in and out. Families without HELP were published so: they stay so (empty help).
-void write_kafka_metrics(codec::PromText& m, const plugins::KafkaStats& ks) {
-    m.counter("livepush_kafka_events_total", {}, ks.handled.load(), "result=\"handled\"");
-    m.counter("livepush_kafka_events_total", {}, ks.handler_failures.load(), "result=\"failed\"");
-    m.counter("livepush_kafka_events_total", {}, ks.duplicates.load(), "result=\"duplicate\"");
-    m.counter("livepush_kafka_events_total", {}, ks.invalid_json.load(), "result=\"invalid\"");
-    m.counter("livepush_kafka_produced_total", {}, ks.produced.load());
-    m.counter("livepush_kafka_produce_failures_total", {}, ks.produce_failures.load());
-    m.counter("livepush_kafka_broker_down_total", {}, ks.broker_down_events.load());
-    m.gauge("livepush_kafka_brokers_up", {}, ks.brokers_up.load());
-    m.gauge("livepush_kafka_assigned_partitions", "partitions this node consumes now",
-            ks.assigned_partitions.load());
-    m.counter("livepush_kafka_offset_resets_total",
-              "consumer positions out of range: events lost to retention were skipped",
-              ks.offset_resets.load());
-}
-
 }  // namespace
 
 // Every module writes its own families (each family whole, in one place); the HTTP API appends
@@ -611,7 +595,7 @@ std::string Node::metrics_text() const {
     plugins::write_metrics(m, p_->job_runner->stats(), p_->jobs->pending());
     if (p_->biz_workers)
         plugins::write_metrics(m, p_->biz_workers->stats(), p_->config.server.plugin_queue_max);
-    if (p_->kafka) write_kafka_metrics(m, p_->kafka->stats());
+    if (p_->kafka) events::write_metrics(m, p_->kafka->stats());
     return m.take();
 }
 
