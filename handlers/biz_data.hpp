@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <cstdint>
 #include <string>
@@ -45,6 +44,8 @@ inline BizReply error_reply(std::int32_t code, std::string message) {
     return r;
 }
 
-inline std::string id_str(std::uint64_t id) { return std::to_string(id); }
+inline std::string id_str(std::uint64_t id) {
+    return std::to_string(id);
+}
 
 }  // namespace lp::handlers

@@ -21,10 +21,16 @@ Routing::UsersPushed unavailable(std::string why) {
 }
 }  // namespace
 
-void ClusterRouting::on_login(server::Session& s) { cluster_.on_login(s); }
-void ClusterRouting::on_logout(server::Session& s) { cluster_.on_logout(s); }
+void ClusterRouting::on_login(server::Session& s) {
+    cluster_.on_login(s);
+}
+void ClusterRouting::on_logout(server::Session& s) {
+    cluster_.on_logout(s);
+}
 
-bool ClusterRouting::room_is_home(std::uint64_t room) const { return cluster_.room_is_home(room); }
+bool ClusterRouting::room_is_home(std::uint64_t room) const {
+    return cluster_.room_is_home(room);
+}
 
 std::uint64_t ClusterRouting::room_online_elsewhere(std::uint64_t room) const {
     return cluster_.room_online_elsewhere(room);
@@ -35,7 +41,9 @@ void ClusterRouting::fetch_room(std::uint64_t room, std::optional<std::uint64_t>
     cluster_.fetch_room(room, after_seq, std::move(done));
 }
 
-std::uint64_t ClusterRouting::publish_room(RoomMessage m) { return cluster_.publish_room(m).seq; }
+std::uint64_t ClusterRouting::publish_room(RoomMessage m) {
+    return cluster_.publish_room(m).seq;
+}
 
 ClusterRouting::RoomPublished ClusterRouting::publish_room_wait(RoomMessage m) {
     // Elsewhere than the room's home, waits (this API thread only) for the seq it assigned.
@@ -83,14 +91,15 @@ ClusterRouting::UsersPushed ClusterRouting::push_users(const std::vector<std::ui
                         return out;
                     }
                 }
-                return unavailable("the durable inbox (Redis) is unavailable: not stored, nothing sent");
+                return unavailable(
+                    "the durable inbox (Redis) is unavailable: not stored, nothing sent");
         }
     } else if (durable) {
         // One pipelined round trip for all the users, not one each.
         const auto failed = here.store_many(users, m);
         if (failed != 0) {
-            return unavailable("the durable inbox (Redis) is unavailable: not stored for " + std::to_string(failed) +
-                               " of " + std::to_string(users.size()) +
+            return unavailable("the durable inbox (Redis) is unavailable: not stored for " +
+                               std::to_string(failed) + " of " + std::to_string(users.size()) +
                                " users, nothing sent; a retry may reach the others twice");
         }
     }
@@ -169,7 +178,8 @@ std::vector<std::uint64_t> ClusterRouting::online(const std::vector<std::uint64_
     if (!routes) return here_.online(users);
     std::vector<std::uint64_t> out;
     std::set<std::uint64_t> seen;
-    for (const auto& [node, node_users] : routes->by_node) seen.insert(node_users.begin(), node_users.end());
+    for (const auto& [node, node_users] : routes->by_node)
+        seen.insert(node_users.begin(), node_users.end());
     for (auto u : users)
         if (seen.count(u)) out.push_back(u);
     return out;
@@ -204,7 +214,8 @@ std::vector<ClusterRouting::RemoteSession> ClusterRouting::sessions_elsewhere(st
 
 bool ClusterRouting::ready(std::string& why) const {
     if (cluster_.redis_up()) return true;
-    why = "Redis is unavailable: serving local sessions only; qos1 and cross-node pushes answer 503";
+    why =
+        "Redis is unavailable: serving local sessions only; qos1 and cross-node pushes answer 503";
     return false;
 }
 

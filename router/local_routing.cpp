@@ -7,7 +7,9 @@
 
 namespace lp::router {
 
-std::uint64_t LocalRouting::publish_room(RoomMessage m) { return publish_room_wait(std::move(m)).seq; }
+std::uint64_t LocalRouting::publish_room(RoomMessage m) {
+    return publish_room_wait(std::move(m)).seq;
+}
 
 LocalRouting::RoomPublished LocalRouting::publish_room_wait(RoomMessage m) {
     // The hub calls build once: the message's strings move into the packet.
@@ -32,8 +34,8 @@ LocalRouting::RoomView LocalRouting::room_view(std::uint64_t room) {
     return {st.online, st.seq, st.epoch, {}};
 }
 
-LocalRouting::UsersPushed LocalRouting::push_users(const std::vector<std::uint64_t>& users, const UserMessage& m,
-                                                   LocalDelivery& here) {
+LocalRouting::UsersPushed LocalRouting::push_users(const std::vector<std::uint64_t>& users,
+                                                   const UserMessage& m, LocalDelivery& here) {
     UsersPushed out;
     auto r = here.send(users, m);
     if (m.qos == 1) {

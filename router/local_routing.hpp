@@ -23,7 +23,8 @@ public:
 
     bool room_is_home(std::uint64_t) const override { return true; }
     std::uint64_t room_online_elsewhere(std::uint64_t) const override { return 0; }
-    void fetch_room(std::uint64_t, std::optional<std::uint64_t>, std::function<void(HomeRoom)> done) override {
+    void fetch_room(std::uint64_t, std::optional<std::uint64_t>,
+                    std::function<void(HomeRoom)> done) override {
         done({});
     }
     std::uint64_t publish_room(RoomMessage m) override;

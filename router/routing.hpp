@@ -74,7 +74,8 @@ public:
     // the sender's share checked; store_many: returns how many users it could not be stored for.
     enum class Stored { Yes, ShareFull, Unavailable };
     virtual Stored store_checked(std::uint64_t user, const UserMessage& m) = 0;
-    virtual std::size_t store_many(const std::vector<std::uint64_t>& users, const UserMessage& m) = 0;
+    virtual std::size_t store_many(const std::vector<std::uint64_t>& users,
+                                   const UserMessage& m) = 0;
 };
 
 class Routing {

@@ -37,7 +37,8 @@ struct FakeRouting final : router::Routing {
     void on_logout(server::Session&) override {}
     bool room_is_home(std::uint64_t) const override { return false; }
     std::uint64_t room_online_elsewhere(std::uint64_t) const override { return 0; }
-    void fetch_room(std::uint64_t, std::optional<std::uint64_t>, std::function<void(router::HomeRoom)> done) override {
+    void fetch_room(std::uint64_t, std::optional<std::uint64_t>,
+                    std::function<void(router::HomeRoom)> done) override {
         done({});
     }
     std::uint64_t publish_room(router::RoomMessage m) override {
@@ -205,7 +206,9 @@ struct FakeDelivery final : router::LocalDelivery {
         sent.push_back(users);
         return answer;
     }
-    void deliver_stored(const std::vector<std::uint64_t>&, const router::UserMessage&) override { ++stores; }
+    void deliver_stored(const std::vector<std::uint64_t>&, const router::UserMessage&) override {
+        ++stores;
+    }
     Stored store_checked(std::uint64_t, const router::UserMessage&) override {
         ++stores;
         return Stored::Yes;
@@ -236,7 +239,8 @@ TEST(LocalRouting, UserPushIsThisNodesDeliveryWithNothingStoredAhead) {
 
     m.online_only = false;
     here.answer = {0, 0, true, false};
-    EXPECT_EQ(routing.push_users({1}, m, here).status, router::Routing::UsersPushed::Status::ShareFull);
+    EXPECT_EQ(routing.push_users({1}, m, here).status,
+              router::Routing::UsersPushed::Status::ShareFull);
     here.answer = {0, 0, false, true};
     r = routing.push_users({1}, m, here);
     EXPECT_EQ(r.status, router::Routing::UsersPushed::Status::Unavailable);
