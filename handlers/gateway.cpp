@@ -8,8 +8,8 @@
 #include <stdexcept>
 
 #include "codec/envelope.hpp"
-#include "handlers/biz_data.hpp"
 #include "codec/json_numbers.hpp"
+#include "handlers/biz_data.hpp"
 #include "server/event_loop.hpp"
 
 namespace lp::handlers {

@@ -161,13 +161,14 @@ private:
     BizReply room_enter(BizCall& c);
     // Joins a room, with recovery when last_seq is given; fills out (room.enter's result data)
     // and returns the replay to send after the reply.
-    // `home`: what the room's home node answered (cluster mode, elsewhere than the home).
+    // `home`: what the room's home node answered (elsewhere than the home; null on it).
     std::function<void()> enter_room(server::Session& s, std::uint64_t room,
                                      std::optional<std::uint64_t> last_seq,
                                      std::optional<std::uint64_t> epoch, boost::json::object& out,
                                      const router::HomeRoom* home = nullptr);
-    // Cluster mode, elsewhere than the room's home: asks the home first (never blocking the
-    // loop), then on s's loop enters the room with the home's state and calls `then` there.
+    // Elsewhere than the room's home (Routing::room_is_home false): asks the home first (never
+    // blocking the loop), then on s's loop enters the room with the home's state and calls
+    // `then` there.
     void enter_room_via_home(server::Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
     BizReply room_leave(BizCall& c);

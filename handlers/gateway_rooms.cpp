@@ -2,11 +2,12 @@
 // room.chat); see gateway.hpp. A room's seq, epoch, history and count are its home node's:
 // router::Routing says whether this node is the home and asks the home when it is not. These
 // handlers must never block the loop they run on (asking the home is a callback).
+#include "handlers/gateway.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
 #include "handlers/biz_data.hpp"
-#include "handlers/gateway.hpp"
 #include "server/event_loop.hpp"
 #include "server/room_fanout.hpp"
 
