@@ -15,6 +15,8 @@
 #include "ack/redis_inbox.hpp"
 #include "cluster.pb.h"
 #include "router/cluster.hpp"
+#include "router/cluster_routing.hpp"
+#include "router/local_routing.hpp"
 #include "plugins/gift/gift_plugin.hpp"
 #include "plugins/pk/pk_plugin.hpp"
 #include "plugins/feed/feed_plugin.hpp"
@@ -153,6 +155,7 @@ std::map<std::string, std::string> parse_kafka_settings(const std::string& text)
 struct Node::Parts {
     Config config;
     std::unique_ptr<router::Cluster> cluster;
+    std::unique_ptr<router::Routing> routing;  // over `cluster` when set, else local
     NodeDeliveryHooks hooks;
     std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
@@ -274,12 +277,10 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max,
                                                       ack::RedisInbox::Options{}, c.delivery.inbox_max_per_sender);
         hub.set_observer(p_->cluster.get());
-        p_->gateway->set_room_publisher([this](std::uint64_t room, std::uint64_t msg_id, const std::string& type,
-                                               const std::string& payload, std::uint64_t sent) {
-            return p_->cluster->publish_room({room, msg_id, type, payload, sent, {}}).seq;
-        });
+        p_->routing = std::make_unique<router::ClusterRouting>(*p_->cluster, hub);
     } else {
         p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max, c.delivery.inbox_max_per_sender);
+        p_->routing = std::make_unique<router::LocalRouting>(hub);
     }
     p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
     if (p_->cluster) {
@@ -296,11 +297,11 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         });
     }
     p_->hooks.delivery = p_->delivery.get();
-    p_->gateway->attach(hub, p_->hooks, p_->cluster.get());
+    p_->gateway->attach(hub, p_->hooks, *p_->routing);
 
     p_->push = std::make_unique<push::PushService>(p_->server->hub(), *p_->delivery,
                                                    p_->gateway->msg_ids(), c.cluster.node_id,
-                                                   [this] { return metrics_text(); }, p_->cluster.get());
+                                                   [this] { return metrics_text(); }, *p_->routing);
     p_->hooks.push = p_->push.get();
     if (!c.api.listen.empty()) {
         push::ApiOptions ao;
