@@ -5,10 +5,10 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 
 #include "codec/envelope.hpp"
+#include "codec/json_ids.hpp"
 #include "codec/json_numbers.hpp"
 #include "server/event_loop.hpp"
 #include "server/room_fanout.hpp"
@@ -29,23 +29,12 @@ std::uint64_t now_ms() noexcept {
 
 namespace {
 
-// An unsigned 64-bit JSON number or decimal string.
+// An unsigned 64-bit JSON number or decimal string (codec/json_ids.hpp).
 bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out) {
     const json::value* v = o.if_contains(key);
-    if (!v) return false;
-    if (v->is_uint64()) {
-        out = v->get_uint64();
-    } else if (v->is_int64()) {
-        if (v->get_int64() < 0) return false;
-        out = static_cast<std::uint64_t>(v->get_int64());
-    } else if (v->is_string()) {
-        const auto& s = v->get_string();
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return false;
-    } else {
-        return false;
-    }
-    return true;
+    const auto n = v ? codec::json_u64(*v) : std::nullopt;
+    if (n) out = *n;
+    return n.has_value();
 }
 
 // A user or room id: as read_u64, and non-zero.
