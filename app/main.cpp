@@ -27,6 +27,7 @@
 
 #include "app/config.hpp"
 #include "auth/jwt.hpp"
+#include "codec/wall_clock.hpp"
 #include "app/node.hpp"
 
 extern char** environ;
@@ -170,9 +171,7 @@ int mint_token(int argc, char** argv) {
         }
         c.auth.jwt_secret = kDevSecret;
     }
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    const auto now = static_cast<std::int64_t>(lp::codec::wall_ms() / 1000);
     if (c.auth.max_token_ttl_s != 0 && ttl > static_cast<std::int64_t>(c.auth.max_token_ttl_s)) {
         std::fprintf(stderr, "livepushd token: --ttl %lld is over auth.max_token_ttl_s (%u): the node would refuse it\n",
                      static_cast<long long>(ttl), c.auth.max_token_ttl_s);

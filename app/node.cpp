@@ -33,6 +33,7 @@
 #include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
+#include "codec/wall_clock.hpp"
 #include "handlers/gateway.hpp"
 #include "push/http_api.hpp"
 #include "push/push_service.hpp"
@@ -514,7 +515,7 @@ void Node::build_plugins(const Config& c) {
                                       v["type"] = type;
                                       v["user_id"] = std::to_string(s.user.id);
                                       v["node"] = node;
-                                      v["ts_ms"] = server::wall_ms();
+                                      v["ts_ms"] = codec::wall_ms();
                                       v["data"] = ec ? boost::json::value(data) : parsed;
                                       p_->kafka->produce(topic, key, boost::json::serialize(v));
                                   });
@@ -593,8 +594,8 @@ void Node::shutdown() {
 
 void Node::housekeeping() {
     p_->server->hub().sweep_rooms();
-    p_->server->ip_limits().sweep(server::wall_ms());
-    p_->inbox->sweep(server::wall_ms());
+    p_->server->ip_limits().sweep(codec::wall_ms());
+    p_->inbox->sweep(codec::wall_ms());
 }
 
 std::string Node::metrics_text() const {

@@ -10,6 +10,7 @@
 
 #include "cluster.pb.h"
 #include "livepush.pb.h"
+#include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
 #include "server/session.hpp"
 
@@ -103,7 +104,7 @@ PushOutcome PushService::push(const PushRequest& req) {
         return {400, "qos 1 is for user pushes only; room and broadcast pushes are qos 0", 400};
     }
     std::uint64_t msg_id = req.msg_id ? req.msg_id : ids_.next();
-    std::uint64_t now = server::wall_ms();
+    std::uint64_t now = codec::wall_ms();
     PushOutcome out;
     switch (req.target) {
         case Target::Room:

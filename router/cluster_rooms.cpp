@@ -14,6 +14,7 @@
 #include "cluster.pb.h"
 #include "livepush.pb.h"
 #include "router/cluster.hpp"
+#include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
 #include "server/session.hpp"
 
@@ -184,7 +185,7 @@ void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_
                 return;
             }
             std::vector<server::RoomPacketPtr> history;
-            const std::uint64_t now = server::wall_ms();
+            const std::uint64_t now = codec::wall_ms();
             for (const auto& d : r->history()) {
                 auto push = std::make_shared<livepush::v1::Push>();
                 push->set_msg_id(d.msg_id());

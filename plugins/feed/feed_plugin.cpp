@@ -12,6 +12,7 @@
 #include "plugins/feed/fanout_task.hpp"
 #include "plugins/sdk/json_ids.hpp"
 #include "plugins/sdk/json_text.hpp"
+#include "plugins/sdk/wall_clock.hpp"
 
 namespace lp::plugins {
 namespace json = boost::json;
@@ -26,11 +27,6 @@ constexpr std::size_t kSaddChunk = 10000;
 // A to_users call carries at most this many users (the push API's own limit).
 constexpr std::size_t kPushChunk = 10000;
 constexpr std::chrono::milliseconds kRetryDelay{1000};
-
-std::int64_t system_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 sdk::Reply ok(const json::value& body) {
     return {200, {}, json::serialize(body)};
@@ -111,7 +107,7 @@ json::object progress_json(const FanoutTask& t) {
 
 }  // namespace
 
-FeedPlugin::FeedPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(system_ms)) {}
+FeedPlugin::FeedPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(sdk::wall_ms)) {}
 
 std::vector<sdk::Route> FeedPlugin::routes() const {
     return {{"POST", "/v1/feed/follow"},    {"POST", "/v1/feed/unfollow"},

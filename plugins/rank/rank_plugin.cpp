@@ -10,6 +10,7 @@
 #include "plugins/rank/weekstar_score.hpp"
 #include "plugins/rank/zoneinfo.hpp"
 #include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/wall_clock.hpp"
 
 namespace lp::plugins {
 namespace json = boost::json;
@@ -29,11 +30,6 @@ constexpr int kConfigCasAttempts = 16;
 constexpr std::size_t kMaxNotedBoards = 10000;
 constexpr std::chrono::milliseconds kFlushTick{100};
 constexpr std::chrono::milliseconds kMinReschedule{10};
-
-std::int64_t system_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 sdk::Reply ok(const json::value& body) {
     return {200, {}, json::serialize(body)};
@@ -205,7 +201,7 @@ struct RankPlugin::Gift {
     }
 };
 
-RankPlugin::RankPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(system_ms)) {}
+RankPlugin::RankPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(sdk::wall_ms)) {}
 
 RankPlugin::~RankPlugin() {
     stop();
