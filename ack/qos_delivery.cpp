@@ -11,6 +11,7 @@
 
 #include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::ack {
@@ -65,12 +66,9 @@ bool QosDelivery::holds(Window& w, std::uint64_t msg_id) {
 }
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
-    auto push = std::make_shared<pb::Push>();
-    push->set_msg_id(m.msg_id);
-    push->set_type(m.type);
-    push->set_payload(m.payload);
-    push->set_sent_at_ms(m.sent_at_ms);
-    return server::SharedPacket{codec::Code::Push, codec::kAckRequired, std::move(push)};
+    return server::push_packet(
+        {.msg_id = m.msg_id, .type = m.type, .payload = m.payload, .sent_at_ms = m.sent_at_ms},
+        codec::kAckRequired);
 }
 
 QosDelivery::QosDelivery(DeliveryOptions opts, InboxStore& inbox, server::Hub& hub)

@@ -12,6 +12,7 @@
 #include "codec/json_numbers.hpp"
 #include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/room_fanout.hpp"
 
 namespace lp::handlers {
@@ -541,16 +542,16 @@ BizReply Gateway::room_chat(BizCall& c) {
     if (room_publisher_) {
         seq = room_publisher_(room, msg_id, "room.chat", payload_json, sent);
     } else {
-        seq = hub_->publish_room(room, [&](std::uint64_t s) {
-                       auto push = std::make_shared<pb::Push>();
-                       push->set_msg_id(msg_id);
-                       push->set_type("room.chat");
-                       push->set_room_id(room);
-                       push->set_room_seq(s);
-                       push->set_payload(payload_json);
-                       push->set_sent_at_ms(sent);
-                       return server::SharedPacket{Code::Push, 0, std::move(push)};
-                   }).seq;
+        seq = hub_->publish_room(room,
+                                 [&](std::uint64_t s) {
+                                     return server::push_packet({.msg_id = msg_id,
+                                                                 .type = "room.chat",
+                                                                 .payload = payload_json,
+                                                                 .sent_at_ms = sent,
+                                                                 .room_id = room,
+                                                                 .room_seq = s});
+                                 })
+                  .seq;
     }
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;

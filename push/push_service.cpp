@@ -9,9 +9,10 @@
 #include <unordered_map>
 
 #include "cluster.pb.h"
-#include "livepush.pb.h"
 #include "codec/wall_clock.hpp"
+#include "livepush.pb.h"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::push {
@@ -50,12 +51,8 @@ PushOutcome unavailable(std::string what) {
 
 server::SharedPacket qos0_packet(std::uint64_t msg_id, const std::string& type, const std::string& payload,
                                  std::uint64_t now) {
-    auto push = std::make_shared<pb::Push>();
-    push->set_msg_id(msg_id);
-    push->set_type(type);
-    push->set_payload(payload);
-    push->set_sent_at_ms(now);
-    return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+    return server::push_packet(
+        {.msg_id = msg_id, .type = type, .payload = payload, .sent_at_ms = now});
 }
 }  // namespace
 
@@ -164,14 +161,12 @@ PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id,
     auto pub = hub_.publish_room(
         req.room_id,
         [&](std::uint64_t seq) {
-            auto push = std::make_shared<pb::Push>();
-            push->set_msg_id(msg_id);
-            push->set_type(req.type);
-            push->set_room_id(req.room_id);
-            push->set_room_seq(seq);
-            push->set_payload(req.payload);
-            push->set_sent_at_ms(now);
-            return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+            return server::push_packet({.msg_id = msg_id,
+                                        .type = req.type,
+                                        .payload = req.payload,
+                                        .sent_at_ms = now,
+                                        .room_id = req.room_id,
+                                        .room_seq = seq});
         },
         req.exclude);
     out.room_seq = pub.seq;
