@@ -36,6 +36,7 @@
 #include "events/kafka_events.hpp"
 #include "events/kafka_metrics.hpp"
 #include "events/upstream_publisher.hpp"
+#include "codec/wall_clock.hpp"
 #include "handlers/gateway.hpp"
 #include "handlers/gateway_metrics.hpp"
 #include "plugins/host/host_metrics.hpp"
@@ -459,7 +460,7 @@ void Node::build_plugins(const Config& c) {
                                   [up = events::UpstreamPublisher(p_->kafka->producer(), c.kafka.upstream_topic,
                                                                   c.cluster.node_id)](
                                       const server::Session& s, const std::string& type, const std::string& data) {
-                                      up.publish(s.user.id, type, data, server::wall_ms());
+                                      up.publish(s.user.id, type, data, codec::wall_ms());
                                   });
     } else {
         p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); });
@@ -536,8 +537,8 @@ void Node::shutdown() {
 
 void Node::housekeeping() {
     p_->server->hub().sweep_rooms();
-    p_->server->ip_limits().sweep(server::wall_ms());
-    p_->inbox->sweep(server::wall_ms());
+    p_->server->ip_limits().sweep(codec::wall_ms());
+    p_->inbox->sweep(codec::wall_ms());
 }
 
 namespace {

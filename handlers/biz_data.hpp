@@ -4,32 +4,22 @@
 #pragma once
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "codec/json_ids.hpp"
 #include "handlers/gateway.hpp"
 
 namespace lp::handlers {
 
-// An unsigned 64-bit JSON number or decimal string.
+// An unsigned 64-bit JSON number or decimal string (codec/json_ids.hpp).
 inline bool read_u64(const boost::json::object& o, std::string_view key, std::uint64_t& out) {
     const boost::json::value* v = o.if_contains(key);
-    if (!v) return false;
-    if (v->is_uint64()) {
-        out = v->get_uint64();
-    } else if (v->is_int64()) {
-        if (v->get_int64() < 0) return false;
-        out = static_cast<std::uint64_t>(v->get_int64());
-    } else if (v->is_string()) {
-        const auto& s = v->get_string();
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return false;
-    } else {
-        return false;
-    }
-    return true;
+    const auto n = v ? codec::json_u64(*v) : std::nullopt;
+    if (n) out = *n;
+    return n.has_value();
 }
 
 // A user or room id: as read_u64, and non-zero.

@@ -8,7 +8,9 @@
 #include <stdexcept>
 
 #include "codec/envelope.hpp"
+#include "codec/json_ids.hpp"
 #include "codec/json_numbers.hpp"
+#include "codec/wall_clock.hpp"
 #include "handlers/biz_data.hpp"
 #include "server/event_loop.hpp"
 
@@ -20,18 +22,12 @@ using codec::Code;
 using server::Inbound;
 using server::Session;
 
-std::uint64_t now_ms() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
-
 namespace {
 
 // A per-session token bucket of `rate` per second with a burst of the same size.
 bool take_token(float& tokens, std::uint32_t& refill_ms, std::uint32_t rate_per_s) {
     if (rate_per_s == 0) return true;
-    auto now = static_cast<std::uint32_t>(now_ms());
+    auto now = static_cast<std::uint32_t>(codec::wall_ms());
     float rate = static_cast<float>(rate_per_s);
     if (tokens < 0) {
         tokens = rate;
@@ -136,7 +132,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         return;
     }
     // Before the token is verified: the rate bounds the signature checks one address can cause.
-    if (auto* ip = s.loop().ip_limits(); ip && !ip->take_login(s.peer_ip(), now_ms())) {
+    if (auto* ip = s.loop().ip_limits(); ip && !ip->take_login(s.peer_ip(), codec::wall_ms())) {
         stats_.login_rate_limited.fetch_add(1, std::memory_order_relaxed);
         refuse_login(s, in, pb::LOGIN_RATE_LIMITED,
                      "more than " + std::to_string(ip->options().login_rate_per_ip) +
@@ -150,7 +146,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         return;
     }
     auth::Claims claims;
-    auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(now_ms() / 1000), claims);
+    auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(codec::wall_ms() / 1000), claims);
     if (err != auth::JwtError::None) {
         stats_.login_failed[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
         res.set_code(err == auth::JwtError::Expired        ? pb::TOKEN_EXPIRED
@@ -160,7 +156,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
                      : err == auth::JwtError::TooLongLived  ? pb::TOKEN_TOO_LONG_LIVED
                                                             : pb::TOKEN_INVALID);
         res.set_message(std::string("token refused: ") + std::string(auth::to_string(err)));
-        res.set_server_time_ms(now_ms());
+        res.set_server_time_ms(codec::wall_ms());
         s.send(Code::LoginResult, in.header.seq, res, 0, &in);
         s.close_after_flush(server::CloseReason::ProtocolError);
         return;
@@ -206,7 +202,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     res.set_user_id(s.user.id);
     res.set_node_id(opts_.node_id);
     res.set_heartbeat_interval_ms(static_cast<std::uint32_t>(opts_.heartbeat_interval.count()));
-    res.set_server_time_ms(now_ms());
+    res.set_server_time_ms(codec::wall_ms());
     s.send(Code::LoginResult, in.header.seq, res, 0, &in);
 
     routing_->on_login(s);
@@ -245,7 +241,7 @@ void Gateway::refuse_login(Session& s, const Inbound& in, std::int32_t code, std
     pb::Result res;
     res.set_code(code);
     res.set_message(std::move(message));
-    res.set_server_time_ms(now_ms());
+    res.set_server_time_ms(codec::wall_ms());
     s.send(Code::LoginResult, in.header.seq, res, 0, &in);
     s.close_after_flush(server::CloseReason::ProtocolError);
 }
@@ -254,7 +250,7 @@ void Gateway::on_heartbeat(Session& s, const Inbound& in) {
     stats_.heartbeats.fetch_add(1, std::memory_order_relaxed);
     pb::Result res;
     res.set_code(pb::OK);
-    res.set_server_time_ms(now_ms());
+    res.set_server_time_ms(codec::wall_ms());
     s.send(Code::Pong, in.header.seq, res, 0, &in);
 }
 
@@ -424,7 +420,7 @@ BizReply Gateway::im_send(BizCall& c) {
                                                       " bytes, over the limit im.max_payload_bytes = " +
                                                       std::to_string(opts_.im_max_payload_bytes));
     }
-    if (!im_rate_.take(c.session.user.id, now_ms())) {
+    if (!im_rate_.take(c.session.user.id, codec::wall_ms())) {
         stats_.im_refused[0].fetch_add(1, std::memory_order_relaxed);
         return error_reply(pb::IM_RATE_LIMITED, "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
                                                     " im.send per second per user; slow down");

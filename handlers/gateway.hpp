@@ -192,6 +192,4 @@ private:
     SenderRate im_rate_;
 };
 
-std::uint64_t now_ms() noexcept;
-
 }  // namespace lp::handlers

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
+#include "codec/wall_clock.hpp"
 #include "handlers/biz_data.hpp"
 #include "server/event_loop.hpp"
 #include "server/room_fanout.hpp"
@@ -131,7 +132,7 @@ BizReply Gateway::room_chat(BizCall& c) {
     payload["text"] = text->get_string();
     std::string payload_json = json::serialize(payload);
     std::uint64_t msg_id = msg_ids_.next();
-    std::uint64_t sent = now_ms();
+    std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
     std::uint64_t seq = routing_->publish_room({room, msg_id, "room.chat", std::move(payload_json), sent, {}});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);

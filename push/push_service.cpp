@@ -8,8 +8,10 @@
 #include <unordered_map>
 
 #include "cluster.pb.h"
+#include "codec/wall_clock.hpp"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::push {
@@ -47,12 +49,8 @@ PushOutcome unavailable(std::string what) {
 
 server::SharedPacket qos0_packet(std::uint64_t msg_id, std::string_view type, std::string_view payload,
                                  std::uint64_t now) {
-    auto push = std::make_shared<pb::Push>();
-    push->set_msg_id(msg_id);
-    push->set_type(type.data(), type.size());
-    push->set_payload(payload.data(), payload.size());
-    push->set_sent_at_ms(now);
-    return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+    return server::push_packet(
+        {.msg_id = msg_id, .type = type, .payload = payload, .sent_at_ms = now});
 }
 
 ack::StoredMessage stored_message(const router::UserMessage& m) {
@@ -114,7 +112,7 @@ PushOutcome PushService::push(const PushRequest& req) {
         return {400, "qos 1 is for user pushes only; room and broadcast pushes are qos 0", 400};
     }
     std::uint64_t msg_id = req.msg_id ? req.msg_id : ids_.next();
-    std::uint64_t now = server::wall_ms();
+    std::uint64_t now = codec::wall_ms();
     PushOutcome out;
     switch (req.target) {
         case Target::Room:

@@ -1,8 +1,8 @@
 // router/local_routing: see local_routing.hpp.
 #include "router/local_routing.hpp"
 
-#include "livepush.pb.h"
 #include "server/hub.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::router {
@@ -16,14 +16,12 @@ LocalRouting::RoomPublished LocalRouting::publish_room_wait(RoomMessage m) {
     auto pub = hub_.publish_room(
         m.room,
         [&m](std::uint64_t seq) {
-            auto push = std::make_shared<livepush::v1::Push>();
-            push->set_msg_id(m.msg_id);
-            push->set_type(std::move(m.type));
-            push->set_room_id(m.room);
-            push->set_room_seq(seq);
-            push->set_payload(std::move(m.payload));
-            push->set_sent_at_ms(m.sent_at_ms);
-            return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+            return server::push_packet_taking({.msg_id = m.msg_id,
+                                                               .type = std::move(m.type),
+                                                               .payload = std::move(m.payload),
+                                                               .sent_at_ms = m.sent_at_ms,
+                                                               .room_id = m.room,
+                                                               .room_seq = seq});
         },
         std::move(m.exclude));
     return {true, pub.seq, pub.online};
