@@ -13,30 +13,20 @@
 #include "ack/inbox_resync.hpp"
 #include "ack/memory_inbox.hpp"
 #include "ack/redis_inbox.hpp"
+#include "app/plugin_wiring.hpp"
+#include "codec/wall_clock.hpp"
 #include "cluster.pb.h"
 #include "router/cluster.hpp"
 #include "router/cluster_routing.hpp"
 #include "router/local_routing.hpp"
-#include "plugins/gift/gift_plugin.hpp"
-#include "plugins/pk/pk_plugin.hpp"
-#include "plugins/feed/feed_plugin.hpp"
-#include "plugins/rank/rank_plugin.hpp"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/keyed_workers.hpp"
-#include "plugins/host/memory_job_queue.hpp"
-#include "plugins/host/memory_store.hpp"
 #include "plugins/host/plugin_host.hpp"
-#include "plugins/host/push_adapter.hpp"
-#include "plugins/host/redis_job_queue.hpp"
-#include "plugins/host/redis_store.hpp"
-#include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
 #include "events/kafka_events.hpp"
 #include "events/kafka_metrics.hpp"
-#include "events/upstream_publisher.hpp"
-#include "codec/wall_clock.hpp"
 #include "handlers/gateway.hpp"
 #include "handlers/gateway_metrics.hpp"
 #include "plugins/host/host_metrics.hpp"
@@ -139,20 +129,6 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
     }
 };
 
-namespace {
-// kafka.settings: "name=value,name=value" → librdkafka properties. Throws naming the bad item.
-std::map<std::string, std::string> parse_kafka_settings(const std::string& text) {
-    std::map<std::string, std::string> out;
-    for (const auto& item : plugins::split_list(text)) {
-        const auto eq = item.find('=');
-        if (eq == std::string::npos || eq == 0)
-            throw std::runtime_error("kafka.settings: \"" + item + "\" is not name=value");
-        out[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-    return out;
-}
-}  // namespace
-
 struct Node::Parts {
     Config config;
     std::unique_ptr<router::Cluster> cluster;
@@ -165,39 +141,9 @@ struct Node::Parts {
     std::unique_ptr<server::Server> server;
     std::unique_ptr<push::PushService> push;
     std::unique_ptr<push::HttpApi> api;
-    // plugins
-    std::unique_ptr<plugins::PushAdapter> pusher;
-    std::unique_ptr<redis::Client> plugin_redis;  // cluster.plugin_redis, when set
-    std::shared_ptr<plugins::MemoryStoreData> memory_store;
-    std::unique_ptr<plugins::JobQueue> jobs;
-    std::unique_ptr<plugins::JobRunner> job_runner;
-    std::unique_ptr<plugins::EventBus> bus;
-    std::unique_ptr<events::KafkaEvents> kafka;
-    std::unique_ptr<plugins::PluginHost> host;
-    std::unique_ptr<plugins::KeyedWorkers> biz_workers;  // runs plugin BIZ calls; before host dies
+    PluginParts plugins;
     std::unique_ptr<plugins::KeyedWorkers> im_workers;   // cluster: im.send and login inbox loads
 };
-
-namespace {
-
-// plugins.NAME.key = value  ->  NAME -> {key: value}
-std::map<std::string, std::map<std::string, std::string>> plugin_sections(const Config& c) {
-    std::map<std::string, std::map<std::string, std::string>> out;
-    for (const auto& [key, value] : c.plugin_settings) {
-        std::string rest = key.substr(std::string("plugins.").size());
-        auto dot = rest.find('.');
-        if (dot == std::string::npos) continue;  // plugins.enabled, plugins.load
-        out[rest.substr(0, dot)][rest.substr(dot + 1)] = value;
-    }
-    return out;
-}
-
-std::string setting(const Config& c, const std::string& key, const std::string& fallback) {
-    auto it = c.plugin_settings.find(key);
-    return it == c.plugin_settings.end() ? fallback : it->second;
-}
-
-}  // namespace
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->config = c;
@@ -317,185 +263,18 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
         p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
     }
-    build_plugins(c);  // after the API: plugins add their routes to it
+    // After the API: plugins add their routes to it.
+    wire_plugins(p_->plugins, c, *p_->push, p_->cluster.get(), *p_->gateway, p_->api.get());
 }
 
 Node::~Node() = default;
 
-void Node::build_plugins(const Config& c) {
-    p_->pusher = std::make_unique<plugins::PushAdapter>(*p_->push);
-    plugins::PluginHost::StoreFactory stores;
-    if (p_->cluster) {
-        redis::Client* redis = &p_->cluster->redis();
-        if (!c.cluster.plugin_redis.empty() && c.cluster.plugin_redis != c.cluster.redis) {
-            const auto colon = c.cluster.plugin_redis.rfind(':');
-            redis::Client::Options ro;
-            ro.host = c.cluster.plugin_redis.substr(0, colon);
-            if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
-            ro.port = static_cast<std::uint16_t>(std::stoi(c.cluster.plugin_redis.substr(colon + 1)));
-            ro.command_timeout = std::chrono::milliseconds(1000);
-            ro.username = c.cluster.redis_user;
-            ro.password = c.cluster.redis_password;
-            p_->plugin_redis = std::make_unique<redis::Client>(ro);
-            p_->plugin_redis->start();
-            // Plugins start right after this (rank schedules its settlement): give the first
-            // connection a moment, as the routes' Redis gets in Cluster::start.
-            for (int i = 0; i < 300 && !p_->plugin_redis->connected(); ++i)
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            if (!p_->plugin_redis->connected() && p_->plugin_redis->stats().auth_failures > 0)
-                throw std::runtime_error("cluster.plugin_redis " + c.cluster.plugin_redis + " refused our credentials (" +
-                                         p_->plugin_redis->last_error() + "); check cluster.redis_user and cluster.redis_password");
-            if (!p_->plugin_redis->connected())
-                spdlog::warn("plugin Redis {} not reachable yet: {}", c.cluster.plugin_redis, p_->plugin_redis->last_error());
-            redis = p_->plugin_redis.get();
-        }
-        stores = [redis](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
-            return std::make_unique<plugins::RedisStore>(*redis, "lp:" + prefix);
-        };
-        p_->jobs = std::make_unique<plugins::RedisJobQueue>(*redis);
-    } else {
-        p_->memory_store = std::make_shared<plugins::MemoryStoreData>();
-        stores = [this](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
-            return std::make_unique<plugins::MemoryStore>(p_->memory_store, prefix);
-        };
-        p_->jobs = std::make_unique<plugins::MemoryJobQueue>();
-    }
-    p_->bus = std::make_unique<plugins::EventBus>();
-    plugins::HostOptions ho;
-    ho.node_id = c.cluster.node_id;
-    ho.cluster = p_->cluster != nullptr;
-    ho.enabled = plugins::split_list(setting(c, "plugins.enabled", "gift,pk,feed,rank"));
-    ho.load = plugins::split_list(setting(c, "plugins.load", ""));
-    ho.config = plugin_sections(c);
-    p_->host = std::make_unique<plugins::PluginHost>(ho, *p_->pusher, stores, *p_->jobs, *p_->bus);
-    p_->host->add_builtin("gift", plugins::make_gift_plugin);
-    p_->host->add_builtin("pk", plugins::make_pk_plugin);
-    p_->host->add_builtin("feed", plugins::make_feed_plugin);
-    p_->host->add_builtin("rank", plugins::make_rank_plugin);
-    p_->host->load();
-    auto& host = *p_->host;
-
-    // BIZ types and HTTP routes of the plugins. A plugin's BIZ handler may wait on its store (a
-    // Redis round trip per call in a cluster): it runs on the plugin workers, one user's calls
-    // in order, and its answer goes back to the session's loop. plugin_workers = 0 runs it on
-    // the loop itself (only sensible with the memory store).
-    auto to_reply = [](sdk::Reply r) {
-        handlers::BizReply out;
-        out.code = r.code;
-        out.message = std::move(r.message);
-        out.data_json = std::move(r.data_json);
-        return out;
-    };
-    if (c.server.plugin_workers > 0 && !host.biz_types().empty()) {
-        p_->biz_workers = std::make_unique<plugins::KeyedWorkers>(
-            c.server.plugin_workers, std::max<std::uint32_t>(c.server.plugin_queue_max, 1));
-    }
-    for (const auto& type : host.biz_types()) {
-        if (!p_->biz_workers) {
-            p_->gateway->register_biz(type, [&host, type, to_reply](handlers::BizCall& call) {
-                return to_reply(host.biz({call.session.user.id, std::string(server::to_string(call.session.user.role)),
-                                          type, call.req.data()}));
-            });
-            continue;
-        }
-        p_->gateway->register_biz_async(type, [&host, workers = p_->biz_workers.get(), to_reply](handlers::AsyncBizCall call) {
-            const auto user = call.user_id;
-            auto shared = std::make_shared<handlers::AsyncBizCall>(std::move(call));
-            const bool queued = workers->submit(user, [&host, shared, to_reply] {
-                shared->done(to_reply(host.biz({shared->user_id, std::string(server::to_string(shared->role)),
-                                                shared->type, shared->data_json})));
-            });
-            if (!queued) {
-                handlers::BizReply busy;
-                busy.code = livepush::v1::BUSY;
-                busy.message = "the node's plugin workers are overloaded; retry later";
-                shared->done(std::move(busy));
-            }
-        });
-    }
-    if (p_->api) {
-        for (const auto& route : host.routes()) {
-            p_->api->add_route(route.method, route.path, [&host, plugin = route.plugin](const push::HttpRequest& hr) {
-                sdk::HttpRequest req{hr.method, hr.path, hr.query, hr.body};
-                auto r = host.http(plugin, req);
-                push::HttpReply out;
-                out.status = r.code == 0 ? 200 : r.code;
-                if (!r.data_json.empty()) {
-                    out.body = std::move(r.data_json);
-                } else {
-                    boost::json::object err;
-                    err["error"] = r.message.empty() ? "failed" : r.message;
-                    err["code"] = out.status;
-                    out.body = boost::json::serialize(err);
-                }
-                return out;
-            });
-        }
-    }
-
-    // Events: Kafka when configured (consumed once per cluster by the group), else in-process.
-    if (!c.kafka.brokers.empty()) {
-        events::KafkaOptions ko;
-        ko.brokers = c.kafka.brokers;
-        ko.group = c.kafka.group;
-        ko.client_id = c.cluster.node_id;
-        ko.fetch_wait_max = std::chrono::milliseconds(c.kafka.fetch_wait_max_ms);
-        ko.rdkafka_config = parse_kafka_settings(c.kafka.settings);
-        ko.topics = host.event_topics();
-        ko.log = [](int level, std::string_view line) {
-            if (level <= 3) spdlog::error("kafka: {}", line);
-            else if (level <= 4) spdlog::warn("kafka: {}", line);
-            else spdlog::debug("kafka: {}", line);
-        };
-        p_->kafka = std::make_unique<events::KafkaEvents>(
-            ko, [&host](const std::string& t, const std::string& k, const std::string& v) { return host.event(t, k, v, false); },
-            [&host](const std::string& t, const std::string& id) { return host.first_time(t, id); },
-            [&host](const std::string& t, const std::string& id) { host.forget(t, id); });
-        p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); },
-                        [this](const std::string& t, const std::string& k, const std::string& v) {
-                            return p_->kafka->produce(t, k, v);
-                        });
-        // Client packets for business services (room.chat, plugin types marked upstream).
-        p_->gateway->set_upstream(plugins::split_list(c.kafka.upstream_types),
-                                  [up = events::UpstreamPublisher(p_->kafka->producer(), c.kafka.upstream_topic,
-                                                                  c.cluster.node_id)](
-                                      const server::Session& s, const std::string& type, const std::string& data) {
-                                      up.publish(s.user.id, type, data, codec::wall_ms());
-                                  });
-    } else {
-        p_->bus->attach([&host](const std::string& t, const std::string& k, const std::string& v) { host.event(t, k, v); });
-    }
-
-    // Delayed jobs: due ones run on this node's runner; the queue makes each run once.
-    // Each idle tick is one claim (one Redis call in cluster mode) per node: the default
-    // 100 ms keeps deadlines within the 200 ms the PK rules ask for at 10 calls a second.
-    plugins::JobRunner::Options jo;
-    jo.tick = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.tick_ms, 1));
-    jo.ttr = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.ttr_ms, 1));
-    jo.max_attempts = c.jobs.max_attempts;
-    p_->job_runner = std::make_unique<plugins::JobRunner>(
-        *p_->jobs,
-        [&host](const plugins::DueJob& j) {
-            if (!host.job(j.topic, j.id, j.body)) throw std::runtime_error("plugin job handler failed");
-        },
-        jo,
-        [max = jo.max_attempts, ttr = jo.ttr](const plugins::DueJob& j, std::string_view what) {
-            if (max != 0 && j.attempts >= max) {
-                spdlog::error("job {}/{} failed its last attempt ({} of {}): {}; buried in the dead letters",
-                              j.topic, j.id, j.attempts, max, what);
-            } else {
-                spdlog::warn("job {}/{} failed (attempt {}): {}; it runs again in {} ms", j.topic, j.id,
-                             j.attempts, what, ttr.count());
-            }
-        });
-}
-
 void Node::start() {
     if (p_->cluster) p_->cluster->start();
-    p_->host->start();
-    p_->bus->start();
-    if (p_->kafka) p_->kafka->start();
-    p_->job_runner->start();
+    p_->plugins.host->start();
+    p_->plugins.bus->start();
+    if (p_->plugins.kafka) p_->plugins.kafka->start();
+    p_->plugins.job_runner->start();
     p_->server->start();
     if (p_->api) p_->api->start();
 }
@@ -517,13 +296,13 @@ std::string Node::ready_line() const {
 void Node::shutdown() {
     if (p_->api) p_->api->set_draining(true);
     // Plugins first: no new jobs, events or pushes from them while sessions drain.
-    p_->job_runner->stop();
+    p_->plugins.job_runner->stop();
     if (p_->resync) p_->resync->stop();
-    if (p_->kafka) p_->kafka->stop();
-    p_->bus->stop();
-    if (p_->biz_workers) p_->biz_workers->stop();  // answers what is queued (the loops still run)
+    if (p_->plugins.kafka) p_->plugins.kafka->stop();
+    p_->plugins.bus->stop();
+    if (p_->plugins.biz_workers) p_->plugins.biz_workers->stop();  // answers what is queued (the loops still run)
     if (p_->im_workers) p_->im_workers->stop();
-    p_->host->stop();
+    p_->plugins.host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
         return p_->cluster ? p_->cluster->other_node_for(s.user.id) : std::string();
@@ -590,14 +369,14 @@ std::string Node::metrics_text() const {
     p_->inbox->write_metrics(m);
     if (auto* cluster = p_->cluster.get()) {
         router::write_metrics(m, *cluster);
-        redis::write_metrics(m, cluster->redis().stats(), p_->plugin_redis.get());
+        redis::write_metrics(m, cluster->redis().stats(), p_->plugins.plugin_redis.get());
     }
     write_configured_limits(m, p_->config);
-    p_->host->write_metrics(m);
-    plugins::write_metrics(m, p_->job_runner->stats(), p_->jobs->pending());
-    if (p_->biz_workers)
-        plugins::write_metrics(m, p_->biz_workers->stats(), p_->config.server.plugin_queue_max);
-    if (p_->kafka) events::write_metrics(m, p_->kafka->stats());
+    p_->plugins.host->write_metrics(m);
+    plugins::write_metrics(m, p_->plugins.job_runner->stats(), p_->plugins.jobs->pending());
+    if (p_->plugins.biz_workers)
+        plugins::write_metrics(m, p_->plugins.biz_workers->stats(), p_->config.server.plugin_queue_max);
+    if (p_->plugins.kafka) events::write_metrics(m, p_->plugins.kafka->stats());
     return m.take();
 }
 
