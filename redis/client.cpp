@@ -8,6 +8,9 @@
 //   broken        → fail what was on the wire → on_state(false) → reconnect at once, then with
 //                   doubling backoff; meanwhile every queued command fails with "disconnected".
 // Callbacks always run with no lock held, so they may queue more commands.
+//
+// Why one file of ~650 lines: it is that one state machine (connect, batch, read, fail, back
+// off) and the queue it drains; split, each half would need the other's private state.
 #include "redis/client.hpp"
 
 #include <hiredis/hiredis.h>
