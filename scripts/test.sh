@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # One command from a fresh clone: install, build, and pass every test.
+#   0. the house rules that need no build: every #include points down the layer table
+#      (scripts/check-layers)
 #   1. release build, all unit and integration tests (ctest)
 #   2. the same test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the multi-threaded suites built with ThreadSanitizer (event loops and the server,
@@ -13,6 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/check-layers .
 
 ulimit -n "$(ulimit -Hn)" || true
 JOBS=${JOBS:-$(nproc)}
