@@ -223,6 +223,18 @@ inline std::string ws_upgrade_request() {
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 }
 
+// A WebSocket session past its upgrade (the loop is run for the 101 response to leave),
+// logged in with binary frames.
+inline std::shared_ptr<FakeSession> open_ws(EventLoop& loop, std::uint64_t user = 0) {
+    auto s = open_session(loop, TransportKind::Ws, false);
+    s->receive(ws_upgrade_request());
+    run_ready(loop);
+    Inbound req;
+    s->set_logged_in(req);
+    s->user.id = user != 0 ? user : s->id();
+    return s;
+}
+
 // A Push whose payload is `payload_bytes` long, so frame sizes are chosen by the test.
 inline pb::Push push(std::uint64_t msg_id, std::size_t payload_bytes = 8) {
     pb::Push p;
@@ -262,8 +274,8 @@ struct Frame {
 
 struct Decoded {
     std::vector<Frame> frames;
-    bool error = false;          // the bytes are not a clean sequence of frames
-    std::size_t trailing = 0;    // bytes of an incomplete last frame
+    bool error = false;        // the bytes are not a clean sequence of frames
+    std::size_t trailing = 0;  // bytes of an incomplete last frame
 };
 
 // The peer's view of a TCP session's bytes.
@@ -295,32 +307,38 @@ inline Decoded decode_ws(std::string_view wire) {
     }
     std::string frames(wire.substr(head_end + 4));
     codec::ws::FrameDecoder dec(codec::ws::FrameDecoder::Role::Client, 16 * 1024 * 1024);
-    auto err = dec.feed(reinterpret_cast<std::uint8_t*>(frames.data()), frames.size(),
-                        [&](const codec::ws::Message& m) {
-                            Frame fr;
-                            fr.ws_opcode = m.opcode;
-                            if (m.opcode == codec::ws::Opcode::Binary) {
-                                codec::FrameView fv;
-                                if (codec::decode_one(m.payload, 16 * 1024 * 1024, fv) !=
-                                    codec::DecodeError::None) {
-                                    out.error = true;
-                                    return false;
-                                }
-                                fr.code = fv.header.code;
-                                fr.seq = fv.header.seq;
-                                fr.body = std::string(fv.body);
-                                fr.json = (fv.header.flags & codec::kJsonBody) != 0;
-                            } else if (m.opcode == codec::ws::Opcode::Close && m.payload.size() >= 2) {
-                                auto p = reinterpret_cast<const std::uint8_t*>(m.payload.data());
-                                fr.ws_close_status = static_cast<std::uint16_t>(p[0] << 8 | p[1]);
-                                fr.ws_close_reason = std::string(m.payload.substr(2));
-                            }
-                            out.frames.push_back(std::move(fr));
-                            return true;
-                        });
+    auto err =
+        dec.feed(reinterpret_cast<std::uint8_t*>(frames.data()), frames.size(),
+                 [&](const codec::ws::Message& m) {
+                     Frame fr;
+                     fr.ws_opcode = m.opcode;
+                     if (m.opcode == codec::ws::Opcode::Binary) {
+                         codec::FrameView fv;
+                         if (codec::decode_one(m.payload, 16 * 1024 * 1024, fv) !=
+                             codec::DecodeError::None) {
+                             out.error = true;
+                             return false;
+                         }
+                         fr.code = fv.header.code;
+                         fr.seq = fv.header.seq;
+                         fr.body = std::string(fv.body);
+                         fr.json = (fv.header.flags & codec::kJsonBody) != 0;
+                     } else if (m.opcode == codec::ws::Opcode::Close && m.payload.size() >= 2) {
+                         auto p = reinterpret_cast<const std::uint8_t*>(m.payload.data());
+                         fr.ws_close_status = static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+                         fr.ws_close_reason = std::string(m.payload.substr(2));
+                     }
+                     out.frames.push_back(std::move(fr));
+                     return true;
+                 });
     out.error = out.error || err != codec::ws::WsError::None;
     out.trailing = dec.buffered();
     return out;
+}
+
+// What the peer of `s` got, decoded by its transport's framing.
+inline Decoded decode(const FakeSession& s) {
+    return s.transport() == TransportKind::Ws ? decode_ws(s.sent) : decode_tcp(s.sent);
 }
 
 }  // namespace lp::server::testing

@@ -34,7 +34,9 @@ struct Rig {
         loop.for_each_session([](Session& s) { s.close(CloseReason::Shutdown); });
         run_ready(loop);
     }
-    std::uint64_t closed_as(CloseReason why) { return get(loop.stats().closed[static_cast<int>(why)]); }
+    std::uint64_t closed_as(CloseReason why) {
+        return get(loop.stats().closed[static_cast<int>(why)]);
+    }
 
     RecordingHandler handler;
     EventLoop loop;
@@ -73,30 +75,17 @@ std::vector<std::uint64_t> push_ids(const Decoded& d) {
     return ids;
 }
 
-// A WebSocket session past its upgrade, logged in with binary frames; the 101 response is out.
-std::shared_ptr<FakeSession> open_ws(Rig& rig) {
-    auto s = open_session(rig.loop, TransportKind::Ws, false);
-    s->receive(ws_upgrade_request());
-    run_ready(rig.loop);
-    Inbound req;
-    s->set_logged_in(req);
-    return s;
-}
-
-Decoded decode(const FakeSession& s) {
-    return s.transport() == TransportKind::Ws ? decode_ws(s.sent) : decode_tcp(s.sent);
-}
-
 // ---------------------------------------------------------------- order and partial writes
 
-class SessionWriteOrder : public ::testing::TestWithParam<std::tuple<TransportKind, std::size_t>> {};
+class SessionWriteOrder : public ::testing::TestWithParam<std::tuple<TransportKind, std::size_t>> {
+};
 
 // Own frames and shared (broadcast) buffers, mixed, arrive whole and in queue order however
 // few bytes each write takes.
 TEST_P(SessionWriteOrder, FramesArriveWholeAndInOrderWhateverEachWriteTakes) {
     auto [kind, budget] = GetParam();
     Rig rig;
-    auto s = kind == TransportKind::Ws ? open_ws(rig) : open_session(rig.loop);
+    auto s = kind == TransportKind::Ws ? open_ws(rig.loop) : open_session(rig.loop);
     const Wire w = s->wire();
     std::size_t before = s->sent.size();
     std::size_t writes_before = s->writes.size();
@@ -126,7 +115,8 @@ TEST_P(SessionWriteOrder, FramesArriveWholeAndInOrderWhateverEachWriteTakes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Budgets, SessionWriteOrder,
-                         ::testing::Combine(::testing::Values(TransportKind::Tcp, TransportKind::Ws),
+                         ::testing::Combine(::testing::Values(TransportKind::Tcp,
+                                                              TransportKind::Ws),
                                             ::testing::Values(1, 2, 3, 7, 16, 17, 29, 100, 333,
                                                               FakeSession::kUnlimited)));
 
@@ -135,7 +125,8 @@ INSTANTIATE_TEST_SUITE_P(Budgets, SessionWriteOrder,
 TEST(SessionCoalescing, FramesQueuedInOneTurnLeaveInOneWrite) {
     Rig rig;
     auto s = open_session(rig.loop);
-    for (std::uint64_t i = 1; i <= 10; ++i) s->send(Code::Push, static_cast<std::uint32_t>(i), push(i));
+    for (std::uint64_t i = 1; i <= 10; ++i)
+        s->send(Code::Push, static_cast<std::uint32_t>(i), push(i));
     EXPECT_TRUE(s->writes.empty()) << "corked: nothing is written before the turn ends";
     EXPECT_EQ(s->queued_chunks(), 1u) << "own frames of one turn share one buffer";
     run_ready(rig.loop);
@@ -213,7 +204,7 @@ TEST(SessionCoalescing, AWriteErrorClosesAsIoErrorAndDropsTheQueue) {
 
 // The bound counts bytes queued and not yet written; exactly the bound is not over it. Crossing
 // it while bytes wait drops what is not on the wire and queues KICK "slow" alone.
-TEST(SendQueueBound, CrossingTheBoundWhileBytesWaitKicksSlowAndDropsTheUnwritten) {
+TEST(SessionQueueBound, CrossingTheBoundWhileBytesWaitKicksSlowAndDropsTheUnwritten) {
     Rig rig;
     auto s = open_session(rig.loop);
     const Wire w = s->wire();
@@ -230,7 +221,8 @@ TEST(SendQueueBound, CrossingTheBoundWhileBytesWaitKicksSlowAndDropsTheUnwritten
     EXPECT_TRUE(s->closing());
     EXPECT_EQ(get(rig.loop.stats().slow_kicks), 1u);
     EXPECT_EQ(s->queued_bytes(), kick_size(w, "slow")) << "the unwritten frames were dropped";
-    EXPECT_EQ(get(rig.loop.stats().send_queue_bytes), static_cast<std::int64_t>(kick_size(w, "slow")));
+    EXPECT_EQ(get(rig.loop.stats().send_queue_bytes),
+              static_cast<std::int64_t>(kick_size(w, "slow")));
     s->send(Code::Push, 4, push(4));  // after the cut: ignored
     EXPECT_EQ(s->queued_bytes(), kick_size(w, "slow"));
 
@@ -251,7 +243,7 @@ TEST(SendQueueBound, CrossingTheBoundWhileBytesWaitKicksSlowAndDropsTheUnwritten
 // One buffer over the bound, queued to a session that had written everything, is not
 // slowness (a big coalesced room batch must not kick a whole room); a frame more while it
 // still waits is.
-TEST(SendQueueBound, OneBufferOverTheBoundToAnEmptyQueueIsNotSlowAFrameMoreIs) {
+TEST(SessionQueueBound, OneBufferOverTheBoundToAnEmptyQueueIsNotSlowAFrameMoreIs) {
     Rig rig;
     auto s = open_session(rig.loop);
     s->default_budget = 100;
@@ -277,7 +269,7 @@ TEST(SendQueueBound, OneBufferOverTheBoundToAnEmptyQueueIsNotSlowAFrameMoreIs) {
 
 // A peer that stops reading is kicked at the bound and closed as slow_consumer when the close
 // linger runs out (its KICK never left); a reading neighbour on the same loop sees nothing of it.
-TEST(SlowConsumerCut, ClosedAtTheLingerAfterTheBoundOthersUnaffected) {
+TEST(SessionSlowConsumerCut, ClosedAtTheLingerAfterTheBoundOthersUnaffected) {
     Rig rig;
     auto slow = open_session(rig.loop);
     auto fine = open_session(rig.loop);
@@ -314,7 +306,7 @@ TEST(SlowConsumerCut, ClosedAtTheLingerAfterTheBoundOthersUnaffected) {
 }
 
 // A slow consumer that starts reading inside the linger gets its KICK and is closed then.
-TEST(SlowConsumerCut, APeerReadingInsideTheLingerGetsTheKickThenTheClose) {
+TEST(SessionSlowConsumerCut, APeerReadingInsideTheLingerGetsTheKickThenTheClose) {
     Rig rig;
     auto s = open_session(rig.loop);
     s->default_budget = 0;
@@ -339,15 +331,15 @@ TEST(SlowConsumerCut, APeerReadingInsideTheLingerGetsTheKickThenTheClose) {
 
 enum class Cut { Overflow, Kick, CloseAfterFlush };
 
-class NoHalfFrame : public ::testing::TestWithParam<std::tuple<TransportKind, bool, Cut>> {};
+class SessionNoHalfFrame : public ::testing::TestWithParam<std::tuple<TransportKind, bool, Cut>> {};
 
 // A frame partly on the wire when the session is cut (over the bound, kicked, or closing after
 // flush) is finished before anything else is written; what comes after it is whole too, and
 // frames not yet started are dropped (overflow) or not (kick and close keep the queue).
-TEST_P(NoHalfFrame, AFramePartlyWrittenIsFinishedBeforeTheCut) {
+TEST_P(SessionNoHalfFrame, AFramePartlyWrittenIsFinishedBeforeTheCut) {
     auto [kind, shared, cut] = GetParam();
     Rig rig;
-    auto s = kind == TransportKind::Ws ? open_ws(rig) : open_session(rig.loop);
+    auto s = kind == TransportKind::Ws ? open_ws(rig.loop) : open_session(rig.loop);
     const Wire w = s->wire();
     std::size_t head = s->sent.size();
     s->budgets = {300};
@@ -415,13 +407,13 @@ TEST_P(NoHalfFrame, AFramePartlyWrittenIsFinishedBeforeTheCut) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Cuts, NoHalfFrame,
+    Cuts, SessionNoHalfFrame,
     ::testing::Combine(::testing::Values(TransportKind::Tcp, TransportKind::Ws), ::testing::Bool(),
                        ::testing::Values(Cut::Overflow, Cut::Kick, Cut::CloseAfterFlush)));
 
 // A hard close mid-frame stops the stream where it is: nothing of that frame's rest or of any
 // later frame is written, and the queue's bytes leave the gauge.
-TEST(NoHalfFrameHardClose, ACloseMidFrameWritesNothingMore) {
+TEST(SessionHardClose, ACloseMidFrameWritesNothingMore) {
     Rig rig;
     auto s = open_session(rig.loop);
     s->budgets = {300};
@@ -446,9 +438,9 @@ TEST(NoHalfFrameHardClose, ACloseMidFrameWritesNothingMore) {
 }
 
 // A WebSocket ping answered while a frame is half written: the pong waits for the frame.
-TEST(NoHalfFrameHardClose, APongQueuedMidFrameFollowsTheWholeFrame) {
+TEST(SessionWsControl, APongQueuedMidFrameFollowsTheWholeFrame) {
     Rig rig;
-    auto s = open_ws(rig);
+    auto s = open_ws(rig.loop);
     std::size_t head = s->sent.size();
     s->budgets = {50};
     s->default_budget = 0;
