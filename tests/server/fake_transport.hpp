@@ -76,9 +76,10 @@ public:
         write_in_flight_ = false;
         flush();
     }
-    // Writable events until the queue is empty or a write takes nothing (the peer stopped).
+    // Writable events until the queue is empty or a write takes nothing (the peer stopped);
+    // bounded, so a broken queue fails a test instead of hanging it.
     void pump() {
-        while (waiting_writable && !closed()) {
+        for (int round = 0; round < 100000 && waiting_writable && !closed(); ++round) {
             std::size_t before = sent.size();
             writable();
             if (sent.size() == before) break;
