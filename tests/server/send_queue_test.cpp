@@ -437,6 +437,63 @@ TEST(SessionHardClose, ACloseMidFrameWritesNothingMore) {
     EXPECT_EQ(rig.closed_as(CloseReason::Shutdown), 1u);
 }
 
+// ---------------------------------------------------------------- TLS-style writes
+
+class SessionTlsOverflow : public ::testing::TestWithParam<TransportKind> {};
+
+// While an asynchronous (TLS) write is in flight, the chunks it copied are locked: frames
+// queued meanwhile go to a new buffer, and they leave, in order, with the next write.
+TEST(SessionAsyncWrite, FramesQueuedDuringAWriteInFlightFollowIt) {
+    Rig rig;
+    auto s = open_session(rig.loop);
+    s->async_writes = true;
+    s->send(Code::Push, 1, push(1));
+    run_ready(rig.loop);
+    ASSERT_EQ(s->writes.size(), 1u);
+    s->send(Code::Push, 2, push(2));
+    s->send(Code::Push, 3, push(3));
+    EXPECT_EQ(s->queued_chunks(), 2u) << "the locked chunk is not appended to";
+    run_ready(rig.loop);
+    EXPECT_EQ(s->writes.size(), 1u) << "one write in flight at a time";
+    s->complete_async_write();
+    ASSERT_EQ(s->writes.size(), 2u);
+    s->complete_async_write();
+    EXPECT_EQ(push_ids(decode_tcp(s->sent)), (std::vector<std::uint64_t>{1, 2, 3}));
+    EXPECT_EQ(s->queued_bytes(), 0u);
+    EXPECT_EQ(get(rig.loop.stats().send_queue_bytes), 0);
+}
+
+// Crossing the bound while a write is in flight keeps the chunks that write uses (dropping
+// them would cut its frames and miscount what it wrote), drops the rest, and queues the KICK
+// behind them.
+TEST_P(SessionTlsOverflow, TheChunksOfTheWriteInFlightAreKept) {
+    Rig rig;
+    auto s = GetParam() == TransportKind::Ws ? open_ws(rig.loop) : open_session(rig.loop);
+    const Wire w = s->wire();
+    s->async_writes = true;
+    s->send_bytes(shared_frame(w, 1, 500));
+    s->send(Code::Push, 2, push(2, 100));
+    run_ready(rig.loop);  // both chunks copied and locked
+    ASSERT_EQ(s->writes.size(), s->transport() == TransportKind::Ws ? 2u : 1u);
+    s->send(Code::Push, 3, push(3, 300));
+    s->send(Code::Push, 4, push(4, 300));  // > 1000 with 1 and 2 still in flight
+    ASSERT_EQ(get(rig.loop.stats().slow_kicks), 1u);
+    s->complete_async_write();
+    s->complete_async_write();
+    EXPECT_TRUE(s->closed());
+    Decoded d = decode(*s);
+    EXPECT_FALSE(d.error);
+    EXPECT_EQ(d.trailing, 0u);
+    EXPECT_EQ(push_ids(d), (std::vector<std::uint64_t>{1, 2}));
+    ASSERT_GE(d.frames.size(), 3u);
+    EXPECT_EQ(d.frames[2].as_kick().reason(), "slow");
+    EXPECT_EQ(rig.closed_as(CloseReason::SlowConsumer), 1u);
+    EXPECT_EQ(get(rig.loop.stats().send_queue_bytes), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, SessionTlsOverflow,
+                         ::testing::Values(TransportKind::Tcp, TransportKind::Ws));
+
 // A WebSocket ping answered while a frame is half written: the pong waits for the frame.
 TEST(SessionWsControl, APongQueuedMidFrameFollowsTheWholeFrame) {
     Rig rig;
