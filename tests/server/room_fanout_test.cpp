@@ -273,31 +273,38 @@ TEST(RoomFanoutThreads, ConcurrentPublishersAndChurnKeepEachMembersStreamExact) 
 
     constexpr int kPublishers = 3;
     constexpr int kEach = 150;
+    const int loops = static_cast<int>(node.loops.size());
     std::atomic<int> published{0};
+    std::atomic<int> churned{0};
     std::vector<std::thread> publishers;
     for (int p = 0; p < kPublishers; ++p)
-        publishers.emplace_back([&] {
+        publishers.emplace_back([&, p] {
             for (int i = 0; i < kEach; ++i) {
+                // Publisher 0 holds its second half back until the churn is done, so every join
+                // and leave falls strictly inside the stream; the others keep publishing.
+                if (p == 0 && i == kEach / 2)
+                    while (churned.load() < loops) std::this_thread::yield();
                 node.publish();
                 published.fetch_add(1);
             }
         });
-    // Churn on the loops' own threads, while the publishers run.
+    // Churn on the loops' own threads, once a third of the stream is out.
+    while (published.load() < kPublishers * kEach / 3) std::this_thread::yield();
     struct Joined {
         std::shared_ptr<FakeSession> s;
         std::uint64_t join_seq = 0;
     };
     std::vector<Joined> joined(node.loops.size());
-    std::vector<std::shared_ptr<FakeSession>> leavers;
     for (std::size_t l = 0; l < node.loops.size(); ++l) {
         EventLoop* loop = node.loops[l];
         Joined* slot = &joined[l];
         Hub* hub = node.hub.get();
         FakeSession* leaver = members[2 * l].get();
-        boost::asio::post(loop->io(), [loop, slot, hub, leaver] {
+        boost::asio::post(loop->io(), [loop, slot, hub, leaver, &churned] {
             slot->s = open_session(*loop);
             slot->join_seq = hub->join_room(*slot->s, kRoom).state.seq;
             hub->leave_room(*leaver, kRoom);
+            churned.fetch_add(1);
         });
     }
     for (auto& t : publishers) t.join();
@@ -314,6 +321,9 @@ TEST(RoomFanoutThreads, ConcurrentPublishersAndChurnKeepEachMembersStreamExact) 
         EXPECT_EQ(left, range(1, left.size())) << "leaver on loop " << l;
         EXPECT_EQ(room_seqs(*members[2 * l + 1]), range(1, last)) << "stayer on loop " << l;
         ASSERT_TRUE(joined[l].s);
+        EXPECT_GE(joined[l].join_seq, last / 3);
+        EXPECT_LT(joined[l].join_seq, last);
+        EXPECT_LT(left.size(), last);
         EXPECT_EQ(room_seqs(*joined[l].s), range(joined[l].join_seq + 1, last))
             << "joiner on loop " << l;
     }
