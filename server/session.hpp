@@ -165,6 +165,15 @@ protected:
     virtual void close_transport() = 0;
     // Called by write_queued implementations after `n` bytes left.
     void wrote(std::size_t n);
+    // How a pass of write_gathered ended.
+    enum class GatherResult : std::uint8_t { Drained, WouldBlock, Failed };
+    // The plain transport's write loop: gather writes of out_ (from out_offset_, at most
+    // kMaxGatherChunks chunks each) through send(const iovec*, std::size_t count) -> ssize_t
+    // (a sendmsg: bytes taken, or -1 with errno), calling wrote() after each, until the queue is
+    // empty (Drained), a write is short or EAGAIN (WouldBlock) or fails (Failed). Defined in
+    // server/gather_write.hpp, so a test can drive it with a scripted send.
+    template <class Send>
+    GatherResult write_gathered(Send&& send);
     bool write_in_flight_ = false;
 
     struct Chunk {

@@ -20,6 +20,7 @@
 #include <cerrno>
 
 #include "server/event_loop.hpp"
+#include "server/gather_write.hpp"
 #include "server/session.hpp"
 
 namespace lp::server {
@@ -31,7 +32,6 @@ using Acceptor = asio::basic_socket_acceptor<tcp, asio::io_context::executor_typ
 
 namespace {
 
-constexpr std::size_t kMaxIov = 64;
 constexpr int kMaxReadsPerWake = 8;  // fairness: one busy client cannot starve the loop
 constexpr std::size_t kTlsReadBuffer = 16 * 1024;
 // Bytes one TLS write takes from the queue (whole chunks, so one big chunk may exceed it).
@@ -104,38 +104,21 @@ private:
     }
 
     void write_queued() override {
-        while (!out_.empty() && !closed()) {
-            iovec iov[kMaxIov];
-            std::size_t count = 0;
-            std::size_t want = 0;
-            for (std::size_t i = 0; i < out_.size() && count < kMaxIov; ++i) {
-                const char* d = out_[i].data();
-                std::size_t len = out_[i].size();
-                if (i == 0) {
-                    d += out_offset_;
-                    len -= out_offset_;
-                }
-                iov[count++] = {const_cast<char*>(d), len};
-                want += len;
-            }
+        auto send_to_socket = [fd = sock_.native_handle()](const iovec* iov, std::size_t count) {
             msghdr msg{};
-            msg.msg_iov = iov;
+            msg.msg_iov = const_cast<iovec*>(iov);
             msg.msg_iovlen = count;
-            ssize_t n = ::sendmsg(sock_.native_handle(), &msg, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                    wait_writable();
-                    return;
-                }
-                close(CloseReason::IoError);
+            return ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+        };
+        switch (write_gathered(send_to_socket)) {
+            case GatherResult::Drained:
                 return;
-            }
-            wrote(static_cast<std::size_t>(n));
-            if (static_cast<std::size_t>(n) < want) {
+            case GatherResult::WouldBlock:
                 if (!closed()) wait_writable();
                 return;
-            }
+            case GatherResult::Failed:
+                close(CloseReason::IoError);
+                return;
         }
     }
 
