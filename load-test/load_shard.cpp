@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -39,6 +38,7 @@
 #include "codec/websocket.hpp"
 #include "auth/jwt.hpp"
 #include "livepush.pb.h"
+#include "load-test/clocks.hpp"
 #include "load-test/push_fields.hpp"
 #include "load-test/ws_handshake.hpp"
 
@@ -49,24 +49,6 @@ namespace asio = boost::asio;
 namespace ws = codec::ws;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t unix_now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t wall_now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // Per-connection buffer sizes by scenario. Inline input: a few PONGs (pingpong, idle); a
 // coalesced room write of a dozen small PUSH frames (room); a qos1 window's worth of pushes is
@@ -250,32 +232,6 @@ std::string_view name_of(Drop d) noexcept {
     return "unknown";
 }
 
-long read_rss_kib(int pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    // Bounded by the file's length (a few dozen lines).
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-    }
-    return -1;
-}
-
-long long read_cpu_ticks(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text;
-    std::getline(stat, text);
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    std::size_t close = text.rfind(')');
-    if (close == std::string::npos) return -1;
-    const char* p = text.c_str() + close + 1;
-    long long utime = 0, stime = 0;
-    if (std::sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime,
-                    &stime) != 2) {
-        return -1;
-    }
-    return utime + stime;
-}
-
 struct LoadShard::Impl {
     Impl(const LoadOptions& o, std::uint32_t shard_index, std::uint32_t shard_count)
         : opts(o),
@@ -376,7 +332,7 @@ struct LoadShard::Impl {
 
     void start_connect(LoadConnection& c) {
         c.state = State::Connecting;
-        c.started_ns = now_ns();
+        c.started_ns = steady_ns();
         ++connecting;
         std::int64_t expected = 0;
         first_connect_ns.compare_exchange_strong(expected, c.started_ns, std::memory_order_relaxed);
@@ -424,7 +380,7 @@ struct LoadShard::Impl {
     void send_login(LoadConnection& c) {
         c.state = State::LoggingIn;
         std::uint64_t user_id = opts.user_base + c.global_index * opts.user_stride;
-        std::int64_t now = unix_now_s();
+        std::int64_t now = unix_s();
         livepush::v1::LoginReq req;
         const char* role = c.global_index < opts.anchors ? "anchor" : "viewer";
         req.set_token(auth::mint_hs256(opts.secret, user_id, role, now, now + 3600));
@@ -522,7 +478,7 @@ struct LoadShard::Impl {
         c.handshake.reset();
         --connecting;
         logged_in.fetch_add(1, std::memory_order_relaxed);
-        last_login_ns.store(now_ns(), std::memory_order_relaxed);
+        last_login_ns.store(steady_ns(), std::memory_order_relaxed);
         if (pinging) c.queued_heartbeats += inflight_per_connection();
         // A session has at most the server's qos1 window (64) unacked at once.
         if (opts.scenario == Scenario::Qos1) c.ack_ids.reserve(64);
@@ -572,7 +528,7 @@ struct LoadShard::Impl {
 
     // Fails connections whose connect + upgrade + login took longer than allowed.
     void sweep_deadlines() {
-        std::int64_t limit = now_ns() - std::int64_t(opts.connect_timeout_ms) * 1000000;
+        std::int64_t limit = steady_ns() - std::int64_t(opts.connect_timeout_ms) * 1000000;
         // Bounded by the number of connections started so far.
         for (std::uint32_t i = 0; i < next_to_start; ++i) {
             LoadConnection& c = conns[i];
@@ -766,16 +722,16 @@ struct LoadShard::Impl {
             first = check_room_seq(c, f);
         }
         if (opts.plugin.scenario != PluginScenario::None) {
-            if (read_steady_ns == 0) read_steady_ns = now_ns();
+            if (read_steady_ns == 0) read_steady_ns = steady_ns();
             // feed: the wall clock too, to compare with the item's ts_ms (its publish time)
             if (opts.plugin.scenario == PluginScenario::Feed && read_wall_ns == 0) {
-                read_wall_ns = wall_now_ns();
+                read_wall_ns = wall_ns();
             }
             results.plugin.on_push(c.index, f, read_steady_ns, read_wall_ns);
         }
         if (first && f.sent_at_ms != 0 && ++latency_countdown >= opts.latency_sample) {
             latency_countdown = 0;
-            if (read_wall_ns == 0) read_wall_ns = wall_now_ns();
+            if (read_wall_ns == 0) read_wall_ns = wall_ns();
             std::int64_t latency = read_wall_ns - std::int64_t(f.sent_at_ms) * 1000000;
             results.delivery_latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency)));
         }
@@ -827,7 +783,7 @@ struct LoadShard::Impl {
             return;
         }
         if (measuring) {
-            results.latency.record(static_cast<std::uint64_t>(now_ns() - slot.sent_ns));
+            results.latency.record(static_cast<std::uint64_t>(steady_ns() - slot.sent_ns));
             ++results.pongs_measured;
         }
         slot.sent_ns = 0;
@@ -891,7 +847,7 @@ struct LoadShard::Impl {
             c.out_end = static_cast<std::uint16_t>(c.out_end + frame_len);
         }
         std::uint32_t k = inflight_per_connection();
-        inflight[std::size_t(c.index) * k + seq % k] = InflightSlot{seq, pinging, now_ns()};
+        inflight[std::size_t(c.index) * k + seq % k] = InflightSlot{seq, pinging, steady_ns()};
     }
 
     // qos1: encodes one ACK with as many of the connection's pending msg_ids as fit into the
@@ -1046,12 +1002,12 @@ struct LoadShard::Impl {
         results.pushes_measured = 0;
         results.acked_ids_measured = 0;
         results.room_members = room_members_now;
-        measure_start_ns = now_ns();
+        measure_start_ns = steady_ns();
         measuring = true;
     }
 
     void on_stop_measuring() {
-        if (measuring) results.measured_ns = now_ns() - measure_start_ns;
+        if (measuring) results.measured_ns = steady_ns() - measure_start_ns;
         measuring = false;
         pinging = false;
         measuring_stopped.store(true, std::memory_order_release);
