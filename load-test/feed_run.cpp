@@ -107,22 +107,18 @@ void PluginRun::run_feed(const Shards& shards) {
     // Until the task is done and every online session has its push (or pushes stopped coming
     // for --drain-s after the task ended); bounded by --task-wait-s.
     const std::string task_path = "/v1/feed/tasks/" + num(ph.item_id);
-    const auto limit = start + std::chrono::milliseconds(static_cast<long>(opts_.task_wait_s * 1000));
-    const auto drain = std::chrono::milliseconds(static_cast<long>(opts_.drain_s * 1000));
+    const auto limit = start + seconds_ms(opts_.task_wait_s);
+    const auto drain = seconds_ms(opts_.drain_s);
     auto next_poll = start;
     auto next_report = start + std::chrono::seconds(1);
-    std::uint64_t last_pushes = 0;
-    auto last_progress = Clock::now();
+    ProgressClock progress(0, Clock::now());
     std::string task;
     // Bounded by `limit`.
     while (Clock::now() < limit) {
         std::this_thread::sleep_for(kPollStep);
         const auto now = Clock::now();
         const std::uint64_t pushes = pushes_received(shards);
-        if (pushes != last_pushes) {
-            last_pushes = pushes;
-            last_progress = now;
-        }
+        progress.note(pushes, now);
         if (!ph.task_done && now >= next_poll) {
             HttpAnswer t = http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", task_path, {});
             if (t.status == 200) {
@@ -141,8 +137,10 @@ void PluginRun::run_feed(const Shards& shards) {
             std::fflush(stdout);
             next_report += std::chrono::seconds(1);
         }
-        if (ph.task_done && pushes >= ph.online_sessions && now - last_progress >= kSettle) break;
-        if (ph.task_done && now - last_progress >= drain) break;
+        if (ph.task_done && pushes >= ph.online_sessions && progress.still_for(now) >= kSettle) {
+            break;
+        }
+        if (ph.task_done && progress.still_for(now) >= drain) break;
     }
     for (auto& s : shards) s->stop_measuring();
     const double window_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -249,11 +247,10 @@ void PluginRun::run_feed_receive_only(const Shards& shards) {
     // after the first push; bounded by --task-wait-s from the ready line.
     const auto start = Clock::now();
     const auto limit =
-        start + std::chrono::milliseconds(static_cast<long>(opts_.task_wait_s * 1000));
-    const auto drain = std::chrono::milliseconds(static_cast<long>(opts_.drain_s * 1000));
+        start + seconds_ms(opts_.task_wait_s);
+    const auto drain = seconds_ms(opts_.drain_s);
     auto next_report = start + std::chrono::seconds(10);
-    std::uint64_t last_pushes = pushes_received(shards);  // none expected before the publish
-    auto last_progress = start;
+    ProgressClock progress(pushes_received(shards), start);  // none expected before the publish
     bool pushing = false;
     ph.wait_end = "limit";
     // Bounded by `limit`.
@@ -261,9 +258,7 @@ void PluginRun::run_feed_receive_only(const Shards& shards) {
         std::this_thread::sleep_for(kPollStep);
         const auto now = Clock::now();
         const std::uint64_t pushes = pushes_received(shards);
-        if (pushes != last_pushes) {
-            last_pushes = pushes;
-            last_progress = now;
+        if (progress.note(pushes, now)) {
             if (!pushing) next_report = now + std::chrono::seconds(1);
             pushing = true;
         }
@@ -274,11 +269,11 @@ void PluginRun::run_feed_receive_only(const Shards& shards) {
             std::fflush(stdout);
             next_report = now + (pushing ? std::chrono::seconds(1) : std::chrono::seconds(10));
         }
-        if (pushes >= ph.online_sessions && now - last_progress >= kSettle) {
+        if (pushes >= ph.online_sessions && progress.still_for(now) >= kSettle) {
             ph.wait_end = "all";
             break;
         }
-        if (pushing && now - last_progress >= drain) {
+        if (pushing && progress.still_for(now) >= drain) {
             ph.wait_end = "drained";
             break;
         }

@@ -215,22 +215,16 @@ void PluginRun::send_events(const Shards& shards, std::uint64_t deliveries_per_e
     // Until every event was sent and seen (and its deliveries settled), or nothing moved for
     // --drain-s. Bounded: each event is sent and seen once, and once everything was seen, the
     // settling gets --drain-s at most.
-    std::uint64_t last_seen = 0, last_pushes = 0, last_sent = 0;
-    auto last_progress = Clock::now();
+    ProgressClock progress(0, Clock::now());  // of events seen + pushes + sent: each only grows
     auto next_report = start + std::chrono::seconds(1);
     std::optional<Clock::time_point> sending_done, all_seen;
-    const auto drain = std::chrono::milliseconds(static_cast<long>(opts_.drain_s * 1000));
+    const auto drain = seconds_ms(opts_.drain_s);
     for (;;) {
         std::this_thread::sleep_for(kPollStep);
         const auto now = Clock::now();
         const std::uint64_t seen = plan.distinct_seen(), pushes = pushes_received(shards),
                             s = sent();
-        if (seen != last_seen || pushes != last_pushes || s != last_sent) {
-            last_progress = now;
-            last_seen = seen;
-            last_pushes = pushes;
-            last_sent = s;
-        }
+        progress.note(seen + pushes + s, now);
         if (!sending_done && source_done()) sending_done = now;
         if (now >= next_report) {
             std::printf("  t=%.0fs sent %llu, acked %llu, events seen %llu, pushes %llu\n",
@@ -246,12 +240,12 @@ void PluginRun::send_events(const Shards& shards, std::uint64_t deliveries_per_e
             const std::uint64_t want = accepted();
             const bool all = seen >= want && pushes >= want * deliveries_per_event;
             if (all && !all_seen) all_seen = now;
-            if (all && (now - last_progress >= kSettle || now - *all_seen >= drain)) {
+            if (all && (progress.still_for(now) >= kSettle || now - *all_seen >= drain)) {
                 ph.complete = true;
                 break;
             }
-            if (!all && now - last_progress >= drain) break;
-        } else if (now - last_progress >= drain + std::chrono::seconds(30)) {
+            if (!all && progress.still_for(now) >= drain) break;
+        } else if (progress.still_for(now) >= drain + std::chrono::seconds(30)) {
             break;  // the source is stuck (brokers gone, API not answering)
         }
     }

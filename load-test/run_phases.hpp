@@ -75,6 +75,27 @@ inline std::uint64_t unique_ids_received(const Shards& shards) {
     return n;
 }
 
+// When a count that only grows last moved: for the waits that end after some time without
+// progress.
+class ProgressClock {
+  public:
+    ProgressClock(std::uint64_t count, Clock::time_point at) : count_(count), moved_at_(at) {}
+
+    // Notes the count at `now`; true when it moved since the last note.
+    bool note(std::uint64_t count, Clock::time_point now) {
+        if (count == count_) return false;
+        count_ = count;
+        moved_at_ = now;
+        return true;
+    }
+    // How long the count has stood still, at `now`.
+    Clock::duration still_for(Clock::time_point now) const { return now - moved_at_; }
+
+  private:
+    std::uint64_t count_;
+    Clock::time_point moved_at_;
+};
+
 // Every shard has taken its stop_measuring() (bounded by `until`).
 inline void wait_measuring_stopped(const Shards& shards, Clock::time_point until) {
     wait_until(until, [&] {
