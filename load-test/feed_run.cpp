@@ -41,6 +41,17 @@ LatencyHistogram feed_ts_latency(const Shards& shards, std::uint64_t item_id) {
     return h;
 }
 
+// One session's feed.item pushes (copies > 0): one more session reached, and when it had the
+// item more than once, one more session with duplicates and copies - 1 more duplicates.
+void count_copies(std::uint32_t copies, std::uint64_t& received, std::uint64_t& twice,
+                  std::uint64_t& extra) {
+    ++received;
+    if (copies > 1) {
+        ++twice;
+        extra += copies - 1u;
+    }
+}
+
 }  // namespace
 
 bool PluginRun::load_followers() {
@@ -169,11 +180,7 @@ std::string PluginRun::report_feed(const Shards& shards, bool& clean) {
         other += p.other_types;
         for (std::size_t c = 0; c < p.items.size(); ++c) {
             if (p.items[c] == 0) continue;
-            ++received;
-            if (p.items[c] > 1) {
-                ++twice;
-                extra += p.items[c] - 1u;
-            }
+            count_copies(p.items[c], received, twice, extra);
             if (p.item_ids[c] != ph.item_id) ++wrong_item;
             const std::int64_t t = p.item_first_ns[c];
             last_ns = std::max(last_ns, t);
@@ -310,11 +317,7 @@ std::string PluginRun::report_feed_receive_only(const Shards& shards, bool& clea
         const PluginReceiver& p = s->results().plugin;
         for (std::size_t c = 0; c < p.items.size(); ++c) {
             if (p.items[c] == 0) continue;
-            ++received;
-            if (p.items[c] > 1) {
-                ++twice;
-                extra += p.items[c] - 1u;
-            }
+            count_copies(p.items[c], received, twice, extra);
             if (p.item_ids[c] != ph.item_id) {
                 ++wrong_item;
                 continue;

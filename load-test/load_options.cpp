@@ -149,13 +149,18 @@ std::uint64_t parse_uint(const char* flag, const std::string& text, std::uint64_
     return v;
 }
 
-double parse_seconds(const char* flag, const std::string& text) {
+// A number from 0 to max, fractions allowed.
+double parse_nonnegative(const char* flag, const std::string& text, double max) {
     char* end = nullptr;
     double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(v >= 0) || v > 86400) {
+    if (text.empty() || *end != '\0' || !(v >= 0) || v > max) {
         usage_error(std::string("bad value for ") + flag + ": " + text);
     }
     return v;
+}
+
+double parse_seconds(const char* flag, const std::string& text) {
+    return parse_nonnegative(flag, text, 86400);
 }
 
 // The non-empty items of a comma-separated list, in order.
@@ -209,12 +214,7 @@ std::vector<std::string> parse_source_ips(const std::string& list) {
 }
 
 double parse_rate(const char* flag, const std::string& text) {
-    char* end = nullptr;
-    double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(v >= 0) || v > 10e6) {
-        usage_error(std::string("bad value for ") + flag + ": " + text);
-    }
-    return v;
+    return parse_nonnegative(flag, text, 10e6);
 }
 
 // One flag with its value: sets the option, or exits with a usage error.
