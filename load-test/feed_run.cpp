@@ -9,10 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/clocks.hpp"

@@ -3,17 +3,12 @@
 #include "load-test/plugin_runs.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "load-test/api_publisher.hpp"
-#include "load-test/clocks.hpp"
 #include "load-test/plugin_run_phase.hpp"
-#include "load-test/process_stats.hpp"
 #include "load-test/report.hpp"
 
 namespace lp::load {

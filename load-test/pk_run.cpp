@@ -12,9 +12,7 @@
 #include <vector>
 
 #include "load-test/api_publisher.hpp"
-#include "load-test/clocks.hpp"
 #include "load-test/plugin_run_phase.hpp"
-#include "load-test/process_stats.hpp"
 #include "load-test/report.hpp"
 
 namespace lp::load {

@@ -5,13 +5,11 @@
 
 #include <stdexcept>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/clocks.hpp"

@@ -16,11 +16,11 @@
 //         prints "ready: ..." once its sessions are logged in, waits for each one's feed.item
 //         and measures receive wall clock - the item's ts_ms (the publish time; same machine).
 //
-// livepush_load.cpp owns the options, the sessions and the connect phase; a PluginRun is made
-// before the shards (it sizes what they check), runs its timeline while they are connected and
-// reports after they are joined. Every wait is bounded. The class is one ScenarioRun; its code
-// is in a file per scenario: plugin_runs.cpp (set-up, dispatch, sending gift events),
-// gift_run.cpp, pk_run.cpp and feed_run.cpp.
+// The conductor (livepush_load.cpp) owns the sessions and the connect phase, load_options.cpp
+// the options; a PluginRun is made before the shards (it sizes what they check), runs its
+// timeline while they are connected and reports after they are joined. Every wait is bounded.
+// The class is one ScenarioRun; its code is in a file per scenario: plugin_runs.cpp (set-up,
+// dispatch, sending gift events), gift_run.cpp, pk_run.cpp and feed_run.cpp.
 #pragma once
 
 #include <cstdint>

@@ -2,6 +2,7 @@
 #include "load-test/transport_scenarios.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
 
