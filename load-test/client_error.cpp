@@ -7,7 +7,7 @@ namespace lp::client {
 namespace {
 
 class ClientErrorCategory final : public std::error_category {
-  public:
+public:
     const char* name() const noexcept override { return "livepush.client"; }
     std::string message(int ev) const override {
         switch (static_cast<ClientError>(ev)) {

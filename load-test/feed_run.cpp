@@ -1,20 +1,18 @@
 // load-test/feed_run: the feed scenario of PluginRun (plugin_runs.hpp): followers loaded
 // through the API, one publish, the time to every online session's feed.item and the fan-out
 // task's own record; and the receive-only mode that adds receivers to another process's publish.
-#include "load-test/plugin_runs.hpp"
-
-#include <map>
-#include <string_view>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/clocks.hpp"
 #include "load-test/plugin_run_phase.hpp"
+#include "load-test/plugin_runs.hpp"
 #include "load-test/process_stats.hpp"
 #include "load-test/report.hpp"
 
@@ -69,8 +67,7 @@ bool PluginRun::load_followers() {
         HttpAnswer a = http_call(opts_.api_host, opts_.api_port, opts_.api_key, "POST",
                                  "/v1/feed/followers", std::move(body));
         if (a.status != 200) {
-            ph.error = "POST /v1/feed/followers: " +
-                       failure_text(a);
+            ph.error = "POST /v1/feed/followers: " + failure_text(a);
             std::printf("feed: %s\n", ph.error.c_str());
             return false;
         }
@@ -92,25 +89,25 @@ void PluginRun::run_feed(const Shards& shards) {
     for (auto& s : shards) s->start_measuring();
     const auto start = Clock::now();
     ph.publish_ns = steady_ns();
-    HttpAnswer pub = http_call(opts_.api_host, opts_.api_port, opts_.api_key, "POST",
-                               "/v1/feed/publish",
-                               "{\"anchor_id\":" + num(opts_.feed_anchor) +
-                                   ",\"item\":{\"kind\":\"live\",\"title\":\"livepush-load\"}}");
+    HttpAnswer pub =
+        http_call(opts_.api_host, opts_.api_port, opts_.api_key, "POST", "/v1/feed/publish",
+                  "{\"anchor_id\":" + num(opts_.feed_anchor) +
+                      ",\"item\":{\"kind\":\"live\",\"title\":\"livepush-load\"}}");
     ph.answered_ns = steady_ns();
     if (pub.status != 200) {
-        ph.error = "POST /v1/feed/publish: " +
-                   failure_text(pub);
+        ph.error = "POST /v1/feed/publish: " + failure_text(pub);
         std::printf("feed: %s\n", ph.error.c_str());
         for (auto& s : shards) s->stop_measuring();
         return;
     }
     ph.ran = true;
     ph.item_id = json_uint_after(pub.body, "\"item_id\"").value_or(0);
-    std::printf("feed: published item %llu to %llu followers (answered in %.2f ms); %u sessions "
-                "online\n",
-                static_cast<unsigned long long>(ph.item_id),
-                static_cast<unsigned long long>(json_uint_after(pub.body, "\"followers\"").value_or(0)),
-                double(ph.answered_ns - ph.publish_ns) / 1e6, ph.online_sessions);
+    std::printf(
+        "feed: published item %llu to %llu followers (answered in %.2f ms); %u sessions "
+        "online\n",
+        static_cast<unsigned long long>(ph.item_id),
+        static_cast<unsigned long long>(json_uint_after(pub.body, "\"followers\"").value_or(0)),
+        double(ph.answered_ns - ph.publish_ns) / 1e6, ph.online_sessions);
     std::fflush(stdout);
 
     // Until the task is done and every online session has its push (or pushes stopped coming
@@ -129,7 +126,8 @@ void PluginRun::run_feed(const Shards& shards) {
         const std::uint64_t pushes = pushes_received(shards);
         progress.note(pushes, now);
         if (!ph.task_done && now >= next_poll) {
-            HttpAnswer t = http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", task_path, {});
+            HttpAnswer t =
+                http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", task_path, {});
             if (t.status == 200) {
                 task = t.body;
                 ph.task_done = task.find("\"done\":true") != std::string::npos;
@@ -182,33 +180,34 @@ std::string PluginRun::report_feed(const Shards& shards, bool& clean) {
             if (p.item_ids[c] != ph.item_id) ++wrong_item;
             const std::int64_t t = p.item_first_ns[c];
             last_ns = std::max(last_ns, t);
-            latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, t - ph.publish_ns)));
+            latency.record(
+                static_cast<std::uint64_t>(std::max<std::int64_t>(0, t - ph.publish_ns)));
         }
     }
-    const std::uint64_t missing =
-        ph.online_sessions > received ? ph.online_sessions - received : 0;
+    const std::uint64_t missing = ph.online_sessions > received ? ph.online_sessions - received : 0;
     if (missing || twice || wrong_item || unreadable || !ph.task_done) clean = false;
     const double to_last_s = last_ns > ph.publish_ns ? double(last_ns - ph.publish_ns) / 1e9 : 0;
     const long long fanout_ms =
         ph.finished_ms > 0 && ph.created_ms > 0 ? ph.finished_ms - ph.created_ms : -1;
 
-    std::printf("feed: item %llu: %llu of %u online sessions got feed.item, missing %llu, "
-                "duplicates %llu (%llu sessions), another item %llu, unreadable %llu\n",
-                static_cast<unsigned long long>(ph.item_id),
-                static_cast<unsigned long long>(received), ph.online_sessions,
-                static_cast<unsigned long long>(missing), static_cast<unsigned long long>(extra),
-                static_cast<unsigned long long>(twice), static_cast<unsigned long long>(wrong_item),
-                static_cast<unsigned long long>(unreadable));
+    std::printf(
+        "feed: item %llu: %llu of %u online sessions got feed.item, missing %llu, "
+        "duplicates %llu (%llu sessions), another item %llu, unreadable %llu\n",
+        static_cast<unsigned long long>(ph.item_id), static_cast<unsigned long long>(received),
+        ph.online_sessions, static_cast<unsigned long long>(missing),
+        static_cast<unsigned long long>(extra), static_cast<unsigned long long>(twice),
+        static_cast<unsigned long long>(wrong_item), static_cast<unsigned long long>(unreadable));
     const LatencyHistogram ts_latency = feed_ts_latency(shards, ph.item_id);
-    std::printf("feed: publish → last feed.item %.3f s; publish → each session's feed.item ms: %s\n",
-                to_last_s, latency_text(latency).c_str());
+    std::printf(
+        "feed: publish → last feed.item %.3f s; publish → each session's feed.item ms: %s\n",
+        to_last_s, latency_text(latency).c_str());
     std::printf("feed: item ts_ms → each session's feed.item (wall clock) ms: %s\n",
                 latency_text(ts_latency).c_str());
-    std::printf("feed: task %s: %lld followers in %lld batches, %lld online; fan-out "
-                "(finished_ms - created_ms) %lld ms%s\n",
-                ph.task_done ? "done" : "NOT done", ph.followers_done, ph.batches_done,
-                ph.task_online, fanout_ms,
-                ph.task_done ? "" : " (gave up waiting: --task-wait-s)");
+    std::printf(
+        "feed: task %s: %lld followers in %lld batches, %lld online; fan-out "
+        "(finished_ms - created_ms) %lld ms%s\n",
+        ph.task_done ? "done" : "NOT done", ph.followers_done, ph.batches_done, ph.task_online,
+        fanout_ms, ph.task_done ? "" : " (gave up waiting: --task-wait-s)");
     std::printf("cpu: load tool %.0f%% of a core", ph.client_cpu_pct);
     if (ph.server_cpu_pct >= 0) std::printf(", server %.0f%%", ph.server_cpu_pct);
     std::printf("\n");
@@ -243,16 +242,16 @@ void PluginRun::run_feed_receive_only(const Shards& shards) {
     for (const auto& s : shards) ph.login_failed += s->failed();
     for (auto& s : shards) s->start_measuring();
     // The line a script waits for before it starts the publishing process.
-    std::printf("ready: feed receive-only, %u of %u sessions logged in (%u failed); waiting up "
-                "to %.0f s for feed.item\n",
-                ph.online_sessions, ph.connections, ph.login_failed, opts_.task_wait_s);
+    std::printf(
+        "ready: feed receive-only, %u of %u sessions logged in (%u failed); waiting up "
+        "to %.0f s for feed.item\n",
+        ph.online_sessions, ph.connections, ph.login_failed, opts_.task_wait_s);
     std::fflush(stdout);
 
     // Until every session has a push and none came for kSettle, or --drain-s without progress
     // after the first push; bounded by --task-wait-s from the ready line.
     const auto start = Clock::now();
-    const auto limit =
-        start + seconds_ms(opts_.task_wait_s);
+    const auto limit = start + seconds_ms(opts_.task_wait_s);
     const auto drain = seconds_ms(opts_.drain_s);
     auto next_report = start + std::chrono::seconds(10);
     ProgressClock progress(pushes_received(shards), start);  // none expected before the publish
@@ -328,27 +327,28 @@ std::string PluginRun::report_feed_receive_only(const Shards& shards, bool& clea
         }
     }
     const LatencyHistogram ts_latency = feed_ts_latency(shards, ph.item_id);
-    const std::uint64_t missing =
-        ph.online_sessions > received ? ph.online_sessions - received : 0;
+    const std::uint64_t missing = ph.online_sessions > received ? ph.online_sessions - received : 0;
     if (missing || twice || wrong_item || unreadable || no_ts || received == 0) clean = false;
     const double first_to_last_s = last_ns > first_ns ? double(last_ns - first_ns) / 1e9 : 0;
 
-    std::printf("feed (receive-only): item %llu (ts_ms %lld): %llu of %u online sessions got "
-                "feed.item, missing %llu, duplicates %llu (%llu sessions), another item %llu, "
-                "unreadable %llu, no ts_ms %llu\n",
-                static_cast<unsigned long long>(ph.item_id), static_cast<long long>(item_ts_ms),
-                static_cast<unsigned long long>(received), ph.online_sessions,
-                static_cast<unsigned long long>(missing), static_cast<unsigned long long>(extra),
-                static_cast<unsigned long long>(twice), static_cast<unsigned long long>(wrong_item),
-                static_cast<unsigned long long>(unreadable), static_cast<unsigned long long>(no_ts));
+    std::printf(
+        "feed (receive-only): item %llu (ts_ms %lld): %llu of %u online sessions got "
+        "feed.item, missing %llu, duplicates %llu (%llu sessions), another item %llu, "
+        "unreadable %llu, no ts_ms %llu\n",
+        static_cast<unsigned long long>(ph.item_id), static_cast<long long>(item_ts_ms),
+        static_cast<unsigned long long>(received), ph.online_sessions,
+        static_cast<unsigned long long>(missing), static_cast<unsigned long long>(extra),
+        static_cast<unsigned long long>(twice), static_cast<unsigned long long>(wrong_item),
+        static_cast<unsigned long long>(unreadable), static_cast<unsigned long long>(no_ts));
     std::printf("feed (receive-only): item ts_ms → each session's feed.item (wall clock) ms: %s\n",
                 latency_text(ts_latency).c_str());
-    std::printf("feed (receive-only): first → last feed.item here %.3f s; waited %.1f s after "
-                "ready (%s)\n",
-                first_to_last_s, ph.waited_s,
-                std::string_view(ph.wait_end) == "all"       ? "every session had a push"
-                : std::string_view(ph.wait_end) == "drained" ? "gave up: --drain-s without progress"
-                                                             : "gave up: --task-wait-s");
+    std::printf(
+        "feed (receive-only): first → last feed.item here %.3f s; waited %.1f s after "
+        "ready (%s)\n",
+        first_to_last_s, ph.waited_s,
+        std::string_view(ph.wait_end) == "all"       ? "every session had a push"
+        : std::string_view(ph.wait_end) == "drained" ? "gave up: --drain-s without progress"
+                                                     : "gave up: --task-wait-s");
 
     return ",\"feed_mode\":\"receive_only\",\"item_id\":" + num(ph.item_id) +
            ",\"item_ts_ms\":" + std::to_string(item_ts_ms) +

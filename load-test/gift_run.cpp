@@ -1,7 +1,5 @@
 // load-test/gift_run: the gift scenario of PluginRun (plugin_runs.hpp): gift events (Kafka or
 // POST /v1/gift/events) to gift.effect room pushes; every effect matched to its event.
-#include "load-test/plugin_runs.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -9,6 +7,7 @@
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/plugin_run_phase.hpp"
+#include "load-test/plugin_runs.hpp"
 #include "load-test/report.hpp"
 
 namespace lp::load {
@@ -26,7 +25,8 @@ long long metric_value(const std::string& page, const std::string& series) {
 void PluginRun::run_gift(const Shards& shards) {
     Phase& ph = *phase_;
     if (opts_.api_port != 0) {
-        HttpAnswer m = http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", "/metrics", {});
+        HttpAnswer m =
+            http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", "/metrics", {});
         ph.handled_before = metric_value(m.body, "livepush_kafka_events_total{result=\"handled\"}");
     }
     // Every room's members get every event of their room; the rooms are equal to within one.
@@ -34,7 +34,8 @@ void PluginRun::run_gift(const Shards& shards) {
     std::uint64_t per_event = members / load_.rooms;
     send_events(shards, per_event);
     if (opts_.api_port != 0) {
-        HttpAnswer m = http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", "/metrics", {});
+        HttpAnswer m =
+            http_call(opts_.api_host, opts_.api_port, opts_.api_key, "GET", "/metrics", {});
         ph.handled_after = metric_value(m.body, "livepush_kafka_events_total{result=\"handled\"}");
     }
 }
@@ -84,11 +85,11 @@ std::string PluginRun::report_gift(const Shards& shards, bool& clean) {
     for (auto m : members) member_sum += m;
     if (missing || duplicates || unmatched || ph.failed || distinct < ph.accepted) clean = false;
 
-    std::printf(
-        "gift: %llu events sent via %s (%.0f/s over %.2f s), %llu acked, %llu failed%s%s\n",
-        static_cast<unsigned long long>(ph.sent), ph.source, send_per_s, send_s,
-        static_cast<unsigned long long>(ph.accepted), static_cast<unsigned long long>(ph.failed),
-        ph.source_error.empty() ? "" : "; first error: ", ph.source_error.c_str());
+    std::printf("gift: %llu events sent via %s (%.0f/s over %.2f s), %llu acked, %llu failed%s%s\n",
+                static_cast<unsigned long long>(ph.sent), ph.source, send_per_s, send_s,
+                static_cast<unsigned long long>(ph.accepted),
+                static_cast<unsigned long long>(ph.failed),
+                ph.source_error.empty() ? "" : "; first error: ", ph.source_error.c_str());
     std::printf(
         "gift: %llu distinct events seen by a session, %llu with no effect at all; %llu "
         "members in %u rooms\n",
@@ -122,17 +123,18 @@ std::string PluginRun::report_gift(const Shards& shards, bool& clean) {
            ",\"acked\":" + num(ph.accepted) + ",\"send_failed\":" + num(ph.failed) +
            ",\"send_s\":" + fmt("%.3f", send_s) + ",\"send_per_s\":" + fmt("%.1f", send_per_s) +
            ",\"queue_full_waits\":" + num(ph.queue_full_waits) +
-           ",\"source_error\":" + json_string(ph.source_error) + ",\"rooms\":" +
-           std::to_string(load_.rooms) + ",\"members\":" + num(member_sum) +
-           ",\"distinct_seen\":" + num(distinct) + ",\"events_without_effect\":" +
-           num(events_missing) + ",\"effects_expected\":" + num(expected) +
-           ",\"effects_delivered\":" + num(delivered) + ",\"missing\":" + num(missing) +
-           ",\"duplicates\":" + num(duplicates) + ",\"foreign\":" + num(unmatched) +
-           ",\"other_pushes\":" + num(other) + ",\"gaps\":" + num(seq_gaps) +
-           ",\"e2e_s\":" + fmt("%.3f", e2e_s) + ",\"events_per_s\":" + fmt("%.1f", events_per_s) +
+           ",\"source_error\":" + json_string(ph.source_error) +
+           ",\"rooms\":" + std::to_string(load_.rooms) + ",\"members\":" + num(member_sum) +
+           ",\"distinct_seen\":" + num(distinct) +
+           ",\"events_without_effect\":" + num(events_missing) +
+           ",\"effects_expected\":" + num(expected) + ",\"effects_delivered\":" + num(delivered) +
+           ",\"missing\":" + num(missing) + ",\"duplicates\":" + num(duplicates) +
+           ",\"foreign\":" + num(unmatched) + ",\"other_pushes\":" + num(other) +
+           ",\"gaps\":" + num(seq_gaps) + ",\"e2e_s\":" + fmt("%.3f", e2e_s) +
+           ",\"events_per_s\":" + fmt("%.1f", events_per_s) +
            ",\"effects_per_s\":" + fmt("%.1f", e2e_s > 0 ? double(delivered) / e2e_s : 0) +
-           latency_json("latency", latency) + ",\"latency_sample_every\":" +
-           std::to_string(opts_.latency_sample) +
+           latency_json("latency", latency) +
+           ",\"latency_sample_every\":" + std::to_string(opts_.latency_sample) +
            ",\"kafka_handled_delta\":" + std::to_string(ph.handled_after - ph.handled_before) +
            ",\"client_cpu_pct\":" + fmt("%.1f", ph.client_cpu_pct) +
            ",\"server_cpu_pct\":" + fmt("%.1f", ph.server_cpu_pct) +

@@ -266,8 +266,7 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
             l.ports.push_back(static_cast<std::uint16_t>(parse_uint(flag, item, 65535)));
         }
         if (l.ports.empty()) usage_error("--ports needs PORT[,PORT...]");
-    }
-    else if (a == "--connect-concurrency")
+    } else if (a == "--connect-concurrency")
         l.connect_concurrency = static_cast<std::uint32_t>(parse_uint(flag, v, 100000));
     else if (a == "--connect-timeout-ms")
         l.connect_timeout_ms = static_cast<std::uint32_t>(parse_uint(flag, v, 600000));
@@ -301,8 +300,7 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
     else if (a == "--rate") {
         o.rate = parse_rate(flag, v);
         o.rate_set = true;
-    }
-    else if (a == "--payload-bytes")
+    } else if (a == "--payload-bytes")
         o.payload_bytes = static_cast<std::uint32_t>(parse_uint(flag, v, 60000));
     else if (a == "--rooms")
         l.rooms = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
@@ -396,7 +394,8 @@ void check_and_derive(RunOptions& o) {
         l.received_ids_per_shard = l.scenario == Scenario::Qos1
                                        ? static_cast<std::size_t>(pushes * 1.25 / l.threads) + 4096
                                        : 0;
-    }}
+    }
+}
 
 // --timeout-s when not given: the phases' sum, 30 s, and what the scenario needs on top.
 double default_timeout_s(const RunOptions& o) {

@@ -1,8 +1,6 @@
 // load-test/load_shard_connect: a connection from connect to Ready (WebSocket upgrade, LOGIN,
 // room.enter), and its end before or after that: failures, drops, deadlines. One step of the
 // connection state machine of load_shard_impl.hpp; runs on the shard's thread only.
-#include "load-test/load_shard_impl.hpp"
-
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -13,6 +11,7 @@
 #include "auth/jwt.hpp"
 #include "codec/envelope.hpp"
 #include "load-test/clocks.hpp"
+#include "load-test/load_shard_impl.hpp"
 #include "load-test/ws_handshake.hpp"
 
 namespace lp::load {
@@ -63,7 +62,8 @@ void LoadShard::Impl::start_connect(LoadConnection& c) {
         c.socket.bind(tcp::endpoint(source, 0), ec);
         if (ec) return fail(c, Failure::Bind);
     }
-    c.socket.async_connect(targets[c.global_index % targets.size()], [this, &c](const error_code& ec) { on_connected(c, ec); });
+    c.socket.async_connect(targets[c.global_index % targets.size()],
+                           [this, &c](const error_code& ec) { on_connected(c, ec); });
 }
 
 void LoadShard::Impl::on_connected(LoadConnection& c, const error_code& ec) {
@@ -80,8 +80,8 @@ void LoadShard::Impl::on_connected(LoadConnection& c, const error_code& ec) {
             std::memcpy(nonce.data() + i, &r, 4);
         }
         c.handshake->ws_key = client::websocket_key(nonce.data());
-        c.handshake->request = client::websocket_upgrade_request(
-            opts.host, opts.port, opts.ws_path, c.handshake->ws_key);
+        c.handshake->request = client::websocket_upgrade_request(opts.host, opts.port, opts.ws_path,
+                                                                 c.handshake->ws_key);
         c.state = State::Upgrading;
         write_handshake(c, c.handshake->request);
     } else {
@@ -102,7 +102,8 @@ void LoadShard::Impl::send_login(LoadConnection& c) {
     write_handshake(c, c.handshake->login);
 }
 
-std::string LoadShard::Impl::handshake_frame(codec::Code code, std::uint32_t seq, const google::protobuf::Message& body) {
+std::string LoadShard::Impl::handshake_frame(codec::Code code, std::uint32_t seq,
+                                             const google::protobuf::Message& body) {
     std::string frame = codec::encode_frame(code, seq, opts.json_body ? codec::kJsonBody : 0,
                                             codec::serialize_body(body, opts.json_body));
     if (opts.websocket) {
@@ -115,13 +116,12 @@ std::string LoadShard::Impl::handshake_frame(codec::Code code, std::uint32_t seq
 }
 
 void LoadShard::Impl::write_handshake(LoadConnection& c, const std::string& bytes) {
-    asio::async_write(c.socket, asio::buffer(bytes),
-                      [this, &c](const error_code& ec, std::size_t) {
-                          if (ec && is_connecting(c.state)) {
-                              fail(c, failure_for_close(c));
-                              release(c);
-                          }
-                      });
+    asio::async_write(c.socket, asio::buffer(bytes), [this, &c](const error_code& ec, std::size_t) {
+        if (ec && is_connecting(c.state)) {
+            fail(c, failure_for_close(c));
+            release(c);
+        }
+    });
 }
 
 Failure LoadShard::Impl::timeout_failure(State s) {

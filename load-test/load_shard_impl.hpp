@@ -8,12 +8,13 @@
 // Everything runs on the shard's one thread; only the atomics are read from another.
 #pragma once
 
+#include <algorithm>
+#include <array>
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -46,7 +47,8 @@ struct BufferSizes {
     std::uint16_t in;
     std::uint16_t out;
 };
-inline constexpr std::size_t kHeartbeatMaxBytes = 6 + codec::kHeaderSize + 2;  // ws hdr + frame + "{}"
+inline constexpr std::size_t kHeartbeatMaxBytes =
+    6 + codec::kHeaderSize + 2;                        // ws hdr + frame + "{}"
 inline constexpr std::size_t kReadBuffer = 64 * 1024;  // the shard's one read buffer
 inline constexpr int kReadsPerWakeup = 8;              // fairness between busy connections
 inline constexpr std::size_t kMaxUpgradeResponse = 8 * 1024;
@@ -54,15 +56,7 @@ inline constexpr auto kSweepPeriod = std::chrono::milliseconds(200);
 inline constexpr auto kHeartbeatTick = std::chrono::milliseconds(100);
 
 // Entering: room scenario, LOGIN_RESULT received, waiting for the BIZ_RESULT of room.enter.
-enum class State : std::uint8_t {
-    Idle,
-    Connecting,
-    Upgrading,
-    LoggingIn,
-    Entering,
-    Ready,
-    Closed
-};
+enum class State : std::uint8_t { Idle, Connecting, Upgrading, LoggingIn, Entering, Ready, Closed };
 
 inline bool is_connecting(State s) {
     return s == State::Connecting || s == State::Upgrading || s == State::LoggingIn ||
@@ -124,7 +118,6 @@ using namespace shard;  // NOLINT: the Impl's own vocabulary, in the Impl's file
 
 struct LoadShard::Impl {
     Impl(const LoadOptions& o, std::uint32_t shard_index, std::uint32_t shard_count);
-
 
     const LoadOptions& opts;
     asio::io_context ioc{1};
@@ -192,7 +185,8 @@ struct LoadShard::Impl {
     void send_login(LoadConnection& c);
     // A LOGIN or room.enter packet in the session's form: its body form, masked as a client's
     // WebSocket message when over WebSocket.
-    std::string handshake_frame(codec::Code code, std::uint32_t seq, const google::protobuf::Message& body);
+    std::string handshake_frame(codec::Code code, std::uint32_t seq,
+                                const google::protobuf::Message& body);
     // Handshake bytes are rare and larger than the connection's buffer: a plain async_write of
     // a string that lives in the Handshake until LOGIN_RESULT.
     void write_handshake(LoadConnection& c, const std::string& bytes);

@@ -1,12 +1,11 @@
 // load-test/load_shard_receive: what a connection reads: the inline buffer and the shard's big one,
 // WebSocket messages, frames, and the checks of every PUSH and PONG. One step of the connection
 // state machine of load_shard_impl.hpp; runs on the shard's thread only.
-#include "load-test/load_shard_impl.hpp"
-
 #include <algorithm>
 #include <cstring>
 
 #include "load-test/clocks.hpp"
+#include "load-test/load_shard_impl.hpp"
 #include "load-test/ws_handshake.hpp"
 
 namespace lp::load {
@@ -20,8 +19,7 @@ void LoadShard::Impl::start_read(LoadConnection& c) {
 void LoadShard::Impl::on_read(LoadConnection& c, const error_code& ec, std::size_t n) {
     if (c.state == State::Closed) return;
     if (ec) {
-        end(c, failure_for_close(c),
-            ec == asio::error::eof ? Drop::ClosedByServer : Drop::Error);
+        end(c, failure_for_close(c), ec == asio::error::eof ? Drop::ClosedByServer : Drop::Error);
         release(c);
         return;
     }
@@ -83,7 +81,8 @@ void LoadShard::Impl::consume(LoadConnection& c, std::uint8_t* data, std::size_t
     if (err != codec::DecodeError::None) end(c, Failure::Protocol, Drop::Protocol);
 }
 
-std::size_t LoadShard::Impl::consume_upgrade(LoadConnection& c, const std::uint8_t* data, std::size_t n) {
+std::size_t LoadShard::Impl::consume_upgrade(LoadConnection& c, const std::uint8_t* data,
+                                             std::size_t n) {
     std::string& response = c.handshake->response;
     std::size_t before = response.size();
     response.append(reinterpret_cast<const char*>(data), n);
@@ -148,8 +147,8 @@ bool LoadShard::Impl::on_frame(LoadConnection& c, const codec::FrameView& fv) {
         case codec::Code::Error:
             ++results.error_frames;
             if (is_connecting(c.state)) {
-                fail(c, c.state == State::Entering ? Failure::EnterRejected
-                                                   : Failure::LoginRejected);
+                fail(c,
+                     c.state == State::Entering ? Failure::EnterRejected : Failure::LoginRejected);
                 return false;
             }
             return true;  // the server closes after it; counted as a drop then
@@ -190,7 +189,8 @@ void LoadShard::Impl::on_push(LoadConnection& c, const codec::FrameView& fv) {
         latency_countdown = 0;
         if (read_wall_ns == 0) read_wall_ns = wall_ns();
         std::int64_t latency = read_wall_ns - std::int64_t(f.sent_at_ms) * 1000000;
-        results.delivery_latency.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency)));
+        results.delivery_latency.record(
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, latency)));
     }
 }
 

@@ -1,12 +1,11 @@
 // load-test/load_shard_send: what a connection writes: heartbeats, ACKs and WebSocket control
 // frames encoded straight into its small output buffer, and corked, non-blocking writes of it. One
 // step of the connection state machine of load_shard_impl.hpp; runs on the shard's thread only.
-#include "load-test/load_shard_impl.hpp"
-
 #include <algorithm>
 #include <cstring>
 
 #include "load-test/clocks.hpp"
+#include "load-test/load_shard_impl.hpp"
 
 namespace lp::load {
 namespace {
@@ -137,8 +136,8 @@ void LoadShard::Impl::flush(LoadConnection& c) {
         }
         if (c.out_begin == c.out_end) return;
         error_code ec;
-        std::size_t n = c.socket.write_some(
-            asio::buffer(c.out() + c.out_begin, c.out_end - c.out_begin), ec);
+        std::size_t n =
+            c.socket.write_some(asio::buffer(c.out() + c.out_begin, c.out_end - c.out_begin), ec);
         if (ec && ec != asio::error::would_block) {
             end(c, failure_for_close(c), Drop::Error);
             return;

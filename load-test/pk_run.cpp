@@ -1,8 +1,6 @@
 // load-test/pk_run: the pk scenario of PluginRun (plugin_runs.hpp): a PK between two anchors
 // started through the API, gift events for anchor A, and each event → the first pk.score that
 // shows it, at every viewer; the final score checked against the API's.
-#include "load-test/plugin_runs.hpp"
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +11,7 @@
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/plugin_run_phase.hpp"
+#include "load-test/plugin_runs.hpp"
 #include "load-test/report.hpp"
 
 namespace lp::load {
@@ -28,10 +27,10 @@ void PluginRun::run_pk(const Shards& shards) {
     const std::uint64_t room_a = load_.room_base, room_b = load_.room_base + 1;
     auto call = [&](const std::string& method, const std::string& target,
                     const std::string& body) -> std::optional<std::string> {
-        HttpAnswer r = http_call(opts_.api_host, opts_.api_port, opts_.api_key, method, target, body);
+        HttpAnswer r =
+            http_call(opts_.api_host, opts_.api_port, opts_.api_key, method, target, body);
         if (r.status == 200) return r.body;
-        ph.error = method + " " + target + ": " +
-                   failure_text(r);
+        ph.error = method + " " + target + ": " + failure_text(r);
         std::printf("pk: %s\n", ph.error.c_str());
         return std::nullopt;
     };
@@ -49,13 +48,13 @@ void PluginRun::run_pk(const Shards& shards) {
     }
     ph.pk_id = num(*id);
     if (!call("POST", "/v1/pk/" + ph.pk_id + "/accept", "{}")) return;
-    std::printf("pk: %s scoring: anchor %llu (room %llu) vs %llu (room %llu); %llu events of "
-                "value %s = %lld points each\n",
-                ph.pk_id.c_str(), static_cast<unsigned long long>(a),
-                static_cast<unsigned long long>(room_a), static_cast<unsigned long long>(b),
-                static_cast<unsigned long long>(room_b),
-                static_cast<unsigned long long>(plan_->size()), opts_.gift_value.c_str(),
-                static_cast<long long>(ph.points_per_event));
+    std::printf(
+        "pk: %s scoring: anchor %llu (room %llu) vs %llu (room %llu); %llu events of "
+        "value %s = %lld points each\n",
+        ph.pk_id.c_str(), static_cast<unsigned long long>(a),
+        static_cast<unsigned long long>(room_a), static_cast<unsigned long long>(b),
+        static_cast<unsigned long long>(room_b), static_cast<unsigned long long>(plan_->size()),
+        opts_.gift_value.c_str(), static_cast<long long>(ph.points_per_event));
     std::fflush(stdout);
     std::this_thread::sleep_for(kAfterSetup);
 
@@ -105,7 +104,8 @@ std::string PluginRun::report_pk(const Shards& shards, bool& clean) {
             ++never_seen;
             continue;
         }
-        first_viewer.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, first_seen[k] - sent)));
+        first_viewer.record(
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, first_seen[k] - sent)));
     }
     const long long expected = static_cast<long long>(ph.accepted) * ph.points_per_event;
     const bool score_ok = static_cast<long long>(max_score) == expected &&
@@ -138,8 +138,9 @@ std::string PluginRun::report_pk(const Shards& shards, bool& clean) {
     return ",\"source\":\"" + std::string(ph.source) + "\",\"rate\":" + fmt("%.1f", opts_.rate) +
            ",\"pk_id\":" + json_string(ph.pk_id) + ",\"events\":" + num(plan.size()) +
            ",\"sent\":" + num(ph.sent) + ",\"acked\":" + num(ph.accepted) +
-           ",\"send_failed\":" + num(ph.failed) + ",\"points_per_event\":" +
-           std::to_string(ph.points_per_event) + ",\"score_expected\":" + std::to_string(expected) +
+           ",\"send_failed\":" + num(ph.failed) +
+           ",\"points_per_event\":" + std::to_string(ph.points_per_event) +
+           ",\"score_expected\":" + std::to_string(expected) +
            ",\"score_max_pushed\":" + num(max_score) +
            ",\"score_api\":" + std::to_string(ph.api_score) +
            ",\"score_ok\":" + (score_ok ? "true" : "false") +

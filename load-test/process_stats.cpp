@@ -30,8 +30,8 @@ long long read_cpu_ticks(int pid) {
     if (close == std::string::npos) return -1;
     const char* p = text.c_str() + close + 1;
     long long utime = 0, stime = 0;
-    if (std::sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime,
-                    &stime) != 2) {
+    if (std::sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld", &utime, &stime) !=
+        2) {
         return -1;
     }
     return utime + stime;

@@ -16,13 +16,13 @@ double own_cpu_s();
 // The CPU use of this process and (with a pid > 0) of the server over one window, in % of one
 // core. Made at the window's start; finish() at its end.
 class CpuWindow {
-  public:
+public:
     explicit CpuWindow(int server_pid);
     // client_pct: 0 for an empty window; server_pct: -1 when unknown (no pid, /proc unreadable,
     // or an empty window).
     void finish(double window_s, double& client_pct, double& server_pct) const;
 
-  private:
+private:
     int server_pid_;
     long long server_ticks_0_;
     double cpu_0_;

@@ -16,8 +16,7 @@ namespace {
 
 PublisherOptions publisher_options(const RunOptions& run) {
     PublisherOptions p;
-    p.target = run.load.scenario == Scenario::Room ? PublishTarget::Room
-                                                   : PublishTarget::User;
+    p.target = run.load.scenario == Scenario::Room ? PublishTarget::Room : PublishTarget::User;
     p.host = run.api_host;
     p.port = run.api_port;
     p.api_key = run.api_key;
@@ -45,8 +44,7 @@ struct PublishPhase {
 
 // Publishes for --duration-s while the shards measure, then waits up to --drain-s for the
 // deliveries still on their way. Every wait is bounded.
-PublishPhase run_publish_phase(const RunOptions& run,
-                               const Shards& shards,
+PublishPhase run_publish_phase(const RunOptions& run, const Shards& shards,
                                ApiPublisher& publisher) {
     PublishPhase phase;
     phase.api_connected = publisher.connect();
@@ -65,8 +63,7 @@ PublishPhase run_publish_phase(const RunOptions& run,
 
     // The publisher ends by itself after the window and its last answers (each bounded by the
     // request timeout); this deadline only backs that up.
-    Clock::time_point limit =
-        start + seconds_ms(run.duration_s + 7);
+    Clock::time_point limit = start + seconds_ms(run.duration_s + 7);
     Clock::time_point next_progress = start + std::chrono::seconds(1);
     // Bounded by `limit`.
     while (Clock::now() < limit && !publisher.finished()) {
@@ -160,8 +157,7 @@ Outcome room_outcome(const Received& v, const PublisherResults& pub) {
         o.member_sum += v.members[r];
     }
     o.duplicates = v.seq_duplicates;
-    o.delivered =
-        v.received - std::min(v.received, v.seq_duplicates + v.other_room + v.unreadable);
+    o.delivered = v.received - std::min(v.received, v.seq_duplicates + v.other_room + v.unreadable);
     o.lost = o.expected > o.delivered ? o.expected - o.delivered : 0;
     o.unexpected = o.delivered > o.expected ? o.delivered - o.expected : 0;
     return o;
@@ -239,8 +235,8 @@ std::string report_publisher(const RunOptions& run, const PublisherResults& pub,
 }
 
 // Prints the receivers' lines.
-void print_receivers(const RunOptions& run, const PublisherResults& pub,
-                     const PublishPhase& phase, const Received& v, const Outcome& o) {
+void print_receivers(const RunOptions& run, const PublisherResults& pub, const PublishPhase& phase,
+                     const Received& v, const Outcome& o) {
     const LoadOptions& opts = run.load;
     const bool qos1 = opts.scenario == Scenario::Qos1;
     // The receivers.
@@ -250,9 +246,10 @@ void print_receivers(const RunOptions& run, const PublisherResults& pub,
             "(%.0f/s in the %.2f s window), lost %llu, duplicates %llu, gaps %llu "
             "(%llu seqs skipped)\n",
             static_cast<unsigned long long>(o.member_sum), opts.rooms,
-            static_cast<unsigned long long>(o.expected), static_cast<unsigned long long>(v.received),
-            v.per_s(v.measured_pushes), v.measured_s, static_cast<unsigned long long>(o.lost),
-            static_cast<unsigned long long>(o.duplicates), static_cast<unsigned long long>(v.seq_gaps),
+            static_cast<unsigned long long>(o.expected),
+            static_cast<unsigned long long>(v.received), v.per_s(v.measured_pushes), v.measured_s,
+            static_cast<unsigned long long>(o.lost), static_cast<unsigned long long>(o.duplicates),
+            static_cast<unsigned long long>(v.seq_gaps),
             static_cast<unsigned long long>(v.seq_missing));
         if (pub.sessions != o.expected) {
             std::printf("room: the API counted %llu receiving sessions over all accepted pushes\n",
@@ -263,8 +260,9 @@ void print_receivers(const RunOptions& run, const PublisherResults& pub,
             "qos1: %llu accepted for online users, %llu received, lost %llu, duplicates "
             "%llu, at the wrong session %llu, unknown ids %llu; acked %llu ids in %llu "
             "ACKs (%.0f ids/s in the %.2f s window)\n",
-            static_cast<unsigned long long>(o.expected), static_cast<unsigned long long>(o.delivered),
-            static_cast<unsigned long long>(o.lost), static_cast<unsigned long long>(o.duplicates),
+            static_cast<unsigned long long>(o.expected),
+            static_cast<unsigned long long>(o.delivered), static_cast<unsigned long long>(o.lost),
+            static_cast<unsigned long long>(o.duplicates),
             static_cast<unsigned long long>(v.wrong_client),
             static_cast<unsigned long long>(o.unexpected), static_cast<unsigned long long>(v.acked),
             static_cast<unsigned long long>(v.ack_frames), v.per_s(v.acked_measured), v.measured_s);
@@ -295,13 +293,12 @@ void print_receivers(const RunOptions& run, const PublisherResults& pub,
     if (phase.server_cpu_pct >= 0) std::printf(", server %.0f%%", phase.server_cpu_pct);
     if (phase.server_rss_kib >= 0) std::printf("; server VmRSS %ld KiB", phase.server_rss_kib);
     std::printf(" (drain wait %.2f s)\n", phase.drain_s);
-
 }
 
 // Prints the room / qos1 results and returns their JSON fields (each with a leading comma).
 // `clean` becomes false when pushes were refused, unanswered, lost or duplicated.
-std::string report_publish(const RunOptions& run, const Shards& shards,
-                           const PublisherResults& pub, const PublishPhase& phase, bool& clean) {
+std::string report_publish(const RunOptions& run, const Shards& shards, const PublisherResults& pub,
+                           const PublishPhase& phase, bool& clean) {
     const LoadOptions& opts = run.load;
     const bool qos1 = opts.scenario == Scenario::Qos1;
     const Received v = sum_received(shards, opts.rooms);
@@ -313,11 +310,11 @@ std::string report_publish(const RunOptions& run, const Shards& shards,
     std::string json = report_publisher(run, pub, phase, v);
     print_receivers(run, pub, phase, v, o);
     json += ",\"deliveries\":" + num(v.measured_pushes) +
-                       ",\"deliveries_per_s\":" + fmt("%.1f", v.per_s(v.measured_pushes)) +
-                       ",\"expected\":" + num(o.expected) + ",\"received\":" + num(v.received) +
-                       ",\"delivered\":" + num(o.delivered) + ",\"lost\":" + num(o.lost) +
-                       ",\"duplicates\":" + num(o.duplicates) + ",\"unexpected\":" + num(o.unexpected) +
-                       ",\"unreadable\":" + num(v.unreadable);
+            ",\"deliveries_per_s\":" + fmt("%.1f", v.per_s(v.measured_pushes)) +
+            ",\"expected\":" + num(o.expected) + ",\"received\":" + num(v.received) +
+            ",\"delivered\":" + num(o.delivered) + ",\"lost\":" + num(o.lost) +
+            ",\"duplicates\":" + num(o.duplicates) + ",\"unexpected\":" + num(o.unexpected) +
+            ",\"unreadable\":" + num(v.unreadable);
     if (!qos1) {
         json += ",\"rooms\":" + std::to_string(opts.rooms) + ",\"members\":" + num(o.member_sum) +
                 ",\"api_sessions\":" + num(pub.sessions) + ",\"other_room\":" + num(v.other_room) +
@@ -325,7 +322,8 @@ std::string report_publish(const RunOptions& run, const Shards& shards,
     } else {
         json += ",\"acked\":" + num(v.acked) +
                 ",\"acked_per_s\":" + fmt("%.1f", v.per_s(v.acked_measured)) +
-                ",\"ack_frames\":" + num(v.ack_frames) + ",\"ack_required\":" + num(v.ack_required) +
+                ",\"ack_frames\":" + num(v.ack_frames) +
+                ",\"ack_required\":" + num(v.ack_required) +
                 ",\"wrong_session\":" + num(v.wrong_client) + ",\"offline\":" + num(o.offline) +
                 ",\"untracked\":" + num(v.untracked) + ",\"target_order\":\"" +
                 (run.random_users ? "random" : "rr") + "\"";
@@ -347,27 +345,28 @@ std::string report_publish(const RunOptions& run, const Shards& shards,
 }
 
 class PublishRun final : public ScenarioRun {
-  public:
+public:
     explicit PublishRun(const RunOptions& run) : run_(run) {}
 
     void print_plan() const override {
         std::printf(
             "publisher: api=%s:%u connections=%u rate=%.0f/s duration=%.1fs payload=%u bytes%s\n",
-            run_.api_host.c_str(), run_.api_port, run_.api_connections, run_.rate,
-            run_.duration_s, run_.payload_bytes,
+            run_.api_host.c_str(), run_.api_port, run_.api_connections, run_.rate, run_.duration_s,
+            run_.payload_bytes,
             run_.load.scenario == Scenario::Room
                 ? (" rooms=" + std::to_string(run_.load.rooms)).c_str()
                 : (run_.random_users ? " targets=random" : " targets=round-robin"));
     }
 
-    void prepare() override { publisher_ = std::make_unique<ApiPublisher>(publisher_options(run_)); }
+    void prepare() override {
+        publisher_ = std::make_unique<ApiPublisher>(publisher_options(run_));
+    }
 
     void run(const Shards& shards) override {
         phase_ = run_publish_phase(run_, shards, *publisher_);
     }
 
-    std::string report(const Shards& shards, const ShardSum&, std::uint32_t,
-                       bool& clean) override {
+    std::string report(const Shards& shards, const ShardSum&, std::uint32_t, bool& clean) override {
         if (!phase_.ran) {
             clean = false;
             return {};
@@ -375,7 +374,7 @@ class PublishRun final : public ScenarioRun {
         return report_publish(run_, shards, publisher_->results(), phase_, clean);
     }
 
-  private:
+private:
     const RunOptions& run_;
     std::unique_ptr<ApiPublisher> publisher_;
     PublishPhase phase_;

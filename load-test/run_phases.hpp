@@ -78,7 +78,7 @@ inline std::uint64_t unique_ids_received(const Shards& shards) {
 // When a count that only grows last moved: for the waits that end after some time without
 // progress.
 class ProgressClock {
-  public:
+public:
     ProgressClock(std::uint64_t count, Clock::time_point at) : count_(count), moved_at_(at) {}
 
     // Notes the count at `now`; true when it moved since the last note.
@@ -91,7 +91,7 @@ class ProgressClock {
     // How long the count has stood still, at `now`.
     Clock::duration still_for(Clock::time_point now) const { return now - moved_at_; }
 
-  private:
+private:
     std::uint64_t count_;
     Clock::time_point moved_at_;
 };

@@ -88,8 +88,8 @@ std::string report_head(const RunOptions& run, const ConnectSummary& connect, co
                     static_cast<unsigned long long>(sum.error_frames),
                     static_cast<unsigned long long>(sum.pushes));
     }
-    return "{\"scenario\":\"" + std::string(scenario_name(opts.scenario)) +
-           "\",\"transport\":\"" + (opts.websocket ? "ws" : "tcp") +
+    return "{\"scenario\":\"" + std::string(scenario_name(opts.scenario)) + "\",\"transport\":\"" +
+           (opts.websocket ? "ws" : "tcp") +
            "\",\"connections\":" + std::to_string(opts.connections) +
            ",\"threads\":" + std::to_string(opts.threads) +
            ",\"logged_in\":" + std::to_string(connect.after_connect.logged_in) +

@@ -15,8 +15,8 @@ namespace lp::load {
 
 // What the connect phase achieved.
 struct ConnectSummary {
-    Totals after_connect;       // at the end of the connect phase
-    double connect_s = 0;       // first connect → last LOGIN_RESULT (or room.enter result)
+    Totals after_connect;  // at the end of the connect phase
+    double connect_s = 0;  // first connect → last LOGIN_RESULT (or room.enter result)
     double logins_per_s = 0;
     std::string failures_json;  // {"socket":N,...}: every Failure kind
 };

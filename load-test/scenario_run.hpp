@@ -34,7 +34,7 @@ struct ShardSum {
 };
 
 class ScenarioRun {
-  public:
+public:
     virtual ~ScenarioRun() = default;
 
     // The lines after the run's first line that say what the scenario will do.
@@ -51,8 +51,8 @@ class ScenarioRun {
     // (each with a leading comma). `logged_in`: sessions logged in by the end of the connect
     // phase (0: run() did not run). `clean` becomes false when something was lost, duplicated,
     // refused or not measured.
-    virtual std::string report(const Shards& shards, const ShardSum& sum,
-                               std::uint32_t logged_in, bool& clean) = 0;
+    virtual std::string report(const Shards& shards, const ShardSum& sum, std::uint32_t logged_in,
+                               bool& clean) = 0;
 };
 
 }  // namespace lp::load

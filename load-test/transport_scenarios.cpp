@@ -18,7 +18,7 @@ double us(std::uint64_t ns) {
 
 // Warm-up pings, then --duration-s of measured ones.
 class PingPongRun final : public ScenarioRun {
-  public:
+public:
     explicit PingPongRun(const RunOptions& run) : run_(run) {}
 
     void run(const Shards& shards) override {
@@ -57,14 +57,14 @@ class PingPongRun final : public ScenarioRun {
                ",\"unmatched_pongs\":" + std::to_string(sum.unmatched_pongs);
     }
 
-  private:
+private:
     const RunOptions& run_;
 };
 
 // The server's VmRSS before the sessions, --settle-s after the last login, and at the end of
 // --duration-s.
 class IdleRun final : public ScenarioRun {
-  public:
+public:
     explicit IdleRun(const RunOptions& run) : run_(run) {}
 
     void prepare() override {
@@ -105,7 +105,7 @@ class IdleRun final : public ScenarioRun {
                ",\"heartbeat_ms\":" + std::to_string(run_.load.heartbeat_ms);
     }
 
-  private:
+private:
     const RunOptions& run_;
     long rss_baseline_ = -1, rss_after_ = -1, rss_end_ = -1;
 };
