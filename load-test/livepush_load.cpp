@@ -17,7 +17,8 @@
 // process while the server is the thing being measured. Each scenario family is a ScenarioRun
 // (scenario_run.hpp) in a file of its own: transport_scenarios.cpp (pingpong, idle),
 // publish_scenarios.cpp (room, qos1; its HTTP publisher, api_publisher.cpp, runs on a thread of
-// its own) and plugin_runs.cpp (gift, pk, feed). The report's common part is run_report.cpp.
+// its own) and plugin_runs.cpp with gift_run.cpp, pk_run.cpp and feed_run.cpp. The report's
+// common part is run_report.cpp.
 // Every phase has a deadline and an alarm backs up the whole run, so it always exits by itself.
 #include <sys/resource.h>
 #include <unistd.h>
