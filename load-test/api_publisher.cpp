@@ -29,6 +29,8 @@
 #include <string_view>
 #include <thread>
 
+#include "load-test/clocks.hpp"
+
 namespace lp::load {
 namespace {
 
@@ -37,12 +39,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-
-std::int64_t now_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
 
 constexpr std::uint32_t kMaxReconnects = 3;  // per connection, then it is given up
 constexpr std::size_t kMaxErrorText = 300;
@@ -173,7 +169,7 @@ struct ApiPublisher::Impl {
     // --- publishing -----------------------------------------------------------------------
 
     void on_start() {
-        start_ns = now_ns();
+        start_ns = steady_ns();
         end_ns = start_ns + static_cast<std::int64_t>(opts.duration_s * 1e9);
         for (auto& c : conns) {
             if (c->open)
@@ -186,7 +182,7 @@ struct ApiPublisher::Impl {
 
     // Takes the next request off the schedule, now or at its due time.
     void next(ApiConnection& c) {
-        std::int64_t now = now_ns();
+        std::int64_t now = steady_ns();
         if (stopping || next_index >= total || now >= end_ns) {
             c.done = true;
             check_finished();
@@ -217,6 +213,21 @@ struct ApiPublisher::Impl {
         return random_state;
     }
 
+    // {"KEY":ID,"type":"...","payload":...END: a room or user push request's body, appended to
+    // the connection's reused request body.
+    void write_push_body(std::string& body, std::string_view key, std::uint64_t id,
+                         std::string_view end) const {
+        body += "{\"";
+        body += key;
+        body += "\":";
+        body += std::to_string(id);
+        body += ",\"type\":\"";
+        body += opts.push_type;
+        body += "\",\"payload\":";
+        body += payload;
+        body += end;
+    }
+
     void send(ApiConnection& c, std::uint64_t index) {
         std::string& body = c.request.body();
         body.clear();
@@ -225,25 +236,13 @@ struct ApiPublisher::Impl {
             opts.write_body(index, body);
         } else if (opts.target == PublishTarget::Room) {
             c.target_index = index % opts.rooms;
-            body += "{\"room_id\":";
-            body += std::to_string(opts.room_base + c.target_index);
-            body += ",\"type\":\"";
-            body += opts.push_type;
-            body += "\",\"payload\":";
-            body += payload;
-            body += "}";
+            write_push_body(body, "room_id", opts.room_base + c.target_index, "}");
         } else {
             c.target_index = opts.random_users ? next_random() % opts.users : index % opts.users;
-            body += "{\"user_id\":";
-            body += std::to_string(opts.user_base + c.target_index);
-            body += ",\"type\":\"";
-            body += opts.push_type;
-            body += "\",\"payload\":";
-            body += payload;
-            body += ",\"qos\":1}";
+            write_push_body(body, "user_id", opts.user_base + c.target_index, ",\"qos\":1}");
         }
         c.request.prepare_payload();
-        c.sent_ns = now_ns();
+        c.sent_ns = steady_ns();
         results.window_ns = c.sent_ns - start_ns;
         ++results.sent;
         sent.store(results.sent, std::memory_order_relaxed);
@@ -260,7 +259,7 @@ struct ApiPublisher::Impl {
     }
 
     void on_answer(ApiConnection& c) {
-        std::int64_t now = now_ns();
+        std::int64_t now = steady_ns();
         results.request_latency.record(static_cast<std::uint64_t>(now - c.sent_ns));
         results.last_answer_ns = now - start_ns;
         int status = static_cast<int>(c.response.result_int());
@@ -290,7 +289,7 @@ struct ApiPublisher::Impl {
 
     void on_transport_error(ApiConnection& c, const error_code& ec) {
         ++results.failed;
-        results.last_answer_ns = now_ns() - start_ns;
+        results.last_answer_ns = steady_ns() - start_ns;
         note_error(ec == beast::error::timeout ? "request timeout" : "transport: " + ec.message());
         reopen(c);
     }
@@ -328,7 +327,7 @@ struct ApiPublisher::Impl {
     // Whatever fell due by now (or by the window's end) and was never sent is the shortfall.
     void settle_due() {
         if (start_ns == 0) return;  // never started
-        std::int64_t until = std::min(now_ns(), end_ns) - start_ns;
+        std::int64_t until = std::min(steady_ns(), end_ns) - start_ns;
         results.due = std::min<std::uint64_t>(
             total,
             static_cast<std::uint64_t>(std::max<double>(0, double(until) / interval_ns)) + 1);

@@ -118,6 +118,10 @@ struct HttpAnswer {
     std::string body;
     std::string error;
 };
+// "HTTP 404: body" for an answer, or the error that left it without one.
+inline std::string failure_text(const HttpAnswer& a) {
+    return a.status ? "HTTP " + std::to_string(a.status) + ": " + a.body : a.error;
+}
 HttpAnswer http_call(const std::string& host, std::uint16_t port, const std::string& api_key,
                      const std::string& method, const std::string& target, std::string body,
                      std::uint32_t timeout_ms = 30000);

@@ -29,6 +29,7 @@
 #include "codec/envelope.hpp"
 #include "codec/stream_decoder.hpp"
 #include "codec/websocket.hpp"
+#include "load-test/client_error.hpp"
 #include "load-test/ws_handshake.hpp"
 
 namespace lp::client {
@@ -40,43 +41,6 @@ namespace ws = codec::ws;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using boost::system::error_code;
-
-// Why a connection failed or closed, when it was not the operating system's doing.
-enum class ClientError {
-    BadFrame = 1,     // a frame the codec rejected
-    BadWebSocket,     // a WebSocket protocol violation by the server
-    BadEnvelope,      // a text message that is not a valid envelope
-    UpgradeRejected,  // the server refused or botched the WebSocket upgrade
-    ClosedByServer,   // the server sent a WebSocket close frame
-    NotConnected,     // a call that needs an open connection made without one
-};
-
-class ClientErrorCategory final : public std::error_category {
-  public:
-    const char* name() const noexcept override { return "livepush.client"; }
-    std::string message(int ev) const override {
-        switch (static_cast<ClientError>(ev)) {
-            case ClientError::BadFrame:
-                return "server sent a frame the codec rejects";
-            case ClientError::BadWebSocket:
-                return "server violated the WebSocket protocol";
-            case ClientError::BadEnvelope:
-                return "server sent a text message that is no envelope";
-            case ClientError::UpgradeRejected:
-                return "WebSocket upgrade rejected";
-            case ClientError::ClosedByServer:
-                return "server closed the WebSocket";
-            case ClientError::NotConnected:
-                return "not connected";
-        }
-        return "unknown client error";
-    }
-};
-
-std::error_code make_error(ClientError e) {
-    static const ClientErrorCategory category;
-    return {static_cast<int>(e), category};
-}
 
 bool is_ip_literal(const std::string& host) {
     error_code ec;

@@ -9,20 +9,10 @@
 #include <string>
 #include <thread>
 
+#include "load-test/clocks.hpp"
+
 namespace lp::load {
 namespace {
-
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 constexpr int kPollEvery = 100;  // produce calls between two non-blocking polls
 

@@ -190,10 +190,4 @@ inline std::uint32_t index_in_shard(std::uint32_t global_index, std::uint32_t sh
     return global_index / shard_count;
 }
 
-// Resident set size of a process in KiB from /proc/<pid>/status (VmRSS); -1 when unreadable.
-long read_rss_kib(int pid);
-// CPU time (user + system) a process has used, in clock ticks from /proc/<pid>/stat; -1 when
-// unreadable.
-long long read_cpu_ticks(int pid);
-
 }  // namespace lp::load

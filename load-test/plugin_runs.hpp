@@ -16,9 +16,11 @@
 //         prints "ready: ..." once its sessions are logged in, waits for each one's feed.item
 //         and measures receive wall clock - the item's ts_ms (the publish time; same machine).
 //
-// livepush_load.cpp owns the options, the sessions and the connect phase; a PluginRun is made
-// before the shards (it sizes what they check), runs its timeline while they are connected and
-// reports after they are joined. Every wait is bounded.
+// The conductor (livepush_load.cpp) owns the sessions and the connect phase, load_options.cpp
+// the options; a PluginRun is made before the shards (it sizes what they check), runs its
+// timeline while they are connected and reports after they are joined. Every wait is bounded.
+// The class is one ScenarioRun; its code is in a file per scenario: plugin_runs.cpp (set-up,
+// dispatch, sending gift events), gift_run.cpp, pk_run.cpp and feed_run.cpp.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,7 @@
 
 #include "load-test/gift_events.hpp"
 #include "load-test/load_shard.hpp"
+#include "load-test/scenario_run.hpp"
 
 namespace lp::load {
 
@@ -56,38 +59,43 @@ struct PluginRunOptions {
     int server_pid = 0;        // optional: the server's CPU use while the scenario runs
 };
 
-class PluginRun {
+class PluginRun final : public ScenarioRun {
 public:
     // Sets what the shards check (load.plugin, load.anchors, rooms for pk). Throws
     // std::invalid_argument for options the scenario cannot run with.
     PluginRun(PluginRunOptions options, LoadOptions& load);
-    ~PluginRun();
+    ~PluginRun() override;
     PluginRun(const PluginRun&) = delete;
     PluginRun& operator=(const PluginRun&) = delete;
 
+    // gift, pk: the "events:" line.
+    void print_plan() const override;
     // Before the sessions connect (feed: loads the followers). False: nothing to measure.
-    bool before_connect();
+    bool before_connect() override;
     // While the sessions are connected.
-    void run(const std::vector<std::unique_ptr<LoadShard>>& shards);
+    void run(const Shards& shards) override;
     // After the shards are joined: prints the results, returns their JSON fields (each with a
-    // leading comma); `clean` becomes false when something was lost, duplicated or refused.
-    std::string report(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
+    // leading comma); `clean` becomes false when something was lost, duplicated or refused, or
+    // no session logged in.
+    std::string report(const Shards& shards, const ShardSum& sum, std::uint32_t logged_in,
+                       bool& clean) override;
 
     struct Phase;  // what run() measured besides the shards' results
 
 private:
-    void run_gift(const std::vector<std::unique_ptr<LoadShard>>& shards);
-    void run_pk(const std::vector<std::unique_ptr<LoadShard>>& shards);
-    void run_feed(const std::vector<std::unique_ptr<LoadShard>>& shards);
-    void run_feed_receive_only(const std::vector<std::unique_ptr<LoadShard>>& shards);
-    std::string report_gift(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
-    std::string report_pk(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
-    std::string report_feed(const std::vector<std::unique_ptr<LoadShard>>& shards, bool& clean);
-    std::string report_feed_receive_only(const std::vector<std::unique_ptr<LoadShard>>& shards,
+    bool load_followers();  // feed
+    void run_gift(const Shards& shards);
+    void run_pk(const Shards& shards);
+    void run_feed(const Shards& shards);
+    void run_feed_receive_only(const Shards& shards);
+    std::string report_gift(const Shards& shards, bool& clean);
+    std::string report_pk(const Shards& shards, bool& clean);
+    std::string report_feed(const Shards& shards, bool& clean);
+    std::string report_feed_receive_only(const Shards& shards,
                                          bool& clean);
     // Sends the plan's events (Kafka or HTTP) while the shards receive; returns when every
     // event was sent and the receivers stopped making progress, or saw everything.
-    void send_events(const std::vector<std::unique_ptr<LoadShard>>& shards,
+    void send_events(const Shards& shards,
                      std::uint64_t deliveries_per_event);
 
     PluginRunOptions opts_;

@@ -1,17 +1,14 @@
-// load-test/report: the small text and JSON helpers livepush-load's reports share (the
-// transport scenarios in livepush_load.cpp, the plugin scenarios in plugin_runs.cpp).
+// load-test/report: the small text and JSON helpers livepush-load's reports share (the run's
+// common part in run_report.cpp, each scenario family's in its own file). Formatting only: never
+// reads a shard or a clock.
 #pragma once
-
-#include <sys/resource.h>
 
 #include <cstdint>
 #include <cstdio>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "load-test/load_shard.hpp"
+#include "load-test/latency_histogram.hpp"
 
 namespace lp::load {
 
@@ -22,14 +19,6 @@ inline std::string fmt(const char* format, double v) {
 }
 
 inline std::string num(std::uint64_t v) { return std::to_string(v); }
-
-// CPU time (user + system) this process has used, in seconds.
-inline double own_cpu_s() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-           double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 // `text` as a JSON string literal, quotes included.
 inline std::string json_string(std::string_view text) {
@@ -50,10 +39,26 @@ inline std::string json_string(std::string_view text) {
     return out + "\"";
 }
 
-inline std::uint64_t pushes_received(const std::vector<std::unique_ptr<LoadShard>>& shards) {
-    std::uint64_t n = 0;
-    for (const auto& s : shards) n += s->pushes_received();
-    return n;
+inline double ms(std::uint64_t ns) {
+    return double(ns) / 1e6;
+}
+
+// A latency histogram of ns in ms: "p50=… p99=… p999=… max=… mean=… (N samples)".
+inline std::string latency_text(const LatencyHistogram& h) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "p50=%.1f p99=%.1f p999=%.1f max=%.1f mean=%.1f (%llu samples)",
+                  ms(h.value_at(0.5)), ms(h.value_at(0.99)), ms(h.value_at(0.999)), ms(h.max()),
+                  h.mean() / 1e6, static_cast<unsigned long long>(h.count()));
+    return buf;
+}
+// The same as JSON fields PREFIX_samples, PREFIX_p50_ms, ... (each with a leading comma).
+inline std::string latency_json(const std::string& prefix, const LatencyHistogram& h) {
+    return ",\"" + prefix + "_samples\":" + num(h.count()) + ",\"" + prefix +
+           "_p50_ms\":" + fmt("%.1f", ms(h.value_at(0.5))) + ",\"" + prefix +
+           "_p99_ms\":" + fmt("%.1f", ms(h.value_at(0.99))) + ",\"" + prefix +
+           "_p999_ms\":" + fmt("%.1f", ms(h.value_at(0.999))) + ",\"" + prefix +
+           "_max_ms\":" + fmt("%.1f", ms(h.max())) + ",\"" + prefix +
+           "_mean_ms\":" + fmt("%.2f", h.mean() / 1e6);
 }
 
 }  // namespace lp::load

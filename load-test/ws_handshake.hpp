@@ -1,5 +1,6 @@
 // load-test/ws_handshake: the client half of the WebSocket opening handshake (RFC 6455 4.1),
-// shared by the blocking client (client.cpp) and the load generator (livepush_load.cpp).
+// shared by the blocking client (client.cpp) and the load generator's connections
+// (load_shard_connect.cpp, load_shard_receive.cpp).
 //
 // Plain strings in, plain strings out, no sockets: each caller drives its own I/O (blocking with
 // deadlines, or 15,000 connections on one event loop) and only needs the request bytes and a
