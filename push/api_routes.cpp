@@ -178,7 +178,7 @@ void ApiRoutes::add_route(const std::string& method, const std::string& path_or_
     plugin_routes_.push_back({method, path_or_prefix, std::move(h)});
 }
 
-ApiResponse ApiRoutes::answer(const ApiRequest& req, Clock::time_point started) {
+ApiResponse ApiRoutes::answer(const ApiRequest& req) {
     std::string path;
     std::map<std::string, std::string> query;
     Match route;
@@ -192,13 +192,13 @@ ApiResponse ApiRoutes::answer(const ApiRequest& req, Clock::time_point started) 
     } catch (...) {
         res = error(500, "internal error");
     }
-    return counted(std::move(res), route.label, started);
+    res.route = route.label;
+    return res;
 }
 
 std::optional<ApiResponse> ApiRoutes::answer_header(const ApiRequest& head,
                                                     std::optional<std::uint64_t> declared_length,
-                                                    bool body_pending,
-                                                    Clock::time_point started) {
+                                                    bool body_pending) {
     std::string path;
     std::map<std::string, std::string> query;
     Match route;
@@ -221,13 +221,12 @@ std::optional<ApiResponse> ApiRoutes::answer_header(const ApiRequest& head,
     } catch (...) {
         res = error(500, "internal error");
     }
-    if (!res) return std::nullopt;
-    return counted(std::move(*res), route.label, started);
+    if (res) res->route = route.label;
+    return res;
 }
 
 ApiResponse ApiRoutes::answer_unreadable(unsigned status, std::string_view message,
-                                         std::string_view method, std::string_view target,
-                                         Clock::time_point started) {
+                                         std::string_view method, std::string_view target) {
     std::string_view label = kUnmatchedRoute;
     try {
         std::string path;
@@ -237,16 +236,8 @@ ApiResponse ApiRoutes::answer_unreadable(unsigned status, std::string_view messa
     } catch (...) {
         // The label is only for metrics; the answer matters more.
     }
-    return counted(error(status, message), label, started);
-}
-
-ApiResponse ApiRoutes::counted(ApiResponse res, std::string_view label,
-                               Clock::time_point started) {
-    try {
-        metrics_.record(label, res.status, Clock::now() - started);
-    } catch (...) {
-        // Out of memory for a counter: the answer matters more.
-    }
+    ApiResponse res = error(status, message);
+    res.route = label;
     return res;
 }
 

@@ -3,14 +3,15 @@
 //
 // What it owns: the route table (fixed routes, /v1/users/{id}, /v1/rooms/{id}, plugin routes),
 // the key check, the rate limit, draining, and each endpoint's answer: a request in, a response
-// (status, JSON body, headers) out, counted in ApiMetrics by route pattern and status.
+// (status, JSON body, headers, the route pattern it matched) out. http_server counts the answer
+// under that pattern once it is ready to send; the refusals made here (key, declared size,
+// rate) are counted here.
 // What it must never do: touch a socket, decide about keep-alive or read deadlines (that is
 // http_server's), or let an exception out: every failure is a JSON error answer. So every route
 // is unit-tested without a socket (tests/push/api_routes_test.cpp).
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -51,6 +52,10 @@ struct ApiResponse {
     // Allow (405), Retry-After (429), WWW-Authenticate (401), in the order they are set.
     std::vector<std::pair<std::string_view, std::string>> headers;
     std::string body;
+    // The route pattern the request matched ("/v1/users/{id}", a plugin's pattern, "unmatched"):
+    // the metric label, never the raw path, so the label set stays bounded. Lives as long as
+    // the routes.
+    std::string_view route;
 
     // The value of header `name` (as named above), or nothing.
     std::optional<std::string_view> header(std::string_view name) const {
@@ -63,8 +68,6 @@ struct ApiResponse {
 
 class ApiRoutes {
 public:
-    using Clock = std::chrono::steady_clock;
-
     ApiRoutes(RouteOptions options, PushBackend& backend, ApiMetrics& metrics);
 
     // A plugin route: method + exact path or a prefix ending in '/'. Only before the first
@@ -74,7 +77,7 @@ public:
     void set_draining(bool d) { draining_.store(d, std::memory_order_relaxed); }
 
     // Answers a complete request. Never throws.
-    ApiResponse answer(const ApiRequest& req, Clock::time_point started = Clock::now());
+    ApiResponse answer(const ApiRequest& req);
 
     // Judges a request on its header alone (`head.body` is empty), before a byte of its body is
     // read, so that a caller without the key never gets to make the node read (or wait for) a
@@ -82,14 +85,12 @@ public:
     // that ends the request, or nothing when the body may be read.
     std::optional<ApiResponse> answer_header(const ApiRequest& head,
                                              std::optional<std::uint64_t> declared_length,
-                                             bool body_pending,
-                                             Clock::time_point started = Clock::now());
+                                             bool body_pending);
 
     // Answers a request that could not be read whole: over a limit or not HTTP. `method` and
     // `target` are what the request line gave, maybe nothing; they only pick the metric label.
     ApiResponse answer_unreadable(unsigned status, std::string_view message,
-                                  std::string_view method, std::string_view target,
-                                  Clock::time_point started = Clock::now());
+                                  std::string_view method, std::string_view target);
 
 private:
     struct Match;  // what the route table says about a method and path (api_routes.cpp)
@@ -118,8 +119,6 @@ private:
     ApiResponse readiness();
     ApiResponse plugin(const PluginRoute& route, const ApiRequest& req, const std::string& path,
                        const std::map<std::string, std::string>& query);
-    // Counts the answer under `label`; never throws.
-    ApiResponse counted(ApiResponse res, std::string_view label, Clock::time_point started);
 
     const RouteOptions options_;
     PushBackend& backend_;

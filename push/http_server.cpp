@@ -75,8 +75,10 @@ ApiRequest parsed(const http::request_header<>& h) {
     return r;
 }
 
-// The routes' answer on the wire. The version and keep-alive are the connection's to decide.
-Response to_beast(ApiResponse in, unsigned version, bool keep_alive) {
+// The routes' answer on the wire, counted under its route pattern and status from `started` (its
+// header read). The version and keep-alive are the connection's to decide.
+Response to_beast(ApiResponse in, unsigned version, bool keep_alive, ApiMetrics& metrics,
+                  Clock::time_point started) {
     Response res{static_cast<http::status>(in.status), version};
     try {
         res.set(http::field::content_type, in.content_type);
@@ -85,6 +87,7 @@ Response to_beast(ApiResponse in, unsigned version, bool keep_alive) {
         res.keep_alive(keep_alive);
         res.set(http::field::server, "livepush");
         res.prepare_payload();
+        metrics.record(in.route, res.result_int(), Clock::now() - started);
     } catch (...) {
         // Out of memory for a header: answer anyway, as plainly as possible.
         res.keep_alive(false);
@@ -276,10 +279,9 @@ private:
             std::optional<std::uint64_t> declared_length;
             if (const auto length = parser_->content_length()) declared_length = *length;
             const auto& head = parser_->get();
-            if (auto refused = routes_.answer_header(parsed(head), declared_length, body_pending,
-                                                     started_)) {
+            if (auto refused = routes_.answer_header(parsed(head), declared_length, body_pending)) {
                 return write(to_beast(std::move(*refused), head.version(),
-                                      head.keep_alive() && !body_pending));
+                                      head.keep_alive() && !body_pending, metrics_, started_));
             }
             if (!body_pending) return answer();
             parser_->body_limit(static_cast<std::uint64_t>(options_.max_body_bytes));
@@ -335,15 +337,16 @@ private:
         }
         const auto& partial = parser_->get();
         write(to_beast(routes_.answer_unreadable(status, message, partial.method_string(),
-                                                 partial.target(), started_),
-                       11, false));
+                                                 partial.target()),
+                       11, false, metrics_, started_));
     }
 
     void answer() {
         const Request request = parser_->release();
         ApiRequest in = parsed(request);
         in.body = request.body();
-        write(to_beast(routes_.answer(in, started_), request.version(), request.keep_alive()));
+        write(to_beast(routes_.answer(in), request.version(), request.keep_alive(), metrics_,
+                       started_));
     }
 
     void write(Response res) {
