@@ -11,8 +11,8 @@ namespace lp::push {
 namespace {
 
 constexpr std::array<std::string_view, static_cast<std::size_t>(ApiMetrics::Rejection::kCount)>
-    kRejectionLabels = {"rate",         "unauthorized", "too_large",
-                        "over_connections", "evicted_idle", "header_timeout"};
+    kRejectionLabels = {"rate",         "unauthorized",  "too_large", "over_connections",
+                        "evicted_idle", "header_timeout"};
 
 }  // namespace
 

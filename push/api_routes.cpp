@@ -127,9 +127,8 @@ namespace {
 
 // /v1/users/{id}, /v1/users/{id}/kick, /v1/rooms/{id}; `path_id` is empty when the id is
 // malformed (a 400, not a 404).
-bool match_id_route(std::string_view path, RouteKind& kind,
-                    std::string_view& label, std::string& allow,
-                    std::optional<std::uint64_t>& path_id) {
+bool match_id_route(std::string_view path, RouteKind& kind, std::string_view& label,
+                    std::string& allow, std::optional<std::uint64_t>& path_id) {
     std::string_view id_text;
     if (path.starts_with(kUsersPrefix)) {
         const std::string_view rest = path.substr(kUsersPrefix.size());
@@ -313,8 +312,7 @@ ApiRoutes::Match ApiRoutes::match(std::string_view method, std::string_view path
 }
 
 // Exact patterns win over prefixes; among prefixes the longest wins.
-void ApiRoutes::match_plugin_route(std::string_view method, std::string_view path,
-                                   Match& m) const {
+void ApiRoutes::match_plugin_route(std::string_view method, std::string_view path, Match& m) const {
     const PluginRoute* best = nullptr;
     for (const PluginRoute& r : plugin_routes_) {
         if (!r.covers(path)) continue;
@@ -370,8 +368,10 @@ ApiResponse ApiRoutes::push(Target target, std::string_view body) {
     o["stored"] = outcome.stored;
     if (target == Target::Room) {
         // 64-bit: a decimal string; null when the room's home did not answer in time.
-        if (outcome.room_seq_known) o["room_seq"] = std::to_string(outcome.room_seq);
-        else o["room_seq"] = nullptr;
+        if (outcome.room_seq_known)
+            o["room_seq"] = std::to_string(outcome.room_seq);
+        else
+            o["room_seq"] = nullptr;
     }
     return json_reply(static_cast<unsigned>(outcome.status), json::serialize(o));
 }

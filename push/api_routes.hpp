@@ -28,18 +28,18 @@ namespace lp::push {
 
 // No defaults here: HttpApi fills them from ApiOptions, where they are defined once.
 struct RouteOptions {
-    std::string key;                      // bearer key; empty = no auth
-    std::size_t max_body_bytes = 0;       // a declared body over it: 413 (judged on the header)
-    std::uint32_t max_user_ids = 0;       // /v1/push/users
-    std::uint32_t max_requests_per_s = 0; // 0 = no limit
+    std::string key;                       // bearer key; empty = no auth
+    std::size_t max_body_bytes = 0;        // a declared body over it: 413 (judged on the header)
+    std::uint32_t max_user_ids = 0;        // /v1/push/users
+    std::uint32_t max_requests_per_s = 0;  // 0 = no limit
 };
 
 // A parsed request: views into what the connection read, valid for the call.
 struct ApiRequest {
-    std::string_view method;                       // as sent ("GET", "POST", ...)
-    std::string_view target;                       // path and query string, as sent
-    std::optional<std::string_view> authorization; // the Authorization header, when sent
-    std::optional<std::string_view> content_type;  // the Content-Type header, when sent
+    std::string_view method;                        // as sent ("GET", "POST", ...)
+    std::string_view target;                        // path and query string, as sent
+    std::optional<std::string_view> authorization;  // the Authorization header, when sent
+    std::optional<std::string_view> content_type;   // the Content-Type header, when sent
     std::string_view body;
 };
 

@@ -336,9 +336,9 @@ private:
             message = "malformed HTTP request: " + ec.message();
         }
         const auto& partial = parser_->get();
-        write(to_beast(routes_.answer_unreadable(status, message, partial.method_string(),
-                                                 partial.target()),
-                       11, false, metrics_, started_));
+        write(to_beast(
+            routes_.answer_unreadable(status, message, partial.method_string(), partial.target()),
+            11, false, metrics_, started_));
     }
 
     void answer() {
@@ -408,7 +408,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Response response_;
     Clock::time_point started_ = Clock::now();
-    std::uint64_t served_ = 0;     // request headers read on this connection
+    std::uint64_t served_ = 0;  // request headers read on this connection
 };
 
 void ConnectionRegistry::close_connection(const std::shared_ptr<ApiConnection>& c) {
@@ -474,9 +474,8 @@ struct HttpServer::State {
             return;
         }
         try {
-            auto connection =
-                std::make_shared<ApiConnection>(std::move(socket), routes, metrics, registry,
-                                                options);
+            auto connection = std::make_shared<ApiConnection>(std::move(socket), routes, metrics,
+                                                              registry, options);
             switch (registry.admit(connection, std::max(1u, options.max_connections))) {
                 case ConnectionRegistry::Admit::EvictedIdle:
                     metrics.count_rejected(ApiMetrics::Rejection::EvictedIdle);

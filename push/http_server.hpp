@@ -21,12 +21,12 @@ namespace lp::push {
 
 // No defaults here: HttpApi fills them from ApiOptions, where they are defined once.
 struct ConnectionOptions {
-    std::string listen;                  // "host:port", "[v6]:port"; port 0 picks one
-    std::size_t max_body_bytes = 0;      // a body over it (chunked or not): 413
-    std::uint32_t max_connections = 0;   // at the cap the longest-idle connection makes room
-    std::uint32_t header_timeout_ms = 0; // a request header must be complete within this
-    std::uint32_t idle_timeout_ms = 0;   // keep-alive wait for the next request; body reads
-    unsigned threads = 0;                // at least 1 is run
+    std::string listen;                   // "host:port", "[v6]:port"; port 0 picks one
+    std::size_t max_body_bytes = 0;       // a body over it (chunked or not): 413
+    std::uint32_t max_connections = 0;    // at the cap the longest-idle connection makes room
+    std::uint32_t header_timeout_ms = 0;  // a request header must be complete within this
+    std::uint32_t idle_timeout_ms = 0;    // keep-alive wait for the next request; body reads
+    unsigned threads = 0;                 // at least 1 is run
 };
 
 class HttpServer {
@@ -38,7 +38,7 @@ public:
     void start();  // binds (throws std::runtime_error on failure) and starts the thread(s)
     bool started() const;
     std::uint16_t port() const;
-    void stop();   // stops accepting, closes connections, joins
+    void stop();  // stops accepting, closes connections, joins
 
 private:
     struct State;

@@ -111,9 +111,9 @@ TEST_F(ApiRoutesTest, MalformedBodyIs400WithAJsonErrorAndNeverReachesTheBackend)
     const json::value body = body_of(res);
     EXPECT_EQ(body.at("code"), 400);
     EXPECT_FALSE(body.at("error").as_string().empty());
-    EXPECT_EQ(answer("POST", "/v1/push/users", R"({"user_ids":[1,2,3,4],"type":"t","payload":1})")
-                  .status,
-              400u)
+    EXPECT_EQ(
+        answer("POST", "/v1/push/users", R"({"user_ids":[1,2,3,4],"type":"t","payload":1})").status,
+        400u)
         << "max_user_ids is the routes' limit";
     EXPECT_TRUE(backend_.pushes.empty());
 }
@@ -136,7 +136,8 @@ TEST_F(ApiRoutesTest, PushIsAnsweredFromTheBackendWithIdsAsDecimalStrings) {
 
 TEST_F(ApiRoutesTest, RoomPushAnswersRoomSeqOrNullWhenTheHomeDidNotAnswer) {
     backend_.outcome.room_seq = 77;
-    const ApiResponse res = answer("POST", "/v1/push/room", R"({"room_id":5,"type":"t","payload":1})");
+    const ApiResponse res =
+        answer("POST", "/v1/push/room", R"({"room_id":5,"type":"t","payload":1})");
     EXPECT_EQ(body_of(res).at("room_seq"), "77");
     EXPECT_EQ(backend_.pushes.at(0).target, Target::Room);
     backend_.outcome.room_seq_known = false;
@@ -149,7 +150,8 @@ TEST_F(ApiRoutesTest, BackendRefusalKeepsItsStatusAndCode) {
     backend_.outcome.status = 429;
     backend_.outcome.code = kInboxShareFull;
     backend_.outcome.error = "inbox share full";
-    const ApiResponse res = answer("POST", "/v1/push/user", R"({"user_id":1,"type":"t","payload":1})");
+    const ApiResponse res =
+        answer("POST", "/v1/push/user", R"({"user_id":1,"type":"t","payload":1})");
     EXPECT_EQ(res.status, 429u);
     EXPECT_EQ(body_of(res), json::parse(R"({"error":"inbox share full","code":3009})"));
 }
@@ -218,7 +220,8 @@ TEST_F(ApiRoutesTest, OverTheRateIs429WithRetryAfterButProbesAreExempt) {
     RouteOptions o = options_with_key();
     o.max_requests_per_s = 1;
     ApiRoutes routes(o, backend, metrics);
-    const ApiRequest push = request("POST", "/v1/push/user", R"({"user_id":1,"type":"t","payload":1})");
+    const ApiRequest push =
+        request("POST", "/v1/push/user", R"({"user_id":1,"type":"t","payload":1})");
     EXPECT_EQ(routes.answer(push).status, 200u);
     const ApiResponse limited = routes.answer(push);
     EXPECT_EQ(limited.status, 429u);
@@ -235,7 +238,8 @@ TEST_F(ApiRoutesTest, DrainingRefusesPushesAndReadyzSaysSo) {
     EXPECT_EQ(body_of(answer("GET", "/readyz")),
               json::parse(R"({"status":"degraded","reason":"redis down"})"));
     routes_.set_draining(true);
-    const ApiResponse res = answer("POST", "/v1/push/user", R"({"user_id":1,"type":"t","payload":1})");
+    const ApiResponse res =
+        answer("POST", "/v1/push/user", R"({"user_id":1,"type":"t","payload":1})");
     EXPECT_EQ(res.status, 503u);
     EXPECT_EQ(answer("GET", "/readyz").status, 503u);
     EXPECT_EQ(body_of(answer("GET", "/readyz")).at("status"), "draining");
@@ -328,8 +332,9 @@ TEST_F(ApiRoutesTest, MetricsRouteServesTheBackendsTextThenTheApisOwn) {
     EXPECT_EQ(res.content_type, "text/plain; version=0.0.4; charset=utf-8");
     EXPECT_EQ(res.body, "livepush_sessions 3\n" + metrics_.text())
         << "the backend's text gets the newline it lacked";
-    EXPECT_NE(res.body.find(R"(livepush_api_requests_total{route="/v1/users/{id}",status="200"} 1)"),
-              std::string::npos);
+    EXPECT_NE(
+        res.body.find(R"(livepush_api_requests_total{route="/v1/users/{id}",status="200"} 1)"),
+        std::string::npos);
 }
 
 // The exact text of the API's families, as the hand-written writer before codec::PromText
@@ -347,7 +352,8 @@ TEST(ApiMetricsText, IsExactlyTheFormerText) {
     m.connection_opened();
     m.connection_opened();
     m.connection_closed();
-    const std::string expected = R"(# HELP livepush_api_requests_total Internal API requests by route pattern and HTTP status.
+    const std::string expected =
+        R"(# HELP livepush_api_requests_total Internal API requests by route pattern and HTTP status.
 # TYPE livepush_api_requests_total counter
 livepush_api_requests_total{route="/v1/push/user",status="200"} 2
 livepush_api_requests_total{route="/v1/x\"y\\",status="404"} 1
