@@ -13,7 +13,7 @@
 // Deadlines: a request header must be complete within header_timeout_ms (from the accept, or
 // from the first byte of a later request); a kept-alive connection may wait idle_timeout_ms for
 // its next request. At max_connections the longest-idle connection makes room for a new one
-// (ConnectionRegistry).
+// (ConnectionRegistry, connection_registry.hpp).
 //
 // Pushes run right on the API thread: the backend is thread-safe and fast, and a hop to
 // another thread per push would cost more than the push.
@@ -35,9 +35,10 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "push/connection_registry.hpp"
 
 namespace lp::push {
 namespace {
@@ -96,92 +97,7 @@ Response to_beast(ApiResponse in, unsigned version, bool keep_alive, ApiMetrics&
 }
 
 class ApiConnection;
-
-// The open connections, so that stop() can close them; the connection cap; and which
-// connections are idle, so that at the cap an idle one can make room for a new one.
-//
-// Idle means no request in progress: the connection is waiting for (or still reading) a request
-// header. At max_connections a new connection closes the connection that has been idle the
-// longest and takes its place; only when every connection is busy with a request (reading its
-// body, being answered) is the new one refused. So connections that open and send nothing, or
-// half a header, cannot keep real callers out: each new caller pushes the oldest of them out,
-// and header_timeout_ms closes the rest. A connection busy with a request is never closed for
-// a newcomer.
-class ConnectionRegistry {
-public:
-    enum class Admit { Yes, EvictedIdle, OverLimit, Closing };
-
-    Admit admit(const std::shared_ptr<ApiConnection>& c, std::size_t max) {
-        std::shared_ptr<ApiConnection> evicted;
-        Admit result = Admit::Yes;
-        {
-            std::lock_guard lock(mutex_);
-            if (closing_) return Admit::Closing;
-            if (open_.size() >= max) {
-                evicted = take_oldest_idle();
-                if (!evicted) return Admit::OverLimit;
-                result = Admit::EvictedIdle;
-            }
-            open_.emplace(c.get(), Entry{c, Clock::now(), true});
-        }
-        if (evicted) close_connection(evicted);
-        return result;
-    }
-    // A connection starts (true) or stops (false) waiting for a request header.
-    void set_idle(const ApiConnection* c, bool idle) {
-        std::lock_guard lock(mutex_);
-        const auto it = open_.find(c);
-        if (it == open_.end() || it->second.evicted) return;
-        it->second.idle = idle;
-        if (idle) it->second.idle_since = Clock::now();
-    }
-    void remove(const ApiConnection* c) {
-        std::lock_guard lock(mutex_);
-        open_.erase(c);
-    }
-    // From now on nothing is admitted; returns everything open.
-    std::vector<std::shared_ptr<ApiConnection>> close_all() {
-        std::vector<std::shared_ptr<ApiConnection>> all;
-        std::lock_guard lock(mutex_);
-        closing_ = true;
-        for (const auto& [ptr, entry] : open_) {
-            if (auto c = entry.connection.lock()) all.push_back(std::move(c));
-        }
-        return all;
-    }
-
-private:
-    struct Entry {
-        std::weak_ptr<ApiConnection> connection;
-        Clock::time_point idle_since;
-        bool idle = true;
-        bool evicted = false;  // being closed; it still counts until it is gone
-    };
-
-    // Linear in the open connections, and only at the cap: 1,024 entries scanned per accept
-    // there costs less than keeping an ordered index up to date on every request. No strong
-    // reference is dropped under the lock (a last one would run ~ApiConnection, which takes it).
-    std::shared_ptr<ApiConnection> take_oldest_idle() {
-        for (;;) {
-            Entry* oldest = nullptr;
-            for (auto& [ptr, entry] : open_) {
-                if (!entry.idle || entry.evicted) continue;
-                if (!oldest || entry.idle_since < oldest->idle_since) oldest = &entry;
-            }
-            if (!oldest) return nullptr;
-            // It keeps its entry (and counts) until its socket is closed, but is not picked
-            // again. One already being destroyed is passed over: its destructor removes it.
-            oldest->evicted = true;
-            if (auto alive = oldest->connection.lock()) return alive;
-        }
-    }
-
-    static void close_connection(const std::shared_ptr<ApiConnection>& c);
-
-    std::mutex mutex_;
-    bool closing_ = false;
-    std::unordered_map<const ApiConnection*, Entry> open_;
-};
+using ApiConnections = ConnectionRegistry<ApiConnection>;
 
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::end_of_stream).category();
@@ -200,7 +116,7 @@ bool ieq(std::string_view a, std::string_view b) {
 class ApiConnection : public std::enable_shared_from_this<ApiConnection> {
 public:
     ApiConnection(tcp::socket socket, ApiRoutes& routes, ApiMetrics& metrics,
-                  ConnectionRegistry& registry, const ConnectionOptions& options)
+                  ApiConnections& registry, const ConnectionOptions& options)
         : stream_(std::move(socket)),
           routes_(routes),
           metrics_(metrics),
@@ -402,7 +318,7 @@ private:
     beast::tcp_stream stream_;
     ApiRoutes& routes_;
     ApiMetrics& metrics_;
-    ConnectionRegistry& registry_;
+    ApiConnections& registry_;
     const ConnectionOptions& options_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
@@ -410,10 +326,6 @@ private:
     Clock::time_point started_ = Clock::now();
     std::uint64_t served_ = 0;  // request headers read on this connection
 };
-
-void ConnectionRegistry::close_connection(const std::shared_ptr<ApiConnection>& c) {
-    c->close();
-}
 
 // "host:port", "[v6]:port"; a host name is resolved (loopback names need no network).
 tcp::endpoint resolve_listen(asio::io_context& ioc, const std::string& listen) {
@@ -477,17 +389,17 @@ struct HttpServer::State {
             auto connection = std::make_shared<ApiConnection>(std::move(socket), routes, metrics,
                                                               registry, options);
             switch (registry.admit(connection, std::max(1u, options.max_connections))) {
-                case ConnectionRegistry::Admit::EvictedIdle:
+                case ApiConnections::Admit::EvictedIdle:
                     metrics.count_rejected(ApiMetrics::Rejection::EvictedIdle);
                     connection->start();
                     break;
-                case ConnectionRegistry::Admit::Yes:
+                case ApiConnections::Admit::Yes:
                     connection->start();
                     break;
-                case ConnectionRegistry::Admit::OverLimit:
+                case ApiConnections::Admit::OverLimit:
                     metrics.count_rejected(ApiMetrics::Rejection::OverConnections);
                     break;  // the connection's last owner goes here: its socket closes
-                case ConnectionRegistry::Admit::Closing:
+                case ApiConnections::Admit::Closing:
                     break;
             }
         } catch (...) {
@@ -513,7 +425,7 @@ struct HttpServer::State {
     const ConnectionOptions options;
     ApiRoutes& routes;
     ApiMetrics& metrics;
-    ConnectionRegistry registry;
+    ApiConnections registry;
     // Declared after what connections refer to, so that handlers still queued in the io_context
     // are destroyed (by ~io_context) while those are alive.
     asio::io_context ioc;
