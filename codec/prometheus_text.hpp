@@ -38,12 +38,16 @@ public:
         const std::string bucket = std::string(name) + "_bucket";
         for (std::size_t i = 0; i < counts.size(); ++i) {
             cumulative += counts[i];
-            line(bucket, "le=\"" + (i < bounds.size() ? number(bounds[i]) : std::string("+Inf")) + "\"",
+            line(bucket, "le=\"" + (i < bounds.size() ? bound(bounds[i]) : std::string("+Inf")) + "\"",
                  std::to_string(cumulative));
         }
         line(std::string(name) + "_sum", {}, number(sum));
         line(std::string(name) + "_count", {}, std::to_string(count));
     }
+
+    // A family's HELP and TYPE with no sample yet (a labelled counter nothing has counted), so a
+    // scrape shows the family exists. Samples written after it join it.
+    void family(std::string_view name, std::string_view help, std::string_view type) { describe(name, help, type); }
 
     // `key="value"` with the value escaped as the format requires (\\, \", \n).
     static std::string label(std::string_view key, std::string_view value) {
@@ -67,6 +71,13 @@ private:
     static std::string number(double v) {
         char buf[32];
         auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back the same
+        return std::string(buf, r.ptr);
+    }
+    // A bucket bound as Prometheus' own clients print it ("0.0005", not the shorter "5e-04"), so
+    // that le="..." in a query matches.
+    static std::string bound(double v) {
+        char buf[32];
+        auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general);
         return std::string(buf, r.ptr);
     }
     void describe(std::string_view name, std::string_view help, std::string_view type) {

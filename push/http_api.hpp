@@ -1,5 +1,7 @@
 // push/http_api: the internal HTTP/1.1 + JSON API business services push through
-// (design.md section 5). Boost.Beast, keep-alive, one thread of its own.
+// (design.md section 5). Boost.Beast, keep-alive, one thread of its own. Built from
+// api_routes (what each route answers, no sockets), http_server (connections and their limits)
+// and api_metrics; this header is all app/ and plugins see of it.
 //
 // Routes (exact; plugin routes from add_route come after them):
 //   POST /v1/push/user       {user_id, type, payload | payload_base64, qos?, ttl_s?}
