@@ -37,14 +37,14 @@ enum class AppendResult {
 };
 
 struct InboxCounters {
-    std::uint64_t stored = 0;        // messages appended
-    std::uint64_t duplicates = 0;    // appends of a msg_id already there (ignored)
-    std::uint64_t dropped_cap = 0;   // oldest dropped because a user's inbox was full
-    std::uint64_t expired = 0;       // dropped at their TTL
-    std::uint64_t removed = 0;       // removed by acks
-    std::uint64_t size = 0;          // messages held now, all users
-    std::uint64_t users = 0;         // users with a non-empty inbox
-    std::uint64_t share_full = 0;    // append_checked refused: a sender's share of an inbox full
+    std::uint64_t stored = 0;       // messages appended
+    std::uint64_t duplicates = 0;   // appends of a msg_id already there (ignored)
+    std::uint64_t dropped_cap = 0;  // oldest dropped because a user's inbox was full
+    std::uint64_t expired = 0;      // dropped at their TTL
+    std::uint64_t removed = 0;      // removed by acks
+    std::uint64_t size = 0;         // messages held now, all users
+    std::uint64_t users = 0;        // users with a non-empty inbox
+    std::uint64_t share_full = 0;   // append_checked refused: a sender's share of an inbox full
 };
 
 class InboxStore {
@@ -66,8 +66,8 @@ public:
     }
     // append() of one message for many users, in one round trip where the store can (Redis:
     // pipelined). Returns the users it could not store for (empty: all stored).
-    [[nodiscard]] virtual std::vector<std::uint64_t> append_many(const std::vector<std::uint64_t>& users,
-                                                                 const StoredMessage& m) {
+    [[nodiscard]] virtual std::vector<std::uint64_t> append_many(
+        const std::vector<std::uint64_t>& users, const StoredMessage& m) {
         std::vector<std::uint64_t> failed;
         for (auto u : users)
             if (!append(u, m)) failed.push_back(u);

@@ -61,7 +61,8 @@ std::size_t MemoryInbox::from_sender(std::uint64_t user, std::uint64_t sender) {
     return s == it->second.per_sender.end() ? 0 : s->second;
 }
 
-AppendResult MemoryInbox::append_locked(std::uint64_t user, const StoredMessage& m, bool check_share) {
+AppendResult MemoryInbox::append_locked(std::uint64_t user, const StoredMessage& m,
+                                        bool check_share) {
     Stripe& st = stripe(user);
     auto [it, created] = st.users.try_emplace(user);
     if (created) users_.fetch_add(1, std::memory_order_relaxed);
@@ -121,14 +122,15 @@ void MemoryInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& m
     UserInbox& u = it->second;
     auto& q = u.q;
     auto before = q.size();
-    q.erase(std::remove_if(q.begin(), q.end(),
-                           [&](const StoredMessage& m) {
-                               if (std::find(msg_ids.begin(), msg_ids.end(), m.msg_id) == msg_ids.end())
-                                   return false;
-                               forget_sender(u, m);
-                               return true;
-                           }),
-            q.end());
+    q.erase(
+        std::remove_if(q.begin(), q.end(),
+                       [&](const StoredMessage& m) {
+                           if (std::find(msg_ids.begin(), msg_ids.end(), m.msg_id) == msg_ids.end())
+                               return false;
+                           forget_sender(u, m);
+                           return true;
+                       }),
+        q.end());
     auto n = before - q.size();
     removed_.fetch_add(n, std::memory_order_relaxed);
     size_.fetch_sub(n, std::memory_order_relaxed);

@@ -1,9 +1,8 @@
 // ack/qos_delivery: see qos_delivery.hpp.
 #include "ack/qos_delivery.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -79,7 +78,9 @@ QosDelivery::QosDelivery(DeliveryOptions opts, InboxStore& inbox, server::Hub& h
 
 std::uint64_t QosDelivery::default_expiry(std::uint32_t ttl_s) const {
     auto ttl = ttl_s ? std::chrono::seconds(ttl_s) : opts_.inbox_ttl;
-    return codec::wall_ms() + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
+    return codec::wall_ms() +
+           static_cast<std::uint64_t>(
+               std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
 }
 
 QosDelivery::Window& QosDelivery::window_of(Session& s) {
@@ -103,7 +104,8 @@ QosDelivery::ManyResult QosDelivery::send_many(const std::vector<std::uint64_t>&
     return fan_out(users, m, false);
 }
 
-std::uint64_t QosDelivery::deliver_stored(const std::vector<std::uint64_t>& users, const StoredMessage& m) {
+std::uint64_t QosDelivery::deliver_stored(const std::vector<std::uint64_t>& users,
+                                          const StoredMessage& m) {
     return fan_out(users, m, true).sessions;
 }
 
@@ -127,7 +129,8 @@ QosDelivery::ManyResult QosDelivery::fan_out(const std::vector<std::uint64_t>& u
             // whether it was stored; the durable path checks append() before this.
             if (!stored) {
                 auto r = m.sender != 0 ? inbox_.append_checked(user, m)
-                                       : (inbox_.append(user, m) ? AppendResult::Stored : AppendResult::Unavailable);
+                                       : (inbox_.append(user, m) ? AppendResult::Stored
+                                                                 : AppendResult::Unavailable);
                 if (r == AppendResult::ShareFull) {
                     ++out.share_full;
                     continue;
@@ -249,7 +252,8 @@ void QosDelivery::fill(Window& w) {
     }
     // Drained, with messages left to the inbox over waiting_max: fetch them now (the inbox is
     // the overflow of the waiting queue), not at the next login.
-    if (w.spilled && w.waiting.empty() && w.inflight.size() < opts_.window && !w.session->closing()) {
+    if (w.spilled && w.waiting.empty() && w.inflight.size() < opts_.window &&
+        !w.session->closing()) {
         w.spilled = false;
         load_inbox(*w.session);
     }
@@ -351,7 +355,9 @@ std::size_t QosDelivery::resync_local_users(std::chrono::milliseconds collect_ti
     return loaded;
 }
 
-void QosDelivery::on_login(Session& s) { load_inbox(s); }
+void QosDelivery::on_login(Session& s) {
+    load_inbox(s);
+}
 
 void QosDelivery::load_inbox(Session& s) {
     if (runner_) {
@@ -364,7 +370,8 @@ void QosDelivery::load_inbox(Session& s) {
             auto msgs = inbox_.load(user, opts_.replay_max);
             boost::asio::post(io, [this, weak, msgs = std::move(msgs)]() mutable {
                 // A session gone meanwhile loses nothing: the inbox still holds what was loaded.
-                if (auto sp = weak.lock(); sp && !sp->closing()) finish_replay(*sp, std::move(msgs));
+                if (auto sp = weak.lock(); sp && !sp->closing())
+                    finish_replay(*sp, std::move(msgs));
             });
         });
         if (queued) {
@@ -408,22 +415,25 @@ void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
     }
     fill(w);
     // An asynchronous load made the window to hold arrivals; nothing came: give it back.
-    if (w.inflight.empty() && w.waiting.empty() && w.retired.empty() && w.replayed.empty() && !w.spilled)
+    if (w.inflight.empty() && w.waiting.empty() && w.retired.empty() && w.replayed.empty() &&
+        !w.spilled)
         s.delivery.reset();
 }
 
 std::size_t QosDelivery::on_ack(Session& s, const pb::Ack& ack) {
     Window* w = s.delivery ? static_cast<Window*>(s.delivery.get()) : nullptr;
     if (!w) {
-        stats_.unknown_acks.fetch_add(static_cast<std::uint64_t>(ack.msg_ids_size()), std::memory_order_relaxed);
+        stats_.unknown_acks.fetch_add(static_cast<std::uint64_t>(ack.msg_ids_size()),
+                                      std::memory_order_relaxed);
         return 0;
     }
     // Both lookups are bounded by the window (a config value), whatever the client sends.
     std::vector<std::uint64_t> from_store;
     std::size_t known = 0;
     for (std::uint64_t id : ack.msg_ids()) {
-        auto in_flight = std::find_if(w->inflight.begin(), w->inflight.end(),
-                                      [id](const std::unique_ptr<Entry>& e) { return e->msg->msg_id == id; });
+        auto in_flight =
+            std::find_if(w->inflight.begin(), w->inflight.end(),
+                         [id](const std::unique_ptr<Entry>& e) { return e->msg->msg_id == id; });
         if (in_flight != w->inflight.end()) {
             ++known;
             stats_.acked.fetch_add(1, std::memory_order_relaxed);
@@ -452,13 +462,15 @@ void QosDelivery::on_closed(Session& s) {
     Window& w = static_cast<Window&>(*s.delivery);
     auto keep = [&](Entry& e) {
         if (e.from_inbox || e.msg->online_only) return;  // still in the inbox, or never kept
-        (void)inbox_.append(s.user.id, *e.msg);  // a failed write loses it: nobody to tell
+        (void)inbox_.append(s.user.id, *e.msg);          // a failed write loses it: nobody to tell
         stats_.disconnected.fetch_add(1, std::memory_order_relaxed);
     };
     for (auto& e : w.inflight) keep(*e);
     for (auto& e : w.waiting) keep(*e);
-    stats_.inflight.fetch_sub(static_cast<std::int64_t>(w.inflight.size()), std::memory_order_relaxed);
-    stats_.waiting.fetch_sub(static_cast<std::int64_t>(w.waiting.size()), std::memory_order_relaxed);
+    stats_.inflight.fetch_sub(static_cast<std::int64_t>(w.inflight.size()),
+                              std::memory_order_relaxed);
+    stats_.waiting.fetch_sub(static_cast<std::int64_t>(w.waiting.size()),
+                             std::memory_order_relaxed);
     w.inflight.clear();
     w.waiting.clear();
 }

@@ -270,8 +270,11 @@ void RedisInbox::Shared::on_scan_step(const redis::Reply& r, std::uint64_t now) 
     const std::string now_arg = std::to_string(now);
     for (const auto& key : found) {
         redis.eval(
-            size_script, {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix, key.str + kSendersSuffix}, {now_arg},
-            [self = shared_from_this()](const redis::Reply& reply) { self->on_inbox_swept(reply); });
+            size_script,
+            {key.str, key.str + kMessagesSuffix, key.str + kExpirySuffix, key.str + kSendersSuffix},
+            {now_arg}, [self = shared_from_this()](const redis::Reply& reply) {
+                self->on_inbox_swept(reply);
+            });
     }
 }
 
@@ -358,10 +361,12 @@ AppendResult RedisInbox::append_checked(std::uint64_t user, const StoredMessage&
     return append_script_call(user, m, m.sender != 0 ? max_per_sender_ : 0);
 }
 
-AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMessage& m, std::size_t share) {
+AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMessage& m,
+                                            std::size_t share) {
     Keys k = keys_of(user);
     redis::Reply r = redis_.eval_sync(
-        shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
+        shared_->append_script,
+        {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(m.msg_id), encode(m), std::to_string(m.expires_at_ms),
          std::to_string(codec::wall_ms()), std::to_string(max_per_user_), std::to_string(m.sender),
          std::to_string(share)},
@@ -380,24 +385,28 @@ AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMess
 }
 
 std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64_t>& users,
-                                                    const StoredMessage& m) {
+                                                   const StoredMessage& m) {
     if (users.size() == 1) return append(users[0], m) ? std::vector<std::uint64_t>{} : users;
     auto batch = std::make_shared<FlagBatch>(users.size());
-    const std::string encoded = encode(m), id = std::to_string(m.msg_id), expires = std::to_string(m.expires_at_ms),
+    const std::string encoded = encode(m), id = std::to_string(m.msg_id),
+                      expires = std::to_string(m.expires_at_ms),
                       now = std::to_string(codec::wall_ms()), cap = std::to_string(max_per_user_),
                       sender = std::to_string(m.sender);
     auto shared = shared_;
     for (std::size_t i = 0; i < users.size(); ++i) {
         Keys k = keys_of(users[i]);
-        redis_.eval(shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
-                    {id, encoded, expires, now, cap, sender, "0"}, [batch, shared, i](const redis::Reply& r) {
-                        const bool stored = integers_first(r, 2);
-                        if (stored) {
-                            inc(r.elements[0].integer == 1 ? shared->stored : shared->duplicates);
-                            inc(shared->dropped_cap, non_negative(r.elements[1]));
-                        }
-                        batch->set(i, stored);
-                    });
+        redis_.eval(
+            shared_->append_script,
+            {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
+            {id, encoded, expires, now, cap, sender, "0"},
+            [batch, shared, i](const redis::Reply& r) {
+                const bool stored = integers_first(r, 2);
+                if (stored) {
+                    inc(r.elements[0].integer == 1 ? shared->stored : shared->duplicates);
+                    inc(shared->dropped_cap, non_negative(r.elements[1]));
+                }
+                batch->set(i, stored);
+            });
     }
     std::vector<std::uint64_t> failed;
     const auto ok = batch->wait(opts_.timeout);
@@ -429,7 +438,8 @@ std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max)
     const std::size_t bounded_max = std::min<std::size_t>(max, std::size_t{1} << 30);
     Keys k = keys_of(user);
     redis::Reply r = redis_.eval_sync(
-        shared_->load_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
+        shared_->load_script,
+        {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(codec::wall_ms()), std::to_string(bounded_max)}, opts_.timeout);
     if (!integers_first(r, 1)) {
         inc(shared_->load_failures);
@@ -454,22 +464,24 @@ void RedisInbox::remove(std::uint64_t user, const std::vector<std::uint64_t>& ms
     ids.reserve(msg_ids.size());
     for (std::uint64_t id : msg_ids) ids.push_back(std::to_string(id));
     Keys k = keys_of(user);
-    redis_.eval(shared_->remove_script,
-                {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)}, std::move(ids),
-                [shared = shared_](const redis::Reply& r) {
-                    if (r.type == redis::Reply::Type::Integer) {
-                        inc(shared->removed, non_negative(r));
-                    } else {
-                        inc(shared->remove_failures);
-                    }
-                });
+    redis_.eval(
+        shared_->remove_script,
+        {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
+        std::move(ids), [shared = shared_](const redis::Reply& r) {
+            if (r.type == redis::Reply::Type::Integer) {
+                inc(shared->removed, non_negative(r));
+            } else {
+                inc(shared->remove_failures);
+            }
+        });
 }
 
 std::size_t RedisInbox::size(std::uint64_t user) {
     Keys k = keys_of(user);
-    redis::Reply r = redis_.eval_sync(shared_->size_script,
-                                    {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
-                                    {std::to_string(codec::wall_ms())}, opts_.timeout);
+    redis::Reply r = redis_.eval_sync(
+        shared_->size_script,
+        {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
+        {std::to_string(codec::wall_ms())}, opts_.timeout);
     if (!integers_first(r, 2)) {
         inc(shared_->size_failures);
         return 0;
@@ -488,9 +500,10 @@ void RedisInbox::sweep(std::uint64_t now) {
         cursor = shared_->cursor;
     }
     // The LIST keys only: `prefix{*}` cannot match the `:m` / `:exp` keys, which go on past `}`.
-    redis_.command({"SCAN", std::move(cursor), "MATCH", opts_.key_prefix + "{*}", "COUNT",
-                    std::to_string(opts_.sweep_keys_per_call)},
-                   [shared = shared_, now](const redis::Reply& r) { shared->on_scan_step(r, now); });
+    redis_.command(
+        {"SCAN", std::move(cursor), "MATCH", opts_.key_prefix + "{*}", "COUNT",
+         std::to_string(opts_.sweep_keys_per_call)},
+        [shared = shared_, now](const redis::Reply& r) { shared->on_scan_step(r, now); });
 }
 
 InboxCounters RedisInbox::counters() const {

@@ -61,10 +61,9 @@ bool PublicKey::verify(std::string_view signing_input, std::string_view signatur
         ERR_clear_error();
         return false;
     }
-    const int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()),
-                                    signature.size(),
-                                    reinterpret_cast<const unsigned char*>(signing_input.data()),
-                                    signing_input.size());
+    const int ok = EVP_DigestVerify(
+        ctx.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+        reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size());
     ERR_clear_error();  // a bad signature leaves errors on this thread's queue
     return ok == 1;
 }
@@ -74,7 +73,8 @@ std::string load_public_keys(std::string_view pem, std::vector<PublicKey>& out) 
     constexpr std::string_view kEnd = "-----END PUBLIC KEY-----";
     std::size_t loaded = 0;
     // Each block is parsed on its own so that a bad one is an error, not the end of the file.
-    for (std::size_t at = pem.find(kBegin); at != std::string_view::npos; at = pem.find(kBegin, at)) {
+    for (std::size_t at = pem.find(kBegin); at != std::string_view::npos;
+         at = pem.find(kBegin, at)) {
         const std::string number = std::to_string(loaded + 1);
         if (pem.substr(at).rfind("-----BEGIN PUBLIC KEY-----", 0) != 0)
             return "block " + number + " is not a PUBLIC KEY (SubjectPublicKeyInfo) block";

@@ -90,7 +90,8 @@ EnvelopeError decode_envelope(std::string_view text, Envelope& out) {
 
     std::uint64_t flags = 0;
     const boost::json::value* flags_v = obj->if_contains("flags");
-    if (flags_v && !flags_v->is_null() && (!as_unsigned(*flags_v, flags) || (flags & ~std::uint64_t{kKnownFlags}) != 0)) {
+    if (flags_v && !flags_v->is_null() &&
+        (!as_unsigned(*flags_v, flags) || (flags & ~std::uint64_t{kKnownFlags}) != 0)) {
         return EnvelopeError::BadFlags;
     }
 

@@ -14,11 +14,19 @@ namespace lp::codec {
 struct Envelope {
     std::uint16_t code = 0;
     std::uint32_t seq = 0;
-    std::string body_json;  // the "body" member re-serialized as JSON text ("{}" when absent)
-    std::uint8_t flags = 0; // frame flags other than JSON_BODY (ACK_REQUIRED on qos1 pushes)
+    std::string body_json;   // the "body" member re-serialized as JSON text ("{}" when absent)
+    std::uint8_t flags = 0;  // frame flags other than JSON_BODY (ACK_REQUIRED on qos1 pushes)
 };
 
-enum class EnvelopeError : std::uint8_t { None = 0, NotJson, NotObject, BadCode, BadSeq, BadBody, BadFlags };
+enum class EnvelopeError : std::uint8_t {
+    None = 0,
+    NotJson,
+    NotObject,
+    BadCode,
+    BadSeq,
+    BadBody,
+    BadFlags
+};
 std::string_view to_string(EnvelopeError e) noexcept;
 
 // Parses a text message. "code" must be a known code number, "seq" an unsigned 32-bit number

@@ -37,19 +37,19 @@ enum class Code : std::uint16_t {
     Kick = 3002,
     Error = 3003,
     // Node-to-node links only (router/node_links); never accepted from a client.
-    LinkHello = 9001,      // LinkHello: the dialer's answer to a challenge (router/link_hello)
-    LinkUsers = 9002,      // UserDelivery: a push for users on the receiving node
+    LinkHello = 9001,        // LinkHello: the dialer's answer to a challenge (router/link_hello)
+    LinkUsers = 9002,        // UserDelivery: a push for users on the receiving node
     LinkRoomPublish = 9003,  // RoomPublish: to a room's home node, which assigns room_seq
     LinkRoomDeliver = 9004,  // RoomDelivery: from the home node to nodes with members
-    LinkRoomSub = 9005,    // RoomSub: the sender has (or no longer has) members in a room
-    LinkKick = 9006,       // KickSession: kick one session (a login on another node)
-    LinkPing = 9007,       // keep-alive on an idle link
-    LinkChallenge = 9008,  // LinkChallenge: the acceptor's first frame
-    LinkWelcome = 9009,    // LinkWelcome: the acceptor's proof, after a good hello
-    LinkRoomQuery = 9010,  // RoomQuery: a room's state (and history) from its home node
-    LinkRoomReply = 9011,  // RoomReply: the home's answer to a RoomQuery or RoomPublish
-    LinkUserQuery = 9012,  // UserQuery: a user's sessions on the receiving node (presence)
-    LinkUserReply = 9013,  // UserReply: the answer to a UserQuery
+    LinkRoomSub = 9005,      // RoomSub: the sender has (or no longer has) members in a room
+    LinkKick = 9006,         // KickSession: kick one session (a login on another node)
+    LinkPing = 9007,         // keep-alive on an idle link
+    LinkChallenge = 9008,    // LinkChallenge: the acceptor's first frame
+    LinkWelcome = 9009,      // LinkWelcome: the acceptor's proof, after a good hello
+    LinkRoomQuery = 9010,    // RoomQuery: a room's state (and history) from its home node
+    LinkRoomReply = 9011,    // RoomReply: the home's answer to a RoomQuery or RoomPublish
+    LinkUserQuery = 9012,    // UserQuery: a user's sessions on the receiving node (presence)
+    LinkUserReply = 9013,    // UserReply: the answer to a UserQuery
 };
 inline constexpr std::uint16_t kFirstLinkCode = 9001;
 inline constexpr std::uint16_t kLastLinkCode = 9013;

@@ -8,7 +8,6 @@
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <string>

@@ -20,13 +20,16 @@ namespace lp::codec {
 
 class PromText {
 public:
-    void counter(std::string_view name, std::string_view help, std::uint64_t v, std::string_view labels = {}) {
+    void counter(std::string_view name, std::string_view help, std::uint64_t v,
+                 std::string_view labels = {}) {
         sample(name, help, "counter", std::to_string(v), labels);
     }
-    void gauge(std::string_view name, std::string_view help, std::int64_t v, std::string_view labels = {}) {
+    void gauge(std::string_view name, std::string_view help, std::int64_t v,
+               std::string_view labels = {}) {
         sample(name, help, "gauge", std::to_string(v), labels);
     }
-    void gauge_f64(std::string_view name, std::string_view help, double v, std::string_view labels = {}) {
+    void gauge_f64(std::string_view name, std::string_view help, double v,
+                   std::string_view labels = {}) {
         sample(name, help, "gauge", number(v), labels);
     }
     // A histogram from per-bucket (not cumulative) counts: counts.size() == bounds.size() + 1,
@@ -38,7 +41,8 @@ public:
         const std::string bucket = std::string(name) + "_bucket";
         for (std::size_t i = 0; i < counts.size(); ++i) {
             cumulative += counts[i];
-            line(bucket, "le=\"" + (i < bounds.size() ? bound(bounds[i]) : std::string("+Inf")) + "\"",
+            line(bucket,
+                 "le=\"" + (i < bounds.size() ? bound(bounds[i]) : std::string("+Inf")) + "\"",
                  std::to_string(cumulative));
         }
         line(std::string(name) + "_sum", {}, number(sum));
@@ -47,7 +51,9 @@ public:
 
     // A family's HELP and TYPE with no sample yet (a labelled counter nothing has counted), so a
     // scrape shows the family exists. Samples written after it join it.
-    void family(std::string_view name, std::string_view help, std::string_view type) { describe(name, help, type); }
+    void family(std::string_view name, std::string_view help, std::string_view type) {
+        describe(name, help, type);
+    }
 
     // `key="value"` with the value escaped as the format requires (\\, \", \n).
     static std::string label(std::string_view key, std::string_view value) {
@@ -106,8 +112,8 @@ private:
         out_ += value;
         out_ += '\n';
     }
-    void sample(std::string_view name, std::string_view help, std::string_view type, const std::string& value,
-                std::string_view labels) {
+    void sample(std::string_view name, std::string_view help, std::string_view type,
+                const std::string& value, std::string_view labels) {
         describe(name, help, type);
         line(name, labels, value);
     }

@@ -15,7 +15,7 @@
 namespace lp::codec {
 
 class StreamDecoder {
-  public:
+public:
     explicit StreamDecoder(std::uint32_t max_body = kDefaultMaxBody) : max_body_(max_body) {}
 
     // Callback for each complete frame. Return false to stop decoding (e.g. the session closed);
@@ -37,7 +37,7 @@ class StreamDecoder {
     // raises it once the peer has proven who it is (router/node_links).
     void set_max_body(std::uint32_t max_body) noexcept { max_body_ = max_body; }
 
-  private:
+private:
     // Frees the buffer's memory. Assigning an empty string would not: libstdc++ move-assigns
     // a small-string source by copying it, keeping the old heap capacity.
     void release() noexcept { std::string().swap(partial_); }

@@ -90,7 +90,7 @@ struct Message {
 // fragments of a data message. Text messages are checked for UTF-8 once complete. The first
 // error stays: later calls return it again and yield nothing.
 class FrameDecoder {
-  public:
+public:
     enum class Role : std::uint8_t { Server, Client };
     explicit FrameDecoder(Role role, std::size_t max_message) : role_(role), max_(max_message) {}
 
@@ -119,7 +119,7 @@ class FrameDecoder {
     // stays valid until the next call, which then releases any buffer that held it.
     WsError next(std::uint8_t* data, std::size_t n, Step& step);
 
-  private:
+private:
     WsError next_frame(std::uint8_t* data, std::size_t n, Step& step);
     WsError finish_frame(bool fin, Opcode op, std::uint8_t* payload, std::size_t len, Step& step);
     void release_delivered() noexcept;

@@ -21,17 +21,20 @@ namespace lp::handlers {
 class SenderRate {
 public:
     // rate_per_s 0: take() always says yes.
-    SenderRate(std::uint32_t rate_per_s, std::uint32_t burst) : rate_(rate_per_s), burst_(burst ? burst : 1) {}
+    SenderRate(std::uint32_t rate_per_s, std::uint32_t burst)
+        : rate_(rate_per_s), burst_(burst ? burst : 1) {}
 
     // One token of `user` at `now_ms`; false when its bucket is empty.
     bool take(std::uint64_t user, std::uint64_t now_ms) {
         if (rate_ == 0) return true;
         Stripe& st = stripes_[(user * 0x9E3779B97F4A7C15ull) >> 60];
         std::lock_guard lock(st.mu);
-        auto [it, created] = st.users.try_emplace(user, Bucket{static_cast<double>(burst_), now_ms});
+        auto [it, created] =
+            st.users.try_emplace(user, Bucket{static_cast<double>(burst_), now_ms});
         Bucket& b = it->second;
         if (!created) {
-            const double elapsed_s = now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
+            const double elapsed_s =
+                now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
             b.tokens = std::min<double>(burst_, b.tokens + elapsed_s * rate_);
             b.refill_ms = now_ms;
         }
@@ -65,9 +68,12 @@ private:
     void sweep(Stripe& st, std::uint64_t now_ms) {
         for (auto it = st.users.begin(); it != st.users.end();) {
             const Bucket& b = it->second;
-            const double elapsed_s = now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
-            if (b.tokens + elapsed_s * rate_ >= burst_) it = st.users.erase(it);
-            else ++it;
+            const double elapsed_s =
+                now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
+            if (b.tokens + elapsed_s * rate_ >= burst_)
+                it = st.users.erase(it);
+            else
+                ++it;
         }
         st.sweep_at = std::max<std::size_t>(1024, 2 * st.users.size());
     }

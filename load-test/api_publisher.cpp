@@ -456,7 +456,8 @@ HttpAnswer http_exchange(const std::string& host, std::uint16_t port, const std:
             }
             http::async_read(stream, buffer, parser, [&](const error_code& ec, std::size_t) {
                 if (ec) {
-                    answer.error = ec == beast::error::timeout ? "timeout" : "read: " + ec.message();
+                    answer.error =
+                        ec == beast::error::timeout ? "timeout" : "read: " + ec.message();
                     return;
                 }
                 answer.status = static_cast<int>(parser.get().result_int());

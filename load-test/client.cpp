@@ -440,9 +440,9 @@ struct Connection::Impl {
         std::string payload = codec::serialize_body(body, json);
         if (is_ws() && opts.ws_text) {
             // Flags other than JSON_BODY travel as the envelope's "flags" member.
-            write_and_wait(masked(ws::Opcode::Text,
-                                  codec::encode_envelope(static_cast<std::uint16_t>(code), seq,
-                                                         payload, extra_flags)));
+            write_and_wait(
+                masked(ws::Opcode::Text, codec::encode_envelope(static_cast<std::uint16_t>(code),
+                                                                seq, payload, extra_flags)));
             return seq;
         }
         std::uint8_t flags = extra_flags | (json ? codec::kJsonBody : 0);

@@ -31,11 +31,11 @@ struct Options {
     Transport transport = Transport::Tcp;
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
-    std::string bind_address;        // local source address (e.g. 127.0.0.7); empty = any
-    bool tls = false;                // TLS (certificate not verified unless ca_file is set)
+    std::string bind_address;  // local source address (e.g. 127.0.0.7); empty = any
+    bool tls = false;          // TLS (certificate not verified unless ca_file is set)
     std::string ca_file;
-    bool json_body = false;          // JSON_BODY frames (binary WS messages / TCP)
-    bool ws_text = false;            // WebSocket text envelopes (implies JSON bodies)
+    bool json_body = false;  // JSON_BODY frames (binary WS messages / TCP)
+    bool ws_text = false;    // WebSocket text envelopes (implies JSON bodies)
     std::string ws_path = "/ws";
     std::uint32_t max_body = codec::kDefaultMaxBody;
     std::chrono::milliseconds timeout{5000};  // default for connect and for each call

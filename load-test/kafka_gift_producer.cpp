@@ -95,9 +95,8 @@ struct KafkaGiftProducer::Impl {
             plan.stamp_sent(i, steady_ns());
             // Bounded: a full queue empties as the brokers acknowledge, or the run's stop
             // (or its hard timeout) ends the wait.
-            while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                                    body.data(), body.size(), key.data(), key.size(),
-                                    nullptr) != 0) {
+            while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, body.data(),
+                                    body.size(), key.data(), key.size(), nullptr) != 0) {
                 rd_kafka_resp_err_t err = rd_kafka_last_error();
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                     ++results.failed;

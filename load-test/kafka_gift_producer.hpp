@@ -20,9 +20,9 @@
 namespace lp::load {
 
 struct KafkaProducerOptions {
-    std::string brokers;         // host:port[,host:port...]
+    std::string brokers;  // host:port[,host:port...]
     std::string topic = "gift";
-    double rate = 0;             // events per second; 0 = as fast as possible
+    double rate = 0;  // events per second; 0 = as fast as possible
     std::uint32_t linger_ms = 5;
     std::uint32_t flush_timeout_ms = 30000;  // for the last deliveries after the last produce
 };
@@ -48,9 +48,9 @@ public:
 
     void start();  // the thread produces every event of the plan, then flushes
     bool finished() const noexcept;
-    std::uint64_t produced() const noexcept;   // live, relaxed
-    std::uint64_t delivered() const noexcept;  // live, relaxed
-    void stop();   // early if still producing; joins
+    std::uint64_t produced() const noexcept;               // live, relaxed
+    std::uint64_t delivered() const noexcept;              // live, relaxed
+    void stop();                                           // early if still producing; joins
     const KafkaProducerResults& results() const noexcept;  // after stop()
 
 private:

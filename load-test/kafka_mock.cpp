@@ -21,7 +21,8 @@
 
 namespace {
 
-constexpr std::string_view kUsage = R"usage(livepush-kafka-mock: librdkafka's mock Kafka cluster, for benchmarks.
+constexpr std::string_view kUsage =
+    R"usage(livepush-kafka-mock: librdkafka's mock Kafka cluster, for benchmarks.
 
 usage: livepush-kafka-mock [--brokers N] [--topic NAME:PARTITIONS]...
 

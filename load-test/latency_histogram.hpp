@@ -19,7 +19,7 @@
 namespace lp::load {
 
 class LatencyHistogram {
-  public:
+public:
     static constexpr int kSubBits = 7;
     static constexpr std::uint64_t kSubCount = std::uint64_t{1} << kSubBits;  // exact below this
     static constexpr std::uint64_t kHalf = kSubCount / 2;  // buckets per power of two above it
@@ -83,7 +83,7 @@ class LatencyHistogram {
         return ((sub + 1) << shift) - 1;
     }
 
-  private:
+private:
     std::array<std::uint64_t, kBuckets> counts_{};
     std::uint64_t total_ = 0;
     std::uint64_t sum_ = 0;

@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/envelope.hpp"
 #include "auth/jwt.hpp"
+#include "codec/envelope.hpp"
 #include "load-test/client.hpp"
 
 namespace {
@@ -288,7 +288,7 @@ CliOptions parse_options(int argc, char** argv) {
 // --- the session --------------------------------------------------------------------------
 
 class CliSession {
-  public:
+public:
     CliSession(Connection& conn, const CliOptions& opts, milliseconds heartbeat_interval)
         : conn_(conn),
           opts_(opts),
@@ -397,7 +397,7 @@ class CliSession {
         }
     }
 
-  private:
+private:
     Outcome complain(const char* what) {
         std::fprintf(stderr, "# %s\n", what);
         return Outcome::Continue;

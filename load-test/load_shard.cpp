@@ -102,8 +102,8 @@ LoadShard::Impl::Impl(const LoadOptions& o, std::uint32_t shard_index, std::uint
       receives_pushes(load::receives_pushes(o.scenario)) {
     tcp::resolver resolver(ioc);
     error_code ec;
-    auto results = resolver.resolve(opts.host, std::to_string(opts.port),
-                                    tcp::resolver::numeric_service, ec);
+    auto results =
+        resolver.resolve(opts.host, std::to_string(opts.port), tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
         throw std::runtime_error("cannot resolve " + opts.host + ": " + ec.message());
     }

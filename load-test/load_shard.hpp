@@ -68,9 +68,9 @@ struct LoadOptions {
     std::uint32_t threads = 1;
     std::uint32_t max_body = 64 * 1024;
     // room and qos1 scenarios
-    std::uint32_t rooms = 1;            // connection i is in room room_base + i % rooms
+    std::uint32_t rooms = 1;  // connection i is in room room_base + i % rooms
     std::uint64_t room_base = 1;
-    std::uint32_t latency_sample = 1;   // record the latency of 1 push in K
+    std::uint32_t latency_sample = 1;        // record the latency of 1 push in K
     std::size_t received_ids_per_shard = 0;  // qos1: capacity of each shard's ReceivedIds
     // gift, pk, feed
     std::uint32_t anchors = 0;  // the first `anchors` connections log in with role "anchor"
@@ -122,28 +122,28 @@ struct ShardResults {
     std::array<std::uint64_t, static_cast<std::size_t>(Drop::Count)> drops{};
 
     // room and qos1: pushes received
-    LatencyHistogram delivery_latency;     // sent_at_ms → receive, ns (sent_at has 1 ms steps)
-    std::uint64_t pushes_measured = 0;     // PUSH frames received inside the measuring window
-    std::uint64_t pushes_unreadable = 0;   // bodies that are not binary protobuf
-    std::uint64_t pushes_other_room = 0;   // room: a PUSH for a room the session is not in
-    std::uint64_t seq_duplicates = 0;      // room: room_seq <= the last one the session saw
-    std::uint64_t seq_gaps = 0;            // room: jumps of more than one
-    std::uint64_t seq_missing = 0;         // room: room_seqs skipped over by those jumps
+    LatencyHistogram delivery_latency;        // sent_at_ms → receive, ns (sent_at has 1 ms steps)
+    std::uint64_t pushes_measured = 0;        // PUSH frames received inside the measuring window
+    std::uint64_t pushes_unreadable = 0;      // bodies that are not binary protobuf
+    std::uint64_t pushes_other_room = 0;      // room: a PUSH for a room the session is not in
+    std::uint64_t seq_duplicates = 0;         // room: room_seq <= the last one the session saw
+    std::uint64_t seq_gaps = 0;               // room: jumps of more than one
+    std::uint64_t seq_missing = 0;            // room: room_seqs skipped over by those jumps
     std::vector<std::uint32_t> room_members;  // room: ready sessions per room when measuring began
     // qos1
     std::uint64_t acked_ids = 0;           // msg_ids sent in ACKs, whole run
     std::uint64_t acked_ids_measured = 0;  // same, inside the measuring window
     std::uint64_t ack_frames = 0;
-    std::uint64_t ack_required = 0;        // pushes with ACK_REQUIRED
-    std::uint64_t id_duplicates = 0;       // a msg_id a second time at the same client
-    std::uint64_t id_wrong_client = 0;     // a msg_id that another client already had
-    std::uint64_t ids_untracked = 0;       // ReceivedIds was full
-    ReceivedIds received_ids;              // qos1: msg_id → shard-local client
-    PluginReceiver plugin;                 // gift, pk, feed
+    std::uint64_t ack_required = 0;     // pushes with ACK_REQUIRED
+    std::uint64_t id_duplicates = 0;    // a msg_id a second time at the same client
+    std::uint64_t id_wrong_client = 0;  // a msg_id that another client already had
+    std::uint64_t ids_untracked = 0;    // ReceivedIds was full
+    ReceivedIds received_ids;           // qos1: msg_id → shard-local client
+    PluginReceiver plugin;              // gift, pk, feed
 };
 
 class LoadShard {
-  public:
+public:
     // Connections shard_index, shard_index + shard_count, ... of options.connections.
     // Throws std::runtime_error when the target does not resolve.
     LoadShard(const LoadOptions& options, std::uint32_t shard_index, std::uint32_t shard_count);
@@ -172,12 +172,12 @@ class LoadShard {
     std::uint64_t failures(Failure f) const noexcept;
     std::int64_t first_connect_ns() const noexcept;  // steady clock; 0 = none yet
     std::int64_t last_login_ns() const noexcept;
-    std::uint64_t pushes_received() const noexcept;  // PUSH frames, refreshed once per read
+    std::uint64_t pushes_received() const noexcept;      // PUSH frames, refreshed once per read
     std::uint64_t unique_ids_received() const noexcept;  // qos1: distinct msg_ids
 
     const ShardResults& results() const noexcept;  // after join()
 
-  private:
+private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -77,9 +77,8 @@ void PluginReceiver::on_pk_score(std::uint32_t conn, const PushFields& f, std::i
     ++matched;
     // {"pk_id":"1","state":1,"scores":{"<from>":N,"<to>":M},...}
     std::size_t scores = f.payload.find("\"scores\":{");
-    auto score = scores == std::string_view::npos
-                     ? std::nullopt
-                     : json_uint_after(f.payload, score_key_, scores);
+    auto score = scores == std::string_view::npos ? std::nullopt
+                                                  : json_uint_after(f.payload, score_key_, scores);
     const std::uint64_t n = opts_.events->size();
     if (!score || opts_.points_per_event <= 0 ||
         *score > n * static_cast<std::uint64_t>(opts_.points_per_event)) {

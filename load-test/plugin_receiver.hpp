@@ -46,13 +46,13 @@ public:
                  std::int64_t wall_ns = 0);
 
     // --- results, after join() ---
-    LatencyHistogram latency;          // gift: sampled deliveries; pk: every viewer × event
-    std::uint64_t matched = 0;         // gift.effect / pk.score / feed.item pushes read
-    std::uint64_t unmatched = 0;       // of those: an event id of another run, an unreadable
-                                       // score, more points than the run sent
-    std::uint64_t other_types = 0;     // pushes of other types (pk.state, gift.effect in pk, ...)
-    std::uint64_t unstamped = 0;       // gift, pk: an event with no send stamp (not yet visible)
-    std::int64_t first_ns = 0;         // first and last matched push (steady clock)
+    LatencyHistogram latency;       // gift: sampled deliveries; pk: every viewer × event
+    std::uint64_t matched = 0;      // gift.effect / pk.score / feed.item pushes read
+    std::uint64_t unmatched = 0;    // of those: an event id of another run, an unreadable
+                                    // score, more points than the run sent
+    std::uint64_t other_types = 0;  // pushes of other types (pk.state, gift.effect in pk, ...)
+    std::uint64_t unstamped = 0;    // gift, pk: an event with no send stamp (not yet visible)
+    std::int64_t first_ns = 0;      // first and last matched push (steady clock)
     std::int64_t last_ns = 0;
 
     // gift: deliveries per event index

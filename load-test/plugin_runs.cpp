@@ -3,20 +3,19 @@
 // own file (gift_run.cpp, pk_run.cpp, feed_run.cpp).
 #include "load-test/plugin_runs.hpp"
 
-#include <stdexcept>
-
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "load-test/api_publisher.hpp"
 #include "load-test/clocks.hpp"
+#include "load-test/kafka_gift_producer.hpp"
 #include "load-test/plugin_run_phase.hpp"
 #include "load-test/process_stats.hpp"
 #include "load-test/report.hpp"
-#include "load-test/kafka_gift_producer.hpp"
 
 namespace lp::load {
 namespace {
@@ -191,8 +190,8 @@ void PluginRun::send_events(const Shards& shards, std::uint64_t deliveries_per_e
         };
         publisher = std::make_unique<ApiPublisher>(p);
         if (publisher->connect() == 0) {
-            ph.error = "no connection to the API " + opts_.api_host + ":" +
-                       std::to_string(opts_.api_port);
+            ph.error =
+                "no connection to the API " + opts_.api_host + ":" + std::to_string(opts_.api_port);
             std::printf("%s\n", ph.error.c_str());
             return;
         }
@@ -225,12 +224,11 @@ void PluginRun::send_events(const Shards& shards, std::uint64_t deliveries_per_e
         progress.note(seen + pushes + s, now);
         if (!sending_done && source_done()) sending_done = now;
         if (now >= next_report) {
-            std::printf("  t=%.0fs sent %llu, acked %llu, events seen %llu, pushes %llu\n",
-                        std::chrono::duration<double>(now - start).count(),
-                        static_cast<unsigned long long>(s),
-                        static_cast<unsigned long long>(accepted()),
-                        static_cast<unsigned long long>(seen),
-                        static_cast<unsigned long long>(pushes));
+            std::printf(
+                "  t=%.0fs sent %llu, acked %llu, events seen %llu, pushes %llu\n",
+                std::chrono::duration<double>(now - start).count(),
+                static_cast<unsigned long long>(s), static_cast<unsigned long long>(accepted()),
+                static_cast<unsigned long long>(seen), static_cast<unsigned long long>(pushes));
             std::fflush(stdout);
             next_report += std::chrono::seconds(1);
         }

@@ -42,15 +42,15 @@ struct PluginRunOptions {
     std::string kafka_brokers;          // gift events to Kafka; empty = over the HTTP API
     std::string kafka_topic = "gift";
     std::uint32_t kafka_linger_ms = 5;
-    double rate = 0;              // gift events per second; 0 = as fast as possible
-    std::uint64_t events = 0;     // gift, pk
+    double rate = 0;                         // gift events per second; 0 = as fast as possible
+    std::uint64_t events = 0;                // gift, pk
     std::uint64_t sender_base = 8000000000;  // gift, pk: senders, never logged in
     std::uint32_t senders = 64;
-    std::string gift_value;       // gift "1.0", pk "1.0" (10 points)
+    std::string gift_value;  // gift "1.0", pk "1.0" (10 points)
     std::uint32_t latency_sample = 1;
-    double drain_s = 5;           // gift, pk, feed: give up after this long without progress
-    std::uint64_t followers = 1000000;   // feed
-    std::uint64_t follower_base = 0;     // feed: first follower id (default: --user-base)
+    double drain_s = 5;                 // gift, pk, feed: give up after this long without progress
+    std::uint64_t followers = 1000000;  // feed
+    std::uint64_t follower_base = 0;    // feed: first follower id (default: --user-base)
     std::uint64_t feed_anchor = 7000000000;
     bool skip_follower_load = false;
     bool feed_receive_only = false;  // feed: receive another process's publish, nothing else
@@ -91,12 +91,10 @@ private:
     std::string report_gift(const Shards& shards, bool& clean);
     std::string report_pk(const Shards& shards, bool& clean);
     std::string report_feed(const Shards& shards, bool& clean);
-    std::string report_feed_receive_only(const Shards& shards,
-                                         bool& clean);
+    std::string report_feed_receive_only(const Shards& shards, bool& clean);
     // Sends the plan's events (Kafka or HTTP) while the shards receive; returns when every
     // event was sent and the receivers stopped making progress, or saw everything.
-    void send_events(const Shards& shards,
-                     std::uint64_t deliveries_per_event);
+    void send_events(const Shards& shards, std::uint64_t deliveries_per_event);
 
     PluginRunOptions opts_;
     const LoadOptions& load_;

@@ -20,7 +20,7 @@ struct PushFields {
     std::uint64_t room_id = 0;
     std::uint64_t room_seq = 0;
     std::uint64_t sent_at_ms = 0;
-    std::string_view type;     // views into the scanned body: valid while it is
+    std::string_view type;  // views into the scanned body: valid while it is
     std::string_view payload;
 };
 

@@ -18,7 +18,9 @@ inline std::string fmt(const char* format, double v) {
     return buf;
 }
 
-inline std::string num(std::uint64_t v) { return std::to_string(v); }
+inline std::string num(std::uint64_t v) {
+    return std::to_string(v);
+}
 
 // `text` as a JSON string literal, quotes included.
 inline std::string json_string(std::string_view text) {

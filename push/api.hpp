@@ -29,8 +29,8 @@ struct PushRequest {
     std::uint64_t msg_id = 0;             // 0 = the service assigns one (internal callers
                                           // such as im.send pass the id they already returned)
     // Plugin options (plugins/sdk PushOptions); the HTTP API does not set them.
-    bool online_only = false;             // qos1 without the inbox: offline users get nothing
-    bool outside_rooms_only = false;      // only sessions in a non-consumption scene
+    bool online_only = false;         // qos1 without the inbox: offline users get nothing
+    bool outside_rooms_only = false;  // only sessions in a non-consumption scene
     // im.send: the sending user (the HTTP API never sets it). The push is refused with
     // kInboxShareFull when the target's inbox holds the sender's share already.
     std::uint64_t sender = 0;
@@ -41,9 +41,9 @@ struct PushRequest {
 inline constexpr int kInboxShareFull = 3009;
 
 struct PushOutcome {
-    int status = 200;          // HTTP status: 200 accepted; 4xx/5xx with error/code below
-    std::string error;         // message when status != 200
-    int code = 0;              // machine-readable error code when status != 200
+    int status = 200;   // HTTP status: 200 accepted; 4xx/5xx with error/code below
+    std::string error;  // message when status != 200
+    int code = 0;       // machine-readable error code when status != 200
     std::uint64_t msg_id = 0;
     std::uint64_t sessions = 0;  // sessions the push reached (was queued to) now
     std::uint64_t stored = 0;    // qos1: users whose inbox got it (offline)
@@ -93,8 +93,8 @@ public:
 
 // Plugin routes (/v1/{plugin}/...).
 struct HttpRequest {
-    std::string method;  // "GET", "POST", ...
-    std::string path;    // without the query string
+    std::string method;                        // "GET", "POST", ...
+    std::string path;                          // without the query string
     std::map<std::string, std::string> query;  // decoded
     std::string body;
 };

@@ -31,7 +31,8 @@ std::string ApiMetrics::text() const {
     codec::PromText m;
     {
         std::lock_guard lock(mutex_);
-        constexpr std::string_view kRequestsHelp = "Internal API requests by route pattern and HTTP status.";
+        constexpr std::string_view kRequestsHelp =
+            "Internal API requests by route pattern and HTTP status.";
         m.family("livepush_api_requests_total", kRequestsHelp, "counter");
         for (const auto& [key, n] : requests_) {
             m.counter("livepush_api_requests_total", kRequestsHelp, n,

@@ -107,12 +107,18 @@ bool parse_type(const json::object& o, std::string& out, std::string& error) {
 std::string_view raw_member(std::string_view body, std::string_view key) {
     std::size_t i = 0;
     auto ws = [&] {
-        while (i < body.size() && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r')) ++i;
+        while (i < body.size() &&
+               (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
+            ++i;
     };
     auto skip_string = [&] {  // at '"'
         for (++i; i < body.size(); ++i) {
-            if (body[i] == '\\') ++i;
-            else if (body[i] == '"') { ++i; return; }
+            if (body[i] == '\\')
+                ++i;
+            else if (body[i] == '"') {
+                ++i;
+                return;
+            }
         }
     };
     auto skip_value = [&] {
@@ -124,10 +130,16 @@ std::string_view raw_member(std::string_view body, std::string_view key) {
             int depth = 0;
             while (i < body.size()) {
                 char d = body[i];
-                if (d == '"') { skip_string(); continue; }
+                if (d == '"') {
+                    skip_string();
+                    continue;
+                }
                 if (d == '{' || d == '[') ++depth;
                 if (d == '}' || d == ']') {
-                    if (--depth == 0) { ++i; return; }
+                    if (--depth == 0) {
+                        ++i;
+                        return;
+                    }
                 }
                 ++i;
             }
@@ -161,7 +173,8 @@ std::string_view raw_member(std::string_view body, std::string_view key) {
 
 // "payload" (any JSON value, forwarded exactly as the caller wrote it) or "payload_base64"
 // (bytes).
-bool parse_payload(const json::object& o, std::string_view body, std::string& out, std::string& error) {
+bool parse_payload(const json::object& o, std::string_view body, std::string& out,
+                   std::string& error) {
     const json::value* as_json = field(o, "payload");
     const json::value* as_base64 = field(o, "payload_base64");
     if (as_json && as_base64) {

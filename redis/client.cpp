@@ -136,8 +136,7 @@ struct Client::Wire {
     std::vector<std::size_t> lens;
 };
 
-Client::Client(Options options)
-    : opt_(std::move(options)), wire_(std::make_unique<Wire>()) {
+Client::Client(Options options) : opt_(std::move(options)), wire_(std::make_unique<Wire>()) {
     using std::chrono::milliseconds;
     if (opt_.connect_timeout <= milliseconds::zero() ||
         opt_.command_timeout <= milliseconds::zero()) {
@@ -190,8 +189,7 @@ void Client::command(std::vector<std::string> args, Callback cb) {
     enqueue(Pending{std::move(args), std::move(cb), nullptr}, nullptr);
 }
 
-Reply Client::command_sync(std::vector<std::string> args,
-                                     std::chrono::milliseconds timeout) {
+Reply Client::command_sync(std::vector<std::string> args, std::chrono::milliseconds timeout) {
     return wait_sync(Pending{std::move(args), {}, nullptr}, nullptr, timeout);
 }
 
@@ -210,13 +208,12 @@ std::vector<std::string> eval_args(const Script& script, std::vector<std::string
 }  // namespace
 
 void Client::eval(const Script& script, std::vector<std::string> keys,
-                       std::vector<std::string> args, Callback cb) {
+                  std::vector<std::string> args, Callback cb) {
     enqueue(Pending{eval_args(script, keys, args), std::move(cb), nullptr}, &script);
 }
 
 Reply Client::eval_sync(const Script& script, std::vector<std::string> keys,
-                                  std::vector<std::string> args,
-                                  std::chrono::milliseconds timeout) {
+                        std::vector<std::string> args, std::chrono::milliseconds timeout) {
     return wait_sync(Pending{eval_args(script, keys, args), {}, nullptr}, &script, timeout);
 }
 
@@ -261,8 +258,7 @@ void Client::enqueue(Pending p, const Script* script) {
     if (wake) cv_.notify_one();
 }
 
-Reply Client::wait_sync(Pending p, const Script* script,
-                                  std::chrono::milliseconds timeout) {
+Reply Client::wait_sync(Pending p, const Script* script, std::chrono::milliseconds timeout) {
     if (on_io_thread()) {
         throw std::logic_error(
             "Client: a *_sync call from a callback or on_state would wait for itself; "
@@ -432,7 +428,8 @@ bool Client::connect(std::string& why) {
     for (std::size_t i = 0; i < hello.size(); ++i) {
         if (replies[i].is_error()) {
             // AUTH refused, or a PING answered NOAUTH because we sent no password.
-            if (is_auth_error(replies[i].str)) auth_failures_.fetch_add(1, std::memory_order_relaxed);
+            if (is_auth_error(replies[i].str))
+                auth_failures_.fetch_add(1, std::memory_order_relaxed);
             why = "connect " + where + ": " + hello[i].args[0] + " failed: " + replies[i].str;
             drop_connection();
             return false;
@@ -498,8 +495,7 @@ bool Client::append(const Pending& p) {
 // Reads replies until `out` holds `n` of them. On a broken connection or a timeout the missing
 // ones are made up ("disconnected" / "timeout", flagged in `made_up`) and false is returned: the
 // connection must then be dropped.
-bool Client::read_replies(std::size_t n, std::vector<Reply>& out,
-                               std::vector<char>& made_up) {
+bool Client::read_replies(std::size_t n, std::vector<Reply>& out, std::vector<char>& made_up) {
     while (out.size() < n) {
         void* raw = nullptr;
         errno = 0;

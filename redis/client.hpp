@@ -13,7 +13,8 @@
 // reconnect, the timeouts and the EVALSHA→EVAL fallback are plain sequential code.
 //
 // What it owns: the hiredis context (only the I/O thread touches it), the command queue
-// (bounded by `max_queue` commands and `max_queue_bytes` bytes), the reconnect backoff and its counters.
+// (bounded by `max_queue` commands and `max_queue_bytes` bytes), the reconnect backoff and its
+// counters.
 //
 // What it must never do: run a caller's callback while holding its lock, block a caller for
 // longer than the caller asked (command_sync has its own deadline), or crash because Redis went
@@ -51,15 +52,15 @@ inline constexpr std::string_view kErrDisconnected = "disconnected";  // no conn
 inline constexpr std::string_view kErrTimeout = "timeout";            // no answer in time
 inline constexpr std::string_view kErrQueueFull = "queue full";       // over Options::max_queue
 inline constexpr std::string_view kErrQueueBytes = "queue full (bytes)";  // over max_queue_bytes
-inline constexpr std::string_view kErrStopped = "stopped";            // the client was stopped
+inline constexpr std::string_view kErrStopped = "stopped";                // the client was stopped
 
 // An owning copy of a hiredis reply.
 struct Reply {
     enum class Type : std::uint8_t { Nil, Integer, String, Status, Error, Array };
 
     Type type = Type::Nil;
-    long long integer = 0;             // Integer
-    std::string str;                   // String, Status, Error
+    long long integer = 0;        // Integer
+    std::string str;              // String, Status, Error
     std::vector<Reply> elements;  // Array (elements may be Nil or arrays themselves)
 
     // True for every reply but an Error (a Nil GET is ok). For "+OK" test is_status("OK").
@@ -162,7 +163,7 @@ public:
     void eval(const Script& script, std::vector<std::string> keys, std::vector<std::string> args,
               Callback cb = {});
     Reply eval_sync(const Script& script, std::vector<std::string> keys,
-                         std::vector<std::string> args, std::chrono::milliseconds timeout);
+                    std::vector<std::string> args, std::chrono::milliseconds timeout);
 
     // `hook(true)` after every successful connect (the first one too), `hook(false)` when a
     // working connection is lost. Runs on the I/O thread before the next batch is taken;
@@ -224,7 +225,7 @@ private:
     std::unordered_set<std::string> loaded_scripts_;  // sha1s this connection has seen EVAL'd
     std::unique_ptr<Wire> wire_;
     std::vector<Reply> replies_;  // the batch's replies, in order
-    std::vector<char> made_up_;        // per reply: made up here, not from Redis
+    std::vector<char> made_up_;   // per reply: made up here, not from Redis
 
     std::atomic<bool> connected_{false};
     std::atomic<std::uint64_t> commands_{0};

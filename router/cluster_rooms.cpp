@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-
 #include <future>
 #include <mutex>
 
@@ -32,7 +31,8 @@ constexpr std::size_t kReplyHistoryMaxBytes = 8u << 20;
 
 // ---------------------------------------------------------------- home side (cluster thread)
 
-std::uint64_t Cluster::online_elsewhere_locked(std::uint64_t room, const std::string& except) const {
+std::uint64_t Cluster::online_elsewhere_locked(std::uint64_t room,
+                                               const std::string& except) const {
     std::lock_guard lock(home_mu_);
     auto it = home_members_.find(room);
     if (it == home_members_.end()) return 0;
@@ -42,7 +42,9 @@ std::uint64_t Cluster::online_elsewhere_locked(std::uint64_t room, const std::st
     return n;
 }
 
-std::uint64_t Cluster::room_online_elsewhere(std::uint64_t room) const { return online_elsewhere_locked(room, {}); }
+std::uint64_t Cluster::room_online_elsewhere(std::uint64_t room) const {
+    return online_elsewhere_locked(room, {});
+}
 
 void Cluster::on_room_sub(const std::string& from, const pbc::RoomSub& m) {
     std::vector<std::uint64_t> pin, unpin;
@@ -91,33 +93,37 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
     if (q.has_after()) after = q.after_seq();
     const std::string addr = link_addr_of(from);
     // Under the room's lock: the reply reaches the link's queue before any later delivery.
-    hub_.snapshot_room(room, after, [&](const server::Hub::RoomState& st, const std::vector<server::RoomPacketPtr>& history) {
-        pbc::RoomReply r;
-        r.set_corr_id(q.corr_id());
-        r.set_room_id(room);
-        r.set_room_seq(st.seq);
-        r.set_epoch(st.epoch);
-        r.set_online_elsewhere(st.online + online_elsewhere_locked(room, from));
-        std::size_t bytes = 0;
-        // Contiguous from after+1 only: a gap (trimmed ring) makes the asker report not recovered.
-        for (const auto& p : history) {
-            bytes += p->binary_body.size();
-            if (bytes > kReplyHistoryMaxBytes) break;
-            const auto* push = dynamic_cast<const livepush::v1::Push*>(p->packet.body.get());
-            if (!push) break;
-            auto* d = r.add_history();
-            d->set_room_id(room);
-            d->set_room_seq(p->seq);
-            d->set_epoch(p->epoch);
-            d->set_msg_id(push->msg_id());
-            d->set_type(push->type());
-            d->set_payload(push->payload());
-            d->set_sent_at_ms(push->sent_at_ms());
-            for (auto u : p->exclude) d->add_exclude(u);
-        }
-        stats_.room_history_sent.fetch_add(static_cast<std::uint64_t>(r.history_size()), std::memory_order_relaxed);
-        links_->send(from, addr, codec::Code::LinkRoomReply, r.SerializeAsString());
-    });
+    hub_.snapshot_room(
+        room, after,
+        [&](const server::Hub::RoomState& st, const std::vector<server::RoomPacketPtr>& history) {
+            pbc::RoomReply r;
+            r.set_corr_id(q.corr_id());
+            r.set_room_id(room);
+            r.set_room_seq(st.seq);
+            r.set_epoch(st.epoch);
+            r.set_online_elsewhere(st.online + online_elsewhere_locked(room, from));
+            std::size_t bytes = 0;
+            // Contiguous from after+1 only: a gap (trimmed ring) makes the asker report not
+            // recovered.
+            for (const auto& p : history) {
+                bytes += p->binary_body.size();
+                if (bytes > kReplyHistoryMaxBytes) break;
+                const auto* push = dynamic_cast<const livepush::v1::Push*>(p->packet.body.get());
+                if (!push) break;
+                auto* d = r.add_history();
+                d->set_room_id(room);
+                d->set_room_seq(p->seq);
+                d->set_epoch(p->epoch);
+                d->set_msg_id(push->msg_id());
+                d->set_type(push->type());
+                d->set_payload(push->payload());
+                d->set_sent_at_ms(push->sent_at_ms());
+                for (auto u : p->exclude) d->add_exclude(u);
+            }
+            stats_.room_history_sent.fetch_add(static_cast<std::uint64_t>(r.history_size()),
+                                               std::memory_order_relaxed);
+            links_->send(from, addr, codec::Code::LinkRoomReply, r.SerializeAsString());
+        });
 }
 
 // ---------------------------------------------------------------- asker side
@@ -151,7 +157,9 @@ void Cluster::ask(std::function<void(std::uint64_t corr)> send,
     });
 }
 
-void Cluster::on_room_reply(const pbc::RoomReply& r) { answered(r.corr_id(), r); }
+void Cluster::on_room_reply(const pbc::RoomReply& r) {
+    answered(r.corr_id(), r);
+}
 
 void Cluster::answered(std::uint64_t corr, const google::protobuf::Message& reply) {
     auto it = awaited_.find(corr);
@@ -162,7 +170,8 @@ void Cluster::answered(std::uint64_t corr, const google::protobuf::Message& repl
     cb(&reply);
 }
 
-void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_seq, std::function<void(HomeRoom)> done) {
+void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_seq,
+                         std::function<void(HomeRoom)> done) {
     const std::string home = home_of(room);
     ask_home(
         [this, room, after_seq, home](std::uint64_t corr) {
@@ -175,13 +184,16 @@ void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_
                 q.set_has_after(true);
                 q.set_after_seq(*after_seq);
             }
-            links_->send(home, link_addr_of(home), codec::Code::LinkRoomQuery, q.SerializeAsString());
+            links_->send(home, link_addr_of(home), codec::Code::LinkRoomQuery,
+                         q.SerializeAsString());
         },
         [this, room, done = std::move(done)](const pbc::RoomReply* r) {
             HomeRoom out;
             if (!r) {
-                spdlog::warn("cluster: room {}'s home node did not answer within {} ms; room.enter answers "
-                             "with this node's view", room, opts_.room_query_timeout.count());
+                spdlog::warn(
+                    "cluster: room {}'s home node did not answer within {} ms; room.enter answers "
+                    "with this node's view",
+                    room, opts_.room_query_timeout.count());
                 done(out);
                 return;
             }
@@ -241,7 +253,8 @@ void Cluster::flush_room_counts() {
         c->set_members(count);
     }
     dirty_counts_.clear();
-    for (auto& [home, m] : by_home) links_->send(home, link_addr_of(home), codec::Code::LinkRoomSub, m.SerializeAsString());
+    for (auto& [home, m] : by_home)
+        links_->send(home, link_addr_of(home), codec::Code::LinkRoomSub, m.SerializeAsString());
 }
 
 // ---------------------------------------------------------------- API threads (may block)
@@ -263,7 +276,8 @@ Cluster::RoomPublishedAt Cluster::publish_room_wait(const RoomPublish& p) {
         [this, p, home](std::uint64_t corr) {
             pbc::RoomPublish m = to_link(p);
             m.set_corr_id(corr);
-            links_->send(home, link_addr_of(home), codec::Code::LinkRoomPublish, m.SerializeAsString());
+            links_->send(home, link_addr_of(home), codec::Code::LinkRoomPublish,
+                         m.SerializeAsString());
         },
         [this, promise, room = p.room](const pbc::RoomReply* r) {
             RoomPublishedAt v;
@@ -302,7 +316,8 @@ Cluster::RoomAtHome Cluster::room_at_home(std::uint64_t room) {
             pbc::RoomQuery q;
             q.set_corr_id(corr);
             q.set_room_id(room);
-            links_->send(home, link_addr_of(home), codec::Code::LinkRoomQuery, q.SerializeAsString());
+            links_->send(home, link_addr_of(home), codec::Code::LinkRoomQuery,
+                         q.SerializeAsString());
         },
         [promise, reply](const pbc::RoomReply* r) {
             if (r) *reply = *r;
@@ -356,7 +371,8 @@ void Cluster::on_user_query(const std::string& from, const pbc::UserQuery& q) {
     }
 }
 
-std::optional<std::vector<Cluster::RemoteSession>> Cluster::sessions_on(const std::string& node, std::uint64_t user) {
+std::optional<std::vector<Cluster::RemoteSession>> Cluster::sessions_on(const std::string& node,
+                                                                        std::uint64_t user) {
     auto promise = std::make_shared<std::promise<std::optional<std::vector<RemoteSession>>>>();
     auto future = promise->get_future();
     ask(
@@ -364,7 +380,8 @@ std::optional<std::vector<Cluster::RemoteSession>> Cluster::sessions_on(const st
             pbc::UserQuery q;
             q.set_corr_id(corr);
             q.set_user_id(user);
-            links_->send(node, link_addr_of(node), codec::Code::LinkUserQuery, q.SerializeAsString());
+            links_->send(node, link_addr_of(node), codec::Code::LinkUserQuery,
+                         q.SerializeAsString());
         },
         [promise](const google::protobuf::Message* m) {
             if (!m) {
@@ -373,10 +390,15 @@ std::optional<std::vector<Cluster::RemoteSession>> Cluster::sessions_on(const st
             }
             std::vector<RemoteSession> out;
             for (const auto& si : static_cast<const pbc::UserReply*>(m)->sessions())
-                out.push_back({si.session_id(), si.platform(), si.transport(), si.scene(), {si.rooms().begin(), si.rooms().end()}});
+                out.push_back({si.session_id(),
+                               si.platform(),
+                               si.transport(),
+                               si.scene(),
+                               {si.rooms().begin(), si.rooms().end()}});
             promise->set_value(std::move(out));
         });
-    if (future.wait_for(opts_.room_query_timeout * 2) != std::future_status::ready) return std::nullopt;
+    if (future.wait_for(opts_.room_query_timeout * 2) != std::future_status::ready)
+        return std::nullopt;
     return future.get();
 }
 

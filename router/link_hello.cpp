@@ -31,7 +31,9 @@ bool proof_matches(std::string_view got, const std::string& want) {
     return got.size() == want.size() && CRYPTO_memcmp(got.data(), want.data(), want.size()) == 0;
 }
 
-bool valid_node_id(std::string_view id) { return !id.empty() && id.size() <= kLinkMaxNodeId; }
+bool valid_node_id(std::string_view id) {
+    return !id.empty() && id.size() <= kLinkMaxNodeId;
+}
 
 template <class Message>
 bool parse_as(const codec::FrameView& f, codec::Code code, Message& m) {
@@ -63,13 +65,15 @@ std::string_view to_string(LinkReject r) noexcept {
 
 std::string link_nonce() {
     std::string nonce(kLinkNonceSize, '\0');
-    if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()), static_cast<int>(nonce.size())) != 1)
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(nonce.data()),
+                   static_cast<int>(nonce.size())) != 1)
         throw std::runtime_error("RAND_bytes failed: no randomness for a link nonce");
     return nonce;
 }
 
-std::string link_proof(std::string_view secret, std::string_view role, std::string_view nonce_dialer,
-                       std::string_view nonce_acceptor, std::string_view id_dialer, std::string_view id_acceptor) {
+std::string link_proof(std::string_view secret, std::string_view role,
+                       std::string_view nonce_dialer, std::string_view nonce_acceptor,
+                       std::string_view id_dialer, std::string_view id_acceptor) {
     std::string msg;
     msg.reserve(6 * 4 + kDomain.size() + role.size() + nonce_dialer.size() + nonce_acceptor.size() +
                 id_dialer.size() + id_acceptor.size());
@@ -81,8 +85,8 @@ std::string link_proof(std::string_view secret, std::string_view role, std::stri
     append_field(msg, id_acceptor);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-         msg.size(), mac, &len);
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
     return std::string(reinterpret_cast<const char*>(mac), len);
 }
 
@@ -103,7 +107,8 @@ LinkReject LinkHelloAcceptor::on_frame(const codec::FrameView& f) {
     if (!parse_as(f, codec::Code::LinkHello, hello) || !valid_node_id(hello.node_id()) ||
         hello.nonce().size() != kLinkNonceSize)
         return LinkReject::BadFrame;
-    const std::string want = link_proof(secret_, kDialer, hello.nonce(), nonce_, hello.node_id(), self_);
+    const std::string want =
+        link_proof(secret_, kDialer, hello.nonce(), nonce_, hello.node_id(), self_);
     if (!proof_matches(hello.proof(), want)) return LinkReject::BadProof;
     peer_ = hello.node_id();
     livepush::cluster::LinkWelcome w;
@@ -114,12 +119,17 @@ LinkReject LinkHelloAcceptor::on_frame(const codec::FrameView& f) {
 
 // ---------------------------------------------------------------- dialer
 
-LinkHelloDialer::LinkHelloDialer(std::string secret, std::string self_id, std::string expected_peer, std::string nonce)
-    : secret_(std::move(secret)), self_(std::move(self_id)), expected_(std::move(expected_peer)), nonce_(std::move(nonce)) {}
+LinkHelloDialer::LinkHelloDialer(std::string secret, std::string self_id, std::string expected_peer,
+                                 std::string nonce)
+    : secret_(std::move(secret)),
+      self_(std::move(self_id)),
+      expected_(std::move(expected_peer)),
+      nonce_(std::move(nonce)) {}
 
 LinkReject LinkHelloDialer::on_challenge(const codec::FrameView& f) {
     livepush::cluster::LinkChallenge c;
-    if (!parse_as(f, codec::Code::LinkChallenge, c) || c.nonce().size() != kLinkNonceSize) return LinkReject::BadFrame;
+    if (!parse_as(f, codec::Code::LinkChallenge, c) || c.nonce().size() != kLinkNonceSize)
+        return LinkReject::BadFrame;
     // The address we dialled may now belong to another node (a restart on a reused port):
     // our frames are for `expected_` only.
     if (c.node_id() != expected_) return LinkReject::WrongPeer;

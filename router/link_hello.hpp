@@ -33,12 +33,12 @@ inline constexpr std::uint32_t kLinkPreHelloMaxBody = 1024;
 // Why a link handshake failed; names are the `reason` label of livepush_link_rejected_total.
 enum class LinkReject : std::uint8_t {
     None = 0,
-    BadFrame,    // undecodable bytes, a frame other than the one expected, or a malformed body
-    BadProof,    // a well-formed hello or welcome whose proof does not verify
-    WrongPeer,   // the challenge names another node than the one dialled
-    Deadline,    // no complete handshake within cluster.link_hello_timeout_ms
-    OverCap,     // over cluster.link_max_connections inbound links
-    Tls,         // TLS handshake failed (no certificate, or one not from cluster.link_tls_ca)
+    BadFrame,   // undecodable bytes, a frame other than the one expected, or a malformed body
+    BadProof,   // a well-formed hello or welcome whose proof does not verify
+    WrongPeer,  // the challenge names another node than the one dialled
+    Deadline,   // no complete handshake within cluster.link_hello_timeout_ms
+    OverCap,    // over cluster.link_max_connections inbound links
+    Tls,        // TLS handshake failed (no certificate, or one not from cluster.link_tls_ca)
 };
 std::string_view to_string(LinkReject r) noexcept;
 
@@ -51,8 +51,9 @@ inline bool is_handshake_code(std::uint16_t code) noexcept {
 
 std::string link_nonce();  // kLinkNonceSize bytes from RAND_bytes
 // The raw 32-byte proof; role is "dialer" or "acceptor".
-std::string link_proof(std::string_view secret, std::string_view role, std::string_view nonce_dialer,
-                       std::string_view nonce_acceptor, std::string_view id_dialer, std::string_view id_acceptor);
+std::string link_proof(std::string_view secret, std::string_view role,
+                       std::string_view nonce_dialer, std::string_view nonce_acceptor,
+                       std::string_view id_dialer, std::string_view id_acceptor);
 
 // The acceptor's side of one connection.
 class LinkHelloAcceptor {
@@ -72,7 +73,8 @@ private:
 // The dialer's side of one connection to the node `expected_peer`.
 class LinkHelloDialer {
 public:
-    LinkHelloDialer(std::string secret, std::string self_id, std::string expected_peer, std::string nonce);
+    LinkHelloDialer(std::string secret, std::string self_id, std::string expected_peer,
+                    std::string nonce);
     // The challenge: on success hello_frame() is what to send back.
     LinkReject on_challenge(const codec::FrameView& f);
     // The welcome (after the hello went out): success means the link is proven both ways.
@@ -85,16 +87,17 @@ private:
 
 // The acceptor's whole read path, without the socket: bytes in, verdicts and frames out.
 // Before the hello is verified frames may be at most kLinkPreHelloMaxBody and the first must be
-// a good hello; after it, up to max_body and link codes other than the handshake's only. router/node_links feeds it what it
-// reads; the fuzzer feeds it anything.
+// a good hello; after it, up to max_body and link codes other than the handshake's only.
+// router/node_links feeds it what it reads; the fuzzer feeds it anything.
 class LinkInboundGate {
 public:
-    LinkInboundGate(std::string secret, std::string self_id, std::string nonce, std::uint32_t max_body)
+    LinkInboundGate(std::string secret, std::string self_id, std::string nonce,
+                    std::uint32_t max_body)
         : hello_(std::move(secret), std::move(self_id), std::move(nonce)), max_body_(max_body) {}
 
     struct Fed {
         LinkReject reject = LinkReject::None;  // set: close the connection
-        bool proven_now = false;               // the hello verified in these bytes: send welcome_frame()
+        bool proven_now = false;  // the hello verified in these bytes: send welcome_frame()
     };
     // on_frame(code, body) for each frame after the hello; returning false stops (the caller
     // then closes the connection, as after a reject).
@@ -113,7 +116,8 @@ private:
 };
 
 template <class OnFrame>
-LinkInboundGate::Fed LinkInboundGate::feed(const std::uint8_t* data, std::size_t n, OnFrame&& on_frame) {
+LinkInboundGate::Fed LinkInboundGate::feed(const std::uint8_t* data, std::size_t n,
+                                           OnFrame&& on_frame) {
     Fed fed;
     auto err = decoder_.feed(data, n, [&](const codec::FrameView& f) {
         if (!proven()) {
@@ -129,7 +133,8 @@ LinkInboundGate::Fed LinkInboundGate::feed(const std::uint8_t* data, std::size_t
         }
         return on_frame(static_cast<codec::Code>(f.header.code), f.body);
     });
-    if (fed.reject == LinkReject::None && err != codec::DecodeError::None) fed.reject = LinkReject::BadFrame;
+    if (fed.reject == LinkReject::None && err != codec::DecodeError::None)
+        fed.reject = LinkReject::BadFrame;
     return fed;
 }
 

@@ -17,11 +17,11 @@ LocalRouting::RoomPublished LocalRouting::publish_room_wait(RoomMessage m) {
         m.room,
         [&m](std::uint64_t seq) {
             return server::push_packet_taking({.msg_id = m.msg_id,
-                                                               .type = std::move(m.type),
-                                                               .payload = std::move(m.payload),
-                                                               .sent_at_ms = m.sent_at_ms,
-                                                               .room_id = m.room,
-                                                               .room_seq = seq});
+                                               .type = std::move(m.type),
+                                               .payload = std::move(m.payload),
+                                               .sent_at_ms = m.sent_at_ms,
+                                               .room_id = m.room,
+                                               .room_seq = seq});
         },
         std::move(m.exclude));
     return {true, pub.seq, pub.online};

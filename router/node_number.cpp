@@ -54,8 +54,8 @@ NodeNumberClaim::Claimed NodeNumberClaim::parse(const redis::Reply& r) {
     }
     if (r.integer < 0 || r.integer >= kNumbers) {
         out.none_free = true;
-        out.error = "all " + std::to_string(kNumbers) + " node numbers (" + kPrefix +
-                    "0.." + std::to_string(kNumbers - 1) + ") are held by live nodes";
+        out.error = "all " + std::to_string(kNumbers) + " node numbers (" + kPrefix + "0.." +
+                    std::to_string(kNumbers - 1) + ") are held by live nodes";
         return out;
     }
     out.number = static_cast<std::uint16_t>(r.integer);

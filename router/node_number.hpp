@@ -7,9 +7,9 @@
 //
 // A claim is one script: keep the number this node holds (or held: a free number is taken back),
 // else take the first free one after it. The check and the take are one script, which Redis
-// runs alone, so two live nodes never hold the same number. A node that finds its number held by another (its claim
-// lapsed while it could not reach Redis and a new node took it) gets a new one in the same
-// round trip and switches to it before its next id.
+// runs alone, so two live nodes never hold the same number. A node that finds its number held by
+// another (its claim lapsed while it could not reach Redis and a new node took it) gets a new one
+// in the same round trip and switches to it before its next id.
 //
 // What it must never do: hand out a number it did not just see this node holding in Redis.
 //

@@ -111,12 +111,18 @@ bool decode_route_value(const std::string& value, Route& out) {
     return ec == std::errc() && p == e;
 }
 
-std::string RouteStore::route_key(std::uint64_t user) { return "lp:route:" + std::to_string(user); }
-std::string RouteStore::node_key(const std::string& node) { return kNodePrefix + node; }
-std::string RouteStore::room_key(std::uint64_t room) { return "lp:room:" + std::to_string(room) + ":nodes"; }
+std::string RouteStore::route_key(std::uint64_t user) {
+    return "lp:route:" + std::to_string(user);
+}
+std::string RouteStore::node_key(const std::string& node) {
+    return kNodePrefix + node;
+}
+std::string RouteStore::room_key(std::uint64_t room) {
+    return "lp:room:" + std::to_string(room) + ":nodes";
+}
 
-RouteStore::RouteStore(redis::Client& redis, std::string node_id, std::chrono::milliseconds node_ttl,
-                       std::chrono::milliseconds timeout)
+RouteStore::RouteStore(redis::Client& redis, std::string node_id,
+                       std::chrono::milliseconds node_ttl, std::chrono::milliseconds timeout)
     : redis_(redis), node_id_(std::move(node_id)), node_ttl_(node_ttl), timeout_(timeout) {}
 
 void RouteStore::bind(std::uint64_t user, const std::string& platform, std::uint64_t session,
@@ -178,10 +184,12 @@ std::optional<std::vector<NodeInfo>> RouteStore::live_nodes() {
 }
 
 void RouteStore::live_nodes_async(std::function<void(std::optional<std::vector<NodeInfo>>)> done) {
-    redis_.eval(kLiveNodes, {kNodesSet}, {kNodePrefix}, [done = std::move(done)](const redis::Reply& r) {
-        if (r.is_error() || r.type != redis::Reply::Type::Array) return done(std::nullopt);
-        done(parse_nodes(r));
-    });
+    redis_.eval(kLiveNodes, {kNodesSet}, {kNodePrefix},
+                [done = std::move(done)](const redis::Reply& r) {
+                    if (r.is_error() || r.type != redis::Reply::Type::Array)
+                        return done(std::nullopt);
+                    done(parse_nodes(r));
+                });
 }
 
 void RouteStore::set_room_members(std::uint64_t room, std::uint64_t count) {

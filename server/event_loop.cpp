@@ -1,9 +1,8 @@
 // server/event_loop: see event_loop.hpp.
 #include "server/event_loop.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "server/room_fanout.hpp"
 #include "server/session.hpp"
@@ -101,7 +100,9 @@ void EventLoop::start() {
     });
 }
 
-void EventLoop::stop() { io_.stop(); }
+void EventLoop::stop() {
+    io_.stop();
+}
 
 void EventLoop::join() {
     if (thread_.joinable()) thread_.join();

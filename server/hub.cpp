@@ -1,9 +1,8 @@
 // server/hub: see hub.hpp.
 #include "server/hub.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
@@ -269,8 +268,9 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
     post_to_member_loops(e, shared);
 }
 
-void Hub::snapshot_room(std::uint64_t room, std::optional<std::uint64_t> after,
-                        const std::function<void(const RoomState&, const std::vector<RoomPacketPtr>&)>& fn) {
+void Hub::snapshot_room(
+    std::uint64_t room, std::optional<std::uint64_t> after,
+    const std::function<void(const RoomState&, const std::vector<RoomPacketPtr>&)>& fn) {
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
     RoomEntry& e = entry_locked(st, room);
@@ -338,7 +338,8 @@ std::uint64_t Hub::broadcast(SharedPacket packet, std::vector<std::uint64_t> exc
     auto ex = std::make_shared<const std::vector<std::uint64_t>>(std::move(exclude));
     std::uint64_t receivers = 0;
     for (EventLoop* loop : loops_) {
-        receivers += static_cast<std::uint64_t>(std::max<std::int64_t>(0, get(loop->stats().logged_in)));
+        receivers +=
+            static_cast<std::uint64_t>(std::max<std::int64_t>(0, get(loop->stats().logged_in)));
         boost::asio::post(loop->io(), [loop, shared, ex] {
             FrameForms forms(*shared);
             std::uint64_t n = 0;

@@ -31,7 +31,8 @@ bool prefix_matches(const IpKey& a, const IpKey& net, unsigned bits) noexcept {
 IpKey IpKey::of(const boost::asio::ip::address& a) noexcept {
     IpKey k;
     if (a.is_v4()) {
-        k.bytes = boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, a.to_v4()).to_bytes();
+        k.bytes =
+            boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, a.to_v4()).to_bytes();
     } else {
         k.bytes = a.to_v6().to_bytes();
     }
@@ -50,7 +51,8 @@ IpLimits::IpLimits(IpLimitsOptions opts) : opts_(std::move(opts)) {
     std::size_t start = 0;
     while (start <= list.size()) {
         std::size_t comma = list.find(',', start);
-        std::string item = trim(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        std::string item = trim(
+            list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
         start = comma == std::string::npos ? list.size() + 1 : comma + 1;
         if (item.empty()) continue;
         std::string addr = item;
@@ -73,13 +75,14 @@ IpLimits::IpLimits(IpLimitsOptions opts) : opts_(std::move(opts)) {
                                      "\" is not an IP address or address/prefix");
         Cidr c;
         c.net = IpKey::of(ip);
-        c.prefix_bits = static_cast<unsigned>(prefix < 0 ? 128 : (ip.is_v4() ? 96 + prefix : prefix));
+        c.prefix_bits =
+            static_cast<unsigned>(prefix < 0 ? 128 : (ip.is_v4() ? 96 + prefix : prefix));
         trusted_.push_back(c);
     }
 }
 
 IpLimits::Stripe& IpLimits::stripe(const IpKey& ip) noexcept {
-    return stripes_[(Hash{}(ip) * 0x9E3779B97F4A7C15ull) >> 58];
+    return stripes_[(Hash{}(ip)*0x9E3779B97F4A7C15ull) >> 58];
 }
 
 bool IpLimits::trusted(const IpKey& ip) const noexcept {

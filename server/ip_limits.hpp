@@ -13,10 +13,9 @@
 // the balancer, which sees the real addresses).
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
-
 #include <array>
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <mutex>
 #include <string>

@@ -1,10 +1,9 @@
 // server/room_fanout: see room_fanout.hpp.
 #include "server/room_fanout.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/asio/post.hpp>
 
 #include "codec/envelope.hpp"
 #include "server/event_loop.hpp"

@@ -17,8 +17,8 @@ struct RoomPacket {
     std::uint64_t seq = 0;
     std::uint64_t epoch = 0;  // the room's incarnation the seq belongs to
     std::uint64_t time_ms = 0;
-    SharedPacket packet;             // the Push, with room_seq set
-    std::string binary_body;         // packet.body serialized (binary protobuf)
+    SharedPacket packet;                 // the Push, with room_seq set
+    std::string binary_body;             // packet.body serialized (binary protobuf)
     std::vector<std::uint64_t> exclude;  // user ids, sorted
 };
 using RoomPacketPtr = std::shared_ptr<const RoomPacket>;

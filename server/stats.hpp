@@ -13,23 +13,31 @@ namespace lp::server {
 using Counter = std::atomic<std::uint64_t>;
 using Gauge = std::atomic<std::int64_t>;
 
-inline void inc(Counter& c, std::uint64_t n = 1) noexcept { c.fetch_add(n, std::memory_order_relaxed); }
-inline void add(Gauge& g, std::int64_t n) noexcept { g.fetch_add(n, std::memory_order_relaxed); }
-inline std::uint64_t get(const Counter& c) noexcept { return c.load(std::memory_order_relaxed); }
-inline std::int64_t get(const Gauge& g) noexcept { return g.load(std::memory_order_relaxed); }
+inline void inc(Counter& c, std::uint64_t n = 1) noexcept {
+    c.fetch_add(n, std::memory_order_relaxed);
+}
+inline void add(Gauge& g, std::int64_t n) noexcept {
+    g.fetch_add(n, std::memory_order_relaxed);
+}
+inline std::uint64_t get(const Counter& c) noexcept {
+    return c.load(std::memory_order_relaxed);
+}
+inline std::int64_t get(const Gauge& g) noexcept {
+    return g.load(std::memory_order_relaxed);
+}
 
 // Why a session ended; also the label of the closed-sessions counter.
 enum class CloseReason : std::uint8_t {
     PeerClosed = 0,
     IoError,
-    ProtocolError,   // bad frame, bad WebSocket, bad envelope, not logged in
+    ProtocolError,  // bad frame, bad WebSocket, bad envelope, not logged in
     LoginTimeout,
     HeartbeatTimeout,
     Logout,
-    Kicked,          // replaced, admin kick, banned
-    SlowConsumer,    // send queue over its bound
-    Shutdown,        // drain on SIGTERM
-    HandshakeFailed, // TLS or WebSocket upgrade
+    Kicked,           // replaced, admin kick, banned
+    SlowConsumer,     // send queue over its bound
+    Shutdown,         // drain on SIGTERM
+    HandshakeFailed,  // TLS or WebSocket upgrade
     kCount
 };
 const char* to_string(CloseReason r) noexcept;
@@ -50,8 +58,8 @@ struct alignas(64) LoopStats {
     Counter slow_kicks;
     Counter protocol_errors;
     Counter heartbeats;
-    Counter room_deliveries;  // room messages queued to members (one per member per message)
-    Counter room_batches;     // coalesced batches flushed
+    Counter room_deliveries;    // room messages queued to members (one per member per message)
+    Counter room_batches;       // coalesced batches flushed
     Counter direct_deliveries;  // user-targeted and broadcast pushes queued to sessions
     Counter ws_origin_refused;  // WebSocket upgrades refused 403: Origin not allowed
 };

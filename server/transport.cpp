@@ -16,7 +16,6 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-
 #include <cerrno>
 
 #include "server/event_loop.hpp"
@@ -42,7 +41,8 @@ std::string endpoint_string(const Socket& s) {
     auto ep = s.remote_endpoint(ec);
     if (ec) return "?";
     auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" +
+           std::to_string(ep.port());
 }
 
 // ---------------------------------------------------------------- PlainSession
@@ -71,9 +71,8 @@ private:
     }
 
     void start_reading() override {
-        sock_.async_wait(Socket::wait_read, [s = self()](const boost::system::error_code& ec) {
-            s->on_readable(ec);
-        });
+        sock_.async_wait(Socket::wait_read,
+                         [s = self()](const boost::system::error_code& ec) { s->on_readable(ec); });
     }
 
     void on_readable(const boost::system::error_code& ec) {
@@ -305,7 +304,8 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
         sock.set_option(tcp::no_delay(true), ignored);
         inc(stats.accepted);
         inc(target.stats().accepted);
-        asio::post(target.io(), [&target, kind = kind, tls = tls, ip, counted, sock = std::move(sock)]() mutable {
+        asio::post(target.io(), [&target, kind = kind, tls = tls, ip, counted,
+                                 sock = std::move(sock)]() mutable {
             std::shared_ptr<Session> s;
             if (tls)
                 s = std::make_shared<TlsSession>(target, std::move(sock), kind, *tls);
@@ -341,11 +341,17 @@ Listener::Listener(std::vector<EventLoop*> loops, const tcp::endpoint& ep, Trans
     a.listen(asio::socket_base::max_listen_connections);
 }
 
-Listener::~Listener() { stop(); }
+Listener::~Listener() {
+    stop();
+}
 
-const ListenerStats& Listener::stats() const { return state_->stats; }
+const ListenerStats& Listener::stats() const {
+    return state_->stats;
+}
 
-std::uint16_t Listener::port() const { return state_->acceptor.local_endpoint().port(); }
+std::uint16_t Listener::port() const {
+    return state_->acceptor.local_endpoint().port();
+}
 
 void Listener::start() {
     asio::post(state_->loops.front()->io(), [s = state_] { s->accept(); });

@@ -4,10 +4,9 @@
 // server; everything else sees only Session and Listener.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,9 +26,9 @@ class IpLimits;
 
 struct ListenerStats {
     Counter accepted;
-    Counter rejected_limit;  // over max_connections
+    Counter rejected_limit;   // over max_connections
     Counter rejected_per_ip;  // over max_connections_per_ip
-    Counter accept_errors;   // EMFILE and friends
+    Counter accept_errors;    // EMFILE and friends
 };
 
 // Accepts on one address and hands each connection to the next loop, round robin. The accept

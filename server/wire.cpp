@@ -17,9 +17,8 @@ void append_ws_header(std::string& out, codec::ws::Opcode op, std::uint64_t len)
 void append_lp_header(std::string& out, codec::Code code, std::uint32_t seq, std::uint8_t flags,
                       std::size_t body_len) {
     std::uint8_t hdr[codec::kHeaderSize];
-    codec::encode_header({flags, static_cast<std::uint16_t>(code), seq,
-                          static_cast<std::uint32_t>(body_len)},
-                         hdr);
+    codec::encode_header(
+        {flags, static_cast<std::uint16_t>(code), seq, static_cast<std::uint32_t>(body_len)}, hdr);
     out.append(reinterpret_cast<const char*>(hdr), sizeof hdr);
 }
 
@@ -43,7 +42,8 @@ void append_packet_bytes(std::string& out, Wire w, codec::Code code, std::uint32
             out.append(body);
             return;
         case Wire::WsText: {
-            std::string env = codec::encode_envelope(static_cast<std::uint16_t>(code), seq, body, flags);
+            std::string env =
+                codec::encode_envelope(static_cast<std::uint16_t>(code), seq, body, flags);
             append_ws_header(out, codec::ws::Opcode::Text, env.size());
             out.append(env);
             return;

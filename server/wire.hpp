@@ -17,7 +17,9 @@ namespace lp::server {
 enum class Wire : std::uint8_t { TcpBinary = 0, TcpJson, WsBinary, WsJson, WsText, kCount };
 inline constexpr int kWireCount = static_cast<int>(Wire::kCount);
 
-inline bool is_ws(Wire w) noexcept { return w >= Wire::WsBinary; }
+inline bool is_ws(Wire w) noexcept {
+    return w >= Wire::WsBinary;
+}
 inline bool is_json(Wire w) noexcept {
     return w == Wire::TcpJson || w == Wire::WsJson || w == Wire::WsText;
 }

@@ -89,12 +89,11 @@ UpgradeVerdict judge_upgrade(std::string_view buffered, const UpgradePolicy& pol
     }
     if (policy.allowed_origins != nullptr) {
         const auto origin = req.find(http::field::origin);
-        if (origin != req.end() &&
-            !origin_allowed({origin->value().data(), origin->value().size()},
-                            *policy.allowed_origins)) {
-            UpgradeVerdict v = refuse(
-                403, "Forbidden", {},
-                R"j({"error":"Origin not allowed (server.ws_allowed_origins)"})j");
+        if (origin != req.end() && !origin_allowed({origin->value().data(), origin->value().size()},
+                                                   *policy.allowed_origins)) {
+            UpgradeVerdict v =
+                refuse(403, "Forbidden", {},
+                       R"j({"error":"Origin not allowed (server.ws_allowed_origins)"})j");
             v.origin_refused = true;
             return v;
         }

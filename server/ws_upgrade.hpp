@@ -33,8 +33,8 @@ struct UpgradePolicy {
 struct UpgradeVerdict {
     enum class Outcome { NeedMore, Accept, Refuse };
     Outcome outcome = Outcome::NeedMore;
-    int status = 0;              // 101, or the refusal's HTTP status
-    std::string response;        // the whole HTTP answer to send
+    int status = 0;                 // 101, or the refusal's HTTP status
+    std::string response;           // the whole HTTP answer to send
     std::size_t request_bytes = 0;  // Accept: bytes of `buffered` the request took
     bool origin_refused = false;    // Refuse because of the Origin allow-list (403)
 };

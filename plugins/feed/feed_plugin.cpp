@@ -388,7 +388,8 @@ bool FeedPlugin::run_batch(std::uint64_t item_id) {
     std::vector<std::string> recent_keys;
     recent_keys.reserve(users.size());
     for (auto user : users) recent_keys.push_back(recent_key(user));
-    if (store.lpush_trim_many(recent_keys, id_text, recent_max_) != recent_keys.size()) return false;
+    if (store.lpush_trim_many(recent_keys, id_text, recent_max_) != recent_keys.size())
+        return false;
     std::uint64_t online = 0;
     push_batch(*task, users, *item_json, online);
 

@@ -2,7 +2,6 @@
 #include "plugins/gift/gift_plugin.hpp"
 
 #include <boost/json.hpp>
-
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -17,7 +16,8 @@ namespace {
 
 // An unsigned JSON number or decimal string (plugins/sdk/json_ids.hpp). Absent: true unless
 // `required`; null is not an id.
-bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out, bool required = true) {
+bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out,
+              bool required = true) {
     const json::value* v = o.if_contains(key);
     if (!v) return !required;
     const auto n = sdk::json_u64(*v);
@@ -27,7 +27,8 @@ bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out, b
 
 struct GiftEvent {
     std::string event_id;
-    std::uint64_t room_id = 0, anchor_id = 0, sender_id = 0, channel_id = 0, gift_id = 0, count = 0, ts_ms = 0;
+    std::uint64_t room_id = 0, anchor_id = 0, sender_id = 0, channel_id = 0, gift_id = 0, count = 0,
+                  ts_ms = 0;
     json::value value;  // kept as written: "0.1" units, decimal
     bool failed = false;
     std::string reason;
@@ -40,21 +41,27 @@ std::string parse_event(const std::string& text, GiftEvent& e) {
     if (ec || !v.is_object()) return "a gift event must be a JSON object";
     const auto& o = v.get_object();
     const json::value* id = o.if_contains("event_id");
-    if (!id || (!id->is_string() && !id->is_int64() && !id->is_uint64())) return "\"event_id\" is required";
+    if (!id || (!id->is_string() && !id->is_int64() && !id->is_uint64()))
+        return "\"event_id\" is required";
     e.event_id = id->is_string() ? std::string(id->get_string()) : json::serialize(*id);
     if (e.event_id.empty()) return "\"event_id\" must not be empty";
-    if (!read_u64(o, "room_id", e.room_id) || e.room_id == 0) return "\"room_id\" must be a non-zero id";
-    if (!read_u64(o, "sender_id", e.sender_id) || e.sender_id == 0) return "\"sender_id\" must be a non-zero id";
+    if (!read_u64(o, "room_id", e.room_id) || e.room_id == 0)
+        return "\"room_id\" must be a non-zero id";
+    if (!read_u64(o, "sender_id", e.sender_id) || e.sender_id == 0)
+        return "\"sender_id\" must be a non-zero id";
     if (!read_u64(o, "anchor_id", e.anchor_id)) return "\"anchor_id\" must be an id";
     if (!read_u64(o, "gift_id", e.gift_id)) return "\"gift_id\" must be an id";
     if (!read_u64(o, "channel_id", e.channel_id, false)) return "\"channel_id\" must be an id";
-    if (!read_u64(o, "count", e.count) || e.count == 0) return "\"count\" must be a positive integer";
+    if (!read_u64(o, "count", e.count) || e.count == 0)
+        return "\"count\" must be a positive integer";
     if (!read_u64(o, "ts_ms", e.ts_ms, false)) return "\"ts_ms\" must be milliseconds";
     const json::value* val = o.if_contains("value");
     if (!val || !(val->is_number() || val->is_string())) return "\"value\" must be a number";
     e.value = *val;
-    if (const json::value* st = o.if_contains("status"); st && st->is_string()) e.failed = st->get_string() == "failed";
-    if (const json::value* r = o.if_contains("reason"); r && r->is_string()) e.reason = std::string(r->get_string());
+    if (const json::value* st = o.if_contains("status"); st && st->is_string())
+        e.failed = st->get_string() == "failed";
+    if (const json::value* r = o.if_contains("reason"); r && r->is_string())
+        e.reason = std::string(r->get_string());
     return {};
 }
 
@@ -69,7 +76,9 @@ double value_as_double(const json::value& v) {
     return v.to_number<double>();
 }
 
-std::string id_str(std::uint64_t id) { return std::to_string(id); }
+std::string id_str(std::uint64_t id) {
+    return std::to_string(id);
+}
 
 // As the event bus's dedupe window (plugins.md): a repeat within it does nothing.
 constexpr std::chrono::milliseconds kApiDedupeWindow{10 * 60 * 1000};
@@ -128,7 +137,8 @@ public:
             out["accepted"] = false;
             out["duplicate"] = true;
             out["event_id"] = e.event_id;
-            out["reason"] = "this event_id was already accepted within the last 10 minutes; nothing was done";
+            out["reason"] =
+                "this event_id was already accepted within the last 10 minutes; nothing was done";
             return {200, {}, json::serialize(out)};
         }
         // One path for every event: the bus (Kafka in cluster mode) delivers it to gift, pk
@@ -172,7 +182,9 @@ public:
         }
         double value_units = value_as_double(e.value);
         json::object effect;
-        effect["level"] = value_units >= fullscreen_value_ ? "fullscreen" : value_units >= banner_value_ ? "banner" : "normal";
+        effect["level"] = value_units >= fullscreen_value_ ? "fullscreen"
+                          : value_units >= banner_value_   ? "banner"
+                                                           : "normal";
         json::object p;
         p["event_id"] = e.event_id;
         p["room_id"] = id_str(e.room_id);
@@ -197,6 +209,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<sdk::Plugin> make_gift_plugin() { return std::make_unique<GiftPlugin>(); }
+std::unique_ptr<sdk::Plugin> make_gift_plugin() {
+    return std::make_unique<GiftPlugin>();
+}
 
 }  // namespace lp::plugins

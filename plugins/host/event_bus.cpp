@@ -36,7 +36,8 @@ void EventBus::stop() {
     if (worker_.joinable()) worker_.join();
 }
 
-bool EventBus::publish(const std::string& topic, const std::string& key, const std::string& value_json) {
+bool EventBus::publish(const std::string& topic, const std::string& key,
+                       const std::string& value_json) {
     if (kafka_) return kafka_(topic, key, value_json);
     std::lock_guard lock(mu_);
     if (queue_.size() >= max_queue_) {

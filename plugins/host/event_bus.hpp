@@ -18,7 +18,8 @@ namespace lp::plugins {
 
 class EventBus final : public sdk::Events {
 public:
-    using Dispatch = std::function<void(const std::string&, const std::string&, const std::string&)>;
+    using Dispatch =
+        std::function<void(const std::string&, const std::string&, const std::string&)>;
     using Produce = std::function<bool(const std::string&, const std::string&, const std::string&)>;
     explicit EventBus(std::size_t max_queue = 100000) : max_queue_(max_queue) {}
     ~EventBus() override { stop(); }
@@ -27,7 +28,8 @@ public:
     void attach(Dispatch local, Produce kafka = {});
     void start();
     void stop();
-    bool publish(const std::string& topic, const std::string& key, const std::string& value_json) override;
+    bool publish(const std::string& topic, const std::string& key,
+                 const std::string& value_json) override;
     std::uint64_t dropped() const noexcept { return dropped_; }
 
 private:

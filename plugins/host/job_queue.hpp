@@ -34,14 +34,17 @@ namespace lp::plugins {
 // Milliseconds since the Unix epoch. The default is the SDK's clock, the one plugins use, so a
 // job's times and a plugin's compare.
 using NowMs = std::function<std::int64_t()>;
-inline std::int64_t system_now_ms() { return sdk::wall_ms(); }
+inline std::int64_t system_now_ms() {
+    return sdk::wall_ms();
+}
 
 struct DueJob {
     std::string topic, id, body;
     std::uint64_t token = 0;      // this schedule() of (topic, id); done() checks it
     std::int64_t due_ms = 0;      // when it became due: its time, or its TTR deadline when re-run
     std::int64_t claimed_ms = 0;  // the claim's now (claimed_ms - due_ms = how late it is)
-    std::uint32_t attempts = 0;   // claims of this schedule() so far, this one included (1 = first run)
+    std::uint32_t attempts =
+        0;  // claims of this schedule() so far, this one included (1 = first run)
 };
 
 // A job given up on (bury): what it was, how often it ran, why it failed last.

@@ -17,7 +17,9 @@ JobRunner::JobRunner(JobQueue& queue, Dispatch dispatch, Options options, OnErro
     if (!dispatch_) throw std::invalid_argument("job runner: no dispatch");
 }
 
-JobRunner::~JobRunner() { stop(); }
+JobRunner::~JobRunner() {
+    stop();
+}
 
 void JobRunner::start() {
     std::lock_guard lk(mu_);

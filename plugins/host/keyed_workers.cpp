@@ -6,13 +6,16 @@
 namespace lp::plugins {
 
 KeyedWorkers::KeyedWorkers(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
-    if (threads == 0 || max_queue == 0) throw std::invalid_argument("keyed workers: threads and max_queue must be > 0");
+    if (threads == 0 || max_queue == 0)
+        throw std::invalid_argument("keyed workers: threads and max_queue must be > 0");
     workers_.reserve(threads);
     for (std::size_t i = 0; i < threads; ++i) workers_.push_back(std::make_unique<Worker>());
     for (auto& w : workers_) w->thread = std::thread([this, raw = w.get()] { run(*raw); });
 }
 
-KeyedWorkers::~KeyedWorkers() { stop(); }
+KeyedWorkers::~KeyedWorkers() {
+    stop();
+}
 
 bool KeyedWorkers::submit(std::uint64_t key, std::function<void()> task) {
     Worker& w = *workers_[worker_of(key)];

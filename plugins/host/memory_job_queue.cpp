@@ -50,7 +50,8 @@ std::vector<DueJob> MemoryJobQueue::claim(std::size_t max, std::chrono::millisec
     while (out.size() < max && !due_.empty() && due_.begin()->first <= now) {
         auto node = due_.extract(due_.begin());
         Job& job = jobs_.at(node.value().second);
-        out.push_back(DueJob{job.topic, job.id, job.body, job.token, job.at_ms, now, ++job.attempts});
+        out.push_back(
+            DueJob{job.topic, job.id, job.body, job.token, job.at_ms, now, ++job.attempts});
         job.reserved = true;
         job.at_ms = deadline;
         node.value().first = deadline;

@@ -1,12 +1,11 @@
 // plugins/host/memory_store: see memory_store.hpp.
 #include "plugins/host/memory_store.hpp"
 
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
-
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -24,8 +23,9 @@ using TimePoint = Clock::time_point;
 using Hash = std::unordered_map<std::string, std::string>;
 using Set = std::set<std::string>;  // ordered: sscan resumes after the last member it returned
 // Oldest first (the newest at the back): a list of one or a few items costs one small
-// allocation, not a deque's 512-byte block (1 M followers' recent lists: the node's peak went from 1.45 GB to 0.39 GB).
-// Index i of the list as Redis numbers it (newest = 0) is element size - 1 - i.
+// allocation, not a deque's 512-byte block (1 M followers' recent lists: the node's peak went
+// from 1.45 GB to 0.39 GB). Index i of the list as Redis numbers it (newest = 0) is element size -
+// 1 - i.
 using List = std::vector<std::string>;
 
 // Ascending (score, member) with O(log n) rank and rank→member: ZRANGE's order. std::string's
@@ -160,7 +160,8 @@ std::size_t MemoryStoreData::sweep() {
     std::size_t removed = 0;
     for (Shard& s : shards_->shard) {
         std::lock_guard lk(s.mu);
-        removed += std::erase_if(s.entries, [now](const auto& kv) { return kv.second.expires_at <= now; });
+        removed +=
+            std::erase_if(s.entries, [now](const auto& kv) { return kv.second.expires_at <= now; });
     }
     return removed;
 }
@@ -240,7 +241,8 @@ bool MemoryStore::set_if_absent(const std::string& key, const std::string& value
     return true;
 }
 
-bool MemoryStore::compare_and_set(const std::string& key, const std::optional<std::string>& expected,
+bool MemoryStore::compare_and_set(const std::string& key,
+                                  const std::optional<std::string>& expected,
                                   const std::string& desired, std::chrono::milliseconds ttl) {
     KeyLock at(*data_->shards_, full_key(key));
     if (expected) {
@@ -382,7 +384,8 @@ std::optional<std::vector<std::pair<std::string, double>>> MemoryStore::zrevrang
     return out;
 }
 
-std::optional<std::int64_t> MemoryStore::zrevrank(const std::string& key, const std::string& member) {
+std::optional<std::int64_t> MemoryStore::zrevrank(const std::string& key,
+                                                  const std::string& member) {
     KeyLock at(*data_->shards_, full_key(key));
     auto* zset = at.find<SortedSet>();
     if (!zset) return std::nullopt;
@@ -459,7 +462,9 @@ bool MemoryStore::lpush_trim(const std::string& key, const std::string& value, s
     if (keep == 0) {
         list->clear();
     } else {
-        if (list->size() >= keep) list->erase(list->begin(), list->begin() + static_cast<std::ptrdiff_t>(list->size() - keep + 1));
+        if (list->size() >= keep)
+            list->erase(list->begin(),
+                        list->begin() + static_cast<std::ptrdiff_t>(list->size() - keep + 1));
         list->push_back(value);
     }
     at.erase_if_empty(*list);

@@ -98,7 +98,8 @@ public:
     std::optional<double> zscore(const std::string& key, const std::string& member) override;
     std::optional<std::vector<std::pair<std::string, double>>> zrevrange(
         const std::string& key, std::int64_t start, std::int64_t stop) override;
-    std::optional<std::int64_t> zrevrank(const std::string& key, const std::string& member) override;
+    std::optional<std::int64_t> zrevrank(const std::string& key,
+                                         const std::string& member) override;
     bool zrem(const std::string& key, const std::string& member) override;
 
     bool sadd(const std::string& key, const std::vector<std::string>& members) override;

@@ -23,7 +23,8 @@ sdk::PushResult PushAdapter::run(push::PushRequest& req, const sdk::PushOptions&
     return r;
 }
 
-sdk::PushResult PushAdapter::to_user(std::uint64_t user, const std::string& type, const std::string& payload_json,
+sdk::PushResult PushAdapter::to_user(std::uint64_t user, const std::string& type,
+                                     const std::string& payload_json,
                                      const sdk::PushOptions& opts) {
     push::PushRequest req;
     req.target = push::Target::User;
@@ -33,8 +34,9 @@ sdk::PushResult PushAdapter::to_user(std::uint64_t user, const std::string& type
     return run(req, opts);
 }
 
-sdk::PushResult PushAdapter::to_users(const std::vector<std::uint64_t>& users, const std::string& type,
-                                      const std::string& payload_json, const sdk::PushOptions& opts) {
+sdk::PushResult PushAdapter::to_users(const std::vector<std::uint64_t>& users,
+                                      const std::string& type, const std::string& payload_json,
+                                      const sdk::PushOptions& opts) {
     push::PushRequest req;
     req.target = push::Target::Users;
     req.user_ids = users;
@@ -43,7 +45,8 @@ sdk::PushResult PushAdapter::to_users(const std::vector<std::uint64_t>& users, c
     return run(req, opts);
 }
 
-sdk::PushResult PushAdapter::to_room(std::uint64_t room, const std::string& type, const std::string& payload_json,
+sdk::PushResult PushAdapter::to_room(std::uint64_t room, const std::string& type,
+                                     const std::string& payload_json,
                                      const sdk::PushOptions& opts) {
     push::PushRequest req;
     req.target = push::Target::Room;

@@ -11,12 +11,13 @@ namespace lp::plugins {
 class PushAdapter final : public sdk::Pusher {
 public:
     explicit PushAdapter(push::PushService& push) : push_(push) {}
-    sdk::PushResult to_user(std::uint64_t user, const std::string& type, const std::string& payload_json,
-                            const sdk::PushOptions& opts) override;
+    sdk::PushResult to_user(std::uint64_t user, const std::string& type,
+                            const std::string& payload_json, const sdk::PushOptions& opts) override;
     sdk::PushResult to_users(const std::vector<std::uint64_t>& users, const std::string& type,
-                             const std::string& payload_json, const sdk::PushOptions& opts) override;
-    sdk::PushResult to_room(std::uint64_t room, const std::string& type, const std::string& payload_json,
-                            const sdk::PushOptions& opts) override;
+                             const std::string& payload_json,
+                             const sdk::PushOptions& opts) override;
+    sdk::PushResult to_room(std::uint64_t room, const std::string& type,
+                            const std::string& payload_json, const sdk::PushOptions& opts) override;
     std::vector<std::uint64_t> online(const std::vector<std::uint64_t>& users) override;
 
 private:

@@ -2,10 +2,9 @@
 #include "plugins/host/redis_job_queue.hpp"
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 #include <cstdint>
-
-#include <boost/json.hpp>
 
 namespace lp::plugins {
 
@@ -103,9 +102,11 @@ bool parse_claimed(const std::string& key, const std::string& record, const std:
     const auto token_end = record.find('|', topic_end + 1);
     if (token_end == std::string::npos) return false;
     out.topic = record.substr(0, topic_end);
-    if (key.size() <= out.topic.size() || key.compare(0, out.topic.size(), out.topic) != 0) return false;
+    if (key.size() <= out.topic.size() || key.compare(0, out.topic.size(), out.topic) != 0)
+        return false;
     out.id = key.substr(out.topic.size() + 1);
-    if (!parse_number(record.substr(topic_end + 1, token_end - topic_end - 1), out.token)) return false;
+    if (!parse_number(record.substr(topic_end + 1, token_end - topic_end - 1), out.token))
+        return false;
     out.body = record.substr(token_end + 1);
     double due = 0;  // Redis prints integral scores as integers, but a score is a double
     if (!parse_number(due_score, due)) return false;
@@ -139,7 +140,8 @@ bool RedisJobQueue::schedule(const std::string& topic, const std::string& id,
 }
 
 bool RedisJobQueue::cancel(const std::string& topic, const std::string& id) {
-    auto r = redis_.eval_sync(kCancel, {pool_, due_, reserved_, attempts_}, {job_key(topic, id)}, timeout_);
+    auto r = redis_.eval_sync(kCancel, {pool_, due_, reserved_, attempts_}, {job_key(topic, id)},
+                              timeout_);
     return r.type == Type::Integer && r.integer > 0;
 }
 
@@ -169,8 +171,9 @@ void RedisJobQueue::done(const DueJob& job) {
 }
 
 bool RedisJobQueue::bury(const DueJob& job, const std::string& why) {
-    boost::json::object letter{{"topic", job.topic}, {"id", job.id},           {"body", job.body},
-                               {"error", why},       {"attempts", job.attempts}, {"buried_ms", now_()}};
+    boost::json::object letter{{"topic", job.topic},       {"id", job.id},
+                               {"body", job.body},         {"error", why},
+                               {"attempts", job.attempts}, {"buried_ms", now_()}};
     auto r = redis_.eval_sync(kDone, {pool_, due_, reserved_, attempts_, dead_},
                               {job_key(job.topic, job.id), std::to_string(job.token),
                                boost::json::serialize(letter), std::to_string(kDeadLetters - 1)},

@@ -34,8 +34,8 @@ namespace lp::plugins {
 
 class RedisJobQueue final : public JobQueue {
 public:
-    explicit RedisJobQueue(redis::Client& redis, std::string key_prefix = "lp:jobs:",
-                           NowMs now = system_now_ms,
+    explicit RedisJobQueue(redis::Client& redis,
+                           std::string key_prefix = "lp:jobs:", NowMs now = system_now_ms,
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
     bool schedule(const std::string& topic, const std::string& id, std::chrono::milliseconds delay,

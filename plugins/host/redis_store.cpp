@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <condition_variable>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -101,7 +101,9 @@ std::optional<std::int64_t> integer_of(const redis::Reply& r) {
     return static_cast<std::int64_t>(r.integer);
 }
 
-bool positive(const redis::Reply& r) { return r.type == Type::Integer && r.integer > 0; }
+bool positive(const redis::Reply& r) {
+    return r.type == Type::Integer && r.integer > 0;
+}
 
 std::optional<std::string> string_of(const redis::Reply& r) {
     if (r.type != Type::String) return std::nullopt;
@@ -118,8 +120,7 @@ std::optional<std::vector<std::string>> strings_of(const redis::Reply& r) {
 
 }  // namespace
 
-RedisStore::RedisStore(redis::Client& redis, std::string prefix,
-                       std::chrono::milliseconds timeout)
+RedisStore::RedisStore(redis::Client& redis, std::string prefix, std::chrono::milliseconds timeout)
     : redis_(redis), prefix_(std::move(prefix)), timeout_(timeout) {}
 
 redis::Reply RedisStore::call(std::vector<std::string> args) {
@@ -127,7 +128,7 @@ redis::Reply RedisStore::call(std::vector<std::string> args) {
 }
 
 redis::Reply RedisStore::eval(const Script& script, const std::string& key,
-                            std::vector<std::string> args) {
+                              std::vector<std::string> args) {
     return redis_.eval_sync(script, {full_key(key)}, std::move(args), timeout_);
 }
 
@@ -139,7 +140,8 @@ std::optional<std::string> RedisStore::get(const std::string& key) {
 
 bool RedisStore::set(const std::string& key, const std::string& value,
                      std::chrono::milliseconds ttl) {
-    if (ttl.count() > 0) return call({"SET", full_key(key), value, "PX", ttl_ms(ttl)}).is_status("OK");
+    if (ttl.count() > 0)
+        return call({"SET", full_key(key), value, "PX", ttl_ms(ttl)}).is_status("OK");
     return call({"SET", full_key(key), value}).is_status("OK");
 }
 
@@ -158,7 +160,9 @@ bool RedisStore::compare_and_set(const std::string& key, const std::optional<std
     return positive(r);
 }
 
-bool RedisStore::del(const std::string& key) { return positive(call({"DEL", full_key(key)})); }
+bool RedisStore::del(const std::string& key) {
+    return positive(call({"DEL", full_key(key)}));
+}
 
 std::optional<std::int64_t> RedisStore::incr_by(const std::string& key, std::int64_t delta) {
     return integer_of(call({"INCRBY", full_key(key), std::to_string(delta)}));
@@ -166,7 +170,8 @@ std::optional<std::int64_t> RedisStore::incr_by(const std::string& key, std::int
 
 bool RedisStore::expire(const std::string& key, std::chrono::milliseconds ttl) {
     // PEXPIRE with 0 or less deletes the key (and answers 1 if it existed), as MemoryStore.
-    return positive(call({"PEXPIRE", full_key(key), std::to_string(std::max<std::int64_t>(ttl.count(), 0))}));
+    return positive(
+        call({"PEXPIRE", full_key(key), std::to_string(std::max<std::int64_t>(ttl.count(), 0))}));
 }
 
 // ---- hashes
@@ -215,8 +220,8 @@ std::optional<double> RedisStore::zscore(const std::string& key, const std::stri
 
 std::optional<std::vector<std::pair<std::string, double>>> RedisStore::zrevrange(
     const std::string& key, std::int64_t start, std::int64_t stop) {
-    auto r = call({"ZREVRANGE", full_key(key), std::to_string(start), std::to_string(stop),
-                   "WITHSCORES"});
+    auto r = call(
+        {"ZREVRANGE", full_key(key), std::to_string(start), std::to_string(stop), "WITHSCORES"});
     if (r.type != Type::Array) return std::nullopt;
     std::vector<std::pair<std::string, double>> out;
     out.reserve(r.elements.size() / 2);
@@ -228,7 +233,8 @@ std::optional<std::vector<std::pair<std::string, double>>> RedisStore::zrevrange
     return out;
 }
 
-std::optional<std::int64_t> RedisStore::zrevrank(const std::string& key, const std::string& member) {
+std::optional<std::int64_t> RedisStore::zrevrank(const std::string& key,
+                                                 const std::string& member) {
     return integer_of(call({"ZREVRANK", full_key(key), member}));
 }
 
@@ -258,8 +264,8 @@ std::optional<std::int64_t> RedisStore::scard(const std::string& key) {
 
 std::optional<std::pair<std::string, std::vector<std::string>>> RedisStore::sscan(
     const std::string& key, const std::string& cursor, std::size_t count) {
-    auto r = call({"SSCAN", full_key(key), cursor, "COUNT",
-                   std::to_string(std::max<std::size_t>(count, 1))});
+    auto r = call(
+        {"SSCAN", full_key(key), cursor, "COUNT", std::to_string(std::max<std::size_t>(count, 1))});
     if (r.type != Type::Array || r.elements.size() != 2 || r.elements[0].type != Type::String) {
         return std::nullopt;
     }
@@ -291,14 +297,17 @@ std::size_t RedisStore::lpush_trim_many(const std::vector<std::string>& keys,
     for (std::size_t at = 0; at < keys.size(); at += kLpushTrimChunk, ++calls) {
         std::vector<std::string> chunk;
         chunk.reserve(std::min(kLpushTrimChunk, keys.size() - at));
-        for (std::size_t i = at; i < keys.size() && i < at + kLpushTrimChunk; ++i) chunk.push_back(full_key(keys[i]));
+        for (std::size_t i = at; i < keys.size() && i < at + kLpushTrimChunk; ++i)
+            chunk.push_back(full_key(keys[i]));
         // All chunks are queued before the first wait: the client pipelines them.
-        redis_.eval(kLpushTrimMany, std::move(chunk), {value, last_kept}, [batch](const redis::Reply& r) {
-            std::lock_guard lock(batch->mu);
-            ++batch->answered;
-            if (r.type == Type::Integer && r.integer > 0) batch->applied += static_cast<std::size_t>(r.integer);
-            batch->done.notify_one();
-        });
+        redis_.eval(kLpushTrimMany, std::move(chunk), {value, last_kept},
+                    [batch](const redis::Reply& r) {
+                        std::lock_guard lock(batch->mu);
+                        ++batch->answered;
+                        if (r.type == Type::Integer && r.integer > 0)
+                            batch->applied += static_cast<std::size_t>(r.integer);
+                        batch->done.notify_one();
+                    });
     }
     std::unique_lock lock(batch->mu);
     batch->done.wait_for(lock, timeout_, [&] { return batch->answered == calls; });

@@ -62,7 +62,8 @@ public:
     std::optional<double> zscore(const std::string& key, const std::string& member) override;
     std::optional<std::vector<std::pair<std::string, double>>> zrevrange(
         const std::string& key, std::int64_t start, std::int64_t stop) override;
-    std::optional<std::int64_t> zrevrank(const std::string& key, const std::string& member) override;
+    std::optional<std::int64_t> zrevrank(const std::string& key,
+                                         const std::string& member) override;
     bool zrem(const std::string& key, const std::string& member) override;
 
     bool sadd(const std::string& key, const std::vector<std::string>& members) override;
@@ -85,7 +86,7 @@ private:
     std::string full_key(const std::string& key) const { return prefix_ + key; }
     redis::Reply call(std::vector<std::string> args);
     redis::Reply eval(const redis::Script& script, const std::string& key,
-                            std::vector<std::string> args);
+                      std::vector<std::string> args);
 
     redis::Client& redis_;
     std::string prefix_;

@@ -307,9 +307,11 @@ std::string PkBattles::describe_gift(const GiftEvent& gift) {
     if (!pk_id) return said(false, reason("anchor " + anchor + " is in no PK"));
     auto loaded = load(*pk_id);
     const std::string id = ",\"pk_id\":\"" + *pk_id + "\"";
-    if (!loaded || loaded->record.state != PkState::scoring || !loaded->record.has_anchor(gift.anchor_id) ||
+    if (!loaded || loaded->record.state != PkState::scoring ||
+        !loaded->record.has_anchor(gift.anchor_id) ||
         sdk::wall_ms() >= loaded->record.phase_ends_at_ms)
-        return said(false, id + reason("PK " + *pk_id + " of anchor " + anchor + " is not scoring"));
+        return said(false,
+                    id + reason("PK " + *pk_id + " of anchor " + anchor + " is not scoring"));
     return said(true, id + ",\"points\":" + std::to_string(*points));
 }
 

@@ -9,7 +9,9 @@ namespace lp::plugins::rank {
 
 namespace {
 
-ZoneOffset refused(std::string why) { return {std::nullopt, std::move(why)}; }
+ZoneOffset refused(std::string why) {
+    return {std::nullopt, std::move(why)};
+}
 
 // [+|-]hh[:mm[:ss]] at `at`; seconds west of UTC (POSIX's sign), advancing `at`.
 std::optional<std::int64_t> posix_offset(std::string_view s, std::size_t& at) {
@@ -33,9 +35,13 @@ std::optional<std::int64_t> posix_offset(std::string_view s, std::size_t& at) {
 }
 
 bool safe_zone_name(std::string_view name) {
-    if (name.empty() || name.size() > 64 || name.front() == '/' || name.find("..") != std::string_view::npos) return false;
+    if (name.empty() || name.size() > 64 || name.front() == '/' ||
+        name.find("..") != std::string_view::npos)
+        return false;
     for (char c : name) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' && c != '+') return false;
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '-' &&
+            c != '+')
+            return false;
     }
     return true;
 }
@@ -46,7 +52,8 @@ ZoneOffset posix_tz_fixed_offset(std::string_view tz) {
     std::size_t at = 0;
     if (!tz.empty() && tz[0] == '<') {  // <+0530>: a quoted abbreviation
         at = tz.find('>');
-        if (at == std::string_view::npos) return refused("bad TZ string \"" + std::string(tz) + "\"");
+        if (at == std::string_view::npos)
+            return refused("bad TZ string \"" + std::string(tz) + "\"");
         ++at;
     } else {
         while (at < tz.size() && std::isalpha(static_cast<unsigned char>(tz[at]))) ++at;
@@ -56,7 +63,8 @@ ZoneOffset posix_tz_fixed_offset(std::string_view tz) {
     if (!west_s) return refused("bad TZ string \"" + std::string(tz) + "\"");
     if (at != tz.size()) {
         return refused("it has daylight saving (\"" + std::string(tz) +
-                       "\"): weeks would start at another UTC hour in summer; use a fixed offset such as +01:00");
+                       "\"): weeks would start at another UTC hour in summer; use a fixed offset "
+                       "such as +01:00");
     }
     return {-*west_s * 1000, {}};
 }
@@ -65,16 +73,21 @@ ZoneOffset zone_fixed_offset(std::string_view name, const std::string& dir) {
     if (!safe_zone_name(name)) return refused("\"" + std::string(name) + "\" is not a zone name");
     const std::string path = dir + "/" + std::string(name);
     std::ifstream in(path, std::ios::binary);
-    if (!in) return refused("no zone \"" + std::string(name) + "\" in " + dir + " (is tzdata installed?)");
+    if (!in)
+        return refused("no zone \"" + std::string(name) + "\" in " + dir +
+                       " (is tzdata installed?)");
     std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (data.size() < 44 || data.compare(0, 4, "TZif") != 0) return refused(path + " is not a TZif file");
-    if (data[4] < '2') return refused(path + " is a version 1 TZif file (no TZ string); update tzdata");
+    if (data.size() < 44 || data.compare(0, 4, "TZif") != 0)
+        return refused(path + " is not a TZif file");
+    if (data[4] < '2')
+        return refused(path + " is a version 1 TZif file (no TZ string); update tzdata");
     // The footer: "\n" TZ "\n" at the very end.
     if (data.back() != '\n') return refused(path + " has no TZ string footer");
     const auto start = data.rfind('\n', data.size() - 2);
     if (start == std::string::npos) return refused(path + " has no TZ string footer");
     const std::string tz = data.substr(start + 1, data.size() - start - 2);
-    if (tz.empty()) return refused(std::string(name) + " has no rule for the future (empty TZ string)");
+    if (tz.empty())
+        return refused(std::string(name) + " has no rule for the future (empty TZ string)");
     return posix_tz_fixed_offset(tz);
 }
 

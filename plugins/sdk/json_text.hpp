@@ -5,13 +5,12 @@
 //
 // plain_json writes a value as boost::json::serialize does, but a double in its shortest form
 // without a needless exponent ("1.5", not Boost.JSON 1.81's "1.5E0"): the rule for decimal values
-// in docs/protocol.md. It is the same rule as the core's codec::plain_json (codec/json_numbers.hpp),
-// which the server's own layers use; the layer table keeps the two apart.
+// in docs/protocol.md. It is the same rule as the core's codec::plain_json
+// (codec/json_numbers.hpp), which the server's own layers use; the layer table keeps the two apart.
 #pragma once
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-
 #include <charconv>
 #include <cmath>
 #include <string>

@@ -24,9 +24,12 @@ constexpr std::string_view kSecret = "policy-test-secret-of-32-bytes-or-more";
 using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 
 KeyPtr generate(const char* type) {
-    if (std::string_view(type) == "RSA") return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}), &EVP_PKEY_free);
-    if (std::string_view(type) == "RSA1024") return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}), &EVP_PKEY_free);
-    if (std::string_view(type) == "P384") return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1"), &EVP_PKEY_free);
+    if (std::string_view(type) == "RSA")
+        return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}), &EVP_PKEY_free);
+    if (std::string_view(type) == "RSA1024")
+        return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{1024}), &EVP_PKEY_free);
+    if (std::string_view(type) == "P384")
+        return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "secp384r1"), &EVP_PKEY_free);
     return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), &EVP_PKEY_free);
 }
 
@@ -70,15 +73,17 @@ std::string hs256_signature(std::string_view secret, std::string_view input) {
 }
 
 std::string claims(std::string_view extra = {}, std::int64_t exp = kNow + 3600) {
-    std::string c = R"({"sub":"7","iat":)" + std::to_string(kNow) + R"(,"exp":)" + std::to_string(exp);
+    std::string c =
+        R"({"sub":"7","iat":)" + std::to_string(kNow) + R"(,"exp":)" + std::to_string(exp);
     if (!extra.empty()) c += "," + std::string(extra);
     return c + "}";
 }
 
 std::string token(std::string_view alg, std::string_view payload, EVP_PKEY* key,
                   std::string_view secret = kSecret) {
-    const std::string input = base64url_encode(R"({"alg":")" + std::string(alg) + R"(","typ":"JWT"})") +
-                              "." + base64url_encode(payload);
+    const std::string input =
+        base64url_encode(R"({"alg":")" + std::string(alg) + R"(","typ":"JWT"})") + "." +
+        base64url_encode(payload);
     const std::string sig = key ? jws_signature(key, input) : hs256_signature(secret, input);
     return input + "." + base64url_encode(sig);
 }
@@ -114,7 +119,8 @@ TEST(JwtKeys, Rs256AndEs256FromOnePemFileVerify) {
     const JwtPolicy p = public_only();
     ASSERT_EQ(p.keys.public_keys.size(), 2u);
     Claims c;
-    EXPECT_EQ(JwtVerifier(p).verify(token("RS256", claims(), keys().rsa.get()), kNow, c), JwtError::None);
+    EXPECT_EQ(JwtVerifier(p).verify(token("RS256", claims(), keys().rsa.get()), kNow, c),
+              JwtError::None);
     EXPECT_EQ(c.user_id, 7u);
     EXPECT_EQ(check(p, token("ES256", claims(), keys().ec.get())), JwtError::None);
 }
@@ -123,12 +129,14 @@ TEST(JwtKeys, TamperedPayloadOrForeignKeyRefused) {
     const JwtPolicy p = public_only();
     std::string t = token("RS256", claims(), keys().rsa.get());
     const auto dot = t.find('.');
-    std::string forged = t.substr(0, dot + 1) + base64url_encode(claims(R"("role":"admin")")) + t.substr(t.rfind('.'));
+    std::string forged = t.substr(0, dot + 1) + base64url_encode(claims(R"("role":"admin")")) +
+                         t.substr(t.rfind('.'));
     EXPECT_EQ(check(p, forged), JwtError::BadSignature);
     EXPECT_EQ(check(p, token("RS256", claims(), keys().rsa_old.get())), JwtError::BadSignature);
     // An ES256 signature in DER form (what EVP makes) instead of JWS's raw r||s is refused.
     const std::string input = t.substr(0, t.rfind('.'));
-    EXPECT_EQ(check(p, input + "." + base64url_encode(std::string(70, 'x'))), JwtError::BadSignature);
+    EXPECT_EQ(check(p, input + "." + base64url_encode(std::string(70, 'x'))),
+              JwtError::BadSignature);
 }
 
 TEST(JwtKeys, AlgMustMatchTheKindOfKeyHeld) {
@@ -155,7 +163,8 @@ TEST(JwtKeys, AlgConfusionWithThePublicKeyAsHmacSecretRefused) {
 }
 
 TEST(JwtKeys, AlgNoneRefusedWithPublicKeys) {
-    const std::string none = base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(claims()) + ".";
+    const std::string none =
+        base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(claims()) + ".";
     EXPECT_EQ(check(public_only(), none), JwtError::BadAlgorithm);
 }
 
@@ -164,7 +173,8 @@ TEST(JwtKeys, WeakOrUnsupportedOrMissingKeysRefusedAtLoad) {
     EXPECT_NE(load_public_keys(public_pem(generate("RSA1024").get()), out), "");
     EXPECT_NE(load_public_keys(public_pem(generate("P384").get()), out), "");
     EXPECT_NE(load_public_keys("", out), "");
-    EXPECT_NE(load_public_keys("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", out), "");
+    EXPECT_NE(load_public_keys("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", out),
+              "");
     EXPECT_NE(load_public_keys_file("/nonexistent/key.pem", out), "");
 }
 
@@ -172,9 +182,12 @@ TEST(JwtPolicy, IssuerMustMatchWhenConfigured) {
     JwtPolicy p;
     p.keys.secret = std::string(kSecret);
     p.issuer = "https://auth.example";
-    EXPECT_EQ(check(p, token("HS256", claims(R"("iss":"https://auth.example")"), nullptr)), JwtError::None);
-    EXPECT_EQ(check(p, token("HS256", claims(R"("iss":"https://evil.example")"), nullptr)), JwtError::BadIssuer);
-    EXPECT_EQ(check(p, token("HS256", claims(R"("iss":["https://auth.example"])"), nullptr)), JwtError::BadIssuer);
+    EXPECT_EQ(check(p, token("HS256", claims(R"("iss":"https://auth.example")"), nullptr)),
+              JwtError::None);
+    EXPECT_EQ(check(p, token("HS256", claims(R"("iss":"https://evil.example")"), nullptr)),
+              JwtError::BadIssuer);
+    EXPECT_EQ(check(p, token("HS256", claims(R"("iss":["https://auth.example"])"), nullptr)),
+              JwtError::BadIssuer);
     EXPECT_EQ(check(p, token("HS256", claims(), nullptr)), JwtError::BadIssuer);
 }
 
@@ -183,9 +196,12 @@ TEST(JwtPolicy, AudienceAsStringOrArrayWhenConfigured) {
     p.keys.secret = std::string(kSecret);
     p.audience = "livepush";
     EXPECT_EQ(check(p, token("HS256", claims(R"("aud":"livepush")"), nullptr)), JwtError::None);
-    EXPECT_EQ(check(p, token("HS256", claims(R"("aud":["billing","livepush"])"), nullptr)), JwtError::None);
-    EXPECT_EQ(check(p, token("HS256", claims(R"("aud":["billing"])"), nullptr)), JwtError::BadAudience);
-    EXPECT_EQ(check(p, token("HS256", claims(R"("aud":"billing")"), nullptr)), JwtError::BadAudience);
+    EXPECT_EQ(check(p, token("HS256", claims(R"("aud":["billing","livepush"])"), nullptr)),
+              JwtError::None);
+    EXPECT_EQ(check(p, token("HS256", claims(R"("aud":["billing"])"), nullptr)),
+              JwtError::BadAudience);
+    EXPECT_EQ(check(p, token("HS256", claims(R"("aud":"billing")"), nullptr)),
+              JwtError::BadAudience);
     EXPECT_EQ(check(p, token("HS256", claims(R"("aud":7)"), nullptr)), JwtError::BadAudience);
     EXPECT_EQ(check(p, token("HS256", claims(), nullptr)), JwtError::BadAudience);
 }
@@ -196,17 +212,20 @@ TEST(JwtPolicy, LifetimeOverTheMaximumRefused) {
     p.max_ttl_s = 86400;
     p.leeway_s = 30;
     EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 86400), nullptr)), JwtError::None);
-    EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 86400 + 31), nullptr)), JwtError::TooLongLived);
-    EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 10 * 365 * 86400LL), nullptr)), JwtError::TooLongLived);
+    EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 86400 + 31), nullptr)),
+              JwtError::TooLongLived);
+    EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 10 * 365 * 86400LL), nullptr)),
+              JwtError::TooLongLived);
     // No iat: measured from now.
     const std::string no_iat = R"({"sub":"7","exp":)" + std::to_string(kNow + 2 * 86400) + "}";
     EXPECT_EQ(check(p, token("HS256", no_iat, nullptr)), JwtError::TooLongLived);
     // An iat in the future does not stretch the window.
-    const std::string future_iat = R"({"sub":"7","iat":)" + std::to_string(kNow + 86400) + R"(,"exp":)" +
-                                   std::to_string(kNow + 2 * 86400) + "}";
+    const std::string future_iat = R"({"sub":"7","iat":)" + std::to_string(kNow + 86400) +
+                                   R"(,"exp":)" + std::to_string(kNow + 2 * 86400) + "}";
     EXPECT_EQ(check(p, token("HS256", future_iat, nullptr)), JwtError::TooLongLived);
     p.max_ttl_s = 0;  // no limit
-    EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 10 * 365 * 86400LL), nullptr)), JwtError::None);
+    EXPECT_EQ(check(p, token("HS256", claims({}, kNow + 10 * 365 * 86400LL), nullptr)),
+              JwtError::None);
 }
 
 TEST(JwtRotation, PreviousSecretAcceptedUntilTheConfiguredTimeOnly) {
@@ -214,7 +233,8 @@ TEST(JwtRotation, PreviousSecretAcceptedUntilTheConfiguredTimeOnly) {
     p.keys.secret = "new-secret-new-secret-new-secret-1";
     p.previous.secret = "old-secret-old-secret-old-secret-0";
     p.previous_until = kNow + 600;
-    const std::string old_token = token("HS256", claims({}, kNow + 7200), nullptr, p.previous.secret);
+    const std::string old_token =
+        token("HS256", claims({}, kNow + 7200), nullptr, p.previous.secret);
     const std::string new_token = token("HS256", claims({}, kNow + 7200), nullptr, p.keys.secret);
     EXPECT_EQ(check(p, old_token, kNow), JwtError::None);
     EXPECT_EQ(check(p, new_token, kNow), JwtError::None);
@@ -232,7 +252,8 @@ TEST(JwtRotation, PreviousPublicKeyAcceptedUntilTheConfiguredTimeOnly) {
     const std::string old_token = token("RS256", claims({}, kNow + 7200), keys().rsa_old.get());
     EXPECT_EQ(check(p, old_token, kNow), JwtError::None);
     EXPECT_EQ(check(p, old_token, kNow + 601), JwtError::BadSignature);
-    EXPECT_EQ(check(p, token("RS256", claims({}, kNow + 7200), keys().rsa.get()), kNow + 601), JwtError::None);
+    EXPECT_EQ(check(p, token("RS256", claims({}, kNow + 7200), keys().rsa.get()), kNow + 601),
+              JwtError::None);
 }
 
 }  // namespace

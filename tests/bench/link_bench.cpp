@@ -42,7 +42,8 @@ BENCHMARK(BM_LinkHandshake);
 
 // What a stranger's bad hello costs the acceptor: parse + one HMAC + compare.
 void BM_LinkRejectForgedHello(benchmark::State& state) {
-    lp::router::LinkHelloDialer stranger("not-the-cluster-secret-0123456789ab", "x", "node-b", lp::router::link_nonce());
+    lp::router::LinkHelloDialer stranger("not-the-cluster-secret-0123456789ab", "x", "node-b",
+                                         lp::router::link_nonce());
     lp::router::LinkHelloAcceptor first(kSecret, "node-b", lp::router::link_nonce());
     stranger.on_challenge(view(first.challenge_frame()));
     const std::string hello = stranger.hello_frame();

@@ -73,12 +73,14 @@ TEST(Envelope, RejectsABodyThatIsNotAnObject) {
 TEST(Envelope, RejectsABodyWithANumberBeyondTheDoubleRange) {
     // Boost.JSON reads 1e400 as infinity and would write it back as "Infinity", not JSON: the
     // body could not be parsed again (a fuzz_envelope find). Rejected up front instead.
-    for (std::string_view text : {R"({"code":1005,"body":{"msgIds":["37055",6e251151]}})",
-                                  R"({"code":1003,"body":{"type":"x","data":{"a":[1,{"b":-1e400}]}}})"}) {
+    for (std::string_view text :
+         {R"({"code":1005,"body":{"msgIds":["37055",6e251151]}})",
+          R"({"code":1003,"body":{"type":"x","data":{"a":[1,{"b":-1e400}]}}})"}) {
         EXPECT_EQ(decode(text), EnvelopeError::BadBody) << text;
     }
     Envelope env;
-    EXPECT_EQ(decode(R"({"code":1003,"body":{"data":{"a":1e308,"b":-2.5e-300}}})", &env), EnvelopeError::None)
+    EXPECT_EQ(decode(R"({"code":1003,"body":{"data":{"a":1e308,"b":-2.5e-300}}})", &env),
+              EnvelopeError::None)
         << "large but finite numbers are fine";
 }
 
@@ -203,7 +205,10 @@ TEST(Body, PushPrintsUint64AsStringsAndPayloadAsBase64) {
     const std::string binary = serialize_body(push, false);
     EXPECT_NE(binary.find(std::string("\x2a\x0f") + R"({"gift":"rose"})"), std::string::npos);
     livepush::v1::Push odd;  // bytes that are not UTF-8, and a length that needs padding
-    odd.set_payload(std::string("\xff\x00" "a", 3));
+    odd.set_payload(
+        std::string("\xff\x00"
+                    "a",
+                    3));
     EXPECT_EQ(boost::json::parse(to_json(odd)).at("payload").as_string(), "/wBh") << to_json(odd);
     livepush::v1::Push odd_back;
     ASSERT_TRUE(parse_body(to_json(odd), true, odd_back));

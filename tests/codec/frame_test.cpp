@@ -255,7 +255,8 @@ TEST(FrameCodes, NamesEveryCodeAndUnknownOnes) {
         }
         EXPECT_NE(name, "UNKNOWN") << "known code " << code << " has no name";
         EXPECT_TRUE(seen.insert(name).second) << "two codes are named " << name;
-        EXPECT_EQ(name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_"), std::string_view::npos) << name;
+        EXPECT_EQ(name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_"), std::string_view::npos)
+            << name;
     }
     EXPECT_GE(seen.size(), names.size());
     EXPECT_EQ(code_name(0), "UNKNOWN");

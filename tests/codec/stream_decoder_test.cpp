@@ -248,10 +248,12 @@ TEST(StreamDecoder, ReleasesItsBufferOnError) {
         const std::string frame = encode_frame(Code::Biz, 1, 0, std::string(50, 'x'));
         EXPECT_EQ(decoder.feed(bytes_of(frame), 20, ignore), DecodeError::None);
         ASSERT_EQ(decoder.buffered(), 20u);
-        ASSERT_GT(decoder.buffer_capacity(), std::string().capacity()) << "the partial frame is on the heap";
+        ASSERT_GT(decoder.buffer_capacity(), std::string().capacity())
+            << "the partial frame is on the heap";
         const std::string rest = frame.substr(20) + bad;
         int frames = 0;
-        EXPECT_EQ(decoder.feed(bytes_of(rest), rest.size(), [&](const FrameView&) { return ++frames, true; }),
+        EXPECT_EQ(decoder.feed(bytes_of(rest), rest.size(),
+                               [&](const FrameView&) { return ++frames, true; }),
                   DecodeError::BadMagic);
         EXPECT_EQ(frames, 1) << "the completed frame is still delivered";
         EXPECT_EQ(decoder.buffered(), 0u);
@@ -268,7 +270,8 @@ TEST(StreamDecoder, ReleasesItsBufferOnError) {
         EXPECT_EQ(decoder.buffered(), 0u);
         EXPECT_EQ(decoder.buffer_capacity(), std::string().capacity());
         int frames = 0;
-        EXPECT_EQ(decoder.feed(bytes_of(frame), frame.size(), [&](const FrameView&) { return ++frames, true; }),
+        EXPECT_EQ(decoder.feed(bytes_of(frame), frame.size(),
+                               [&](const FrameView&) { return ++frames, true; }),
                   DecodeError::BadFlags)
             << "the error sticks";
         EXPECT_EQ(frames, 0);

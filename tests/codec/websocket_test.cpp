@@ -439,14 +439,17 @@ TEST(WsErrors, EveryErrorHasADescription) {
 
 // RFC 6455 7.4.1: each violation closes with the status that names it.
 TEST(WsCloseStatus, EachViolationMapsToItsRfc6455Status) {
-    EXPECT_EQ(close_status_for(server_decode(client_frame(Opcode::Binary, std::string(kMax + 1, 'x'))).error),
+    EXPECT_EQ(close_status_for(
+                  server_decode(client_frame(Opcode::Binary, std::string(kMax + 1, 'x'))).error),
               kCloseTooBig);
     EXPECT_EQ(kCloseTooBig, 1009);
     EXPECT_EQ(close_status_for(server_decode(client_frame(Opcode::Text, "ok \xFF")).error),
               kCloseInvalidPayload);
     EXPECT_EQ(kCloseInvalidPayload, 1007);
-    EXPECT_EQ(close_status_for(server_decode(client_frame(Opcode::Close, close_payload(1000, "\xC3\x28"))).error),
-              1007);
+    EXPECT_EQ(
+        close_status_for(
+            server_decode(client_frame(Opcode::Close, close_payload(1000, "\xC3\x28"))).error),
+        1007);
     EXPECT_EQ(close_status_for(server_decode(encode_frame(Opcode::Text, "hi")).error),  // unmasked
               kCloseProtocolError);
     EXPECT_EQ(kCloseProtocolError, 1002);

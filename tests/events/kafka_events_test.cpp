@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/plugins/kafka_mock.hpp"
 #include "tests/integration/eventually.hpp"
+#include "tests/plugins/kafka_mock.hpp"
 
 namespace lp::events {
 namespace {
@@ -223,7 +223,8 @@ TEST_F(KafkaEventsTest, HandlesEventsProducedByKcatInAnotherProcess) {
 }
 
 // Commits `offset` for every partition of topic gift for `group`, as a group member would.
-void commit_offset(const std::string& bootstraps, const std::string& group, std::int64_t offset, int partitions) {
+void commit_offset(const std::string& bootstraps, const std::string& group, std::int64_t offset,
+                   int partitions) {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof err);
@@ -232,7 +233,8 @@ void commit_offset(const std::string& bootstraps, const std::string& group, std:
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     ASSERT_NE(rk, nullptr) << err;
     rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-    for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, "gift", p)->offset = offset;
+    for (int p = 0; p < partitions; ++p)
+        rd_kafka_topic_partition_list_add(list, "gift", p)->offset = offset;
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int attempt = 0; attempt < 50; ++attempt) {  // the coordinator takes a moment to be known
         e = rd_kafka_commit(rk, list, 0);

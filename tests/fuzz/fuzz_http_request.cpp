@@ -10,7 +10,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -25,8 +24,8 @@ namespace {
 namespace http = boost::beast::http;
 
 constexpr std::string_view kKey = "fuzz-api-key-0123456789";
-constexpr std::uint32_t kHeaderLimit = 8 * 1024;        // as push/http_api.cpp
-constexpr std::uint64_t kMaxBody = 64 * 1024;           // small, so the limit is reachable
+constexpr std::uint32_t kHeaderLimit = 8 * 1024;  // as push/http_api.cpp
+constexpr std::uint64_t kMaxBody = 64 * 1024;     // small, so the limit is reachable
 constexpr lp::push::PushBodyLimits kLimits{100};
 
 struct HeaderVerdict {
@@ -49,7 +48,8 @@ HeaderVerdict judge(const http::request<http::string_body>& head,
     if (v.authorized) {
         // Only the scheme (any case) and the exact key, with surrounding spaces, may pass.
         std::string_view rest = auth_value;
-        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+        while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t'))
+            rest.remove_prefix(1);
         if (rest.size() < 7 || rest.find(kKey) == std::string_view::npos) std::abort();
     }
     const auto type = head.find(http::field::content_type);
@@ -121,7 +121,8 @@ HeaderVerdict parse(const lp::fuzz::ChunkedInput& in, bool chunked) {
         return !failed;
     };
     if (chunked) {
-        lp::fuzz::for_each_chunk(in, [&](std::uint8_t* chunk, std::size_t n) { return feed(chunk, n); });
+        lp::fuzz::for_each_chunk(
+            in, [&](std::uint8_t* chunk, std::size_t n) { return feed(chunk, n); });
     } else {
         feed(in.stream, in.size);
     }

@@ -42,7 +42,8 @@ Outcome run_gate(Chunks&& for_each) {
     for_each([&](const std::uint8_t* data, std::size_t n) {
         auto fed = gate.feed(data, n, [&](lp::codec::Code code, std::string_view body) {
             const auto c = static_cast<std::uint16_t>(code);
-            if (!gate.proven() || !lp::codec::is_link_code(c) || lp::router::is_handshake_code(c) || body.size() > kMaxBody)
+            if (!gate.proven() || !lp::codec::is_link_code(c) || lp::router::is_handshake_code(c) ||
+                body.size() > kMaxBody)
                 std::abort();
             out.frames.emplace_back(static_cast<std::uint16_t>(code), std::string(body));
             return true;
@@ -60,18 +61,22 @@ void check_acceptance(const std::uint8_t* stream, std::size_t size, const Outcom
     if (!o.proven) return;
     lp::codec::Header h;
     if (size < lp::codec::kHeaderSize ||
-        lp::codec::parse_header(stream, lp::router::kLinkPreHelloMaxBody, h) != lp::codec::DecodeError::None)
+        lp::codec::parse_header(stream, lp::router::kLinkPreHelloMaxBody, h) !=
+            lp::codec::DecodeError::None)
         std::abort();
     livepush::cluster::LinkHello hello;
-    if (!hello.ParseFromArray(stream + lp::codec::kHeaderSize, static_cast<int>(h.body_len))) std::abort();
-    if (hello.proof() != lp::router::link_proof(kSecret, "dialer", hello.nonce(), kNonce, hello.node_id(), kSelf))
+    if (!hello.ParseFromArray(stream + lp::codec::kHeaderSize, static_cast<int>(h.body_len)))
+        std::abort();
+    if (hello.proof() !=
+        lp::router::link_proof(kSecret, "dialer", hello.nonce(), kNonce, hello.node_id(), kSelf))
         std::abort();
 }
 
 // The same bytes as what a dialer reads: a challenge, then a welcome.
 void run_dialer(const std::uint8_t* stream, std::size_t size) {
     lp::codec::StreamDecoder d(lp::router::kLinkPreHelloMaxBody);
-    lp::router::LinkHelloDialer dialer(kSecret, "dialer", kSelf, std::string(lp::router::kLinkNonceSize, 'D'));
+    lp::router::LinkHelloDialer dialer(kSecret, "dialer", kSelf,
+                                       std::string(lp::router::kLinkNonceSize, 'D'));
     int seen = 0;
     d.feed(stream, size, [&](const lp::codec::FrameView& f) {
         if (seen++ == 0) return dialer.on_challenge(f) == lp::router::LinkReject::None;

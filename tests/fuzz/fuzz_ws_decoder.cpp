@@ -7,7 +7,8 @@
 //  - binary ones through decode_one: a decoded frame's body lies inside the message right after
 //    the header, its length is the header's body_len (within the limit), its code and flags are
 //    known, and re-encoding it gives the message back byte for byte (but the reserved field, which
-//    receivers ignore). Less than a header is always an error; an error leaves the output as it was.
+//    receivers ignore). Less than a header is always an error; an error leaves the output as it
+//    was.
 //  - text ones through decode_envelope: a decoded envelope has a known code and flags without
 //    JSON_BODY, re-encodes to text that decodes to the same envelope, and its body is checked like
 //    the stream fuzzer's (parses, re-encodes in both modes). An error leaves the output as it was.
@@ -41,7 +42,8 @@ void check_binary(const std::string& payload) {
     const DecodeError e = decode_one(payload, kDefaultMaxBody, fv);
     if (e != DecodeError::None) {
         if (fv.header.flags != untouched.header.flags || fv.header.code != untouched.header.code ||
-            fv.header.seq != untouched.header.seq || fv.header.body_len != untouched.header.body_len ||
+            fv.header.seq != untouched.header.seq ||
+            fv.header.body_len != untouched.header.body_len ||
             fv.body.data() != untouched.body.data() || fv.body.size() != untouched.body.size()) {
             std::abort();  // an error must not leave a partial frame behind
         }

@@ -31,7 +31,8 @@ UpgradeVerdict judge_growing(const lp::fuzz::ChunkedInput& in, bool chunked, boo
         return verdict.outcome == UpgradeVerdict::Outcome::NeedMore;
     };
     if (chunked) {
-        lp::fuzz::for_each_chunk(in, [&](std::uint8_t* chunk, std::size_t n) { return feed(chunk, n); });
+        lp::fuzz::for_each_chunk(
+            in, [&](std::uint8_t* chunk, std::size_t n) { return feed(chunk, n); });
     } else {
         feed(in.stream, in.size);
     }
@@ -49,7 +50,8 @@ UpgradeVerdict judge_growing(const lp::fuzz::ChunkedInput& in, bool chunked, boo
             break;
         case UpgradeVerdict::Outcome::Refuse:
             if (verdict.status < 400 || verdict.status > 499) std::abort();
-            if (!verdict.response.starts_with("HTTP/1.1 " + std::to_string(verdict.status))) std::abort();
+            if (!verdict.response.starts_with("HTTP/1.1 " + std::to_string(verdict.status)))
+                std::abort();
             if ((verdict.status == 403) != verdict.origin_refused) std::abort();
             if (verdict.origin_refused && !with_origins) std::abort();
             break;

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
         for (const auto& path : inputs) {
             std::ifstream f(path, std::ios::binary);
             std::string bytes{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-            std::unique_ptr<std::uint8_t[]> block(new std::uint8_t[bytes.size() ? bytes.size() : 1]);
+            std::unique_ptr<std::uint8_t[]> block(
+                new std::uint8_t[bytes.size() ? bytes.size() : 1]);
             std::copy(bytes.begin(), bytes.end(), block.get());
             std::fprintf(stderr, "replay %s (%zu bytes)\n", path.c_str(), bytes.size());
             LLVMFuzzerTestOneInput(block.get(), bytes.size());

@@ -5,9 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
 #include <array>
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -49,9 +48,11 @@ protected:
     void start_node(int i) {
         api_[i].reset();
         nodes_[i].reset();
-        std::vector<std::string> args = {"--redis", "127.0.0.1:" + std::to_string(redis_->port()),
-                                         "--node-id", "n" + std::to_string(i + 1),
-                                         "--link-listen", "127.0.0.1:0", "--loops", "1"};
+        std::vector<std::string> args = {
+            "--redis",       "127.0.0.1:" + std::to_string(redis_->port()),
+            "--node-id",     "n" + std::to_string(i + 1),
+            "--link-listen", "127.0.0.1:0",
+            "--loops",       "1"};
         args.insert(args.end(), extra_.begin(), extra_.end());
         nodes_[i] = std::make_unique<NodeProcess>(args);
         api_[i] = std::make_unique<HttpClient>(nodes_[i]->api_port());
@@ -61,7 +62,8 @@ protected:
         return metric_value(api_[node]->get("/metrics").body, name);
     }
 
-    std::unique_ptr<client::Connection> login(int node, std::uint64_t user, const std::string& platform = "android",
+    std::unique_ptr<client::Connection> login(int node, std::uint64_t user,
+                                              const std::string& platform = "android",
                                               client::Transport t = client::Transport::Tcp,
                                               const std::string& role = "viewer") {
         client::Options o;
@@ -75,7 +77,8 @@ protected:
         return c;
     }
 
-    boost::json::object post(int node, const std::string& path, const std::string& body, int status = 200) {
+    boost::json::object post(int node, const std::string& path, const std::string& body,
+                             int status = 200) {
         auto r = api_[node]->post(path, body);
         EXPECT_EQ(r.status, status) << path << " " << body << " -> " << r.body;
         return r.status == 200 ? r.json().as_object() : boost::json::object{};

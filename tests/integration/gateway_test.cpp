@@ -5,17 +5,16 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
-
 #include <cstdlib>
 #include <functional>
 #include <memory>
 #include <set>
 #include <thread>
 
-#include "codec/envelope.hpp"
 #include "auth/jwt.hpp"
-#include "load-test/client.hpp"
+#include "codec/envelope.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
 
 namespace {
@@ -61,7 +60,9 @@ boost::json::object biz_data(const pb::Result& r) {
     return boost::json::parse(r.data()).as_object();
 }
 
-std::string room_json(std::uint64_t room) { return "{\"room_id\":" + std::to_string(room) + "}"; }
+std::string room_json(std::uint64_t room) {
+    return "{\"room_id\":" + std::to_string(room) + "}";
+}
 
 // ------------------------------------------------------------------ login
 
@@ -76,7 +77,8 @@ TEST(GatewayLogin, TcpLoginAnswersUserNodeIntervalAndTime) {
     EXPECT_EQ(res->node_id(), "test-node");
     EXPECT_EQ(res->heartbeat_interval_ms(), 15000u);
     auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch()).count();
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
     EXPECT_NEAR(static_cast<double>(res->server_time_ms()), static_cast<double>(now), 5000.0);
 }
 
@@ -150,12 +152,15 @@ TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
     std::set<Code> codes;
     for (const auto& f : frames) {
         codes.insert(f.code());
-        EXPECT_TRUE(f.json()) << lp::codec::code_name(f.header.code) << " of a JSON session must carry JSON_BODY";
+        EXPECT_TRUE(f.json()) << lp::codec::code_name(f.header.code)
+                              << " of a JSON session must carry JSON_BODY";
         boost::system::error_code ec;
         auto v = boost::json::parse(f.body, ec);
-        EXPECT_TRUE(!ec && v.is_object()) << lp::codec::code_name(f.header.code) << " body is not a JSON object: " << f.body;
+        EXPECT_TRUE(!ec && v.is_object())
+            << lp::codec::code_name(f.header.code) << " body is not a JSON object: " << f.body;
     }
-    EXPECT_EQ(codes, (std::set<Code>{Code::LoginResult, Code::Pong, Code::BizResult, Code::Push, Code::Kick}))
+    EXPECT_EQ(codes, (std::set<Code>{Code::LoginResult, Code::Pong, Code::BizResult, Code::Push,
+                                     Code::Kick}))
         << "every kind of frame this session can get was seen";
 }
 
@@ -179,7 +184,8 @@ TEST(GatewayLogin, WebSocketTextEnvelopeSession) {
 TEST(GatewayLogin, BadTokensGetAResultCodeAndTheConnectionCloses) {
     NodeProcess node;
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch()).count();
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
     struct Case {
         std::string token;
         int code;
@@ -187,8 +193,10 @@ TEST(GatewayLogin, BadTokensGetAResultCodeAndTheConnectionCloses) {
         {token_for(1, -3600), pb::TOKEN_EXPIRED},
         {lp::auth::mint_hs256("wrong-secret", 1, "viewer", now, now + 60), pb::TOKEN_INVALID},
         // alg:none with the payload of a valid token
-        {"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + token_for(1).substr(token_for(1).find('.') + 1,
-                                                                        token_for(1).rfind('.') - token_for(1).find('.') - 1) + ".",
+        {"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." +
+             token_for(1).substr(token_for(1).find('.') + 1,
+                                 token_for(1).rfind('.') - token_for(1).find('.') - 1) +
+             ".",
          pb::TOKEN_INVALID},
         {"not-a-token", pb::TOKEN_INVALID},
     };
@@ -339,7 +347,8 @@ TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
     EXPECT_EQ(bad->code(), pb::BAD_BIZ_DATA);
     auto inf = c->biz("room.chat", R"({"room_id":5,"text":"x","n":1e400})");
     ASSERT_TRUE(inf);
-    EXPECT_EQ(inf->code(), pb::BAD_BIZ_DATA) << "a number JSON cannot write back (it would go upstream as Infinity)";
+    EXPECT_EQ(inf->code(), pb::BAD_BIZ_DATA)
+        << "a number JSON cannot write back (it would go upstream as Infinity)";
     auto notin = c->biz("room.chat", R"({"room_id":5,"text":"x"})");
     ASSERT_TRUE(notin);
     EXPECT_EQ(notin->code(), pb::NOT_IN_ROOM);
@@ -459,9 +468,12 @@ TEST(GatewayRooms, RoomChatReachesEveryOneOf200MembersOnceAndNobodyElse) {
 TEST(GatewayTls, HandshakeAndLoginOnBothListeners) {
     lp::testing::TempDir dir;
     std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                      "-keyout " + key + " -out " + cert + " -days 1 -subj /CN=localhost "
-                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout " +
+        key + " -out " + cert +
+        " -days 1 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl must be installed";
     NodeProcess node({"--tls-cert", cert, "--tls-key", key});
     for (Transport t : {Transport::Tcp, Transport::Ws}) {
@@ -486,7 +498,8 @@ TEST(GatewayTls, HandshakeAndLoginOnBothListeners) {
 TEST(GatewayShutdown, SigtermKicksEverySessionWithDrainingAndExitsZero) {
     NodeProcess node({"--loops", "2"});
     std::vector<std::unique_ptr<Connection>> conns;
-    for (int i = 0; i < 20; ++i) conns.push_back(logged_in(i % 2 ? tcp_opts(node) : ws_opts(node), 300 + i));
+    for (int i = 0; i < 20; ++i)
+        conns.push_back(logged_in(i % 2 ? tcp_opts(node) : ws_opts(node), 300 + i));
     auto t0 = std::chrono::steady_clock::now();
     ::kill(node.pid(), SIGTERM);
     for (auto& c : conns) {

@@ -6,7 +6,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <sstream>
 
 namespace lp::testing {
@@ -15,7 +14,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-boost::json::value HttpResponse::json() const { return boost::json::parse(body); }
+boost::json::value HttpResponse::json() const {
+    return boost::json::parse(body);
+}
 
 struct HttpClient::Impl {
     asio::io_context io;
@@ -40,7 +41,9 @@ HttpClient::HttpClient(std::uint16_t port, std::string key) : impl_(std::make_un
 
 HttpClient::~HttpClient() = default;
 
-HttpResponse HttpClient::get(const std::string& target) { return request("GET", target, "", ""); }
+HttpResponse HttpClient::get(const std::string& target) {
+    return request("GET", target, "", "");
+}
 
 HttpResponse HttpClient::post(const std::string& target, const std::string& body,
                               const std::string& content_type) {
@@ -55,7 +58,8 @@ HttpResponse HttpClient::request(const std::string& method, const std::string& t
             if (!impl_->connected) impl_->connect();
             http::request<http::string_body> req{http::string_to_verb(method), target, 11};
             req.set(http::field::host, "127.0.0.1");
-            if (with_key && !impl_->key.empty()) req.set(http::field::authorization, "Bearer " + impl_->key);
+            if (with_key && !impl_->key.empty())
+                req.set(http::field::authorization, "Bearer " + impl_->key);
             if (!content_type.empty()) req.set(http::field::content_type, content_type);
             req.body() = body;
             req.prepare_payload();
@@ -83,7 +87,8 @@ double metric_value(const std::string& text, const std::string& name_and_labels)
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
-        if (line.rfind(name_and_labels + " ", 0) == 0) return std::stod(line.substr(name_and_labels.size() + 1));
+        if (line.rfind(name_and_labels + " ", 0) == 0)
+            return std::stod(line.substr(name_and_labels.size() + 1));
     }
     return -1;
 }

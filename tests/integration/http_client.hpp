@@ -2,11 +2,10 @@
 // livepushd's API in tests. One connection, kept alive across calls.
 #pragma once
 
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <boost/json/value.hpp>
 
 namespace lp::testing {
 
@@ -24,8 +23,9 @@ public:
     HttpResponse get(const std::string& target);
     HttpResponse post(const std::string& target, const std::string& body,
                       const std::string& content_type = "application/json");
-    HttpResponse request(const std::string& method, const std::string& target, const std::string& body,
-                         const std::string& content_type, bool with_key = true);
+    HttpResponse request(const std::string& method, const std::string& target,
+                         const std::string& body, const std::string& content_type,
+                         bool with_key = true);
 
 private:
     struct Impl;

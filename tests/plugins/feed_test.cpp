@@ -24,11 +24,11 @@
 #include <unordered_set>
 #include <vector>
 
-#include "sdk_doubles.hpp"
 #include "plugins/feed/feed_plugin.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
+#include "sdk_doubles.hpp"
 
 namespace lp::plugins {
 namespace {

@@ -123,7 +123,7 @@ TYPED_TEST(JobQueueTest, JobIsClaimedAtItsDueTimeAndNotBefore) {
     EXPECT_EQ(jobs[0].due_ms, scheduled_at + 15000);
     EXPECT_EQ(jobs[0].claimed_ms, scheduled_at + 15000);
     EXPECT_TRUE(q.claim(100, 30s).empty());  // reserved now
-    EXPECT_EQ(q.pending(), 1u);               // reserved counts as pending
+    EXPECT_EQ(q.pending(), 1u);              // reserved counts as pending
     q.done(jobs[0]);
     EXPECT_EQ(q.pending(), 0u);
 }
@@ -131,7 +131,8 @@ TYPED_TEST(JobQueueTest, JobIsClaimedAtItsDueTimeAndNotBefore) {
 TYPED_TEST(JobQueueTest, ClaimTakesTheOldestFirstUpToMax) {
     auto& q = this->q();
     for (int delay : {50, 40, 30, 20, 10}) {
-        ASSERT_TRUE(q.schedule("t", "d" + std::to_string(delay), std::chrono::milliseconds(delay), ""));
+        ASSERT_TRUE(
+            q.schedule("t", "d" + std::to_string(delay), std::chrono::milliseconds(delay), ""));
     }
     ASSERT_TRUE(q.schedule("t", "now", -5ms, ""));  // a negative delay is due at once
     auto first = q.claim(3, 30s);
@@ -426,14 +427,13 @@ TYPED_TEST(JobRunnerTest, AJobThatAlwaysFailsIsBuriedAfterItsLastAttempt) {
     auto& q = this->q();
     std::atomic<int> runs{0};
     std::atomic<int> last_attempt{0};
-    JobRunner runner(
-        q,
-        [&](const DueJob& job) {
-            runs++;
-            last_attempt = static_cast<int>(job.attempts);
-            throw std::runtime_error("poison");
-        },
-        {.tick = 10ms, .ttr = 50ms, .max_attempts = 3});
+    JobRunner runner(q,
+                     [&](const DueJob& job) {
+                         runs++;
+                         last_attempt = static_cast<int>(job.attempts);
+                         throw std::runtime_error("poison");
+                     },
+                     {.tick = 10ms, .ttr = 50ms, .max_attempts = 3});
     runner.start();
     ASSERT_TRUE(q.schedule("t", "poison", 0ms, "body"));
     ASSERT_TRUE(eventually([&] { return runner.stats().dead == 1; }));
@@ -472,7 +472,8 @@ TEST(JobRunnerOptionsTest, NonsenseOptionsAreRefused) {
     EXPECT_THROW(JobRunner(q, JobRunner::Dispatch{}), std::invalid_argument);
 }
 
-// ---------------------------------------------------------------- throughput (reported, not asserted)
+// ---------------------------------------------------------------- throughput (reported, not
+// asserted)
 
 template <class F>
 double per_second(int n, F&& f) {
@@ -488,7 +489,8 @@ TEST(RedisJobQueueThroughput, ScheduleAndClaim) {
     RedisJobQueue q(*client, "lp:jobs:", system_now_ms, 5000ms);
     constexpr int kJobs = 10000;
     const double schedule_one_thread = per_second(2000, [&] {
-        for (int i = 0; i < 2000; ++i) ASSERT_TRUE(q.schedule("t", "s" + std::to_string(i), 0ms, "body"));
+        for (int i = 0; i < 2000; ++i)
+            ASSERT_TRUE(q.schedule("t", "s" + std::to_string(i), 0ms, "body"));
     });
     const double schedule_four_threads = per_second(kJobs, [&] {
         std::vector<std::thread> threads;
@@ -511,9 +513,10 @@ TEST(RedisJobQueueThroughput, ScheduleAndClaim) {
     });
     EXPECT_EQ(claimed, kJobs + 2000);
     EXPECT_TRUE(eventually([&] { return q.pending() == 0; }));
-    std::printf("RedisJobQueue: schedule %.0f/s (1 thread), %.0f/s (4 threads); "
-                "claim(100) + done %.0f jobs/s\n",
-                schedule_one_thread, schedule_four_threads, claim_and_done);
+    std::printf(
+        "RedisJobQueue: schedule %.0f/s (1 thread), %.0f/s (4 threads); "
+        "claim(100) + done %.0f jobs/s\n",
+        schedule_one_thread, schedule_four_threads, claim_and_done);
     RecordProperty("schedule_per_s_1_thread", static_cast<int>(schedule_one_thread));
     RecordProperty("schedule_per_s_4_threads", static_cast<int>(schedule_four_threads));
     RecordProperty("claim_done_per_s", static_cast<int>(claim_and_done));

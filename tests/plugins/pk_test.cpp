@@ -19,12 +19,12 @@
 #include <thread>
 #include <vector>
 
-#include "sdk_doubles.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
 #include "plugins/pk/gift_event.hpp"
 #include "plugins/pk/pk_plugin.hpp"
+#include "sdk_doubles.hpp"
 
 namespace lp::plugins {
 namespace {

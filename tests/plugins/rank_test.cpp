@@ -23,7 +23,6 @@
 #include <tuple>
 #include <vector>
 
-#include "sdk_doubles.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
@@ -31,6 +30,7 @@
 #include "plugins/rank/rank_plugin.hpp"
 #include "plugins/rank/weekstar_score.hpp"
 #include "plugins/rank/zoneinfo.hpp"
+#include "sdk_doubles.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -708,7 +708,8 @@ TEST(RankSettlementTest, ZonesThatCannotBeAFixedOffsetRefuseToStart) {
 }
 
 // A TZif file's header and a footer: the parts zone_fixed_offset reads.
-void write_zone(const std::string& dir, const std::string& name, char version, const std::string& footer) {
+void write_zone(const std::string& dir, const std::string& name, char version,
+                const std::string& footer) {
     std::string data = "TZif";
     data += version;
     data.append(39, '\0');  // the rest of the header: no transitions, nothing we read

@@ -10,8 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "redis_server.hpp"
 #include "redis/client.hpp"
+#include "redis_server.hpp"
 
 namespace lp::plugins::test {
 
@@ -31,7 +31,8 @@ inline std::unique_ptr<redis::Client> connected_client() {
     client->start();
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!client->connected()) {
-        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("redis: no connection");
+        if (std::chrono::steady_clock::now() > deadline)
+            throw std::runtime_error("redis: no connection");
         std::this_thread::sleep_for(2ms);
     }
     return client;

@@ -129,8 +129,8 @@ TYPED_TEST(StoreTest, CompareAndSetOnlyWhenTheValueIsAsExpected) {
     auto& s = this->store();
     EXPECT_FALSE(s.compare_and_set("pk", std::string("0"), "1"));  // expected a value: absent
     EXPECT_EQ(s.get("pk"), std::nullopt);
-    EXPECT_TRUE(s.compare_and_set("pk", std::nullopt, "0"));  // expected absent: absent
-    EXPECT_FALSE(s.compare_and_set("pk", std::nullopt, "9"));  // expected absent: present
+    EXPECT_TRUE(s.compare_and_set("pk", std::nullopt, "0"));       // expected absent: absent
+    EXPECT_FALSE(s.compare_and_set("pk", std::nullopt, "9"));      // expected absent: present
     EXPECT_FALSE(s.compare_and_set("pk", std::string("1"), "2"));  // mismatch
     EXPECT_EQ(s.get("pk"), "0");
     EXPECT_TRUE(s.compare_and_set("pk", std::string("0"), "1"));
@@ -218,7 +218,8 @@ TYPED_TEST(StoreTest, SortedSetsRankHighestFirstAndTiesInReverseMemberOrder) {
     for (const char* m : {"a", "b", "ab", "B", "\xff"}) EXPECT_TRUE(s.zadd("z", m, 1));
     EXPECT_TRUE(s.zadd("z", "top", 2));
     EXPECT_TRUE(s.zadd("z", "low", 0.5));
-    const Ranked all{{"top", 2}, {"\xff", 1}, {"b", 1}, {"ab", 1}, {"a", 1}, {"B", 1}, {"low", 0.5}};
+    const Ranked all{{"top", 2}, {"\xff", 1}, {"b", 1},    {"ab", 1},
+                     {"a", 1},   {"B", 1},    {"low", 0.5}};
     EXPECT_EQ(s.zrevrange("z", 0, -1), all);
     EXPECT_EQ(s.zrevrange("z", 1, 2), (Ranked{{"\xff", 1}, {"b", 1}}));
     EXPECT_EQ(s.zrevrange("z", -2, -1), (Ranked{{"B", 1}, {"low", 0.5}}));
@@ -228,7 +229,8 @@ TYPED_TEST(StoreTest, SortedSetsRankHighestFirstAndTiesInReverseMemberOrder) {
     EXPECT_EQ(s.zrevrange("z", 3, 2), Ranked{});
     EXPECT_EQ(s.zrevrange("absent", 0, -1), Ranked{});
     for (std::size_t rank = 0; rank < all.size(); ++rank) {
-        EXPECT_EQ(s.zrevrank("z", all[rank].first), static_cast<std::int64_t>(rank)) << all[rank].first;
+        EXPECT_EQ(s.zrevrank("z", all[rank].first), static_cast<std::int64_t>(rank))
+            << all[rank].first;
     }
     EXPECT_EQ(s.zrevrank("z", "nobody"), std::nullopt);
     EXPECT_EQ(s.zrevrank("absent", "a"), std::nullopt);
@@ -457,8 +459,10 @@ TEST(RedisStoreTest, UnavailableRedisFailsPromptly) {
     };
     EXPECT_LT(took([&] { EXPECT_EQ(s.get("k"), std::nullopt); }), kPrompt) << "get";
     EXPECT_LT(took([&] { EXPECT_FALSE(s.set("k", "v")); }), kPrompt) << "set";
-    EXPECT_LT(took([&] { EXPECT_FALSE(s.compare_and_set("k", std::nullopt, "v")); }), kPrompt) << "compare_and_set";
-    EXPECT_LT(took([&] { EXPECT_EQ(s.zrevrange("z", 0, -1), std::nullopt); }), kPrompt) << "zrevrange";
+    EXPECT_LT(took([&] { EXPECT_FALSE(s.compare_and_set("k", std::nullopt, "v")); }), kPrompt)
+        << "compare_and_set";
+    EXPECT_LT(took([&] { EXPECT_EQ(s.zrevrange("z", 0, -1), std::nullopt); }), kPrompt)
+        << "zrevrange";
     EXPECT_LT(took([&] { EXPECT_EQ(s.incr_by("n", 1), std::nullopt); }), kPrompt) << "incr_by";
 }
 

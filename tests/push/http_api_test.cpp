@@ -725,8 +725,9 @@ TEST_F(HttpApiTest, AtTheCapTheLongestIdleConnectionMakesRoom) {
     EXPECT_EQ(c.get("/healthz").result_int(), 200);
     EXPECT_TRUE(a.closed_by_peer());
     EXPECT_EQ(b.get("/healthz").result_int(), 200);
-    EXPECT_EQ(sample(c.get("/metrics").body(), R"(livepush_api_rejected_total{reason="evicted_idle"})"),
-              1);
+    EXPECT_EQ(
+        sample(c.get("/metrics").body(), R"(livepush_api_rejected_total{reason="evicted_idle"})"),
+        1);
 }
 
 TEST_F(HttpApiTest, AtTheCapANewConnectionIsRefusedWhenEveryOneIsBusy) {
@@ -760,9 +761,10 @@ TEST_F(HttpApiTest, WrongKeyIs401BeforeTheBodyIsRead) {
     start();
     auto c = client("not-the-key");
     // A 4 MiB body is announced and only 4 KiB of it sent: the answer must not wait for the rest.
-    c.write_raw("POST /v1/push/user HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-key\r\n"
-                "Content-Type: application/json\r\nContent-Length: 4194304\r\n\r\n" +
-                std::string(4096, 'x'));
+    c.write_raw(
+        "POST /v1/push/user HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-the-key\r\n"
+        "Content-Type: application/json\r\nContent-Length: 4194304\r\n\r\n" +
+        std::string(4096, 'x'));
     Reply r = c.read();
     EXPECT_EQ(r.result_int(), 401);
     EXPECT_EQ(body_json(r).at("code"), 401);

@@ -576,7 +576,8 @@ TEST_F(RedisClientAuthTest, AuthAndSelectAfterEveryConnect) {
     ASSERT_TRUE(eventually([&] { return !bad.last_error().empty(); }));
     EXPECT_FALSE(bad.connected());
     EXPECT_NE(bad.last_error().find("AUTH failed"), std::string::npos) << bad.last_error();
-    EXPECT_EQ(bad.last_error().find("nope"), std::string::npos) << "the password must not be in errors";
+    EXPECT_EQ(bad.last_error().find("nope"), std::string::npos)
+        << "the password must not be in errors";
     EXPECT_GT(bad.stats().auth_failures, 0u);
     EXPECT_EQ(bad.command_sync({"PING"}, 1s).str, kErrDisconnected);
     EXPECT_EQ(c.stats().auth_failures, 0u);
@@ -603,17 +604,19 @@ TEST_F(RedisClientAclTest, AclUserAuthenticatesOnEveryConnect) {
     ASSERT_TRUE(eventually([&] { return c.connected(); })) << c.last_error();
     EXPECT_EQ(c.command_sync({"ACL", "WHOAMI"}, 2s).str, "livepush");
     redis_.restart();
-    ASSERT_TRUE(eventually([&] { return c.command_sync({"ACL", "WHOAMI"}, 1s).str == "livepush"; }))
-        << c.last_error();
+    ASSERT_TRUE(eventually([&] {
+        return c.command_sync({"ACL", "WHOAMI"}, 1s).str == "livepush";
+    })) << c.last_error();
     EXPECT_EQ(c.stats().auth_failures, 0u);
 }
 
 TEST_F(RedisClientAclTest, WrongUserPasswordOrNoneIsAnAuthFailure) {
-    for (auto [user, pass] : {std::pair{"livepush", "wrong"}, std::pair{"nobody", "acl-pass-1"},
-                              std::pair{"", ""}}) {
+    for (auto [user, pass] :
+         {std::pair{"livepush", "wrong"}, std::pair{"nobody", "acl-pass-1"}, std::pair{"", ""}}) {
         Client c(opts(user, pass));
         c.start();
-        ASSERT_TRUE(eventually([&] { return c.stats().auth_failures > 0; })) << user << ": " << c.last_error();
+        ASSERT_TRUE(eventually([&] { return c.stats().auth_failures > 0; }))
+            << user << ": " << c.last_error();
         EXPECT_FALSE(c.connected());
     }
 }
@@ -647,8 +650,7 @@ TEST_F(RedisClientTest, PipelinedThroughput) {
     int sent = 0;
     while (sent < kMax && Clock::now() - t0 < 1s) {
         for (int i = 0; i < 1000; ++i, ++sent) {
-            c->command({"SET", "t" + std::to_string(i), "v"},
-                       [&](const Reply&) { ++answered; });
+            c->command({"SET", "t" + std::to_string(i), "v"}, [&](const Reply&) { ++answered; });
         }
     }
     ASSERT_TRUE(eventually([&] { return answered == sent; }, 20s));

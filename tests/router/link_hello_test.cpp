@@ -19,7 +19,8 @@ constexpr const char* kSecret = "unit-test-cluster-secret-0123456789abcdef";
 // The single frame in `bytes` (a test helper: the handshake frames are tiny and whole).
 FrameView view(const std::string& bytes) {
     FrameView f;
-    EXPECT_EQ(lp::codec::decode_one(bytes, lp::router::kLinkPreHelloMaxBody, f), lp::codec::DecodeError::None);
+    EXPECT_EQ(lp::codec::decode_one(bytes, lp::router::kLinkPreHelloMaxBody, f),
+              lp::codec::DecodeError::None);
     return f;
 }
 
@@ -37,7 +38,8 @@ TEST(LinkHello, DialerAndAcceptorWithTheSameSecretProveEachOther) {
 
 TEST(LinkHello, AnotherSecretFailsBothWays) {
     LinkHelloAcceptor b(kSecret, "nB", lp::router::link_nonce());
-    LinkHelloDialer stranger("another-secret-of-at-least-32-bytes!!", "nA", "nB", lp::router::link_nonce());
+    LinkHelloDialer stranger("another-secret-of-at-least-32-bytes!!", "nA", "nB",
+                             lp::router::link_nonce());
     ASSERT_EQ(stranger.on_challenge(view(b.challenge_frame())), LinkReject::None);
     EXPECT_EQ(b.on_frame(view(stranger.hello_frame())), LinkReject::BadProof);
 
@@ -47,8 +49,10 @@ TEST(LinkHello, AnotherSecretFailsBothWays) {
     ASSERT_EQ(a.on_challenge(view(fake.challenge_frame())), LinkReject::None);
     ASSERT_EQ(fake.on_frame(view(a.hello_frame())), LinkReject::BadProof);
     livepush::cluster::LinkWelcome w;
-    w.set_proof(lp::router::link_proof("another-secret-of-at-least-32-bytes!!", "acceptor", "x", "y", "nA", "nB"));
-    EXPECT_EQ(a.on_welcome(view(lp::codec::encode_frame(lp::codec::Code::LinkWelcome, 0, 0, w.SerializeAsString()))),
+    w.set_proof(lp::router::link_proof("another-secret-of-at-least-32-bytes!!", "acceptor", "x",
+                                       "y", "nA", "nB"));
+    EXPECT_EQ(a.on_welcome(view(lp::codec::encode_frame(lp::codec::Code::LinkWelcome, 0, 0,
+                                                        w.SerializeAsString()))),
               LinkReject::BadProof);
 }
 
@@ -82,22 +86,28 @@ TEST(LinkHello, TheAcceptorsOwnWelcomeCannotStandInForAHello) {
     ASSERT_TRUE(h.ParseFromString(std::string(view(a.hello_frame()).body)));
     h.set_proof(w.proof());
     LinkHelloAcceptor b2(kSecret, "nB", lp::router::link_nonce());
-    EXPECT_EQ(b2.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, h.SerializeAsString()))),
+    EXPECT_EQ(b2.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0,
+                                                       h.SerializeAsString()))),
               LinkReject::BadProof);
 }
 
 TEST(LinkHello, MalformedFirstFramesAreBadFrames) {
     LinkHelloAcceptor b(kSecret, "nB", lp::router::link_nonce());
-    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkUsers, 0, 0, ""))), LinkReject::BadFrame);
-    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, "\xff\xff"))), LinkReject::BadFrame);
+    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkUsers, 0, 0, ""))),
+              LinkReject::BadFrame);
+    EXPECT_EQ(
+        b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, "\xff\xff"))),
+        LinkReject::BadFrame);
     livepush::cluster::LinkHello h;
     h.set_node_id("nA");
     h.set_nonce("short");
-    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, h.SerializeAsString()))),
+    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0,
+                                                      h.SerializeAsString()))),
               LinkReject::BadFrame);
     h.set_nonce(std::string(32, 'n'));
     h.set_node_id("");
-    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, h.SerializeAsString()))),
+    EXPECT_EQ(b.on_frame(view(lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0,
+                                                      h.SerializeAsString()))),
               LinkReject::BadFrame);
     EXPECT_TRUE(b.peer().empty());
 }
@@ -116,7 +126,8 @@ std::string good_hello_for(const lp::router::LinkInboundGate& gate) {
     return a.hello_frame();
 }
 
-lp::router::LinkInboundGate::Fed feed(lp::router::LinkInboundGate& gate, const std::string& bytes, int* frames = nullptr) {
+lp::router::LinkInboundGate::Fed feed(lp::router::LinkInboundGate& gate, const std::string& bytes,
+                                      int* frames = nullptr) {
     return gate.feed(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
                      [&](lp::codec::Code, std::string_view) {
                          if (frames) ++*frames;
@@ -126,24 +137,29 @@ lp::router::LinkInboundGate::Fed feed(lp::router::LinkInboundGate& gate, const s
 
 TEST(LinkInboundGate, BeforeTheHelloAFrameOverOneKibIsRefusedOnItsHeader) {
     lp::router::LinkInboundGate gate(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
-    const std::string big = lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, std::string(2048, 'x'));
+    const std::string big =
+        lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, std::string(2048, 'x'));
     EXPECT_EQ(feed(gate, big.substr(0, lp::codec::kHeaderSize)).reject, LinkReject::BadFrame);
 }
 
 TEST(LinkInboundGate, AfterTheHelloLinkFramesUpToMaxBodyPassAndHandshakeCodesDoNot) {
     lp::router::LinkInboundGate gate(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
     int frames = 0;
-    const std::string users = lp::codec::encode_frame(lp::codec::Code::LinkUsers, 0, 0, std::string(4096, 'u'));
-    auto fed = feed(gate, good_hello_for(gate) + users, &frames);  // one read: hello and a 4 KiB frame
+    const std::string users =
+        lp::codec::encode_frame(lp::codec::Code::LinkUsers, 0, 0, std::string(4096, 'u'));
+    auto fed =
+        feed(gate, good_hello_for(gate) + users, &frames);  // one read: hello and a 4 KiB frame
     EXPECT_EQ(fed.reject, LinkReject::None);
     EXPECT_TRUE(fed.proven_now);
     EXPECT_EQ(gate.peer(), "nA");
     EXPECT_EQ(frames, 1);
-    EXPECT_EQ(feed(gate, lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, "")).reject, LinkReject::BadFrame);
+    EXPECT_EQ(feed(gate, lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, "")).reject,
+              LinkReject::BadFrame);
 
     lp::router::LinkInboundGate other(kSecret, "nB", lp::router::link_nonce(), 1 << 20);
     feed(other, good_hello_for(other));
-    EXPECT_EQ(feed(other, lp::codec::encode_frame(lp::codec::Code::Login, 1, 0, "")).reject, LinkReject::BadFrame)
+    EXPECT_EQ(feed(other, lp::codec::encode_frame(lp::codec::Code::Login, 1, 0, "")).reject,
+              LinkReject::BadFrame)
         << "a client code on a link";
 }
 
@@ -159,8 +175,9 @@ TEST(LinkInboundGate, NoFrameReachesTheHandlerBeforeAGoodHello) {
 TEST(LinkHello, TheProofIsTheDocumentedHmac) {
     // Known answer, also computed by tests/fuzz/make_corpus.py (link_proof): pins the wire
     // construction, and the fuzzer's valid-hello seed with it.
-    const std::string p = lp::router::link_proof("fuzz-cluster-secret-0123456789abcdef", "dialer", std::string(32, 'n'),
-                                                 std::string(32, 'N'), "dialer", "acceptor");
+    const std::string p =
+        lp::router::link_proof("fuzz-cluster-secret-0123456789abcdef", "dialer",
+                               std::string(32, 'n'), std::string(32, 'N'), "dialer", "acceptor");
     static const char* digits = "0123456789abcdef";
     std::string hex;
     for (unsigned char c : p) {

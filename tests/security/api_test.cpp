@@ -23,10 +23,10 @@
 namespace {
 
 using namespace std::chrono_literals;
-using lp::testing::HttpClient;
-using lp::testing::NodeProcess;
 using lp::testing::closed_by_server;
 using lp::testing::connect_raw;
+using lp::testing::HttpClient;
+using lp::testing::NodeProcess;
 using lp::testing::raise_fd_limit;
 using lp::testing::read_until;
 using lp::testing::send_all;
@@ -61,9 +61,10 @@ TEST(ApiSecurity, WrongKeyWithA4MiBBodyIsAnswered401BeforeTheBodyIsRead) {
     // The right key with a body over api.max_body_bytes: 413 from the Content-Length alone.
     const int big = connect_raw(node.api_port());
     ASSERT_GE(big, 0);
-    ASSERT_TRUE(send_all(big, "POST /v1/push/broadcast HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                              "Authorization: Bearer " + std::string(kApiKey) +
-                              "\r\nContent-Length: 4194305\r\n\r\n"));
+    ASSERT_TRUE(send_all(big,
+                         "POST /v1/push/broadcast HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Authorization: Bearer " +
+                             std::string(kApiKey) + "\r\nContent-Length: 4194305\r\n\r\n"));
     const std::string too_large = read_until(big, "\"code\":413", 10s);
     EXPECT_EQ(too_large.rfind("HTTP/1.1 413", 0), 0u) << "got: " << too_large.substr(0, 200);
     ::close(big);

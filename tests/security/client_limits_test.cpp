@@ -16,25 +16,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <ctime>
 #include <fstream>
 #include <iterator>
-#include <sstream>
+#include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "auth/jwt.hpp"
 #include "http_client.hpp"
-#include "load-test/client.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
 
@@ -56,7 +55,8 @@ bool old_build() {
     const char* p = std::getenv("LP_LIVEPUSHD");
     return p && *p;
 }
-std::vector<std::string> with_limits(std::vector<std::string> base, const std::vector<std::string>& limits) {
+std::vector<std::string> with_limits(std::vector<std::string> base,
+                                     const std::vector<std::string>& limits) {
     if (!old_build()) base.insert(base.end(), limits.begin(), limits.end());
     return base;
 }
@@ -91,15 +91,17 @@ Login login(std::uint16_t port, const std::string& token, const std::string& pla
 // An HS256 token with a "platform" claim (mint_hs256 has no extra claims).
 std::string token_with_platform(std::uint64_t user, const std::string& platform) {
     auto now = static_cast<std::int64_t>(std::time(nullptr));
-    boost::json::object payload{{"sub", std::to_string(user)}, {"iat", now}, {"exp", now + 3600},
-                                {"platform", platform}};
+    boost::json::object payload{
+        {"sub", std::to_string(user)}, {"iat", now}, {"exp", now + 3600}, {"platform", platform}};
     std::string signing = lp::auth::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                           lp::auth::base64url_encode(boost::json::serialize(payload));
     unsigned char mac[32];
     unsigned len = 0;
-    HMAC(EVP_sha256(), lp::testing::kTestSecret, static_cast<int>(std::strlen(lp::testing::kTestSecret)),
+    HMAC(EVP_sha256(), lp::testing::kTestSecret,
+         static_cast<int>(std::strlen(lp::testing::kTestSecret)),
          reinterpret_cast<const unsigned char*>(signing.data()), signing.size(), mac, &len);
-    return signing + "." + lp::auth::base64url_encode(std::string(reinterpret_cast<char*>(mac), len));
+    return signing + "." +
+           lp::auth::base64url_encode(std::string(reinterpret_cast<char*>(mac), len));
 }
 
 std::size_t sessions_of(HttpClient& api, std::uint64_t user) {
@@ -125,14 +127,16 @@ TEST(ClientLimits, OneTokenCannotBe200DevicesUnknownPlatformsAreRefused) {
         if (l.code == pb::BAD_PLATFORM) {
             ++refused;
             if (i == 1) {
-                EXPECT_NE(l.message.find("web, ios, android, pc, mini"), std::string::npos) << l.message;
+                EXPECT_NE(l.message.find("web, ios, android, pc, mini"), std::string::npos)
+                    << l.message;
             }
         } else {
             ++other;
         }
         logins.push_back(std::move(l));
     }
-    EXPECT_EQ(refused, 200) << other << " logins with an unknown platform were not refused with BAD_PLATFORM";
+    EXPECT_EQ(refused, 200)
+        << other << " logins with an unknown platform were not refused with BAD_PLATFORM";
     EXPECT_LE(sessions_of(api, 42), 8u) << "one token holds that many sessions";
 
     auto empty = login(node.tcp_port(), token, "");
@@ -174,8 +178,8 @@ TEST(ClientLimits, SessionsPerUserAreCappedAndTheOldestIsKicked) {
 // ---------------------------------------------------------------- per-IP limits
 
 TEST(ClientLimits, ConnectionsPerIpAreCappedButOtherAddressesAndTrustedProxiesGetIn) {
-    NodeProcess node(with_limits({}, {"--max-connections-per-ip", "10", "--login-rate-per-ip", "1000",
-                                      "--trusted-proxies", "127.0.0.3"}));
+    NodeProcess node(with_limits({}, {"--max-connections-per-ip", "10", "--login-rate-per-ip",
+                                      "1000", "--trusted-proxies", "127.0.0.3"}));
     HttpClient api(node.api_port());
     std::vector<Login> held;
     for (int i = 0; i < 10; ++i) {
@@ -205,8 +209,8 @@ TEST(ClientLimits, ConnectionsPerIpAreCappedButOtherAddressesAndTrustedProxiesGe
 }
 
 TEST(ClientLimits, LoginRatePerIpIsLimitedButOtherAddressesAndTrustedProxiesGetIn) {
-    NodeProcess node(with_limits({}, {"--login-rate-per-ip", "5", "--max-connections-per-ip", "1000",
-                                      "--trusted-proxies", "127.0.0.3"}));
+    NodeProcess node(with_limits({}, {"--login-rate-per-ip", "5", "--max-connections-per-ip",
+                                      "1000", "--trusted-proxies", "127.0.0.3"}));
     HttpClient api(node.api_port());
     int ok = 0, limited = 0;
     for (int i = 0; i < 40; ++i) {
@@ -220,7 +224,8 @@ TEST(ClientLimits, LoginRatePerIpIsLimitedButOtherAddressesAndTrustedProxiesGetI
     // Burst 10, refilling at 5/s: however slow this machine is, 40 quick logins go over.
     EXPECT_GE(limited, 10) << ok << " of 40 logins from one address within moments were accepted";
     EXPECT_GE(ok, 1);
-    EXPECT_EQ(login(node.tcp_port(), token_for(2100), "web", "127.0.0.2").code, 0) << "another address";
+    EXPECT_EQ(login(node.tcp_port(), token_for(2100), "web", "127.0.0.2").code, 0)
+        << "another address";
     int proxied_ok = 0;
     for (int i = 0; i < 40; ++i)
         proxied_ok += login(node.tcp_port(), token_for(2200 + i), "web", "127.0.0.3").code == 0;
@@ -252,11 +257,13 @@ long long redis_calls(std::uint16_t port) {
         if (n <= 0) break;
         reply.append(buf, static_cast<std::size_t>(n));
         auto nl = reply.find("\r\n");
-        if (nl != std::string::npos && reply.size() >= nl + 2 + std::stoul(reply.substr(1, nl - 1))) break;
+        if (nl != std::string::npos && reply.size() >= nl + 2 + std::stoul(reply.substr(1, nl - 1)))
+            break;
     }
     ::close(fd);
     long long total = 0;
-    for (std::size_t at = reply.find("calls="); at != std::string::npos; at = reply.find("calls=", at + 1))
+    for (std::size_t at = reply.find("calls="); at != std::string::npos;
+         at = reply.find("calls=", at + 1))
         total += std::atoll(reply.c_str() + at + 6);
     return total;
 }
@@ -264,8 +271,8 @@ long long redis_calls(std::uint16_t port) {
 struct FloodResult {
     double bystander_p99_ms = 0;
     std::size_t heartbeats = 0;
-    int cuts = 0;  // times a flooder was cut (ERROR, then closed) and logged in again
-    double ids_handled = 0;  // unknown ids the node read and looked up (its ack metrics)
+    int cuts = 0;              // times a flooder was cut (ERROR, then closed) and logged in again
+    double ids_handled = 0;    // unknown ids the node read and looked up (its ack metrics)
     double server_cpu_ms = 0;  // livepushd's CPU time during the flood
     std::vector<int> error_codes;
 };
@@ -280,7 +287,8 @@ double cpu_ms_of(pid_t pid) {
         if (k == 14) utime = std::stoull(f);
         if (k == 15) stime = std::stoull(f);
     }
-    return static_cast<double>(utime + stime) * 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return static_cast<double>(utime + stime) * 1000.0 /
+           static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Acked ids that were not in flight, as the node counts them (before these limits every such id
@@ -297,8 +305,8 @@ constexpr const char* kFlooderAddress = "127.0.0.5";
 // For `duration`, `flooders` sessions (users first_user...) from kFlooderAddress send ACKs of
 // `ids` random unknown ids as fast as the socket takes them, logging in again whenever they are
 // cut, while a bystander on the same node heartbeats back to back.
-FloodResult ack_flood(const NodeProcess& node, HttpClient& api, int flooders, std::chrono::milliseconds duration,
-                      int ids, std::uint64_t first_user) {
+FloodResult ack_flood(const NodeProcess& node, HttpClient& api, int flooders,
+                      std::chrono::milliseconds duration, int ids, std::uint64_t first_user) {
     FloodResult out;
     auto bystander = login(node.tcp_port(), token_for(first_user + 100), "web");
     EXPECT_EQ(bystander.code, 0);
@@ -326,7 +334,9 @@ FloodResult ack_flood(const NodeProcess& node, HttpClient& api, int flooders, st
                 rtts.push_back(5000);
                 break;
             }
-            rtts.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            rtts.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count());
             std::this_thread::sleep_for(2ms);
         }
     });
@@ -365,17 +375,18 @@ FloodResult ack_flood(const NodeProcess& node, HttpClient& api, int flooders, st
     out.server_cpu_ms = cpu_ms_of(node.pid()) - cpu0;
     std::sort(rtts.begin(), rtts.end());
     out.heartbeats = rtts.size();
-    if (!rtts.empty()) out.bystander_p99_ms = rtts[std::min(rtts.size() - 1, rtts.size() * 99 / 100)];
+    if (!rtts.empty())
+        out.bystander_p99_ms = rtts[std::min(rtts.size() - 1, rtts.size() * 99 / 100)];
     out.cuts = cuts.load();
     out.ids_handled = acks_not_in_flight(api) - handled0;
     return out;
 }
 
 void print(const char* name, const FloodResult& r) {
-    std::printf("[ ack flood ] %s: %.0f unknown ids handled, cut %d times, livepushd CPU %.0f ms, "
-                "bystander heartbeat p99 %.2f ms over %zu\n",
-                name, r.ids_handled, r.cuts, r.server_cpu_ms,
-                r.bystander_p99_ms, r.heartbeats);
+    std::printf(
+        "[ ack flood ] %s: %.0f unknown ids handled, cut %d times, livepushd CPU %.0f ms, "
+        "bystander heartbeat p99 %.2f ms over %zu\n",
+        name, r.ids_handled, r.cuts, r.server_cpu_ms, r.bystander_p99_ms, r.heartbeats);
 }
 
 // For measuring by hand (the numbers in the report): LP_ACK_FLOODERS flooders per flood
@@ -394,7 +405,8 @@ int env_int(const char* name, int fallback) {
 }
 
 TEST(ClientLimits, AckFloodIsCutAndLeavesBystandersFastEmbedded) {
-    NodeProcess node(with_limits({"--loops", "1"}, {"--ack-rate-per-s", "200", "--max-ack-ids", "256"}));
+    NodeProcess node(
+        with_limits({"--loops", "1"}, {"--ack-rate-per-s", "200", "--max-ack-ids", "256"}));
     HttpClient api(node.api_port());
     const int flooders = env_int("LP_ACK_FLOODERS", 2), fill = env_int("LP_INBOX_FILL", 300);
     // The flooders' own inboxes hold messages: each unknown id used to be a scan of them.
@@ -402,7 +414,9 @@ TEST(ClientLimits, AckFloodIsCutAndLeavesBystandersFastEmbedded) {
     for (int u = 0; u < 2 * flooders; ++u) users += (u ? "," : "") + std::to_string(5000 + u);
     for (int i = 0; i < fill; ++i)
         ASSERT_EQ(api.post("/v1/push/users", R"({"user_ids":[)" + users +
-                                                 R"(],"type":"x","payload":{"i":1},"qos":1})").status, 200);
+                                                 R"(],"type":"x","payload":{"i":1},"qos":1})")
+                      .status,
+                  200);
     // Over max_ack_ids: 7000 ids a packet.
     auto big = ack_flood(node, api, flooders, 2000ms, 7000, 5000);
     // Under it, 200 ids a packet: over ack_rate_per_s.
@@ -421,9 +435,10 @@ TEST(ClientLimits, AckFloodIsCutAndLeavesBystandersFastEmbedded) {
 
 TEST(ClientLimits, AckFloodOfUnknownIdsCostsNothingInRedis) {
     RedisServer redis;
-    NodeProcess node(with_limits({"--redis", "127.0.0.1:" + std::to_string(redis.port()), "--node-id", "n1",
-                                  "--link-listen", "127.0.0.1:0", "--loops", "1"},
-                                 {"--ack-rate-per-s", "200", "--max-ack-ids", "256"}));
+    NodeProcess node(
+        with_limits({"--redis", "127.0.0.1:" + std::to_string(redis.port()), "--node-id", "n1",
+                     "--link-listen", "127.0.0.1:0", "--loops", "1"},
+                    {"--ack-rate-per-s", "200", "--max-ack-ids", "256"}));
     HttpClient api(node.api_port());
     const int flooders = env_int("LP_ACK_FLOODERS", 2);
     // Every unknown id used to be an argument of an inbox script, run per packet.
@@ -456,9 +471,12 @@ TEST(ClientLimits, LateAckOfARetriedOutMessageStillClearsTheInbox) {
     ASSERT_EQ(r.status, 200);
     auto push = l.conn->next_push(3000ms);
     ASSERT_TRUE(push.has_value());
-    auto inbox = [&] { return api.get("/v1/users/7100").json().at("inbox").to_number<std::int64_t>(); };
+    auto inbox = [&] {
+        return api.get("/v1/users/7100").json().at("inbox").to_number<std::int64_t>();
+    };
     auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (inbox() != 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    while (inbox() != 1 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
     ASSERT_EQ(inbox(), 1) << "retried out (2 sends, unacked): in the inbox";
     l.conn->ack({push->msg_id() ^ 0x5A5A});
     EXPECT_TRUE(l.conn->heartbeat());
@@ -466,7 +484,8 @@ TEST(ClientLimits, LateAckOfARetriedOutMessageStillClearsTheInbox) {
     l.conn->ack({push->msg_id()});
     EXPECT_TRUE(l.conn->heartbeat());
     deadline = std::chrono::steady_clock::now() + 5s;
-    while (inbox() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+    while (inbox() != 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
     EXPECT_EQ(inbox(), 0) << "the late ack of a retried-out message removes it from the inbox";
 }
 

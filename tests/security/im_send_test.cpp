@@ -10,20 +10,19 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "codec/envelope.hpp"
 #include "http_client.hpp"
-#include "load-test/client.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
 #include "tests/integration/eventually.hpp"
@@ -44,7 +43,8 @@ using namespace std::chrono_literals;
 
 using lp::testing::eventually;
 
-std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user, const std::string& platform = "android") {
+std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user,
+                                  const std::string& platform = "android") {
     Options o;
     o.port = n.tcp_port();
     o.timeout = 5000ms;
@@ -59,7 +59,9 @@ std::string im_to(std::uint64_t to, const std::string& text) {
     return "{\"to\":" + std::to_string(to) + ",\"payload\":{\"text\":\"" + text + "\"}}";
 }
 
-double metric(HttpClient& api, const std::string& name) { return metric_value(api.get("/metrics").body, name); }
+double metric(HttpClient& api, const std::string& name) {
+    return metric_value(api.get("/metrics").body, name);
+}
 
 std::vector<std::string> cluster_args(const RedisServer& r) {
     return {"--redis", "127.0.0.1:" + std::to_string(r.port()), "--link-listen", "127.0.0.1:0"};
@@ -69,21 +71,27 @@ std::vector<std::string> cluster_args(const RedisServer& r) {
 
 TEST(ImSendShare, AFlooderIsRefusedAfterItsShareAndTheVictimsEarlierMessageSurvives) {
     // Rate limits off: this test is about the inbox, the rate limit has its own test.
-    NodeProcess node({"--set", "im.rate_per_s=0", "--biz-rate-per-s", "0", "--inbox-max-per-sender", "100"});
+    NodeProcess node(
+        {"--set", "im.rate_per_s=0", "--biz-rate-per-s", "0", "--inbox-max-per-sender", "100"});
     HttpClient api(node.api_port());
     const std::uint64_t victim = 500, flooder = 600;
-    auto earlier = api.post("/v1/push/user", R"({"user_id":500,"type":"bank.otp","payload":{"code":"1234"},"qos":1})");
+    auto earlier = api.post(
+        "/v1/push/user", R"({"user_id":500,"type":"bank.otp","payload":{"code":"1234"},"qos":1})");
     ASSERT_EQ(earlier.status, 200) << earlier.body;
-    const std::uint64_t earlier_id = std::stoull(std::string(earlier.json().at("msg_id").as_string()));
+    const std::uint64_t earlier_id =
+        std::stoull(std::string(earlier.json().at("msg_id").as_string()));
 
     auto f = login(node, flooder);
     int ok = 0, share_full = 0, other = 0;
     for (int i = 0; i < 1001; ++i) {
         auto r = f->biz("im.send", im_to(victim, "spam" + std::to_string(i)));
         ASSERT_TRUE(r) << "no reply to im.send #" << i;
-        if (r->code() == 0) ++ok;
-        else if (r->code() == pb::INBOX_SHARE_FULL) ++share_full;
-        else ++other;
+        if (r->code() == 0)
+            ++ok;
+        else if (r->code() == pb::INBOX_SHARE_FULL)
+            ++share_full;
+        else
+            ++other;
         if (r->code() == pb::INBOX_SHARE_FULL && share_full == 1) {
             EXPECT_NE(r->message().find("inbox_max_per_sender"), std::string::npos) << r->message();
         }
@@ -113,7 +121,8 @@ TEST(ImSendLimits, ASenderOverItsRateIsRefusedAndCounted) {
     HttpClient api(node.api_port());
     // One user, three sessions (platforms): the rate is the user's, not each session's.
     std::vector<std::unique_ptr<Connection>> sessions;
-    for (const char* platform : {"android", "web", "ios"}) sessions.push_back(login(node, 700, platform));
+    for (const char* platform : {"android", "web", "ios"})
+        sessions.push_back(login(node, 700, platform));
     int ok = 0, limited = 0;
     for (int i = 0; i < 60; ++i) {
         auto r = sessions[i % 3]->biz("im.send", im_to(701, "x"));
@@ -163,17 +172,21 @@ TEST(ImSendStore, WithRedisDownImSendSaysUnavailableAndWorksAgainAfter) {
     redis.kill9();
     auto r = a->biz("im.send", im_to(801, "while down"));
     ASSERT_TRUE(r) << "no reply while Redis is down";
-    EXPECT_EQ(r->code(), pb::UNAVAILABLE) << "im.send claimed success with nothing stored: " << r->message();
+    EXPECT_EQ(r->code(), pb::UNAVAILABLE)
+        << "im.send claimed success with nothing stored: " << r->message();
     EXPECT_NE(r->message().find("not stored"), std::string::npos) << r->message();
     EXPECT_EQ(r->msg_id(), 0u) << "no msg_id for a message that was not stored";
     EXPECT_GE(metric(api, "livepush_im_refused_total{reason=\"unavailable\"}"), 1);
 
     redis.start();
     std::optional<pb::Result> after;
-    EXPECT_TRUE(eventually([&] {
-        after = a->biz("im.send", im_to(801, "after"));
-        return after && after->code() == 0;
-    }, 20s)) << (after ? after->message() : "no reply");
+    EXPECT_TRUE(eventually(
+        [&] {
+            after = a->biz("im.send", im_to(801, "after"));
+            return after && after->code() == 0;
+        },
+        20s))
+        << (after ? after->message() : "no reply");
     // Redis restarted empty ("before" is gone with it); "after" is stored and replayed.
     auto b = login(node, 801);
     auto p = b->next_push(5000ms);
@@ -184,19 +197,21 @@ TEST(ImSendStore, WithRedisDownImSendSaysUnavailableAndWorksAgainAfter) {
 // ------------------------------------------------------------------ bounded waiting queue
 
 void never_acking_session_stays_under_the_bound(std::vector<std::string> args) {
-    args.insert(args.end(), {"--delivery-window", "4", "--delivery-waiting-max", "10", "--delivery-retry-ms", "60000"});
+    args.insert(args.end(), {"--delivery-window", "4", "--delivery-waiting-max", "10",
+                             "--delivery-retry-ms", "60000"});
     NodeProcess node(args);
     HttpClient api(node.api_port());
     auto silent = login(node, 900);
     std::set<std::uint64_t> sent;
     for (int i = 0; i < 100; ++i) {
-        auto r = api.post("/v1/push/user", "{\"user_id\":900,\"type\":\"t\",\"payload\":{\"i\":" + std::to_string(i) +
-                                               "},\"qos\":1}");
+        auto r = api.post("/v1/push/user", "{\"user_id\":900,\"type\":\"t\",\"payload\":{\"i\":" +
+                                               std::to_string(i) + "},\"qos\":1}");
         EXPECT_EQ(r.status, 200) << r.body;
         if (r.status != 200) return;
         sent.insert(std::stoull(std::string(r.json().at("msg_id").as_string())));
     }
-    EXPECT_TRUE(eventually([&] { return metric(api, "livepush_qos1_waiting_overflow_total") == 86; }, 10s))
+    EXPECT_TRUE(
+        eventually([&] { return metric(api, "livepush_qos1_waiting_overflow_total") == 86; }, 10s))
         << metric(api, "livepush_qos1_waiting_overflow_total");
     EXPECT_LE(metric(api, "livepush_qos1_waiting"), 10);
     EXPECT_EQ(metric(api, "livepush_qos1_inflight"), 4);
@@ -215,7 +230,9 @@ void never_acking_session_stays_under_the_bound(std::vector<std::string> args) {
     EXPECT_LE(metric(api, "livepush_qos1_waiting"), 10);
 }
 
-TEST(Qos1Waiting, ANeverAckingSessionStaysUnderTheBoundAndLosesNothing) { never_acking_session_stays_under_the_bound({}); }
+TEST(Qos1Waiting, ANeverAckingSessionStaysUnderTheBoundAndLosesNothing) {
+    never_acking_session_stays_under_the_bound({});
+}
 
 TEST(Qos1Waiting, TheSameInClusterModeWhereTheInboxIsRedis) {
     RedisServer redis;
@@ -235,13 +252,15 @@ TEST(ImSendLoop, TheLoginReplayComesFirstAndOnceWhileNewMessagesArriveDuringTheL
         auto r = api.post("/v1/push/user", "{\"user_id\":1100,\"type\":\"t\",\"payload\":{\"i\":" +
                                                std::to_string(i) + "},\"qos\":1}");
         EXPECT_EQ(r.status, 200) << r.body;
-        if (r.status == 200) sent.push_back(std::stoull(std::string(r.json().at("msg_id").as_string())));
+        if (r.status == 200)
+            sent.push_back(std::stoull(std::string(r.json().at("msg_id").as_string())));
     };
     for (int i = 0; i < 3; ++i) push(i);  // offline: stored
 
     // Redis busy for 400 ms: the login's inbox load waits on a worker; pushes arrive meanwhile.
     std::thread sleeper([&] {
-        std::system(("redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 0.4 >/dev/null").c_str());
+        std::system(("redis-cli -p " + std::to_string(redis.port()) + " DEBUG SLEEP 0.4 >/dev/null")
+                        .c_str());
     });
     std::this_thread::sleep_for(50ms);
     Options o;
@@ -271,8 +290,8 @@ TEST(ImSendLoop, TheLoginReplayComesFirstAndOnceWhileNewMessagesArriveDuringTheL
 TEST(ImSendLoop, AHungRedisDoesNotStallOtherSessionsOfTheLoop) {
     RedisServer redis;
     auto args = cluster_args(redis);
-    args.insert(args.end(), {"--loops", "1", "--set", "plugins.enabled=", "--set", "im.rate_per_s=0",
-                             "--biz-rate-per-s", "0"});
+    args.insert(args.end(), {"--loops", "1", "--set", "plugins.enabled=", "--set",
+                             "im.rate_per_s=0", "--biz-rate-per-s", "0"});
     NodeProcess node(args);
     auto sender = login(node, 1000);
     auto watcher = login(node, 1001);
@@ -309,11 +328,13 @@ TEST(ImSendLoop, AHungRedisDoesNotStallOtherSessionsOfTheLoop) {
     // answers nothing (500 ms at least), long after the PONG.
     auto early_result = sender->wait_code(Code::BizResult, 50ms);
     std::printf("heartbeat behind 20 im.sends + 4 logins with Redis paused: answered in %lld ms\n",
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()));
     redis.resume();
     ASSERT_TRUE(pong) << "no PONG within the client's 5 s timeout: the loop was blocked";
-    EXPECT_FALSE(early_result) << "an im.send was answered before the PONG: it ran on the loop, which "
-                                  "waited for Redis before it read the heartbeat";
+    EXPECT_FALSE(early_result)
+        << "an im.send was answered before the PONG: it ran on the loop, which "
+           "waited for Redis before it read the heartbeat";
     EXPECT_LT(waited, 3s) << "the heartbeat waited "
                           << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
                           << " ms behind Redis round trips on the loop";

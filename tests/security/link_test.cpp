@@ -10,14 +10,13 @@
 // The flood test opens 2,000 idle link connections and checks the listener sheds them (hello
 // deadline, connection cap) and still links a real node afterwards.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
@@ -98,7 +97,8 @@ Received read_for(int fd, std::chrono::milliseconds wait) {
     Received r;
     auto until = std::chrono::steady_clock::now() + wait;
     while (true) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            until - std::chrono::steady_clock::now());
         if (left.count() <= 0) return r;
         pollfd p{fd, POLLIN, 0};
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return r;
@@ -116,11 +116,12 @@ Received read_for(int fd, std::chrono::milliseconds wait) {
 std::string first_frame(const std::string& bytes, lp::codec::Code code) {
     lp::codec::StreamDecoder d(64 * 1024);
     std::string found;
-    d.feed(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), [&](const lp::codec::FrameView& f) {
-        if (f.header.code != static_cast<std::uint16_t>(code)) return true;
-        found = lp::codec::encode_frame(code, f.header.seq, f.header.flags, f.body);
-        return false;
-    });
+    d.feed(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(),
+           [&](const lp::codec::FrameView& f) {
+               if (f.header.code != static_cast<std::uint16_t>(code)) return true;
+               found = lp::codec::encode_frame(code, f.header.seq, f.header.flags, f.body);
+               return false;
+           });
     return found;
 }
 
@@ -202,10 +203,11 @@ protected:
     // with any livepushd build) and `extra` flags.
     void start_link_node(int i, std::vector<std::string> extra = {}) {
         link_port_[i] = free_port();
-        std::vector<std::string> args = {"--redis", "127.0.0.1:" + std::to_string(redis_->port()),
-                                         "--node-id", "n" + std::to_string(i + 1),
-                                         "--link-listen", "127.0.0.1:" + std::to_string(link_port_[i]),
-                                         "--loops", "1"};
+        std::vector<std::string> args = {
+            "--redis",       "127.0.0.1:" + std::to_string(redis_->port()),
+            "--node-id",     "n" + std::to_string(i + 1),
+            "--link-listen", "127.0.0.1:" + std::to_string(link_port_[i]),
+            "--loops",       "1"};
         args.insert(args.end(), extra.begin(), extra.end());
         nodes_[i] = std::make_unique<lp::testing::NodeProcess>(args);
         api_[i] = std::make_unique<lp::testing::HttpClient>(nodes_[i]->api_port());
@@ -217,7 +219,8 @@ protected:
 
     // Sends hello + a broadcast on a fresh link connection to node i, as the attacker would,
     // and checks the connection is closed and `user` gets nothing.
-    void attack_with(int node, const std::string& hello, lp::client::Connection& user, const std::string& what) {
+    void attack_with(int node, const std::string& hello, lp::client::Connection& user,
+                     const std::string& what) {
         int fd = connect_to(link_port_[node]);
         ASSERT_GE(fd, 0);
         read_for(fd, 300ms);  // the challenge, if the node sends one: useless without the secret
@@ -225,7 +228,8 @@ protected:
         Received r = read_for(fd, 5000ms);
         ::close(fd);
         auto push = user.next_push(1500ms);
-        EXPECT_FALSE(push) << what << ": a forged link delivered \"" << (push ? push->type() : "") << "\" to a user";
+        EXPECT_FALSE(push) << what << ": a forged link delivered \"" << (push ? push->type() : "")
+                           << "\" to a user";
         EXPECT_TRUE(r.closed) << what << ": the node kept the forged link open";
     }
 
@@ -252,7 +256,8 @@ TEST_F(LinkAttack, AFrameAnnouncingAMegabyteBeforeTheHelloIsRefusedOnItsHeader) 
     ASSERT_GE(fd, 0);
     // A hello header announcing 1 MiB, and a little of it: an unauthenticated peer must not
     // make the node wait for (and buffer) the rest. Well under the 3 s hello deadline.
-    std::string frame = lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, std::string(1 << 20, 'x'));
+    std::string frame =
+        lp::codec::encode_frame(lp::codec::Code::LinkHello, 0, 0, std::string(1 << 20, 'x'));
     send_all(fd, frame.substr(0, 4096));
     Received r = read_for(fd, 1500ms);
     ::close(fd);
@@ -269,7 +274,11 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
     ro.port = redis_->port();
     lp::redis::Client redis(ro);
     redis.start();
-    ASSERT_TRUE(redis.command_sync({"SET", "lp:node:fake", "127.0.0.1:1|127.0.0.1:" + std::to_string(fake_port)}, 2000ms).ok());
+    ASSERT_TRUE(redis
+                    .command_sync({"SET", "lp:node:fake",
+                                   "127.0.0.1:1|127.0.0.1:" + std::to_string(fake_port)},
+                                  2000ms)
+                    .ok());
     ASSERT_TRUE(redis.command_sync({"SADD", "lp:nodes", "fake"}, 2000ms).ok());
 
     pollfd p{listener, POLLIN, 0};
@@ -279,7 +288,8 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
     livepush::cluster::LinkChallenge challenge;
     challenge.set_node_id("fake");
     challenge.set_nonce(std::string(32, 'c'));
-    send_all(from_n1, lp::codec::encode_frame(lp::codec::Code::LinkChallenge, 0, 0, challenge.SerializeAsString()));
+    send_all(from_n1, lp::codec::encode_frame(lp::codec::Code::LinkChallenge, 0, 0,
+                                              challenge.SerializeAsString()));
     std::string recorded;
     std::string seen;
     auto until = std::chrono::steady_clock::now() + 5000ms;
@@ -293,10 +303,14 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
     // The fake cannot welcome n1 without the secret: n1 drops the link, counts it and retries.
     livepush::cluster::LinkWelcome welcome;
     welcome.set_proof(std::string(32, 'w'));
-    send_all(from_n1, lp::codec::encode_frame(lp::codec::Code::LinkWelcome, 0, 0, welcome.SerializeAsString()));
+    send_all(from_n1, lp::codec::encode_frame(lp::codec::Code::LinkWelcome, 0, 0,
+                                              welcome.SerializeAsString()));
     EXPECT_TRUE(read_for(from_n1, 5000ms).closed) << "n1 kept a link whose welcome did not verify";
-    EXPECT_TRUE(eventually([&] { return metric(0, "livepush_link_handshake_failures_total{reason=\"bad_proof\"}") >= 1; },
-                           5000ms));
+    EXPECT_TRUE(eventually(
+        [&] {
+            return metric(0, "livepush_link_handshake_failures_total{reason=\"bad_proof\"}") >= 1;
+        },
+        5000ms));
     EXPECT_EQ(::poll(&p, 1, 10000), 1) << "n1 did not retry after the failed handshake";
     ::close(from_n1);
     ::close(listener);
@@ -308,8 +322,12 @@ TEST_F(LinkAttack, AHelloRecordedFromARealNodeCannotBeReplayed) {
     // Replayed to another node of the cluster, where a user is logged in.
     start_link_node(1);
     auto user = login(1, 2002);
-    ASSERT_TRUE(eventually([&] { return metric(0, "livepush_cluster_nodes") == 2 && metric(1, "livepush_cluster_nodes") == 2; },
-                           10000ms));
+    ASSERT_TRUE(eventually(
+        [&] {
+            return metric(0, "livepush_cluster_nodes") == 2 &&
+                   metric(1, "livepush_cluster_nodes") == 2;
+        },
+        10000ms));
     ASSERT_TRUE(routed(0, 2002));
     const double before = std::max(0.0, rejected(1, "bad_proof"));
     attack_with(1, recorded, *user, "replayed-hello");
@@ -389,12 +407,13 @@ void make_cert(const std::string& dir, const std::string& ca, const std::string&
     const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
     std::string cmd;
     if (::access((d + ca + ".pem").c_str(), F_OK) != 0)
-        cmd += "openssl req -x509" + ec + "-keyout " + d + ca + ".key -out " + d + ca + ".pem -days 2 -subj /CN=" + ca +
-               " && ";
-    cmd += "openssl req" + ec + "-keyout " + d + leaf + ".key -out " + d + leaf + ".csr -subj /CN=" + leaf +
-           " && openssl x509 -req -in " + d + leaf + ".csr -CA " + d + ca + ".pem -CAkey " + d + ca +
-           ".key -CAcreateserial -out " + d + leaf + ".pem -days 2";
-    ASSERT_EQ(std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()), 0) << "openssl must be installed: " << cmd;
+        cmd += "openssl req -x509" + ec + "-keyout " + d + ca + ".key -out " + d + ca +
+               ".pem -days 2 -subj /CN=" + ca + " && ";
+    cmd += "openssl req" + ec + "-keyout " + d + leaf + ".key -out " + d + leaf +
+           ".csr -subj /CN=" + leaf + " && openssl x509 -req -in " + d + leaf + ".csr -CA " + d +
+           ca + ".pem -CAkey " + d + ca + ".key -CAcreateserial -out " + d + leaf + ".pem -days 2";
+    ASSERT_EQ(std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()), 0)
+        << "openssl must be installed: " << cmd;
 }
 
 TEST_F(LinkAttack, TlsLinksDeliverAndRefuseACertificateFromAnotherCa) {
@@ -403,8 +422,8 @@ TEST_F(LinkAttack, TlsLinksDeliverAndRefuseACertificateFromAnotherCa) {
     make_cert(dir.path(), "ca2", "rogue");
     const std::string d = dir.path() + "/";
     auto tls = [&](const std::string& leaf) {
-        return std::vector<std::string>{"--link-tls-cert", d + leaf + ".pem", "--link-tls-key", d + leaf + ".key",
-                                        "--link-tls-ca", d + "ca1.pem"};
+        return std::vector<std::string>{"--link-tls-cert", d + leaf + ".pem", "--link-tls-key",
+                                        d + leaf + ".key", "--link-tls-ca",   d + "ca1.pem"};
     };
     start_link_node(0, tls("node"));
     start_link_node(1, tls("node"));
@@ -425,7 +444,8 @@ TEST_F(LinkAttack, TlsLinksDeliverAndRefuseACertificateFromAnotherCa) {
     start_link_node(2, tls("rogue"));
     post(2, "/v1/push/user", R"({"user_id":4004,"type":"from-rogue","payload":1})");
     auto rogue = user->next_push(3000ms);
-    EXPECT_FALSE(rogue) << "a node with another CA's certificate delivered \"" << (rogue ? rogue->type() : "") << "\"";
+    EXPECT_FALSE(rogue) << "a node with another CA's certificate delivered \""
+                        << (rogue ? rogue->type() : "") << "\"";
     EXPECT_TRUE(eventually([&] { return rejected(0, "tls") >= tls_before + 2; }, 10000ms))
         << "livepush_link_rejected_total{reason=\"tls\"} = " << rejected(0, "tls");
 }
@@ -440,8 +460,10 @@ struct Exit {
 // Runs livepushd in cluster mode with `args` (no LIVEPUSH_CLUSTER_SECRET in its environment)
 // and returns its exit code and output. It must refuse before touching Redis or a port.
 Exit run_cluster_node(const std::string& args) {
-    const std::string cmd = std::string("env -u LIVEPUSH_CLUSTER_SECRET ") + LIVEPUSHD_PATH +
-                            " --redis 127.0.0.1:1 --tcp-listen 127.0.0.1:0 --ws-listen '' --api-listen '' " + args + " 2>&1";
+    const std::string cmd =
+        std::string("env -u LIVEPUSH_CLUSTER_SECRET ") + LIVEPUSHD_PATH +
+        " --redis 127.0.0.1:1 --tcp-listen 127.0.0.1:0 --ws-listen '' --api-listen '' " + args +
+        " 2>&1";
     Exit e;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return e;

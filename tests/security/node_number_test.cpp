@@ -11,7 +11,6 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,8 +21,8 @@
 
 #include "http_client.hpp"
 #include "node_process.hpp"
-#include "redis_server.hpp"
 #include "redis/client.hpp"
+#include "redis_server.hpp"
 #include "server/msg_id.hpp"
 #include "tests/integration/eventually.hpp"
 
@@ -38,16 +37,18 @@ using lp::testing::RedisServer;
 // Two node ids whose std::hash agrees in its low 10 bits: the old node number of both.
 std::pair<std::string, std::string> ids_that_hash_alike() {
     const std::string first = "gateway-a";
-    const auto want = std::hash<std::string>{}(first) & 0x3FF;
+    const auto want = std::hash<std::string>{}(first)&0x3FF;
     for (int i = 0;; ++i) {
         std::string other = "gateway-b" + std::to_string(i);
-        if ((std::hash<std::string>{}(other) & 0x3FF) == want) return {first, other};
+        if ((std::hash<std::string>{}(other)&0x3FF) == want) return {first, other};
     }
 }
 
 std::vector<std::string> node_args(const RedisServer& redis, const std::string& id) {
-    return {"--redis", "127.0.0.1:" + std::to_string(redis.port()), "--node-id", id,
-            "--link-listen", "127.0.0.1:0", "--loops", "1"};
+    return {"--redis",       "127.0.0.1:" + std::to_string(redis.port()),
+            "--node-id",     id,
+            "--link-listen", "127.0.0.1:0",
+            "--loops",       "1"};
 }
 
 std::uint64_t push_broadcast(HttpClient& api) {
@@ -70,7 +71,7 @@ std::unique_ptr<lp::redis::Client> redis_client(const RedisServer& redis) {
 // The defence: claimed node numbers. Without it (the hash) both nodes' ids carry one number.
 TEST(NodeNumber, TwoNodesWhoseIdsHashAlikeIssueIdsWithDistinctNodeNumbers) {
     const auto [id_a, id_b] = ids_that_hash_alike();
-    ASSERT_EQ(std::hash<std::string>{}(id_a) & 0x3FF, std::hash<std::string>{}(id_b) & 0x3FF);
+    ASSERT_EQ(std::hash<std::string>{}(id_a)&0x3FF, std::hash<std::string>{}(id_b)&0x3FF);
     RedisServer redis;
     NodeProcess a(node_args(redis, id_a));
     NodeProcess b(node_args(redis, id_b));
@@ -95,18 +96,20 @@ TEST(NodeNumber, TwoNodesWhoseIdsHashAlikeIssueIdsWithDistinctNodeNumbers) {
     EXPECT_EQ(lp::testing::metric_value(api_a.get("/metrics").body, "livepush_node_number"),
               *numbers_a.begin());
     auto client = redis_client(redis);
-    EXPECT_EQ(client->command_sync({"GET", "lp:nodenum:" + std::to_string(*numbers_b.begin())}, 2s).str,
-              id_b);
+    EXPECT_EQ(
+        client->command_sync({"GET", "lp:nodenum:" + std::to_string(*numbers_b.begin())}, 2s).str,
+        id_b);
 }
 
 TEST(NodeNumber, ANodeDoesNotStartWhenEveryNumberIsHeld) {
     RedisServer redis;
     auto client = redis_client(redis);
     for (int n = 0; n < 1024; ++n) {
-        ASSERT_TRUE(client->command_sync({"SET", "lp:nodenum:" + std::to_string(n), "someone-else",
-                                          "PX", "600000"},
-                                         2s)
-                        .ok());
+        ASSERT_TRUE(
+            client
+                ->command_sync(
+                    {"SET", "lp:nodenum:" + std::to_string(n), "someone-else", "PX", "600000"}, 2s)
+                .ok());
     }
     try {
         NodeProcess node(node_args(redis, "latecomer"));
@@ -123,10 +126,11 @@ TEST(NodeNumber, ANodeWhoseNumberWasTakenSwitchesToAFreeOne) {
     const std::uint16_t before = MsgIdGenerator::node_of(push_broadcast(api));
     // Its claim lapsed while it could not reach Redis, and another node took the number.
     auto client = redis_client(redis);
-    ASSERT_TRUE(client->command_sync({"SET", "lp:nodenum:" + std::to_string(before), "intruder",
-                                      "PX", "600000"},
-                                     2s)
-                    .ok());
+    ASSERT_TRUE(
+        client
+            ->command_sync(
+                {"SET", "lp:nodenum:" + std::to_string(before), "intruder", "PX", "600000"}, 2s)
+            .ok());
     ASSERT_TRUE(eventually(
         [&] {
             return lp::testing::metric_value(api.get("/metrics").body,
@@ -149,11 +153,15 @@ TEST(NodeNumber, AClaimLostWithRedisIsTakenBackWhenRedisReturns) {
     redis.restart();  // every key gone, the claim with them
     auto client = redis_client(redis);
     const std::string key = "lp:nodenum:" + std::to_string(number);
-    EXPECT_TRUE(eventually([&] { return client->command_sync({"GET", key}, 2s).str == "gateway-z"; },
-                           15s));
+    EXPECT_TRUE(eventually(
+        [&] {
+            return client->command_sync({"GET", key}, 2s).str == "gateway-z";
+        },
+        15s));
     EXPECT_EQ(MsgIdGenerator::node_of(push_broadcast(api)), number);
-    EXPECT_EQ(lp::testing::metric_value(api.get("/metrics").body, "livepush_node_number_changes_total"),
-              0);
+    EXPECT_EQ(
+        lp::testing::metric_value(api.get("/metrics").body, "livepush_node_number_changes_total"),
+        0);
 }
 
 TEST(NodeNumber, ACleanStopGivesTheNumberBack) {

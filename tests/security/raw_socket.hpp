@@ -55,8 +55,7 @@ inline bool read_some(int fd, std::string& out, std::chrono::milliseconds within
 }
 
 // Reads until `needle` has arrived, the peer closed, or `within` passed. Returns what came.
-inline std::string read_until(int fd, const std::string& needle,
-                              std::chrono::milliseconds within) {
+inline std::string read_until(int fd, const std::string& needle, std::chrono::milliseconds within) {
     using Clock = std::chrono::steady_clock;
     std::string got;
     const auto deadline = Clock::now() + within;

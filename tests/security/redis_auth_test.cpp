@@ -25,8 +25,9 @@ using namespace std::chrono_literals;
 constexpr const char* kRedisPassword = "redis-test-password-7f3a";
 
 std::vector<std::string> cluster_args(const RedisServer& redis, std::vector<std::string> extra) {
-    std::vector<std::string> args = {"--redis", "127.0.0.1:" + std::to_string(redis.port()),
-                                     "--link-listen", "127.0.0.1:0", "--loops", "1"};
+    std::vector<std::string> args = {"--redis",       "127.0.0.1:" + std::to_string(redis.port()),
+                                     "--link-listen", "127.0.0.1:0",
+                                     "--loops",       "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
 }
@@ -49,20 +50,23 @@ TEST(RedisAuth, NodeWithTheRightPasswordServes) {
     RedisServer redis({"--requirepass", kRedisPassword});
     NodeProcess node(cluster_args(redis, {"--redis-password", kRedisPassword}));
     expect_serves(node);
-    EXPECT_EQ(node.log().find(kRedisPassword), std::string::npos) << "the password must never be logged";
+    EXPECT_EQ(node.log().find(kRedisPassword), std::string::npos)
+        << "the password must never be logged";
 }
 
 TEST(RedisAuth, NodeWithAnAclUserServes) {
-    RedisServer redis({"--user", "lpnode", "on", std::string(">") + kRedisPassword, "~*", "&*", "+@all",
-                       "--user", "default", "off"});
-    NodeProcess node(cluster_args(redis, {"--redis-user", "lpnode", "--redis-password", kRedisPassword}));
+    RedisServer redis({"--user", "lpnode", "on", std::string(">") + kRedisPassword, "~*", "&*",
+                       "+@all", "--user", "default", "off"});
+    NodeProcess node(
+        cluster_args(redis, {"--redis-user", "lpnode", "--redis-password", kRedisPassword}));
     expect_serves(node);
 }
 
 TEST(RedisAuth, WrongOrMissingPasswordRefusesToStartAndSaysWhy) {
     RedisServer redis({"--requirepass", kRedisPassword});
     for (std::vector<std::string> creds :
-         {std::vector<std::string>{"--redis-password", "not-the-password-123"}, std::vector<std::string>{}}) {
+         {std::vector<std::string>{"--redis-password", "not-the-password-123"},
+          std::vector<std::string>{}}) {
         try {
             NodeProcess node(cluster_args(redis, creds));
             ADD_FAILURE() << "a node with wrong Redis credentials must not become ready";
@@ -70,7 +74,8 @@ TEST(RedisAuth, WrongOrMissingPasswordRefusesToStartAndSaysWhy) {
             const std::string log = e.what();
             EXPECT_NE(log.find("refused our credentials"), std::string::npos) << log;
             EXPECT_NE(log.find("cluster.redis_password"), std::string::npos) << log;
-            EXPECT_EQ(log.find("not-the-password-123"), std::string::npos) << "secret in the log: " << log;
+            EXPECT_EQ(log.find("not-the-password-123"), std::string::npos)
+                << "secret in the log: " << log;
         }
     }
 }

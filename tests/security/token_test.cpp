@@ -40,7 +40,8 @@ constexpr const char* kIssuer = "https://auth.test";
 constexpr const char* kAudience = "livepush-test";
 
 std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
 
@@ -54,7 +55,8 @@ EVP_PKEY* make_es256_key(const std::string& path) {
 }
 
 std::string es256_token(EVP_PKEY* key, const std::string& payload) {
-    const std::string input = base64url_encode(R"({"alg":"ES256","typ":"JWT"})") + "." + base64url_encode(payload);
+    const std::string input =
+        base64url_encode(R"({"alg":"ES256","typ":"JWT"})") + "." + base64url_encode(payload);
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key);
     std::size_t len = 0;
@@ -72,7 +74,8 @@ std::string es256_token(EVP_PKEY* key, const std::string& payload) {
     return input + "." + base64url_encode(std::string(reinterpret_cast<const char*>(raw), 64));
 }
 
-std::string claims(std::int64_t ttl, const std::string& iss = kIssuer, const std::string& aud = kAudience) {
+std::string claims(std::int64_t ttl, const std::string& iss = kIssuer,
+                   const std::string& aud = kAudience) {
     const auto now = now_s();
     return R"({"sub":"9","iat":)" + std::to_string(now) + R"(,"exp":)" + std::to_string(now + ttl) +
            R"(,"iss":")" + iss + R"(","aud":[")" + aud + R"("]})";
@@ -99,35 +102,45 @@ TEST(Tokens, PublicKeyIssuerAudienceAndLifetimeAreEnforcedByTheNode) {
     TempDir dir;
     const std::string pem_path = dir.path() + "/jwt.pub.pem";
     EVP_PKEY* key = make_es256_key(pem_path);
-    NodeProcess node({"--jwt-public-key", pem_path, "--jwt-issuer", kIssuer, "--jwt-audience", kAudience,
-                      "--max-token-ttl-s", "3600"});
+    NodeProcess node({"--jwt-public-key", pem_path, "--jwt-issuer", kIssuer, "--jwt-audience",
+                      kAudience, "--max-token-ttl-s", "3600"});
     const auto now = now_s();
 
     EXPECT_EQ(login_code(node, es256_token(key, claims(600))), 0);
-    EXPECT_EQ(login_code(node, mint_hs256(kTestSecret, 9, "viewer", now, now + 600, kIssuer, kAudience)), 0);
+    EXPECT_EQ(
+        login_code(node, mint_hs256(kTestSecret, 9, "viewer", now, now + 600, kIssuer, kAudience)),
+        0);
 
     // Alg confusion: HS256 with the public key file as the HMAC key.
-    EXPECT_EQ(login_code(node, mint_hs256(read_file(pem_path), 9, "viewer", now, now + 600, kIssuer, kAudience)),
+    EXPECT_EQ(login_code(node, mint_hs256(read_file(pem_path), 9, "viewer", now, now + 600, kIssuer,
+                                          kAudience)),
               pb::TOKEN_INVALID);
-    const std::string none = base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(claims(600)) + ".";
+    const std::string none =
+        base64url_encode(R"({"alg":"none"})") + "." + base64url_encode(claims(600)) + ".";
     EXPECT_EQ(login_code(node, none), pb::TOKEN_INVALID);
-    EXPECT_EQ(login_code(node, es256_token(key, claims(600, "https://evil.test"))), pb::TOKEN_BAD_ISSUER);
-    EXPECT_EQ(login_code(node, es256_token(key, claims(600, kIssuer, "other-service"))), pb::TOKEN_BAD_AUDIENCE);
+    EXPECT_EQ(login_code(node, es256_token(key, claims(600, "https://evil.test"))),
+              pb::TOKEN_BAD_ISSUER);
+    EXPECT_EQ(login_code(node, es256_token(key, claims(600, kIssuer, "other-service"))),
+              pb::TOKEN_BAD_AUDIENCE);
     EXPECT_EQ(login_code(node, es256_token(key, claims(365 * 86400))), pb::TOKEN_TOO_LONG_LIVED);
     EVP_PKEY_free(key);
 
     HttpClient api(node.api_port());
     const std::string m = api.get("/metrics").body;
-    for (const char* reason : {"bad_signature", "bad_algorithm", "bad_issuer", "bad_audience", "too_long_lived"}) {
-        EXPECT_GE(metric_value(m, std::string(R"(livepush_logins_total{result="failed",reason=")") + reason + "\"}"), 1)
+    for (const char* reason :
+         {"bad_signature", "bad_algorithm", "bad_issuer", "bad_audience", "too_long_lived"}) {
+        EXPECT_GE(metric_value(m, std::string(R"(livepush_logins_total{result="failed",reason=")") +
+                                      reason + "\"}"),
+                  1)
             << reason;
     }
 }
 
 TEST(Tokens, ShortSecretRefusesToStartWithExitTwo) {
-    const std::string cmd = std::string(LIVEPUSHD_PATH) +
-                            " --jwt-secret only-23-bytes-of-secret --tcp-listen 127.0.0.1:0 --ws-listen '' "
-                            "--api-listen '' 2>&1";
+    const std::string cmd =
+        std::string(LIVEPUSHD_PATH) +
+        " --jwt-secret only-23-bytes-of-secret --tcp-listen 127.0.0.1:0 --ws-listen '' "
+        "--api-listen '' 2>&1";
     FILE* p = ::popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;

@@ -20,8 +20,8 @@
 namespace {
 
 using namespace std::chrono_literals;
-using lp::testing::NodeProcess;
 using lp::testing::connect_raw;
+using lp::testing::NodeProcess;
 using lp::testing::read_some;
 using lp::testing::read_until;
 using lp::testing::send_all;
@@ -65,15 +65,15 @@ std::optional<std::uint16_t> close_status_after(std::uint16_t port, const std::s
     while (!status && std::chrono::steady_clock::now() < deadline) {
         std::string chunk;
         const bool open = read_some(fd, chunk, 500ms);
-        decoder.feed(reinterpret_cast<std::uint8_t*>(chunk.data()), chunk.size(),
-                     [&](const ws::Message& m) {
-                         if (m.opcode == ws::Opcode::Close && m.payload.size() >= 2) {
-                             status = static_cast<std::uint16_t>(
-                                 (static_cast<std::uint8_t>(m.payload[0]) << 8) |
-                                 static_cast<std::uint8_t>(m.payload[1]));
-                         }
-                         return true;
-                     });
+        decoder.feed(
+            reinterpret_cast<std::uint8_t*>(chunk.data()), chunk.size(), [&](const ws::Message& m) {
+                if (m.opcode == ws::Opcode::Close && m.payload.size() >= 2) {
+                    status =
+                        static_cast<std::uint16_t>((static_cast<std::uint8_t>(m.payload[0]) << 8) |
+                                                   static_cast<std::uint8_t>(m.payload[1]));
+                }
+                return true;
+            });
         if (!open) break;
     }
     ::close(fd);
@@ -91,7 +91,8 @@ TEST(WebSocketSecurity, AMessageOverTheLimitIsClosedWith1009) {
 TEST(WebSocketSecurity, TextThatIsNotUtf8IsClosedWith1007) {
     NodeProcess node;
     const auto status = close_status_after(
-        node.ws_port(), ws::encode_masked_frame(ws::Opcode::Text, "{\"code\":1004} \xFF\xFE", kKey));
+        node.ws_port(),
+        ws::encode_masked_frame(ws::Opcode::Text, "{\"code\":1004} \xFF\xFE", kKey));
     ASSERT_TRUE(status.has_value());
     EXPECT_EQ(*status, 1007);
 }
@@ -105,7 +106,8 @@ TEST(WebSocketSecurity, AnUnmaskedClientFrameIsClosedWith1002) {
 }
 
 TEST(WebSocketSecurity, ABrowserUpgradeFromAnOriginNotListedGets403) {
-    NodeProcess node({"--set", "server.ws_allowed_origins=https://app.example.com, https://admin.example.com"});
+    NodeProcess node(
+        {"--set", "server.ws_allowed_origins=https://app.example.com, https://admin.example.com"});
     auto answer_to = [&](const std::string& origin) {
         const int fd = connect_raw(node.ws_port());
         EXPECT_GE(fd, 0);

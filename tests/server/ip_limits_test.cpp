@@ -1,11 +1,11 @@
 // tests/server/ip_limits_test: the per-IP limits without sockets — the connection cap and its
 // release, the login bucket, trusted proxies (addresses and CIDRs, v4 and v6), bad config, and
 // that entries go away so memory follows live traffic only.
+#include "server/ip_limits.hpp"
+
 #include <gtest/gtest.h>
 
 #include <stdexcept>
-
-#include "server/ip_limits.hpp"
 
 namespace {
 
@@ -13,7 +13,9 @@ using lp::server::IpKey;
 using lp::server::IpLimits;
 using lp::server::IpLimitsOptions;
 
-IpKey ip(const char* text) { return IpKey::of(boost::asio::ip::make_address(text)); }
+IpKey ip(const char* text) {
+    return IpKey::of(boost::asio::ip::make_address(text));
+}
 
 TEST(IpLimits, ConnectionCapIsPerAddressAndReleased) {
     IpLimits l({3, 0, ""});

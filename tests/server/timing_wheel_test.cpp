@@ -42,7 +42,8 @@ TEST(TimingWheel, MovingADeadlineLaterDelaysItAndEarlierAdvancesIt) {
     wheel.set_due(early, 10);
     wheel.set_due(early, 2);  // moved earlier: re-filed at once
     std::vector<std::uint64_t> late_at, early_at;
-    wheel.advance(30, [&](WheelNode& n) { (&n == &late ? late_at : early_at).push_back(wheel.now()); });
+    wheel.advance(30,
+                  [&](WheelNode& n) { (&n == &late ? late_at : early_at).push_back(wheel.now()); });
     ASSERT_EQ(late_at.size(), 1u);
     EXPECT_EQ(late_at[0], 12u);
     ASSERT_EQ(early_at.size(), 1u);
