@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev            # libFuzzer and the fuzz build
+  clang-format                        # scripts/check-format.sh (CI fails on unformatted C++)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev openssl
   libprotobuf-dev protobuf-compiler

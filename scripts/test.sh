@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command from a fresh clone: install, build, and pass every test.
 #   0. the house rules that need no build: every #include points down the layer table
-#      (scripts/check-layers)
+#      (scripts/check-layers), and every C++ file is as clang-format makes it
+#      (scripts/check-format.sh; `scripts/check-format.sh --fix main` formats what you changed)
 #   1. release build, all unit and integration tests (ctest)
 #   2. the same test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the multi-threaded suites built with ThreadSanitizer (event loops and the server,
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/check-layers .
+./scripts/check-format.sh
 
 ulimit -n "$(ulimit -Hn)" || true
 JOBS=${JOBS:-$(nproc)}
