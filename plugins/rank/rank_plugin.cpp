@@ -28,6 +28,7 @@ constexpr std::int64_t kMaxFutureMs =
 constexpr std::size_t kMaxNotedBoards = 10000;
 constexpr std::chrono::milliseconds kFlushTick{100};
 constexpr std::chrono::milliseconds kMinReschedule{10};
+constexpr int kTenMsVersion = rank::kTenMs.version;
 
 }  // namespace
 
@@ -146,7 +147,12 @@ void RankPlugin::start(sdk::Context& ctx) {
         *ctx.store, [this] { return calendar_.week_of(clock_()); });
     // Fix the week 10 ms ties start from now, at the upgrade (weekstar_boards.hpp, "Packing"),
     // before this node notes any board; a store that is down now decides it at the first gift.
-    boards_->packing_of(calendar_.week_of(clock_()).key());
+    if (const auto p = boards_->packing_of(calendar_.week_of(clock_()).key()); p && ctx.log) {
+        ctx.log->info(p->version == kTenMsVersion
+                          ? "rank: week-star ties are ordered to 10 ms this week"
+                          : "rank: this week's boards began before the upgrade and tie by the "
+                            "second to its end; 10 ms ties from next week");
+    }
 
     // The current week settles at its end; last week's settlement runs now in case no node was
     // up at the boundary (settling is idempotent: a settled board stays as it was).

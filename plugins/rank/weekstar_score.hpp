@@ -16,9 +16,9 @@
 //
 // The bound: a double holds every integer up to 2^53 - 1 = 9,007,199,254,740,991 exactly. The
 // largest score is count * F + F - 1 (slot 0), so count <= max_count = (2^53 - 1 - (F - 1)) / F:
-//   kTenMs:  90,071,991 (about 9.0e7 gifts of one kind to one receiver in one week; at the
-//            reference platform's 500 gifts/s per node that is 50 hours of every gift of a
-//            node going to one receiver, and gift counts per event are small);
+//   kTenMs:  90,071,991 (about 9.0e7 gifts of one kind to one receiver in one week: at the
+//            reference platform's 500 gift events/s per node, each of count 1, 50 hours of
+//            every gift a node sees going to one receiver);
 //   kSecond: 9,007,199,253.
 // One more would not fit at slot 0. Counts above it saturate at max_count (the exact count is
 // still kept beside the board, and the board still shows max_count). Why 10^8 and not the
