@@ -27,7 +27,6 @@ std::optional<std::string> token_value(const json::value& v) {
     return s;
 }
 
-
 const std::vector<std::string>* ChannelConfig::gifts_for(const std::string& week) const {
     const GiftList* found = nullptr;
     for (const auto& list : gift_lists) {

@@ -71,7 +71,6 @@ json::object entry_json(const rank::BoardEntry& e) {
     return o;
 }
 
-
 json::array gifts_json(const std::vector<std::string>& gifts) {
     json::array a;
     for (const auto& g : gifts) a.emplace_back(g);

@@ -125,11 +125,14 @@ void RankPlugin::start(sdk::Context& ctx) {
     auto offset = rank::parse_utc_offset(timezone_);
     if (!offset) {
         // A zone name: the fixed offset it keeps from now on (tzdata), if it keeps one.
-        const auto zone = rank::zone_fixed_offset(timezone_, ctx.config_value("zoneinfo_dir", "/usr/share/zoneinfo"));
+        const auto zone = rank::zone_fixed_offset(
+            timezone_, ctx.config_value("zoneinfo_dir", "/usr/share/zoneinfo"));
         if (!zone.offset_ms) {
-            throw std::invalid_argument("rank: plugins.rank.timezone \"" + timezone_ +
-                                        "\" is not UTC, a fixed offset such as +08:00, or a zone without "
-                                        "daylight saving: " + zone.why);
+            throw std::invalid_argument(
+                "rank: plugins.rank.timezone \"" + timezone_ +
+                "\" is not UTC, a fixed offset such as +08:00, or a zone without "
+                "daylight saving: " +
+                zone.why);
         }
         offset = zone.offset_ms;
     }
@@ -239,12 +242,15 @@ std::string RankPlugin::describe_event(const std::string& topic, const std::stri
     const auto config = load_config(g->channel);
     if (!config) return verdict(false, "the store is unavailable; the event is retried");
     if (!*config)
-        return verdict(false, "channel " + g->channel + " has no week-star config (POST /v1/rank/weekstar/config)");
+        return verdict(false, "channel " + g->channel +
+                                  " has no week-star config (POST /v1/rank/weekstar/config)");
     if (!(*config)->counts(week_key, g->gift))
-        return verdict(false, "gift " + g->gift + " is not a week-star gift of channel " + g->channel +
-                                  " in week " + week_key);
+        return verdict(false, "gift " + g->gift + " is not a week-star gift of channel " +
+                                  g->channel + " in week " + week_key);
     if (now >= calendar_.end_ms(week) + settle_delay_ms_)
-        return verdict(true, "week " + week_key + " is settled already: counted on its board, no rank.update pushed");
+        return verdict(true,
+                       "week " + week_key +
+                           " is settled already: counted on its board, no rank.update pushed");
     return verdict(true, {});
 }
 
@@ -425,7 +431,8 @@ void RankPlugin::on_job(const std::string& topic, const std::string& id, const s
     schedule_settlement(next, until_settlement(next));
 }
 
-// ---------------------------------------------------------------- channel config (HTTP: rank_http.cpp)
+// ---------------------------------------------------------------- channel config (HTTP:
+// rank_http.cpp)
 
 std::optional<std::optional<ChannelConfig>> RankPlugin::load_config(const std::string& channel) {
     const auto text = boards_->read(rank::config_key(channel));

@@ -2,8 +2,8 @@
 //
 // What it is for: per (ISO week, channel, gift) a real-time board ranks receivers (anchors) by
 // how many of the channel's week-star gifts they received; equal counts rank by who reached the
-// count first, to 10 ms (weekstar_score.hpp). At Sunday 24:00 (server time zone) the week is settled:
-// each board's winner, with the winner's top supporter (the sender who gave the winner the
+// count first, to 10 ms (weekstar_score.hpp). At Sunday 24:00 (server time zone) the week is
+// settled: each board's winner, with the winner's top supporter (the sender who gave the winner the
 // most, first-to-reach on ties), is frozen into a settled record.
 //
 // In:  `gift` events {event_id, room_id, anchor_id, sender_id, channel_id, gift_id, count,

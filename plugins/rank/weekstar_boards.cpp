@@ -6,7 +6,6 @@
 #include <charconv>
 #include <limits>
 
-
 namespace lp::plugins::rank {
 namespace json = boost::json;
 
@@ -150,8 +149,7 @@ WeekstarBoards::AddResult WeekstarBoards::add(const std::string& zset_key,
 }
 
 bool WeekstarBoards::publish(const std::string& zset_key, const std::string& count_key,
-                             const std::string& member, std::string state,
-                             const Packing& packing) {
+                             const std::string& member, std::string state, const Packing& packing) {
     for (int i = 0; i < kPublishAttempts; ++i) {
         const auto s = parse_state(state);
         if (!s) return false;
@@ -184,8 +182,7 @@ bool WeekstarBoards::note_board(const BoardRef& b, std::chrono::milliseconds kee
 }
 
 std::optional<std::vector<BoardEntry>> WeekstarBoards::top(const std::string& zset_key,
-                                                           std::size_t n,
-                                                           const Packing& packing) {
+                                                           std::size_t n, const Packing& packing) {
     if (n == 0) return std::vector<BoardEntry>{};
     const auto range = store_.zrevrange(zset_key, 0, static_cast<std::int64_t>(n) - 1);
     if (!range) return std::nullopt;

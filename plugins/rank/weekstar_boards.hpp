@@ -40,12 +40,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <functional>
-#include <mutex>
 
 #include "plugins/rank/iso_week.hpp"
 #include "plugins/rank/weekstar_score.hpp"

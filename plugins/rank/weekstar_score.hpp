@@ -57,9 +57,7 @@ struct Packing {
         return count * field + (field - 1 - slot);
     }
     constexpr std::int64_t count_of(std::int64_t score) const { return score / field; }
-    constexpr std::int64_t slot_of(std::int64_t score) const {
-        return field - 1 - score % field;
-    }
+    constexpr std::int64_t slot_of(std::int64_t score) const { return field - 1 - score % field; }
 };
 
 inline constexpr Packing kTenMs{10, 100'000'000, 2};

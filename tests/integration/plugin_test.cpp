@@ -6,20 +6,19 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
 #include <thread>
 
+#include "../plugins/kafka_mock.hpp"
 #include "eventually.hpp"
 #include "http_client.hpp"
-#include "load-test/client.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
-#include "../plugins/kafka_mock.hpp"
 
 #ifndef LIVEPUSH_ECHO_PLUGIN
 #error "LIVEPUSH_ECHO_PLUGIN must name the example plugin's shared object"
@@ -39,7 +38,8 @@ using lp::testing::NodeProcess;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
-std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user, Transport t = Transport::Tcp) {
+std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user,
+                                  Transport t = Transport::Tcp) {
     Options o;
     o.transport = t;
     o.port = t == Transport::Tcp ? n.tcp_port() : n.ws_port();
@@ -51,12 +51,16 @@ std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user, Tran
     return c;
 }
 
-std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t sender, const std::string& extra = "") {
-    return "{\"event_id\":\"" + id + "\",\"room_id\":" + std::to_string(room) + ",\"anchor_id\":900,\"sender_id\":" +
-           std::to_string(sender) + ",\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"12.5\",\"ts_ms\":1" + extra + "}";
+std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t sender,
+                       const std::string& extra = "") {
+    return "{\"event_id\":\"" + id + "\",\"room_id\":" + std::to_string(room) +
+           ",\"anchor_id\":900,\"sender_id\":" + std::to_string(sender) +
+           ",\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"12.5\",\"ts_ms\":1" + extra +
+           "}";
 }
 
-std::optional<pb::Push> push_of_type(Connection& c, const std::string& type, std::chrono::milliseconds t = 5000ms) {
+std::optional<pb::Push> push_of_type(Connection& c, const std::string& type,
+                                     std::chrono::milliseconds t = 5000ms) {
     auto until = std::chrono::steady_clock::now() + t;
     while (std::chrono::steady_clock::now() < until) {
         auto p = c.next_push(200ms);
@@ -96,13 +100,18 @@ TEST(GiftPlugin, EventBecomesRoomEffectAndSenderConfirmationOnce) {
     ASSERT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(json::parse(again.body).at("duplicate"), true) << again.body;
     EXPECT_EQ(json::parse(again.body).at("accepted"), false) << again.body;
-    EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 600ms)) << "a duplicate event_id is handled once";
+    EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 600ms))
+        << "a duplicate event_id is handled once";
     // A failed gift: the sender only.
-    ASSERT_EQ(api.post("/v1/gift/events", gift_event("g-2", 1, 11, ",\"status\":\"failed\",\"reason\":\"balance\"")).status, 202);
+    ASSERT_EQ(api.post("/v1/gift/events",
+                       gift_event("g-2", 1, 11, ",\"status\":\"failed\",\"reason\":\"balance\""))
+                  .status,
+              202);
     auto failed = push_of_type(*sender, "gift.failed");
     ASSERT_TRUE(failed);
     EXPECT_EQ(json::parse(failed->payload()).at("reason").as_string(), "balance");
-    EXPECT_FALSE(push_of_type(*viewer, "gift.failed", 300ms)) << "a failure goes to the sender only";
+    EXPECT_FALSE(push_of_type(*viewer, "gift.failed", 300ms))
+        << "a failure goes to the sender only";
     EXPECT_FALSE(outsider->next_push(0ms));
     EXPECT_EQ(api.post("/v1/gift/events", R"({"event_id":"x"})").status, 400);
 }
@@ -112,29 +121,40 @@ TEST(RankPlugin, ReceiversReachingACount50msApartRankInThatOrder) {
     // same second: 801 ranks first (with ties by second, member order would put 802 first).
     NodeProcess node({"--set", "plugins.enabled=gift,rank"});
     HttpClient api(node.api_port());
-    ASSERT_EQ(api.post("/v1/rank/weekstar/config", R"({"channel_id":1,"gifts":[7],"web":true,"app":true})").status, 200);
+    ASSERT_EQ(api.post("/v1/rank/weekstar/config",
+                       R"({"channel_id":1,"gifts":[7],"web":true,"app":true})")
+                  .status,
+              200);
     const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch()).count();
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
     const std::int64_t t0 = (now - 5000) / 1000 * 1000 + 100;  // .100 s and .150 s: one second
     auto event = [](const std::string& id, int anchor, std::int64_t ts) {
-        return "{\"event_id\":\"" + id + "\",\"room_id\":9,\"anchor_id\":" + std::to_string(anchor) +
-               ",\"sender_id\":11,\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"1\",\"ts_ms\":" +
+        return "{\"event_id\":\"" + id +
+               "\",\"room_id\":9,\"anchor_id\":" + std::to_string(anchor) +
+               ",\"sender_id\":11,\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"1\",\"ts_"
+               "ms\":" +
                std::to_string(ts) + "}";
     };
-    ASSERT_EQ(api.post("/v1/gift/events", event("wk-2", 802, t0 + 50)).status, 202);  // arrives first
+    ASSERT_EQ(api.post("/v1/gift/events", event("wk-2", 802, t0 + 50)).status,
+              202);  // arrives first
     ASSERT_EQ(api.post("/v1/gift/events", event("wk-1", 801, t0)).status, 202);
     const std::string expected =
         R"([{"user_id":"801","score":3,"rank":1},{"user_id":"802","score":3,"rank":2}])";
     std::string seen;
-    EXPECT_TRUE(lp::testing::eventually([&] {  // events are counted on the plugin's worker
-        auto board = api.get("/v1/rank/weekstar?channel=1&gift=7");
-        seen = board.status == 200 ? json::serialize(board.json().at("entries")) : board.body;
-        return seen == expected;
-    }, 5s)) << seen;
+    EXPECT_TRUE(lp::testing::eventually(
+        [&] {  // events are counted on the plugin's worker
+            auto board = api.get("/v1/rank/weekstar?channel=1&gift=7");
+            seen = board.status == 200 ? json::serialize(board.json().at("entries")) : board.body;
+            return seen == expected;
+        },
+        5s))
+        << seen;
 }
 
 TEST(ExternalPlugin, SharedObjectLoadsAndServesBizAndRoutes) {
-    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--set", "plugins.echo.greeting=ni hao"});
+    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--set",
+                      "plugins.echo.greeting=ni hao"});
     HttpClient api(node.api_port());
     auto c = login(node, 20);
     auto r = c->biz("echo.say", R"({"text":"hi"})");
@@ -172,7 +192,8 @@ TEST(ExternalPlugin, AThrowingPluginDoesNotTakeTheNodeDown) {
 TEST(ExternalPlugin, ASlowPluginCallDoesNotStallItsLoop) {
     // One loop: every session shares it. A plugin call that waits (on a slow store, say) runs
     // on a plugin worker; the loop keeps answering the other sessions meanwhile.
-    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--loops", "1"});
+    NodeProcess node(
+        {"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--loops", "1"});
     HttpClient api(node.api_port());
     auto slow = login(node, 60);
     auto other = login(node, 61);
@@ -182,14 +203,17 @@ TEST(ExternalPlugin, ASlowPluginCallDoesNotStallItsLoop) {
         slow_result = slow->biz("echo.wait", R"({"ms":3000})");
         slow_done = true;
     });
-    for (int i = 0; i < 500 && metric_value(api.get("/metrics").body, "livepush_plugin_calls_total{plugin=\"echo\"}") != 1; ++i)
+    for (int i = 0; i < 500 && metric_value(api.get("/metrics").body,
+                                            "livepush_plugin_calls_total{plugin=\"echo\"}") != 1;
+         ++i)
         std::this_thread::sleep_for(10ms);  // until the wait has begun
     const auto t0 = std::chrono::steady_clock::now();
     EXPECT_TRUE(other->heartbeat());
     auto enter = other->biz("room.enter", R"({"room_id":6})");
     ASSERT_TRUE(enter);
     EXPECT_EQ(enter->code(), 0);
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms) << "the loop answered while the plugin waited";
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1500ms)
+        << "the loop answered while the plugin waited";
     EXPECT_FALSE(slow_done.load()) << "and before the plugin did";
     t.join();
     ASSERT_TRUE(slow_result);
@@ -198,8 +222,8 @@ TEST(ExternalPlugin, ASlowPluginCallDoesNotStallItsLoop) {
 }
 
 TEST(ExternalPlugin, AFullPluginQueueAnswersBusyAndRecovers) {
-    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--set", "server.plugin_workers=1",
-                      "--set", "server.plugin_queue_max=1"});
+    NodeProcess node({"--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN, "--set",
+                      "server.plugin_workers=1", "--set", "server.plugin_queue_max=1"});
     HttpClient api(node.api_port());
     auto a = login(node, 70), b = login(node, 71), c = login(node, 72);
     std::optional<pb::Result> ra, rb;
@@ -211,8 +235,9 @@ TEST(ExternalPlugin, AFullPluginQueueAnswersBusyAndRecovers) {
         return false;
     };
     std::thread ta([&] { ra = a->biz("echo.wait", R"({"ms":1500})"); });  // runs on the one worker
-    ASSERT_TRUE(metric_reaches("livepush_plugin_calls_total{plugin=\"echo\"}", 1)) << "a's call is running";
-    std::thread tb([&] { rb = b->biz("echo.wait", R"({"ms":10})"); });    // waits: the queue is full
+    ASSERT_TRUE(metric_reaches("livepush_plugin_calls_total{plugin=\"echo\"}", 1))
+        << "a's call is running";
+    std::thread tb([&] { rb = b->biz("echo.wait", R"({"ms":10})"); });  // waits: the queue is full
     ASSERT_TRUE(metric_reaches("livepush_plugin_biz_queued", 1)) << "b's call is queued";
     auto rc = c->biz("echo.say", R"({"text":"hi"})");
     ASSERT_TRUE(rc);
@@ -228,7 +253,8 @@ TEST(ExternalPlugin, AFullPluginQueueAnswersBusyAndRecovers) {
     auto m = api.get("/metrics").body;
     EXPECT_EQ(metric_value(m, "livepush_plugin_biz_total{result=\"busy\"}"), 1);
     // The run counter may be bumped just after the answer went out: wait for it.
-    EXPECT_TRUE(metric_reaches("livepush_plugin_biz_total{result=\"run\"}", 3)) << "a, b and c's second call ran";
+    EXPECT_TRUE(metric_reaches("livepush_plugin_biz_total{result=\"run\"}", 3))
+        << "a, b and c's second call ran";
 }
 
 TEST(ExternalPlugin, AMissingLibraryIsAClearStartupError) {
@@ -239,7 +265,8 @@ TEST(ExternalPlugin, AMissingLibraryIsAClearStartupError) {
         // NodeProcess's message carries the server's log: the error names the key, the path and
         // why the library could not be loaded.
         const std::string what = e.what();
-        EXPECT_NE(what.find("plugins.load: /nonexistent/libnothing.so: "), std::string::npos) << what;
+        EXPECT_NE(what.find("plugins.load: /nonexistent/libnothing.so: "), std::string::npos)
+            << what;
         EXPECT_NE(what.find("No such file or directory"), std::string::npos) << what;
     }
 }
@@ -274,7 +301,8 @@ TEST(KafkaGift, EventsProducedByAnotherProcessBecomeRoomEffects) {
     auto viewer = login(node, 40);
     ASSERT_TRUE(viewer->biz("room.enter", R"({"room_id":5})"));
     // kcat, another process, produces two events (one of them twice) into the mock cluster.
-    std::string events = gift_event("k-1", 5, 41) + "\n" + gift_event("k-2", 5, 41) + "\n" + gift_event("k-1", 5, 41) + "\n";
+    std::string events = gift_event("k-1", 5, 41) + "\n" + gift_event("k-2", 5, 41) + "\n" +
+                         gift_event("k-1", 5, 41) + "\n";
     int kcat_status = -1;
     run("kcat -P -b " + kafka.bootstraps() + " -t gift -k room5 2>/dev/null", events, &kcat_status);
     ASSERT_EQ(kcat_status, 0) << "kcat could not produce the events";
@@ -285,7 +313,8 @@ TEST(KafkaGift, EventsProducedByAnotherProcessBecomeRoomEffects) {
         if (p) seen.insert(std::string(json::parse(p->payload()).at("event_id").as_string()));
     }
     EXPECT_EQ(seen, (std::set<std::string>{"k-1", "k-2"}));
-    EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 1000ms)) << "k-1 was produced twice, handled once";
+    EXPECT_FALSE(push_of_type(*viewer, "gift.effect", 1000ms))
+        << "k-1 was produced twice, handled once";
     // ... and the second k-1 was dropped as a duplicate (not lost, not failed).
     const std::string dup = "livepush_kafka_events_total{result=\"duplicate\"}";
     double duplicates = 0;
@@ -294,20 +323,25 @@ TEST(KafkaGift, EventsProducedByAnotherProcessBecomeRoomEffects) {
         if (duplicates < 1) std::this_thread::sleep_for(100ms);
     }
     EXPECT_EQ(duplicates, 1) << "the repeated k-1 counts as one duplicate";
-    EXPECT_EQ(metric_value(api.get("/metrics").body, "livepush_kafka_events_total{result=\"failed\"}"), 0);
+    EXPECT_EQ(
+        metric_value(api.get("/metrics").body, "livepush_kafka_events_total{result=\"failed\"}"),
+        0);
 
     // A client's room.chat goes upstream for business services, keyed by room.
     ASSERT_TRUE(viewer->biz("room.chat", R"({"room_id":5,"text":"upstream please"})"));
     std::string got;
     for (int i = 0; i < 20 && got.find("upstream please") == std::string::npos; ++i) {
-        got = run("kcat -C -b " + kafka.bootstraps() + " -t livepush.upstream -o beginning -e -q -f '%k %s\\n' 2>/dev/null",
+        got = run("kcat -C -b " + kafka.bootstraps() +
+                      " -t livepush.upstream -o beginning -e -q -f '%k %s\\n' 2>/dev/null",
                   "", &kcat_status);
         EXPECT_EQ(kcat_status, 0) << "kcat could not consume";
         if (got.find("upstream please") == std::string::npos) std::this_thread::sleep_for(500ms);
     }
     EXPECT_NE(got.find("upstream please"), std::string::npos) << got;
     EXPECT_EQ(got.rfind("5 ", 0), 0u) << "keyed by room: " << got;
-    EXPECT_EQ(metric_value(api.get("/metrics").body, "livepush_kafka_events_total{result=\"handled\"}"), 2);
+    EXPECT_EQ(
+        metric_value(api.get("/metrics").body, "livepush_kafka_events_total{result=\"handled\"}"),
+        2);
 }
 
 }  // namespace

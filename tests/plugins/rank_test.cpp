@@ -24,7 +24,6 @@
 #include <tuple>
 #include <vector>
 
-#include "sdk_doubles.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
@@ -32,6 +31,7 @@
 #include "plugins/rank/rank_plugin.hpp"
 #include "plugins/rank/weekstar_score.hpp"
 #include "plugins/rank/zoneinfo.hpp"
+#include "sdk_doubles.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -341,14 +341,13 @@ TEST_F(RankTest, ReceiversFiftyMsApartRankInThatOrderTiesInOneTenMsSlotByMember)
     node_->gift("t6", 16, 101, 3, kWeekStart + 8'000);
     // 11, 14, 15 share slot 700: equal scores, the store's rule for equal scores (reverse
     // member order, as Redis's ZREVRANGE).
-    EXPECT_EQ(entries(node_->board()),
-              (Entries{{"10", 3, 1},
-                       {"15", 3, 2},
-                       {"14", 3, 3},
-                       {"11", 3, 4},
-                       {"12", 3, 5},
-                       {"13", 3, 6},
-                       {"16", 3, 7}}));
+    EXPECT_EQ(entries(node_->board()), (Entries{{"10", 3, 1},
+                                                {"15", 3, 2},
+                                                {"14", 3, 3},
+                                                {"11", 3, 4},
+                                                {"12", 3, 5},
+                                                {"13", 3, 6},
+                                                {"16", 3, 7}}));
     const std::string key = "weekstar:realtime:2026-W53:music:rose";
     auto s11 = node_->store().zscore(key, "11");
     auto s12 = node_->store().zscore(key, "12");
@@ -383,7 +382,8 @@ TEST(RankUpgradeTest, AWeekOldNodesCountedInStaysInSecondsAndTheNextWeekIsTenMs)
     clock.now_ms = kBoundary + 1000;
     node.gift("v1", 2, 101, 5, kBoundary + 7'050);
     node.gift("v2", 1, 101, 5, kBoundary + 7'000);
-    EXPECT_EQ(entries(node.board("rose", {{"week", "2027-W01"}})), (Entries{{"1", 5, 1}, {"2", 5, 2}}));
+    EXPECT_EQ(entries(node.board("rose", {{"week", "2027-W01"}})),
+              (Entries{{"1", 5, 1}, {"2", 5, 2}}));
     EXPECT_EQ(*node.store().get("weekstar:count:2027-W01:music:rose:2"), "5:705");
 }
 
@@ -688,7 +688,8 @@ TEST(RankSettlementTest, ZonesThatCannotBeAFixedOffsetRefuseToStart) {
 }
 
 // A TZif file's header and a footer: the parts zone_fixed_offset reads.
-void write_zone(const std::string& dir, const std::string& name, char version, const std::string& footer) {
+void write_zone(const std::string& dir, const std::string& name, char version,
+                const std::string& footer) {
     std::string data = "TZif";
     data += version;
     data.append(39, '\0');  // the rest of the header: no transitions, nothing we read

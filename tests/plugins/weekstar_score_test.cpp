@@ -6,6 +6,8 @@
 //     week in progress at upgrade time shared by an old node and a new one, and what an old
 //     node still running in a 10 ms week does (weekstar_boards.hpp, "Packing").
 // (The plugin end to end: rank_test.cpp; Redis itself: plugin_cluster_test.cpp.)
+#include "plugins/rank/weekstar_score.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,7 +21,6 @@
 #include "plugins/host/memory_store.hpp"
 #include "plugins/rank/iso_week.hpp"
 #include "plugins/rank/weekstar_boards.hpp"
-#include "plugins/rank/weekstar_score.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -76,7 +77,8 @@ TEST(WeekstarScoreTest, EveryExtremeRoundTripsInBothPackings) {
                 const std::int64_t packed = p.pack(count, slot);
                 ASSERT_LT(packed, kTwo53);
                 const double back = parse(redis_text_17g(static_cast<double>(packed)));
-                EXPECT_EQ(score_from_double(back), packed) << p.version << ":" << count << "@" << slot;
+                EXPECT_EQ(score_from_double(back), packed)
+                    << p.version << ":" << count << "@" << slot;
                 EXPECT_EQ(p.count_of(score_from_double(back)), count);
                 EXPECT_EQ(p.slot_of(score_from_double(back)), slot);
             }
@@ -108,10 +110,11 @@ TEST(WeekstarScoreTest, FiftyMsApartIsTwoSlotsApartAndOneSlotIsTenMs) {
     EXPECT_EQ(kTenMs.slot_of_ms(7'000), 700);
     EXPECT_EQ(kTenMs.slot_of_ms(7'050), 705);
     EXPECT_GT(kTenMs.pack(3, kTenMs.slot_of_ms(7'000)), kTenMs.pack(3, kTenMs.slot_of_ms(7'050)));
-    EXPECT_EQ(kTenMs.slot_of_ms(7'009), 700);   // one slot: a tie
+    EXPECT_EQ(kTenMs.slot_of_ms(7'009), 700);  // one slot: a tie
     EXPECT_EQ(kTenMs.slot_of_ms(7'010), 701);
     // The legacy packing could not tell them apart.
-    EXPECT_EQ(kSecond.pack(3, kSecond.slot_of_ms(7'000)), kSecond.pack(3, kSecond.slot_of_ms(7'050)));
+    EXPECT_EQ(kSecond.pack(3, kSecond.slot_of_ms(7'000)),
+              kSecond.pack(3, kSecond.slot_of_ms(7'050)));
     // Times outside the week clamp into it.
     EXPECT_EQ(kTenMs.slot_of_ms(-5), 0);
     EXPECT_EQ(kTenMs.slot_of_ms(kMsPerScoreWeek + 5), kTenMs.week_slots() - 1);
@@ -145,7 +148,7 @@ void old_node_add(sdk::Store& store, const BoardRef& b, const std::string& membe
 }
 
 std::vector<std::pair<std::string, std::int64_t>> board_of(WeekstarBoards& boards,
-                                                            const BoardRef& b) {
+                                                           const BoardRef& b) {
     const auto p = boards.packing_of(b.week);
     EXPECT_TRUE(p);
     std::vector<std::pair<std::string, std::int64_t>> out;
@@ -187,9 +190,9 @@ TEST(WeekstarPackingTest, AWeekInProgressAtTheUpgradeStaysInSecondsWhileOldAndNe
                              member, count, p->slot_of_ms(ms), *p, 1h),
                   WeekstarBoards::AddResult::added);
     };
-    add("2", 5, 50'250);          // 2 reaches 5 at second 50: ahead of 1
+    add("2", 5, 50'250);                  // 2 reaches 5 at second 50: ahead of 1
     old_node_add(store, b, "1", 1, 200);  // 1: 6 at second 200
-    add("1", 1, 300'700);         // 1: 7 at second 300 (new node, in seconds)
+    add("1", 1, 300'700);                 // 1: 7 at second 300 (new node, in seconds)
     old_node_add(store, b, "2", 2, 250);  // 2: 7 at second 250: reached 7 first
     EXPECT_EQ(board_of(boards, b), (Board{{"2", 7}, {"1", 7}}));
     EXPECT_EQ(*store.get(WeekstarBoards::count_key(b, "1")), "7:300") << "old nodes read it";
