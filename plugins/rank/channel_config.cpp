@@ -7,6 +7,26 @@
 namespace lp::plugins::rank {
 namespace json = boost::json;
 
+bool valid_token(std::string_view s) {
+    if (s.empty() || s.size() > 64) return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-' || c == '.';
+    });
+}
+
+std::optional<std::string> token_value(const json::value& v) {
+    std::string s;
+    if (v.is_string())
+        s = std::string(v.as_string());
+    else if (v.is_uint64())
+        s = std::to_string(v.as_uint64());
+    else if (v.is_int64() && v.as_int64() >= 0)
+        s = std::to_string(v.as_int64());
+    if (!valid_token(s)) return std::nullopt;
+    return s;
+}
+
 const std::vector<std::string>* ChannelConfig::gifts_for(const std::string& week) const {
     const GiftList* found = nullptr;
     for (const auto& list : gift_lists) {

@@ -9,9 +9,11 @@
 // What it owns: the rules and the text format (JSON). It never touches the store.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "plugins/rank/iso_week.hpp"
@@ -21,6 +23,15 @@ namespace lp::plugins::rank {
 inline constexpr std::size_t kMaxWeekstarGifts = 4;
 // Gift lists kept: enough to judge the weeks a board lives (keep_weeks) after several changes.
 inline constexpr std::size_t kGiftListHistory = 16;
+
+// A channel or gift id becomes part of store keys: 1..64 of [A-Za-z0-9_.-] (no ':'), given as
+// a JSON string or a non-negative integer.
+bool valid_token(std::string_view s);
+std::optional<std::string> token_value(const boost::json::value& v);
+// Where a channel's config lives in the store.
+inline std::string config_key(const std::string& channel) {
+    return "weekstar:config:" + channel;
+}
 
 struct GiftList {
     std::string from_week;  // "YYYY-Www": the first week it counts in

@@ -1,9 +1,11 @@
-// plugins/rank/rank_plugin: see rank_plugin.hpp.
+// plugins/rank/rank_plugin: see rank_plugin.hpp. Events, pushes and settlement here; the HTTP
+// API in rank_http.cpp.
 #include "plugins/rank/rank_plugin.hpp"
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <limits>
 #include <stdexcept>
 #include <string_view>
 
@@ -21,111 +23,12 @@ using rank::kMsPerWeek;
 
 namespace {
 
-constexpr std::string_view kRoutePrefix = "/v1/rank/";
 constexpr std::int64_t kMaxFutureMs =
     24LL * 3600 * 1000;  // event clocks ahead of ours by more: rejected
-constexpr std::size_t kDefaultLimit = 50;
-constexpr std::size_t kMaxLimit = 500;
-constexpr int kConfigCasAttempts = 16;
 constexpr std::size_t kMaxNotedBoards = 10000;
 constexpr std::chrono::milliseconds kFlushTick{100};
 constexpr std::chrono::milliseconds kMinReschedule{10};
-
-sdk::Reply ok(const json::value& body) {
-    return {200, {}, json::serialize(body)};
-}
-
-sdk::Reply error(int status, std::string message) {
-    json::object body;
-    body["error"] = message;
-    body["code"] = status;
-    return {status, std::move(message), json::serialize(body)};
-}
-
-// A channel or gift id becomes part of store keys: 1..64 of [A-Za-z0-9_.-] (no ':'), given as
-// a JSON string or a non-negative integer.
-bool valid_token(std::string_view s) {
-    if (s.empty() || s.size() > 64) return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_' || c == '-' || c == '.';
-    });
-}
-
-std::optional<std::string> token_value(const json::value& v) {
-    std::string s;
-    if (v.is_string())
-        s = std::string(v.as_string());
-    else if (v.is_uint64())
-        s = std::to_string(v.as_uint64());
-    else if (v.is_int64() && v.as_int64() >= 0)
-        s = std::to_string(v.as_int64());
-    if (!valid_token(s)) return std::nullopt;
-    return s;
-}
-
-std::optional<std::string> query_token(const std::map<std::string, std::string>& q,
-                                       const char* name, std::optional<sdk::Reply>& err) {
-    auto it = q.find(name);
-    if (it == q.end() || it->second.empty()) {
-        err = error(400, std::string("query parameter \"") + name + "\" is required");
-        return std::nullopt;
-    }
-    if (!valid_token(it->second)) {
-        err = error(400,
-                    std::string("\"") + name + "\" must be 1..64 characters of A-Z a-z 0-9 _ . -");
-        return std::nullopt;
-    }
-    return it->second;
-}
-
-std::optional<json::object> body_object(const std::string& body, std::optional<sdk::Reply>& err) {
-    boost::system::error_code ec;
-    auto value = json::parse(body, ec);
-    if (ec) {
-        err = error(400, "malformed JSON body: " + ec.message());
-        return std::nullopt;
-    }
-    if (!value.is_object()) {
-        err = error(400, "the body must be a JSON object");
-        return std::nullopt;
-    }
-    return std::move(value.as_object());
-}
-
-json::object entry_json(const rank::BoardEntry& e) {
-    json::object o;
-    o["user_id"] = e.member;
-    o["score"] = e.count;
-    o["rank"] = e.rank;
-    return o;
-}
-
-std::string config_key(const std::string& channel) {
-    return "weekstar:config:" + channel;
-}
-
-json::array gifts_json(const std::vector<std::string>& gifts) {
-    json::array a;
-    for (const auto& g : gifts) a.emplace_back(g);
-    return a;
-}
-
-// The config as the API shows it: the list in force this week and the one waiting, if any.
-json::object config_view(const ChannelConfig& c, const std::string& week) {
-    json::object o;
-    o["channel_id"] = c.channel;
-    const auto* gifts = c.gifts_for(week);
-    o["gifts"] = gifts ? gifts_json(*gifts) : json::array{};
-    if (const auto* pending = c.pending_after(week)) {
-        o["next_gifts"] = gifts_json(pending->gifts);
-        o["next_from_week"] = pending->from_week;
-    }
-    o["web"] = c.web;
-    o["app"] = c.app;
-    o["week"] = week;
-    return o;
-}
+constexpr int kTenMsVersion = rank::kTenMs.version;
 
 }  // namespace
 
@@ -165,7 +68,7 @@ struct RankPlugin::Gift {
         };
         const auto token = [&](const char* name) -> std::optional<std::string> {
             const auto* f = o.if_contains(name);
-            return f ? token_value(*f) : std::nullopt;
+            return f ? rank::token_value(*f) : std::nullopt;
         };
         auto anchor = id("anchor_id");
         auto sender = id("sender_id");
@@ -184,7 +87,7 @@ struct RankPlugin::Gift {
         if (count && count->is_int64())
             g.count = count->as_int64();
         else if (count && count->is_uint64())
-            g.count = rank::kMaxCount;  // beyond int64: saturates anyway
+            g.count = std::numeric_limits<std::int64_t>::max();  // saturates on the board
         if (g.count <= 0) {
             why = "\"count\" must be a positive integer";
             return std::nullopt;
@@ -243,7 +146,16 @@ void RankPlugin::start(sdk::Context& ctx) {
         std::clamp<std::int64_t>(ctx.config_int("update_interval_ms", 500), 500, 60000);
     throttle_ = std::make_unique<rank::UpdateThrottle>(std::chrono::milliseconds(interval));
     ctx_ = &ctx;
-    boards_ = std::make_unique<rank::WeekstarBoards>(*ctx.store);
+    boards_ = std::make_unique<rank::WeekstarBoards>(
+        *ctx.store, [this] { return calendar_.week_of(clock_()); });
+    // Fix the week 10 ms ties start from now, at the upgrade (weekstar_boards.hpp, "Packing"),
+    // before this node notes any board; a store that is down now decides it at the first gift.
+    if (const auto p = boards_->packing_of(calendar_.week_of(clock_()).key()); p && ctx.log) {
+        ctx.log->info(p->version == kTenMsVersion
+                          ? "rank: week-star ties are ordered to 10 ms this week"
+                          : "rank: this week's boards began before the upgrade and tie by the "
+                            "second to its end; 10 ms ties from next week");
+    }
 
     // The current week settles at its end; last week's settlement runs now in case no node was
     // up at the boundary (settling is idempotent: a settled board stays as it was).
@@ -371,7 +283,11 @@ void RankPlugin::on_gift(const Gift& g) {
 
     const BoardRef board{week_key, g.channel, g.gift};
     const std::chrono::milliseconds keep(expires_ms - now);
-    const std::int64_t second = (g.ts_ms - calendar_.start_ms(week)) / 1000;
+    // Before noting the board: the first upgraded node decides fine_since from whether the
+    // week's boards are empty (weekstar_boards.hpp, "Packing").
+    const auto packing = boards_->packing_of(week_key);
+    if (!packing) throw std::runtime_error("rank: the store is unavailable (reading the packing)");
+    const std::int64_t slot = packing->slot_of_ms(g.ts_ms - calendar_.start_ms(week));
     {
         std::unique_lock lock(mu_);
         if (!noted_boards_.count(board.id())) {
@@ -390,11 +306,11 @@ void RankPlugin::on_gift(const Gift& g) {
     const std::string mark = "weekstar:event:" + g.event_id;
     const bool receiver_ok = apply_once(mark + ":r", rank::WeekstarBoards::realtime_key(board),
                                         rank::WeekstarBoards::count_key(board, receiver), receiver,
-                                        g.count, second, keep);
+                                        g.count, slot, *packing, keep);
     const bool supporter_ok =
         apply_once(mark + ":s", rank::WeekstarBoards::supporters_key(board, receiver),
                    rank::WeekstarBoards::support_count_key(board, receiver, sender), sender,
-                   g.count, second, keep);
+                   g.count, slot, *packing, keep);
     if (!receiver_ok || !supporter_ok) {
         throw std::runtime_error("rank: the store failed applying gift event " + g.event_id +
                                  "; a retry applies what is missing, once");
@@ -414,14 +330,14 @@ void RankPlugin::on_gift(const Gift& g) {
 
 bool RankPlugin::apply_once(const std::string& mark, const std::string& zset_key,
                             const std::string& count_key, const std::string& member,
-                            std::int64_t count, std::int64_t second,
+                            std::int64_t count, std::int64_t slot, const rank::Packing& packing,
                             std::chrono::milliseconds keep) {
     auto& store = *ctx_->store;
     // The mark goes first: a replayed event never counts twice. The price: a node dying
     // between the mark and the count loses that one gift (never-double over never-lose).
     if (store.set_if_absent(mark, "1", std::chrono::seconds(event_ttl_s_))) {
         using R = rank::WeekstarBoards::AddResult;
-        switch (boards_->add(zset_key, count_key, member, count, second, keep)) {
+        switch (boards_->add(zset_key, count_key, member, count, slot, packing, keep)) {
             case R::added:
                 return true;
             case R::count_only:
@@ -435,14 +351,16 @@ bool RankPlugin::apply_once(const std::string& mark, const std::string& zset_key
     if (!existing || !*existing) return false;  // the store failed (or the mark just expired)
     if (ctx_->metrics && mark.ends_with(":r")) ctx_->metrics->count("duplicate_events");
     // A duplicate: the count is in; make sure the zset shows it (heals a count_only add).
-    return boards_->republish(zset_key, count_key, member);
+    return boards_->republish(zset_key, count_key, member, packing);
 }
 
 void RankPlugin::push_updates(const std::vector<rank::RankUpdate>& updates) {
     for (const auto& u : updates) {
         const BoardRef board{u.week, u.channel, u.gift};
+        const auto packing = boards_->packing_of(u.week);
+        if (!packing) continue;
         const auto entry = boards_->entry_of(rank::WeekstarBoards::realtime_key(board),
-                                             std::to_string(u.receiver));
+                                             std::to_string(u.receiver), *packing);
         if (!entry || !*entry) continue;
         json::object payload;
         payload["week"] = u.week;
@@ -513,25 +431,11 @@ void RankPlugin::on_job(const std::string& topic, const std::string& id, const s
     schedule_settlement(next, until_settlement(next));
 }
 
-// ---------------------------------------------------------------- HTTP
-
-sdk::Reply RankPlugin::on_http(const sdk::HttpRequest& req) {
-    if (!running_) return error(503, "the rank plugin is not running");
-    std::string_view path = req.path;
-    if (path.starts_with(kRoutePrefix)) path.remove_prefix(kRoutePrefix.size());
-    if (path == "weekstar/config") {
-        if (req.method == "POST") return post_config(req.body);
-        if (req.method == "GET") return get_config(req.query);
-    } else if (req.method == "GET" && path == "weekstar") {
-        return get_board(req.query);
-    } else if (req.method == "GET" && path == "weekstar/settled") {
-        return get_settled(req.query);
-    }
-    return error(404, "no such rank route: " + req.method + " " + req.path);
-}
+// ---------------------------------------------------------------- channel config (HTTP:
+// rank_http.cpp)
 
 std::optional<std::optional<ChannelConfig>> RankPlugin::load_config(const std::string& channel) {
-    const auto text = boards_->read(config_key(channel));
+    const auto text = boards_->read(rank::config_key(channel));
     if (!text) return std::nullopt;
     if (!*text) return std::optional<ChannelConfig>();
     auto config = ChannelConfig::from_json(**text);
@@ -540,160 +444,6 @@ std::optional<std::optional<ChannelConfig>> RankPlugin::load_config(const std::s
         return std::optional<ChannelConfig>();
     }
     return std::optional<ChannelConfig>(std::move(*config));
-}
-
-sdk::Reply RankPlugin::post_config(const std::string& body) {
-    std::optional<sdk::Reply> err;
-    auto obj = body_object(body, err);
-    if (!obj) return *err;
-    const auto* channel_v = obj->if_contains("channel_id");
-    const auto channel = channel_v ? token_value(*channel_v) : std::nullopt;
-    if (!channel)
-        return error(400, "\"channel_id\" is required: 1..64 characters of A-Z a-z 0-9 _ . -");
-
-    std::optional<std::vector<std::string>> gifts;
-    if (const auto* g = obj->if_contains("gifts"); g && !g->is_null()) {
-        if (!g->is_array()) return error(400, "\"gifts\" must be an array of gift ids");
-        if (g->as_array().size() > rank::kMaxWeekstarGifts) {
-            return error(400, "\"gifts\" holds " + std::to_string(g->as_array().size()) +
-                                  " gifts; a channel has at most 4 week-star gifts");
-        }
-        gifts.emplace();
-        for (const auto& v : g->as_array()) {
-            auto id = token_value(v);
-            if (!id)
-                return error(400, "every gift id must be 1..64 characters of A-Z a-z 0-9 _ . -");
-            if (std::find(gifts->begin(), gifts->end(), *id) != gifts->end()) {
-                return error(400, "gift \"" + *id + "\" is listed twice");
-            }
-            gifts->push_back(std::move(*id));
-        }
-    }
-    std::optional<bool> web, app;
-    for (auto [name, out] : {std::pair{"web", &web}, std::pair{"app", &app}}) {
-        if (const auto* v = obj->if_contains(name); v && !v->is_null()) {
-            if (!v->is_bool())
-                return error(400, std::string("\"") + name + "\" must be true or false");
-            *out = v->as_bool();
-        }
-    }
-
-    auto& store = *ctx_->store;
-    const std::int64_t now = clock_();
-    const IsoWeek week = calendar_.week_of(now);
-    for (int attempt = 0; attempt < kConfigCasAttempts; ++attempt) {
-        const auto current = boards_->read(config_key(*channel));
-        if (!current) return error(503, "the store is unavailable");
-        std::optional<ChannelConfig> config;
-        if (*current) config = ChannelConfig::from_json(**current);
-        if (!config) {
-            if (!gifts) return error(400, "\"gifts\" is required in a channel's first config");
-            config = ChannelConfig{};
-            config->channel = *channel;
-        }
-        config->update(gifts, web, app, week, now);
-        if (store.compare_and_set(config_key(*channel), *current, config->to_json())) {
-            if (ctx_->metrics) ctx_->metrics->count("config_updates");
-            return ok(config_view(*config, week.key()));
-        }
-    }
-    return error(
-        503, "the channel's config kept changing under this request, or the store failed; retry");
-}
-
-sdk::Reply RankPlugin::get_config(const std::map<std::string, std::string>& query) {
-    std::optional<sdk::Reply> err;
-    const auto channel = query_token(query, "channel", err);
-    if (!channel) return *err;
-    const auto config = load_config(*channel);
-    if (!config) return error(503, "the store is unavailable");
-    if (!*config) return error(404, "channel " + *channel + " has no week-star config");
-    return ok(config_view(**config, calendar_.week_of(clock_()).key()));
-}
-
-sdk::Reply RankPlugin::get_board(const std::map<std::string, std::string>& query) {
-    std::optional<sdk::Reply> err;
-    const auto channel = query_token(query, "channel", err);
-    if (!channel) return *err;
-    const auto gift = query_token(query, "gift", err);
-    if (!gift) return *err;
-    IsoWeek week = calendar_.week_of(clock_());
-    if (auto it = query.find("week"); it != query.end()) {
-        const auto w = rank::parse_iso_week(it->second);
-        if (!w) return error(400, "\"week\" must be an ISO week like 2026-W05 (and exist)");
-        week = *w;
-    }
-    std::size_t limit = kDefaultLimit;
-    if (auto it = query.find("limit"); it != query.end()) {
-        const auto n = sdk::decimal_u64(it->second);
-        if (!n || *n == 0 || *n > kMaxLimit) return error(400, "\"limit\" must be 1..500");
-        limit = *n;
-    }
-    std::optional<std::uint64_t> user;
-    if (auto it = query.find("user"); it != query.end()) {
-        user = sdk::decimal_u64(it->second);
-        if (!user || *user == 0) return error(400, "\"user\" must be a positive integer id");
-    }
-    if (auto it = query.find("platform"); it != query.end()) {
-        const std::string& platform = it->second;
-        if (platform != "web" && platform != "app")
-            return error(400, "\"platform\" must be web or app");
-        const auto config = load_config(*channel);
-        if (!config) return error(503, "the store is unavailable");
-        if (*config && !(platform == "web" ? (*config)->web : (*config)->app)) {
-            return error(403, "the week-star board of channel " + *channel +
-                                  " is switched off for " + platform);
-        }
-    }
-
-    const BoardRef board{week.key(), *channel, *gift};
-    const auto key = rank::WeekstarBoards::realtime_key(board);
-    const auto entries = boards_->top(key, limit);
-    if (!entries) return error(503, "the store is unavailable");
-    json::object out;
-    out["week"] = board.week;
-    out["channel_id"] = board.channel;
-    out["gift_id"] = board.gift;
-    json::array list;
-    for (const auto& e : *entries) list.push_back(entry_json(e));
-    out["entries"] = std::move(list);
-    if (user) {
-        const auto me = boards_->entry_of(key, std::to_string(*user));
-        if (!me) return error(503, "the store is unavailable");
-        json::object m;
-        m["user_id"] = std::to_string(*user);
-        // Not on the board: rank null, score 0.
-        m["rank"] = *me ? json::value((*me)->rank) : json::value(nullptr);
-        m["score"] = *me ? (*me)->count : 0;
-        out["me"] = std::move(m);
-    }
-    return ok(out);
-}
-
-sdk::Reply RankPlugin::get_settled(const std::map<std::string, std::string>& query) {
-    std::optional<sdk::Reply> err;
-    const auto channel = query_token(query, "channel", err);
-    if (!channel) return *err;
-    const auto gift = query_token(query, "gift", err);
-    if (!gift) return *err;
-    IsoWeek week = rank::previous_week(calendar_.week_of(clock_()));
-    if (auto it = query.find("week"); it != query.end()) {
-        const auto w = rank::parse_iso_week(it->second);
-        if (!w) return error(400, "\"week\" must be an ISO week like 2026-W05 (and exist)");
-        week = *w;
-    }
-    const BoardRef board{week.key(), *channel, *gift};
-    const auto settled = boards_->settled(board);
-    if (!settled) return error(503, "the store is unavailable");
-    if (*settled) return {200, {}, (*settled)->to_json(board)};
-    const auto week_done = boards_->week_settled(board.week);
-    if (!week_done) return error(503, "the store is unavailable");
-    if (*week_done) {
-        // The week is settled and this board counted nothing: no winner.
-        return {200, {}, rank::Settlement{}.to_json(board)};
-    }
-    return error(404, "week " + board.week + " is not settled yet (it settles at Sunday 24:00 " +
-                          timezone_ + ")");
 }
 
 std::unique_ptr<sdk::Plugin> make_rank_plugin() {

@@ -2,8 +2,8 @@
 //
 // What it is for: per (ISO week, channel, gift) a real-time board ranks receivers (anchors) by
 // how many of the channel's week-star gifts they received; equal counts rank by who reached the
-// count first (weekstar_score.hpp). At Sunday 24:00 (server time zone) the week is settled:
-// each board's winner, with the winner's top supporter (the sender who gave the winner the
+// count first, to 10 ms (weekstar_score.hpp). At Sunday 24:00 (server time zone) the week is
+// settled: each board's winner, with the winner's top supporter (the sender who gave the winner the
 // most, first-to-reach on ties), is frozen into a settled record.
 //
 // In:  `gift` events {event_id, room_id, anchor_id, sender_id, channel_id, gift_id, count,
@@ -87,7 +87,8 @@ private:
     // Applies one board side of a gift under its idempotency mark; false when the store failed.
     bool apply_once(const std::string& mark, const std::string& zset_key,
                     const std::string& count_key, const std::string& member, std::int64_t count,
-                    std::int64_t second, std::chrono::milliseconds keep);
+                    std::int64_t slot, const rank::Packing& packing,
+                    std::chrono::milliseconds keep);
     void push_updates(const std::vector<rank::RankUpdate>& updates);
     void schedule_settlement(const rank::IsoWeek& week, std::chrono::milliseconds delay);
     void ensure_settlement(const rank::IsoWeek& week);

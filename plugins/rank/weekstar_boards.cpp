@@ -6,8 +6,6 @@
 #include <charconv>
 #include <limits>
 
-#include "plugins/rank/weekstar_score.hpp"
-
 namespace lp::plugins::rank {
 namespace json = boost::json;
 
@@ -24,7 +22,7 @@ const std::string kProbeKey = "weekstar:probe";
 
 struct CountState {
     std::int64_t count = 0;
-    std::int64_t second = 0;
+    std::int64_t slot = 0;  // in the week's packing's slots
 };
 
 std::optional<CountState> parse_state(const std::string& text) {
@@ -34,7 +32,7 @@ std::optional<CountState> parse_state(const std::string& text) {
     const char* b = text.data();
     const char* e = b + text.size();
     auto r1 = std::from_chars(b, b + colon, s.count);
-    auto r2 = std::from_chars(b + colon + 1, e, s.second);
+    auto r2 = std::from_chars(b + colon + 1, e, s.slot);
     if (r1.ec != std::errc() || r1.ptr != b + colon || r2.ec != std::errc() || r2.ptr != e) {
         return std::nullopt;
     }
@@ -42,7 +40,7 @@ std::optional<CountState> parse_state(const std::string& text) {
 }
 
 std::string state_text(CountState s) {
-    return std::to_string(s.count) + ":" + std::to_string(s.second);
+    return std::to_string(s.count) + ":" + std::to_string(s.slot);
 }
 
 json::value entry_member(const std::optional<BoardEntry>& e) {
@@ -92,10 +90,34 @@ std::optional<std::optional<std::string>> WeekstarBoards::read(const std::string
     return std::optional<std::string>();
 }
 
+std::optional<Packing> WeekstarBoards::packing_of(const std::string& week) {
+    std::lock_guard lock(fine_mu_);
+    if (!fine_since_) {
+        auto since = read(kFineSinceKey);
+        if (!since) return std::nullopt;
+        if (!*since) {
+            // First upgraded node on this store: 10 ms from this week if nothing counted in it
+            // yet (no old node can be mid-week on its boards), else from the next week.
+            const IsoWeek now = current_week_();
+            const auto counted = store_.scard("weekstar:boards:" + now.key());
+            if (!counted) return std::nullopt;
+            const std::string first = *counted == 0 ? now.key() : next_week(now).key();
+            store_.set_if_absent(kFineSinceKey, first);  // another node may have won: re-read
+            since = read(kFineSinceKey);
+            if (!since || !*since) return std::nullopt;
+        }
+        // A value that is not a week (hand-edited) means 10 ms for every week.
+        fine_since_ = parse_iso_week(**since) ? std::move(**since) : std::string();
+    }
+    // "YYYY-Www" compares as text in time order.
+    return week >= *fine_since_ ? kTenMs : kSecond;
+}
+
 WeekstarBoards::AddResult WeekstarBoards::add(const std::string& zset_key,
                                               const std::string& count_key,
                                               const std::string& member, std::int64_t count,
-                                              std::int64_t second, std::chrono::milliseconds keep) {
+                                              std::int64_t slot, const Packing& packing,
+                                              std::chrono::milliseconds keep) {
     std::string state;
     bool fresh = false;
     bool applied = false;
@@ -106,18 +128,20 @@ WeekstarBoards::AddResult WeekstarBoards::add(const std::string& zset_key,
         // from zero rather than blocking the board.
         const auto old = *current ? parse_state(**current) : std::nullopt;
         fresh = !old;
-        CountState next{count, second};
+        CountState next{count, slot};
         if (old) {
             next.count = old->count > std::numeric_limits<std::int64_t>::max() - count
                              ? std::numeric_limits<std::int64_t>::max()
                              : old->count + count;
-            next.second = std::max(old->second, second);  // the count is reached at the later gift
+            next.slot = std::max(old->slot, slot);  // the count is reached at the later gift
         }
         state = state_text(next);
         applied = store_.compare_and_set(count_key, *current, state, keep);
     }
     if (!applied) return AddResult::failed;
-    if (!publish(zset_key, count_key, member, std::move(state))) return AddResult::count_only;
+    if (!publish(zset_key, count_key, member, std::move(state), packing)) {
+        return AddResult::count_only;
+    }
     // The zset's TTL is refreshed when a member joins it: cheap, and the last member to join
     // is never older than its week.
     if (fresh) store_.expire(zset_key, keep);
@@ -125,11 +149,11 @@ WeekstarBoards::AddResult WeekstarBoards::add(const std::string& zset_key,
 }
 
 bool WeekstarBoards::publish(const std::string& zset_key, const std::string& count_key,
-                             const std::string& member, std::string state) {
+                             const std::string& member, std::string state, const Packing& packing) {
     for (int i = 0; i < kPublishAttempts; ++i) {
         const auto s = parse_state(state);
         if (!s) return false;
-        if (!store_.zadd(zset_key, member, static_cast<double>(pack_score(s->count, s->second)))) {
+        if (!store_.zadd(zset_key, member, static_cast<double>(packing.pack(s->count, s->slot)))) {
             return false;
         }
         // A writer that advanced the count after ours may have written its zset score before
@@ -143,11 +167,11 @@ bool WeekstarBoards::publish(const std::string& zset_key, const std::string& cou
 }
 
 bool WeekstarBoards::republish(const std::string& zset_key, const std::string& count_key,
-                               const std::string& member) {
+                               const std::string& member, const Packing& packing) {
     const auto current = read(count_key);
     if (!current) return false;
     if (!*current) return true;  // expired with its week: nothing to show
-    return publish(zset_key, count_key, member, **current);
+    return publish(zset_key, count_key, member, **current, packing);
 }
 
 bool WeekstarBoards::note_board(const BoardRef& b, std::chrono::milliseconds keep) {
@@ -158,21 +182,22 @@ bool WeekstarBoards::note_board(const BoardRef& b, std::chrono::milliseconds kee
 }
 
 std::optional<std::vector<BoardEntry>> WeekstarBoards::top(const std::string& zset_key,
-                                                           std::size_t n) {
+                                                           std::size_t n, const Packing& packing) {
     if (n == 0) return std::vector<BoardEntry>{};
     const auto range = store_.zrevrange(zset_key, 0, static_cast<std::int64_t>(n) - 1);
     if (!range) return std::nullopt;
     std::vector<BoardEntry> out;
     out.reserve(range->size());
     for (const auto& [member, score] : *range) {
-        out.push_back({member, count_of_score(score_from_double(score)),
+        out.push_back({member, packing.count_of(score_from_double(score)),
                        static_cast<std::int64_t>(out.size()) + 1});
     }
     return out;
 }
 
 std::optional<std::optional<BoardEntry>> WeekstarBoards::entry_of(const std::string& zset_key,
-                                                                  const std::string& member) {
+                                                                  const std::string& member,
+                                                                  const Packing& packing) {
     const auto score = store_.zscore(zset_key, member);
     if (!score) {
         // Not a member, or the store is down: zrevrange of one element tells them apart.
@@ -182,7 +207,7 @@ std::optional<std::optional<BoardEntry>> WeekstarBoards::entry_of(const std::str
     const auto rank = store_.zrevrank(zset_key, member);
     if (!rank) return std::nullopt;
     return std::optional<BoardEntry>(
-        BoardEntry{member, count_of_score(score_from_double(*score)), *rank + 1});
+        BoardEntry{member, packing.count_of(score_from_double(*score)), *rank + 1});
 }
 
 std::optional<Settlement> WeekstarBoards::settle(const BoardRef& b, std::int64_t now_ms) {
@@ -191,13 +216,15 @@ std::optional<Settlement> WeekstarBoards::settle(const BoardRef& b, std::int64_t
     if (!existing) return std::nullopt;
     if (*existing) return Settlement::from_json(**existing);
 
+    const auto packing = packing_of(b.week);
+    if (!packing) return std::nullopt;
     Settlement s;
     s.settled_ms = now_ms;
-    const auto winner = top(realtime_key(b), 1);
+    const auto winner = top(realtime_key(b), 1, *packing);
     if (!winner) return std::nullopt;
     if (!winner->empty()) {
         s.winner = winner->front();
-        const auto supporter = top(supporters_key(b, s.winner->member), 1);
+        const auto supporter = top(supporters_key(b, s.winner->member), 1, *packing);
         if (!supporter) return std::nullopt;
         if (!supporter->empty()) s.top_supporter = supporter->front();
     }

@@ -8,7 +8,7 @@
 //   feed: only online followers outside rooms are pushed, wherever they are connected; every
 //         follower's recent list has the item, read from any node; a fan-out whose nodes are
 //         all killed mid-way resumes when one node comes back.
-//   rank: one board for the cluster: ties by who reached the count first, across nodes;
+//   rank: one board for the cluster: ties by who reached the count first (to 10 ms), across nodes;
 //         switches take effect at once on every node; rank.update reaches a room on another
 //         node; last week is settled once.
 #include <gtest/gtest.h>
@@ -309,6 +309,15 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
     ASSERT_EQ(
         api_[2]->post("/v1/gift/events", gift_event("rk-4", 7300, 703, 9001, 5, 1, t0)).status,
         202);
+    // Sub-second: 704 reaches 2 at t1 (through n3), 705 50 ms later in the same second (through
+    // n1, arriving first): 704 ranks above 705 (a tie by second would order them 705, 704).
+    const std::int64_t t1 = t0 / 1000 * 1000 + 100;
+    ASSERT_EQ(
+        api_[0]->post("/v1/gift/events", gift_event("rk-7", 7400, 705, 9004, 5, 2, t1 + 50)).status,
+        202);
+    ASSERT_EQ(
+        api_[2]->post("/v1/gift/events", gift_event("rk-6", 7400, 704, 9004, 5, 2, t1)).status,
+        202);
     auto rk5 = api_[1]->post("/v1/gift/events", gift_event("rk-5", 7300, 703, 9001, 6, 50, t0));
     ASSERT_EQ(rk5.status, 202) << rk5.body;
     EXPECT_EQ(json::parse(rk5.body).at("counted").at("rank").at("weekstar"), false)
@@ -322,12 +331,41 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
 
     const std::string board = "/v1/rank/weekstar?channel=7&gift=5";
     std::string expected =
-        R"([{"user_id":"702","score":3,"rank":1},{"user_id":"701","score":3,"rank":2},{"user_id":"703","score":1,"rank":3}])";
+        R"([{"user_id":"702","score":3,"rank":1},{"user_id":"701","score":3,"rank":2},)"
+        R"({"user_id":"704","score":2,"rank":3},{"user_id":"705","score":2,"rank":4},)"
+        R"({"user_id":"703","score":1,"rank":5}])";
     for (int n = 0; n < 3; ++n) {
         ASSERT_TRUE(eventually(
             [&] { return json::serialize(get(n, board).at("entries")) == expected; }, 5s))
             << "n" << n + 1 << ": " << json::serialize(get(n, board));
     }
+    // In Redis: a fresh store packs this week at 10 ms, and ZSCORE's text is the exact packed
+    // integer, count in the leading digits (count * 10^8 + 99,999,999 - slot).
+    const std::string week(get(0, board).at("week").as_string());
+    auto redis_cli = [&](const std::string& args) {
+        std::string out;
+        FILE* p =
+            ::popen(("redis-cli -p " + std::to_string(redis_->port()) + " " + args).c_str(), "r");
+        char buf[256];
+        std::size_t n;
+        while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+        if (p) ::pclose(p);
+        while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+        return out;
+    };
+    EXPECT_EQ(redis_cli("GET lp:plugin:rank:weekstar:fine_since"), week);
+    const std::string zkey = "lp:plugin:rank:weekstar:realtime:" + week + ":7:5";
+    const long long s704 = std::atoll(redis_cli("ZSCORE " + zkey + " 704").c_str());
+    const long long s705 = std::atoll(redis_cli("ZSCORE " + zkey + " 705").c_str());
+    EXPECT_EQ(s704 / 100'000'000, 2);
+    EXPECT_EQ(s704 - s705, 5) << "50 ms = 5 slots of 10 ms: " << s704 << " " << s705;
+    // The largest score a board can hold (90,071,991 at slot 0) comes back exactly.
+    ASSERT_EQ(redis_cli("ZADD lp:ties:scratch 9007199199999999 top"), "1");
+    EXPECT_EQ(redis_cli("ZSCORE lp:ties:scratch top"), "9007199199999999");
+    EXPECT_EQ(static_cast<long long>(
+                  std::strtod(redis_cli("ZSCORE lp:ties:scratch top").c_str(), nullptr)),
+              9007199199999999LL);
+
     auto me = get(1, board + "&user=701").at("me");
     EXPECT_EQ(json::serialize(me), R"({"user_id":"701","rank":2,"score":3})");
     EXPECT_EQ(get(0, "/v1/rank/weekstar?channel=7&gift=6").at("entries").as_array().size(), 0u)

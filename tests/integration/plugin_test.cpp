@@ -1,17 +1,20 @@
 // tests/integration/plugin_test: plugins in a real livepushd: gift effects end to end, the
 // external shared-object plugin loading and serving a BIZ type and a route, a throwing plugin
 // that must not take the node down, and Kafka: gift events produced by another process (kcat)
-// into librdkafka's mock cluster become room effects, and room.chat goes upstream.
+// into librdkafka's mock cluster become room effects, and room.chat goes upstream. Rank: week-star
+// ties 50 ms apart, through the HTTP API.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <thread>
 
 #include "../plugins/kafka_mock.hpp"
+#include "eventually.hpp"
 #include "http_client.hpp"
 #include "livepush.pb.h"
 #include "load-test/client.hpp"
@@ -111,6 +114,42 @@ TEST(GiftPlugin, EventBecomesRoomEffectAndSenderConfirmationOnce) {
         << "a failure goes to the sender only";
     EXPECT_FALSE(outsider->next_push(0ms));
     EXPECT_EQ(api.post("/v1/gift/events", R"({"event_id":"x"})").status, 400);
+}
+
+TEST(RankPlugin, ReceiversReachingACount50msApartRankInThatOrder) {
+    // Embedded: one node, its in-memory store. 801 reaches 3 roses 50 ms before 802, in the
+    // same second: 801 ranks first (with ties by second, member order would put 802 first).
+    NodeProcess node({"--set", "plugins.enabled=gift,rank"});
+    HttpClient api(node.api_port());
+    ASSERT_EQ(api.post("/v1/rank/weekstar/config",
+                       R"({"channel_id":1,"gifts":[7],"web":true,"app":true})")
+                  .status,
+              200);
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t t0 = (now - 5000) / 1000 * 1000 + 100;  // .100 s and .150 s: one second
+    auto event = [](const std::string& id, int anchor, std::int64_t ts) {
+        return "{\"event_id\":\"" + id +
+               "\",\"room_id\":9,\"anchor_id\":" + std::to_string(anchor) +
+               ",\"sender_id\":11,\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"1\",\"ts_"
+               "ms\":" +
+               std::to_string(ts) + "}";
+    };
+    ASSERT_EQ(api.post("/v1/gift/events", event("wk-2", 802, t0 + 50)).status,
+              202);  // arrives first
+    ASSERT_EQ(api.post("/v1/gift/events", event("wk-1", 801, t0)).status, 202);
+    const std::string expected =
+        R"([{"user_id":"801","score":3,"rank":1},{"user_id":"802","score":3,"rank":2}])";
+    std::string seen;
+    EXPECT_TRUE(lp::testing::eventually(
+        [&] {  // events are counted on the plugin's worker
+            auto board = api.get("/v1/rank/weekstar?channel=1&gift=7");
+            seen = board.status == 200 ? json::serialize(board.json().at("entries")) : board.body;
+            return seen == expected;
+        },
+        5s))
+        << seen;
 }
 
 TEST(ExternalPlugin, SharedObjectLoadsAndServesBizAndRoutes) {

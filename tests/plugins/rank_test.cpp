@@ -1,6 +1,7 @@
-// tests/plugins/rank_test: week-star boards. The score packing and its 2^53 bound, ISO weeks
-// across New Year and time zones, then the plugin on the host's real MemoryStore,
-// MemoryJobQueue and JobRunner: configured gifts only, first-to-reach ties, my rank, config
+// tests/plugins/rank_test: week-star boards. ISO weeks across New Year and time zones, then
+// the plugin on the host's real MemoryStore, MemoryJobQueue and JobRunner: configured gifts
+// only, first-to-reach ties (to 10 ms; a week in progress at the upgrade stays in seconds: the
+// packings themselves are in weekstar_score_test.cpp), my rank, config
 // timing (first at once, gift changes next week, switches at once), idempotent events,
 // settlement at the week boundary and its idempotence, paced rank.update pushes.
 //
@@ -42,69 +43,6 @@ using namespace lp::plugins::rank;
 // ms since the epoch of a UTC date and time.
 std::int64_t utc_ms(int y, int mo, int d, int h = 0, int mi = 0, int s = 0) {
     return days_from_civil(y, mo, d) * kMsPerDay + ((h * 60LL + mi) * 60 + s) * 1000;
-}
-
-// ---------------------------------------------------------------- the score packing
-
-TEST(WeekstarScoreTest, TheLargestScoreIsAnExactDoubleAndOneMoreCountWouldNotBe) {
-    constexpr std::int64_t two53 = std::int64_t{1} << 53;
-    EXPECT_EQ(kMaxCount, 9'007'199'253);
-    EXPECT_EQ(kSecondsPerWeek, 604'800);
-    // Every second of a week fits in the low six digits.
-    EXPECT_LT(kSecondsPerWeek, kTimeSlots);
-    // The largest packed value (max count, reached at the week's first second) is below 2^53.
-    const std::int64_t top = pack_score(kMaxCount, 0);
-    EXPECT_EQ(top, 9'007'199'253'999'999);
-    EXPECT_LT(top, two53);
-    // One more count at t = 0 would pass 2^53 - 1: the bound is tight.
-    EXPECT_GT((kMaxCount + 1) * kTimeSlots + (kTimeSlots - 1), two53 - 1);
-    // Past 2^53 doubles stop being exact (why the bound matters).
-    EXPECT_EQ(static_cast<double>(two53), static_cast<double>(two53 + 1));
-
-    // At the extremes of count and time, the double holds the exact value and unpacks back.
-    for (std::int64_t count : {std::int64_t{0}, std::int64_t{1}, kMaxCount - 1, kMaxCount}) {
-        for (std::int64_t t :
-             {std::int64_t{0}, std::int64_t{1}, kSecondsPerWeek - 2, kSecondsPerWeek - 1}) {
-            const std::int64_t packed = pack_score(count, t);
-            const double d = static_cast<double>(packed);
-            EXPECT_EQ(score_from_double(d), packed) << count << "@" << t;
-            EXPECT_EQ(count_of_score(score_from_double(d)), count) << count << "@" << t;
-            EXPECT_EQ(second_of_score(score_from_double(d)), t) << count << "@" << t;
-        }
-    }
-}
-
-TEST(WeekstarScoreTest, TiesGoToTheEarlierReacherEvenAtTheExtremes) {
-    auto d = [](std::int64_t count, std::int64_t t) {
-        return static_cast<double>(pack_score(count, t));
-    };
-    const std::int64_t last = kSecondsPerWeek - 1;
-    // Same count: one second earlier is strictly higher, at the top count and the bottom one,
-    // at the start of the week and at its end, compared as the doubles the store keeps.
-    for (std::int64_t count : {std::int64_t{1}, kMaxCount}) {
-        EXPECT_GT(d(count, 0), d(count, 1));
-        EXPECT_GT(d(count, last - 1), d(count, last));
-        EXPECT_GT(d(count, 0), d(count, last));
-    }
-    // A higher count always wins, even reached at the week's last second against the first.
-    EXPECT_GT(d(kMaxCount, last), d(kMaxCount - 1, 0));
-    EXPECT_GT(d(2, last), d(1, 0));
-    // Counts beyond the bound saturate instead of overflowing into inexact doubles.
-    EXPECT_EQ(pack_score(kMaxCount + 1000, 5), pack_score(kMaxCount, 5));
-    EXPECT_LT(pack_score(std::numeric_limits<std::int64_t>::max() / 2, 0), std::int64_t{1} << 53);
-
-    // And a real sorted set orders them so.
-    MemoryStore store("t:");
-    store.zadd("z", "late_max", d(kMaxCount, last));
-    store.zadd("z", "early_max", d(kMaxCount, 0));
-    store.zadd("z", "early_second", d(kMaxCount - 1, 0));
-    store.zadd("z", "mid_max", d(kMaxCount, 1));
-    auto order = store.zrevrange("z", 0, -1);
-    ASSERT_TRUE(order);
-    std::vector<std::string> names;
-    for (auto& [m, s] : *order) names.push_back(m);
-    EXPECT_EQ(names,
-              (std::vector<std::string>{"early_max", "mid_max", "late_max", "early_second"}));
 }
 
 // ---------------------------------------------------------------- ISO weeks
@@ -391,21 +329,62 @@ TEST_F(RankTest, ACountIsReachedAtItsLatestGiftWhateverTheOrderEventsArriveIn) {
     EXPECT_EQ(entries(node_->board()), (Entries{{"4", 4, 1}, {"3", 4, 2}}));
 }
 
-TEST_F(RankTest, TheSameCountReachedInTheSameSecondIsATieOrderedByMember) {
-    // 11 and 12 reach 3 in the same second (different ms); 10 reached 3 earlier, 13 later.
+TEST_F(RankTest, ReceiversFiftyMsApartRankInThatOrderTiesInOneTenMsSlotByMember) {
+    // 11 reaches 3 at 7.000 s, 12 at 7.050 s (same second, 50 ms later), 13 at 7.999 s; 14 and
+    // 15 reach 3 in the same 10 ms slot as 11 (7.001 and 7.009 s); 10 earlier, 16 later.
     node_->gift("t0", 10, 101, 3, kWeekStart + 1'000);
+    node_->gift("t2", 12, 101, 3, kWeekStart + 7'050);  // arrives first, reached later
     node_->gift("t1", 11, 101, 3, kWeekStart + 7'000);
-    node_->gift("t2", 12, 101, 3, kWeekStart + 7'999);
-    node_->gift("t3", 13, 101, 3, kWeekStart + 8'000);
-    // Equal packed scores: the store's rule for equal scores (reverse member order, as
-    // Redis's ZREVRANGE), between the earlier and the later reacher.
-    EXPECT_EQ(entries(node_->board()),
-              (Entries{{"10", 3, 1}, {"12", 3, 2}, {"11", 3, 3}, {"13", 3, 4}}));
-    auto s11 = node_->store().zscore("weekstar:realtime:2026-W53:music:rose", "11");
-    auto s12 = node_->store().zscore("weekstar:realtime:2026-W53:music:rose", "12");
-    ASSERT_TRUE(s11 && s12);
-    EXPECT_EQ(*s11, *s12);
-    EXPECT_EQ(score_from_double(*s11), pack_score(3, 7));
+    node_->gift("t3", 13, 101, 3, kWeekStart + 7'999);
+    node_->gift("t4", 14, 101, 3, kWeekStart + 7'001);
+    node_->gift("t5", 15, 101, 3, kWeekStart + 7'009);
+    node_->gift("t6", 16, 101, 3, kWeekStart + 8'000);
+    // 11, 14, 15 share slot 700: equal scores, the store's rule for equal scores (reverse
+    // member order, as Redis's ZREVRANGE).
+    EXPECT_EQ(entries(node_->board()), (Entries{{"10", 3, 1},
+                                                {"15", 3, 2},
+                                                {"14", 3, 3},
+                                                {"11", 3, 4},
+                                                {"12", 3, 5},
+                                                {"13", 3, 6},
+                                                {"16", 3, 7}}));
+    const std::string key = "weekstar:realtime:2026-W53:music:rose";
+    auto s11 = node_->store().zscore(key, "11");
+    auto s12 = node_->store().zscore(key, "12");
+    auto s15 = node_->store().zscore(key, "15");
+    ASSERT_TRUE(s11 && s12 && s15);
+    EXPECT_EQ(*s11, *s15);
+    EXPECT_EQ(score_from_double(*s11), kTenMs.pack(3, 700));
+    EXPECT_EQ(score_from_double(*s12), kTenMs.pack(3, 705));
+    EXPECT_EQ(*node_->store().get("weekstar:count:2026-W53:music:rose:12"), "3:705");
+}
+
+TEST(RankUpgradeTest, AWeekOldNodesCountedInStaysInSecondsAndTheNextWeekIsTenMs) {
+    // The store as nodes before the upgrade left it mid-week: anchor 1 reached 5 at second 7.
+    auto data = std::make_shared<MemoryStoreData>();
+    {
+        MemoryStore old(data, "plugin:rank:");
+        old.sadd("weekstar:boards:2026-W53", {"music:rose"});
+        old.set("weekstar:count:2026-W53:music:rose:1", "5:7");
+        old.zadd("weekstar:realtime:2026-W53:music:rose", "1", double(kSecond.pack(5, 7)));
+    }
+    ManualClock clock;
+    clock.now_ms = kWed;
+    Node node(clock, {}, data);
+    node.configure(kMusic);
+    EXPECT_EQ(*node.store().get("weekstar:fine_since"), "2027-W01");
+    // Anchor 2 reaches 5 in the same second (7.050 s): this week ties within a second as before.
+    node.gift("u1", 2, 101, 5, kWeekStart + 7'050);
+    node.gift("u2", 3, 101, 5, kWeekStart + 6'990);  // second 6: ahead
+    EXPECT_EQ(entries(node.board()), (Entries{{"3", 5, 1}, {"2", 5, 2}, {"1", 5, 3}}));
+    EXPECT_EQ(*node.store().get("weekstar:count:2026-W53:music:rose:2"), "5:7");
+    // Next week is packed at 10 ms: 50 ms apart rank in that order.
+    clock.now_ms = kBoundary + 1000;
+    node.gift("v1", 2, 101, 5, kBoundary + 7'050);
+    node.gift("v2", 1, 101, 5, kBoundary + 7'000);
+    EXPECT_EQ(entries(node.board("rose", {{"week", "2027-W01"}})),
+              (Entries{{"1", 5, 1}, {"2", 5, 2}}));
+    EXPECT_EQ(*node.store().get("weekstar:count:2027-W01:music:rose:2"), "5:705");
 }
 
 TEST_F(RankTest, MyRankAndScore) {
@@ -430,7 +409,7 @@ TEST_F(RankTest, AReplayedEventCountsOnce) {
     // The supporter board too.
     auto sup = node_->store().zrevrange("weekstar:supporters:2026-W53:music:rose:1", 0, -1);
     ASSERT_TRUE(sup && sup->size() == 1);
-    EXPECT_EQ(count_of_score(score_from_double(sup->front().second)), 4);
+    EXPECT_EQ(kTenMs.count_of(score_from_double(sup->front().second)), 4);
 }
 
 TEST_F(RankTest, BadEventsAreSkippedNotThrown) {
@@ -453,10 +432,10 @@ TEST_F(RankTest, KeysCarryTheIsoYearAndWeekAcrossNewYear) {
     node_->gift("ny3", 1, 101, 4, utc_ms(2027, 1, 4, 0));     // Monday: 2027-W01
     auto& s = node_->store();
     EXPECT_EQ(
-        count_of_score(score_from_double(*s.zscore("weekstar:realtime:2026-W53:music:rose", "1"))),
+        kTenMs.count_of(score_from_double(*s.zscore("weekstar:realtime:2026-W53:music:rose", "1"))),
         3);
     EXPECT_EQ(
-        count_of_score(score_from_double(*s.zscore("weekstar:realtime:2027-W01:music:rose", "1"))),
+        kTenMs.count_of(score_from_double(*s.zscore("weekstar:realtime:2027-W01:music:rose", "1"))),
         4);
     EXPECT_EQ(entries(node_->board("rose", {{"week", "2026-W53"}})), (Entries{{"1", 3, 1}}));
     EXPECT_EQ(entries(node_->board("rose")), (Entries{{"1", 4, 1}}));  // this week: 2027-W01
@@ -572,11 +551,12 @@ TEST(RankConcurrencyTest, GiftsRacingOnTwoNodesAddUpExactlyAndCountOnce) {
         }
         auto score = raw.zscore("weekstar:realtime:2026-W53:music:rose", std::to_string(anchor));
         ASSERT_TRUE(score);
-        EXPECT_EQ(score_from_double(*score), pack_score(total, last_second)) << "anchor " << anchor;
+        EXPECT_EQ(score_from_double(*score), kTenMs.pack(total, last_second * 100))
+            << "anchor " << anchor;
         auto support =
             raw.zscore("weekstar:supporters:2026-W53:music:rose:" + std::to_string(anchor), "100");
         ASSERT_TRUE(support);
-        EXPECT_EQ(count_of_score(score_from_double(*support)), from_sender0);
+        EXPECT_EQ(kTenMs.count_of(score_from_double(*support)), from_sender0);
     }
     EXPECT_EQ(a.metrics().get("duplicate_events") + b.metrics().get("duplicate_events"),
               static_cast<std::uint64_t>(kThreads * kEach));
