@@ -2,8 +2,11 @@
 // variables (LIVEPUSH_SECTION_KEY), flags (--tcp-listen ...) and --set section.key=value, in that
 // order of precedence (later wins). The key and flag names of design.md section 2 are fixed.
 //
-// Every key lives in one table (the schema in config.cpp) with its default, flag, and help text,
-// so --help, the env names and --set are all derived from that one place. Unknown keys under
+// Every key lives in one table (the schema in config.cpp) with its flag, its checks (bounds of a
+// number, the form of an address) and help text, so --help, the env names, --set and the checks
+// of every source are all derived from that one place. Its default is the member initializer
+// below, which for a module's option is that module's named constant (its Options struct uses
+// the same one), so each default is written once. Unknown keys under
 // [plugins.*] are kept verbatim for the plugins; other unknown keys are an error.
 #pragma once
 
@@ -154,12 +157,6 @@ struct ConfigResult {
 // Parses argv (without the program name and without a leading sub-command) and the environment
 // `envp` (NAME=VALUE strings, nullptr-terminated, may be nullptr).
 ConfigResult load_config(int argc, const char* const* argv, const char* const* envp);
-
-// "host:port" → host and port; accepts "[::1]:7000". False on a malformed address.
-bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port);
-
-// True for host:port on localhost, 127.0.0.0/8 or ::1.
-bool is_loopback_address(const std::string& addr);
 
 // --dev publishes its secret and API key, so they must never face a network: every listener
 // whose address the operator did not set listens on 127.0.0.1 instead of every interface, and

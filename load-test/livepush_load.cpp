@@ -35,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "codec/address.hpp"
 #include "load-test/api_publisher.hpp"
 #include "load-test/load_shard.hpp"
 #include "load-test/plugin_runs.hpp"
@@ -402,10 +403,11 @@ RunOptions parse_options(int argc, char** argv) {
         else if (a == "--max-body")
             l.max_body = static_cast<std::uint32_t>(parse_uint(flag, v, 16u << 20));
         else if (a == "--api") {
-            std::size_t colon = v.rfind(':');
-            if (colon == std::string::npos || colon == 0) usage_error("--api is HOST:PORT");
-            o.api_host = v.substr(0, colon);
-            o.api_port = static_cast<std::uint16_t>(parse_uint(flag, v.substr(colon + 1), 65535));
+            std::string why;
+            const auto api = lp::codec::Address::parse(v, lp::codec::PortZero::Refused, &why);
+            if (!api) usage_error("--api is HOST:PORT: " + why);
+            o.api_host = api->host;
+            o.api_port = api->port;
         } else if (a == "--api-key")
             o.api_key = v;
         else if (a == "--api-connections")

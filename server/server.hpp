@@ -81,7 +81,9 @@ private:
     bool stopped_ = false;
 };
 
-// "host:port" to an endpoint; throws std::runtime_error with the address in the message.
+// "host:port" (codec/address rules; port 0 = any) to an endpoint: the host is an IP literal or
+// "localhost" (127.0.0.1), never resolved. Throws std::runtime_error with the address in the
+// message.
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& addr);
 
 }  // namespace lp::server
