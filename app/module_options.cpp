@@ -42,8 +42,8 @@ std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out) {
     out.previous_until = static_cast<std::int64_t>(a.jwt_previous_until);
     out.previous.secret = a.jwt_secret_previous;
     if (!a.jwt_public_key_previous.empty()) {
-        if (auto err = auth::load_public_keys_file(a.jwt_public_key_previous,
-                                                   out.previous.public_keys);
+        if (auto err =
+                auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys);
             !err.empty())
             return "auth.jwt_public_key_previous: " + err;
     }

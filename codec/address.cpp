@@ -86,8 +86,7 @@ bool parse_port(std::string_view text, PortZero port_zero, std::uint16_t& out, s
 
 }  // namespace
 
-std::optional<Address> Address::parse(std::string_view text, PortZero port_zero,
-                                      std::string* why) {
+std::optional<Address> Address::parse(std::string_view text, PortZero port_zero, std::string* why) {
     std::string_view host;
     std::string_view port_text;
     std::uint16_t port = 0;
@@ -97,8 +96,8 @@ std::optional<Address> Address::parse(std::string_view text, PortZero port_zero,
     return Address{std::string(host), port};
 }
 
-std::optional<std::vector<Address>> Address::parse_list(std::string_view text,
-                                                        PortZero port_zero, std::string* why) {
+std::optional<std::vector<Address>> Address::parse_list(std::string_view text, PortZero port_zero,
+                                                        std::string* why) {
     std::vector<Address> out;
     for (std::size_t start = 0;;) {
         const std::size_t comma = text.find(',', start);
@@ -123,6 +122,8 @@ bool Address::is_loopback() const {
     return host.starts_with("127.") && is_ipv4_literal(host);
 }
 
-std::string Address::numeric_host() const { return host == "localhost" ? "127.0.0.1" : host; }
+std::string Address::numeric_host() const {
+    return host == "localhost" ? "127.0.0.1" : host;
+}
 
 }  // namespace lp::codec
