@@ -337,13 +337,15 @@ std::string check_value(const ConfigKey& key, std::string_view value) {
             return {};
         case ValueCheck::ListenAddress:
         case ValueCheck::DialAddress: {
-            const auto port_zero = key.check == ValueCheck::ListenAddress ? codec::PortZero::Allowed
-                                                                          : codec::PortZero::Refused;
+            const auto port_zero = key.check == ValueCheck::ListenAddress
+                                       ? codec::PortZero::Allowed
+                                       : codec::PortZero::Refused;
             if (value.empty() || codec::Address::parse(value, port_zero, &why)) return {};
             return in_quotes(value) + " is not host:port: " + why;
         }
         case ValueCheck::DialAddressList:
-            if (value.empty() || codec::Address::parse_list(value, codec::PortZero::Refused, &why)) {
+            if (value.empty() ||
+                codec::Address::parse_list(value, codec::PortZero::Refused, &why)) {
                 return {};
             }
             return in_quotes(value) + " is not a comma-separated list of host:port: " + why;

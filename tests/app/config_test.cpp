@@ -404,8 +404,9 @@ TEST(Config, IntegersMustBePlainAndInRange) {
 // to be checked by hand in main.cpp (> 0) or clamped in node.cpp (at least 1) is refused here.
 TEST(Config, OutOfBoundValueNamesKeySourceAndBound) {
     const ConfigResult flag = load({"--heartbeat-interval-ms", "0"});
-    EXPECT_EQ(flag.error,
-              R"(server.heartbeat_interval_ms: "0" is below the minimum 1 (from --heartbeat-interval-ms))");
+    EXPECT_EQ(
+        flag.error,
+        R"(server.heartbeat_interval_ms: "0" is below the minimum 1 (from --heartbeat-interval-ms))");
     const ConfigResult env = load({}, {"LIVEPUSH_ROOM_COALESCE_MAX=0"});
     EXPECT_EQ(env.error,
               R"(room.coalesce_max: "0" is below the minimum 1 (from LIVEPUSH_ROOM_COALESCE_MAX))");
@@ -416,17 +417,18 @@ TEST(Config, OutOfBoundValueNamesKeySourceAndBound) {
     EXPECT_EQ(from_file.error,
               R"(api.idle_timeout_ms: "0" is below the minimum 1 (from )" + file.path() + ")");
     const ConfigResult over = load({"--jwt-previous-until", "9223372036854775808"});
-    EXPECT_NE(over.error.find("auth.jwt_previous_until: \"9223372036854775808\" is over the maximum "
-                              "9223372036854775807"),
-              std::string::npos)
+    EXPECT_NE(
+        over.error.find("auth.jwt_previous_until: \"9223372036854775808\" is over the maximum "
+                        "9223372036854775807"),
+        std::string::npos)
         << over.error;
 }
 
 TEST(Config, EveryFormerHandCheckOrClampIsASchemaBound) {
-    for (const char* key : {"server.heartbeat_interval_ms", "server.max_body",
-                            "api.header_timeout_ms", "api.idle_timeout_ms", "api.max_connections",
-                            "room.coalesce_max", "im.workers", "server.plugin_queue_max",
-                            "jobs.tick_ms", "jobs.ttr_ms"}) {
+    for (const char* key :
+         {"server.heartbeat_interval_ms", "server.max_body", "api.header_timeout_ms",
+          "api.idle_timeout_ms", "api.max_connections", "room.coalesce_max", "im.workers",
+          "server.plugin_queue_max", "jobs.tick_ms", "jobs.ttr_ms"}) {
         const ConfigResult zero = load({"--set", std::string(key) + "=0"});
         EXPECT_NE(zero.error.find(std::string(key) + ": \"0\" is below the minimum 1"),
                   std::string::npos)
