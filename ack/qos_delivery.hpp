@@ -39,8 +39,8 @@
 namespace lp::ack {
 
 struct DeliveryOptions {
-    std::uint32_t window = kDefaultWindow;            // messages in flight per session
-    std::chrono::milliseconds retry = kDefaultRetry;  // first retry timeout; doubles each attempt
+    std::uint32_t window = kDefaultWindow;             // messages in flight per session
+    std::chrono::milliseconds retry = kDefaultRetry;   // first retry timeout; doubles each attempt
     std::uint32_t max_attempts = kDefaultMaxAttempts;  // sends before the message goes to the inbox
     std::chrono::seconds inbox_ttl = kDefaultInboxTtl;  // default lifetime of a qos1 message
     std::uint32_t replay_max = 1000;                    // inbox messages replayed per login

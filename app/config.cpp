@@ -43,8 +43,8 @@ using FieldRef = std::variant<StringField, U32Field, U64Field>;
 // What a value must look like beyond its type.
 enum class ValueCheck : std::uint8_t {
     None,
-    ListenAddress,  // host:port or [v6]:port (codec/address), port 0 = any; empty = unset / off
-    DialAddress,    // the same, port 1..65535 (it is dialled); empty = unset
+    ListenAddress,    // host:port or [v6]:port (codec/address), port 0 = any; empty = unset / off
+    DialAddress,      // the same, port 1..65535 (it is dialled); empty = unset
     DialAddressList,  // host:port[,host:port...], ports 1..65535; empty = unset
     LogLevel,
 };

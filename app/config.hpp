@@ -74,10 +74,10 @@ struct Config {
         std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
     } room;
     struct Delivery {
-        std::uint32_t window = ack::kDefaultWindow;  // qos1 messages in flight per session
+        std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session
         std::uint32_t retry_ms = as_ms(ack::kDefaultRetry);  // first retry; doubles per attempt
-        std::uint32_t max_attempts = ack::kDefaultMaxAttempts;  // sends before the inbox
-        std::uint32_t inbox_max = ack::kDefaultInboxMax;        // messages kept per user
+        std::uint32_t max_attempts = ack::kDefaultMaxAttempts;    // sends before the inbox
+        std::uint32_t inbox_max = ack::kDefaultInboxMax;          // messages kept per user
         std::uint32_t inbox_ttl_s = as_s(ack::kDefaultInboxTtl);  // a qos1 message's lifetime
         std::uint32_t inbox_max_per_sender = 100;  // im.send messages one sender may hold in one inbox
         // qos1 messages queued behind a session's window.

@@ -1,9 +1,6 @@
 // app/node: see node.hpp.
 #include "app/node.hpp"
 
-#include "app/module_options.hpp"
-#include "codec/address.hpp"
-
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -17,6 +14,7 @@
 
 #include "ack/memory_inbox.hpp"
 #include "ack/redis_inbox.hpp"
+#include "app/module_options.hpp"
 #include "cluster.pb.h"
 #include "router/cluster.hpp"
 #include "plugins/gift/gift_plugin.hpp"
@@ -35,6 +33,7 @@
 #include "plugins/host/redis_store.hpp"
 #include <boost/json.hpp>
 #include "ack/qos_delivery.hpp"
+#include "codec/address.hpp"
 #include "codec/prometheus_text.hpp"
 #include "handlers/gateway.hpp"
 #include "push/http_api.hpp"

@@ -40,7 +40,7 @@ struct ApiOptions {
     std::string listen{kDefaultApiListen};
     std::string key;                         // bearer key; empty = no auth
     std::size_t max_body_bytes = kDefaultApiMaxBodyBytes;  // over it: 413
-    std::uint32_t max_user_ids = kDefaultApiMaxUserIds;  // /v1/push/users
+    std::uint32_t max_user_ids = kDefaultApiMaxUserIds;    // /v1/push/users
     std::uint32_t max_requests_per_s = 0;    // 0 = no limit; over it: 429
     // API connections at most; at the cap the longest-idle one is closed for a new one, and a
     // new one is refused only when every connection is busy with a request.
