@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace lp::codec {
+class PromText;
+}
+
 namespace lp::ack {
 
 // A user-targeted qos1 message, as stored and as replayed.
@@ -84,6 +88,9 @@ public:
     // Drops expired messages of every user (called periodically).
     virtual void sweep(std::uint64_t now_ms) = 0;
     virtual InboxCounters counters() const = 0;
+    // Its Prometheus families: the counters above, and whatever a store counts of its own
+    // (RedisInbox: the operations Redis did not complete). Defined in ack/delivery_metrics.cpp.
+    virtual void write_metrics(codec::PromText& m) const;
 };
 
 }  // namespace lp::ack

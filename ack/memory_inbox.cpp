@@ -2,17 +2,10 @@
 #include "ack/memory_inbox.hpp"
 
 #include <algorithm>
-#include <chrono>
+
+#include "codec/wall_clock.hpp"
 
 namespace lp::ack {
-
-namespace {
-std::uint64_t now_ms() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
-}  // namespace
 
 void MemoryInbox::forget_sender(UserInbox& u, const StoredMessage& m) {
     if (m.sender == 0) return;
@@ -110,7 +103,7 @@ std::vector<StoredMessage> MemoryInbox::load(std::uint64_t user, std::size_t max
     std::lock_guard lock(st.mu);
     auto it = st.users.find(user);
     if (it == st.users.end()) return out;
-    drop_expired(it->second, now_ms());
+    drop_expired(it->second, codec::wall_ms());
     for (const auto& m : it->second.q) {
         if (out.size() >= max) break;
         out.push_back(m);
@@ -147,7 +140,7 @@ std::size_t MemoryInbox::size(std::uint64_t user) {
     std::lock_guard lock(st.mu);
     auto it = st.users.find(user);
     if (it == st.users.end()) return 0;
-    drop_expired(it->second, now_ms());
+    drop_expired(it->second, codec::wall_ms());
     return it->second.q.size();
 }
 

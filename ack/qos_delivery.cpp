@@ -9,7 +9,9 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::ack {
@@ -50,7 +52,7 @@ constexpr std::uint64_t kReplayedMemoryMs = 10000;
 
 bool QosDelivery::holds(Window& w, std::uint64_t msg_id) {
     if (!w.replayed.empty()) {
-        if (server::wall_ms() - w.replayed_at_ms > kReplayedMemoryMs) {
+        if (codec::wall_ms() - w.replayed_at_ms > kReplayedMemoryMs) {
             std::vector<std::uint64_t>().swap(w.replayed);
         } else if (std::binary_search(w.replayed.begin(), w.replayed.end(), msg_id)) {
             return true;
@@ -64,12 +66,9 @@ bool QosDelivery::holds(Window& w, std::uint64_t msg_id) {
 }
 
 server::SharedPacket qos1_packet(const StoredMessage& m) {
-    auto push = std::make_shared<pb::Push>();
-    push->set_msg_id(m.msg_id);
-    push->set_type(m.type);
-    push->set_payload(m.payload);
-    push->set_sent_at_ms(m.sent_at_ms);
-    return server::SharedPacket{codec::Code::Push, codec::kAckRequired, std::move(push)};
+    return server::push_packet(
+        {.msg_id = m.msg_id, .type = m.type, .payload = m.payload, .sent_at_ms = m.sent_at_ms},
+        codec::kAckRequired);
 }
 
 QosDelivery::QosDelivery(DeliveryOptions opts, InboxStore& inbox, server::Hub& hub)
@@ -80,7 +79,7 @@ QosDelivery::QosDelivery(DeliveryOptions opts, InboxStore& inbox, server::Hub& h
 
 std::uint64_t QosDelivery::default_expiry(std::uint32_t ttl_s) const {
     auto ttl = ttl_s ? std::chrono::seconds(ttl_s) : opts_.inbox_ttl;
-    return server::wall_ms() + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
+    return codec::wall_ms() + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
 }
 
 QosDelivery::Window& QosDelivery::window_of(Session& s) {
@@ -174,7 +173,7 @@ void QosDelivery::send_private(PrivateMessage pm, std::function<void(PrivateResu
     m.msg_id = pm.msg_id;
     m.type = std::move(pm.type);
     m.payload = std::move(pm.payload);
-    m.sent_at_ms = server::wall_ms();
+    m.sent_at_ms = codec::wall_ms();
     m.expires_at_ms = default_expiry(0);
     m.sender = pm.from;
     auto r = fan_out({pm.to}, m, false);
@@ -224,7 +223,7 @@ void QosDelivery::overflow(Window& w, Entry& e) {
 }
 
 void QosDelivery::start(Window& w, std::unique_ptr<Entry> e) {
-    if (e->msg->expires_at_ms && e->msg->expires_at_ms <= server::wall_ms()) {
+    if (e->msg->expires_at_ms && e->msg->expires_at_ms <= codec::wall_ms()) {
         stats_.expired.fetch_add(1, std::memory_order_relaxed);
         if (e->from_inbox) inbox_.remove(w.session->user.id, {e->msg->msg_id});
         return;
@@ -402,7 +401,7 @@ void QosDelivery::finish_replay(Session& s, std::vector<StoredMessage> msgs) {
     stats_.replayed.fetch_add(replayed_ids.size(), std::memory_order_relaxed);
     std::sort(replayed_ids.begin(), replayed_ids.end());
     w.replayed = replayed_ids;
-    w.replayed_at_ms = server::wall_ms();
+    w.replayed_at_ms = codec::wall_ms();
     for (auto& e : arrived) {
         if (std::binary_search(replayed_ids.begin(), replayed_ids.end(), e->msg->msg_id)) continue;
         admit(w, std::move(e));

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "codec/wall_clock.hpp"
 #include "internal.pb.h"
 #include "redis/client.hpp"
 
@@ -166,12 +167,6 @@ std::string with_forget(std::string_view body) {
     std::string source(kForgetSenderLua);
     source += body;
     return source;
-}
-
-std::uint64_t now_ms() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
 }
 
 std::uint64_t non_negative(const redis::Reply& r) {
@@ -368,7 +363,7 @@ AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMess
     redis::Reply r = redis_.eval_sync(
         shared_->append_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(m.msg_id), encode(m), std::to_string(m.expires_at_ms),
-         std::to_string(now_ms()), std::to_string(max_per_user_), std::to_string(m.sender),
+         std::to_string(codec::wall_ms()), std::to_string(max_per_user_), std::to_string(m.sender),
          std::to_string(share)},
         opts_.timeout);
     if (!integers_first(r, 2)) {
@@ -389,7 +384,7 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
     if (users.size() == 1) return append(users[0], m) ? std::vector<std::uint64_t>{} : users;
     auto batch = std::make_shared<FlagBatch>(users.size());
     const std::string encoded = encode(m), id = std::to_string(m.msg_id), expires = std::to_string(m.expires_at_ms),
-                      now = std::to_string(now_ms()), cap = std::to_string(max_per_user_),
+                      now = std::to_string(codec::wall_ms()), cap = std::to_string(max_per_user_),
                       sender = std::to_string(m.sender);
     auto shared = shared_;
     for (std::size_t i = 0; i < users.size(); ++i) {
@@ -435,7 +430,7 @@ std::vector<StoredMessage> RedisInbox::load(std::uint64_t user, std::size_t max)
     Keys k = keys_of(user);
     redis::Reply r = redis_.eval_sync(
         shared_->load_script, {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
-        {std::to_string(now_ms()), std::to_string(bounded_max)}, opts_.timeout);
+        {std::to_string(codec::wall_ms()), std::to_string(bounded_max)}, opts_.timeout);
     if (!integers_first(r, 1)) {
         inc(shared_->load_failures);
         return out;
@@ -474,7 +469,7 @@ std::size_t RedisInbox::size(std::uint64_t user) {
     Keys k = keys_of(user);
     redis::Reply r = redis_.eval_sync(shared_->size_script,
                                     {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
-                                    {std::to_string(now_ms())}, opts_.timeout);
+                                    {std::to_string(codec::wall_ms())}, opts_.timeout);
     if (!integers_first(r, 2)) {
         inc(shared_->size_failures);
         return 0;

@@ -125,6 +125,7 @@ public:
     // completes. Expiry itself does not depend on it (load/size prune, key TTLs clean up).
     void sweep(std::uint64_t now_ms) override;
     InboxCounters counters() const override;
+    void write_metrics(codec::PromText& m) const override;  // the counters, then Stats
 
     Stats stats() const;
     Keys keys_of(std::uint64_t user) const;

@@ -20,6 +20,7 @@
 
 #include "ack/defaults.hpp"
 #include "auth/jwt.hpp"
+#include "events/defaults.hpp"
 #include "handlers/defaults.hpp"
 #include "plugins/host/defaults.hpp"
 #include "push/defaults.hpp"
@@ -145,10 +146,11 @@ struct Config {
     } cluster;
     struct Kafka {
         std::string brokers;  // empty = no Kafka
-        std::string group = "livepush";  // one consumer group per cluster
+        std::string group{events::kDefaultKafkaGroup};  // one consumer group per cluster
         std::string upstream_topic = "livepush.upstream";  // client packets for business services
         std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
-        std::uint32_t fetch_wait_max_ms = 100;  // the longest a consumer fetch waits at the broker
+        // The longest a consumer fetch waits at the broker.
+        std::uint32_t fetch_wait_max_ms = as_ms(events::kDefaultFetchWaitMax);
         std::string settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
     } kafka;
     struct Jobs {

@@ -14,7 +14,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,6 +27,8 @@
 #include "app/config.hpp"
 #include "app/module_options.hpp"
 #include "auth/jwt.hpp"
+#include "codec/json_ids.hpp"
+#include "codec/wall_clock.hpp"
 #include "app/node.hpp"
 #include "codec/address.hpp"
 
@@ -139,9 +140,9 @@ int mint_token(int argc, char** argv) {
             return argv[++i];
         };
         if (a == "--user") {
-            std::string v = value("--user");
-            auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), user);
-            if (ec != std::errc() || p != v.data() + v.size() || user == 0) {
+            const auto id = lp::codec::decimal_u64(value("--user"));
+            user = id.value_or(0);
+            if (user == 0) {
                 std::fprintf(stderr, "livepushd token: --user must be a non-zero unsigned integer\n");
                 return 2;
             }
@@ -174,9 +175,7 @@ int mint_token(int argc, char** argv) {
         }
         c.auth.jwt_secret = kDevSecret;
     }
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    const auto now = static_cast<std::int64_t>(lp::codec::wall_ms() / 1000);
     if (c.auth.max_token_ttl_s != 0 && ttl > static_cast<std::int64_t>(c.auth.max_token_ttl_s)) {
         std::fprintf(stderr, "livepushd token: --ttl %lld is over auth.max_token_ttl_s (%u): the node would refuse it\n",
                      static_cast<long long>(ttl), c.auth.max_token_ttl_s);

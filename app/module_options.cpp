@@ -1,9 +1,11 @@
 // app/module_options: see module_options.hpp.
 #include "app/module_options.hpp"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 #include "codec/address.hpp"
@@ -26,6 +28,18 @@ std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_p
     }
     if (address.port == 0) address.port = bound_tcp_port;
     return address.to_string();
+}
+
+// kafka.settings: "name=value,name=value" → librdkafka properties. Throws naming the bad item.
+std::map<std::string, std::string> parse_kafka_settings(const std::string& text) {
+    std::map<std::string, std::string> out;
+    for (const auto& item : plugins::split_list(text)) {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw std::runtime_error("kafka.settings: \"" + item + "\" is not name=value");
+        out[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return out;
 }
 
 }  // namespace
@@ -167,6 +181,25 @@ plugins::JobRunner::Options job_runner_options(const Config& c) {
     jo.ttr = milliseconds(c.jobs.ttr_ms);
     jo.max_attempts = c.jobs.max_attempts;
     return jo;
+}
+
+events::KafkaOptions kafka_options(const Config& c, std::vector<std::string> topics) {
+    events::KafkaOptions ko;
+    ko.brokers = c.kafka.brokers;
+    ko.group = c.kafka.group;
+    ko.client_id = c.cluster.node_id;
+    ko.fetch_wait_max = std::chrono::milliseconds(c.kafka.fetch_wait_max_ms);
+    ko.rdkafka_config = parse_kafka_settings(c.kafka.settings);
+    ko.topics = std::move(topics);
+    ko.log = [](int level, std::string_view line) {
+        if (level <= 3)
+            spdlog::error("kafka: {}", line);
+        else if (level <= 4)
+            spdlog::warn("kafka: {}", line);
+        else
+            spdlog::debug("kafka: {}", line);
+    };
+    return ko;
 }
 
 }  // namespace lp::app

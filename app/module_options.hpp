@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ack/qos_delivery.hpp"
 #include "app/config.hpp"
 #include "auth/jwt.hpp"
+#include "events/kafka_context.hpp"
 #include "handlers/gateway.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "push/http_api.hpp"
@@ -38,5 +40,8 @@ router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_
 redis::Client::Options plugin_redis_options(const Config& c);
 push::ApiOptions api_options(const Config& c);
 plugins::JobRunner::Options job_runner_options(const Config& c);
+// Consuming `topics` (the plugins' event types). Throws std::runtime_error naming the item of
+// kafka.settings that is not name=value.
+events::KafkaOptions kafka_options(const Config& c, std::vector<std::string> topics);
 
 }  // namespace lp::app

@@ -27,7 +27,6 @@ public:
     std::string metrics_text() const;
 
 private:
-    void build_plugins(const Config& c);
     struct Parts;
     std::unique_ptr<Parts> p_;
 };

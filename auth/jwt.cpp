@@ -24,6 +24,8 @@
 #include <string>
 #include <utility>
 
+#include "codec/json_ids.hpp"
+
 namespace lp::auth {
 namespace {
 
@@ -78,31 +80,11 @@ std::optional<std::int64_t> numeric_date(const boost::json::value& v, bool round
     return std::nullopt;
 }
 
-// Decimal user id: digits only, no sign, no spaces, no leading zero, fits in 64 bits, not 0.
-std::optional<std::uint64_t> parse_user_id(std::string_view text) {
-    if (text.empty() || text.size() > 20 || text.front() == '0') return std::nullopt;
-    std::uint64_t id = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return std::nullopt;
-        const auto digit = static_cast<std::uint64_t>(c - '0');
-        if (id > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
-        id = id * 10 + digit;
-    }
-    return id;
-}
-
+// The sub claim as a user id (codec/json_ids.hpp): a JSON integer or a decimal string, not 0.
+// Doubles are refused even when integral, and so are leading zeros ("007"): two spellings of one
+// user would be two different tokens for the same sub.
 std::optional<std::uint64_t> user_id_of(const boost::json::value& sub) {
-    // Doubles are refused even when integral: beyond 2^53 they no longer name one user.
-    if (const auto* i = sub.if_int64()) {
-        if (*i > 0) return static_cast<std::uint64_t>(*i);
-        return std::nullopt;
-    }
-    if (const auto* u = sub.if_uint64()) {
-        if (*u > 0) return *u;
-        return std::nullopt;
-    }
-    if (const auto* s = sub.if_string()) return parse_user_id(std::string_view(*s));
-    return std::nullopt;
+    return codec::json_id(sub, codec::LeadingZeros::refused);
 }
 
 // Decodes one base64url segment and parses it as a JSON object.

@@ -5,6 +5,8 @@
 // escaping, number formatting and the histogram's cumulative buckets.
 // What it must never do: reorder samples. A family's samples must be written together (the
 // format requires it); callers keep each family in one place.
+// An empty `help` writes no HELP line (HELP is optional in the format; the families that were
+// published without one keep their exposition unchanged).
 #pragma once
 
 #include <charconv>
@@ -69,11 +71,14 @@ private:
     }
     void describe(std::string_view name, std::string_view help, std::string_view type) {
         if (!described_.insert(std::string(name)).second) return;
-        out_ += "# HELP ";
-        out_ += name;
-        out_ += ' ';
-        out_ += help;
-        out_ += "\n# TYPE ";
+        if (!help.empty()) {
+            out_ += "# HELP ";
+            out_ += name;
+            out_ += ' ';
+            out_ += help;
+            out_ += '\n';
+        }
+        out_ += "# TYPE ";
         out_ += name;
         out_ += ' ';
         out_ += type;

@@ -5,13 +5,14 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <stdexcept>
 
 #include "codec/envelope.hpp"
+#include "codec/json_ids.hpp"
 #include "codec/json_numbers.hpp"
+#include "codec/wall_clock.hpp"
+#include "handlers/biz_data.hpp"
 #include "server/event_loop.hpp"
-#include "server/room_fanout.hpp"
 
 namespace lp::handlers {
 
@@ -21,51 +22,12 @@ using codec::Code;
 using server::Inbound;
 using server::Session;
 
-std::uint64_t now_ms() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
-
 namespace {
-
-// An unsigned 64-bit JSON number or decimal string.
-bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out) {
-    const json::value* v = o.if_contains(key);
-    if (!v) return false;
-    if (v->is_uint64()) {
-        out = v->get_uint64();
-    } else if (v->is_int64()) {
-        if (v->get_int64() < 0) return false;
-        out = static_cast<std::uint64_t>(v->get_int64());
-    } else if (v->is_string()) {
-        const auto& s = v->get_string();
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return false;
-    } else {
-        return false;
-    }
-    return true;
-}
-
-// A user or room id: as read_u64, and non-zero.
-bool read_id(const json::object& o, std::string_view key, std::uint64_t& out) {
-    return read_u64(o, key, out) && out != 0;
-}
-
-BizReply error_reply(std::int32_t code, std::string message) {
-    BizReply r;
-    r.code = code;
-    r.message = std::move(message);
-    return r;
-}
-
-std::string id_str(std::uint64_t id) { return std::to_string(id); }
 
 // A per-session token bucket of `rate` per second with a burst of the same size.
 bool take_token(float& tokens, std::uint32_t& refill_ms, std::uint32_t rate_per_s) {
     if (rate_per_s == 0) return true;
-    auto now = static_cast<std::uint32_t>(now_ms());
+    auto now = static_cast<std::uint32_t>(codec::wall_ms());
     float rate = static_cast<float>(rate_per_s);
     if (tokens < 0) {
         tokens = rate;
@@ -124,10 +86,10 @@ Gateway::Gateway(GatewayOptions opts)
     register_builtins();
 }
 
-void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Presence* presence) {
+void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Routing& routing) {
     hub_ = &hub;
     hooks_ = &hooks;
-    presence_ = presence;
+    routing_ = &routing;
 }
 
 void Gateway::register_biz(const std::string& type, BizHandler h) {
@@ -170,7 +132,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         return;
     }
     // Before the token is verified: the rate bounds the signature checks one address can cause.
-    if (auto* ip = s.loop().ip_limits(); ip && !ip->take_login(s.peer_ip(), now_ms())) {
+    if (auto* ip = s.loop().ip_limits(); ip && !ip->take_login(s.peer_ip(), codec::wall_ms())) {
         stats_.login_rate_limited.fetch_add(1, std::memory_order_relaxed);
         refuse_login(s, in, pb::LOGIN_RATE_LIMITED,
                      "more than " + std::to_string(ip->options().login_rate_per_ip) +
@@ -184,7 +146,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         return;
     }
     auth::Claims claims;
-    auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(now_ms() / 1000), claims);
+    auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(codec::wall_ms() / 1000), claims);
     if (err != auth::JwtError::None) {
         stats_.login_failed[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
         res.set_code(err == auth::JwtError::Expired        ? pb::TOKEN_EXPIRED
@@ -194,7 +156,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
                      : err == auth::JwtError::TooLongLived  ? pb::TOKEN_TOO_LONG_LIVED
                                                             : pb::TOKEN_INVALID);
         res.set_message(std::string("token refused: ") + std::string(auth::to_string(err)));
-        res.set_server_time_ms(now_ms());
+        res.set_server_time_ms(codec::wall_ms());
         s.send(Code::LoginResult, in.header.seq, res, 0, &in);
         s.close_after_flush(server::CloseReason::ProtocolError);
         return;
@@ -240,20 +202,20 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     res.set_user_id(s.user.id);
     res.set_node_id(opts_.node_id);
     res.set_heartbeat_interval_ms(static_cast<std::uint32_t>(opts_.heartbeat_interval.count()));
-    res.set_server_time_ms(now_ms());
+    res.set_server_time_ms(codec::wall_ms());
     s.send(Code::LoginResult, in.header.seq, res, 0, &in);
 
-    if (presence_) presence_->on_login(s);
+    routing_->on_login(s);
     // Inbox first (qos1 messages that waited for this login), then the room's missed messages.
     hooks_->on_login(s);
     if (req.has_resume() && req.resume().room_id() != 0) {
         const std::uint64_t room = req.resume().room_id(), last_seq = req.resume().last_seq();
-        auto resume = [this, room, last_seq](Session& s, const router::Presence::HomeRoom* home) {
+        auto resume = [this, room, last_seq](Session& s, const router::HomeRoom* home) {
             json::object ignored;
             auto replay = enter_room(s, room, last_seq, std::nullopt, ignored, home);
             if (replay) replay();
         };
-        if (presence_ && !presence_->room_is_home(room)) enter_room_via_home(s, room, last_seq, std::move(resume));
+        if (!routing_->room_is_home(room)) enter_room_via_home(s, room, last_seq, std::move(resume));
         else resume(s, nullptr);
     }
 }
@@ -279,7 +241,7 @@ void Gateway::refuse_login(Session& s, const Inbound& in, std::int32_t code, std
     pb::Result res;
     res.set_code(code);
     res.set_message(std::move(message));
-    res.set_server_time_ms(now_ms());
+    res.set_server_time_ms(codec::wall_ms());
     s.send(Code::LoginResult, in.header.seq, res, 0, &in);
     s.close_after_flush(server::CloseReason::ProtocolError);
 }
@@ -288,7 +250,7 @@ void Gateway::on_heartbeat(Session& s, const Inbound& in) {
     stats_.heartbeats.fetch_add(1, std::memory_order_relaxed);
     pb::Result res;
     res.set_code(pb::OK);
-    res.set_server_time_ms(now_ms());
+    res.set_server_time_ms(codec::wall_ms());
     s.send(Code::Pong, in.header.seq, res, 0, &in);
 }
 
@@ -432,151 +394,11 @@ void Gateway::on_closed(Session& s, server::CloseReason why) {
     if (!s.logged_in()) return;
     hub_->leave_all_rooms(s);
     hub_->unbind_user(s);
-    if (presence_) presence_->on_logout(s);
+    routing_->on_logout(s);
     hooks_->on_closed(s);
 }
 
 // ---------------------------------------------------------------- built-in BIZ types
-
-BizReply Gateway::room_enter(BizCall& c) {
-    std::uint64_t room = 0;
-    if (!read_id(c.data, "room_id", room)) return error_reply(pb::BAD_BIZ_DATA, "room.enter needs room_id");
-    bool member = false;
-    for (const auto& r : c.session.rooms) member |= r.room_id == room;
-    if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
-        return error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
-                                               std::to_string(opts_.max_rooms_per_session) + " rooms");
-    std::optional<std::uint64_t> last_seq, epoch;
-    std::uint64_t v = 0;
-    if (c.data.contains("last_seq")) {
-        if (!read_u64(c.data, "last_seq", v))
-            return error_reply(pb::BAD_BIZ_DATA, "room.enter last_seq must be an unsigned integer");
-        last_seq = v;
-    }
-    if (c.data.contains("epoch")) {
-        if (!read_u64(c.data, "epoch", v)) return error_reply(pb::BAD_BIZ_DATA, "room.enter epoch must be an unsigned integer");
-        epoch = v;
-    }
-    json::object out;
-    BizReply r;
-    if (presence_ && !presence_->room_is_home(room)) {
-        // The room's seq, epoch, history and count are its home node's: ask it first, then
-        // join and answer on this loop, in one task, so no live message of the room reaches
-        // the session before its BIZ_RESULT and replay. `done` is not used: finish_biz runs
-        // right here instead of in a later task.
-        r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
-                   data = c.req.data()](std::function<void(BizReply)>) {
-            enter_room_via_home(s, room, last_seq,
-                                [this, room, last_seq, epoch, seq, data](Session& s, const router::Presence::HomeRoom* home) {
-                                    json::object out;
-                                    BizReply reply;
-                                    bool member = false;
-                                    for (const auto& r : s.rooms) member |= r.room_id == room;
-                                    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
-                                        reply = error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
-                                                                                std::to_string(opts_.max_rooms_per_session) + " rooms");
-                                    } else {
-                                        reply.after = enter_room(s, room, last_seq, epoch, out, home);
-                                        reply.data_json = json::serialize(out);
-                                    }
-                                    finish_biz(s, seq, "room.enter", reply, data, nullptr);
-                                });
-        };
-        return r;
-    }
-    r.after = enter_room(c.session, room, last_seq, epoch, out);
-    r.data_json = json::serialize(out);
-    return r;
-}
-
-void Gateway::enter_room_via_home(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
-                                  std::function<void(Session&, const router::Presence::HomeRoom*)> then) {
-    std::weak_ptr<Session> weak = s.shared_from_this();
-    auto& io = s.loop().io();
-    presence_->fetch_room(room, last_seq, [weak, &io, then = std::move(then)](router::Presence::HomeRoom home) mutable {
-        boost::asio::post(io, [weak, home, then = std::move(then)] {
-            // The home did not answer in time: this node's own view (recovery may then fail).
-            if (auto sp = weak.lock(); sp && !sp->closing()) then(*sp, home.answered ? &home : nullptr);
-        });
-    });
-}
-
-std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
-                                          std::optional<std::uint64_t> last_seq,
-                                          std::optional<std::uint64_t> epoch, json::object& out,
-                                          const router::Presence::HomeRoom* home) {
-    server::Hub::RoomState home_state{0, home ? home->seq : 0, home ? home->epoch : 0};
-    auto join = hub_->join_room(s, room, last_seq, epoch, home ? &home_state : nullptr);
-    // Members on other nodes: as the home answered, or (on the home) as the others reported.
-    std::uint64_t elsewhere = home ? home->online_elsewhere : presence_ ? presence_->room_online_elsewhere(room) : 0;
-    out["room_id"] = id_str(room);
-    out["online"] = join.state.online + elsewhere;
-    out["room_seq"] = std::to_string(join.state.seq);  // 64-bit values as decimal strings,
-    out["epoch"] = std::to_string(join.state.epoch);   // as in PUSH (docs/protocol.md)
-    if (!join.recovery_asked) return {};
-    out["recovered"] = join.recovered;
-    out["replayed"] = join.replay.size();
-    stats_.recovery[join.recovered ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
-    if (join.replay.empty()) return {};
-    stats_.recovered_messages.fetch_add(join.replay.size(), std::memory_order_relaxed);
-    return [&s, replay = std::move(join.replay)] { server::replay_to(s, replay); };
-}
-
-BizReply Gateway::room_leave(BizCall& c) {
-    std::uint64_t room = 0;
-    if (!read_id(c.data, "room_id", room)) return error_reply(pb::BAD_BIZ_DATA, "room.leave needs room_id");
-    if (!hub_->leave_room(c.session, room)) return error_reply(pb::NOT_IN_ROOM, "not in room " + id_str(room));
-    json::object out;
-    out["room_id"] = id_str(room);
-    out["online"] = hub_->room_state(room).online;
-    BizReply r;
-    r.data_json = json::serialize(out);
-    return r;
-}
-
-BizReply Gateway::room_chat(BizCall& c) {
-    std::uint64_t room = 0;
-    if (!read_id(c.data, "room_id", room)) return error_reply(pb::BAD_BIZ_DATA, "room.chat needs room_id");
-    const json::value* text = c.data.if_contains("text");
-    if (!text || !text->is_string() || text->get_string().empty())
-        return error_reply(pb::BAD_BIZ_DATA, "room.chat needs a non-empty text");
-    if (text->get_string().size() > opts_.max_chat_bytes)
-        return error_reply(pb::BAD_BIZ_DATA, "room.chat text is longer than " +
-                                                 std::to_string(opts_.max_chat_bytes) + " bytes");
-    bool member = false;
-    for (const auto& r : c.session.rooms) member |= r.room_id == room;
-    if (!member) return error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room));
-
-    json::object payload;
-    payload["from"] = id_str(c.session.user.id);
-    payload["text"] = text->get_string();
-    std::string payload_json = json::serialize(payload);
-    std::uint64_t msg_id = msg_ids_.next();
-    std::uint64_t sent = now_ms();
-    std::uint64_t seq = 0;
-    if (room_publisher_) {
-        seq = room_publisher_(room, msg_id, "room.chat", payload_json, sent);
-    } else {
-        seq = hub_->publish_room(room, [&](std::uint64_t s) {
-                       auto push = std::make_shared<pb::Push>();
-                       push->set_msg_id(msg_id);
-                       push->set_type("room.chat");
-                       push->set_room_id(room);
-                       push->set_room_seq(s);
-                       push->set_payload(payload_json);
-                       push->set_sent_at_ms(sent);
-                       return server::SharedPacket{Code::Push, 0, std::move(push)};
-                   }).seq;
-    }
-    stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
-    json::object out;
-    out["room_id"] = id_str(room);
-    if (seq) out["room_seq"] = std::to_string(seq);  // unknown here when another node is the room's home
-    BizReply r;
-    r.msg_id = msg_id;
-    r.data_json = json::serialize(out);
-    return r;
-}
 
 BizReply Gateway::scene_set(BizCall& c) {
     const json::value* scene = c.data.if_contains("scene");
@@ -598,7 +420,7 @@ BizReply Gateway::im_send(BizCall& c) {
                                                       " bytes, over the limit im.max_payload_bytes = " +
                                                       std::to_string(opts_.im_max_payload_bytes));
     }
-    if (!im_rate_.take(c.session.user.id, now_ms())) {
+    if (!im_rate_.take(c.session.user.id, codec::wall_ms())) {
         stats_.im_refused[0].fetch_add(1, std::memory_order_relaxed);
         return error_reply(pb::IM_RATE_LIMITED, "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
                                                     " im.send per second per user; slow down");

@@ -4,7 +4,9 @@
 //
 // The gateway owns the meaning of packets, not the sockets: it sees sessions through
 // server::Session and reaches other sessions only through server::Hub. Delivery guarantees
-// (qos1 windows, inboxes) plug in through ack::DeliveryHooks.
+// (qos1 windows, inboxes) plug in through ack::DeliveryHooks, presence and rooms' home nodes
+// through router::Routing: it never asks whether the node runs alone or in a cluster.
+// The room BIZ types (room.enter, room.leave, room.chat) are in gateway_rooms.cpp.
 #pragma once
 
 #include <atomic>
@@ -18,7 +20,7 @@
 #include <unordered_map>
 
 #include "ack/delivery_hooks.hpp"
-#include "router/presence.hpp"
+#include "router/routing.hpp"
 #include "auth/jwt.hpp"
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
@@ -114,17 +116,9 @@ struct GatewayStats {
 class Gateway final : public server::SessionHandler {
 public:
     explicit Gateway(GatewayOptions opts);
-    // Before the server starts: the node's hub, the delivery layer, and in cluster mode the
-    // routing layer's presence (null in embedded mode).
-    void attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Presence* presence = nullptr);
-
-    // Cluster mode: room messages from clients (room.chat) go through the room's home node.
-    // Returns the room_seq when known here, else 0.
-    using RoomPublisher = std::function<std::uint64_t(std::uint64_t room, std::uint64_t msg_id,
-                                                      const std::string& type,
-                                                      const std::string& payload,
-                                                      std::uint64_t sent_at_ms)>;
-    void set_room_publisher(RoomPublisher p) { room_publisher_ = std::move(p); }
+    // Before the server starts: the node's hub, the delivery layer and the routing (presence,
+    // rooms' home nodes; room messages from clients go through it).
+    void attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Routing& routing);
 
     // BIZ packets of these types, once handled successfully, go to `upstream` (the node
     // publishes them to Kafka for business services).
@@ -171,15 +165,16 @@ private:
     BizReply room_enter(BizCall& c);
     // Joins a room, with recovery when last_seq is given; fills out (room.enter's result data)
     // and returns the replay to send after the reply.
-    // `home`: what the room's home node answered (cluster mode, elsewhere than the home).
+    // `home`: what the room's home node answered (elsewhere than the home; null on it).
     std::function<void()> enter_room(server::Session& s, std::uint64_t room,
                                      std::optional<std::uint64_t> last_seq,
                                      std::optional<std::uint64_t> epoch, boost::json::object& out,
-                                     const router::Presence::HomeRoom* home = nullptr);
-    // Cluster mode, elsewhere than the room's home: asks the home first (never blocking the
-    // loop), then on s's loop enters the room with the home's state and calls `then` there.
+                                     const router::HomeRoom* home = nullptr);
+    // Elsewhere than the room's home (Routing::room_is_home false): asks the home first (never
+    // blocking the loop), then on s's loop enters the room with the home's state and calls
+    // `then` there.
     void enter_room_via_home(server::Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
-                             std::function<void(server::Session&, const router::Presence::HomeRoom*)> then);
+                             std::function<void(server::Session&, const router::HomeRoom*)> then);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);
     BizReply scene_set(BizCall& c);
@@ -188,8 +183,7 @@ private:
     GatewayOptions opts_;
     std::vector<std::string> platforms_;  // opts_.platforms, split
     ack::DeliveryHooks* hooks_ = nullptr;
-    router::Presence* presence_ = nullptr;
-    RoomPublisher room_publisher_;
+    router::Routing* routing_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
     server::Hub* hub_ = nullptr;
@@ -201,7 +195,5 @@ private:
     GatewayStats stats_;
     SenderRate im_rate_;
 };
-
-std::uint64_t now_ms() noexcept;
 
 }  // namespace lp::handlers

@@ -1,9 +1,11 @@
 // push/push_service: the push service behind the HTTP API (and, later, Kafka consumers and
 // plugins): to one user, to many users, to a room, to everyone, with qos0 or qos1.
 //
-// It adds no delivery logic of its own: rooms go through the hub (seq, history, coalesced
-// fan-out), qos1 through ack::QosDelivery (windows, retries, inbox), qos0 user pushes straight
-// to the sessions' loops, grouped so that each loop encodes each wire form once.
+// It adds no delivery logic of its own: where a message goes (this node, other nodes, a room's
+// home) is router::Routing's, whichever mode the node runs in; qos1 goes through
+// ack::QosDelivery (windows, retries, inbox), qos0 user pushes straight to the sessions' loops,
+// grouped so that each loop encodes each wire form once. It is the LocalDelivery routing hands
+// this node's share of a user push to.
 #pragma once
 
 #include <array>
@@ -12,10 +14,14 @@
 #include <string>
 
 #include "ack/qos_delivery.hpp"
-#include "router/cluster.hpp"
+#include "router/routing.hpp"
 #include "push/api.hpp"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
+
+namespace livepush::cluster {
+class UserDelivery;
+}
 
 namespace lp::push {
 
@@ -26,13 +32,13 @@ struct PushStats {
     std::atomic<std::uint64_t> unavailable{0};  // 503: Redis needed and down
 };
 
-class PushService final : public PushBackend {
+class PushService final : public PushBackend, private router::LocalDelivery {
 public:
-    // `cluster` is null in embedded mode. In cluster mode the delivery's inbox is durable
-    // (Redis): a qos1 push is written there before the API answers.
+    // `routing`: router::LocalRouting on an embedded node, router::ClusterRouting in a cluster
+    // (where the delivery's inbox is durable: a qos1 push is written there before the API
+    // answers).
     PushService(server::Hub& hub, ack::QosDelivery& delivery, server::MsgIdGenerator& ids,
-                std::string node_id, std::function<std::string()> metrics,
-                router::Cluster* cluster = nullptr);
+                std::string node_id, std::function<std::string()> metrics, router::Routing& routing);
 
     PushOutcome push(const PushRequest& req) override;
     UserView user(std::uint64_t id) override;
@@ -55,16 +61,21 @@ private:
     PushOutcome push_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
                            std::uint64_t msg_id, std::uint64_t now);
     PushOutcome push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now);
-    std::uint64_t broadcast_local(const server::SharedPacket& packet, std::vector<std::uint64_t> exclude);
     std::uint64_t push_users_qos0(const std::vector<std::uint64_t>& users,
                                   const server::SharedPacket& packet, bool outside_rooms_only = false);
+
+    // router::LocalDelivery: this node's share of a user push.
+    Sent send(const std::vector<std::uint64_t>& users, const router::UserMessage& m) override;
+    void deliver_stored(const std::vector<std::uint64_t>& users, const router::UserMessage& m) override;
+    Stored store_checked(std::uint64_t user, const router::UserMessage& m) override;
+    std::size_t store_many(const std::vector<std::uint64_t>& users, const router::UserMessage& m) override;
 
     server::Hub& hub_;
     ack::QosDelivery& delivery_;
     server::MsgIdGenerator& ids_;
     std::string node_id_;
     std::function<std::string()> metrics_;
-    router::Cluster* cluster_;
+    router::Routing& routing_;
     PushStats stats_;
 };
 

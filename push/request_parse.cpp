@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
-#include <charconv>
 #include <limits>
+
+#include "codec/json_ids.hpp"
 
 namespace lp::push {
 namespace {
@@ -52,19 +53,9 @@ bool parse_json_object(std::string_view body, json::value& doc, std::string& err
 }
 
 bool json_id(const json::value& v, std::uint64_t& out) {
-    if (const auto* u = v.if_uint64()) {
-        out = *u;
-    } else if (const auto* i = v.if_int64()) {
-        if (*i <= 0) return false;
-        out = static_cast<std::uint64_t>(*i);
-    } else if (const auto* s = v.if_string()) {
-        auto id = parse_path_id(std::string_view(s->data(), s->size()));
-        if (!id) return false;
-        out = *id;
-    } else {
-        return false;
-    }
-    return out != 0;
+    const auto id = codec::json_id(v);
+    if (id) out = *id;
+    return id.has_value();
 }
 
 bool required_id(const json::object& o, std::string_view key, std::uint64_t& out,
@@ -330,13 +321,8 @@ bool parse_kick_body(std::string_view body, std::string& reason, std::string& er
 }
 
 std::optional<std::uint64_t> parse_path_id(std::string_view text) {
-    if (text.empty() ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return std::nullopt;
-    }
-    std::uint64_t id = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-    if (ec != std::errc() || end != text.data() + text.size() || id == 0) return std::nullopt;
+    const auto id = codec::decimal_u64(text);
+    if (id && *id == 0) return std::nullopt;
     return id;
 }
 

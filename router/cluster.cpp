@@ -13,6 +13,7 @@
 #include "codec/address.hpp"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::router {
@@ -385,14 +386,12 @@ Cluster::RoomPublished Cluster::publish_room(const RoomPublish& p) {
 
 Cluster::RoomPublished Cluster::publish_as_home(const RoomPublish& p) {
     auto build = [&](std::uint64_t seq) {
-        auto push = std::make_shared<livepush::v1::Push>();
-        push->set_msg_id(p.msg_id);
-        push->set_type(p.type);
-        push->set_room_id(p.room);
-        push->set_room_seq(seq);
-        push->set_payload(p.payload);
-        push->set_sent_at_ms(p.sent_at_ms);
-        return server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+        return server::push_packet({.msg_id = p.msg_id,
+                                    .type = p.type,
+                                    .payload = p.payload,
+                                    .sent_at_ms = p.sent_at_ms,
+                                    .room_id = p.room,
+                                    .room_seq = seq});
     };
     // Runs under the room's lock: the frames reach each link's queue in room_seq order.
     auto forward = [&](const server::RoomPacketPtr& packet) {
@@ -527,15 +526,13 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
             pbc::RoomDelivery d;
             if (!d.ParseFromArray(body.data(), size)) return;
             stats_.room_deliveries_received.fetch_add(1, std::memory_order_relaxed);
-            auto push = std::make_shared<livepush::v1::Push>();
-            push->set_msg_id(d.msg_id());
-            push->set_type(d.type());
-            push->set_room_id(d.room_id());
-            push->set_room_seq(d.room_seq());
-            push->set_payload(d.payload());
-            push->set_sent_at_ms(d.sent_at_ms());
             hub_.deliver_remote(d.room_id(), d.room_seq(), d.epoch(),
-                                server::SharedPacket{codec::Code::Push, 0, std::move(push)},
+                                server::push_packet({.msg_id = d.msg_id(),
+                                                     .type = d.type(),
+                                                     .payload = d.payload(),
+                                                     .sent_at_ms = d.sent_at_ms(),
+                                                     .room_id = d.room_id(),
+                                                     .room_seq = d.room_seq()}),
                                 {d.exclude().begin(), d.exclude().end()});
             return;
         }

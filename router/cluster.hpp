@@ -40,9 +40,9 @@
 #include "router/defaults.hpp"
 #include "router/node_links.hpp"
 #include "router/node_number.hpp"
-#include "router/presence.hpp"
 #include "redis/client.hpp"
 #include "router/route_store.hpp"
+#include "router/routing.hpp"
 #include "server/hub.hpp"
 
 namespace livepush::cluster {
@@ -106,7 +106,8 @@ struct ClusterStats {
     std::atomic<std::uint64_t> node_number_unavailable{0};  // refreshes that found none free
 };
 
-class Cluster final : public server::HubObserver, public Presence {
+// ClusterRouting (cluster_routing.hpp) is what push/ and handlers/ see of it.
+class Cluster final : public server::HubObserver {
 public:
     using UserHandler = std::function<void(const livepush::cluster::UserDelivery&)>;
     Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users);
@@ -115,13 +116,13 @@ public:
     void start();  // connects Redis, binds the link listener, registers this node
     void stop();   // deregisters (best effort) and stops
 
-    // ---- Presence
-    void on_login(server::Session& s) override;
-    void on_logout(server::Session& s) override;
-    bool room_is_home(std::uint64_t room) const override { return home_of(room) == opts_.node_id; }
-    std::uint64_t room_online_elsewhere(std::uint64_t room) const override;
+    // ---- presence (see Routing in routing.hpp)
+    void on_login(server::Session& s);
+    void on_logout(server::Session& s);
+    bool room_is_home(std::uint64_t room) const { return home_of(room) == opts_.node_id; }
+    std::uint64_t room_online_elsewhere(std::uint64_t room) const;
     void fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_seq,
-                    std::function<void(HomeRoom)> done) override;
+                    std::function<void(HomeRoom)> done);
     // ---- HubObserver
     void on_room_members(std::uint64_t room, std::uint64_t members_here) override;
 
@@ -149,14 +150,7 @@ public:
     void kick_remote(const Route& route, std::uint64_t user, const std::string& reason);
 
     // ---- rooms
-    struct RoomPublish {
-        std::uint64_t room = 0;
-        std::uint64_t msg_id = 0;
-        std::string type;
-        std::string payload;
-        std::uint64_t sent_at_ms = 0;
-        std::vector<std::uint64_t> exclude;
-    };
+    using RoomPublish = RoomMessage;
     struct RoomPublished {
         bool at_home = false;  // this node is the room's home: seq is known
         std::uint64_t seq = 0;

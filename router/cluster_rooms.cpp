@@ -12,9 +12,11 @@
 #include <mutex>
 
 #include "cluster.pb.h"
+#include "codec/wall_clock.hpp"
 #include "livepush.pb.h"
 #include "router/cluster.hpp"
 #include "server/event_loop.hpp"
+#include "server/push_packet.hpp"
 #include "server/session.hpp"
 
 namespace lp::router {
@@ -184,21 +186,19 @@ void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_
                 return;
             }
             std::vector<server::RoomPacketPtr> history;
-            const std::uint64_t now = server::wall_ms();
+            const std::uint64_t now = codec::wall_ms();
             for (const auto& d : r->history()) {
-                auto push = std::make_shared<livepush::v1::Push>();
-                push->set_msg_id(d.msg_id());
-                push->set_type(d.type());
-                push->set_room_id(room);
-                push->set_room_seq(d.room_seq());
-                push->set_payload(d.payload());
-                push->set_sent_at_ms(d.sent_at_ms());
                 auto p = std::make_shared<server::RoomPacket>();
                 p->room = room;
                 p->seq = d.room_seq();
                 p->epoch = d.epoch();
                 p->time_ms = now;
-                p->packet = server::SharedPacket{codec::Code::Push, 0, std::move(push)};
+                p->packet = server::push_packet({.msg_id = d.msg_id(),
+                                                 .type = d.type(),
+                                                 .payload = d.payload(),
+                                                 .sent_at_ms = d.sent_at_ms(),
+                                                 .room_id = room,
+                                                 .room_seq = d.room_seq()});
                 p->binary_body = p->packet.body->SerializeAsString();
                 p->exclude.assign(d.exclude().begin(), d.exclude().end());
                 std::sort(p->exclude.begin(), p->exclude.end());

@@ -5,17 +5,12 @@
 
 #include <algorithm>
 
+#include "codec/wall_clock.hpp"
 #include "server/event_loop.hpp"
 #include "server/room_fanout.hpp"
 #include "server/session.hpp"
 
 namespace lp::server {
-
-std::uint64_t wall_ms() noexcept {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
 
 Hub::Hub(std::vector<EventLoop*> loops, HubOptions opts) : loops_(std::move(loops)), opts_(opts) {}
 
@@ -25,7 +20,7 @@ Hub::Stripe& Hub::stripe(std::uint64_t key) const noexcept {
 }
 
 std::uint64_t Hub::next_epoch() noexcept {
-    std::uint64_t now = wall_ms();
+    std::uint64_t now = codec::wall_ms();
     std::uint64_t last = last_epoch_.load(std::memory_order_relaxed);
     std::uint64_t next;
     do {
@@ -143,7 +138,7 @@ Hub::Join Hub::join_locked(Session& s, std::uint64_t room, std::optional<std::ui
     out.recovery_asked = true;
     const RoomTable::Member* member = table.find(s, room);
     std::uint64_t upto = member ? member->join_seq : e.state.seq;
-    trim_history(e, wall_ms());
+    trim_history(e, codec::wall_ms());
     bool same_epoch = !epoch || *epoch == e.state.epoch;
     if (!same_epoch || *last_seq > e.state.seq) return out;  // another incarnation of the room
     if (*last_seq >= upto) {
@@ -222,7 +217,7 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     p->room = room;
     p->seq = out.seq;
     p->epoch = e.state.epoch;
-    p->time_ms = wall_ms();
+    p->time_ms = codec::wall_ms();
     p->packet = build(out.seq);
     p->binary_body = p->packet.body->SerializeAsString();
     std::sort(exclude.begin(), exclude.end());
@@ -263,7 +258,7 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
     p->room = room;
     p->seq = seq;
     p->epoch = epoch;
-    p->time_ms = wall_ms();
+    p->time_ms = codec::wall_ms();
     p->packet = std::move(packet);
     p->binary_body = p->packet.body->SerializeAsString();
     std::sort(exclude.begin(), exclude.end());
@@ -281,7 +276,7 @@ void Hub::snapshot_room(std::uint64_t room, std::optional<std::uint64_t> after,
     RoomEntry& e = entry_locked(st, room);
     std::vector<RoomPacketPtr> history;
     if (after) {
-        trim_history(e, wall_ms());
+        trim_history(e, codec::wall_ms());
         for (const auto& p : e.history)
             if (p->seq > *after) history.push_back(p);
     }
@@ -313,7 +308,7 @@ void Hub::merge_home(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
         }
     }
     e.history = std::move(merged);
-    trim_history(e, wall_ms());
+    trim_history(e, codec::wall_ms());
 }
 
 void Hub::set_room_pinned(std::uint64_t room, bool pinned) {
@@ -360,7 +355,7 @@ std::uint64_t Hub::broadcast(SharedPacket packet, std::vector<std::uint64_t> exc
 }
 
 void Hub::sweep_rooms() {
-    std::uint64_t now = wall_ms();
+    std::uint64_t now = codec::wall_ms();
     for (auto& st : stripes_) {
         std::lock_guard lock(st.mu);
         for (auto it = st.rooms.begin(); it != st.rooms.end();) {

@@ -196,6 +196,4 @@ private:
     HubObserver* observer_ = nullptr;
 };
 
-std::uint64_t wall_ms() noexcept;
-
 }  // namespace lp::server

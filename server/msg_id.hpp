@@ -11,8 +11,9 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
+
+#include "codec/wall_clock.hpp"
 
 namespace lp::server {
 
@@ -34,10 +35,7 @@ public:
     std::uint16_t node() const noexcept { return node_.load(std::memory_order_acquire); }
 
     std::uint64_t next() noexcept {
-        auto now = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::system_clock::now().time_since_epoch())
-                .count());
+        const std::uint64_t now = codec::wall_ms();
         // last_ counts (milliseconds << 13 | sequence); the node bits go in between on output.
         const std::uint64_t base = (now - kEpochMs) << kSeqBits;
         std::uint64_t last = last_.load(std::memory_order_relaxed);

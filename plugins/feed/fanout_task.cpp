@@ -3,26 +3,17 @@
 
 #include <boost/json.hpp>
 
+#include "plugins/sdk/json_ids.hpp"
+
 namespace lp::plugins::feed {
 namespace json = boost::json;
 
 namespace {
 
+// Ids are written as decimal strings, counters as numbers (to_json); either reads back.
 std::optional<std::uint64_t> as_u64(const json::object& obj, const char* field) {
     const auto* v = obj.if_contains(field);
-    if (v == nullptr) return std::nullopt;
-    if (v->is_uint64()) return v->as_uint64();
-    if (v->is_int64() && v->as_int64() >= 0) return static_cast<std::uint64_t>(v->as_int64());
-    if (v->is_string()) {
-        try {
-            std::size_t used = 0;
-            const std::string s(v->as_string());
-            const auto n = std::stoull(s, &used);
-            if (used == s.size()) return n;
-        } catch (...) {
-        }
-    }
-    return std::nullopt;
+    return v ? sdk::json_u64(*v) : std::nullopt;
 }
 
 }  // namespace

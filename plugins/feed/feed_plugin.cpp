@@ -3,15 +3,16 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_set>
 
-#include "plugins/sdk/json_text.hpp"
 #include "plugins/feed/fanout_task.hpp"
+#include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/json_text.hpp"
+#include "plugins/sdk/wall_clock.hpp"
 
 namespace lp::plugins {
 namespace json = boost::json;
@@ -27,11 +28,6 @@ constexpr std::size_t kSaddChunk = 10000;
 constexpr std::size_t kPushChunk = 10000;
 constexpr std::chrono::milliseconds kRetryDelay{1000};
 
-std::int64_t system_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 sdk::Reply ok(const json::value& body) {
     return {200, {}, json::serialize(body)};
 }
@@ -44,23 +40,6 @@ sdk::Reply error(int status, std::string message) {
     return {status, std::move(message), json::serialize(body)};
 }
 
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
-    return n;
-}
-
-// A user or anchor id: a positive JSON integer or a decimal string (docs/api.md conventions).
-std::optional<std::uint64_t> id_value(const json::value& v) {
-    std::optional<std::uint64_t> id;
-    if (v.is_uint64()) id = v.as_uint64();
-    if (v.is_int64() && v.as_int64() >= 0) id = static_cast<std::uint64_t>(v.as_int64());
-    if (v.is_string()) id = parse_u64(std::string_view(v.as_string()));
-    if (id && *id == 0) return std::nullopt;
-    return id;
-}
-
 // Reads the id field `name` of `obj`; on failure sets `err` to the reply that says what to fix.
 std::optional<std::uint64_t> id_field(const json::object& obj, const char* name,
                                       std::optional<sdk::Reply>& err) {
@@ -69,7 +48,7 @@ std::optional<std::uint64_t> id_field(const json::object& obj, const char* name,
         err = error(400, std::string("\"") + name + "\" is required");
         return std::nullopt;
     }
-    auto id = id_value(*v);
+    auto id = sdk::json_id(*v);
     if (!id) err = error(400, std::string("\"") + name + "\" must be a positive integer id");
     return id;
 }
@@ -128,7 +107,7 @@ json::object progress_json(const FanoutTask& t) {
 
 }  // namespace
 
-FeedPlugin::FeedPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(system_ms)) {}
+FeedPlugin::FeedPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(sdk::wall_ms)) {}
 
 std::vector<sdk::Route> FeedPlugin::routes() const {
     return {{"POST", "/v1/feed/follow"},    {"POST", "/v1/feed/unfollow"},
@@ -210,7 +189,7 @@ sdk::Reply FeedPlugin::bulk_followers(const std::string& body) {
     std::vector<std::string> members;
     members.reserve(arr.size());
     for (std::size_t i = 0; i < arr.size(); ++i) {
-        const auto id = id_value(arr[i]);
+        const auto id = sdk::json_id(arr[i]);
         if (!id) {
             return error(400, "\"user_ids\"[" + std::to_string(i) +
                                   "] must be a positive integer id (nothing was added)");
@@ -296,11 +275,11 @@ sdk::Reply FeedPlugin::publish(const std::string& body) {
 
 sdk::Reply FeedPlugin::recent_items(const std::string& user_text,
                                     const std::map<std::string, std::string>& query) {
-    const auto user = parse_u64(user_text);
+    const auto user = sdk::decimal_u64(user_text);
     if (!user || *user == 0) return error(400, "bad user id in the path: \"" + user_text + "\"");
     std::size_t limit = recent_max_;
     if (auto it = query.find("limit"); it != query.end()) {
-        const auto n = parse_u64(it->second);
+        const auto n = sdk::decimal_u64(it->second);
         if (!n || *n == 0) return error(400, "\"limit\" must be a positive integer");
         limit = std::min<std::size_t>(*n, recent_max_);
     }
@@ -324,7 +303,7 @@ sdk::Reply FeedPlugin::recent_items(const std::string& user_text,
 }
 
 sdk::Reply FeedPlugin::task_progress(const std::string& item_text) {
-    const auto item = parse_u64(item_text);
+    const auto item = sdk::decimal_u64(item_text);
     if (!item || *item == 0) return error(400, "bad item id in the path: \"" + item_text + "\"");
     const auto text = ctx_->store->get(task_key(*item));
     if (!text) return error(404, "no fan-out task for item " + item_text + " (unknown or expired)");
@@ -335,7 +314,7 @@ sdk::Reply FeedPlugin::task_progress(const std::string& item_text) {
 
 void FeedPlugin::on_job(const std::string& topic, const std::string& id, const std::string& body) {
     if (topic != kJobTopic) return;
-    const auto item = parse_u64(body);
+    const auto item = sdk::decimal_u64(body);
     if (!item) {
         if (ctx_->log) ctx_->log->error("feed: dropping a fan-out job with a bad body: " + body);
         return;
@@ -397,7 +376,7 @@ bool FeedPlugin::run_batch(std::uint64_t item_id) {
     std::vector<std::uint64_t> users;
     users.reserve(members.size());
     for (const auto& m : members) {
-        if (auto id = parse_u64(m)) users.push_back(*id);
+        if (auto id = sdk::decimal_u64(m)) users.push_back(*id);
     }
     std::sort(users.begin(), users.end());  // SSCAN may return a member twice across a rehash
     users.erase(std::unique(users.begin(), users.end()), users.end());

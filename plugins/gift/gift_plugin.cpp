@@ -7,29 +7,22 @@
 #include <chrono>
 #include <cmath>
 
+#include "plugins/sdk/json_ids.hpp"
+
 namespace lp::plugins {
 
 namespace json = boost::json;
 
 namespace {
 
+// An unsigned JSON number or decimal string (plugins/sdk/json_ids.hpp). Absent: true unless
+// `required`; null is not an id.
 bool read_u64(const json::object& o, std::string_view key, std::uint64_t& out, bool required = true) {
     const json::value* v = o.if_contains(key);
     if (!v) return !required;
-    if (v->is_uint64()) {
-        out = v->get_uint64();
-        return true;
-    }
-    if (v->is_int64() && v->get_int64() >= 0) {
-        out = static_cast<std::uint64_t>(v->get_int64());
-        return true;
-    }
-    if (v->is_string()) {
-        const auto& s = v->get_string();
-        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-        return ec == std::errc() && p == s.data() + s.size() && !s.empty();
-    }
-    return false;
+    const auto n = sdk::json_u64(*v);
+    if (n) out = *n;
+    return n.has_value();
 }
 
 struct GiftEvent {

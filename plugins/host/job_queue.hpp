@@ -27,15 +27,14 @@
 #include <vector>
 
 #include "plugins/sdk/plugin.hpp"
+#include "plugins/sdk/wall_clock.hpp"
 
 namespace lp::plugins {
 
-// Milliseconds since the Unix epoch.
+// Milliseconds since the Unix epoch. The default is the SDK's clock, the one plugins use, so a
+// job's times and a plugin's compare.
 using NowMs = std::function<std::int64_t()>;
-inline std::int64_t system_now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+inline std::int64_t system_now_ms() { return sdk::wall_ms(); }
 
 struct DueJob {
     std::string topic, id, body;

@@ -2,6 +2,7 @@
 #include "plugins/host/plugin_host.hpp"
 
 #include "codec/json_numbers.hpp"
+#include "codec/prometheus_text.hpp"
 
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
@@ -400,28 +401,21 @@ bool PluginHost::job(const std::string& topic, const std::string& id, const std:
     return false;
 }
 
-std::string PluginHost::metrics_text() const {
-    std::string out;
-    out += "# HELP livepush_plugin_calls_total calls into a plugin\n# TYPE livepush_plugin_calls_total counter\n";
+void PluginHost::write_metrics(codec::PromText& m) const {
     for (const auto& p : plugins_)
-        out += "livepush_plugin_calls_total{plugin=\"" + p->name + "\"} " + std::to_string(p->calls.load()) + "\n";
-    out += "# HELP livepush_plugin_failures_total exceptions a plugin threw (caught)\n# TYPE livepush_plugin_failures_total counter\n";
+        m.counter("livepush_plugin_calls_total", "calls into a plugin", p->calls.load(),
+                  codec::PromText::label("plugin", p->name));
     for (const auto& p : plugins_)
-        out += "livepush_plugin_failures_total{plugin=\"" + p->name + "\"} " + std::to_string(p->failures.load()) + "\n";
-    out += "# HELP livepush_plugin_enabled 1 while a plugin runs\n# TYPE livepush_plugin_enabled gauge\n";
+        m.counter("livepush_plugin_failures_total", "exceptions a plugin threw (caught)", p->failures.load(),
+                  codec::PromText::label("plugin", p->name));
     for (const auto& p : plugins_)
-        out += "livepush_plugin_enabled{plugin=\"" + p->name + "\"} " + (p->enabled ? "1" : "0") + "\n";
-    out += "# HELP livepush_events_duplicates_total events dropped as duplicates of an event_id\n# TYPE livepush_events_duplicates_total counter\n";
-    out += "livepush_events_duplicates_total " + std::to_string(duplicates_.load()) + "\n";
-    out += "# HELP livepush_events_invalid_total events dropped: numbers beyond the double range\n# TYPE livepush_events_invalid_total counter\n";
-    out += "livepush_events_invalid_total " + std::to_string(invalid_.load()) + "\n";
-    for (const auto& p : plugins_) {
-        for (const auto& [name, v] : p->metrics->snapshot()) {
-            std::string metric = "livepush_plugin_" + sanitize(p->name) + "_" + sanitize(name) + "_total";
-            out += "# TYPE " + metric + " counter\n" + metric + " " + std::to_string(v) + "\n";
-        }
-    }
-    return out;
+        m.gauge("livepush_plugin_enabled", "1 while a plugin runs", p->enabled ? 1 : 0,
+                codec::PromText::label("plugin", p->name));
+    m.counter("livepush_events_duplicates_total", "events dropped as duplicates of an event_id", duplicates_.load());
+    m.counter("livepush_events_invalid_total", "events dropped: numbers beyond the double range", invalid_.load());
+    for (const auto& p : plugins_)
+        for (const auto& [name, v] : p->metrics->snapshot())
+            m.counter("livepush_plugin_" + sanitize(p->name) + "_" + sanitize(name) + "_total", {}, v);
 }
 
 }  // namespace lp::plugins

@@ -21,6 +21,10 @@
 
 #include "plugins/sdk/plugin.hpp"
 
+namespace lp::codec {
+class PromText;
+}
+
 namespace lp::plugins {
 
 using PluginFactory = std::function<std::unique_ptr<sdk::Plugin>()>;
@@ -77,7 +81,9 @@ public:
     // again after its TTR).
     bool job(const std::string& topic, const std::string& id, const std::string& body);
 
-    std::string metrics_text() const;
+    // Calls, failures and state per plugin, events dropped, and each plugin's own counters
+    // (livepush_plugin_<plugin>_<name>_total).
+    void write_metrics(codec::PromText& m) const;
     std::vector<std::string> names() const;
 
 private:

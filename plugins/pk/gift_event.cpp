@@ -5,6 +5,8 @@
 #include <limits>
 #include <map>
 
+#include "plugins/sdk/json_ids.hpp"
+
 namespace lp::plugins::pk {
 
 namespace {
@@ -112,11 +114,8 @@ private:
 };
 
 std::optional<std::uint64_t> decimal_id(const Scalar& s) {
-    if (s.kind == Scalar::Kind::other || s.text.empty()) return std::nullopt;
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(s.text.data(), s.text.data() + s.text.size(), v);
-    if (ec != std::errc() || end != s.text.data() + s.text.size()) return std::nullopt;
-    return v;
+    if (s.kind == Scalar::Kind::other) return std::nullopt;
+    return sdk::decimal_u64(s.text);
 }
 
 bool is_digit(char c) {

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "plugins/sdk/wall_clock.hpp"
+
 namespace lp::plugins::pk {
 
 namespace {
@@ -21,11 +23,6 @@ constexpr milliseconds kGiftMarkSlack{60'000};
 
 const std::string kSeqKey = "pk:seq";
 const std::string kWhitelistKey = "pk:whitelist";
-
-std::int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string record_key(const std::string& id) {
     return "pk:" + id;
@@ -128,7 +125,7 @@ PkOutcome PkBattles::invite(const PkInvite& in) {
 
     auto seq = ctx_.store->incr_by(kSeqKey, 1);
     if (!seq) return store_unavailable();
-    const std::int64_t now = now_ms();
+    const std::int64_t now = sdk::wall_ms();
     PkRecord record;
     record.pk_id = std::to_string(*seq);
     record.version = 1;
@@ -278,7 +275,7 @@ void PkBattles::on_gift(const GiftEvent& gift) {
         return count("gifts_ignored");
     }
     const PkRecord& record = loaded->record;
-    const std::int64_t now = now_ms();
+    const std::int64_t now = sdk::wall_ms();
     if (now >= record.phase_ends_at_ms) return count("gifts_late");
 
     const milliseconds mark_ttl{record.phase_ends_at_ms - now + kGiftMarkSlack.count()};
@@ -311,7 +308,7 @@ std::string PkBattles::describe_gift(const GiftEvent& gift) {
     auto loaded = load(*pk_id);
     const std::string id = ",\"pk_id\":\"" + *pk_id + "\"";
     if (!loaded || loaded->record.state != PkState::scoring || !loaded->record.has_anchor(gift.anchor_id) ||
-        now_ms() >= loaded->record.phase_ends_at_ms)
+        sdk::wall_ms() >= loaded->record.phase_ends_at_ms)
         return said(false, id + reason("PK " + *pk_id + " of anchor " + anchor + " is not scoring"));
     return said(true, id + ",\"points\":" + std::to_string(*points));
 }
@@ -395,7 +392,7 @@ PkBattles::Advanced PkBattles::advance(const std::string& pk_id, bool cancel_old
             return Advanced{failure(404, "unknown pk " + pk_id), Refusal{404, "unknown pk"}};
         }
         PkRecord next = loaded->record;
-        const std::int64_t now = now_ms();
+        const std::int64_t now = sdk::wall_ms();
         if (std::optional<Refusal> refusal = change(next, now)) {
             if (refusal->status == 200) {
                 return Advanced{
@@ -450,7 +447,7 @@ PkBattles::AnchorSlot PkBattles::anchor_slot(std::uint64_t anchor) {
     if (!slot.pointer) return slot;
     auto loaded = load(*slot.pointer);
     if (!loaded || is_terminal(loaded->record.state)) return slot;
-    if (now_ms() >= loaded->record.phase_ends_at_ms) {
+    if (sdk::wall_ms() >= loaded->record.phase_ends_at_ms) {
         // Its deadline has passed and its job has not run yet: run the phase end here.
         end_phase(loaded->record.pk_id, loaded->record.state, false);
         slot.pointer = ctx_.store->get(anchor_key(anchor));

@@ -1,12 +1,12 @@
 #include "plugins/pk/pk_plugin.hpp"
 
 #include <boost/json.hpp>
-#include <charconv>
 #include <exception>
 #include <vector>
 
 #include "plugins/pk/gift_event.hpp"
 #include "plugins/pk/pk_battles.hpp"
+#include "plugins/sdk/json_ids.hpp"
 
 namespace lp::plugins {
 
@@ -37,13 +37,6 @@ std::optional<json::object> parse_object(std::string_view body, std::string& err
     return std::move(v.get_object());
 }
 
-std::optional<std::uint64_t> decimal(std::string_view text) {
-    std::uint64_t v = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-    return v;
-}
-
 // An id field: a JSON number or a decimal string, non-zero. Absent or null: nullopt with no
 // error when `optional`.
 std::optional<std::uint64_t> read_id(const json::object& obj, std::string_view key,
@@ -53,15 +46,8 @@ std::optional<std::uint64_t> read_id(const json::object& obj, std::string_view k
         if (!optional && error.empty()) error = "\"" + std::string(key) + "\" is required";
         return std::nullopt;
     }
-    std::optional<std::uint64_t> id;
-    if (v->is_string()) {
-        id = decimal(v->get_string());
-    } else if (v->is_uint64()) {
-        id = v->get_uint64();
-    } else if (v->is_int64() && v->get_int64() >= 0) {
-        id = static_cast<std::uint64_t>(v->get_int64());
-    }
-    if (!id || *id == 0) {
+    const std::optional<std::uint64_t> id = sdk::json_id(*v);
+    if (!id) {
         error = "\"" + std::string(key) + "\" must be a non-zero id (a number or decimal string)";
         return std::nullopt;
     }
@@ -179,7 +165,7 @@ sdk::Reply PkPlugin::on_http(const sdk::HttpRequest& req) {
         }
         if (parts.size() == 2) {
             if (!get) return http_reply(wrong_method("GET"));
-            auto anchor = decimal(parts[1]);
+            auto anchor = sdk::decimal_u64(parts[1]);
             if (!anchor || *anchor == 0) {
                 return http_reply(bad_request("the anchor id in the path must be a decimal id"));
             }

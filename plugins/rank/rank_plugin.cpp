@@ -3,13 +3,14 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <charconv>
 #include <chrono>
 #include <stdexcept>
 #include <string_view>
 
 #include "plugins/rank/weekstar_score.hpp"
 #include "plugins/rank/zoneinfo.hpp"
+#include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/wall_clock.hpp"
 
 namespace lp::plugins {
 namespace json = boost::json;
@@ -30,11 +31,6 @@ constexpr std::size_t kMaxNotedBoards = 10000;
 constexpr std::chrono::milliseconds kFlushTick{100};
 constexpr std::chrono::milliseconds kMinReschedule{10};
 
-std::int64_t system_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 sdk::Reply ok(const json::value& body) {
     return {200, {}, json::serialize(body)};
 }
@@ -44,23 +40,6 @@ sdk::Reply error(int status, std::string message) {
     body["error"] = message;
     body["code"] = status;
     return {status, std::move(message), json::serialize(body)};
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-    std::uint64_t n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
-    return n;
-}
-
-// A user id: a positive JSON integer or decimal string.
-std::optional<std::uint64_t> id_value(const json::value& v) {
-    std::optional<std::uint64_t> id;
-    if (v.is_uint64()) id = v.as_uint64();
-    if (v.is_int64() && v.as_int64() >= 0) id = static_cast<std::uint64_t>(v.as_int64());
-    if (v.is_string()) id = parse_u64(std::string_view(v.as_string()));
-    if (id && *id == 0) return std::nullopt;
-    return id;
 }
 
 // A channel or gift id becomes part of store keys: 1..64 of [A-Za-z0-9_.-] (no ':'), given as
@@ -182,7 +161,7 @@ struct RankPlugin::Gift {
         }
         const auto id = [&](const char* name) -> std::optional<std::uint64_t> {
             const auto* f = o.if_contains(name);
-            return f ? id_value(*f) : std::nullopt;
+            return f ? sdk::json_id(*f) : std::nullopt;
         };
         const auto token = [&](const char* name) -> std::optional<std::string> {
             const auto* f = o.if_contains(name);
@@ -222,7 +201,7 @@ struct RankPlugin::Gift {
     }
 };
 
-RankPlugin::RankPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(system_ms)) {}
+RankPlugin::RankPlugin(Clock clock) : clock_(clock ? std::move(clock) : Clock(sdk::wall_ms)) {}
 
 RankPlugin::~RankPlugin() {
     stop();
@@ -640,13 +619,13 @@ sdk::Reply RankPlugin::get_board(const std::map<std::string, std::string>& query
     }
     std::size_t limit = kDefaultLimit;
     if (auto it = query.find("limit"); it != query.end()) {
-        const auto n = parse_u64(it->second);
+        const auto n = sdk::decimal_u64(it->second);
         if (!n || *n == 0 || *n > kMaxLimit) return error(400, "\"limit\" must be 1..500");
         limit = *n;
     }
     std::optional<std::uint64_t> user;
     if (auto it = query.find("user"); it != query.end()) {
-        user = parse_u64(it->second);
+        user = sdk::decimal_u64(it->second);
         if (!user || *user == 0) return error(400, "\"user\" must be a positive integer id");
     }
     if (auto it = query.find("platform"); it != query.end()) {

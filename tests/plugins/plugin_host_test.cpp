@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "codec/prometheus_text.hpp"
 #include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
@@ -110,7 +111,9 @@ protected:
     }
 
     double metric(const std::string& line) {
-        const auto text = "\n" + host_->metrics_text();
+        codec::PromText m;
+        host_->write_metrics(m);
+        const auto text = "\n" + m.take();
         const auto at = text.find("\n" + line + " ");
         return at == std::string::npos ? -1 : std::stod(text.substr(at + line.size() + 2));
     }

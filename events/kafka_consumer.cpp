@@ -1,24 +1,32 @@
-// plugins/host/kafka_events: see kafka_events.hpp for the delivery rules and the threads.
-#include "plugins/host/kafka_events.hpp"
-
-#include <librdkafka/rdkafka.h>
+// events/kafka_consumer: see kafka_consumer.hpp for the delivery rules and the thread.
+//
+// Why one file of some 630 lines: it is one state machine, each assigned partition's (handled
+// up to, being retried, paused, commit asked for), and its transitions (message, failure,
+// resume, rebalance, commit answer, close) all read and write that one map of states.
+#include "events/kafka_consumer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <cstdio>
+#include <chrono>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <vector>
 
-namespace lp::plugins {
+#include "events/rdkafka_conf.hpp"
+
+namespace lp::events {
+
+using namespace detail;
 
 namespace {
 
@@ -28,54 +36,6 @@ using std::chrono::milliseconds;
 // Seeks back to a message being retried that may be answered by later offsets before the
 // retry is given up (the message no longer exists).
 constexpr int kMaxReseeks = 3;
-
-struct KafkaDeleter {
-    void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-struct ConfDeleter {
-    void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-};
-struct ListDeleter {
-    void operator()(rd_kafka_topic_partition_list_t* list) const {
-        rd_kafka_topic_partition_list_destroy(list);
-    }
-};
-struct QueueDeleter {
-    void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
-};
-struct ErrorDeleter {
-    void operator()(rd_kafka_error_t* e) const { rd_kafka_error_destroy(e); }
-};
-using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
-using ListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
-using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
-using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
-
-ListPtr new_list(int size) {
-    return ListPtr(rd_kafka_topic_partition_list_new(size));
-}
-
-int to_ms(milliseconds d) {
-    return static_cast<int>(std::clamp<milliseconds::rep>(d.count(), 0, 1 << 30));
-}
-
-void stderr_log(int level, std::string_view line) {
-    static constexpr const char* kNames[] = {"emerg", "alert",  "crit", "error",
-                                             "warn",  "notice", "info", "debug"};
-    std::string out = "[kafka] ";
-    out += kNames[std::clamp(level, 0, 7)];
-    out += ' ';
-    out += line;
-    out += '\n';
-    std::fwrite(out.data(), 1, out.size(), stderr);  // one write: lines from threads stay whole
-}
-
-std::string tp_name(std::string_view topic, std::int32_t partition, std::int64_t offset = -1) {
-    std::string s(topic);
-    s += '[' + std::to_string(partition) + ']';
-    if (offset >= 0) s += '@' + std::to_string(offset);
-    return s;
-}
 
 // The value's "event_id" as text ("" when absent or not a string or number). False when the
 // value is not a JSON object (`why` says what is wrong).
@@ -110,9 +70,9 @@ bool parse_event(std::string_view value, std::string& event_id, std::string& why
 
 }  // namespace
 
-// ------------------------------------------------------------------------------ Clients
+// ------------------------------------------------------------------------------ State
 
-struct KafkaEvents::Clients {
+struct KafkaConsumer::State : RdKafkaClient {
     using Key = std::pair<std::string, std::int32_t>;  // topic, partition
 
     // A message the handler failed on: its partition is paused until `due`, then the consumer
@@ -132,29 +92,27 @@ struct KafkaEvents::Clients {
         bool paused = false;
     };
 
-    KafkaOptions opt;
+    State(KafkaContext& c, Handler h, FirstTime ft, Forget fg)
+        : RdKafkaClient(c),
+          opt(c.options()),
+          stats(c.stats()),
+          handler(std::move(h)),
+          first_time(std::move(ft)),
+          forget(std::move(fg)) {}
+
+    const KafkaOptions& opt;
+    KafkaStats& stats;
     Handler handler;
     FirstTime first_time;
     Forget forget;
-    KafkaStats stats;
 
-    std::unique_ptr<rd_kafka_t, KafkaDeleter> producer;
-    std::unique_ptr<rd_kafka_t, KafkaDeleter> consumer;  // null without a handler
+    KafkaPtr consumer;
 
     std::mutex lifecycle_mu;  // start() / stop()
     bool started = false, stopped = false;
-    std::atomic<bool> accepting{true};  // produce() allowed
-    std::atomic<bool> stop_consumer{false}, stop_poll{false};
-    std::thread consumer_thread, poll_thread;
+    std::atomic<bool> stop_consumer{false};
+    std::thread consumer_thread;
     bool consumer_closed = false;  // set by the consumer thread before it exits
-
-    // brokers_up: broker ids seen UP in each client's latest statistics.
-    struct ClientBrokers {
-        std::set<std::int32_t> up;
-        bool all_down = false;  // since "all brokers down", until a broker is seen UP again
-    };
-    std::mutex brokers_mu;
-    ClientBrokers producer_brokers, consumer_brokers;
 
     // Consumer thread only.
     std::map<Key, PartitionState> partitions;
@@ -166,36 +124,17 @@ struct KafkaEvents::Clients {
     bool sync_commit_done = false;
     std::optional<Clock::time_point> close_deadline;  // set while closing: bounds every commit
 
-    void log(int level, std::string_view line) const {
-        if (opt.log) {
-            opt.log(level, line);
-        } else {
-            stderr_log(level, line);
-        }
-    }
+    void log(int level, std::string_view line) const { ctx.log(level, line); }
 
-    // ---------------------------------------------------------------- set-up
-    ConfPtr base_conf();
-    void set(rd_kafka_conf_t* conf, const std::string& name, const std::string& value);
-    void create_producer();
-    void create_consumer();
+    void create();
 
     // ---------------------------------------------------------------- callbacks (static shims)
-    static void on_log(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
-    static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-    static int on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque);
-    static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
     static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                              rd_kafka_topic_partition_list_t* parts, void* opaque);
     static void on_commit(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* offsets, void* opaque);
     static void on_sync_commit(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                rd_kafka_topic_partition_list_t* offsets, void* opaque);
-
-    void broker_state(bool producer_side, std::set<std::int32_t> up);
-    void all_brokers_down(bool producer_side);
-    bool transport_error(bool producer_side);
-    void update_brokers_up();  // brokers_mu held
 
     // ---------------------------------------------------------------- consumer thread
     void consume_loop();
@@ -217,51 +156,8 @@ struct KafkaEvents::Clients {
     void close_consumer();
 };
 
-void KafkaEvents::Clients::set(rd_kafka_conf_t* conf, const std::string& name,
-                               const std::string& value) {
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-        throw std::runtime_error("kafka: " + name + "=" + value + ": " + errstr);
-    }
-}
-
-ConfPtr KafkaEvents::Clients::base_conf() {
-    ConfPtr conf(rd_kafka_conf_new());
-    set(conf.get(), "bootstrap.servers", opt.brokers);
-    set(conf.get(), "client.id", opt.client_id.empty() ? "livepush" : opt.client_id);
-    set(conf.get(), "statistics.interval.ms", std::to_string(to_ms(opt.stats_interval)));
-    // Reconnecting to a broker that went away backs off like everything else here.
-    set(conf.get(), "reconnect.backoff.ms", std::to_string(to_ms(opt.retry_backoff_min)));
-    set(conf.get(), "reconnect.backoff.max.ms", std::to_string(to_ms(opt.retry_backoff_max)));
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    rd_kafka_conf_set_log_cb(conf.get(), &on_log);
-    rd_kafka_conf_set_error_cb(conf.get(), &on_error);
-    rd_kafka_conf_set_stats_cb(conf.get(), &on_stats);
-    return conf;
-}
-
-void KafkaEvents::Clients::create_producer() {
-    ConfPtr conf = base_conf();
-    // Idempotence: librdkafka's own retries neither duplicate nor reorder, so a key's messages
-    // land in order. murmur2: the partition of a key is the one Java producers pick.
-    set(conf.get(), "enable.idempotence", "true");
-    set(conf.get(), "partitioner", "murmur2_random");
-    set(conf.get(), "queue.buffering.max.messages", std::to_string(opt.max_produce_queue));
-    set(conf.get(), "message.timeout.ms", std::to_string(to_ms(opt.message_timeout)));
-    set(conf.get(), "retry.backoff.ms", std::to_string(to_ms(opt.retry_backoff_min)));
-    for (const auto& [k, v] : opt.rdkafka_config) set(conf.get(), k, v);
-    rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
-
-    char errstr[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
-    if (!rk) throw std::runtime_error(std::string("kafka: producer: ") + errstr);
-    conf.release();  // rd_kafka_new owns it now
-    producer.reset(rk);
-}
-
-void KafkaEvents::Clients::create_consumer() {
-    ConfPtr conf = base_conf();
+void KafkaConsumer::State::create() {
+    ConfPtr conf = base_conf(*this);
     set(conf.get(), "group.id", opt.group);
     set(conf.get(), "enable.auto.commit", "false");
     set(conf.get(), "enable.auto.offset.store", "false");
@@ -270,7 +166,7 @@ void KafkaEvents::Clients::create_consumer() {
     set(conf.get(), "session.timeout.ms", std::to_string(to_ms(opt.session_timeout)));
     set(conf.get(), "heartbeat.interval.ms", std::to_string(to_ms(opt.heartbeat_interval)));
     set(conf.get(), "fetch.wait.max.ms", std::to_string(to_ms(opt.fetch_wait_max)));
-    for (const auto& [k, v] : opt.rdkafka_config) set(conf.get(), k, v);
+    apply_extra(conf.get(), opt);
     rd_kafka_conf_set_rebalance_cb(conf.get(), &on_rebalance);
     rd_kafka_conf_set_offset_commit_cb(conf.get(), &on_commit);
 
@@ -285,155 +181,26 @@ void KafkaEvents::Clients::create_consumer() {
 
 // ------------------------------------------------------------------------------ callbacks
 
-void KafkaEvents::Clients::on_log(const rd_kafka_t* rk, int level, const char* fac,
-                                  const char* buf) {
-    auto* c = static_cast<Clients*>(rd_kafka_opaque(rk));
-    if (!c) return;
-    // librdkafka 2.0 reports a reset forced by an error (offset out of range: events deleted
-    // before this group read them) only as this warning, not as an error event (that takes
-    // auto.offset.reset=error, which would stall the partition); a group's first start, with no
-    // committed offset, resets at debug level and is not counted.
-    if (level <= 4 && std::string_view(fac) == "OFFSET" && std::string_view(buf).find("offset reset") != std::string_view::npos)
-        c->stats.offset_resets.fetch_add(1, std::memory_order_relaxed);
-    std::string line = "rdkafka ";
-    line += rd_kafka_name(rk);
-    line += ' ';
-    line += fac;
-    line += ": ";
-    line += buf;
-    c->log(level, line);
-}
-
-void KafkaEvents::Clients::on_error(rd_kafka_t* rk, int err_int, const char* reason, void* opaque) {
-    auto* c = static_cast<Clients*>(opaque);
-    const auto err = static_cast<rd_kafka_resp_err_t>(err_int);
-    const bool producer_side = rd_kafka_type(rk) == RD_KAFKA_PRODUCER;
-    const std::string who = producer_side ? "kafka producer: " : "kafka consumer: ";
-    switch (err) {
-        case RD_KAFKA_RESP_ERR__TRANSPORT:
-            // A connection lost, or a reconnect attempt refused. librdkafka logs it itself (FAIL).
-            if (c->transport_error(producer_side)) {
-                c->stats.broker_down_events.fetch_add(1, std::memory_order_relaxed);
-            }
-            c->log(kKafkaLogDebug, who + "broker connection lost: " + reason);
-            break;
-        case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
-            c->stats.broker_down_events.fetch_add(1, std::memory_order_relaxed);
-            c->all_brokers_down(producer_side);
-            c->log(kKafkaLogWarning,
-                   who + "all brokers down (librdkafka keeps retrying): " + reason);
-            break;
-        case RD_KAFKA_RESP_ERR__FATAL: {
-            char why[512];
-            const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
-            c->log(kKafkaLogError, who + "fatal error " + rd_kafka_err2name(orig) + ": " + why +
-                                       " (this client stops working; restart the node)");
-            break;
-        }
-        default:
-            c->log(kKafkaLogWarning, who + rd_kafka_err2name(err) + ": " + (reason ? reason : ""));
-    }
-}
-
-// Counts the brokers (by id) in state UP in one client's statistics. A connection to a
-// bootstrap address only (id not known yet) counts as one broker.
-int KafkaEvents::Clients::on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque) {
-    auto* c = static_cast<Clients*>(opaque);
-    boost::system::error_code ec;
-    boost::json::value v = boost::json::parse(std::string_view(json, len), ec);
-    const boost::json::object* root = ec ? nullptr : v.if_object();
-    const boost::json::value* brokers = root ? root->if_contains("brokers") : nullptr;
-    if (!brokers || !brokers->is_object()) return 0;
-    std::set<std::int32_t> up;
-    bool bootstrap_up = false;
-    for (const auto& [name, b] : brokers->get_object()) {
-        const boost::json::object* bo = b.if_object();
-        if (!bo) continue;
-        const boost::json::value* state = bo->if_contains("state");
-        const boost::json::value* id = bo->if_contains("nodeid");
-        const boost::json::value* source = bo->if_contains("source");
-        if (!state || !state->is_string() || state->get_string() != "UP") continue;
-        if (source && source->is_string() &&
-            (source->get_string() == "logical" || source->get_string() == "internal")) {
-            continue;
-        }
-        if (id && id->is_int64() && id->get_int64() >= 0) {
-            up.insert(static_cast<std::int32_t>(id->get_int64()));
-        } else {
-            bootstrap_up = true;
-        }
-    }
-    if (up.empty() && bootstrap_up) up.insert(-1);
-    c->broker_state(rd_kafka_type(rk) == RD_KAFKA_PRODUCER, std::move(up));
-    return 0;  // librdkafka frees the JSON
-}
-
-void KafkaEvents::Clients::broker_state(bool producer_side, std::set<std::int32_t> up) {
-    std::lock_guard lock(brokers_mu);
-    ClientBrokers& b = producer_side ? producer_brokers : consumer_brokers;
-    if (!up.empty()) b.all_down = false;
-    b.up = std::move(up);
-    update_brokers_up();
-}
-
-void KafkaEvents::Clients::all_brokers_down(bool producer_side) {
-    std::lock_guard lock(brokers_mu);
-    ClientBrokers& b = producer_side ? producer_brokers : consumer_brokers;
-    b.all_down = true;
-    b.up.clear();
-    update_brokers_up();
-}
-
-// A lost connection counts as a down event, but the refused reconnects of an outage that is
-// counted already (all brokers down) do not: the counter says how often, not how long.
-bool KafkaEvents::Clients::transport_error(bool producer_side) {
-    std::lock_guard lock(brokers_mu);
-    return !(producer_side ? producer_brokers : consumer_brokers).all_down;
-}
-
-void KafkaEvents::Clients::update_brokers_up() {
-    std::set<std::int32_t> all = producer_brokers.up;
-    all.insert(consumer_brokers.up.begin(), consumer_brokers.up.end());
-    stats.brokers_up.store(static_cast<std::int64_t>(all.size()), std::memory_order_relaxed);
-}
-
-void KafkaEvents::Clients::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    auto* c = static_cast<Clients*>(opaque);
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        c->stats.produced.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    const std::uint64_t n = c->stats.produce_failures.fetch_add(1, std::memory_order_relaxed);
-    // A line for the first failure and then one per 1000: a broker outage past
-    // message_timeout fails every buffered message at once.
-    if (n % 1000 == 0) {
-        c->log(kKafkaLogError, "kafka producer: message to " +
-                                   tp_name(rd_kafka_topic_name(m->rkt), m->partition) +
-                                   " not delivered: " + rd_kafka_err2str(m->err) + " (" +
-                                   std::to_string(n + 1) + " failures so far)");
-    }
-}
-
-void KafkaEvents::Clients::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
+void KafkaConsumer::State::on_rebalance(rd_kafka_t*, rd_kafka_resp_err_t err,
                                         rd_kafka_topic_partition_list_t* parts, void* opaque) {
-    static_cast<Clients*>(opaque)->rebalance(err, parts);
+    static_cast<State*>(static_cast<RdKafkaClient*>(opaque))->rebalance(err, parts);
 }
 
-void KafkaEvents::Clients::on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+void KafkaConsumer::State::on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
                                      rd_kafka_topic_partition_list_t* offsets, void* opaque) {
-    static_cast<Clients*>(opaque)->commit_result(err, offsets);
+    static_cast<State*>(static_cast<RdKafkaClient*>(opaque))->commit_result(err, offsets);
 }
 
-void KafkaEvents::Clients::on_sync_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+void KafkaConsumer::State::on_sync_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
                                           rd_kafka_topic_partition_list_t* offsets, void* opaque) {
-    auto* c = static_cast<Clients*>(opaque);
+    auto* c = static_cast<State*>(static_cast<RdKafkaClient*>(opaque));
     c->commit_result(err, offsets);
     c->sync_commit_done = true;
 }
 
 // ------------------------------------------------------------------------------ consumer
 
-void KafkaEvents::Clients::consume_loop() {
+void KafkaConsumer::State::consume_loop() {
     next_commit = Clock::now() + opt.commit_interval;
     while (!stop_consumer.load(std::memory_order_acquire)) {
         rd_kafka_message_t* m =
@@ -452,7 +219,7 @@ void KafkaEvents::Clients::consume_loop() {
     close_consumer();
 }
 
-int KafkaEvents::Clients::poll_timeout_ms(Clock::time_point now) const {
+int KafkaConsumer::State::poll_timeout_ms(Clock::time_point now) const {
     Clock::time_point wake = std::min(next_commit, now + milliseconds(100));
     if (paused_count > 0) {
         for (const auto& [key, ps] : partitions) {
@@ -462,7 +229,7 @@ int KafkaEvents::Clients::poll_timeout_ms(Clock::time_point now) const {
     return wake <= now ? 0 : static_cast<int>(std::chrono::ceil<milliseconds>(wake - now).count());
 }
 
-void KafkaEvents::Clients::on_message(const rd_kafka_message_t& m) {
+void KafkaConsumer::State::on_message(const rd_kafka_message_t& m) {
     if (m.err) {
         on_consumer_error(m);
         return;
@@ -543,7 +310,7 @@ void KafkaEvents::Clients::on_message(const rd_kafka_message_t& m) {
     schedule_retry(key, ps, m.offset, event_id, admitted, why);
 }
 
-void KafkaEvents::Clients::on_consumer_error(const rd_kafka_message_t& m) {
+void KafkaConsumer::State::on_consumer_error(const rd_kafka_message_t& m) {
     if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
     // The same error (an unknown topic, say) comes back on every metadata refresh: log it once
     // per 30 s.
@@ -567,7 +334,7 @@ void KafkaEvents::Clients::on_consumer_error(const rd_kafka_message_t& m) {
     suppressed_consumer_errs = 0;
 }
 
-void KafkaEvents::Clients::mark_done(const Key& key, PartitionState& ps, std::int64_t offset) {
+void KafkaConsumer::State::mark_done(const Key& key, PartitionState& ps, std::int64_t offset) {
     ps.retry.reset();
     ps.next_offset = offset + 1;
     // librdkafka's stored offset follows ours (its statistics and a close-time commit use it);
@@ -578,7 +345,7 @@ void KafkaEvents::Clients::mark_done(const Key& key, PartitionState& ps, std::in
     rd_kafka_offsets_store(consumer.get(), list.get());
 }
 
-void KafkaEvents::Clients::schedule_retry(const Key& key, PartitionState& ps, std::int64_t offset,
+void KafkaConsumer::State::schedule_retry(const Key& key, PartitionState& ps, std::int64_t offset,
                                           const std::string& event_id, bool admitted,
                                           const std::string& why) {
     const int attempts = ps.retry && ps.retry->offset == offset ? ps.retry->attempts + 1 : 1;
@@ -599,7 +366,7 @@ void KafkaEvents::Clients::schedule_retry(const Key& key, PartitionState& ps, st
                               " ms; the partition waits for it");
 }
 
-void KafkaEvents::Clients::resume_due(Clock::time_point now) {
+void KafkaConsumer::State::resume_due(Clock::time_point now) {
     if (paused_count == 0) return;
     for (auto& [key, ps] : partitions) {
         if (ps.paused && (!ps.retry || ps.retry->due <= now)) {
@@ -613,7 +380,7 @@ void KafkaEvents::Clients::resume_due(Clock::time_point now) {
     }
 }
 
-void KafkaEvents::Clients::pause_or_resume(const Key& key, bool pause) {
+void KafkaConsumer::State::pause_or_resume(const Key& key, bool pause) {
     ListPtr list = new_list(1);
     rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second);
     const rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer.get(), list.get())
@@ -625,7 +392,7 @@ void KafkaEvents::Clients::pause_or_resume(const Key& key, bool pause) {
     }
 }
 
-void KafkaEvents::Clients::seek(const Key& key, std::int64_t offset) {
+void KafkaConsumer::State::seek(const Key& key, std::int64_t offset) {
     ListPtr list = new_list(1);
     rd_kafka_topic_partition_list_add(list.get(), key.first.c_str(), key.second)->offset = offset;
     // Asynchronous: messages fetched before it are dropped by on_message's retry check anyway.
@@ -636,7 +403,7 @@ void KafkaEvents::Clients::seek(const Key& key, std::int64_t offset) {
     }
 }
 
-void KafkaEvents::Clients::rebalance(rd_kafka_resp_err_t err,
+void KafkaConsumer::State::rebalance(rd_kafka_resp_err_t err,
                                      rd_kafka_topic_partition_list_t* parts) {
     rd_kafka_t* rk = consumer.get();
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
@@ -685,7 +452,7 @@ void KafkaEvents::Clients::rebalance(rd_kafka_resp_err_t err,
 
 // Gives up partitions (all of them when `parts` is null): commits what was handled, releases
 // the FirstTime marks of messages that never succeeded, forgets their state.
-void KafkaEvents::Clients::release(const rd_kafka_topic_partition_list_t* parts, bool commit) {
+void KafkaConsumer::State::release(const rd_kafka_topic_partition_list_t* parts, bool commit) {
     if (commit) {
         commit_sync(dirty_offsets(parts),
                     close_deadline.value_or(Clock::now() + opt.close_timeout));
@@ -723,7 +490,7 @@ void KafkaEvents::Clients::release(const rd_kafka_topic_partition_list_t* parts,
 }
 
 // Offsets handled since the last commit request, of `only` (every partition when null).
-ListPtr KafkaEvents::Clients::dirty_offsets(const rd_kafka_topic_partition_list_t* only) {
+ListPtr KafkaConsumer::State::dirty_offsets(const rd_kafka_topic_partition_list_t* only) {
     ListPtr list = new_list(static_cast<int>(partitions.size()));
     for (auto& [key, ps] : partitions) {
         if (ps.next_offset < 0 || ps.next_offset == ps.commit_sent) continue;
@@ -737,7 +504,7 @@ ListPtr KafkaEvents::Clients::dirty_offsets(const rd_kafka_topic_partition_list_
     return list;
 }
 
-void KafkaEvents::Clients::commit_async() {
+void KafkaConsumer::State::commit_async() {
     ListPtr list = dirty_offsets(nullptr);
     if (list->cnt == 0) return;
     const rd_kafka_resp_err_t err = rd_kafka_commit(consumer.get(), list.get(), 1);
@@ -745,12 +512,12 @@ void KafkaEvents::Clients::commit_async() {
 }
 
 // Commits `offsets` and waits for the answer until `deadline` at most.
-void KafkaEvents::Clients::commit_sync(ListPtr offsets, Clock::time_point deadline) {
+void KafkaConsumer::State::commit_sync(ListPtr offsets, Clock::time_point deadline) {
     if (offsets->cnt == 0) return;
     QueuePtr q(rd_kafka_queue_new(consumer.get()));
     sync_commit_done = false;
-    const rd_kafka_resp_err_t err =
-        rd_kafka_commit_queue(consumer.get(), offsets.get(), q.get(), &on_sync_commit, this);
+    const rd_kafka_resp_err_t err = rd_kafka_commit_queue(
+        consumer.get(), offsets.get(), q.get(), &on_sync_commit, static_cast<RdKafkaClient*>(this));
     if (err) {
         commit_result(err, offsets.get());
         return;
@@ -765,7 +532,7 @@ void KafkaEvents::Clients::commit_sync(ListPtr offsets, Clock::time_point deadli
     }
 }
 
-void KafkaEvents::Clients::commit_result(rd_kafka_resp_err_t err,
+void KafkaConsumer::State::commit_result(rd_kafka_resp_err_t err,
                                          const rd_kafka_topic_partition_list_t* offsets) {
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
     std::uint64_t ok = 0, failed = 0;
@@ -797,7 +564,7 @@ void KafkaEvents::Clients::commit_result(rd_kafka_resp_err_t err,
     }
 }
 
-void KafkaEvents::Clients::close_consumer() {
+void KafkaConsumer::State::close_consumer() {
     const auto deadline = Clock::now() + opt.close_timeout;
     close_deadline = deadline;
     commit_sync(dirty_offsets(nullptr), deadline);
@@ -821,113 +588,49 @@ void KafkaEvents::Clients::close_consumer() {
     }
 }
 
-// ------------------------------------------------------------------------------ KafkaEvents
+// ------------------------------------------------------------------------------ KafkaConsumer
 
-KafkaEvents::KafkaEvents(KafkaOptions opts, Handler handler, FirstTime first_time, Forget forget)
-    : c_(std::make_unique<Clients>()) {
-    if (opts.brokers.empty()) throw std::invalid_argument("kafka: no brokers");
-    if (opts.topics.empty()) opts.topics = {"gift"};
-    if (opts.retry_backoff_min <= milliseconds::zero() ||
-        opts.retry_backoff_min > opts.retry_backoff_max) {
-        throw std::invalid_argument("kafka: need 0 < retry_backoff_min <= retry_backoff_max");
-    }
-    if (opts.max_produce_queue == 0) throw std::invalid_argument("kafka: max_produce_queue is 0");
-    if (opts.commit_interval <= milliseconds::zero()) {
-        throw std::invalid_argument("kafka: commit_interval must be > 0");
-    }
-    c_->opt = std::move(opts);
-    c_->handler = std::move(handler);
-    c_->first_time = std::move(first_time);
-    c_->forget = std::move(forget);
-    c_->create_producer();
-    if (c_->handler) c_->create_consumer();
+KafkaConsumer::KafkaConsumer(KafkaContext& ctx, Handler handler, FirstTime first_time,
+                             Forget forget)
+    : s_(std::make_unique<State>(ctx, std::move(handler), std::move(first_time),
+                                 std::move(forget))) {
+    s_->create();
 }
 
-KafkaEvents::~KafkaEvents() {
+KafkaConsumer::~KafkaConsumer() {
     stop();
-    c_->producer.reset();  // while the rest of Clients (its callbacks' state) is still whole
 }
 
-void KafkaEvents::start() {
-    Clients& c = *c_;
-    std::lock_guard lock(c.lifecycle_mu);
-    if (c.started || c.stopped) return;
-    c.started = true;
-    if (c.consumer) {
-        ListPtr topics = new_list(static_cast<int>(c.opt.topics.size()));
-        for (const std::string& t : c.opt.topics) {
-            rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
-        }
-        // Only fails for a bad topic list; the brokers are not asked here.
-        if (rd_kafka_resp_err_t err = rd_kafka_subscribe(c.consumer.get(), topics.get())) {
-            c.log(kKafkaLogError,
-                  std::string("kafka consumer: subscribe: ") + rd_kafka_err2str(err));
-        } else {
-            c.consumer_thread = std::thread([&c] { c.consume_loop(); });
-        }
+void KafkaConsumer::start() {
+    State& s = *s_;
+    std::lock_guard lock(s.lifecycle_mu);
+    if (s.started || s.stopped) return;
+    s.started = true;
+    ListPtr topics = new_list(static_cast<int>(s.opt.topics.size()));
+    for (const std::string& t : s.opt.topics) {
+        rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
     }
-    c.poll_thread = std::thread([&c] {
-        while (!c.stop_poll.load(std::memory_order_acquire)) rd_kafka_poll(c.producer.get(), 100);
-    });
-}
-
-void KafkaEvents::stop() {
-    Clients& c = *c_;
-    std::lock_guard lock(c.lifecycle_mu);
-    if (c.stopped) return;
-    c.stopped = true;
-    c.accepting.store(false, std::memory_order_release);
-    c.stop_consumer.store(true, std::memory_order_release);  // commits and closes meanwhile
-
-    c.stop_poll.store(true, std::memory_order_release);
-    if (c.poll_thread.joinable()) c.poll_thread.join();
-    if (rd_kafka_flush(c.producer.get(), to_ms(c.opt.flush_timeout)) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const int left = rd_kafka_outq_len(c.producer.get());
-        c.log(kKafkaLogWarning, "kafka producer: " + std::to_string(left) +
-                                    " message(s) not delivered within flush_timeout, dropped");
-        rd_kafka_purge(c.producer.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        // Their delivery reports (counted as produce_failures) come back through poll.
-        const auto until = Clock::now() + milliseconds(500);
-        while (rd_kafka_outq_len(c.producer.get()) > 0 && Clock::now() < until) {
-            rd_kafka_poll(c.producer.get(), 50);
-        }
-    }
-
-    if (c.consumer_thread.joinable()) c.consumer_thread.join();
-    if (c.consumer) {
-        rd_kafka_t* rk = c.consumer.release();
-        rd_kafka_destroy_flags(rk, c.consumer_closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-    }
-}
-
-bool KafkaEvents::produce(const std::string& topic, const std::string& key,
-                          const std::string& value) {
-    Clients& c = *c_;
-    if (!c.accepting.load(std::memory_order_acquire)) {
-        c.stats.produce_failures.fetch_add(1, std::memory_order_relaxed);
-        return false;
-    }
-    const rd_kafka_resp_err_t err =
-        rd_kafka_producev(c.producer.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                          RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return true;
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-        c.stats.produce_queue_full.fetch_add(1, std::memory_order_relaxed);
+    // Only fails for a bad topic list; the brokers are not asked here.
+    if (rd_kafka_resp_err_t err = rd_kafka_subscribe(s.consumer.get(), topics.get())) {
+        s.log(kKafkaLogError, std::string("kafka consumer: subscribe: ") + rd_kafka_err2str(err));
     } else {
-        c.stats.produce_failures.fetch_add(1, std::memory_order_relaxed);
+        s.consumer_thread = std::thread([&s] { s.consume_loop(); });
     }
-    return false;
 }
 
-const KafkaStats& KafkaEvents::stats() const {
-    return c_->stats;
+void KafkaConsumer::request_stop() {
+    s_->stop_consumer.store(true, std::memory_order_release);  // commits and closes meanwhile
 }
 
-bool KafkaEvents::brokers_up() const {
-    return c_->stats.brokers_up.load(std::memory_order_relaxed) > 0;
+void KafkaConsumer::stop() {
+    State& s = *s_;
+    std::lock_guard lock(s.lifecycle_mu);
+    if (s.stopped) return;
+    s.stopped = true;
+    s.stop_consumer.store(true, std::memory_order_release);
+    if (s.consumer_thread.joinable()) s.consumer_thread.join();
+    rd_kafka_t* rk = s.consumer.release();
+    rd_kafka_destroy_flags(rk, s.consumer_closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 }
 
-}  // namespace lp::plugins
+}  // namespace lp::events

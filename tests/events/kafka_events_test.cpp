@@ -1,9 +1,9 @@
-// tests/plugins/kafka_events: the node's Kafka consumer and producer against librdkafka's mock
+// tests/events/kafka_events: the node's Kafka consumer and producer against librdkafka's mock
 // cluster (3 brokers, in process, loopback ports chosen at run time), plus kcat as a producer in
 // another process. Set LP_KAFKA_TEST_LOG=1 to see the clients' log lines, and
 // LP_KAFKA_TEST_DEBUG to a librdkafka debug list ("cgrp,fetch") for theirs.
 // LP_KAFKA_TEST_ASSIGNOR=cooperative-sticky runs it all with that assignor (default eager).
-#include "plugins/host/kafka_events.hpp"
+#include "events/kafka_events.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -24,7 +24,7 @@
 #include "tests/plugins/kafka_mock.hpp"
 #include "tests/integration/eventually.hpp"
 
-namespace lp::plugins {
+namespace lp::events {
 namespace {
 
 using namespace std::chrono_literals;
@@ -519,4 +519,4 @@ TEST_F(KafkaEventsTest, ConsumeThroughputFromMockCluster) {
 }
 
 }  // namespace
-}  // namespace lp::plugins
+}  // namespace lp::events

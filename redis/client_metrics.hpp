@@ -1,0 +1,21 @@
+// redis/client_metrics: the Prometheus families of the node's Redis clients — commands, errors,
+// reconnects, round trips, the queue, refusals and credential failures of the cluster's client,
+// and of the plugin stores' own client (cluster.plugin_redis) its credential failures and
+// whether it is connected.
+//
+// It owns the names, HELP texts and labels of those families; it reads Client::Stats and must
+// never count anything itself nor know what the clients are used for beyond their label.
+#pragma once
+
+#include "redis/client.hpp"
+
+namespace lp::codec {
+class PromText;
+}
+
+namespace lp::redis {
+
+// `plugin`: the plugin stores' own client, or null when they share the cluster's.
+void write_metrics(codec::PromText& m, const Client::Stats& cluster, const Client* plugin);
+
+}  // namespace lp::redis
