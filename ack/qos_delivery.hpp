@@ -49,19 +49,20 @@ struct DeliveryOptions {
 };
 
 struct DeliveryStats {
-    std::atomic<std::uint64_t> sent{0};        // first sends of qos1 messages to a session
-    std::atomic<std::uint64_t> retries{0};     // resends
-    std::atomic<std::uint64_t> acked{0};       // in-flight messages acked
-    std::atomic<std::uint64_t> late_acks{0};   // acks for ids retried out of this session's window
+    std::atomic<std::uint64_t> sent{0};       // first sends of qos1 messages to a session
+    std::atomic<std::uint64_t> retries{0};    // resends
+    std::atomic<std::uint64_t> acked{0};      // in-flight messages acked
+    std::atomic<std::uint64_t> late_acks{0};  // acks for ids retried out of this session's window
     std::atomic<std::uint64_t> unknown_acks{0};  // acks for ids this session does not hold: ignored
-    std::atomic<std::uint64_t> exhausted{0};   // max_attempts reached, moved to the inbox
-    std::atomic<std::uint64_t> offline{0};     // pushes that found the user offline (inbox)
+    std::atomic<std::uint64_t> exhausted{0};     // max_attempts reached, moved to the inbox
+    std::atomic<std::uint64_t> offline{0};       // pushes that found the user offline (inbox)
     std::atomic<std::uint64_t> disconnected{0};  // in flight or waiting at disconnect (inbox)
-    std::atomic<std::uint64_t> expired{0};     // dropped at their TTL before delivery
-    std::atomic<std::uint64_t> replayed{0};    // inbox messages replayed at login
-    std::atomic<std::uint64_t> resynced{0};    // inbox messages queued to an online session by a resync
-    std::atomic<std::int64_t> inflight{0};     // in flight now, all sessions
-    std::atomic<std::int64_t> waiting{0};      // behind full windows now
+    std::atomic<std::uint64_t> expired{0};       // dropped at their TTL before delivery
+    std::atomic<std::uint64_t> replayed{0};      // inbox messages replayed at login
+    std::atomic<std::uint64_t> resynced{
+        0};  // inbox messages queued to an online session by a resync
+    std::atomic<std::int64_t> inflight{0};           // in flight now, all sessions
+    std::atomic<std::int64_t> waiting{0};            // behind full windows now
     std::atomic<std::uint64_t> waiting_overflow{0};  // over waiting_max: left to the inbox
     std::atomic<std::uint64_t> replays_async{0};     // login inbox loads run on the blocking runner
 };
@@ -94,7 +95,8 @@ public:
     // the loops: finds this node's logged-in users, asks the inbox which of them hold messages
     // (one pipelined round trip), loads those inboxes and queues to the users' sessions every
     // message not already in flight or waiting there. Returns the users whose inboxes it loaded.
-    std::size_t resync_local_users(std::chrono::milliseconds collect_timeout = std::chrono::seconds(5));
+    std::size_t resync_local_users(
+        std::chrono::milliseconds collect_timeout = std::chrono::seconds(5));
 
     // Runs blocking work (the login inbox load) off the loops, keyed by user; false when it
     // could not take it (the load then runs inline). Unset: everything runs inline (embedded
@@ -120,7 +122,8 @@ public:
     struct Entry;
 
 private:
-    ManyResult fan_out(const std::vector<std::uint64_t>& users, const StoredMessage& m, bool stored);
+    ManyResult fan_out(const std::vector<std::uint64_t>& users, const StoredMessage& m,
+                       bool stored);
     void enqueue(server::Session& s, std::shared_ptr<const StoredMessage> m,
                  const server::Bytes& frame, bool from_inbox);
     void start(Window& w, std::unique_ptr<Entry> e);

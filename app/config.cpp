@@ -583,7 +583,8 @@ std::string apply_file(Config& config, const std::string& path) {
                         text = "[";
                         for (const auto& item : *arr) {
                             const auto* s = item.as_string();
-                            if (s == nullptr) return path + ": " + prefix + " must be an array of strings";
+                            if (s == nullptr)
+                                return path + ": " + prefix + " must be an array of strings";
                             text += (text.size() > 1 ? ",\"" : "\"") + s->get() + "\"";
                         }
                         text += "]";

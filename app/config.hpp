@@ -44,27 +44,28 @@ struct Config {
         // Closed after 3 missed.
         std::uint32_t heartbeat_interval_ms = as_ms(server::kDefaultHeartbeatInterval);
         std::uint32_t login_timeout_ms = as_ms(server::kDefaultLoginTimeout);
-        std::uint32_t loops = 0;                      // event loops; 0 = one per core
+        std::uint32_t loops = 0;                           // event loops; 0 = one per core
         std::uint32_t max_body = server::kDefaultMaxBody;  // frame body limit
         // WebSocket message limit (a JSON envelope is larger than its body).
         std::uint32_t ws_max_message = server::kDefaultWsMaxMessage;
         std::uint64_t send_queue_max_bytes = server::kDefaultSendQueueMaxBytes;  // over: KICK slow
-        std::uint32_t max_connections = 0;            // 0 = limited only by the fd limit
-        std::uint32_t drain_timeout_ms = 5000;        // SIGTERM: bound on drain+flush
+        std::uint32_t max_connections = 0;      // 0 = limited only by the fd limit
+        std::uint32_t drain_timeout_ms = 5000;  // SIGTERM: bound on drain+flush
         std::uint32_t max_rooms_per_session = handlers::kDefaultMaxRoomsPerSession;
         // BIZ packets per session per second (0 = off).
         std::uint32_t biz_rate_per_s = handlers::kDefaultBizRatePerS;
         // Client limits that one token or one address cannot walk around (0 = off each).
         // On this node; over it the oldest is kicked.
         std::uint32_t max_sessions_per_user = handlers::kDefaultMaxSessionsPerUser;
-        std::uint32_t max_connections_per_ip = 128;   // over it: closed at accept
-        std::uint32_t login_rate_per_ip = 20;         // LOGINs per second per IP, burst of twice that
-        std::string trusted_proxies;                  // addresses/CIDRs exempt from the per-IP limits
+        std::uint32_t max_connections_per_ip = 128;  // over it: closed at accept
+        std::uint32_t login_rate_per_ip = 20;  // LOGINs per second per IP, burst of twice that
+        std::string trusted_proxies;           // addresses/CIDRs exempt from the per-IP limits
         std::uint32_t ack_rate_per_s = handlers::kDefaultAckRatePerS;  // per session
         std::uint32_t max_ack_ids = handlers::kDefaultMaxAckIds;       // ids in one ACK
-        std::uint32_t plugin_workers = 2;             // threads running plugin BIZ calls (0 = on the loop)
-        std::uint32_t plugin_queue_max = 10000;       // plugin BIZ calls waiting per worker, at most
-        std::string ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
+        std::uint32_t plugin_workers = 2;  // threads running plugin BIZ calls (0 = on the loop)
+        std::uint32_t plugin_queue_max = 10000;  // plugin BIZ calls waiting per worker, at most
+        std::string
+            ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
     } server;
     struct Room {
         // Room messages within this window: one write, or this many messages.
@@ -80,7 +81,8 @@ struct Config {
         std::uint32_t max_attempts = ack::kDefaultMaxAttempts;    // sends before the inbox
         std::uint32_t inbox_max = ack::kDefaultInboxMax;          // messages kept per user
         std::uint32_t inbox_ttl_s = as_s(ack::kDefaultInboxTtl);  // a qos1 message's lifetime
-        std::uint32_t inbox_max_per_sender = 100;  // im.send messages one sender may hold in one inbox
+        std::uint32_t inbox_max_per_sender =
+            100;  // im.send messages one sender may hold in one inbox
         // qos1 messages queued behind a session's window.
         std::uint32_t waiting_max = ack::kDefaultWaitingMax;
     } delivery;
@@ -88,7 +90,7 @@ struct Config {
         // im.send per sender per second, burst 2x (0 = off); its serialized payload.
         std::uint32_t rate_per_s = handlers::kDefaultImRatePerS;
         std::uint32_t max_payload_bytes = handlers::kDefaultImMaxPayloadBytes;
-        std::uint32_t workers = 2;                // threads storing/routing im.send off the loops
+        std::uint32_t workers = 2;  // threads storing/routing im.send off the loops
     } im;
     struct Api {
         std::string listen{push::kDefaultApiListen};
@@ -110,26 +112,27 @@ struct Config {
         std::string jwt_secret;  // HS256; at least 32 bytes; this or jwt_public_key unless --dev
         std::uint32_t leeway_s = auth::kDefaultLeewayS;
         std::string platforms{handlers::kDefaultPlatforms};  // allowed LoginReq.platform values
-        std::string jwt_public_key;  // PEM file of RS256/ES256 public keys
+        std::string jwt_public_key;                          // PEM file of RS256/ES256 public keys
         // Rotation: the previous secret / key file stay valid until jwt_previous_until.
         std::string jwt_secret_previous;
         std::string jwt_public_key_previous;
-        std::uint64_t jwt_previous_until = 0;  // unix seconds; 0 = no previous keys
-        std::string issuer;    // required iss; empty = not checked
-        std::string audience;  // required in aud; empty = not checked
+        std::uint64_t jwt_previous_until = 0;   // unix seconds; 0 = no previous keys
+        std::string issuer;                     // required iss; empty = not checked
+        std::string audience;                   // required in aud; empty = not checked
         std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
     } auth;
     struct Cluster {
-        std::string redis;  // empty = embedded
+        std::string redis;           // empty = embedded
         std::string redis_user;      // Redis ACL user (AUTH user pass); empty = "default"
         std::string redis_password;  // sent with AUTH on every connect; empty = no AUTH
         // Plugin stores and delayed jobs on a Redis of their own (a feed's recent lists can
         // outgrow the routes' Redis); empty = `redis`.
         std::string plugin_redis;
-        std::string node_id;    // default: host name
-        std::string advertise;  // default: first listen address
+        std::string node_id;                                  // default: host name
+        std::string advertise;                                // default: first listen address
         std::string link_listen{router::kDefaultLinkListen};  // node links (cluster mode only)
-        std::string link_advertise;  // host:port other nodes dial; default: advertise host + link port
+        std::string
+            link_advertise;  // host:port other nodes dial; default: advertise host + link port
         // A node is dead this long after its last heartbeat.
         std::uint32_t node_ttl_ms = as_ms(router::kDefaultNodeTtl);
         // Wait for a room's home node at most.
@@ -145,13 +148,14 @@ struct Config {
         std::string link_tls_cert, link_tls_key, link_tls_ca;  // all three or none: mutual TLS
     } cluster;
     struct Kafka {
-        std::string brokers;  // empty = no Kafka
-        std::string group{events::kDefaultKafkaGroup};  // one consumer group per cluster
+        std::string brokers;                               // empty = no Kafka
+        std::string group{events::kDefaultKafkaGroup};     // one consumer group per cluster
         std::string upstream_topic = "livepush.upstream";  // client packets for business services
         std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
         // The longest a consumer fetch waits at the broker.
         std::uint32_t fetch_wait_max_ms = as_ms(events::kDefaultFetchWaitMax);
-        std::string settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
+        std::string
+            settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
     } kafka;
     struct Jobs {
         // A claimed job not finished this long after its claim runs again (here or on another
@@ -181,8 +185,8 @@ struct Config {
 struct ConfigResult {
     Config config;
     bool show_help = false;
-    std::string help_text;     // filled when show_help
-    std::string error;         // non-empty: print it and exit 2
+    std::string help_text;  // filled when show_help
+    std::string error;      // non-empty: print it and exit 2
 };
 
 // Parses argv (without the program name and without a leading sub-command) and the environment

@@ -20,11 +20,11 @@
 #include <unordered_map>
 
 #include "ack/delivery_hooks.hpp"
-#include "router/routing.hpp"
 #include "auth/jwt.hpp"
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
+#include "router/routing.hpp"
 #include "server/defaults.hpp"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
@@ -156,8 +156,8 @@ private:
     void refuse_login(server::Session& s, const server::Inbound& in, std::int32_t code,
                       std::string message);
     // The `done` of a BIZ answered later: posts finish_biz to s's loop.
-    std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq, std::string type,
-                                              std::string data_json);
+    std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq,
+                                              std::string type, std::string data_json);
     // Counts the reply, sends BIZ_RESULT and runs `after` and the upstream hook (on s's loop).
     void finish_biz(server::Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
                     const std::string& data_json, const server::Inbound* in);
@@ -173,7 +173,8 @@ private:
     // Elsewhere than the room's home (Routing::room_is_home false): asks the home first (never
     // blocking the loop), then on s's loop enters the room with the home's state and calls
     // `then` there.
-    void enter_room_via_home(server::Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+    void enter_room_via_home(server::Session& s, std::uint64_t room,
+                             std::optional<std::uint64_t> last_seq,
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);

@@ -44,15 +44,15 @@
 namespace {
 
 using lp::load::ApiPublisher;
+using lp::load::Drop;
+using lp::load::Failure;
 using lp::load::fmt;
 using lp::load::json_string;
+using lp::load::LoadOptions;
+using lp::load::LoadShard;
 using lp::load::num;
 using lp::load::own_cpu_s;
 using lp::load::pushes_received;
-using lp::load::Drop;
-using lp::load::Failure;
-using lp::load::LoadOptions;
-using lp::load::LoadShard;
 using lp::load::Scenario;
 using Clock = std::chrono::steady_clock;
 
@@ -373,14 +373,15 @@ RunOptions parse_options(int argc, char** argv) {
             std::size_t start = 0;
             while (start <= v.size()) {
                 auto comma = v.find(',', start);
-                std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-                if (!item.empty()) l.ports.push_back(static_cast<std::uint16_t>(parse_uint(flag, item, 65535)));
+                std::string item =
+                    v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                if (!item.empty())
+                    l.ports.push_back(static_cast<std::uint16_t>(parse_uint(flag, item, 65535)));
                 if (comma == std::string::npos) break;
                 start = comma + 1;
             }
             if (l.ports.empty()) usage_error("--ports needs PORT[,PORT...]");
-        }
-        else if (a == "--connect-concurrency")
+        } else if (a == "--connect-concurrency")
             l.connect_concurrency = static_cast<std::uint32_t>(parse_uint(flag, v, 100000));
         else if (a == "--connect-timeout-ms")
             l.connect_timeout_ms = static_cast<std::uint32_t>(parse_uint(flag, v, 600000));
@@ -415,8 +416,7 @@ RunOptions parse_options(int argc, char** argv) {
         else if (a == "--rate") {
             o.rate = parse_rate(flag, v);
             o.rate_set = true;
-        }
-        else if (a == "--payload-bytes")
+        } else if (a == "--payload-bytes")
             o.payload_bytes = static_cast<std::uint32_t>(parse_uint(flag, v, 60000));
         else if (a == "--rooms")
             l.rooms = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
@@ -515,7 +515,8 @@ RunOptions parse_options(int argc, char** argv) {
                                             : (l.scenario == Scenario::Gift ? 100000.0 : 20.0);
             o.timeout_s += events / (o.rate > 0 ? o.rate : 5000) + o.drain_s * 2 + 60;
         } else if (l.scenario == Scenario::Feed) {
-            o.timeout_s += double(o.plugin.followers) / 20000 + o.plugin.task_wait_s + o.drain_s + 60;
+            o.timeout_s +=
+                double(o.plugin.followers) / 20000 + o.plugin.task_wait_s + o.drain_s + 60;
         }
     }
     return o;
@@ -921,8 +922,9 @@ int main(int argc, char** argv) {
     }
     if (is_plugin_scenario(opts.scenario) && opts.scenario != Scenario::Feed) {
         std::printf("events: %s rate=%.0f/s%s rooms=%u\n",
-                    run.plugin.kafka_brokers.empty() ? "POST /v1/gift/events"
-                                                     : ("kafka " + run.plugin.kafka_brokers).c_str(),
+                    run.plugin.kafka_brokers.empty()
+                        ? "POST /v1/gift/events"
+                        : ("kafka " + run.plugin.kafka_brokers).c_str(),
                     run.rate, run.rate > 0 ? "" : " (as fast as possible)", opts.rooms);
     }
     if (fd_limit != 0 && opts.connections + 64 > fd_limit) {

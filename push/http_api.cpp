@@ -155,8 +155,8 @@ public:
 
 private:
     static constexpr std::array<std::string_view, static_cast<std::size_t>(Rejection::kCount)>
-        kRejectionLabels = {"rate",         "unauthorized", "too_large",
-                            "over_connections", "evicted_idle", "header_timeout"};
+        kRejectionLabels = {"rate",         "unauthorized",  "too_large", "over_connections",
+                            "evicted_idle", "header_timeout"};
     static constexpr std::array<double, 12> kBucketBounds = {
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0};
     static constexpr std::array<std::string_view, 12> kBucketLabels = {
@@ -543,8 +543,10 @@ private:
         o["stored"] = outcome.stored;
         if (target == Target::Room) {
             // 64-bit: a decimal string; null when the room's home did not answer in time.
-            if (outcome.room_seq_known) o["room_seq"] = std::to_string(outcome.room_seq);
-            else o["room_seq"] = nullptr;
+            if (outcome.room_seq_known)
+                o["room_seq"] = std::to_string(outcome.room_seq);
+            else
+                o["room_seq"] = nullptr;
         }
         return json_reply(static_cast<unsigned>(outcome.status), json::serialize(o));
     }
@@ -1007,7 +1009,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Response response_;
     Clock::time_point started_ = Clock::now();
-    std::uint64_t served_ = 0;     // request headers read on this connection
+    std::uint64_t served_ = 0;  // request headers read on this connection
 };
 
 void ConnectionRegistry::close_connection(const std::shared_ptr<ApiConnection>& c) {

@@ -38,10 +38,10 @@ namespace lp::push {
 
 struct ApiOptions {
     std::string listen{kDefaultApiListen};
-    std::string key;                         // bearer key; empty = no auth
+    std::string key;                                       // bearer key; empty = no auth
     std::size_t max_body_bytes = kDefaultApiMaxBodyBytes;  // over it: 413
     std::uint32_t max_user_ids = kDefaultApiMaxUserIds;    // /v1/push/users
-    std::uint32_t max_requests_per_s = 0;    // 0 = no limit; over it: 429
+    std::uint32_t max_requests_per_s = 0;                  // 0 = no limit; over it: 429
     // API connections at most; at the cap the longest-idle one is closed for a new one, and a
     // new one is refused only when every connection is busy with a request.
     std::uint32_t max_connections = kDefaultApiMaxConnections;
@@ -60,7 +60,7 @@ public:
     void add_route(const std::string& method, const std::string& path_or_prefix, RouteHandler h);
     void start();  // binds (throws std::runtime_error on failure) and starts the thread(s)
     std::uint16_t port() const;
-    void stop();   // stops accepting, closes connections, joins
+    void stop();  // stops accepting, closes connections, joins
     // The API's own metrics (requests by route and status, latency histogram), Prometheus text.
     std::string metrics_text() const;
     // While draining, pushes answer 503 and /readyz says "draining".

@@ -3,10 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <algorithm>
 #include <stdexcept>
 
 #include "cluster.pb.h"
@@ -93,17 +92,21 @@ Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     // A route can name a node younger than our last node-list refresh: ask Redis for its
     // address rather than hold its frames until the next refresh.
     lo.resolve = [this](const std::string& node) -> std::string {
-        auto r = redis_->command_sync({"GET", RouteStore::node_key(node)}, std::chrono::milliseconds(500));
+        auto r = redis_->command_sync({"GET", RouteStore::node_key(node)},
+                                      std::chrono::milliseconds(500));
         if (r.type != redis::Reply::Type::String) return {};
         auto bar = r.str.find('|');
         return bar == std::string::npos ? std::string() : r.str.substr(bar + 1);
     };
-    links_ = std::make_unique<NodeLinks>(lo, [this](const std::string& from, codec::Code code, std::string_view body) {
-        on_link(from, code, body);
-    });
+    links_ = std::make_unique<NodeLinks>(
+        lo, [this](const std::string& from, codec::Code code, std::string_view body) {
+            on_link(from, code, body);
+        });
 }
 
-Cluster::~Cluster() { stop(); }
+Cluster::~Cluster() {
+    stop();
+}
 
 void Cluster::start() {
     links_->start();
@@ -123,7 +126,8 @@ void Cluster::start() {
             asio::post(links_->io(), [this] { reregister(); });
         } else if (!up && was) {
             stats_.redis_down_events.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("cluster: Redis is down ({}); serving local sessions only", redis_->last_error());
+            spdlog::warn("cluster: Redis is down ({}); serving local sessions only",
+                         redis_->last_error());
         }
     });
     redis_->start();
@@ -132,24 +136,31 @@ void Cluster::start() {
     nodes_timer_ = std::make_unique<asio::steady_timer>(io);
     resub_timer_ = std::make_unique<asio::steady_timer>(io);
     // The first registration is synchronous so that a node is routable when it says ready.
-    auto r = redis_->command_sync({"SET", RouteStore::node_key(self_.id), self_.client_addr + "|" + self_.link_addr, "PX",
-                                   std::to_string(opts_.node_ttl.count())},
-                                  std::chrono::milliseconds(2000));
+    auto r = redis_->command_sync(
+        {"SET", RouteStore::node_key(self_.id), self_.client_addr + "|" + self_.link_addr, "PX",
+         std::to_string(opts_.node_ttl.count())},
+        std::chrono::milliseconds(2000));
     if (r.ok()) {
         redis_->command_sync({"SADD", "lp:nodes", self_.id}, std::chrono::milliseconds(2000));
-        const auto claimed = node_numbers_->claim_sync(opts_.node_number_hint, std::chrono::milliseconds(2000));
+        const auto claimed =
+            node_numbers_->claim_sync(opts_.node_number_hint, std::chrono::milliseconds(2000));
         if (claimed.none_free) {
             throw std::runtime_error("cluster: " + claimed.error +
                                      "; a node needs a number of its own for unique message ids");
         }
-        if (claimed.number) adopt_node_number(*claimed.number);
-        else spdlog::warn("cluster: node number not claimed yet ({}); will keep trying", claimed.error);
+        if (claimed.number)
+            adopt_node_number(*claimed.number);
+        else
+            spdlog::warn("cluster: node number not claimed yet ({}); will keep trying",
+                         claimed.error);
     } else if (redis_->stats().auth_failures > 0) {
         // Wrong credentials do not heal by waiting: refuse to start, saying which settings to fix.
-        throw std::runtime_error("cluster.redis " + opts_.redis + " refused our credentials (" + redis_->last_error() +
+        throw std::runtime_error("cluster.redis " + opts_.redis + " refused our credentials (" +
+                                 redis_->last_error() +
                                  "); check cluster.redis_user and cluster.redis_password");
     } else {
-        spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis, r.str);
+        spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis,
+                     r.str);
     }
     if (auto nodes = routes_->live_nodes()) apply_nodes(std::move(*nodes));
     asio::post(io, [this] {
@@ -163,14 +174,17 @@ void Cluster::stop() {
     if (!links_) return;
     if (redis_->connected()) {
         if (const int n = node_number_.load(); n >= 0)
-            node_numbers_->release_sync(static_cast<std::uint16_t>(n), std::chrono::milliseconds(500));
+            node_numbers_->release_sync(static_cast<std::uint16_t>(n),
+                                        std::chrono::milliseconds(500));
         routes_->deregister();
     }
     links_->stop();
     redis_->stop();
 }
 
-bool Cluster::redis_up() const noexcept { return redis_up_.load(std::memory_order_relaxed); }
+bool Cluster::redis_up() const noexcept {
+    return redis_up_.load(std::memory_order_relaxed);
+}
 
 // ---------------------------------------------------------------- timers (cluster thread)
 
@@ -188,7 +202,8 @@ void Cluster::refresh_liveness() {
         if (c.none_free) {
             // Practically unreachable (1,024 live nodes); ids keep the last number meanwhile.
             stats_.node_number_unavailable.fetch_add(1, std::memory_order_relaxed);
-            spdlog::error("cluster: {}; node {} keeps node number {} and tries again", c.error, opts_.node_id, held);
+            spdlog::error("cluster: {}; node {} keeps node number {} and tries again", c.error,
+                          opts_.node_id, held);
         }
     });
 }
@@ -197,8 +212,11 @@ void Cluster::adopt_node_number(std::uint16_t number) {
     const int was = node_number_.exchange(number);
     if (was >= 0 && was != number) {
         stats_.node_number_changes.fetch_add(1, std::memory_order_relaxed);
-        spdlog::warn("cluster: node number {} was taken by another node while this one could not reach Redis; "
-                     "message ids now carry {}", was, number);
+        spdlog::warn(
+            "cluster: node number {} was taken by another node while this one could not reach "
+            "Redis; "
+            "message ids now carry {}",
+            was, number);
     } else {
         spdlog::info("cluster: node {} holds node number {}", opts_.node_id, number);
     }
@@ -219,7 +237,8 @@ void Cluster::tick_heartbeat() {
 void Cluster::tick_nodes() {
     routes_->live_nodes_async([this](std::optional<std::vector<NodeInfo>> nodes) {
         if (!nodes) return;
-        asio::post(links_->io(), [this, n = std::move(*nodes)]() mutable { apply_nodes(std::move(n)); });
+        asio::post(links_->io(),
+                   [this, n = std::move(*nodes)]() mutable { apply_nodes(std::move(n)); });
     });
     nodes_timer_->expires_after(opts_.heartbeat);
     nodes_timer_->async_wait([this](const boost::system::error_code& ec) {
@@ -237,20 +256,23 @@ void Cluster::tick_resubscribe() {
 }
 
 void Cluster::apply_nodes(std::vector<NodeInfo> nodes) {
-    if (std::none_of(nodes.begin(), nodes.end(), [&](const NodeInfo& n) { return n.id == self_.id; }))
+    if (std::none_of(nodes.begin(), nodes.end(),
+                     [&](const NodeInfo& n) { return n.id == self_.id; }))
         nodes.push_back(self_);  // we are alive even if our key lapsed while Redis was away
-    std::sort(nodes.begin(), nodes.end(), [](const NodeInfo& a, const NodeInfo& b) { return a.id < b.id; });
+    std::sort(nodes.begin(), nodes.end(),
+              [](const NodeInfo& a, const NodeInfo& b) { return a.id < b.id; });
     std::vector<std::string> gone;
     std::vector<NodeInfo> added;
     bool changed = false;
     {
         std::lock_guard lock(nodes_mu_);
         for (const auto& old : nodes_)
-            if (std::none_of(nodes.begin(), nodes.end(), [&](const NodeInfo& n) { return n.id == old.id; }))
+            if (std::none_of(nodes.begin(), nodes.end(),
+                             [&](const NodeInfo& n) { return n.id == old.id; }))
                 gone.push_back(old.id);
         for (const auto& n : nodes)
-            if (n.id != self_.id &&
-                std::none_of(nodes_.begin(), nodes_.end(), [&](const NodeInfo& o) { return o.id == n.id; }))
+            if (n.id != self_.id && std::none_of(nodes_.begin(), nodes_.end(),
+                                                 [&](const NodeInfo& o) { return o.id == n.id; }))
                 added.push_back(n);
         changed = nodes.size() != nodes_.size() || !gone.empty();
         nodes_ = std::move(nodes);
@@ -286,12 +308,14 @@ void Cluster::resubscribe_all() {
 void Cluster::reregister() {
     stats_.reregistrations.fetch_add(1, std::memory_order_relaxed);
     refresh_liveness();
-    for (const auto& [room, count] : hub_.rooms_with_members()) routes_->set_room_members(room, count);
+    for (const auto& [room, count] : hub_.rooms_with_members())
+        routes_->set_room_members(room, count);
     // Every logged-in session binds its route again, from its own loop.
     for (server::EventLoop* loop : hub_.loops()) {
         asio::post(loop->io(), [this, loop] {
             loop->for_each_session([this](server::Session& s) {
-                if (s.logged_in() && !s.closing()) routes_->bind(s.user.id, s.user.platform, s.id());
+                if (s.logged_in() && !s.closing())
+                    routes_->bind(s.user.id, s.user.platform, s.id());
             });
         });
     }
@@ -315,12 +339,14 @@ void Cluster::on_login(server::Session& s) {
                       k.set_session_id(previous->session_id);
                       k.set_reason("replaced");
                       stats_.remote_kicks_sent.fetch_add(1, std::memory_order_relaxed);
-                      links_->send(previous->node, link_addr_of(previous->node), codec::Code::LinkKick,
-                                   k.SerializeAsString());
+                      links_->send(previous->node, link_addr_of(previous->node),
+                                   codec::Code::LinkKick, k.SerializeAsString());
                   });
 }
 
-void Cluster::on_logout(server::Session& s) { routes_->unbind(s.user.id, s.user.platform, s.id()); }
+void Cluster::on_logout(server::Session& s) {
+    routes_->unbind(s.user.id, s.user.platform, s.id());
+}
 
 // ---------------------------------------------------------------- rooms
 
@@ -344,7 +370,8 @@ void Cluster::on_room_members(std::uint64_t room, std::uint64_t members_here) {
     });
 }
 
-void Cluster::send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub) {
+void Cluster::send_sub(const std::string& home, std::vector<std::uint64_t> sub,
+                       std::vector<std::uint64_t> unsub) {
     pbc::RoomSub m;
     for (auto r : sub) {
         m.add_subscribe(r);
@@ -426,7 +453,9 @@ Cluster::RoomPublished Cluster::publish_as_home(const RoomPublish& p) {
     return {true, pub.seq};
 }
 
-std::optional<std::uint64_t> Cluster::room_online(std::uint64_t room) { return routes_->room_online(room); }
+std::optional<std::uint64_t> Cluster::room_online(std::uint64_t room) {
+    return routes_->room_online(room);
+}
 
 // ---------------------------------------------------------------- users
 
@@ -464,7 +493,8 @@ void Cluster::kick_remote(const Route& route, std::uint64_t user, const std::str
     k.set_session_id(route.session_id);
     k.set_reason(reason);
     stats_.remote_kicks_sent.fetch_add(1, std::memory_order_relaxed);
-    links_->send(route.node, link_addr_of(route.node), codec::Code::LinkKick, k.SerializeAsString());
+    links_->send(route.node, link_addr_of(route.node), codec::Code::LinkKick,
+                 k.SerializeAsString());
 }
 
 // ---------------------------------------------------------------- nodes
@@ -505,8 +535,8 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
         case codec::Code::LinkRoomPublish: {
             pbc::RoomPublish m;
             if (!m.ParseFromArray(body.data(), size)) return;
-            RoomPublish p{m.room_id(), m.msg_id(), m.type(), m.payload(), m.sent_at_ms(),
-                          {m.exclude().begin(), m.exclude().end()}};
+            RoomPublish p{m.room_id(), m.msg_id(),     m.type(),
+                          m.payload(), m.sent_at_ms(), {m.exclude().begin(), m.exclude().end()}};
             // Sent here because the sender thinks we are home; if the node lists disagree for a
             // moment, publishing here still delivers it rather than bouncing it around.
             auto pub = publish_as_home(p);
@@ -518,7 +548,8 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
                 r.set_room_seq(pub.seq);
                 r.set_epoch(st.epoch);
                 r.set_online_elsewhere(st.online + online_elsewhere_locked(p.room, from));
-                links_->send(from, link_addr_of(from), codec::Code::LinkRoomReply, r.SerializeAsString());
+                links_->send(from, link_addr_of(from), codec::Code::LinkRoomReply,
+                             r.SerializeAsString());
             }
             return;
         }

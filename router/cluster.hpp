@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,12 +36,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include <boost/asio/steady_timer.hpp>
-
+#include "redis/client.hpp"
 #include "router/defaults.hpp"
 #include "router/node_links.hpp"
 #include "router/node_number.hpp"
-#include "redis/client.hpp"
 #include "router/route_store.hpp"
 #include "router/routing.hpp"
 #include "server/hub.hpp"
@@ -53,7 +52,7 @@ class RoomQuery;
 class RoomReply;
 class UserQuery;
 class UserReply;
-}
+}  // namespace livepush::cluster
 namespace google::protobuf {
 class Message;
 }
@@ -62,13 +61,14 @@ namespace lp::router {
 
 struct ClusterOptions {
     std::string node_id;
-    std::string redis;          // host:port
-    std::string redis_user;     // Redis ACL user; empty = default
-    std::string redis_password; // AUTH on every connect; empty = none
-    std::string client_addr;    // advertised to clients (reconnect_to)
+    std::string redis;           // host:port
+    std::string redis_user;      // Redis ACL user; empty = default
+    std::string redis_password;  // AUTH on every connect; empty = none
+    std::string client_addr;     // advertised to clients (reconnect_to)
     std::string link_listen{kDefaultLinkListen};
-    std::string link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port
-    std::string secret;          // cluster.secret: proves link peers belong to the cluster
+    std::string
+        link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port
+    std::string secret;  // cluster.secret: proves link peers belong to the cluster
     std::chrono::milliseconds link_hello_timeout = kDefaultLinkHelloTimeout;
     std::size_t link_max_connections = kDefaultLinkMaxConnections;
     std::size_t link_queue_max_bytes = kDefaultLinkQueueMaxBytes;
@@ -91,18 +91,18 @@ struct ClusterStats {
     std::atomic<std::uint64_t> route_bind_failures{0};
     std::atomic<std::uint64_t> remote_kicks_sent{0};
     std::atomic<std::uint64_t> remote_kicks_received{0};
-    std::atomic<std::uint64_t> user_deliveries_sent{0};      // UserDelivery frames to other nodes
+    std::atomic<std::uint64_t> user_deliveries_sent{0};  // UserDelivery frames to other nodes
     std::atomic<std::uint64_t> user_deliveries_received{0};
     std::atomic<std::uint64_t> room_publishes_forwarded{0};  // to a home node elsewhere
     std::atomic<std::uint64_t> room_deliveries_sent{0};      // home -> nodes with members
     std::atomic<std::uint64_t> room_deliveries_received{0};
-    std::atomic<std::uint64_t> room_queries_sent{0};   // RoomQuery, or RoomPublish awaiting its seq
+    std::atomic<std::uint64_t> room_queries_sent{0};  // RoomQuery, or RoomPublish awaiting its seq
     std::atomic<std::uint64_t> room_query_timeouts{0};
     std::atomic<std::uint64_t> room_history_sent{0};   // messages replayed to another node
     std::atomic<std::uint64_t> room_nodes_skipped{0};  // live nodes a room message was not sent to
     std::atomic<std::uint64_t> redis_down_events{0};
     std::atomic<std::uint64_t> reregistrations{0};
-    std::atomic<std::uint64_t> node_number_changes{0};  // claim lost, another number taken
+    std::atomic<std::uint64_t> node_number_changes{0};      // claim lost, another number taken
     std::atomic<std::uint64_t> node_number_unavailable{0};  // refreshes that found none free
 };
 
@@ -145,7 +145,8 @@ public:
         std::string platform, transport, scene;
         std::vector<std::uint64_t> rooms;
     };
-    std::optional<std::vector<RemoteSession>> sessions_on(const std::string& node, std::uint64_t user);
+    std::optional<std::vector<RemoteSession>> sessions_on(const std::string& node,
+                                                          std::uint64_t user);
     void send_users(const std::string& node, const livepush::cluster::UserDelivery& d);
     void kick_remote(const Route& route, std::uint64_t user, const std::string& reason);
 
@@ -178,7 +179,9 @@ public:
     std::vector<NodeInfo> nodes() const;  // live nodes, as last seen
     // Called (on the links' thread: it must not block) with the id of each node that left the
     // live list. Set before start().
-    void on_peer_gone(std::function<void(const std::string& node)> hook) { peer_gone_ = std::move(hook); }
+    void on_peer_gone(std::function<void(const std::string& node)> hook) {
+        peer_gone_ = std::move(hook);
+    }
     std::string home_of(std::uint64_t room) const;
     // Client address of another live node for `user` (drain's reconnect_to), or empty.
     std::string other_node_for(std::uint64_t user) const;
@@ -202,7 +205,8 @@ private:
     void apply_nodes(std::vector<NodeInfo> nodes);
     void resubscribe_all();
     void reregister();
-    void send_sub(const std::string& home, std::vector<std::uint64_t> sub, std::vector<std::uint64_t> unsub);
+    void send_sub(const std::string& home, std::vector<std::uint64_t> sub,
+                  std::vector<std::uint64_t> unsub);
     std::string link_addr_of(const std::string& node) const;
     RoomPublished publish_as_home(const RoomPublish& p);
     // The link form of a room message on its way to its home (the caller sets corr_id when it
@@ -219,7 +223,8 @@ private:
     // or with nullptr after room_query_timeout. done runs on the cluster thread.
     void ask_home(std::function<void(std::uint64_t corr)> send,
                   std::function<void(const livepush::cluster::RoomReply*)> done);
-    void ask(std::function<void(std::uint64_t corr)> send, std::function<void(const google::protobuf::Message*)> done);
+    void ask(std::function<void(std::uint64_t corr)> send,
+             std::function<void(const google::protobuf::Message*)> done);
     void flush_room_counts();
     void drop_unjoined_fetches();
 

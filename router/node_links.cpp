@@ -9,7 +9,6 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-
 #include <deque>
 #include <optional>
 #include <stdexcept>
@@ -42,7 +41,8 @@ public:
     bool allow() {
         auto now = std::chrono::steady_clock::now();
         if (now - window_ >= std::chrono::seconds(1)) {
-            if (suppressed_ > 0) spdlog::warn("node links: {} more rejections not logged", suppressed_);
+            if (suppressed_ > 0)
+                spdlog::warn("node links: {} more rejections not logged", suppressed_);
             window_ = now;
             used_ = 0;
             suppressed_ = 0;
@@ -62,7 +62,8 @@ private:
     std::uint64_t suppressed_ = 0;
 };
 
-void bump(std::array<std::atomic<std::uint64_t>, NodeLinksStats::kReasons>& counters, LinkReject r) {
+void bump(std::array<std::atomic<std::uint64_t>, NodeLinksStats::kReasons>& counters,
+          LinkReject r) {
     counters[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -71,14 +72,18 @@ class LinkStream {
 public:
     LinkStream(asio::io_context& io, asio::ssl::context* tls) { reset(io, tls); }
     LinkStream(tcp::socket s, asio::ssl::context* tls) {
-        if (tls) tls_.emplace(std::move(s), *tls);
-        else plain_.emplace(std::move(s));
+        if (tls)
+            tls_.emplace(std::move(s), *tls);
+        else
+            plain_.emplace(std::move(s));
     }
     void reset(asio::io_context& io, asio::ssl::context* tls) {
         tls_.reset();
         plain_.reset();
-        if (tls) tls_.emplace(io, *tls);
-        else plain_.emplace(io);
+        if (tls)
+            tls_.emplace(io, *tls);
+        else
+            plain_.emplace(io);
     }
     bool tls() const noexcept { return tls_.has_value(); }
     tcp::socket& socket() { return tls_ ? tls_->next_layer() : *plain_; }
@@ -92,13 +97,17 @@ public:
     }
     template <class Buffer, class Handler>
     void read_some(const Buffer& b, Handler&& h) {
-        if (tls_) tls_->async_read_some(b, std::forward<Handler>(h));
-        else plain_->async_read_some(b, std::forward<Handler>(h));
+        if (tls_)
+            tls_->async_read_some(b, std::forward<Handler>(h));
+        else
+            plain_->async_read_some(b, std::forward<Handler>(h));
     }
     template <class Buffers, class Handler>
     void write(const Buffers& b, Handler&& h) {
-        if (tls_) asio::async_write(*tls_, b, std::forward<Handler>(h));
-        else asio::async_write(*plain_, b, std::forward<Handler>(h));
+        if (tls_)
+            asio::async_write(*tls_, b, std::forward<Handler>(h));
+        else
+            asio::async_write(*plain_, b, std::forward<Handler>(h));
     }
 
 private:
@@ -109,9 +118,11 @@ private:
 // TLS contexts for both directions: each side presents the node certificate and accepts only
 // a peer whose certificate chains to cluster.link_tls_ca (the acceptor requires one).
 std::unique_ptr<asio::ssl::context> tls_context(const NodeLinksOptions& o, bool server) {
-    auto ctx = std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server : asio::ssl::context::tls_client);
+    auto ctx = std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server
+                                                           : asio::ssl::context::tls_client);
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
     boost::system::error_code ec;
     auto need = [&](const char* key, const std::string& path) {
         if (ec) throw std::runtime_error(std::string(key) + " \"" + path + "\": " + ec.message());
@@ -122,7 +133,8 @@ std::unique_ptr<asio::ssl::context> tls_context(const NodeLinksOptions& o, bool 
     need("cluster.link_tls_key", o.tls_key);
     ctx->load_verify_file(o.tls_ca, ec);
     need("cluster.link_tls_ca", o.tls_ca);
-    ctx->set_verify_mode(server ? asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert : asio::ssl::verify_peer);
+    ctx->set_verify_mode(server ? asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert
+                                : asio::ssl::verify_peer);
     return ctx;
 }
 
@@ -152,7 +164,12 @@ struct NodeLinks::Impl {
         bool closed = false;
         std::chrono::milliseconds backoff;
         Outbound(Impl* i, std::string n, std::string a)
-            : impl(i), node(std::move(n)), addr(std::move(a)), stream(i->io, i->client_tls.get()), retry(i->io), deadline(i->io),
+            : impl(i),
+              node(std::move(n)),
+              addr(std::move(a)),
+              stream(i->io, i->client_tls.get()),
+              retry(i->io),
+              deadline(i->io),
               backoff(i->opts.backoff_min) {}
     };
 
@@ -162,15 +179,18 @@ struct NodeLinks::Impl {
         LinkStream stream;
         asio::steady_timer deadline;
         LinkInboundGate gate;
-        std::string peer;   // address, for the log
-        std::string node;   // set by a verified hello
+        std::string peer;       // address, for the log
+        std::string node;       // set by a verified hello
         std::string challenge;  // kept alive while being written (the welcome lives in gate)
         bool open = true;
         std::vector<std::uint8_t> buf = std::vector<std::uint8_t>(64 * 1024);
         bool writing_challenge = false, welcome_waiting = false;
         Inbound(Impl* i, tcp::socket s)
-            : impl(i), stream(std::move(s), i->server_tls.get()), deadline(i->io),
-              gate(i->opts.secret, i->opts.node_id, link_nonce(), i->opts.max_body), peer(peer_of(stream.socket())) {}
+            : impl(i),
+              stream(std::move(s), i->server_tls.get()),
+              deadline(i->io),
+              gate(i->opts.secret, i->opts.node_id, link_nonce(), i->opts.max_body),
+              peer(peer_of(stream.socket())) {}
     };
 
     NodeLinksOptions opts;
@@ -184,7 +204,8 @@ struct NodeLinks::Impl {
     std::unique_ptr<asio::ssl::context> server_tls, client_tls;  // set: every link is TLS
     bool running = false;
 
-    Impl(NodeLinksOptions o, Handler h, NodeLinksStats& s) : opts(std::move(o)), handler(std::move(h)), stats(s) {
+    Impl(NodeLinksOptions o, Handler h, NodeLinksStats& s)
+        : opts(std::move(o)), handler(std::move(h)), stats(s) {
         if (!opts.tls_cert.empty()) {
             server_tls = tls_context(opts, true);
             client_tls = tls_context(opts, false);
@@ -203,11 +224,14 @@ struct NodeLinks::Impl {
 
     void admit(tcp::socket s) {
         boost::system::error_code ignored;
-        if (static_cast<std::size_t>(stats.inbound_links.load(std::memory_order_relaxed)) >= opts.max_inbound) {
+        if (static_cast<std::size_t>(stats.inbound_links.load(std::memory_order_relaxed)) >=
+            opts.max_inbound) {
             bump(stats.rejected, LinkReject::OverCap);
             if (log.allow())
-                spdlog::warn("node links: closed a connection from {}: over cluster.link_max_connections ({})",
-                             peer_of(s), opts.max_inbound);
+                spdlog::warn(
+                    "node links: closed a connection from {}: over cluster.link_max_connections "
+                    "({})",
+                    peer_of(s), opts.max_inbound);
             s.close(ignored);
             return;
         }
@@ -222,21 +246,27 @@ struct NodeLinks::Impl {
             start_hello(in);
             return;
         }
-        in->stream.handshake(asio::ssl::stream_base::server, [this, in](const boost::system::error_code& ec) {
-            if (!in->open) return;
-            if (ec) reject(in, LinkReject::Tls);
-            else start_hello(in);
-        });
+        in->stream.handshake(asio::ssl::stream_base::server,
+                             [this, in](const boost::system::error_code& ec) {
+                                 if (!in->open) return;
+                                 if (ec)
+                                     reject(in, LinkReject::Tls);
+                                 else
+                                     start_hello(in);
+                             });
     }
 
     void start_hello(const std::shared_ptr<Inbound>& in) {
         in->challenge = in->gate.challenge_frame();
         in->writing_challenge = true;
-        in->stream.write(asio::buffer(in->challenge), [this, in](const boost::system::error_code& ec, std::size_t) {
-            in->writing_challenge = false;
-            if (ec) close(in);
-            else if (in->welcome_waiting) write_welcome(in);
-        });
+        in->stream.write(asio::buffer(in->challenge),
+                         [this, in](const boost::system::error_code& ec, std::size_t) {
+                             in->writing_challenge = false;
+                             if (ec)
+                                 close(in);
+                             else if (in->welcome_waiting)
+                                 write_welcome(in);
+                         });
         read(in);
     }
 
@@ -244,9 +274,10 @@ struct NodeLinks::Impl {
     // peer's hello came back before it ran.
     void write_welcome(const std::shared_ptr<Inbound>& in) {
         in->welcome_waiting = false;
-        in->stream.write(asio::buffer(in->gate.welcome_frame()), [this, in](const boost::system::error_code& ec, std::size_t) {
-            if (ec) close(in);
-        });
+        in->stream.write(asio::buffer(in->gate.welcome_frame()),
+                         [this, in](const boost::system::error_code& ec, std::size_t) {
+                             if (ec) close(in);
+                         });
     }
 
     void close(const std::shared_ptr<Inbound>& in) {
@@ -262,41 +293,47 @@ struct NodeLinks::Impl {
         bump(stats.rejected, why);
         if (log.allow()) {
             if (in->node.empty())
-                spdlog::warn("node links: rejected a connection from {}: {}", in->peer, to_string(why));
+                spdlog::warn("node links: rejected a connection from {}: {}", in->peer,
+                             to_string(why));
             else
-                spdlog::warn("node links: closed the link from node {} ({}): {}", in->node, in->peer, to_string(why));
+                spdlog::warn("node links: closed the link from node {} ({}): {}", in->node,
+                             in->peer, to_string(why));
         }
         close(in);
     }
 
     void read(const std::shared_ptr<Inbound>& in) {
-        in->stream.read_some(asio::buffer(in->buf), [this, in](const boost::system::error_code& ec, std::size_t n) {
-            if (ec || !in->open) {
-                close(in);
-                return;
-            }
-            auto fed = in->gate.feed(in->buf.data(), n, [&](codec::Code code, std::string_view body) {
-                stats.frames_received.fetch_add(1, std::memory_order_relaxed);
-                try {
-                    handler(in->gate.peer(), code, body);
-                } catch (const std::exception&) {
-                    // A handler bug must not take the link down; the frame is lost, counted
-                    // by the handler's own metrics.
+        in->stream.read_some(
+            asio::buffer(in->buf), [this, in](const boost::system::error_code& ec, std::size_t n) {
+                if (ec || !in->open) {
+                    close(in);
+                    return;
                 }
-                return true;
+                auto fed =
+                    in->gate.feed(in->buf.data(), n, [&](codec::Code code, std::string_view body) {
+                        stats.frames_received.fetch_add(1, std::memory_order_relaxed);
+                        try {
+                            handler(in->gate.peer(), code, body);
+                        } catch (const std::exception&) {
+                            // A handler bug must not take the link down; the frame is lost, counted
+                            // by the handler's own metrics.
+                        }
+                        return true;
+                    });
+                if (fed.proven_now) {
+                    in->node = in->gate.peer();
+                    in->deadline.cancel();
+                    if (in->writing_challenge)
+                        in->welcome_waiting = true;
+                    else
+                        write_welcome(in);
+                }
+                if (fed.reject != LinkReject::None) {
+                    reject(in, fed.reject);
+                    return;
+                }
+                read(in);
             });
-            if (fed.proven_now) {
-                in->node = in->gate.peer();
-                in->deadline.cancel();
-                if (in->writing_challenge) in->welcome_waiting = true;
-                else write_welcome(in);
-            }
-            if (fed.reject != LinkReject::None) {
-                reject(in, fed.reject);
-                return;
-            }
-            read(in);
-        });
     }
 
     // ---------------------------------------------------------------- outbound side
@@ -337,65 +374,74 @@ struct NodeLinks::Impl {
             if (ec || link->attempt != attempt || link->closed || !link->connecting) return;
             handshake_failed(link, LinkReject::Deadline);
         });
-        link->stream.socket().async_connect(ep, [this, link, attempt](const boost::system::error_code& ec) {
-            if (link->closed || link->attempt != attempt || !link->connecting) return;
-            if (ec) {
-                link->deadline.cancel();
-                fail(link);
-                return;
-            }
-            boost::system::error_code ignored;
-            link->stream.socket().set_option(tcp::no_delay(true), ignored);
-            if (!link->stream.tls()) {
-                read_outbound(link, attempt);
-                return;
-            }
-            link->stream.handshake(asio::ssl::stream_base::client, [this, link, attempt](const boost::system::error_code& ec) {
+        link->stream.socket().async_connect(
+            ep, [this, link, attempt](const boost::system::error_code& ec) {
                 if (link->closed || link->attempt != attempt || !link->connecting) return;
-                if (ec) handshake_failed(link, LinkReject::Tls);
-                else read_outbound(link, attempt);
+                if (ec) {
+                    link->deadline.cancel();
+                    fail(link);
+                    return;
+                }
+                boost::system::error_code ignored;
+                link->stream.socket().set_option(tcp::no_delay(true), ignored);
+                if (!link->stream.tls()) {
+                    read_outbound(link, attempt);
+                    return;
+                }
+                link->stream.handshake(
+                    asio::ssl::stream_base::client,
+                    [this, link, attempt](const boost::system::error_code& ec) {
+                        if (link->closed || link->attempt != attempt || !link->connecting) return;
+                        if (ec)
+                            handshake_failed(link, LinkReject::Tls);
+                        else
+                            read_outbound(link, attempt);
+                    });
             });
-        });
     }
 
     // The dialer reads the challenge and the welcome; after that the acceptor sends nothing,
     // and a read completes only when it closes.
     void read_outbound(const std::shared_ptr<Outbound>& link, std::uint64_t attempt) {
-        link->stream.read_some(asio::buffer(link->buf), [this, link, attempt](const boost::system::error_code& ec,
-                                                                                   std::size_t n) {
-            if (link->closed || link->attempt != attempt) return;
-            if (ec) {
-                if (link->ready) drop(link);
-                else if (link->connecting) handshake_failed(link, LinkReject::BadFrame);
-                return;
-            }
-            if (link->ready) {
-                read_outbound(link, attempt);
-                return;
-            }
-            LinkReject why = LinkReject::None;
-            auto err = link->decoder.feed(link->buf.data(), n, [&](const codec::FrameView& f) {
-                if (!link->sent_hello) {
-                    why = link->hello->on_challenge(f);
-                    if (why != LinkReject::None) return false;
-                    link->sent_hello = true;
-                    link->queue.push_front(link->hello->hello_frame());
-                    link->queued_bytes += link->queue.front().size();
-                    write(link, /*handshake=*/true);
-                    return true;
+        link->stream.read_some(
+            asio::buffer(link->buf),
+            [this, link, attempt](const boost::system::error_code& ec, std::size_t n) {
+                if (link->closed || link->attempt != attempt) return;
+                if (ec) {
+                    if (link->ready)
+                        drop(link);
+                    else if (link->connecting)
+                        handshake_failed(link, LinkReject::BadFrame);
+                    return;
                 }
-                why = link->hello->on_welcome(f);
-                if (why != LinkReject::None) return false;
-                on_ready(link);
-                return false;  // nothing may follow the welcome
+                if (link->ready) {
+                    read_outbound(link, attempt);
+                    return;
+                }
+                LinkReject why = LinkReject::None;
+                auto err = link->decoder.feed(link->buf.data(), n, [&](const codec::FrameView& f) {
+                    if (!link->sent_hello) {
+                        why = link->hello->on_challenge(f);
+                        if (why != LinkReject::None) return false;
+                        link->sent_hello = true;
+                        link->queue.push_front(link->hello->hello_frame());
+                        link->queued_bytes += link->queue.front().size();
+                        write(link, /*handshake=*/true);
+                        return true;
+                    }
+                    why = link->hello->on_welcome(f);
+                    if (why != LinkReject::None) return false;
+                    on_ready(link);
+                    return false;  // nothing may follow the welcome
+                });
+                if (why == LinkReject::None && err != codec::DecodeError::None)
+                    why = LinkReject::BadFrame;
+                if (why != LinkReject::None) {
+                    handshake_failed(link, why);
+                    return;
+                }
+                read_outbound(link, attempt);
             });
-            if (why == LinkReject::None && err != codec::DecodeError::None) why = LinkReject::BadFrame;
-            if (why != LinkReject::None) {
-                handshake_failed(link, why);
-                return;
-            }
-            read_outbound(link, attempt);
-        });
     }
 
     void on_ready(const std::shared_ptr<Outbound>& link) {
@@ -412,7 +458,8 @@ struct NodeLinks::Impl {
     void handshake_failed(const std::shared_ptr<Outbound>& link, LinkReject why) {
         bump(stats.handshake_failures, why);
         if (log.allow())
-            spdlog::warn("node links: handshake with node {} at {} failed: {}", link->node, link->addr, to_string(why));
+            spdlog::warn("node links: handshake with node {} at {} failed: {}", link->node,
+                         link->addr, to_string(why));
         link->stream.close();
         link->deadline.cancel();
         unqueue_hello(link);
@@ -429,15 +476,17 @@ struct NodeLinks::Impl {
             link->queue.pop_front();
         }
         for (auto& f : link->writing) bufs.emplace_back(f.data(), f.size());
-        link->stream.write(bufs, [this, link, handshake, attempt = link->attempt](const boost::system::error_code& ec,
-                                                                                               std::size_t n) {
+        link->stream.write(bufs, [this, link, handshake, attempt = link->attempt](
+                                     const boost::system::error_code& ec, std::size_t n) {
             std::size_t frames = link->writing.size();
             for (auto& f : link->writing) link->queued_bytes -= f.size();
             link->writing.clear();
             if (link->closed || link->attempt != attempt) return;
             if (ec) {
-                if (link->ready) drop(link);
-                else if (link->connecting) handshake_failed(link, LinkReject::BadFrame);
+                if (link->ready)
+                    drop(link);
+                else if (link->connecting)
+                    handshake_failed(link, LinkReject::BadFrame);
                 return;
             }
             if (handshake) {  // the welcome starts the queue; it may have come before this handler
@@ -453,7 +502,8 @@ struct NodeLinks::Impl {
     // The hello is pushed in front of the queue for its write; if the connection fails before
     // that write started, it must not be sent on the next connection.
     void unqueue_hello(const std::shared_ptr<Outbound>& link) {
-        if (link->sent_hello && link->hello && !link->queue.empty() && link->queue.front() == link->hello->hello_frame()) {
+        if (link->sent_hello && link->hello && !link->queue.empty() &&
+            link->queue.front() == link->hello->hello_frame()) {
             link->queued_bytes -= link->queue.front().size();
             link->queue.pop_front();
         }
@@ -500,7 +550,9 @@ struct NodeLinks::Impl {
 NodeLinks::NodeLinks(NodeLinksOptions opts, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(opts), std::move(handler), stats_)) {}
 
-NodeLinks::~NodeLinks() { stop(); }
+NodeLinks::~NodeLinks() {
+    stop();
+}
 
 void NodeLinks::start() {
     auto& a = impl_->acceptor;
@@ -528,11 +580,16 @@ void NodeLinks::stop() {
     if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::uint16_t NodeLinks::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t NodeLinks::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
 
-asio::io_context& NodeLinks::io() { return impl_->io; }
+asio::io_context& NodeLinks::io() {
+    return impl_->io;
+}
 
-void NodeLinks::send(const std::string& node, const std::string& addr, codec::Code code, std::string body) {
+void NodeLinks::send(const std::string& node, const std::string& addr, codec::Code code,
+                     std::string body) {
     std::string frame = codec::encode_frame(code, 0, 0, body);
     asio::post(impl_->io, [this, node, addr, frame = std::move(frame)]() mutable {
         impl_->send(node, addr, std::move(frame));

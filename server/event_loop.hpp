@@ -10,10 +10,9 @@
 // one turn leaves in one write.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -101,14 +100,16 @@ public:
     bool on_loop_thread() const noexcept;
 
     // ---- for sessions
-    void adopt(std::shared_ptr<Session> s);  // registers a new session (on this loop's thread)
-    void want_flush(Session& s);             // flush s at the end of this turn
+    void adopt(std::shared_ptr<Session> s);   // registers a new session (on this loop's thread)
+    void want_flush(Session& s);              // flush s at the end of this turn
     void retire(std::shared_ptr<Session> s);  // s closed: free it after this turn
     std::uint64_t next_session_id() noexcept { return (++session_counter_ << 8) | index_; }
     std::uint8_t* read_buffer() noexcept { return read_buffer_.data(); }
     std::size_t read_buffer_size() const noexcept { return read_buffer_.size(); }
 
-    std::size_t session_count() const noexcept { return session_count_.load(std::memory_order_relaxed); }
+    std::size_t session_count() const noexcept {
+        return session_count_.load(std::memory_order_relaxed);
+    }
     template <class F>
     void for_each_session(F&& f) {
         // Collect first: f may close sessions, which unlinks them.

@@ -72,7 +72,9 @@ public:
         std::weak_ptr<Session> session;
     };
     std::vector<UserSession> user_sessions(std::uint64_t user) const;
-    std::size_t online_users() const noexcept { return online_users_.load(std::memory_order_relaxed); }
+    std::size_t online_users() const noexcept {
+        return online_users_.load(std::memory_order_relaxed);
+    }
 
     // Runs fn on every live session of `user`, each on its own loop. Returns how many sessions
     // were targeted.
@@ -86,7 +88,7 @@ public:
     };
     struct Join {
         RoomState state;
-        bool joined = false;     // false: was already a member
+        bool joined = false;  // false: was already a member
         bool recovery_asked = false;
         bool recovered = false;  // the gap (last_seq, join_seq] is fully in `replay`
         std::vector<RoomPacketPtr> replay;
@@ -104,7 +106,9 @@ public:
     void leave_all_rooms(Session& s);
     RoomState room_state(std::uint64_t room) const;
     std::size_t room_count() const noexcept { return room_count_.load(std::memory_order_relaxed); }
-    std::uint64_t room_members() const noexcept { return room_members_.load(std::memory_order_relaxed); }
+    std::uint64_t room_members() const noexcept {
+        return room_members_.load(std::memory_order_relaxed);
+    }
 
     struct Published {
         bool room_exists = false;
@@ -133,8 +137,9 @@ public:
     // `after` is set, the messages it still holds after that seq (creating the room's entry, so
     // the epoch handed out stays). What fn sends over a link is ordered with the room's
     // forwarded messages.
-    void snapshot_room(std::uint64_t room, std::optional<std::uint64_t> after,
-                       const std::function<void(const RoomState&, const std::vector<RoomPacketPtr>&)>& fn);
+    void snapshot_room(
+        std::uint64_t room, std::optional<std::uint64_t> after,
+        const std::function<void(const RoomState&, const std::vector<RoomPacketPtr>&)>& fn);
     // Cluster mode, on a node that asked the home: adopts the home's epoch and seq (a new epoch
     // drops the local history) and adds the home's messages it lacks to the local history.
     void merge_home(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,

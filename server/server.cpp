@@ -4,7 +4,6 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
-
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -55,19 +54,23 @@ Server::Server(ServerOptions opts, SessionHandler& handler) : opts_(std::move(op
     };
     auto make_listener = [&](const std::string& addr, TransportKind kind, const char* key) {
         try {
-            return std::make_unique<Listener>(loop_ptrs_, parse_endpoint(addr), kind, tls_.get(), admit,
-                                              ip_limits_.get());
+            return std::make_unique<Listener>(loop_ptrs_, parse_endpoint(addr), kind, tls_.get(),
+                                              admit, ip_limits_.get());
         } catch (const boost::system::system_error& e) {
             throw std::runtime_error(std::string(key) + " \"" + addr + "\": " + e.code().message());
         } catch (const std::runtime_error& e) {
             throw std::runtime_error(std::string(key) + ": " + e.what());
         }
     };
-    if (!opts_.tcp_listen.empty()) tcp_ = make_listener(opts_.tcp_listen, TransportKind::Tcp, "server.tcp_listen");
-    if (!opts_.ws_listen.empty()) ws_ = make_listener(opts_.ws_listen, TransportKind::Ws, "server.ws_listen");
+    if (!opts_.tcp_listen.empty())
+        tcp_ = make_listener(opts_.tcp_listen, TransportKind::Tcp, "server.tcp_listen");
+    if (!opts_.ws_listen.empty())
+        ws_ = make_listener(opts_.ws_listen, TransportKind::Ws, "server.ws_listen");
 }
 
-Server::~Server() { stop(); }
+Server::~Server() {
+    stop();
+}
 
 void Server::start() {
     for (auto& l : loops_) l->start();
@@ -75,8 +78,12 @@ void Server::start() {
     if (ws_) ws_->start();
 }
 
-std::uint16_t Server::tcp_port() const { return tcp_ ? tcp_->port() : 0; }
-std::uint16_t Server::ws_port() const { return ws_ ? ws_->port() : 0; }
+std::uint16_t Server::tcp_port() const {
+    return tcp_ ? tcp_->port() : 0;
+}
+std::uint16_t Server::ws_port() const {
+    return ws_ ? ws_->port() : 0;
+}
 
 ServerTotals Server::totals() const {
     ServerTotals t;
@@ -86,7 +93,8 @@ ServerTotals Server::totals() const {
         for (int k = 0; k < 2; ++k)
             for (int j = 0; j < 2; ++j) t.sessions[k][j] += get(s.sessions[k][j]);
         t.logged_in += get(s.logged_in);
-        for (int r = 0; r < static_cast<int>(CloseReason::kCount); ++r) t.closed[r] += get(s.closed[r]);
+        for (int r = 0; r < static_cast<int>(CloseReason::kCount); ++r)
+            t.closed[r] += get(s.closed[r]);
         t.frames_in += get(s.frames_in);
         t.frames_out += get(s.frames_out);
         t.bytes_in += get(s.bytes_in);

@@ -23,9 +23,9 @@ namespace lp::server {
 struct ServerOptions {
     std::string tcp_listen{kDefaultTcpListen};  // empty = no TCP listener
     std::string ws_listen{kDefaultWsListen};    // empty = no WebSocket listener
-    unsigned loops = 0;                       // 0 = one per core
-    std::uint32_t max_connections = 0;        // 0 = unlimited
-    std::string tls_cert;                     // PEM files; both set = TLS on both listeners
+    unsigned loops = 0;                         // 0 = one per core
+    std::uint32_t max_connections = 0;          // 0 = unlimited
+    std::string tls_cert;                       // PEM files; both set = TLS on both listeners
     std::string tls_key;
     LoopOptions loop;
     HubOptions hub;

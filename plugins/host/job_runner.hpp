@@ -9,9 +9,9 @@
 // and NOT done(): it stays reserved and runs again (here or on another node) when its TTR
 // passes, and again after each failure, until a handler lets it through, it is cancelled or
 // rescheduled, or it has failed `max_attempts` runs: then it is buried (removed, kept in the
-// queue's dead letters, counted `dead`) instead of failing every TTR forever. The same happens to the jobs of a node that dies mid-batch. Handlers must be
-// idempotent, and quick: one slow handler delays every job behind it, and a batch that runs
-// longer than `ttr` gets its last jobs run twice.
+// queue's dead letters, counted `dead`) instead of failing every TTR forever. The same happens to
+// the jobs of a node that dies mid-batch. Handlers must be idempotent, and quick: one slow handler
+// delays every job behind it, and a batch that runs longer than `ttr` gets its last jobs run twice.
 //
 // What it owns: its thread. dispatch and on_error run on it; neither may call stop().
 #pragma once
@@ -54,7 +54,8 @@ public:
 
     // Throws std::invalid_argument for a tick or ttr <= 0 or a batch of 0.
     JobRunner(JobQueue& queue, Dispatch dispatch, Options options, OnError on_error = {});
-    JobRunner(JobQueue& queue, Dispatch dispatch) : JobRunner(queue, std::move(dispatch), Options{}) {}
+    JobRunner(JobQueue& queue, Dispatch dispatch)
+        : JobRunner(queue, std::move(dispatch), Options{}) {}
     ~JobRunner();  // stop()
     JobRunner(const JobRunner&) = delete;
     JobRunner& operator=(const JobRunner&) = delete;

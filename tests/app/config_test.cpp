@@ -37,7 +37,7 @@ ConfigResult load(std::vector<std::string> args, std::vector<std::string> env = 
 
 // A TOML file in the test's temporary directory, removed when the test ends.
 class TomlFile {
-  public:
+public:
     explicit TomlFile(const std::string& text) {
         static std::atomic<int> counter{0};
         path_ = std::filesystem::path(testing::TempDir()) /
@@ -48,7 +48,7 @@ class TomlFile {
     ~TomlFile() { std::filesystem::remove(path_); }
     std::string path() const { return path_.string(); }
 
-  private:
+private:
     std::filesystem::path path_;
 };
 
@@ -204,7 +204,8 @@ TEST(Config, DevRefusesAnExplicitNonLoopbackListenAddress) {
         EXPECT_NE(error.find("--dev"), std::string::npos);
     }
     ConfigResult from_env = load({"--dev"}, {"LIVEPUSH_SERVER_TCP_LISTEN=0.0.0.0:7000"});
-    EXPECT_NE(apply_dev_listen_policy(from_env.config).find("server.tcp_listen"), std::string::npos);
+    EXPECT_NE(apply_dev_listen_policy(from_env.config).find("server.tcp_listen"),
+              std::string::npos);
 }
 
 TEST(Config, EnvironmentOverridesDefaults) {
