@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "ack/defaults.hpp"
 #include "ack/inbox_store.hpp"
 
 namespace lp::ack {
@@ -15,7 +16,8 @@ namespace lp::ack {
 class MemoryInbox final : public InboxStore {
 public:
     // max_per_sender: messages from one (non-zero) sender in one inbox; 0 = no share.
-    explicit MemoryInbox(std::size_t max_per_user = 1000, std::size_t max_per_sender = 0)
+    explicit MemoryInbox(std::size_t max_per_user = kDefaultInboxMax,
+                         std::size_t max_per_sender = 0)
         : max_per_user_(max_per_user), max_per_sender_(max_per_sender) {}
     [[nodiscard]] bool append(std::uint64_t user, const StoredMessage& m) override;  // always true
     [[nodiscard]] AppendResult append_checked(std::uint64_t user, const StoredMessage& m) override;

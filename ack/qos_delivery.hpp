@@ -30,6 +30,7 @@
 #include <memory>
 #include <vector>
 
+#include "ack/defaults.hpp"
 #include "ack/delivery_hooks.hpp"
 #include "ack/inbox_store.hpp"
 #include "server/hub.hpp"
@@ -38,12 +39,13 @@
 namespace lp::ack {
 
 struct DeliveryOptions {
-    std::uint32_t window = 64;                      // messages in flight per session
-    std::chrono::milliseconds retry{2000};          // first retry timeout; doubles each attempt
-    std::uint32_t max_attempts = 4;                 // sends before the message goes to the inbox
-    std::chrono::seconds inbox_ttl{7 * 24 * 3600};  // default lifetime of a qos1 message
-    std::uint32_t replay_max = 1000;                // inbox messages replayed per login
-    std::uint32_t waiting_max = 1000;  // waiting behind a window per session; 0 = no bound
+    std::uint32_t window = kDefaultWindow;             // messages in flight per session
+    std::chrono::milliseconds retry = kDefaultRetry;   // first retry timeout; doubles each attempt
+    std::uint32_t max_attempts = kDefaultMaxAttempts;  // sends before the message goes to the inbox
+    std::chrono::seconds inbox_ttl = kDefaultInboxTtl;  // default lifetime of a qos1 message
+    std::uint32_t replay_max = 1000;                    // inbox messages replayed per login
+    // Waiting behind a window per session; 0 = no bound.
+    std::uint32_t waiting_max = kDefaultWaitingMax;
 };
 
 struct DeliveryStats {

@@ -8,7 +8,6 @@
 // from. Start-up policy (a secret is required, TLS needs both files, ...) belongs to main().
 #include "app/config.hpp"
 
-#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <boost/json/serialize.hpp>
@@ -24,6 +23,8 @@
 #include <string_view>
 #include <type_traits>
 #include <variant>
+
+#include "codec/address.hpp"
 
 namespace lp::app {
 namespace {
@@ -42,10 +43,19 @@ using FieldRef = std::variant<StringField, U32Field, U64Field>;
 // What a value must look like beyond its type.
 enum class ValueCheck : std::uint8_t {
     None,
-    Address,      // host:port or [v6]:port; empty = unset / listener off
-    AddressList,  // host:port[,host:port...]; empty = unset
+    ListenAddress,    // host:port or [v6]:port (codec/address), port 0 = any; empty = unset / off
+    DialAddress,      // the same, port 1..65535 (it is dialled); empty = unset
+    DialAddressList,  // host:port[,host:port...], ports 1..65535; empty = unset
     LogLevel,
 };
+
+// Inclusive bounds of a number (the field's type bounds it too). A row without bounds takes
+// any value of its type.
+struct Bounds {
+    std::uint64_t min = 0;
+    std::uint64_t max = UINT64_MAX;
+};
+constexpr Bounds kPositive{1, UINT64_MAX};  // 0 would mean nothing sensible (no "off")
 
 struct ConfigKey {
     std::string_view key;   // section.name: the TOML location and the --set name
@@ -53,25 +63,26 @@ struct ConfigKey {
     FieldRef field;
     ValueCheck check;
     std::string_view help;
+    Bounds bounds = {};  // numbers only; checked for every source (file, environment, flags)
 };
 
 using C = Config;
 // clang-format off
 constexpr ConfigKey kSchema[] = {
     {"server.tcp_listen", "--tcp-listen", &field_of<&C::server, &C::Server::tcp_listen>,
-     ValueCheck::Address, "TCP listen address for clients; empty = no TCP listener"},
+     ValueCheck::ListenAddress, "TCP listen address for clients; empty = no TCP listener"},
     {"server.ws_listen", "--ws-listen", &field_of<&C::server, &C::Server::ws_listen>,
-     ValueCheck::Address, "WebSocket listen address (path /ws); empty = no WebSocket listener"},
+     ValueCheck::ListenAddress, "WebSocket listen address (path /ws); empty = no WebSocket listener"},
     {"server.heartbeat_interval_ms", "--heartbeat-interval-ms",
      &field_of<&C::server, &C::Server::heartbeat_interval_ms>, ValueCheck::None,
-     "heartbeat interval clients must keep; a session is closed after 3 missed"},
+     "heartbeat interval clients must keep; a session is closed after 3 missed", kPositive},
     {"server.login_timeout_ms", "--login-timeout-ms",
      &field_of<&C::server, &C::Server::login_timeout_ms>, ValueCheck::None,
      "time a new connection has to log in before it is closed"},
     {"server.loops", "--loops", &field_of<&C::server, &C::Server::loops>, ValueCheck::None,
      "event loops (threads); 0 = one per core"},
     {"server.max_body", "--max-body", &field_of<&C::server, &C::Server::max_body>,
-     ValueCheck::None, "largest frame body accepted, in bytes"},
+     ValueCheck::None, "largest frame body accepted, in bytes", kPositive},
     {"server.ws_max_message", "--ws-max-message",
      &field_of<&C::server, &C::Server::ws_max_message>, ValueCheck::None,
      "largest WebSocket message accepted, in bytes"},
@@ -108,13 +119,13 @@ constexpr ConfigKey kSchema[] = {
     {"server.plugin_workers", "--plugin-workers", &field_of<&C::server, &C::Server::plugin_workers>,
      ValueCheck::None, "threads that run plugins' BIZ handlers off the event loops; 0 = on the loop"},
     {"server.plugin_queue_max", "--plugin-queue-max", &field_of<&C::server, &C::Server::plugin_queue_max>,
-     ValueCheck::None, "plugin BIZ calls waiting per worker at most; beyond, the client gets BUSY"},
+     ValueCheck::None, "plugin BIZ calls waiting per worker at most; beyond, the client gets BUSY", kPositive},
     {"server.ws_allowed_origins", "--ws-allowed-origins", &field_of<&C::server, &C::Server::ws_allowed_origins>,
      ValueCheck::None, "Origins a browser may open WebSocket sessions from, comma-separated (https://app.example.com); others get 403; empty = any; no Origin (not a browser) = allowed"},
     {"room.coalesce_ms", "--room-coalesce-ms", &field_of<&C::room, &C::Room::coalesce_ms>,
      ValueCheck::None, "room messages reaching a loop within this window go out in one write; 0 = per loop turn"},
     {"room.coalesce_max", "--room-coalesce-max", &field_of<&C::room, &C::Room::coalesce_max>,
-     ValueCheck::None, "...or as soon as this many are waiting"},
+     ValueCheck::None, "...or as soon as this many are waiting", kPositive},
     {"room.history_max", "--room-history-max", &field_of<&C::room, &C::Room::history_max>,
      ValueCheck::None, "recent messages kept per room for recovery (room.enter last_seq)"},
     {"room.history_ttl_s", "--room-history-ttl-s", &field_of<&C::room, &C::Room::history_ttl_s>,
@@ -140,8 +151,8 @@ constexpr ConfigKey kSchema[] = {
     {"im.max_payload_bytes", "--im-max-payload-bytes", &field_of<&C::im, &C::Im::max_payload_bytes>,
      ValueCheck::None, "largest im.send payload (as JSON text), in bytes"},
     {"im.workers", "--im-workers", &field_of<&C::im, &C::Im::workers>, ValueCheck::None,
-     "threads that store and route im.send off the event loops (cluster mode)"},
-    {"api.listen", "--api-listen", &field_of<&C::api, &C::Api::listen>, ValueCheck::Address,
+     "threads that store and route im.send off the event loops (cluster mode)", kPositive},
+    {"api.listen", "--api-listen", &field_of<&C::api, &C::Api::listen>, ValueCheck::ListenAddress,
      "internal HTTP push API listen address; empty = no API"},
     {"api.key", "--api-key", &field_of<&C::api, &C::Api::key>, ValueCheck::None,
      "bearer key for the HTTP API; empty = no auth, allowed only on a loopback address"},
@@ -153,11 +164,11 @@ constexpr ConfigKey kSchema[] = {
     {"api.max_user_ids", "--api-max-user-ids", &field_of<&C::api, &C::Api::max_user_ids>,
      ValueCheck::None, "user ids one POST /v1/push/users may name"},
     {"api.max_connections", "--api-max-connections", &field_of<&C::api, &C::Api::max_connections>,
-     ValueCheck::None, "API connections at most; at the cap the longest-idle one is closed for a new one"},
+     ValueCheck::None, "API connections at most; at the cap the longest-idle one is closed for a new one", kPositive},
     {"api.header_timeout_ms", "--api-header-timeout-ms", &field_of<&C::api, &C::Api::header_timeout_ms>,
-     ValueCheck::None, "an API request header not complete this long after the connection (or its first byte) is closed"},
+     ValueCheck::None, "an API request header not complete this long after the connection (or its first byte) is closed", kPositive},
     {"api.idle_timeout_ms", "--api-idle-timeout-ms", &field_of<&C::api, &C::Api::idle_timeout_ms>,
-     ValueCheck::None, "a kept-alive API connection waits this long for its next request (and a body for its next bytes)"},
+     ValueCheck::None, "a kept-alive API connection waits this long for its next request (and a body for its next bytes)", kPositive},
     {"api.threads", "--api-threads", &field_of<&C::api, &C::Api::threads>, ValueCheck::None,
      "threads serving the HTTP API; 0 = 4 with Redis (qos1 pushes wait for it), 1 embedded"},
     {"auth.jwt_secret", "--jwt-secret", &field_of<&C::auth, &C::Auth::jwt_secret>,
@@ -169,7 +180,7 @@ constexpr ConfigKey kSchema[] = {
     {"auth.jwt_public_key_previous", "--jwt-public-key-previous", &field_of<&C::auth, &C::Auth::jwt_public_key_previous>,
      ValueCheck::None, "key rotation: the previous PEM public key file, still accepted until auth.jwt_previous_until"},
     {"auth.jwt_previous_until", "--jwt-previous-until", &field_of<&C::auth, &C::Auth::jwt_previous_until>,
-     ValueCheck::None, "key rotation: unix time (seconds) until which the previous secret/key is accepted; 0 = none"},
+     ValueCheck::None, "key rotation: unix time (seconds) until which the previous secret/key is accepted; 0 = none", Bounds{0, INT64_MAX}},
     {"auth.issuer", "--jwt-issuer", &field_of<&C::auth, &C::Auth::issuer>, ValueCheck::None,
      "tokens must carry this iss; empty = iss not checked"},
     {"auth.audience", "--jwt-audience", &field_of<&C::auth, &C::Auth::audience>, ValueCheck::None,
@@ -181,21 +192,21 @@ constexpr ConfigKey kSchema[] = {
     {"auth.platforms", "--platforms", &field_of<&C::auth, &C::Auth::platforms>, ValueCheck::None,
      "comma list of LoginReq.platform values accepted; a token's platform claim pins it"},
     {"cluster.redis", "--redis", &field_of<&C::cluster, &C::Cluster::redis>,
-     ValueCheck::Address, "Redis host:port; empty = embedded mode, no cluster"},
+     ValueCheck::DialAddress, "Redis host:port; empty = embedded mode, no cluster"},
     {"cluster.redis_user", "--redis-user", &field_of<&C::cluster, &C::Cluster::redis_user>,
      ValueCheck::None, "Redis ACL user for cluster.redis and cluster.plugin_redis; empty = the default user"},
     {"cluster.redis_password", "--redis-password", &field_of<&C::cluster, &C::Cluster::redis_password>,
      ValueCheck::None, "Redis password (AUTH on every connect, before anything else); empty = no AUTH"},
     {"cluster.plugin_redis", "--plugin-redis", &field_of<&C::cluster, &C::Cluster::plugin_redis>,
-     ValueCheck::Address, "Redis host:port for plugin stores and delayed jobs; empty = cluster.redis"},
+     ValueCheck::DialAddress, "Redis host:port for plugin stores and delayed jobs; empty = cluster.redis"},
     {"cluster.node_id", "--node-id", &field_of<&C::cluster, &C::Cluster::node_id>,
      ValueCheck::None, "this node's id in the cluster; empty = the host name"},
     {"cluster.advertise", "--advertise", &field_of<&C::cluster, &C::Cluster::advertise>,
-     ValueCheck::Address, "host:port other nodes reach this node at; empty = first listen address"},
+     ValueCheck::ListenAddress, "host:port other nodes reach this node at; empty = first listen address"},
     {"cluster.link_listen", "--link-listen", &field_of<&C::cluster, &C::Cluster::link_listen>,
-     ValueCheck::Address, "node-to-node link listen address (cluster mode)"},
+     ValueCheck::ListenAddress, "node-to-node link listen address (cluster mode)"},
     {"cluster.link_advertise", "--link-advertise",
-     &field_of<&C::cluster, &C::Cluster::link_advertise>, ValueCheck::Address,
+     &field_of<&C::cluster, &C::Cluster::link_advertise>, ValueCheck::DialAddress,
      "host:port other nodes reach this node's links at; empty = advertise host + link port"},
     {"cluster.node_ttl_ms", "--node-ttl-ms", &field_of<&C::cluster, &C::Cluster::node_ttl_ms>,
      ValueCheck::None, "a node's routes die this long after its last liveness refresh"},
@@ -223,7 +234,7 @@ constexpr ConfigKey kSchema[] = {
     {"cluster.link_tls_ca", "--link-tls-ca", &field_of<&C::cluster, &C::Cluster::link_tls_ca>, ValueCheck::None,
      "PEM CA file: node-link peers (both directions) must present a certificate it signed"},
     {"kafka.brokers", "--kafka", &field_of<&C::kafka, &C::Kafka::brokers>,
-     ValueCheck::AddressList, "Kafka brokers, host:port[,host:port...]; empty = no Kafka"},
+     ValueCheck::DialAddressList, "Kafka brokers, host:port[,host:port...]; empty = no Kafka"},
     {"kafka.group", "--kafka-group", &field_of<&C::kafka, &C::Kafka::group>, ValueCheck::None,
      "consumer group of the cluster: each event is handled once per group"},
     {"kafka.upstream_topic", "--kafka-upstream-topic", &field_of<&C::kafka, &C::Kafka::upstream_topic>,
@@ -235,9 +246,9 @@ constexpr ConfigKey kSchema[] = {
     {"kafka.settings", "--kafka-settings", &field_of<&C::kafka, &C::Kafka::settings>, ValueCheck::None,
      "extra librdkafka properties for producer and consumer, name=value,... (security.protocol, sasl.*); override ours"},
     {"jobs.ttr_ms", "--jobs-ttr-ms", &field_of<&C::jobs, &C::Jobs::ttr_ms>, ValueCheck::None,
-     "delayed jobs: a claimed job not done this long after its claim runs again (a dead node's)"},
+     "delayed jobs: a claimed job not done this long after its claim runs again (a dead node's)", kPositive},
     {"jobs.tick_ms", "--jobs-tick-ms", &field_of<&C::jobs, &C::Jobs::tick_ms>, ValueCheck::None,
-     "delayed jobs: how often an idle node looks for due jobs (lateness bound; one claim each)"},
+     "delayed jobs: how often an idle node looks for due jobs (lateness bound; one claim each)", kPositive},
     {"jobs.max_attempts", "--jobs-max-attempts", &field_of<&C::jobs, &C::Jobs::max_attempts>, ValueCheck::None,
      "delayed jobs: failed runs before a job is buried in the dead letters; 0 = retry forever"},
     {"tls.cert", "--tls-cert", &field_of<&C::tls, &C::Tls::cert>, ValueCheck::None,
@@ -318,31 +329,26 @@ bool parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t& out
     return true;
 }
 
-bool is_address_list(std::string_view list) {
-    std::string host;
-    std::uint16_t port = 0;
-    for (std::size_t start = 0;;) {
-        const std::size_t comma = list.find(',', start);
-        const std::string_view item = list.substr(start, comma - start);
-        if (!split_host_port(std::string(item), host, port)) return false;
-        if (comma == std::string_view::npos) return true;
-        start = comma + 1;
-    }
-}
-
 // Empty string on success, else why `value` is not acceptable (without saying where it came from).
 std::string check_value(const ConfigKey& key, std::string_view value) {
-    std::string host;
-    std::uint16_t port = 0;
+    std::string why;
     switch (key.check) {
         case ValueCheck::None:
             return {};
-        case ValueCheck::Address:
-            if (value.empty() || split_host_port(std::string(value), host, port)) return {};
-            return in_quotes(value) + " is not host:port";
-        case ValueCheck::AddressList:
-            if (value.empty() || is_address_list(value)) return {};
-            return in_quotes(value) + " is not a comma-separated list of host:port";
+        case ValueCheck::ListenAddress:
+        case ValueCheck::DialAddress: {
+            const auto port_zero = key.check == ValueCheck::ListenAddress
+                                       ? codec::PortZero::Allowed
+                                       : codec::PortZero::Refused;
+            if (value.empty() || codec::Address::parse(value, port_zero, &why)) return {};
+            return in_quotes(value) + " is not host:port: " + why;
+        }
+        case ValueCheck::DialAddressList:
+            if (value.empty() ||
+                codec::Address::parse_list(value, codec::PortZero::Refused, &why)) {
+                return {};
+            }
+            return in_quotes(value) + " is not a comma-separated list of host:port: " + why;
         case ValueCheck::LogLevel:
             for (auto level : kLogLevels) {
                 if (value == level) return {};
@@ -350,6 +356,23 @@ std::string check_value(const ConfigKey& key, std::string_view value) {
             return in_quotes(value) + " is not one of trace, debug, info, warn, error";
     }
     return {};
+}
+
+// Parses a number for `key`: its field's type bounds it, then the row's bounds.
+bool parse_number(const ConfigKey& key, std::string_view value, std::uint64_t& number,
+                  std::string& problem) {
+    const std::uint64_t type_max =
+        std::holds_alternative<U32Field>(key.field) ? UINT32_MAX : UINT64_MAX;
+    if (!parse_unsigned(value, type_max, number, problem)) return false;
+    if (number < key.bounds.min) {
+        problem = in_quotes(value) + " is below the minimum " + std::to_string(key.bounds.min);
+        return false;
+    }
+    if (number > key.bounds.max) {
+        problem = in_quotes(value) + " is over the maximum " + std::to_string(key.bounds.max);
+        return false;
+    }
+    return true;
 }
 
 // Sets one schema key from its text form. `source` names where the text came from (a flag, an
@@ -361,12 +384,12 @@ std::string apply_value(Config& config, const ConfigKey& key, std::string_view v
         std::uint64_t number = 0;
         if (auto* text = std::get_if<StringField>(&key.field)) {
             (*text)(config) = std::string(value);
-        } else if (auto* u32 = std::get_if<U32Field>(&key.field)) {
-            if (parse_unsigned(value, UINT32_MAX, number, problem)) {
+        } else if (parse_number(key, value, number, problem)) {
+            if (auto* u32 = std::get_if<U32Field>(&key.field)) {
                 (*u32)(config) = static_cast<std::uint32_t>(number);
+            } else if (auto* u64 = std::get_if<U64Field>(&key.field)) {
+                (*u64)(config) = number;
             }
-        } else if (auto* u64 = std::get_if<U64Field>(&key.field)) {
-            if (parse_unsigned(value, UINT64_MAX, number, problem)) (*u64)(config) = number;
         }
     }
     if (problem.empty()) {
@@ -626,9 +649,10 @@ std::string value_text(Config& config, const ConfigKey& key) {
 
 std::string_view placeholder(const ConfigKey& key) {
     switch (key.check) {
-        case ValueCheck::Address:
+        case ValueCheck::ListenAddress:
+        case ValueCheck::DialAddress:
             return "HOST:PORT";
-        case ValueCheck::AddressList:
+        case ValueCheck::DialAddressList:
             return "HOST:PORT,...";
         case ValueCheck::LogLevel:
             return "LEVEL";
@@ -636,6 +660,15 @@ std::string_view placeholder(const ConfigKey& key) {
             break;
     }
     return std::holds_alternative<StringField>(key.field) ? "TEXT" : "N";
+}
+
+// ", at least 1" / ", at most N": the row's bounds where they are narrower than its type's.
+std::string bounds_text(const ConfigKey& key) {
+    const Bounds none;
+    std::string out;
+    if (key.bounds.min != none.min) out += ", at least " + std::to_string(key.bounds.min);
+    if (key.bounds.max != none.max) out += ", at most " + std::to_string(key.bounds.max);
+    return out;
 }
 
 std::string help_text() {
@@ -671,6 +704,7 @@ std::string help_text() {
         out += env_name(key.key);
         out += ", default ";
         out += value_text(defaults, key);
+        out += bounds_text(key);
         out += "\n      ";
         out += key.help;
         out += '\n';
@@ -678,69 +712,7 @@ std::string help_text() {
     return out;
 }
 
-bool is_host_name_or_ipv4(std::string_view host) {
-    if (host.empty() || host.size() > 253) return false;
-    for (char c : host) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                        (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// The inside of [...]: an IPv6 address, optionally with a %zone (fe80::1%eth0).
-bool is_ipv6_literal(std::string_view host) {
-    const std::size_t percent = host.find('%');
-    const std::string address(host.substr(0, percent));
-    if (percent != std::string_view::npos) {
-        const std::string_view zone = host.substr(percent + 1);
-        if (zone.empty() || !is_host_name_or_ipv4(zone)) return false;
-    }
-    unsigned char bytes[16];
-    return inet_pton(AF_INET6, address.c_str(), bytes) == 1;
-}
-
 }  // namespace
-
-bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port) {
-    const std::string_view text = addr;
-    std::string_view host_part;
-    std::string_view port_part;
-    if (text.starts_with('[')) {
-        const std::size_t close = text.find(']');
-        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-            return false;
-        }
-        host_part = text.substr(1, close - 1);
-        port_part = text.substr(close + 2);
-        if (!is_ipv6_literal(host_part)) return false;
-    } else {
-        // A bare IPv6 address ("::1:7000") is ambiguous, so it must be bracketed: the host
-        // check below refuses any further ':'.
-        const std::size_t colon = text.rfind(':');
-        if (colon == std::string_view::npos) return false;
-        host_part = text.substr(0, colon);
-        port_part = text.substr(colon + 1);
-        if (!is_host_name_or_ipv4(host_part)) return false;
-    }
-    if (port_part.empty() || port_part.size() > 5 ||
-        port_part.find_first_not_of("0123456789") != std::string_view::npos) {
-        return false;
-    }
-    unsigned value = 0;
-    std::from_chars(port_part.data(), port_part.data() + port_part.size(), value);
-    if (value > 65535) return false;
-    host = std::string(host_part);
-    port = static_cast<std::uint16_t>(value);
-    return true;
-}
-
-bool is_loopback_address(const std::string& addr) {
-    std::string host;
-    std::uint16_t port = 0;
-    if (!split_host_port(addr, host, port)) return false;
-    return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
-}
 
 std::string apply_dev_listen_policy(Config& config) {
     if (!config.dev) return {};
@@ -755,18 +727,16 @@ std::string apply_dev_listen_policy(Config& config) {
         {"cluster.link_listen", config.cluster.link_listen},
     };
     for (const Listener& l : listeners) {
-        if (l.address.empty() || is_loopback_address(l.address)) continue;  // off, or safe
+        if (l.address.empty()) continue;  // off
+        const auto address = codec::Address::parse(l.address);
+        if (address && address->is_loopback()) continue;  // safe
         if (config.explicitly_set.count(std::string(l.key)) != 0) {
             return std::string(l.key) + " = " + l.address +
                    " is not a loopback address, and --dev publishes its secret and API key: "
                    "with --dev listen on 127.0.0.1 only, or run without --dev with your own "
                    "auth.jwt_secret and api.key";
         }
-        std::string host;
-        std::uint16_t port = 0;
-        if (split_host_port(l.address, host, port)) {
-            l.address = "127.0.0.1:" + std::to_string(port);
-        }
+        if (address) l.address = codec::Address{"127.0.0.1", address->port}.to_string();
     }
     return {};
 }

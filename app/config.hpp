@@ -2,11 +2,15 @@
 // variables (LIVEPUSH_SECTION_KEY), flags (--tcp-listen ...) and --set section.key=value, in that
 // order of precedence (later wins). The key and flag names of design.md section 2 are fixed.
 //
-// Every key lives in one table (the schema in config.cpp) with its default, flag, and help text,
-// so --help, the env names and --set are all derived from that one place. Unknown keys under
+// Every key lives in one table (the schema in config.cpp) with its flag, its checks (bounds of a
+// number, the form of an address) and help text, so --help, the env names, --set and the checks
+// of every source are all derived from that one place. Its default is the member initializer
+// below, which for a module's option is that module's named constant (its Options struct uses
+// the same one), so each default is written once. Unknown keys under
 // [plugins.*] are kept verbatim for the plugins; other unknown keys are an error.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -14,65 +18,91 @@
 #include <string>
 #include <vector>
 
+#include "ack/defaults.hpp"
+#include "auth/jwt.hpp"
+#include "events/defaults.hpp"
+#include "handlers/defaults.hpp"
+#include "plugins/host/defaults.hpp"
+#include "push/defaults.hpp"
+#include "router/defaults.hpp"
+#include "server/defaults.hpp"
+
 namespace lp::app {
+
+// A module's default duration as the whole milliseconds / seconds its config key holds.
+constexpr std::uint32_t as_ms(std::chrono::milliseconds d) {
+    return static_cast<std::uint32_t>(d.count());
+}
+constexpr std::uint32_t as_s(std::chrono::seconds d) {
+    return static_cast<std::uint32_t>(d.count());
+}
 
 struct Config {
     struct Server {
-        std::string tcp_listen = "0.0.0.0:7000";
-        std::string ws_listen = "0.0.0.0:7001";       // WebSocket path /ws
-        std::uint32_t heartbeat_interval_ms = 30000;  // closed after 3 missed
-        std::uint32_t login_timeout_ms = 10000;
-        std::uint32_t loops = 0;                               // event loops; 0 = one per core
-        std::uint32_t max_body = 64 * 1024;                    // frame body limit
-        std::uint32_t ws_max_message = 2 * 64 * 1024 + 4096;   // WebSocket message limit (a JSON
-                                                               // envelope is larger than its body)
-        std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;  // over it: KICK slow
-        std::uint32_t max_connections = 0;                     // 0 = limited only by the fd limit
-        std::uint32_t drain_timeout_ms = 5000;                 // SIGTERM: bound on drain+flush
-        std::uint32_t max_rooms_per_session = 16;
-        std::uint32_t biz_rate_per_s = 50;  // BIZ packets per session per second (0 = off)
+        std::string tcp_listen{server::kDefaultTcpListen};
+        std::string ws_listen{server::kDefaultWsListen};  // WebSocket path /ws
+        // Closed after 3 missed.
+        std::uint32_t heartbeat_interval_ms = as_ms(server::kDefaultHeartbeatInterval);
+        std::uint32_t login_timeout_ms = as_ms(server::kDefaultLoginTimeout);
+        std::uint32_t loops = 0;                           // event loops; 0 = one per core
+        std::uint32_t max_body = server::kDefaultMaxBody;  // frame body limit
+        // WebSocket message limit (a JSON envelope is larger than its body).
+        std::uint32_t ws_max_message = server::kDefaultWsMaxMessage;
+        std::uint64_t send_queue_max_bytes = server::kDefaultSendQueueMaxBytes;  // over: KICK slow
+        std::uint32_t max_connections = 0;      // 0 = limited only by the fd limit
+        std::uint32_t drain_timeout_ms = 5000;  // SIGTERM: bound on drain+flush
+        std::uint32_t max_rooms_per_session = handlers::kDefaultMaxRoomsPerSession;
+        // BIZ packets per session per second (0 = off).
+        std::uint32_t biz_rate_per_s = handlers::kDefaultBizRatePerS;
         // Client limits that one token or one address cannot walk around (0 = off each).
-        std::uint32_t max_sessions_per_user = 8;     // on this node; over it the oldest is kicked
+        // On this node; over it the oldest is kicked.
+        std::uint32_t max_sessions_per_user = handlers::kDefaultMaxSessionsPerUser;
         std::uint32_t max_connections_per_ip = 128;  // over it: closed at accept
         std::uint32_t login_rate_per_ip = 20;  // LOGINs per second per IP, burst of twice that
         std::string trusted_proxies;           // addresses/CIDRs exempt from the per-IP limits
-        std::uint32_t ack_rate_per_s = 200;    // ACKs acking nothing in flight, per session
-        std::uint32_t max_ack_ids = 256;       // ids in one ACK
-        std::uint32_t plugin_workers = 2;      // threads running plugin BIZ calls (0 = on the loop)
+        std::uint32_t ack_rate_per_s = handlers::kDefaultAckRatePerS;  // per session
+        std::uint32_t max_ack_ids = handlers::kDefaultMaxAckIds;       // ids in one ACK
+        std::uint32_t plugin_workers = 2;  // threads running plugin BIZ calls (0 = on the loop)
         std::uint32_t plugin_queue_max = 10000;  // plugin BIZ calls waiting per worker, at most
         std::string
             ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
     } server;
     struct Room {
-        std::uint32_t coalesce_ms = 10;    // room messages within this window: one write
-        std::uint32_t coalesce_max = 64;   // ...or this many messages
-        std::uint32_t history_max = 1000;  // recent messages kept per room for recovery
-        std::uint32_t history_ttl_s = 60;  // ...and for how long
+        // Room messages within this window: one write, or this many messages.
+        std::uint32_t coalesce_ms = as_ms(server::kDefaultRoomCoalesce);
+        std::uint32_t coalesce_max = server::kDefaultRoomCoalesceMax;
+        // Recent messages kept per room for recovery, and for how long.
+        std::uint32_t history_max = server::kDefaultRoomHistoryMax;
+        std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
     } room;
     struct Delivery {
-        std::uint32_t window = 64;                  // qos1 messages in flight per session
-        std::uint32_t retry_ms = 2000;              // first retry timeout; doubles per attempt
-        std::uint32_t max_attempts = 4;             // sends before a message goes to the inbox
-        std::uint32_t inbox_max = 1000;             // messages kept per user
-        std::uint32_t inbox_ttl_s = 7 * 24 * 3600;  // default lifetime of a qos1 message
+        std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session
+        std::uint32_t retry_ms = as_ms(ack::kDefaultRetry);  // first retry; doubles per attempt
+        std::uint32_t max_attempts = ack::kDefaultMaxAttempts;    // sends before the inbox
+        std::uint32_t inbox_max = ack::kDefaultInboxMax;          // messages kept per user
+        std::uint32_t inbox_ttl_s = as_s(ack::kDefaultInboxTtl);  // a qos1 message's lifetime
         std::uint32_t inbox_max_per_sender =
-            100;                           // im.send messages one sender may hold in one inbox
-        std::uint32_t waiting_max = 1000;  // qos1 messages queued behind a session's window
+            100;  // im.send messages one sender may hold in one inbox
+        // qos1 messages queued behind a session's window.
+        std::uint32_t waiting_max = ack::kDefaultWaitingMax;
     } delivery;
     struct Im {
-        std::uint32_t rate_per_s = 10;  // im.send per sender per second, burst 2x (0 = off)
-        std::uint32_t max_payload_bytes = 4096;  // serialized im.send payload
-        std::uint32_t workers = 2;               // threads storing/routing im.send off the loops
+        // im.send per sender per second, burst 2x (0 = off); its serialized payload.
+        std::uint32_t rate_per_s = handlers::kDefaultImRatePerS;
+        std::uint32_t max_payload_bytes = handlers::kDefaultImMaxPayloadBytes;
+        std::uint32_t workers = 2;  // threads storing/routing im.send off the loops
     } im;
     struct Api {
-        std::string listen = "127.0.0.1:8090";
+        std::string listen{push::kDefaultApiListen};
         std::string key;  // empty = no auth, only allowed on a loopback listen address
-        std::uint64_t max_body_bytes = 4 * 1024 * 1024;
+        std::uint64_t max_body_bytes = push::kDefaultApiMaxBodyBytes;
         std::uint32_t max_requests_per_s = 0;  // 0 = unlimited
-        std::uint32_t max_user_ids = 10000;
-        std::uint32_t max_connections = 1024;    // at the cap the longest-idle one makes room
-        std::uint32_t header_timeout_ms = 5000;  // a request header must be complete within it
-        std::uint32_t idle_timeout_ms = 30000;   // keep-alive wait for the next request
+        std::uint32_t max_user_ids = push::kDefaultApiMaxUserIds;
+        // At the cap the longest-idle one makes room.
+        std::uint32_t max_connections = push::kDefaultApiMaxConnections;
+        // A request header must be complete within it; keep-alive wait for the next request.
+        std::uint32_t header_timeout_ms = push::kDefaultApiHeaderTimeoutMs;
+        std::uint32_t idle_timeout_ms = push::kDefaultApiIdleTimeoutMs;
         // Threads serving the API; 0 = auto: 4 in a cluster, where a qos1 push waits for its
         // Redis inbox write before it answers and more threads overlap those waits, 1 embedded,
         // where a push never waits and more threads only take CPU from the event loops.
@@ -80,9 +110,9 @@ struct Config {
     } api;
     struct Auth {
         std::string jwt_secret;  // HS256; at least 32 bytes; this or jwt_public_key unless --dev
-        std::uint32_t leeway_s = 30;
-        std::string platforms = "web,ios,android,pc,mini";  // allowed LoginReq.platform values
-        std::string jwt_public_key;                         // PEM file of RS256/ES256 public keys
+        std::uint32_t leeway_s = auth::kDefaultLeewayS;
+        std::string platforms{handlers::kDefaultPlatforms};  // allowed LoginReq.platform values
+        std::string jwt_public_key;                          // PEM file of RS256/ES256 public keys
         // Rotation: the previous secret / key file stay valid until jwt_previous_until.
         std::string jwt_secret_previous;
         std::string jwt_public_key_previous;
@@ -98,40 +128,44 @@ struct Config {
         // Plugin stores and delayed jobs on a Redis of their own (a feed's recent lists can
         // outgrow the routes' Redis); empty = `redis`.
         std::string plugin_redis;
-        std::string node_id;                       // default: host name
-        std::string advertise;                     // default: first listen address
-        std::string link_listen = "0.0.0.0:7002";  // node-to-node links (cluster mode only)
+        std::string node_id;                                  // default: host name
+        std::string advertise;                                // default: first listen address
+        std::string link_listen{router::kDefaultLinkListen};  // node links (cluster mode only)
         std::string
             link_advertise;  // host:port other nodes dial; default: advertise host + link port
-        std::uint32_t node_ttl_ms = 5000;  // a node is dead this long after its last heartbeat
-        std::uint32_t room_query_timeout_ms = 2000;         // wait for a room's home node at most
-        std::uint64_t redis_queue_max_bytes = 64ull << 20;  // Redis client queue bound in bytes
+        // A node is dead this long after its last heartbeat.
+        std::uint32_t node_ttl_ms = as_ms(router::kDefaultNodeTtl);
+        // Wait for a room's home node at most.
+        std::uint32_t room_query_timeout_ms = as_ms(router::kDefaultRoomQueryTimeout);
+        // Redis client queue bound in bytes.
+        std::uint64_t redis_queue_max_bytes = router::kDefaultRedisQueueMaxBytes;
         // Node links (router/node_links): the handshake's HMAC key, required in cluster mode,
         // >= 32 bytes and unlike every other key; the listener's limits; the queue bound.
         std::string secret;
-        std::uint32_t link_hello_timeout_ms = 3000;
-        std::uint32_t link_max_connections = 256;
-        std::uint64_t link_queue_max_bytes = 64ull * 1024 * 1024;
+        std::uint32_t link_hello_timeout_ms = as_ms(router::kDefaultLinkHelloTimeout);
+        std::uint32_t link_max_connections = router::kDefaultLinkMaxConnections;
+        std::uint64_t link_queue_max_bytes = router::kDefaultLinkQueueMaxBytes;
         std::string link_tls_cert, link_tls_key, link_tls_ca;  // all three or none: mutual TLS
     } cluster;
     struct Kafka {
         std::string brokers;                               // empty = no Kafka
-        std::string group = "livepush";                    // one consumer group per cluster
+        std::string group{events::kDefaultKafkaGroup};     // one consumer group per cluster
         std::string upstream_topic = "livepush.upstream";  // client packets for business services
         std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
-        std::uint32_t fetch_wait_max_ms = 100;  // the longest a consumer fetch waits at the broker
+        // The longest a consumer fetch waits at the broker.
+        std::uint32_t fetch_wait_max_ms = as_ms(events::kDefaultFetchWaitMax);
         std::string
             settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
     } kafka;
     struct Jobs {
         // A claimed job not finished this long after its claim runs again (here or on another
         // node): the delay before the work of a node that died mid-job is picked up.
-        std::uint32_t ttr_ms = 30000;
+        std::uint32_t ttr_ms = as_ms(plugins::kDefaultJobTtr);
         // An idle node polls for due jobs this often (one claim, one Redis call in a cluster):
         // how late past its deadline a job may start.
-        std::uint32_t tick_ms = 100;
+        std::uint32_t tick_ms = as_ms(plugins::kDefaultJobTick);
         // Runs of one job that may fail before it is buried in the dead letters; 0 = no limit.
-        std::uint32_t max_attempts = 10;
+        std::uint32_t max_attempts = plugins::kDefaultJobMaxAttempts;
     } jobs;
     struct Tls {
         std::string cert;
@@ -158,12 +192,6 @@ struct ConfigResult {
 // Parses argv (without the program name and without a leading sub-command) and the environment
 // `envp` (NAME=VALUE strings, nullptr-terminated, may be nullptr).
 ConfigResult load_config(int argc, const char* const* argv, const char* const* envp);
-
-// "host:port" → host and port; accepts "[::1]:7000". False on a malformed address.
-bool split_host_port(const std::string& addr, std::string& host, std::uint16_t& port);
-
-// True for host:port on localhost, 127.0.0.0/8 or ::1.
-bool is_loopback_address(const std::string& addr);
 
 // --dev publishes its secret and API key, so they must never face a network: every listener
 // whose address the operator did not set listens on 127.0.0.1 instead of every interface, and

@@ -13,8 +13,10 @@
 #include "ack/memory_inbox.hpp"
 #include "ack/qos_delivery.hpp"
 #include "ack/redis_inbox.hpp"
+#include "app/module_options.hpp"
 #include "app/plugin_wiring.hpp"
 #include "cluster.pb.h"
+#include "codec/address.hpp"
 #include "codec/prometheus_text.hpp"
 #include "codec/wall_clock.hpp"
 #include "events/kafka_events.hpp"
@@ -41,56 +43,13 @@ namespace lp::app {
 
 namespace {
 
+// The host of a listen address as the ready line shows it (IPv6 without brackets).
 std::string host_of(const std::string& addr) {
-    std::string host;
-    std::uint16_t port = 0;
-    split_host_port(addr, host, port);
-    return host;
-}
-
-// What clients are told to reconnect to: cluster.advertise, with the port the TCP listener
-// really bound when the configured one is 0, and a host name instead of a wildcard address.
-std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_port) {
-    std::string host;
-    std::uint16_t port = 0;
-    split_host_port(c.cluster.advertise, host, port);
-    if (host.empty() || host == "0.0.0.0" || host == "::") {
-        char name[256] = {};
-        host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "127.0.0.1";
-    }
-    if (port == 0) port = bound_tcp_port;
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-           std::to_string(port);
+    const auto address = codec::Address::parse(addr);
+    return address ? address->host : std::string();
 }
 
 }  // namespace
-
-std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out) {
-    const auto& a = c.auth;
-    out.keys.secret = a.jwt_secret;
-    if (!a.jwt_public_key.empty()) {
-        if (auto err = auth::load_public_keys_file(a.jwt_public_key, out.keys.public_keys);
-            !err.empty())
-            return "auth.jwt_public_key: " + err;
-    }
-    out.previous_until = static_cast<std::int64_t>(
-        std::min<std::uint64_t>(a.jwt_previous_until, std::numeric_limits<std::int64_t>::max()));
-    out.previous.secret = a.jwt_secret_previous;
-    if (!a.jwt_public_key_previous.empty()) {
-        if (auto err =
-                auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys);
-            !err.empty())
-            return "auth.jwt_public_key_previous: " + err;
-    }
-    if (!out.previous.empty() && out.previous_until == 0)
-        return "auth.jwt_secret_previous / auth.jwt_public_key_previous need "
-               "auth.jwt_previous_until (unix seconds)";
-    out.issuer = a.issuer;
-    out.audience = a.audience;
-    out.max_ttl_s = a.max_token_ttl_s;
-    out.leeway_s = a.leeway_s;
-    return {};
-}
 
 // The gateway's delivery hooks: acks, logins and closes go to the qos1 layer; a private
 // message goes through the push service so that in cluster mode it finds the user's node. In
@@ -160,47 +119,9 @@ struct Node::Parts {
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->config = c;
-    server::ServerOptions so;
-    so.tcp_listen = c.server.tcp_listen;
-    so.ws_listen = c.server.ws_listen;
-    so.loops = c.server.loops;
-    so.max_connections = c.server.max_connections;
-    so.tls_cert = c.tls.cert;
-    so.tls_key = c.tls.key;
-    so.loop.heartbeat_interval = std::chrono::milliseconds(c.server.heartbeat_interval_ms);
-    so.loop.login_timeout = std::chrono::milliseconds(c.server.login_timeout_ms);
-    so.loop.max_body = c.server.max_body;
-    so.loop.ws_max_message = c.server.ws_max_message;
-    so.loop.ws_allowed_origins = plugins::split_list(c.server.ws_allowed_origins);
-    so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
-    so.loop.finest_timer = std::chrono::milliseconds(c.delivery.retry_ms);
-    so.loop.room_coalesce = std::chrono::milliseconds(c.room.coalesce_ms);
-    so.loop.room_coalesce_max = std::max(1u, c.room.coalesce_max);
-    so.hub.room_history_max = c.room.history_max;
-    so.hub.room_history_ttl = std::chrono::seconds(c.room.history_ttl_s);
-    so.ip.max_connections_per_ip = c.server.max_connections_per_ip;
-    so.ip.login_rate_per_ip = c.server.login_rate_per_ip;
-    so.ip.trusted_proxies = c.server.trusted_proxies;
-
-    handlers::GatewayOptions go;
-    go.node_id = c.cluster.node_id;
-    go.heartbeat_interval = so.loop.heartbeat_interval;
-    if (auto err = jwt_policy_from(c, go.jwt); !err.empty()) throw std::runtime_error(err);
-    go.max_rooms_per_session = c.server.max_rooms_per_session;
-    go.biz_rate_per_s = c.server.biz_rate_per_s;
-    go.max_sessions_per_user = c.server.max_sessions_per_user;
-    go.ack_rate_per_s = c.server.ack_rate_per_s;
-    go.max_ack_ids = c.server.max_ack_ids;
-    go.platforms = c.auth.platforms;
-    go.im_rate_per_s = c.im.rate_per_s;
-    go.im_max_payload_bytes = c.im.max_payload_bytes;
-
-    ack::DeliveryOptions dopts;
-    dopts.window = c.delivery.window;
-    dopts.retry = std::chrono::milliseconds(c.delivery.retry_ms);
-    dopts.max_attempts = c.delivery.max_attempts;
-    dopts.inbox_ttl = std::chrono::seconds(c.delivery.inbox_ttl_s);
-    dopts.waiting_max = c.delivery.waiting_max;
+    const server::ServerOptions so = server_options(c);
+    const handlers::GatewayOptions go = gateway_options(c);
+    const ack::DeliveryOptions dopts = delivery_options(c);
 
     // The server needs the gateway (its session handler); the delivery and the cluster need
     // the hub the server makes; the gateway needs them: build in that order, then attach.
@@ -208,28 +129,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->server = std::make_unique<server::Server>(so, *p_->gateway);
     auto& hub = p_->server->hub();
     if (!c.cluster.redis.empty()) {
-        router::ClusterOptions co;
-        co.node_id = c.cluster.node_id;
-        co.redis = c.cluster.redis;
-        co.redis_user = c.cluster.redis_user;
-        co.redis_password = c.cluster.redis_password;
-        co.client_addr = advertised_client_address(c, p_->server->tcp_port());
-        co.link_listen = c.cluster.link_listen;
-        co.link_advertise = c.cluster.link_advertise;
-        co.secret = c.cluster.secret;  // every node of a cluster shares it; nothing else uses it
-        co.link_hello_timeout = std::chrono::milliseconds(c.cluster.link_hello_timeout_ms);
-        co.link_max_connections = c.cluster.link_max_connections;
-        co.link_queue_max_bytes = c.cluster.link_queue_max_bytes;
-        co.link_tls_cert = c.cluster.link_tls_cert;
-        co.link_tls_key = c.cluster.link_tls_key;
-        co.link_tls_ca = c.cluster.link_tls_ca;
-        co.node_ttl = std::chrono::milliseconds(c.cluster.node_ttl_ms);
-        co.room_query_timeout = std::chrono::milliseconds(c.cluster.room_query_timeout_ms);
-        co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
-        // Message ids must differ across nodes: the node claims a free node number in Redis,
-        // starting from a hash of its id (a restarted node usually gets its old one back).
-        co.node_number_hint =
-            static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
+        router::ClusterOptions co = cluster_options(c, p_->server->tcp_port());
         co.on_node_number = [ids = &p_->gateway->msg_ids()](std::uint16_t n) { ids->set_node(n); };
         p_->gateway->msg_ids().set_node(co.node_number_hint);  // until a claim succeeds
         p_->cluster = std::make_unique<router::Cluster>(
@@ -248,7 +148,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
     if (p_->cluster) {
         // Redis round trips of im.send and of the login inbox load run here, not on the loops.
-        p_->im_workers = std::make_unique<plugins::KeyedWorkers>(std::max(1u, c.im.workers), 10000);
+        p_->im_workers = std::make_unique<plugins::KeyedWorkers>(c.im.workers, 10000);
         p_->hooks.workers = p_->im_workers.get();
         p_->delivery->set_blocking_runner(
             [w = p_->im_workers.get()](std::uint64_t key, std::function<void()> task) {
@@ -269,17 +169,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         [this] { return metrics_text(); }, *p_->routing);
     p_->hooks.push = p_->push.get();
     if (!c.api.listen.empty()) {
-        push::ApiOptions ao;
-        ao.listen = c.api.listen;
-        ao.key = c.api.key;
-        ao.max_body_bytes = c.api.max_body_bytes;
-        ao.max_requests_per_s = c.api.max_requests_per_s;
-        ao.max_user_ids = c.api.max_user_ids;
-        ao.max_connections = c.api.max_connections;
-        ao.header_timeout_ms = c.api.header_timeout_ms;
-        ao.idle_timeout_ms = c.api.idle_timeout_ms;
-        ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
-        p_->api = std::make_unique<push::HttpApi>(ao, *p_->push);
+        p_->api = std::make_unique<push::HttpApi>(api_options(c), *p_->push);
     }
     // After the API: plugins add their routes to it.
     wire_plugins(p_->plugins, c, *p_->push, p_->cluster.get(), *p_->gateway, p_->api.get());

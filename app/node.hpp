@@ -9,15 +9,7 @@
 
 #include "app/config.hpp"
 
-namespace lp::auth {
-struct JwtPolicy;
-}
-
 namespace lp::app {
-
-// The token rules of `c`: secrets, public keys read from their PEM files, rotation, iss/aud and
-// the lifetime bound. Returns an error naming the key or file to fix, or empty.
-std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out);
 
 class Node {
 public:

@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "app/module_options.hpp"
 #include "codec/wall_clock.hpp"
 #include "events/upstream_publisher.hpp"
 #include "handlers/gateway.hpp"
@@ -28,18 +29,6 @@
 namespace lp::app {
 
 namespace {
-
-// kafka.settings: "name=value,name=value" → librdkafka properties. Throws naming the bad item.
-std::map<std::string, std::string> parse_kafka_settings(const std::string& text) {
-    std::map<std::string, std::string> out;
-    for (const auto& item : plugins::split_list(text)) {
-        const auto eq = item.find('=');
-        if (eq == std::string::npos || eq == 0)
-            throw std::runtime_error("kafka.settings: \"" + item + "\" is not name=value");
-        out[item.substr(0, eq)] = item.substr(eq + 1);
-    }
-    return out;
-}
 
 // plugins.NAME.key = value  ->  NAME -> {key: value}
 std::map<std::string, std::map<std::string, std::string>> plugin_sections(const Config& c) {
@@ -60,15 +49,7 @@ std::string setting(const Config& c, const std::string& key, const std::string& 
 
 // cluster.plugin_redis: a Redis of the plugins' own, with the cluster's credentials.
 std::unique_ptr<redis::Client> connect_plugin_redis(const Config& c) {
-    const auto colon = c.cluster.plugin_redis.rfind(':');
-    redis::Client::Options ro;
-    ro.host = c.cluster.plugin_redis.substr(0, colon);
-    if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
-    ro.port = static_cast<std::uint16_t>(std::stoi(c.cluster.plugin_redis.substr(colon + 1)));
-    ro.command_timeout = std::chrono::milliseconds(1000);
-    ro.username = c.cluster.redis_user;
-    ro.password = c.cluster.redis_password;
-    auto client = std::make_unique<redis::Client>(ro);
+    auto client = std::make_unique<redis::Client>(plugin_redis_options(c));
     client->start();
     // Plugins start right after this (rank schedules its settlement): give the first
     // connection a moment, as the routes' Redis gets in Cluster::start.
@@ -140,8 +121,8 @@ handlers::BizReply to_biz_reply(sdk::Reply r) {
 void wire_biz_types(PluginParts& p, const Config& c, handlers::Gateway& gateway) {
     auto& host = *p.host;
     if (c.server.plugin_workers > 0 && !host.biz_types().empty()) {
-        p.biz_workers = std::make_unique<plugins::KeyedWorkers>(
-            c.server.plugin_workers, std::max<std::uint32_t>(c.server.plugin_queue_max, 1));
+        p.biz_workers = std::make_unique<plugins::KeyedWorkers>(c.server.plugin_workers,
+                                                                c.server.plugin_queue_max);
     }
     for (const auto& type : host.biz_types()) {
         if (!p.biz_workers) {
@@ -193,25 +174,6 @@ void wire_routes(plugins::PluginHost& host, push::HttpApi& api) {
     }
 }
 
-events::KafkaOptions kafka_options(const Config& c, std::vector<std::string> topics) {
-    events::KafkaOptions ko;
-    ko.brokers = c.kafka.brokers;
-    ko.group = c.kafka.group;
-    ko.client_id = c.cluster.node_id;
-    ko.fetch_wait_max = std::chrono::milliseconds(c.kafka.fetch_wait_max_ms);
-    ko.rdkafka_config = parse_kafka_settings(c.kafka.settings);
-    ko.topics = std::move(topics);
-    ko.log = [](int level, std::string_view line) {
-        if (level <= 3)
-            spdlog::error("kafka: {}", line);
-        else if (level <= 4)
-            spdlog::warn("kafka: {}", line);
-        else
-            spdlog::debug("kafka: {}", line);
-    };
-    return ko;
-}
-
 // Events: Kafka when configured (consumed once per cluster by the group; the host's first_time
 // drops an event id already seen, and forget undoes that for an event admitted here but never
 // handled), else in-process. The gateway's upstream packets go out on the same Kafka client.
@@ -252,10 +214,7 @@ void wire_event_source(PluginParts& p, const Config& c, handlers::Gateway& gatew
 // deadlines within the 200 ms the PK rules ask for at 10 calls a second.
 void wire_job_runner(PluginParts& p, const Config& c) {
     auto& host = *p.host;
-    plugins::JobRunner::Options jo;
-    jo.tick = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.tick_ms, 1));
-    jo.ttr = std::chrono::milliseconds(std::max<std::uint32_t>(c.jobs.ttr_ms, 1));
-    jo.max_attempts = c.jobs.max_attempts;
+    const plugins::JobRunner::Options jo = job_runner_options(c);
     p.job_runner = std::make_unique<plugins::JobRunner>(
         *p.jobs,
         [&host](const plugins::DueJob& j) {

@@ -47,6 +47,9 @@ struct JwtKeys {
     bool empty() const noexcept { return secret.empty() && public_keys.empty(); }
 };
 
+// Clock skew allowed on exp and nbf, in seconds; also app/config's auth.leeway_s default.
+inline constexpr std::int64_t kDefaultLeewayS = 30;
+
 struct JwtPolicy {
     JwtKeys keys;
     JwtKeys previous;                 // rotation: also accepted while now < previous_until
@@ -54,13 +57,13 @@ struct JwtPolicy {
     std::string issuer;               // required iss; empty = not checked
     std::string audience;             // required in aud (a string or an array); empty = not checked
     std::int64_t max_ttl_s = 0;       // longest exp - iat (or exp - now); 0 = no limit
-    std::int64_t leeway_s = 30;
+    std::int64_t leeway_s = kDefaultLeewayS;
 };
 
 class JwtVerifier {
 public:
     // HS256 with `secret` and no iss/aud/lifetime rules (tools and tests).
-    explicit JwtVerifier(std::string secret, std::int64_t leeway_s = 30);
+    explicit JwtVerifier(std::string secret, std::int64_t leeway_s = kDefaultLeewayS);
     explicit JwtVerifier(JwtPolicy policy) : policy_(std::move(policy)) {}
     JwtError verify(std::string_view token, std::int64_t now_s, Claims& out) const;
 

@@ -27,6 +27,8 @@
 #include <string_view>
 #include <vector>
 
+#include "events/defaults.hpp"
+
 namespace lp::events {
 
 // Log levels: syslog severities, the scale librdkafka uses for its own log lines.
@@ -39,7 +41,7 @@ inline constexpr int kKafkaLogDebug = 7;
 struct KafkaOptions {
     std::string brokers;  // host:port[,host:port]
     // One consumer group per cluster: each event handled once per cluster.
-    std::string group = "livepush";
+    std::string group{kDefaultKafkaGroup};
     std::string client_id;  // node id
     // Consumed (from the plugins' event_topics(); empty = {"gift"}). A KafkaEvents without a
     // handler only produces.
@@ -59,7 +61,7 @@ struct KafkaOptions {
     // The longest a fetch waits at the broker for data (librdkafka's default is 500 ms; a
     // broker answers as soon as there is data, but some, the mock cluster among them, make an
     // idle partition's next event wait out the rest of the window).
-    std::chrono::milliseconds fetch_wait_max{100};
+    std::chrono::milliseconds fetch_wait_max = kDefaultFetchWaitMax;
     // Eager by default: a rebalance (a node joins or leaves) pauses the whole group for a moment.
     // "cooperative-sticky" (only the partitions that move pause) works too, but our librdkafka
     // (2.0; fixed upstream in 2025, librdkafka#4059) takes a commit that overlaps a rebalance

@@ -21,9 +21,11 @@
 
 #include "ack/delivery_hooks.hpp"
 #include "auth/jwt.hpp"
+#include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
 #include "router/routing.hpp"
+#include "server/defaults.hpp"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
 #include "server/session.hpp"
@@ -36,20 +38,22 @@ namespace lp::handlers {
 
 struct GatewayOptions {
     std::string node_id;
-    std::chrono::milliseconds heartbeat_interval{30000};
+    std::chrono::milliseconds heartbeat_interval = server::kDefaultHeartbeatInterval;
     auth::JwtPolicy jwt;  // keys, iss/aud, lifetime bound, rotation, leeway
-    std::uint32_t max_rooms_per_session = 16;
+    std::uint32_t max_rooms_per_session = kDefaultMaxRoomsPerSession;
     std::uint32_t max_chat_bytes = 2048;
-    std::uint32_t biz_rate_per_s = 50;  // per session, burst of the same size; 0 = unlimited
+    // Per session, burst of the same size; 0 = unlimited.
+    std::uint32_t biz_rate_per_s = kDefaultBizRatePerS;
     // Client limits (each 0 = off): sessions per user on this node, ACKs that ack nothing in
     // flight per session per second (burst of the same size), ids per ACK; and the allowed
     // LoginReq.platform values (comma list; a token's "platform" claim pins it instead).
-    std::uint32_t max_sessions_per_user = 8;
-    std::uint32_t ack_rate_per_s = 200;
-    std::uint32_t max_ack_ids = 256;
-    std::string platforms = "web,ios,android,pc,mini";
-    std::uint32_t im_rate_per_s = 10;  // im.send per sending user, burst twice that; 0 = unlimited
-    std::uint32_t im_max_payload_bytes = 4096;  // im.send payload as JSON text
+    std::uint32_t max_sessions_per_user = kDefaultMaxSessionsPerUser;
+    std::uint32_t ack_rate_per_s = kDefaultAckRatePerS;
+    std::uint32_t max_ack_ids = kDefaultMaxAckIds;
+    std::string platforms{kDefaultPlatforms};
+    // im.send per sending user, burst twice that (0 = unlimited); its payload as JSON text.
+    std::uint32_t im_rate_per_s = kDefaultImRatePerS;
+    std::uint32_t im_max_payload_bytes = kDefaultImMaxPayloadBytes;
 };
 
 // The context a BIZ handler gets.

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "codec/address.hpp"
+
 namespace lp::load {
 namespace {
 
@@ -289,10 +291,11 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
     else if (a == "--max-body")
         l.max_body = static_cast<std::uint32_t>(parse_uint(flag, v, 16u << 20));
     else if (a == "--api") {
-        std::size_t colon = v.rfind(':');
-        if (colon == std::string::npos || colon == 0) usage_error("--api is HOST:PORT");
-        o.api_host = v.substr(0, colon);
-        o.api_port = static_cast<std::uint16_t>(parse_uint(flag, v.substr(colon + 1), 65535));
+        std::string why;
+        const auto api = lp::codec::Address::parse(v, lp::codec::PortZero::Refused, &why);
+        if (!api) usage_error("--api is HOST:PORT: " + why);
+        o.api_host = api->host;
+        o.api_port = api->port;
     } else if (a == "--api-key")
         o.api_key = v;
     else if (a == "--api-connections")

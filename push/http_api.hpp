@@ -34,20 +34,23 @@
 #include <string>
 
 #include "push/api.hpp"
+#include "push/defaults.hpp"
 
 namespace lp::push {
 
 struct ApiOptions {
-    std::string listen = "127.0.0.1:8090";
-    std::string key;                               // bearer key; empty = no auth
-    std::size_t max_body_bytes = 4 * 1024 * 1024;  // over it: 413
-    std::uint32_t max_user_ids = 10000;            // /v1/push/users
-    std::uint32_t max_requests_per_s = 0;          // 0 = no limit; over it: 429
+    std::string listen{kDefaultApiListen};
+    std::string key;                                       // bearer key; empty = no auth
+    std::size_t max_body_bytes = kDefaultApiMaxBodyBytes;  // over it: 413
+    std::uint32_t max_user_ids = kDefaultApiMaxUserIds;    // /v1/push/users
+    std::uint32_t max_requests_per_s = 0;                  // 0 = no limit; over it: 429
     // API connections at most; at the cap the longest-idle one is closed for a new one, and a
     // new one is refused only when every connection is busy with a request.
-    std::uint32_t max_connections = 1024;
-    std::uint32_t header_timeout_ms = 5000;  // a request header must be complete within this
-    std::uint32_t idle_timeout_ms = 30000;   // keep-alive wait for the next request; body reads
+    std::uint32_t max_connections = kDefaultApiMaxConnections;
+    // A request header must be complete within this; keep-alive wait for the next request and
+    // for a body's next bytes.
+    std::uint32_t header_timeout_ms = kDefaultApiHeaderTimeoutMs;
+    std::uint32_t idle_timeout_ms = kDefaultApiIdleTimeoutMs;
     unsigned threads = 1;
 };
 

@@ -38,6 +38,7 @@
 #include <utility>
 #include <vector>
 
+#include "codec/address.hpp"
 #include "push/connection_registry.hpp"
 
 namespace lp::push {
@@ -329,21 +330,12 @@ private:
 
 // "host:port", "[v6]:port"; a host name is resolved (loopback names need no network).
 tcp::endpoint resolve_listen(asio::io_context& ioc, const std::string& listen) {
-    const std::size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-        throw std::runtime_error("api.listen \"" + listen + "\" must be host:port");
-    }
-    std::string host = listen.substr(0, colon);
-    const std::string port_text = listen.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-        host = host.substr(1, host.size() - 2);
-    }
-    std::uint16_t port = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size()) {
-        throw std::runtime_error("api.listen \"" + listen + "\": port must be 0 to 65535");
-    }
-    if (host.empty()) host = "0.0.0.0";
+    std::string why;
+    const auto parsed = codec::Address::parse(listen, codec::PortZero::Allowed, &why);
+    if (!parsed) throw std::runtime_error("api.listen \"" + listen + "\" is not host:port: " + why);
+    const std::string& host = parsed->host;
+    const std::uint16_t port = parsed->port;
+    const std::string port_text = std::to_string(port);
     beast::error_code addr_ec;
     const auto address = asio::ip::make_address(host, addr_ec);
     if (!addr_ec) return {address, port};

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "cluster.pb.h"
+#include "codec/address.hpp"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
 #include "server/push_packet.hpp"
@@ -51,11 +52,12 @@ const NodeInfo* rendezvous(const std::vector<NodeInfo>& nodes, std::uint64_t key
     return best;
 }
 
+// The host other nodes dial this node's links at: the advertised client host (never a
+// wildcard; app/ replaces one with the host name).
 std::string host_of(const std::string& addr) {
-    auto colon = addr.rfind(':');
-    std::string host = colon == std::string::npos ? addr : addr.substr(0, colon);
-    if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-    return host;
+    const auto address = codec::Address::parse(addr);
+    if (!address || address->is_wildcard()) return "127.0.0.1";
+    return address->is_ipv6() ? "[" + address->host + "]" : address->host;
 }
 
 }  // namespace
@@ -63,10 +65,13 @@ std::string host_of(const std::string& addr) {
 Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     : opts_(std::move(opts)), hub_(hub), on_users_(std::move(on_users)) {
     redis::Client::Options ro;
-    auto colon = opts_.redis.rfind(':');
-    ro.host = opts_.redis.substr(0, colon);
-    if (ro.host == "localhost" || ro.host.empty()) ro.host = "127.0.0.1";
-    ro.port = static_cast<std::uint16_t>(std::stoi(opts_.redis.substr(colon + 1)));
+    std::string why;
+    const auto redis_address = codec::Address::parse(opts_.redis, codec::PortZero::Refused, &why);
+    if (!redis_address) {
+        throw std::runtime_error("cluster.redis \"" + opts_.redis + "\" is not host:port: " + why);
+    }
+    ro.host = redis_address->numeric_host();
+    ro.port = redis_address->port;
     ro.command_timeout = std::chrono::milliseconds(1000);
     ro.max_queue_bytes = opts_.redis_queue_max_bytes;
     ro.username = opts_.redis_user;

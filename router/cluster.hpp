@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "redis/client.hpp"
+#include "router/defaults.hpp"
 #include "router/node_links.hpp"
 #include "router/node_number.hpp"
 #include "router/route_store.hpp"
@@ -64,20 +65,20 @@ struct ClusterOptions {
     std::string redis_user;      // Redis ACL user; empty = default
     std::string redis_password;  // AUTH on every connect; empty = none
     std::string client_addr;     // advertised to clients (reconnect_to)
-    std::string link_listen = "0.0.0.0:7002";
+    std::string link_listen{kDefaultLinkListen};
     std::string
         link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port
     std::string secret;  // cluster.secret: proves link peers belong to the cluster
-    std::chrono::milliseconds link_hello_timeout{3000};
-    std::size_t link_max_connections = 256;
-    std::size_t link_queue_max_bytes = 64 * 1024 * 1024;
+    std::chrono::milliseconds link_hello_timeout = kDefaultLinkHelloTimeout;
+    std::size_t link_max_connections = kDefaultLinkMaxConnections;
+    std::size_t link_queue_max_bytes = kDefaultLinkQueueMaxBytes;
     std::string link_tls_cert, link_tls_key, link_tls_ca;  // all set: links are mutual TLS
-    std::chrono::milliseconds node_ttl{5000};
+    std::chrono::milliseconds node_ttl = kDefaultNodeTtl;
     std::chrono::milliseconds heartbeat{1000};
-    std::chrono::milliseconds resubscribe{5000};         // anti-entropy of room subscriptions
-    std::chrono::milliseconds room_query_timeout{2000};  // wait for a room's home at most
-    std::size_t redis_queue_max_bytes = std::size_t{64}
-                                        << 20;  // redis::Client::Options::max_queue_bytes
+    std::chrono::milliseconds resubscribe{5000};  // anti-entropy of room subscriptions
+    std::chrono::milliseconds room_query_timeout = kDefaultRoomQueryTimeout;  // home's answer
+    // redis::Client::Options::max_queue_bytes
+    std::size_t redis_queue_max_bytes = kDefaultRedisQueueMaxBytes;
     // Message ids: the node claims a node number in Redis (router/node_number.hpp), starting
     // from this one, and tells `on_node_number` every number it holds (at start, and again if
     // it had to take another). start() throws when every number is held by a live node.

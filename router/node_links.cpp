@@ -18,6 +18,7 @@
 
 #include "cluster.pb.h"
 #include "codec/stream_decoder.hpp"
+#include "server/server.hpp"  // parse_endpoint
 
 namespace lp::router {
 
@@ -25,16 +26,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-tcp::endpoint to_endpoint(const std::string& addr) {
-    auto colon = addr.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error("\"" + addr + "\" is not host:port");
-    std::string host = addr.substr(0, colon);
-    if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    if (host.empty() || host == "localhost") host = "127.0.0.1";
-    return {asio::ip::make_address(host),
-            static_cast<unsigned short>(std::stoi(addr.substr(colon + 1)))};
-}
 
 std::string peer_of(const tcp::socket& s) {
     boost::system::error_code ec;
@@ -368,7 +359,7 @@ struct NodeLinks::Impl {
         if (link->addr.empty() && opts.resolve) link->addr = opts.resolve(link->node);
         tcp::endpoint ep;
         try {
-            ep = to_endpoint(link->addr);
+            ep = server::parse_endpoint(link->addr);
         } catch (const std::exception&) {
             fail(link);
             return;
@@ -566,7 +557,7 @@ NodeLinks::~NodeLinks() {
 void NodeLinks::start() {
     auto& a = impl_->acceptor;
     try {
-        auto ep = to_endpoint(impl_->opts.listen);
+        auto ep = server::parse_endpoint(impl_->opts.listen);
         a.open(ep.protocol());
         a.set_option(asio::socket_base::reuse_address(true));
         a.bind(ep);

@@ -26,18 +26,21 @@
 #include <string_view>
 
 #include "codec/frame.hpp"
+#include "router/defaults.hpp"
 #include "router/link_hello.hpp"
 
 namespace lp::router {
 
 struct NodeLinksOptions {
-    std::string listen = "0.0.0.0:7002";
+    std::string listen{kDefaultLinkListen};
     std::string node_id;
     std::string secret;  // cluster.secret, shared by the cluster's nodes and nothing else
-    std::size_t max_queue_bytes = 64 * 1024 * 1024;  // per outbound link
+    std::size_t max_queue_bytes = kDefaultLinkQueueMaxBytes;  // per outbound link
     std::uint32_t max_body = 16 * 1024 * 1024;  // after the hello; before it, kLinkPreHelloMaxBody
-    std::chrono::milliseconds hello_timeout{3000};  // both sides, from TCP connect to welcome
-    std::size_t max_inbound = 256;  // inbound link connections (any state); over it: closed at once
+    // Both sides, from TCP connect to welcome.
+    std::chrono::milliseconds hello_timeout = kDefaultLinkHelloTimeout;
+    // Inbound link connections (any state); over it: closed at once.
+    std::size_t max_inbound = kDefaultLinkMaxConnections;
     // All three set: every link is TLS; each side presents tls_cert and accepts only a peer
     // certificate signed by tls_ca (the acceptor requires one). The hello still runs inside.
     std::string tls_cert, tls_key, tls_ca;

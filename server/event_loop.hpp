@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/defaults.hpp"
 #include "server/outbound.hpp"
 #include "server/stats.hpp"
 #include "server/timing_wheel.hpp"
@@ -31,12 +32,12 @@ class SessionHandler;
 class RoomFanout;
 
 struct LoopOptions {
-    std::chrono::milliseconds heartbeat_interval{30000};
-    std::chrono::milliseconds login_timeout{10000};
+    std::chrono::milliseconds heartbeat_interval = kDefaultHeartbeatInterval;
+    std::chrono::milliseconds login_timeout = kDefaultLoginTimeout;
     std::chrono::milliseconds close_linger{2000};  // bound on close-after-flush
-    std::uint32_t max_body = 64 * 1024;
-    std::uint32_t ws_max_message = 64 * 1024 + 16;
-    std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;
+    std::uint32_t max_body = kDefaultMaxBody;
+    std::uint32_t ws_max_message = kDefaultWsMaxMessage;
+    std::uint64_t send_queue_max_bytes = kDefaultSendQueueMaxBytes;
     std::string ws_path = "/ws";
     // Origins a browser's WebSocket upgrade may come from; empty = any (server/ws_upgrade.hpp).
     std::vector<std::string> ws_allowed_origins;
@@ -44,8 +45,8 @@ struct LoopOptions {
     // tick is a tenth of the shortest deadline, between 5 and 500 ms.
     std::chrono::milliseconds finest_timer{0};
     // Room messages reaching a loop within this window go out to each member in one write.
-    std::chrono::milliseconds room_coalesce{10};
-    std::uint32_t room_coalesce_max = 64;
+    std::chrono::milliseconds room_coalesce = kDefaultRoomCoalesce;
+    std::uint32_t room_coalesce_max = kDefaultRoomCoalesceMax;
 };
 
 // A room's members on one loop. Sessions record their index (RoomSlot) so leaving is O(1).

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/defaults.hpp"
 #include "server/outbound.hpp"
 #include "server/room_packet.hpp"
 
@@ -42,8 +43,8 @@ public:
 };
 
 struct HubOptions {
-    std::size_t room_history_max = 1000;                // messages kept per room for recovery
-    std::chrono::milliseconds room_history_ttl{60000};  // and for how long
+    std::size_t room_history_max = kDefaultRoomHistoryMax;  // messages kept per room for recovery
+    std::chrono::milliseconds room_history_ttl = kDefaultRoomHistoryTtl;  // and for how long
 };
 
 class Hub {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "codec/address.hpp"
 #include "server/session.hpp"
 
 namespace lp::server {
@@ -15,26 +16,14 @@ namespace lp::server {
 namespace asio = boost::asio;
 
 asio::ip::tcp::endpoint parse_endpoint(const std::string& addr) {
-    auto colon = addr.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error("\"" + addr + "\" is not host:port");
-    std::string host = addr.substr(0, colon);
-    std::string port = addr.substr(colon + 1);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-        host = host.substr(1, host.size() - 2);
-    if (host == "localhost") host = "127.0.0.1";
-    if (host.empty()) host = "0.0.0.0";
+    std::string why;
+    const auto address = codec::Address::parse(addr, codec::PortZero::Allowed, &why);
+    if (!address) throw std::runtime_error("\"" + addr + "\" is not host:port: " + why);
+    const std::string host = address->numeric_host();
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(host, ec);
     if (ec) throw std::runtime_error("\"" + addr + "\": \"" + host + "\" is not an IP address");
-    unsigned long p = 0;
-    try {
-        std::size_t used = 0;
-        p = std::stoul(port, &used);
-        if (used != port.size() || p > 65535) throw std::out_of_range("port");
-    } catch (const std::exception&) {
-        throw std::runtime_error("\"" + addr + "\": \"" + port + "\" is not a port");
-    }
-    return {ip, static_cast<unsigned short>(p)};
+    return {ip, address->port};
 }
 
 Server::Server(ServerOptions opts, SessionHandler& handler) : opts_(std::move(opts)) {

@@ -21,11 +21,11 @@ class context;
 namespace lp::server {
 
 struct ServerOptions {
-    std::string tcp_listen = "0.0.0.0:7000";  // empty = no TCP listener
-    std::string ws_listen = "0.0.0.0:7001";   // empty = no WebSocket listener
-    unsigned loops = 0;                       // 0 = one per core
-    std::uint32_t max_connections = 0;        // 0 = unlimited
-    std::string tls_cert;                     // PEM files; both set = TLS on both listeners
+    std::string tcp_listen{kDefaultTcpListen};  // empty = no TCP listener
+    std::string ws_listen{kDefaultWsListen};    // empty = no WebSocket listener
+    unsigned loops = 0;                         // 0 = one per core
+    std::uint32_t max_connections = 0;          // 0 = unlimited
+    std::string tls_cert;                       // PEM files; both set = TLS on both listeners
     std::string tls_key;
     LoopOptions loop;
     HubOptions hub;
@@ -81,7 +81,9 @@ private:
     bool stopped_ = false;
 };
 
-// "host:port" to an endpoint; throws std::runtime_error with the address in the message.
+// "host:port" (codec/address rules; port 0 = any) to an endpoint: the host is an IP literal or
+// "localhost" (127.0.0.1), never resolved. Throws std::runtime_error with the address in the
+// message.
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& addr);
 
 }  // namespace lp::server

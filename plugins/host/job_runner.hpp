@@ -26,6 +26,7 @@
 #include <string_view>
 #include <thread>
 
+#include "plugins/host/defaults.hpp"
 #include "plugins/host/job_queue.hpp"
 
 namespace lp::plugins {
@@ -36,11 +37,11 @@ public:
     using OnError = std::function<void(const DueJob&, std::string_view what)>;
 
     struct Options {
-        std::chrono::milliseconds tick{20};
-        std::chrono::milliseconds ttr{30000};
+        std::chrono::milliseconds tick = kDefaultJobTick;
+        std::chrono::milliseconds ttr = kDefaultJobTtr;
         std::size_t batch = 100;
-        std::uint32_t max_attempts =
-            10;  // runs of one schedule() before it is buried; 0 = no limit
+        // Runs of one schedule() before it is buried; 0 = no limit.
+        std::uint32_t max_attempts = kDefaultJobMaxAttempts;
     };
 
     struct Stats {

@@ -1,0 +1,205 @@
+// app/module_options: see module_options.hpp.
+#include "app/module_options.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <functional>
+#include <map>
+#include <stdexcept>
+
+#include "codec/address.hpp"
+#include "plugins/host/plugin_host.hpp"
+
+namespace lp::app {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// What clients are told to reconnect to: cluster.advertise, with the port the TCP listener
+// really bound when the configured one is 0, and a host name instead of a wildcard address.
+std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_port) {
+    codec::Address address = codec::Address::parse(c.cluster.advertise).value_or(codec::Address{});
+    if (address.host.empty() || address.is_wildcard()) {
+        char name[256] = {};
+        address.host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "127.0.0.1";
+    }
+    if (address.port == 0) address.port = bound_tcp_port;
+    return address.to_string();
+}
+
+// kafka.settings: "name=value,name=value" → librdkafka properties. Throws naming the bad item.
+std::map<std::string, std::string> parse_kafka_settings(const std::string& text) {
+    std::map<std::string, std::string> out;
+    for (const auto& item : plugins::split_list(text)) {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw std::runtime_error("kafka.settings: \"" + item + "\" is not name=value");
+        out[item.substr(0, eq)] = item.substr(eq + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out) {
+    const auto& a = c.auth;
+    out.keys.secret = a.jwt_secret;
+    if (!a.jwt_public_key.empty()) {
+        if (auto err = auth::load_public_keys_file(a.jwt_public_key, out.keys.public_keys);
+            !err.empty())
+            return "auth.jwt_public_key: " + err;
+    }
+    // The schema bounds auth.jwt_previous_until to what an int64 holds.
+    out.previous_until = static_cast<std::int64_t>(a.jwt_previous_until);
+    out.previous.secret = a.jwt_secret_previous;
+    if (!a.jwt_public_key_previous.empty()) {
+        if (auto err =
+                auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys);
+            !err.empty())
+            return "auth.jwt_public_key_previous: " + err;
+    }
+    if (!out.previous.empty() && out.previous_until == 0)
+        return "auth.jwt_secret_previous / auth.jwt_public_key_previous need "
+               "auth.jwt_previous_until (unix seconds)";
+    out.issuer = a.issuer;
+    out.audience = a.audience;
+    out.max_ttl_s = a.max_token_ttl_s;
+    out.leeway_s = a.leeway_s;
+    return {};
+}
+
+server::ServerOptions server_options(const Config& c) {
+    server::ServerOptions so;
+    so.tcp_listen = c.server.tcp_listen;
+    so.ws_listen = c.server.ws_listen;
+    so.loops = c.server.loops;
+    so.max_connections = c.server.max_connections;
+    so.tls_cert = c.tls.cert;
+    so.tls_key = c.tls.key;
+    so.loop.heartbeat_interval = milliseconds(c.server.heartbeat_interval_ms);
+    so.loop.login_timeout = milliseconds(c.server.login_timeout_ms);
+    so.loop.max_body = c.server.max_body;
+    so.loop.ws_max_message = c.server.ws_max_message;
+    so.loop.ws_allowed_origins = plugins::split_list(c.server.ws_allowed_origins);
+    so.loop.send_queue_max_bytes = c.server.send_queue_max_bytes;
+    so.loop.finest_timer = milliseconds(c.delivery.retry_ms);
+    so.loop.room_coalesce = milliseconds(c.room.coalesce_ms);
+    so.loop.room_coalesce_max = c.room.coalesce_max;
+    so.hub.room_history_max = c.room.history_max;
+    so.hub.room_history_ttl = seconds(c.room.history_ttl_s);
+    so.ip.max_connections_per_ip = c.server.max_connections_per_ip;
+    so.ip.login_rate_per_ip = c.server.login_rate_per_ip;
+    so.ip.trusted_proxies = c.server.trusted_proxies;
+    return so;
+}
+
+handlers::GatewayOptions gateway_options(const Config& c) {
+    handlers::GatewayOptions go;
+    go.node_id = c.cluster.node_id;
+    go.heartbeat_interval = milliseconds(c.server.heartbeat_interval_ms);
+    if (auto err = jwt_policy_from(c, go.jwt); !err.empty()) throw std::runtime_error(err);
+    go.max_rooms_per_session = c.server.max_rooms_per_session;
+    go.biz_rate_per_s = c.server.biz_rate_per_s;
+    go.max_sessions_per_user = c.server.max_sessions_per_user;
+    go.ack_rate_per_s = c.server.ack_rate_per_s;
+    go.max_ack_ids = c.server.max_ack_ids;
+    go.platforms = c.auth.platforms;
+    go.im_rate_per_s = c.im.rate_per_s;
+    go.im_max_payload_bytes = c.im.max_payload_bytes;
+    return go;
+}
+
+ack::DeliveryOptions delivery_options(const Config& c) {
+    ack::DeliveryOptions dopts;
+    dopts.window = c.delivery.window;
+    dopts.retry = milliseconds(c.delivery.retry_ms);
+    dopts.max_attempts = c.delivery.max_attempts;
+    dopts.inbox_ttl = seconds(c.delivery.inbox_ttl_s);
+    dopts.waiting_max = c.delivery.waiting_max;
+    return dopts;
+}
+
+router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port) {
+    router::ClusterOptions co;
+    co.node_id = c.cluster.node_id;
+    co.redis = c.cluster.redis;
+    co.redis_user = c.cluster.redis_user;
+    co.redis_password = c.cluster.redis_password;
+    co.client_addr = advertised_client_address(c, bound_tcp_port);
+    co.link_listen = c.cluster.link_listen;
+    co.link_advertise = c.cluster.link_advertise;
+    co.secret = c.cluster.secret;  // every node of a cluster shares it; nothing else uses it
+    co.link_hello_timeout = milliseconds(c.cluster.link_hello_timeout_ms);
+    co.link_max_connections = c.cluster.link_max_connections;
+    co.link_queue_max_bytes = c.cluster.link_queue_max_bytes;
+    co.link_tls_cert = c.cluster.link_tls_cert;
+    co.link_tls_key = c.cluster.link_tls_key;
+    co.link_tls_ca = c.cluster.link_tls_ca;
+    co.node_ttl = milliseconds(c.cluster.node_ttl_ms);
+    co.room_query_timeout = milliseconds(c.cluster.room_query_timeout_ms);
+    co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
+    // Message ids must differ across nodes: the node claims a free node number in Redis,
+    // starting from a hash of its id (a restarted node usually gets its old one back).
+    co.node_number_hint =
+        static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
+    return co;
+}
+
+redis::Client::Options plugin_redis_options(const Config& c) {
+    // cluster.plugin_redis was checked as a dialled host:port when it was loaded.
+    const auto address =
+        codec::Address::parse(c.cluster.plugin_redis, codec::PortZero::Refused).value();
+    redis::Client::Options ro;
+    ro.host = address.numeric_host();
+    ro.port = address.port;
+    ro.command_timeout = milliseconds(1000);
+    ro.username = c.cluster.redis_user;
+    ro.password = c.cluster.redis_password;
+    return ro;
+}
+
+push::ApiOptions api_options(const Config& c) {
+    push::ApiOptions ao;
+    ao.listen = c.api.listen;
+    ao.key = c.api.key;
+    ao.max_body_bytes = c.api.max_body_bytes;
+    ao.max_requests_per_s = c.api.max_requests_per_s;
+    ao.max_user_ids = c.api.max_user_ids;
+    ao.max_connections = c.api.max_connections;
+    ao.header_timeout_ms = c.api.header_timeout_ms;
+    ao.idle_timeout_ms = c.api.idle_timeout_ms;
+    ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
+    return ao;
+}
+
+plugins::JobRunner::Options job_runner_options(const Config& c) {
+    plugins::JobRunner::Options jo;
+    jo.tick = milliseconds(c.jobs.tick_ms);
+    jo.ttr = milliseconds(c.jobs.ttr_ms);
+    jo.max_attempts = c.jobs.max_attempts;
+    return jo;
+}
+
+events::KafkaOptions kafka_options(const Config& c, std::vector<std::string> topics) {
+    events::KafkaOptions ko;
+    ko.brokers = c.kafka.brokers;
+    ko.group = c.kafka.group;
+    ko.client_id = c.cluster.node_id;
+    ko.fetch_wait_max = std::chrono::milliseconds(c.kafka.fetch_wait_max_ms);
+    ko.rdkafka_config = parse_kafka_settings(c.kafka.settings);
+    ko.topics = std::move(topics);
+    ko.log = [](int level, std::string_view line) {
+        if (level <= 3)
+            spdlog::error("kafka: {}", line);
+        else if (level <= 4)
+            spdlog::warn("kafka: {}", line);
+        else
+            spdlog::debug("kafka: {}", line);
+    };
+    return ko;
+}
+
+}  // namespace lp::app

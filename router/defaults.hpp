@@ -1,0 +1,22 @@
+// router/defaults: the default of each router/ option an operator can set (cluster.*).
+//
+// ClusterOptions and NodeLinksOptions take their defaults from here, and so does app/config's
+// Config, so each default is written once. Constants only, on std headers: app/config includes
+// this without Asio or hiredis. It must never hold a limit that is not an option default.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace lp::router {
+
+inline constexpr std::string_view kDefaultLinkListen = "0.0.0.0:7002";
+inline constexpr std::chrono::milliseconds kDefaultLinkHelloTimeout{3000};
+inline constexpr std::uint32_t kDefaultLinkMaxConnections = 256;              // inbound, any state
+inline constexpr std::uint64_t kDefaultLinkQueueMaxBytes = 64 * 1024 * 1024;  // per outbound link
+inline constexpr std::chrono::milliseconds kDefaultNodeTtl{5000};
+inline constexpr std::chrono::milliseconds kDefaultRoomQueryTimeout{2000};
+inline constexpr std::uint64_t kDefaultRedisQueueMaxBytes = std::uint64_t{64} << 20;
+
+}  // namespace lp::router
