@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -120,6 +121,27 @@ TEST(RoomProfile, AClaimOutOfBoundsRefusesTheLoginWithTokenBadProfile) {
               4);
     // The same user with a valid profile is let in.
     logged_in(node.tcp_port(), token_for(21, full_profile()));
+}
+
+// `livepushd token` mints the profile claims an operator gives it (the node checks them).
+TEST(RoomProfile, LivepushdTokenMintsProfileClaims) {
+    const std::string cmd = std::string(LIVEPUSHD_PATH) + " token --user 51 --jwt-secret " + lp::testing::kTestSecret +
+                            " --name Ann --avatar https://cdn.example.com/ann.png --level 7 --medal-name Stars"
+                            " --medal-level 3";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[4096] = {};
+    const std::size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+    ASSERT_EQ(::pclose(p), 0) << cmd;
+    std::string token(buf, n);
+    while (!token.empty() && token.back() == '\n') token.pop_back();
+
+    NodeProcess node;
+    auto sender = logged_in(node.tcp_port(), token);
+    ASSERT_TRUE(sender->biz("room.enter", enter(78)));
+    ASSERT_TRUE(sender->biz("room.chat", chat(78, "x")));
+    EXPECT_EQ(next_chat(*sender), R"({"from":"51","text":"x","profile":{"name":"Ann",)"
+                                  R"("avatar":"https://cdn.example.com/ann.png","level":7,"medal":{"name":"Stars","level":3}}})");
 }
 
 class ClusterRoomProfileTest : public lp::testing::ClusterFixture {};
