@@ -124,6 +124,19 @@ TEST(Profile, MedalNeedsANameOf1To16CharactersAndALevel0To100) {
     EXPECT_EQ(read(R"({"medal":"Fans"})").why, "medal: must be an object {name, level}");
 }
 
+TEST(Profile, AProfileAtEveryBoundIsAtMost516BytesOfJson) {
+    // The largest characters (4 bytes), the longest URL, the widest numbers (docs/rooms.md).
+    const std::string avatar = "https://" + repeat("a", 256 - 8);
+    auto r = read(R"({"name":")" + repeat("😀", 32) + R"(","avatar":")" + avatar + R"(","level":1000,)" +
+                  R"("medal":{"name":")" + repeat("😀", 16) + R"(","level":100}})");
+    ASSERT_TRUE(r.ok) << r.why;
+    EXPECT_EQ(r.json.size(), 516u);
+    // Quotes are escaped (2 bytes each) but are 1-byte characters: 32 of them are still smaller.
+    auto quotes = read(name_claim(repeat(R"(\")", 32)));
+    ASSERT_TRUE(quotes.ok) << quotes.why;
+    EXPECT_LT(quotes.json.size(), 4 * 32 + 10u);
+}
+
 // Through the verifier: a signed token's claims end in Claims::profile, or the token is refused
 // with BadProfile and the claim named. mint_hs256 writes the claims unchecked.
 constexpr std::string_view kSecret = "profile-test-secret-of-reasonable-length";
