@@ -88,6 +88,23 @@ TEST(RoomProfile, AChatCarriesItsSendersProfileToEveryMemberAndNoneWithoutClaims
     ASSERT_TRUE(plain && plain->code() == 0);
     EXPECT_EQ(next_chat(*sender), R"({"from":"12","text":"hi"})");
 
+    // A browser on a WebSocket text-envelope session gets it too (the envelope carries the
+    // payload as a JSON value; the test client turns it back into Push.payload bytes).
+    lp::client::Options wo;
+    wo.transport = lp::client::Transport::Ws;
+    wo.port = node.ws_port();
+    wo.ws_text = true;
+    wo.timeout = 5000ms;
+    Connection web(wo);
+    ASSERT_FALSE(web.connect());
+    auto web_login = web.login(token_for(14), "web");
+    ASSERT_TRUE(web_login && web_login->code() == 0);
+    ASSERT_TRUE(web.biz("room.enter", enter(77)));
+    ASSERT_TRUE(sender->biz("room.chat", chat(77, "to the web")));
+    const std::string to_web = std::string(R"({"from":"11","text":"to the web","profile":)") + kFullProfileJson + "}";
+    EXPECT_EQ(next_chat(web), to_web);
+    EXPECT_EQ(next_chat(*sender), to_web);
+
     // The profile is part of the stored message: a client recovering the room gets it too.
     auto late = logged_in(node.tcp_port(), token_for(13));
     ASSERT_TRUE(late->biz("room.enter", R"({"room_id":77,"last_seq":0})"));
