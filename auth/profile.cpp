@@ -16,9 +16,13 @@ namespace json = boost::json;
 char32_t next_code_point(std::string_view s, std::size_t& i) noexcept {
     const auto b0 = static_cast<unsigned char>(s[i]);
     int extra = b0 < 0x80 ? 0 : b0 < 0xE0 ? 1 : b0 < 0xF0 ? 2 : 3;
-    char32_t cp = extra == 0 ? b0 : extra == 1 ? (b0 & 0x1F) : extra == 2 ? (b0 & 0x0F) : (b0 & 0x07);
+    char32_t cp = extra == 0   ? b0
+                  : extra == 1 ? (b0 & 0x1F)
+                  : extra == 2 ? (b0 & 0x0F)
+                               : (b0 & 0x07);
     ++i;
-    for (; extra > 0 && i < s.size(); --extra, ++i) cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3F);
+    for (; extra > 0 && i < s.size(); --extra, ++i)
+        cp = (cp << 6) | (static_cast<unsigned char>(s[i]) & 0x3F);
     return cp;
 }
 
@@ -89,7 +93,8 @@ bool read_profile(const json::object& payload, std::string& out, std::string& wh
     if (const auto* avatar = claim(payload, "avatar")) {
         const auto* s = avatar->if_string();
         if (!s || (!s->empty() && !avatar_ok(*s))) {
-            why = "avatar: must be an https:// URL of at most " + std::to_string(kProfileAvatarMaxBytes) +
+            why = "avatar: must be an https:// URL of at most " +
+                  std::to_string(kProfileAvatarMaxBytes) +
                   " bytes of printable ASCII (percent-encode the rest)";
             return false;
         }

@@ -14,13 +14,12 @@
 // This file must never depend on sessions or sockets: tools mint profiles with it too.
 #pragma once
 
+#include <boost/json/fwd.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/json/fwd.hpp>
 
 namespace lp::auth {
 
@@ -30,7 +29,7 @@ inline constexpr std::size_t kProfileNameMaxChars = 32;
 inline constexpr std::size_t kProfileAvatarMaxBytes = 256;  // an https:// URL, printable ASCII
 inline constexpr std::int64_t kProfileLevelMax = 1000;      // level: 0..1000
 inline constexpr std::size_t kMedalNameMaxChars = 16;
-inline constexpr std::int64_t kMedalLevelMax = 100;         // medal.level: 0..100
+inline constexpr std::int64_t kMedalLevelMax = 100;  // medal.level: 0..100
 
 // What a token says about its user's looks, as given to mint_hs256 (tools and tests). Values
 // are written as they are, unchecked, so a test can also mint a token that must be refused.

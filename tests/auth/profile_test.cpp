@@ -32,7 +32,9 @@ std::string repeat(std::string_view s, std::size_t n) {
     return out;
 }
 
-std::string name_claim(const std::string& name) { return R"({"name":")" + name + R"("})"; }
+std::string name_claim(const std::string& name) {
+    return R"({"name":")" + name + R"("})";
+}
 std::string medal_claim(const std::string& name, int level) {
     return R"({"medal":{"name":")" + name + R"(","level":)" + std::to_string(level) + "}}";
 }
@@ -47,8 +49,9 @@ TEST(Profile, AFullProfileBecomesOneCanonicalObjectInAFixedOrder) {
 }
 
 TEST(Profile, NoClaimsNullsAndEmptyStringsGiveNoProfile) {
-    for (const char* p : {R"({"sub":"1"})", R"({"name":null,"avatar":null,"level":null,"medal":null})",
-                          R"({"name":"","avatar":""})"}) {
+    for (const char* p :
+         {R"({"sub":"1"})", R"({"name":null,"avatar":null,"level":null,"medal":null})",
+          R"({"name":"","avatar":""})"}) {
         auto r = read(p);
         EXPECT_TRUE(r.ok) << p << ": " << r.why;
         EXPECT_EQ(r.json, "") << p;
@@ -60,7 +63,8 @@ TEST(Profile, NoClaimsNullsAndEmptyStringsGiveNoProfile) {
 
 TEST(Profile, NameIsBoundedInCharactersNotBytes) {
     EXPECT_TRUE(read(name_claim(repeat("a", 32))).ok);
-    EXPECT_TRUE(read(name_claim(repeat("星", 32))).ok) << "32 CJK characters (96 bytes) are a fine name";
+    EXPECT_TRUE(read(name_claim(repeat("星", 32))).ok)
+        << "32 CJK characters (96 bytes) are a fine name";
     EXPECT_TRUE(read(name_claim(repeat("😀", 32))).ok) << "32 four-byte characters";
     auto r = read(name_claim(repeat("a", 33)));
     EXPECT_FALSE(r.ok);
@@ -69,8 +73,8 @@ TEST(Profile, NameIsBoundedInCharactersNotBytes) {
 }
 
 TEST(Profile, NameRefusesControlAndBidiOverrideCharacters) {
-    for (const char* bad : {R"(a\nb)", R"(a\u0000b)", R"(a\u007fb)", R"(a\u0085b)", R"(a\u202eb)",
-                            R"(a\u2067b)"}) {
+    for (const char* bad :
+         {R"(a\nb)", R"(a\u0000b)", R"(a\u007fb)", R"(a\u0085b)", R"(a\u202eb)", R"(a\u2067b)"}) {
         auto r = read(name_claim(bad));
         EXPECT_FALSE(r.ok) << bad;
         EXPECT_EQ(r.why.rfind("name: ", 0), 0u) << r.why;
@@ -101,8 +105,9 @@ TEST(Profile, AvatarMustBeAShortPrintableHttpsUrl) {
 
 TEST(Profile, LevelIsAnInteger0To1000) {
     EXPECT_TRUE(read(R"({"level":1000})").ok);
-    for (const char* bad : {R"({"level":1001})", R"({"level":-1})", R"({"level":5.0})", R"({"level":"5"})",
-                            R"({"level":true})", R"({"level":18446744073709551615})"}) {
+    for (const char* bad :
+         {R"({"level":1001})", R"({"level":-1})", R"({"level":5.0})", R"({"level":"5"})",
+          R"({"level":true})", R"({"level":18446744073709551615})"}) {
         auto r = read(bad);
         EXPECT_FALSE(r.ok) << bad;
         EXPECT_EQ(r.why, "level: must be an integer 0..1000") << bad;
@@ -127,8 +132,9 @@ TEST(Profile, MedalNeedsANameOf1To16CharactersAndALevel0To100) {
 TEST(Profile, AProfileAtEveryBoundIsAtMost516BytesOfJson) {
     // The largest characters (4 bytes), the longest URL, the widest numbers (docs/rooms.md).
     const std::string avatar = "https://" + repeat("a", 256 - 8);
-    auto r = read(R"({"name":")" + repeat("😀", 32) + R"(","avatar":")" + avatar + R"(","level":1000,)" +
-                  R"("medal":{"name":")" + repeat("😀", 16) + R"(","level":100}})");
+    auto r =
+        read(R"({"name":")" + repeat("😀", 32) + R"(","avatar":")" + avatar + R"(","level":1000,)" +
+             R"("medal":{"name":")" + repeat("😀", 16) + R"(","level":100}})");
     ASSERT_TRUE(r.ok) << r.why;
     EXPECT_EQ(r.json.size(), 516u);
     // Quotes are escaped (2 bytes each) but are 1-byte characters: 32 of them are still smaller.
@@ -150,14 +156,16 @@ TEST(ProfileJwt, AVerifiedTokenCarriesItsProfile) {
     p.medal_name = "Stars";
     p.medal_level = 3;
     Claims c;
-    ASSERT_EQ(JwtVerifier(std::string(kSecret)).verify(mint_hs256(kSecret, 5, "viewer", kNow, kNow + 60, {}, {}, p), kNow, c),
+    ASSERT_EQ(JwtVerifier(std::string(kSecret))
+                  .verify(mint_hs256(kSecret, 5, "viewer", kNow, kNow + 60, {}, {}, p), kNow, c),
               JwtError::None);
     EXPECT_EQ(c.user_id, 5u);
     EXPECT_EQ(c.profile, R"({"name":"Ann","avatar":"https://cdn.example.com/ann.png","level":7,)"
                          R"("medal":{"name":"Stars","level":3}})");
 
     Claims plain;
-    ASSERT_EQ(JwtVerifier(std::string(kSecret)).verify(mint_hs256(kSecret, 5, "viewer", kNow, kNow + 60), kNow, plain),
+    ASSERT_EQ(JwtVerifier(std::string(kSecret))
+                  .verify(mint_hs256(kSecret, 5, "viewer", kNow, kNow + 60), kNow, plain),
               JwtError::None);
     EXPECT_EQ(plain.profile, "");
 }
@@ -168,7 +176,8 @@ TEST(ProfileJwt, AClaimOutOfBoundsRefusesTheTokenAndNamesTheClaim) {
     p.medal_name = "Stars";
     p.medal_level = 101;
     Claims c;
-    EXPECT_EQ(JwtVerifier(std::string(kSecret)).verify(mint_hs256(kSecret, 5, "viewer", kNow, kNow + 60, {}, {}, p), kNow, c),
+    EXPECT_EQ(JwtVerifier(std::string(kSecret))
+                  .verify(mint_hs256(kSecret, 5, "viewer", kNow, kNow + 60, {}, {}, p), kNow, c),
               JwtError::BadProfile);
     EXPECT_EQ(c.profile_error, "medal.level: must be an integer 0..100");
 }
@@ -177,8 +186,10 @@ TEST(ProfileJwt, ABadSignatureIsRefusedAsSuchBeforeTheProfileIsRead) {
     ProfileClaims p;
     p.level = 5000;
     Claims c;
-    EXPECT_EQ(JwtVerifier(std::string(kSecret)).verify(mint_hs256("another-secret", 5, "viewer", kNow, kNow + 60, {}, {}, p), kNow, c),
-              JwtError::BadSignature);
+    EXPECT_EQ(
+        JwtVerifier(std::string(kSecret))
+            .verify(mint_hs256("another-secret", 5, "viewer", kNow, kNow + 60, {}, {}, p), kNow, c),
+        JwtError::BadSignature);
 }
 
 }  // namespace

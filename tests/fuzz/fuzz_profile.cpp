@@ -3,7 +3,6 @@
 // signed on every login: any JSON object must be accepted into canonical JSON that parses back
 // to an object, or refused with a reason naming a claim. Never a crash or an exception.
 #include <boost/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

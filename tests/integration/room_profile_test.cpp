@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -56,7 +55,9 @@ std::unique_ptr<Connection> logged_in(std::uint16_t port, const std::string& tok
     return c;
 }
 
-std::string enter(std::uint64_t room) { return R"({"room_id":)" + std::to_string(room) + "}"; }
+std::string enter(std::uint64_t room) {
+    return R"({"room_id":)" + std::to_string(room) + "}";
+}
 std::string chat(std::uint64_t room, const std::string& text) {
     return R"({"room_id":)" + std::to_string(room) + R"(,"text":")" + text + R"("})";
 }
@@ -79,7 +80,8 @@ TEST(RoomProfile, AChatCarriesItsSendersProfileToEveryMemberAndNoneWithoutClaims
 
     auto sent = sender->biz("room.chat", chat(77, "hello"));
     ASSERT_TRUE(sent && sent->code() == 0);
-    const std::string want = std::string(R"({"from":"11","text":"hello","profile":)") + kFullProfileJson + "}";
+    const std::string want =
+        std::string(R"({"from":"11","text":"hello","profile":)") + kFullProfileJson + "}";
     EXPECT_EQ(next_chat(*viewer), want) << "another member gets name, avatar, level and medal";
     EXPECT_EQ(next_chat(*sender), want) << "and so does the sender";
 
@@ -101,7 +103,8 @@ TEST(RoomProfile, AChatCarriesItsSendersProfileToEveryMemberAndNoneWithoutClaims
     ASSERT_TRUE(web_login && web_login->code() == 0);
     ASSERT_TRUE(web.biz("room.enter", enter(77)));
     ASSERT_TRUE(sender->biz("room.chat", chat(77, "to the web")));
-    const std::string to_web = std::string(R"({"from":"11","text":"to the web","profile":)") + kFullProfileJson + "}";
+    const std::string to_web =
+        std::string(R"({"from":"11","text":"to the web","profile":)") + kFullProfileJson + "}";
     EXPECT_EQ(next_chat(web), to_web);
     EXPECT_EQ(next_chat(*sender), to_web);
 
@@ -123,28 +126,32 @@ TEST(RoomProfile, AClaimOutOfBoundsRefusesTheLoginWithTokenBadProfile) {
     high_level.level = 1001;
     high_medal.medal_name = "Fans";
     high_medal.medal_level = 101;
-    for (const Case& k : {Case{long_name, "name: "}, Case{http_avatar, "avatar: "}, Case{high_level, "level: "},
-                          Case{high_medal, "medal.level: "}}) {
+    for (const Case& k : {Case{long_name, "name: "}, Case{http_avatar, "avatar: "},
+                          Case{high_level, "level: "}, Case{high_medal, "medal.level: "}}) {
         auto c = connect(node.tcp_port());
         auto r = c->login(token_for(21, k.p), "android");
         ASSERT_TRUE(r) << k.claim;
         EXPECT_EQ(r->code(), pb::TOKEN_BAD_PROFILE) << k.claim;
-        EXPECT_NE(r->message().find(k.claim), std::string::npos) << "the refusal names the claim: " << r->message();
-        EXPECT_TRUE(c->wait_closed(5000ms)) << "a refused login is closed, as for every token refusal";
+        EXPECT_NE(r->message().find(k.claim), std::string::npos)
+            << "the refusal names the claim: " << r->message();
+        EXPECT_TRUE(c->wait_closed(5000ms))
+            << "a refused login is closed, as for every token refusal";
     }
     lp::testing::HttpClient api(node.api_port());
-    EXPECT_EQ(lp::testing::metric_value(api.get("/metrics").body,
-                                        R"(livepush_logins_total{result="failed",reason="bad_profile"})"),
-              4);
+    EXPECT_EQ(
+        lp::testing::metric_value(api.get("/metrics").body,
+                                  R"(livepush_logins_total{result="failed",reason="bad_profile"})"),
+        4);
     // The same user with a valid profile is let in.
     logged_in(node.tcp_port(), token_for(21, full_profile()));
 }
 
 // `livepushd token` mints the profile claims an operator gives it (the node checks them).
 TEST(RoomProfile, LivepushdTokenMintsProfileClaims) {
-    const std::string cmd = std::string(LIVEPUSHD_PATH) + " token --user 51 --jwt-secret " + lp::testing::kTestSecret +
-                            " --name Ann --avatar https://cdn.example.com/ann.png --level 7 --medal-name Stars"
-                            " --medal-level 3";
+    const std::string cmd =
+        std::string(LIVEPUSHD_PATH) + " token --user 51 --jwt-secret " + lp::testing::kTestSecret +
+        " --name Ann --avatar https://cdn.example.com/ann.png --level 7 --medal-name Stars"
+        " --medal-level 3";
     FILE* p = ::popen(cmd.c_str(), "r");
     ASSERT_NE(p, nullptr);
     char buf[4096] = {};
@@ -157,8 +164,10 @@ TEST(RoomProfile, LivepushdTokenMintsProfileClaims) {
     auto sender = logged_in(node.tcp_port(), token);
     ASSERT_TRUE(sender->biz("room.enter", enter(78)));
     ASSERT_TRUE(sender->biz("room.chat", chat(78, "x")));
-    EXPECT_EQ(next_chat(*sender), R"({"from":"51","text":"x","profile":{"name":"Ann",)"
-                                  R"("avatar":"https://cdn.example.com/ann.png","level":7,"medal":{"name":"Stars","level":3}}})");
+    EXPECT_EQ(
+        next_chat(*sender),
+        R"({"from":"51","text":"x","profile":{"name":"Ann",)"
+        R"("avatar":"https://cdn.example.com/ann.png","level":7,"medal":{"name":"Stars","level":3}}})");
 }
 
 class ClusterRoomProfileTest : public lp::testing::ClusterFixture {};
@@ -173,12 +182,17 @@ TEST_F(ClusterRoomProfileTest, AChatSentOnOneNodeReachesMembersOnTheOthersWithIt
     auto sender = logged_in(nodes_[0]->tcp_port(), token_for(31, full_profile()));
     ASSERT_TRUE(sender->biz("room.enter", enter(kRoom)));
     // Every node knows the room's members on the others before the chat.
-    ASSERT_TRUE(eventually([&] { return lp::testing::json_u64(get(0, "/v1/rooms/" + std::to_string(kRoom)).at("online")) == 3; },
-                           10000ms));
+    ASSERT_TRUE(eventually(
+        [&] {
+            return lp::testing::json_u64(
+                       get(0, "/v1/rooms/" + std::to_string(kRoom)).at("online")) == 3;
+        },
+        10000ms));
 
     auto sent = sender->biz("room.chat", chat(kRoom, "from n1"));
     ASSERT_TRUE(sent && sent->code() == 0);
-    const std::string want = std::string(R"({"from":"31","text":"from n1","profile":)") + kFullProfileJson + "}";
+    const std::string want =
+        std::string(R"({"from":"31","text":"from n1","profile":)") + kFullProfileJson + "}";
     EXPECT_EQ(next_chat(*on_n2), want);
     EXPECT_EQ(next_chat(*on_n3), want);
 
