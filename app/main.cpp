@@ -3,35 +3,34 @@
 //
 //   livepushd [flags]                      run a node (see --help)
 //   livepushd token --user ID [--role R] [--ttl S] [--name N --avatar U --level L
-//                   --medal-name M --medal-level ML] [flags]   mint a token with the configured secret
+//                   --medal-name M --medal-level ML] [flags]   mint a token with the configured
+//                   secret
+#include <google/protobuf/stubs/logging.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <limits>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <google/protobuf/stubs/logging.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <memory>
 #include <iostream>
+#include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/node.hpp"
 #include "auth/jwt.hpp"
 #include "codec/json_ids.hpp"
 #include "codec/wall_clock.hpp"
-#include "app/node.hpp"
 
 extern char** environ;
 
@@ -66,15 +65,20 @@ std::string check_cluster_secret(lp::app::Config& c) {
     const std::string& s = c.cluster.secret;
     if (s.empty() && c.dev) c.cluster.secret = kDevClusterSecret;
     if (s.empty())
-        return "cluster.secret is required in cluster mode (cluster.redis is set): --cluster-secret, "
+        return "cluster.secret is required in cluster mode (cluster.redis is set): "
+               "--cluster-secret, "
                "LIVEPUSH_CLUSTER_SECRET or [cluster] secret, at least 32 bytes";
     if (s.size() < kMinSecretBytes)
         return "cluster.secret is " + std::to_string(s.size()) + " bytes: it must be at least 32";
-    if (s == c.auth.jwt_secret) return "cluster.secret must differ from auth.jwt_secret (a token signature would prove a node)";
+    if (s == c.auth.jwt_secret)
+        return "cluster.secret must differ from auth.jwt_secret (a token signature would prove a "
+               "node)";
     if (s == c.api.key) return "cluster.secret must differ from api.key";
-    const int tls_set = !c.cluster.link_tls_cert.empty() + !c.cluster.link_tls_key.empty() + !c.cluster.link_tls_ca.empty();
+    const int tls_set = !c.cluster.link_tls_cert.empty() + !c.cluster.link_tls_key.empty() +
+                        !c.cluster.link_tls_ca.empty();
     if (tls_set != 0 && tls_set != 3)
-        return "cluster.link_tls_cert, cluster.link_tls_key and cluster.link_tls_ca go together: set all three or none";
+        return "cluster.link_tls_cert, cluster.link_tls_key and cluster.link_tls_ca go together: "
+               "set all three or none";
     return {};
 }
 
@@ -83,7 +87,8 @@ std::string finish_config(lp::app::Config& c) {
     if (auto err = lp::app::apply_dev_listen_policy(c); !err.empty()) return err;
     if (c.auth.jwt_secret.empty() && c.auth.jwt_public_key.empty()) {
         if (!c.dev)
-            return "auth.jwt_secret (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET) or auth.jwt_public_key is required, "
+            return "auth.jwt_secret (--jwt-secret, LIVEPUSH_AUTH_JWT_SECRET) or "
+                   "auth.jwt_public_key is required, "
                    "or run with --dev";
         c.auth.jwt_secret = kDevSecret;
     }
@@ -97,9 +102,11 @@ std::string finish_config(lp::app::Config& c) {
     lp::auth::JwtPolicy policy;
     if (auto err = lp::app::jwt_policy_from(c, policy); !err.empty()) return err;
     if (c.api.key.empty()) {
-        if (c.dev) c.api.key = kDevApiKey;
+        if (c.dev)
+            c.api.key = kDevApiKey;
         else if (!c.api.listen.empty() && !lp::app::is_loopback_address(c.api.listen))
-            return "api.key is required when api.listen (" + c.api.listen + ") is not a loopback address";
+            return "api.key is required when api.listen (" + c.api.listen +
+                   ") is not a loopback address";
     }
     if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
     if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
@@ -143,7 +150,8 @@ int mint_token(int argc, char** argv) {
             const auto id = lp::codec::decimal_u64(value("--user"));
             user = id.value_or(0);
             if (user == 0) {
-                std::fprintf(stderr, "livepushd token: --user must be a non-zero unsigned integer\n");
+                std::fprintf(stderr,
+                             "livepushd token: --user must be a non-zero unsigned integer\n");
                 return 2;
             }
         } else if (a == "--role") {
@@ -155,7 +163,8 @@ int mint_token(int argc, char** argv) {
         } else if (a == "--level" || a == "--medal-level") {
             const auto n = lp::codec::decimal_u64(value(a.c_str()));
             if (!n || *n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-                std::fprintf(stderr, "livepushd token: %s must be a non-negative integer\n", a.c_str());
+                std::fprintf(stderr, "livepushd token: %s must be a non-negative integer\n",
+                             a.c_str());
                 return 2;
             }
             (a == "--level" ? profile.level : profile.medal_level) = static_cast<std::int64_t>(*n);
@@ -172,9 +181,12 @@ int mint_token(int argc, char** argv) {
         }
     }
     if (user == 0) {
-        std::fprintf(stderr, "usage: livepushd token --user ID [--role viewer|anchor|admin] [--ttl SECONDS]\n"
-                             "       [--name N] [--avatar https://...] [--level L] [--medal-name M --medal-level ML]\n"
-                             "       [--jwt-secret S | --dev | --config F]\n");
+        std::fprintf(
+            stderr,
+            "usage: livepushd token --user ID [--role viewer|anchor|admin] [--ttl SECONDS]\n"
+            "       [--name N] [--avatar https://...] [--level L] [--medal-name M --medal-level "
+            "ML]\n"
+            "       [--jwt-secret S | --dev | --config F]\n");
         return 2;
     }
     auto loaded = lp::app::load_config(static_cast<int>(rest.size()), rest.data(), environ);
@@ -185,14 +197,17 @@ int mint_token(int argc, char** argv) {
     auto& c = loaded.config;
     if (c.auth.jwt_secret.empty()) {
         if (!c.dev) {
-            std::fprintf(stderr, "livepushd token: no secret: give --jwt-secret, --config or --dev\n");
+            std::fprintf(stderr,
+                         "livepushd token: no secret: give --jwt-secret, --config or --dev\n");
             return 2;
         }
         c.auth.jwt_secret = kDevSecret;
     }
     const auto now = static_cast<std::int64_t>(lp::codec::wall_ms() / 1000);
     if (c.auth.max_token_ttl_s != 0 && ttl > static_cast<std::int64_t>(c.auth.max_token_ttl_s)) {
-        std::fprintf(stderr, "livepushd token: --ttl %lld is over auth.max_token_ttl_s (%u): the node would refuse it\n",
+        std::fprintf(stderr,
+                     "livepushd token: --ttl %lld is over auth.max_token_ttl_s (%u): the node "
+                     "would refuse it\n",
                      static_cast<long long>(ttl), c.auth.max_token_ttl_s);
         return 2;
     }
@@ -237,13 +252,15 @@ int main(int argc, char** argv) {
     if (c.dev) {
         // Only the built-in development values are printed; a secret the operator gave is not.
         auto shown = [](const std::string& value, const char* builtin) {
-            return value == builtin ? value : std::string(value.empty() ? "(none)" : "(set; not printed)");
+            return value == builtin ? value
+                                    : std::string(value.empty() ? "(none)" : "(set; not printed)");
         };
-        std::printf("livepushd --dev: development secret and API key (never use them in production)\n"
-                    "  auth.jwt_secret = %s\n  api.key         = %s\n"
-                    "  listeners not set explicitly are on 127.0.0.1 only\n"
-                    "  mint a token:     livepushd token --dev --user 1\n",
-                    shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
+        std::printf(
+            "livepushd --dev: development secret and API key (never use them in production)\n"
+            "  auth.jwt_secret = %s\n  api.key         = %s\n"
+            "  listeners not set explicitly are on 127.0.0.1 only\n"
+            "  mint a token:     livepushd token --dev --user 1\n",
+            shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
     }
 
     // SIGTERM/SIGINT are caught from here on, before the node starts and long before the ready

@@ -105,10 +105,14 @@ JwtError check_header(const boost::json::object& header, Alg& alg_out) {
     const auto* alg = header.if_contains("alg");
     if (alg == nullptr || !alg->is_string()) return JwtError::BadAlgorithm;
     const std::string_view name = alg->get_string();
-    if (name == "HS256") alg_out = Alg::HS256;
-    else if (name == "RS256") alg_out = Alg::RS256;
-    else if (name == "ES256") alg_out = Alg::ES256;
-    else return JwtError::BadAlgorithm;
+    if (name == "HS256")
+        alg_out = Alg::HS256;
+    else if (name == "RS256")
+        alg_out = Alg::RS256;
+    else if (name == "ES256")
+        alg_out = Alg::ES256;
+    else
+        return JwtError::BadAlgorithm;
     if (const auto* typ = header.if_contains("typ"); typ != nullptr && !typ->is_string()) {
         return JwtError::Malformed;
     }
@@ -163,7 +167,8 @@ JwtError check_policy(const boost::json::object& payload, std::int64_t now_s, st
     }
     if (!policy.audience.empty()) {
         const auto* aud = payload.if_contains("aud");
-        if (aud == nullptr || !audience_matches(*aud, policy.audience)) return JwtError::BadAudience;
+        if (aud == nullptr || !audience_matches(*aud, policy.audience))
+            return JwtError::BadAudience;
     }
     if (policy.max_ttl_s > 0) {
         // From the earlier of iat and now: a token dated in the future gains nothing by it.
@@ -328,7 +333,8 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
         Alg alg = Alg::HS256;
         if (const auto e = check_header(*header, alg); e != JwtError::None) return e;
         const bool previous_live = policy_.previous_until > 0 && now_s < policy_.previous_until;
-        if (!holds_key_for(policy_.keys, alg) && !(previous_live && holds_key_for(policy_.previous, alg)))
+        if (!holds_key_for(policy_.keys, alg) &&
+            !(previous_live && holds_key_for(policy_.previous, alg)))
             return JwtError::BadAlgorithm;
 
         std::string signature;
@@ -342,8 +348,10 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
         const auto payload = decode_json_object(payload_part);
         if (!payload) return JwtError::Malformed;
         const std::int64_t leeway = policy_.leeway_s < 0 ? 0 : policy_.leeway_s;
-        if (const auto e = check_claims(*payload, now_s, leeway, out); e != JwtError::None) return e;
-        if (const auto e = check_policy(*payload, now_s, out.exp, policy_); e != JwtError::None) return e;
+        if (const auto e = check_claims(*payload, now_s, leeway, out); e != JwtError::None)
+            return e;
+        if (const auto e = check_policy(*payload, now_s, out.exp, policy_); e != JwtError::None)
+            return e;
         // Last: only a token this server would otherwise accept gets its profile read.
         if (!read_profile(*payload, out.profile, out.profile_error)) return JwtError::BadProfile;
         return JwtError::None;

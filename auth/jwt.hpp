@@ -38,7 +38,7 @@ std::string_view to_string(JwtError e) noexcept;
 
 struct Claims {
     std::uint64_t user_id = 0;
-    std::string role;  // "viewer" when absent
+    std::string role;      // "viewer" when absent
     std::string platform;  // the optional "platform" claim: pins LoginReq.platform; empty = absent
     std::int64_t exp = 0;
     // The profile claims as canonical JSON (auth/profile.hpp), "" when the token has none.
@@ -48,8 +48,8 @@ struct Claims {
 
 // The keys a token may be signed with. An empty secret means HS256 is refused.
 struct JwtKeys {
-    std::string secret;                   // HS256
-    std::vector<PublicKey> public_keys;   // RS256 / ES256
+    std::string secret;                  // HS256
+    std::vector<PublicKey> public_keys;  // RS256 / ES256
     bool empty() const noexcept { return secret.empty() && public_keys.empty(); }
 };
 

@@ -3,13 +3,12 @@
 // and count are its home node's: router::Routing says whether this node is the home and asks
 // the home when it is not. These handlers must never block the loop they run on (asking the
 // home is a callback).
-#include "handlers/gateway.hpp"
-
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
 #include "codec/wall_clock.hpp"
 #include "handlers/biz_data.hpp"
+#include "handlers/gateway.hpp"
 #include "server/event_loop.hpp"
 #include "server/room_fanout.hpp"
 
@@ -21,12 +20,14 @@ using server::Session;
 
 BizReply Gateway::room_enter(BizCall& c) {
     std::uint64_t room = 0;
-    if (!read_id(c.data, "room_id", room)) return error_reply(pb::BAD_BIZ_DATA, "room.enter needs room_id");
+    if (!read_id(c.data, "room_id", room))
+        return error_reply(pb::BAD_BIZ_DATA, "room.enter needs room_id");
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
         return error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
-                                               std::to_string(opts_.max_rooms_per_session) + " rooms");
+                                               std::to_string(opts_.max_rooms_per_session) +
+                                               " rooms");
     std::optional<std::uint64_t> last_seq, epoch;
     std::uint64_t v = 0;
     if (c.data.contains("last_seq")) {
@@ -35,7 +36,8 @@ BizReply Gateway::room_enter(BizCall& c) {
         last_seq = v;
     }
     if (c.data.contains("epoch")) {
-        if (!read_u64(c.data, "epoch", v)) return error_reply(pb::BAD_BIZ_DATA, "room.enter epoch must be an unsigned integer");
+        if (!read_u64(c.data, "epoch", v))
+            return error_reply(pb::BAD_BIZ_DATA, "room.enter epoch must be an unsigned integer");
         epoch = v;
     }
     json::object out;
@@ -47,21 +49,24 @@ BizReply Gateway::room_enter(BizCall& c) {
         // right here instead of in a later task.
         r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
                    data = c.req.data()](std::function<void(BizReply)>) {
-            enter_room_via_home(s, room, last_seq,
-                                [this, room, last_seq, epoch, seq, data](Session& s, const router::HomeRoom* home) {
-                                    json::object out;
-                                    BizReply reply;
-                                    bool member = false;
-                                    for (const auto& r : s.rooms) member |= r.room_id == room;
-                                    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
-                                        reply = error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
-                                                                                std::to_string(opts_.max_rooms_per_session) + " rooms");
-                                    } else {
-                                        reply.after = enter_room(s, room, last_seq, epoch, out, home);
-                                        reply.data_json = json::serialize(out);
-                                    }
-                                    finish_biz(s, seq, "room.enter", reply, data, nullptr);
-                                });
+            enter_room_via_home(
+                s, room, last_seq,
+                [this, room, last_seq, epoch, seq, data](Session& s, const router::HomeRoom* home) {
+                    json::object out;
+                    BizReply reply;
+                    bool member = false;
+                    for (const auto& r : s.rooms) member |= r.room_id == room;
+                    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
+                        reply =
+                            error_reply(pb::ROOM_LIMIT,
+                                        "a session may be in at most " +
+                                            std::to_string(opts_.max_rooms_per_session) + " rooms");
+                    } else {
+                        reply.after = enter_room(s, room, last_seq, epoch, out, home);
+                        reply.data_json = json::serialize(out);
+                    }
+                    finish_biz(s, seq, "room.enter", reply, data, nullptr);
+                });
         };
         return r;
     }
@@ -70,16 +75,20 @@ BizReply Gateway::room_enter(BizCall& c) {
     return r;
 }
 
-void Gateway::enter_room_via_home(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+void Gateway::enter_room_via_home(Session& s, std::uint64_t room,
+                                  std::optional<std::uint64_t> last_seq,
                                   std::function<void(Session&, const router::HomeRoom*)> then) {
     std::weak_ptr<Session> weak = s.shared_from_this();
     auto& io = s.loop().io();
-    routing_->fetch_room(room, last_seq, [weak, &io, then = std::move(then)](router::HomeRoom home) mutable {
-        boost::asio::post(io, [weak, home, then = std::move(then)] {
-            // The home did not answer in time: this node's own view (recovery may then fail).
-            if (auto sp = weak.lock(); sp && !sp->closing()) then(*sp, home.answered ? &home : nullptr);
-        });
-    });
+    routing_->fetch_room(room, last_seq,
+                         [weak, &io, then = std::move(then)](router::HomeRoom home) mutable {
+                             boost::asio::post(io, [weak, home, then = std::move(then)] {
+                                 // The home did not answer in time: this node's own view (recovery
+                                 // may then fail).
+                                 if (auto sp = weak.lock(); sp && !sp->closing())
+                                     then(*sp, home.answered ? &home : nullptr);
+                             });
+                         });
 }
 
 std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
@@ -105,8 +114,10 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
 
 BizReply Gateway::room_leave(BizCall& c) {
     std::uint64_t room = 0;
-    if (!read_id(c.data, "room_id", room)) return error_reply(pb::BAD_BIZ_DATA, "room.leave needs room_id");
-    if (!hub_->leave_room(c.session, room)) return error_reply(pb::NOT_IN_ROOM, "not in room " + id_str(room));
+    if (!read_id(c.data, "room_id", room))
+        return error_reply(pb::BAD_BIZ_DATA, "room.leave needs room_id");
+    if (!hub_->leave_room(c.session, room))
+        return error_reply(pb::NOT_IN_ROOM, "not in room " + id_str(room));
     json::object out;
     out["room_id"] = id_str(room);
     out["online"] = hub_->room_state(room).online;
@@ -117,7 +128,8 @@ BizReply Gateway::room_leave(BizCall& c) {
 
 BizReply Gateway::room_chat(BizCall& c) {
     std::uint64_t room = 0;
-    if (!read_id(c.data, "room_id", room)) return error_reply(pb::BAD_BIZ_DATA, "room.chat needs room_id");
+    if (!read_id(c.data, "room_id", room))
+        return error_reply(pb::BAD_BIZ_DATA, "room.chat needs room_id");
     const json::value* text = c.data.if_contains("text");
     if (!text || !text->is_string() || text->get_string().empty())
         return error_reply(pb::BAD_BIZ_DATA, "room.chat needs a non-empty text");
@@ -141,11 +153,13 @@ BizReply Gateway::room_chat(BizCall& c) {
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
-    std::uint64_t seq = routing_->publish_room({room, msg_id, "room.chat", std::move(payload_json), sent, {}});
+    std::uint64_t seq =
+        routing_->publish_room({room, msg_id, "room.chat", std::move(payload_json), sent, {}});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);
-    if (seq) out["room_seq"] = std::to_string(seq);  // unknown here when another node is the room's home
+    if (seq)
+        out["room_seq"] = std::to_string(seq);  // unknown here when another node is the room's home
     BizReply r;
     r.msg_id = msg_id;
     r.data_json = json::serialize(out);

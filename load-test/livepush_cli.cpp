@@ -22,8 +22,8 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/envelope.hpp"
 #include "auth/jwt.hpp"
+#include "codec/envelope.hpp"
 #include "load-test/client.hpp"
 
 namespace {
@@ -293,7 +293,8 @@ CliOptions parse_options(int argc, char** argv) {
         auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-        o.token = lp::auth::mint_hs256(o.secret, *o.user_id, o.role, now, now + 24 * 3600, {}, {}, o.profile);
+        o.token = lp::auth::mint_hs256(o.secret, *o.user_id, o.role, now, now + 24 * 3600, {}, {},
+                                       o.profile);
     }
     return o;
 }
@@ -301,7 +302,7 @@ CliOptions parse_options(int argc, char** argv) {
 // --- the session --------------------------------------------------------------------------
 
 class CliSession {
-  public:
+public:
     CliSession(Connection& conn, const CliOptions& opts, milliseconds heartbeat_interval)
         : conn_(conn),
           opts_(opts),
@@ -410,7 +411,7 @@ class CliSession {
         }
     }
 
-  private:
+private:
     Outcome complain(const char* what) {
         std::fprintf(stderr, "# %s\n", what);
         return Outcome::Continue;

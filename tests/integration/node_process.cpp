@@ -2,8 +2,8 @@
 #include "node_process.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -35,7 +35,9 @@ std::uint16_t port_after(const std::string& line, const std::string& key) {
     auto at = line.find(" " + key + "=");
     if (at == std::string::npos) return 0;
     auto colon = line.find_first_of(' ', at + 1);
-    std::string addr = line.substr(at + key.size() + 2, colon == std::string::npos ? std::string::npos : colon - at - key.size() - 2);
+    std::string addr =
+        line.substr(at + key.size() + 2,
+                    colon == std::string::npos ? std::string::npos : colon - at - key.size() - 2);
     return static_cast<std::uint16_t>(std::stoi(addr.substr(addr.rfind(':') + 1)));
 }
 
@@ -43,14 +45,22 @@ std::uint16_t port_after(const std::string& line, const std::string& key) {
 
 NodeProcess::NodeProcess(std::vector<std::string> args) {
     static int counter = 0;
-    log_path_ = std::filesystem::temp_directory_path() /
-                ("livepushd-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log");
+    log_path_ =
+        std::filesystem::temp_directory_path() /
+        ("livepushd-test-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".log");
     const char* other = std::getenv("LP_LIVEPUSHD");
     std::vector<std::string> argv = {other && *other ? other : LIVEPUSHD_PATH,
-                                     "--jwt-secret", kTestSecret,
-                                     "--tcp-listen",         "127.0.0.1:0",  "--ws-listen",
-                                     "127.0.0.1:0",          "--api-listen", "127.0.0.1:0",
-                                     "--node-id",            "test-node",    "--log-level",
+                                     "--jwt-secret",
+                                     kTestSecret,
+                                     "--tcp-listen",
+                                     "127.0.0.1:0",
+                                     "--ws-listen",
+                                     "127.0.0.1:0",
+                                     "--api-listen",
+                                     "127.0.0.1:0",
+                                     "--node-id",
+                                     "test-node",
+                                     "--log-level",
                                      "info"};
     // Every test client connects from 127.0.0.1, many of them within a second: the loopback
     // address stands for a trusted load balancer (exempt from the per-IP limits). The tests of
@@ -145,7 +155,8 @@ NodeProcess::~NodeProcess() {
         from = nl == std::string::npos ? 0 : nl;
     }
     ADD_FAILURE() << "livepushd (pid " << pid_ << ") " << problem << "\nlog kept at " << log_path_
-                  << "; its tail:\n" << text.substr(from);
+                  << "; its tail:\n"
+                  << text.substr(from);
 }
 
 void NodeProcess::reaped(int status) {
@@ -159,15 +170,17 @@ std::string NodeProcess::end_problem() const {
     }
     if (killed_on_purpose_) return "";
     if (WIFEXITED(wait_status_) && WEXITSTATUS(wait_status_) == 0) return "";
-    if (WIFEXITED(wait_status_)) return "exited with status " + std::to_string(WEXITSTATUS(wait_status_));
-    if (WIFSIGNALED(wait_status_)) return std::string("died of signal ") + ::strsignal(WTERMSIG(wait_status_));
+    if (WIFEXITED(wait_status_))
+        return "exited with status " + std::to_string(WEXITSTATUS(wait_status_));
+    if (WIFSIGNALED(wait_status_))
+        return std::string("died of signal ") + ::strsignal(WTERMSIG(wait_status_));
     return "ended uncleanly (wait status " + std::to_string(wait_status_) + ")";
 }
 
 std::string sanitizer_report_in(const std::string& log) {
-    static constexpr const char* kMarkers[] = {"ERROR: AddressSanitizer", "runtime error:",
-                                               "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
-                                               "ERROR: ThreadSanitizer"};
+    static constexpr const char* kMarkers[] = {
+        "ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer",
+        "WARNING: ThreadSanitizer", "ERROR: ThreadSanitizer"};
     std::size_t first = std::string::npos;
     for (const char* m : kMarkers) first = std::min(first, log.find(m));
     if (first == std::string::npos) return "";

@@ -67,7 +67,7 @@ private:
 
     std::string log_path_;
     bool exited_ = false;
-    int wait_status_ = 0;        // from waitpid, valid once exited_
+    int wait_status_ = 0;  // from waitpid, valid once exited_
     bool killed_on_purpose_ = false;
     std::chrono::milliseconds shutdown_timeout_{20000};
 };
@@ -76,10 +76,11 @@ private:
 std::string sanitizer_report_in(const std::string& log);
 
 // A token for `user` signed with kTestSecret, valid for `ttl_s` seconds (negative = expired).
-std::string token_for(std::uint64_t user, std::int64_t ttl_s = 3600, const std::string& role = "viewer");
-// The same with profile claims (auth/profile.hpp), written as given (unchecked).
-std::string token_for(std::uint64_t user, const auth::ProfileClaims& profile, std::int64_t ttl_s = 3600,
+std::string token_for(std::uint64_t user, std::int64_t ttl_s = 3600,
                       const std::string& role = "viewer");
+// The same with profile claims (auth/profile.hpp), written as given (unchecked).
+std::string token_for(std::uint64_t user, const auth::ProfileClaims& profile,
+                      std::int64_t ttl_s = 3600, const std::string& role = "viewer");
 
 // A temporary directory removed at destruction.
 class TempDir {
