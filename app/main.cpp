@@ -2,8 +2,9 @@
 // or SIGINT, then drains (KICK "draining" to every session) and exits 0 within a bounded time.
 //
 //   livepushd [flags]                      run a node (see --help)
-//   livepushd token --user ID [--role R] [--ttl S] [flags]   mint a token with the configured
-//   secret
+//   livepushd token --user ID [--role R] [--ttl S] [--name N --avatar U --level L
+//                   --medal-name M --medal-level ML] [flags]   mint a token with the configured
+//                   secret
 #include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -19,6 +20,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -137,6 +139,7 @@ int mint_token(int argc, char** argv) {
     std::uint64_t user = 0;
     std::string role = "viewer";
     std::int64_t ttl = 3600;
+    lp::auth::ProfileClaims profile;
     std::vector<const char*> rest;
     for (int i = 0; i < argc; ++i) {
         std::string a = argv[i];
@@ -157,6 +160,20 @@ int mint_token(int argc, char** argv) {
             }
         } else if (a == "--role") {
             role = value("--role");
+        } else if (a == "--name") {
+            profile.name = value("--name");
+        } else if (a == "--avatar") {
+            profile.avatar = value("--avatar");
+        } else if (a == "--level" || a == "--medal-level") {
+            const auto n = lp::codec::decimal_u64(value(a.c_str()));
+            if (!n || *n > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                std::fprintf(stderr, "livepushd token: %s must be a non-negative integer\n",
+                             a.c_str());
+                return 2;
+            }
+            (a == "--level" ? profile.level : profile.medal_level) = static_cast<std::int64_t>(*n);
+        } else if (a == "--medal-name") {
+            profile.medal_name = value("--medal-name");
         } else if (a == "--ttl") {
             ttl = std::atoll(value("--ttl"));
             if (ttl <= 0) {
@@ -168,9 +185,12 @@ int mint_token(int argc, char** argv) {
         }
     }
     if (user == 0) {
-        std::fprintf(stderr,
-                     "usage: livepushd token --user ID [--role viewer|anchor|admin] [--ttl "
-                     "SECONDS] [--jwt-secret S | --dev | --config F]\n");
+        std::fprintf(
+            stderr,
+            "usage: livepushd token --user ID [--role viewer|anchor|admin] [--ttl SECONDS]\n"
+            "       [--name N] [--avatar https://...] [--level L] [--medal-name M --medal-level "
+            "ML]\n"
+            "       [--jwt-secret S | --dev | --config F]\n");
         return 2;
     }
     auto loaded = lp::app::load_config(static_cast<int>(rest.size()), rest.data(), environ);
@@ -195,8 +215,10 @@ int mint_token(int argc, char** argv) {
                      static_cast<long long>(ttl), c.auth.max_token_ttl_s);
         return 2;
     }
+    // The profile is minted as given; the node checks it at login (TOKEN_BAD_PROFILE names the
+    // claim), so an operator can also mint a token that shows what a bad claim gets.
     std::cout << lp::auth::mint_hs256(c.auth.jwt_secret, user, role, now, now + ttl, c.auth.issuer,
-                                      c.auth.audience)
+                                      c.auth.audience, profile)
               << "\n";
     return 0;
 }

@@ -252,6 +252,8 @@ std::string_view to_string(JwtError e) noexcept {
             return "token aud does not name the configured audience (auth.audience)";
         case JwtError::TooLongLived:
             return "token lifetime (exp - iat) is over auth.max_token_ttl_s";
+        case JwtError::BadProfile:
+            return "a profile claim of the token is out of its bounds";
     }
     return "unknown token error";
 }
@@ -348,7 +350,11 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
         const std::int64_t leeway = policy_.leeway_s < 0 ? 0 : policy_.leeway_s;
         if (const auto e = check_claims(*payload, now_s, leeway, out); e != JwtError::None)
             return e;
-        return check_policy(*payload, now_s, out.exp, policy_);
+        if (const auto e = check_policy(*payload, now_s, out.exp, policy_); e != JwtError::None)
+            return e;
+        // Last: only a token this server would otherwise accept gets its profile read.
+        if (!read_profile(*payload, out.profile, out.profile_error)) return JwtError::BadProfile;
+        return JwtError::None;
     } catch (...) {
         // Only allocation failure can get here; a login must fail, not take the process down.
         return JwtError::Malformed;
@@ -357,7 +363,7 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
 
 std::string mint_hs256(std::string_view secret, std::uint64_t user_id, std::string_view role,
                        std::int64_t iat, std::int64_t exp, std::string_view issuer,
-                       std::string_view audience) {
+                       std::string_view audience, const ProfileClaims& profile) {
     boost::json::object payload;
     payload["sub"] = std::to_string(user_id);
     payload["role"] = role;
@@ -365,6 +371,7 @@ std::string mint_hs256(std::string_view secret, std::uint64_t user_id, std::stri
     payload["exp"] = exp;
     if (!issuer.empty()) payload["iss"] = issuer;
     if (!audience.empty()) payload["aud"] = audience;
+    write_profile(profile, payload);
 
     std::string signing_input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})");
     signing_input += '.';

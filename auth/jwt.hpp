@@ -8,6 +8,7 @@
 // when present, sub must be an unsigned 64-bit user id (a JSON number or a decimal string), and,
 // when configured, iss and aud must match and exp may lie at most max_ttl_s after iat (or now).
 // Key rotation: a previous key set is accepted too until a configured unix time.
+// The optional profile claims (name, avatar, level, medal) are checked by auth/profile.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "auth/jwt_keys.hpp"
+#include "auth/profile.hpp"
 
 namespace lp::auth {
 
@@ -30,6 +32,7 @@ enum class JwtError : std::uint8_t {
     BadIssuer,     // iss missing or not the configured issuer
     BadAudience,   // aud missing or without the configured audience
     TooLongLived,  // exp further after iat (or now) than the configured maximum lifetime
+    BadProfile,    // a profile claim out of its bounds (Claims::profile_error says which)
 };
 std::string_view to_string(JwtError e) noexcept;
 
@@ -38,6 +41,9 @@ struct Claims {
     std::string role;      // "viewer" when absent
     std::string platform;  // the optional "platform" claim: pins LoginReq.platform; empty = absent
     std::int64_t exp = 0;
+    // The profile claims as canonical JSON (auth/profile.hpp), "" when the token has none.
+    std::string profile;
+    std::string profile_error;  // on BadProfile: "<claim>: <rule>"
 };
 
 // The keys a token may be signed with. An empty secret means HS256 is refused.
@@ -72,10 +78,11 @@ private:
 };
 
 // Mints an HS256 token {"sub":"<id>","role":...,"iat":now,"exp":exp[,"iss":...][,"aud":...]}
-// (iss and aud only when not empty). Used by `livepushd token` and by tests.
+// (iss and aud only when not empty), with the profile claims that `profile` sets (unchecked).
+// Used by `livepushd token`, the load-test tools and tests.
 std::string mint_hs256(std::string_view secret, std::uint64_t user_id, std::string_view role,
                        std::int64_t iat, std::int64_t exp, std::string_view issuer = {},
-                       std::string_view audience = {});
+                       std::string_view audience = {}, const ProfileClaims& profile = {});
 
 // base64url without padding (exposed for tests).
 std::string base64url_encode(std::string_view in);

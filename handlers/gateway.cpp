@@ -155,8 +155,11 @@ void Gateway::on_login(Session& s, const Inbound& in) {
                      : err == auth::JwtError::BadIssuer    ? pb::TOKEN_BAD_ISSUER
                      : err == auth::JwtError::BadAudience  ? pb::TOKEN_BAD_AUDIENCE
                      : err == auth::JwtError::TooLongLived ? pb::TOKEN_TOO_LONG_LIVED
+                     : err == auth::JwtError::BadProfile   ? pb::TOKEN_BAD_PROFILE
                                                            : pb::TOKEN_INVALID);
-        res.set_message(std::string("token refused: ") + std::string(auth::to_string(err)));
+        res.set_message(err == auth::JwtError::BadProfile
+                            ? "token refused: profile claim " + claims.profile_error
+                            : std::string("token refused: ") + std::string(auth::to_string(err)));
         res.set_server_time_ms(codec::wall_ms());
         s.send(Code::LoginResult, in.header.seq, res, 0, &in);
         s.close_after_flush(server::CloseReason::ProtocolError);
@@ -172,6 +175,8 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     s.user.id = claims.user_id;
     s.user.role = server::role_from(claims.role);
     s.user.platform = std::move(platform);
+    if (!claims.profile.empty())
+        s.user.profile = std::make_shared<const std::string>(std::move(claims.profile));
     s.set_logged_in(in);
     stats_.login_ok.fetch_add(1, std::memory_order_relaxed);
 

@@ -17,9 +17,10 @@ void write_logins(codec::PromText& m, const GatewayStats& g) {
     const char* help = "logins by result";
     m.counter("livepush_logins_total", help, g.login_ok.load(), "result=\"ok\"");
     // By JwtError (index), 0 being "none".
-    const char* fail_reasons[] = {"none",         "malformed",     "bad_algorithm", "bad_signature",
-                                  "expired",      "not_yet_valid", "no_subject",    "bad_issuer",
-                                  "bad_audience", "too_long_lived"};
+    const char* fail_reasons[] = {"none",           "malformed",  "bad_algorithm",
+                                  "bad_signature",  "expired",    "not_yet_valid",
+                                  "no_subject",     "bad_issuer", "bad_audience",
+                                  "too_long_lived", "bad_profile"};
     for (int i = 1; i < static_cast<int>(std::size(fail_reasons)); ++i)
         m.counter("livepush_logins_total", help, g.login_failed[i].load(),
                   std::string("result=\"failed\",reason=\"") + fail_reasons[i] + "\"");

@@ -1,7 +1,8 @@
 // handlers/gateway_rooms: the gateway's room BIZ types (room.enter with recovery, room.leave,
-// room.chat); see gateway.hpp. A room's seq, epoch, history and count are its home node's:
-// router::Routing says whether this node is the home and asks the home when it is not. These
-// handlers must never block the loop they run on (asking the home is a callback).
+// room.chat, which carries its sender's profile); see gateway.hpp. A room's seq, epoch, history
+// and count are its home node's: router::Routing says whether this node is the home and asks
+// the home when it is not. These handlers must never block the loop they run on (asking the
+// home is a callback).
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
 
@@ -143,6 +144,12 @@ BizReply Gateway::room_chat(BizCall& c) {
     payload["from"] = id_str(c.session.user.id);
     payload["text"] = text->get_string();
     std::string payload_json = json::serialize(payload);
+    // The sender's profile, checked and encoded once at login, goes in as the bytes it is; the
+    // payload is then shared by every receiver (and node) as it always was.
+    if (const auto& profile = c.session.user.profile) {
+        payload_json.pop_back();  // the object's closing '}'
+        payload_json.append(",\"profile\":").append(*profile).push_back('}');
+    }
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.

@@ -54,6 +54,8 @@ login:
   --token JWT            the login token
   --secret S --user ID   or mint an HS256 token for user ID with secret S
   --role ROLE            role claim of a minted token (default viewer)
+  --name N --avatar URL --level L --medal-name M --medal-level ML
+                         profile claims of a minted token (shown in room.chat pushes)
   --platform P           LoginReq.platform (default pc)
   --device-id D          LoginReq.device_id
   --room ID              enter room ID right after login
@@ -188,6 +190,7 @@ struct CliOptions {
     std::string secret;
     std::optional<std::uint64_t> user_id;
     std::string role = "viewer";
+    lp::auth::ProfileClaims profile;  // of a minted token
     std::string platform = "pc";
     std::string device_id;
     std::optional<std::uint64_t> room;
@@ -253,6 +256,16 @@ CliOptions parse_options(int argc, char** argv) {
             o.user_id = number(i);
         else if (a == "--role")
             o.role = value(i);
+        else if (a == "--name")
+            o.profile.name = value(i);
+        else if (a == "--avatar")
+            o.profile.avatar = value(i);
+        else if (a == "--level")
+            o.profile.level = static_cast<std::int64_t>(number(i));
+        else if (a == "--medal-name")
+            o.profile.medal_name = value(i);
+        else if (a == "--medal-level")
+            o.profile.medal_level = static_cast<std::int64_t>(number(i));
         else if (a == "--platform")
             o.platform = value(i);
         else if (a == "--device-id")
@@ -280,7 +293,8 @@ CliOptions parse_options(int argc, char** argv) {
         auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
-        o.token = lp::auth::mint_hs256(o.secret, *o.user_id, o.role, now, now + 24 * 3600);
+        o.token = lp::auth::mint_hs256(o.secret, *o.user_id, o.role, now, now + 24 * 3600, {}, {},
+                                       o.profile);
     }
     return o;
 }

@@ -64,6 +64,10 @@ struct SessionUser {
     std::string platform;
     std::string scene;  // "room" or another scene name; empty = not set
     Role role = Role::Viewer;
+    // The token's profile claims as canonical JSON (auth/profile.hpp), encoded once at login and
+    // spliced as it is into each room.chat this user sends; null = no profile (most sessions:
+    // 16 bytes, nothing allocated). Shared so work off the loop can hold it without a copy.
+    std::shared_ptr<const std::string> profile;
     // BIZ rate limit: a token bucket (handlers/gateway), refilled per second.
     float biz_tokens = -1;  // < 0: not started
     std::uint32_t biz_refill_ms = 0;

@@ -243,6 +243,14 @@ std::string token_for(std::uint64_t user, std::int64_t ttl_s, const std::string&
     return auth::mint_hs256(kTestSecret, user, role, now, now + ttl_s);
 }
 
+std::string token_for(std::uint64_t user, const auth::ProfileClaims& profile, std::int64_t ttl_s,
+                      const std::string& role) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    return auth::mint_hs256(kTestSecret, user, role, now, now + ttl_s, {}, {}, profile);
+}
+
 TempDir::TempDir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "livepush-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/profile.hpp"
+
 namespace lp::testing {
 
 inline constexpr const char* kTestSecret = "integration-test-secret-0123456789abcdef";
@@ -76,6 +78,9 @@ std::string sanitizer_report_in(const std::string& log);
 // A token for `user` signed with kTestSecret, valid for `ttl_s` seconds (negative = expired).
 std::string token_for(std::uint64_t user, std::int64_t ttl_s = 3600,
                       const std::string& role = "viewer");
+// The same with profile claims (auth/profile.hpp), written as given (unchecked).
+std::string token_for(std::uint64_t user, const auth::ProfileClaims& profile,
+                      std::int64_t ttl_s = 3600, const std::string& role = "viewer");
 
 // A temporary directory removed at destruction.
 class TempDir {
