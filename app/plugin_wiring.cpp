@@ -144,12 +144,13 @@ void wire_biz_types(PluginParts& p, const Config& c, handlers::Gateway& gateway)
             c.server.plugin_workers, std::max<std::uint32_t>(c.server.plugin_queue_max, 1));
     }
     for (const auto& type : host.biz_types()) {
+        const auto guests = host.open_to_guests(type) ? handlers::GuestAccess::Open : handlers::GuestAccess::Closed;
         if (!p.biz_workers) {
             gateway.register_biz(type, [&host, type](handlers::BizCall& call) {
                 return to_biz_reply(host.biz(
                     {call.session.user.id, std::string(server::to_string(call.session.user.role)),
                      type, call.req.data()}));
-            });
+            }, guests);
             continue;
         }
         gateway.register_biz_async(
@@ -167,7 +168,7 @@ void wire_biz_types(PluginParts& p, const Config& c, handlers::Gateway& gateway)
                     busy.message = "the node's plugin workers are overloaded; retry later";
                     shared->done(std::move(busy));
                 }
-            });
+            }, guests);
     }
 }
 

@@ -48,6 +48,7 @@ std::string_view to_string(Role r) noexcept {
     switch (r) {
         case Role::Anchor: return "anchor";
         case Role::Admin: return "admin";
+        case Role::Guest: return "guest";
         default: return "viewer";
     }
 }
