@@ -529,7 +529,9 @@ std::string apply_file_section(Config& config, std::string_view section, const t
             if (auto error = apply_value(config, *entry, text->get(), path); !error.empty()) {
                 return error;
             }
-        } else if (const auto* flag = node.as_boolean(); flag && entry->check == ValueCheck::Switch) {
+        } else if (entry->check == ValueCheck::Switch) {
+            const auto* flag = node.as_boolean();
+            if (flag == nullptr) return key + ": expected true or false (from " + path + ")";
             if (auto error = apply_value(config, *entry, flag->get() ? "true" : "false", path); !error.empty())
                 return error;
         } else {

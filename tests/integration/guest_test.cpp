@@ -105,6 +105,13 @@ TEST(GuestViewers, GuestWatchesARoomButMayNotChatSendOrCallClosedPluginTypes) {
     EXPECT_EQ(biz_code(*guest.conn, "echo.say", R"({"text":"hello"})"), 0) << "echo opens echo.say to guests";
     EXPECT_EQ(biz_code(*guest.conn, "room.leave", R"({"room_id":7})"), 0);
 
+    // Recovery: what the room got while the guest was out comes back on re-entering with last_seq.
+    ASSERT_EQ(api.post("/v1/push/room", R"({"room_id":7,"type":"gift.missed","payload":{"n":2}})").status, 200);
+    ASSERT_EQ(biz_code(*guest.conn, "room.enter", "{\"room_id\":7,\"last_seq\":" + std::to_string(p->room_seq()) + "}"), 0);
+    auto missed = push_of_type(*guest.conn, "gift.missed");
+    ASSERT_TRUE(missed) << "a guest recovers the room messages it missed";
+    EXPECT_GT(missed->room_seq(), p->room_seq());
+
     // A real user cannot send a private message into a guest id's (non-existent) inbox, and a
     // qos1 push to a guest is delivered online-only: no inbox is written for it.
     auto user = sign_in(node.tcp_port(), token_for(42));
