@@ -90,6 +90,9 @@ TEST(GuestViewers, GuestWatchesARoomButMayNotChatSendOrCallClosedPluginTypes) {
     ASSERT_EQ(other.code, 0);
     EXPECT_NE(other.user_id, guest.user_id) << "each guest gets its own id";
 
+    auto shown = api.get("/v1/users/" + std::to_string(guest.user_id));
+    ASSERT_EQ(shown.status, 200) << shown.body;
+    EXPECT_TRUE(shown.json().as_object().at("online").as_bool()) << "the API shows a guest like a user";
     ASSERT_EQ(biz_code(*guest.conn, "room.enter", R"({"room_id":7})"), 0) << "guests may enter rooms";
     auto pushed = api.post("/v1/push/room", R"({"room_id":7,"type":"gift.effect","payload":{"n":1}})");
     ASSERT_EQ(pushed.status, 200) << pushed.body;
