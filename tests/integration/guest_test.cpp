@@ -28,6 +28,7 @@ using lp::client::Connection;
 using lp::client::Options;
 using lp::testing::eventually;
 using lp::testing::HttpClient;
+using lp::testing::json_u64;
 using lp::testing::metric_value;
 using lp::testing::NodeProcess;
 using lp::testing::token_for;
@@ -231,6 +232,20 @@ TEST_F(GuestViewersCluster, GuestIdsFromThreeNodesNeverCollideAndAGuestOnN2GetsA
         << "a room push published on n1 reaches the guest on n2";
     EXPECT_EQ(got->room_id(), 31u);
     EXPECT_EQ(metric(1, "livepush_guest_sessions"), 10);
+
+    // qos1 through n1 to a guest on n2: delivered; to a guest who left: nothing in the (Redis) inbox.
+    ASSERT_TRUE(routed(0, guest.user_id));
+    auto to_guest = post(0, "/v1/push/user", "{\"user_id\":\"" + std::to_string(guest.user_id) +
+                                                 "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
+    EXPECT_EQ(json_u64(to_guest.at("stored")), 0u);
+    EXPECT_TRUE(push_of_type(*guest.conn, "note")) << "a qos1 push reaches the online guest across nodes";
+    auto& leaver = held[4];  // on n2 too
+    const auto left_id = leaver.user_id;
+    leaver.conn->close();
+    ASSERT_TRUE(eventually([&] { return metric(1, "livepush_guest_sessions") == 9; }, 10000ms));
+    auto to_left = post(0, "/v1/push/user", "{\"user_id\":\"" + std::to_string(left_id) +
+                                                "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
+    EXPECT_EQ(json_u64(to_left.at("stored")), 0u) << "no inbox is written for a guest id";
 }
 
 }  // namespace
