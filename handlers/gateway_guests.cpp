@@ -30,8 +30,8 @@ void Gateway::login_guest(Session& s, const Inbound& in, const pb::LoginReq& req
     const std::uint32_t cap = opts_.guest_max_sessions;
     // Taken before the check so that two loops cannot both pass at cap - 1; given back when
     // refused, and by on_closed when the session ends.
-    if (stats_.guest_sessions.fetch_add(1, std::memory_order_relaxed) >= static_cast<std::int64_t>(cap) &&
-        cap != 0) {
+    const std::int64_t before = stats_.guest_sessions.fetch_add(1, std::memory_order_relaxed);
+    if (cap != 0 && before >= static_cast<std::int64_t>(cap)) {
         stats_.guest_sessions.fetch_sub(1, std::memory_order_relaxed);
         stats_.guest_refused[1].fetch_add(1, std::memory_order_relaxed);
         return refuse_login(s, in, pb::GUEST_LIMIT,
@@ -53,7 +53,8 @@ void Gateway::set_guest_access(const std::string& type, GuestAccess guests) {
 std::string Gateway::guest_refusal(const Session& s, const std::string& type) const {
     if (s.user.role != server::Role::Guest || guest_open_.count(type)) return {};
     if (type == "room.chat") return "guests may not chat (room.chat): log in with a token to chat";
-    if (type == "im.send") return "guests may not send private messages (im.send): log in with a token";
+    if (type == "im.send")
+        return "guests may not send private messages (im.send): log in with a token";
     return "guests may not send " + type.substr(0, 64) +
            ": log in with a token (a plugin opens a type to guests with guest_biz_types())";
 }

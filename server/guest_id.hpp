@@ -22,7 +22,9 @@ namespace lp::server {
 
 inline constexpr std::uint64_t kGuestIdBase = 1ull << 63;
 
-constexpr bool is_guest_id(std::uint64_t user_id) noexcept { return user_id >= kGuestIdBase; }
+constexpr bool is_guest_id(std::uint64_t user_id) noexcept {
+    return user_id >= kGuestIdBase;
+}
 
 // The guest id made from a fresh message id.
 constexpr std::uint64_t guest_id_from_msg_id(std::uint64_t msg_id) noexcept {

@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-
 #include <set>
 #include <string>
 #include <thread>
@@ -17,8 +16,8 @@
 #include "cluster_fixture.hpp"
 #include "eventually.hpp"
 #include "http_client.hpp"
-#include "load-test/client.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
 
 namespace {
@@ -61,9 +60,12 @@ Login sign_in(std::uint16_t port, const std::string& token, const std::string& f
     return l;
 }
 
-double metric(HttpClient& api, const std::string& name) { return metric_value(api.get("/metrics").body, name); }
+double metric(HttpClient& api, const std::string& name) {
+    return metric_value(api.get("/metrics").body, name);
+}
 
-int biz_code(Connection& c, const std::string& type, const std::string& data, std::string* message = nullptr) {
+int biz_code(Connection& c, const std::string& type, const std::string& data,
+             std::string* message = nullptr) {
     auto r = c.biz(type, data);
     if (!r) return -1;
     if (message) *message = r->message();
@@ -71,7 +73,8 @@ int biz_code(Connection& c, const std::string& type, const std::string& data, st
 }
 
 // The next push of `type`, skipping others.
-std::optional<pb::Push> push_of_type(Connection& c, const std::string& type, std::chrono::milliseconds wait = 5000ms) {
+std::optional<pb::Push> push_of_type(Connection& c, const std::string& type,
+                                     std::chrono::milliseconds wait = 5000ms) {
     const auto until = std::chrono::steady_clock::now() + wait;
     while (std::chrono::steady_clock::now() < until) {
         auto p = c.next_push(200ms);
@@ -81,7 +84,8 @@ std::optional<pb::Push> push_of_type(Connection& c, const std::string& type, std
 }
 
 TEST(GuestViewers, GuestWatchesARoomButMayNotChatSendOrCallClosedPluginTypes) {
-    NodeProcess node({"--guests", "true", "--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN});
+    NodeProcess node(
+        {"--guests", "true", "--set", std::string("plugins.load=") + LIVEPUSH_ECHO_PLUGIN});
     HttpClient api(node.api_port());
     auto guest = sign_in(node.tcp_port(), "");
     ASSERT_EQ(guest.code, 0) << guest.message;
@@ -93,25 +97,35 @@ TEST(GuestViewers, GuestWatchesARoomButMayNotChatSendOrCallClosedPluginTypes) {
 
     auto shown = api.get("/v1/users/" + std::to_string(guest.user_id));
     ASSERT_EQ(shown.status, 200) << shown.body;
-    EXPECT_TRUE(shown.json().as_object().at("online").as_bool()) << "the API shows a guest like a user";
-    ASSERT_EQ(biz_code(*guest.conn, "room.enter", R"({"room_id":7})"), 0) << "guests may enter rooms";
-    auto pushed = api.post("/v1/push/room", R"({"room_id":7,"type":"gift.effect","payload":{"n":1}})");
+    EXPECT_TRUE(shown.json().as_object().at("online").as_bool())
+        << "the API shows a guest like a user";
+    ASSERT_EQ(biz_code(*guest.conn, "room.enter", R"({"room_id":7})"), 0)
+        << "guests may enter rooms";
+    auto pushed =
+        api.post("/v1/push/room", R"({"room_id":7,"type":"gift.effect","payload":{"n":1}})");
     ASSERT_EQ(pushed.status, 200) << pushed.body;
     auto p = push_of_type(*guest.conn, "gift.effect");
     ASSERT_TRUE(p) << "a guest in a room receives its pushes";
     EXPECT_EQ(p->room_id(), 7u);
 
     std::string why;
-    EXPECT_EQ(biz_code(*guest.conn, "room.chat", R"({"room_id":7,"text":"hi"})", &why), pb::NOT_ALLOWED);
+    EXPECT_EQ(biz_code(*guest.conn, "room.chat", R"({"room_id":7,"text":"hi"})", &why),
+              pb::NOT_ALLOWED);
     EXPECT_NE(why.find("guests may not chat"), std::string::npos) << why;
     EXPECT_EQ(biz_code(*guest.conn, "im.send", R"({"to":1,"payload":{"t":"x"}})"), pb::NOT_ALLOWED);
-    EXPECT_EQ(biz_code(*guest.conn, "echo.throw", "{}"), pb::NOT_ALLOWED) << "a plugin type not opened to guests";
-    EXPECT_EQ(biz_code(*guest.conn, "echo.say", R"({"text":"hello"})"), 0) << "echo opens echo.say to guests";
+    EXPECT_EQ(biz_code(*guest.conn, "echo.throw", "{}"), pb::NOT_ALLOWED)
+        << "a plugin type not opened to guests";
+    EXPECT_EQ(biz_code(*guest.conn, "echo.say", R"({"text":"hello"})"), 0)
+        << "echo opens echo.say to guests";
     EXPECT_EQ(biz_code(*guest.conn, "room.leave", R"({"room_id":7})"), 0);
 
     // Recovery: what the room got while the guest was out comes back on re-entering with last_seq.
-    ASSERT_EQ(api.post("/v1/push/room", R"({"room_id":7,"type":"gift.missed","payload":{"n":2}})").status, 200);
-    ASSERT_EQ(biz_code(*guest.conn, "room.enter", "{\"room_id\":7,\"last_seq\":" + std::to_string(p->room_seq()) + "}"), 0);
+    ASSERT_EQ(
+        api.post("/v1/push/room", R"({"room_id":7,"type":"gift.missed","payload":{"n":2}})").status,
+        200);
+    ASSERT_EQ(biz_code(*guest.conn, "room.enter",
+                       "{\"room_id\":7,\"last_seq\":" + std::to_string(p->room_seq()) + "}"),
+              0);
     auto missed = push_of_type(*guest.conn, "gift.missed");
     ASSERT_TRUE(missed) << "a guest recovers the room messages it missed";
     EXPECT_GT(missed->room_seq(), p->room_seq());
@@ -121,19 +135,22 @@ TEST(GuestViewers, GuestWatchesARoomButMayNotChatSendOrCallClosedPluginTypes) {
     auto user = sign_in(node.tcp_port(), token_for(42));
     ASSERT_EQ(user.code, 0);
     EXPECT_EQ(user.role, "viewer");
-    EXPECT_EQ(biz_code(*user.conn, "im.send", "{\"to\":\"" + std::to_string(guest.user_id) + "\",\"payload\":1}"),
+    EXPECT_EQ(biz_code(*user.conn, "im.send",
+                       "{\"to\":\"" + std::to_string(guest.user_id) + "\",\"payload\":1}"),
               pb::NOT_ALLOWED);
     auto qos1 = api.post("/v1/push/user", "{\"user_id\":\"" + std::to_string(guest.user_id) +
                                               "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
     ASSERT_EQ(qos1.status, 200) << qos1.body;
-    EXPECT_EQ(qos1.json().as_object().at("sessions").to_number<int>(), 1) << "delivered to the online guest";
+    EXPECT_EQ(qos1.json().as_object().at("sessions").to_number<int>(), 1)
+        << "delivered to the online guest";
     auto gone = other.user_id;
     other.conn->close();
     ASSERT_TRUE(eventually([&] { return metric(api, "livepush_guest_sessions") == 1; }, 10000ms));
     auto offline = api.post("/v1/push/user", "{\"user_id\":\"" + std::to_string(gone) +
                                                  "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
     ASSERT_EQ(offline.status, 200) << offline.body;
-    EXPECT_EQ(offline.json().as_object().at("stored").to_number<int>(), 0) << "no inbox for a guest id";
+    EXPECT_EQ(offline.json().as_object().at("stored").to_number<int>(), 0)
+        << "no inbox for a guest id";
 
     // With guests on, a token cannot claim an id of the guest range.
     auto forged = sign_in(node.tcp_port(), token_for(kGuestBase + 5));
@@ -165,7 +182,8 @@ TEST(GuestViewers, GuestCapRefusesWithGuestLimitButNotTokens) {
     auto over = sign_in(node.tcp_port(), "");
     EXPECT_EQ(over.code, pb::GUEST_LIMIT) << over.message;
     EXPECT_TRUE(over.conn->wait_closed(3000ms));
-    EXPECT_EQ(sign_in(node.tcp_port(), token_for(7)).code, 0) << "users with a token are not counted";
+    EXPECT_EQ(sign_in(node.tcp_port(), token_for(7)).code, 0)
+        << "users with a token are not counted";
     EXPECT_EQ(metric(api, R"(livepush_guest_logins_refused_total{reason="limit"})"), 1);
     EXPECT_EQ(metric(api, R"(livepush_limit_hits_total{limit="guest_max_sessions"})"), 1);
     EXPECT_EQ(metric(api, "livepush_guest_sessions"), 3);
@@ -181,16 +199,19 @@ TEST(GuestViewers, GuestCapRefusesWithGuestLimitButNotTokens) {
 
 TEST(GuestViewers, GuestFloodFromOneAddressIsCutByThePerIpLimits) {
     {
-        NodeProcess node({"--guests", "true", "--max-connections-per-ip", "10", "--login-rate-per-ip", "1000", "--trusted-proxies", "127.0.0.3"});
+        NodeProcess node({"--guests", "true", "--max-connections-per-ip", "10",
+                          "--login-rate-per-ip", "1000", "--trusted-proxies", "127.0.0.3"});
         std::vector<Login> held;
         for (int i = 0; i < 10; ++i) {
             held.push_back(sign_in(node.tcp_port(), "", "127.0.0.1"));
             ASSERT_EQ(held.back().code, 0) << "guest connection " << i;
         }
-        EXPECT_EQ(sign_in(node.tcp_port(), "", "127.0.0.1").code, -1) << "the 11th guest connection is closed at accept";
+        EXPECT_EQ(sign_in(node.tcp_port(), "", "127.0.0.1").code, -1)
+            << "the 11th guest connection is closed at accept";
         EXPECT_EQ(sign_in(node.tcp_port(), "", "127.0.0.2").code, 0) << "another address";
     }
-    NodeProcess node({"--guests", "true", "--login-rate-per-ip", "5", "--max-connections-per-ip", "1000", "--trusted-proxies", "127.0.0.3"});
+    NodeProcess node({"--guests", "true", "--login-rate-per-ip", "5", "--max-connections-per-ip",
+                      "1000", "--trusted-proxies", "127.0.0.3"});
     HttpClient api(node.api_port());
     int ok = 0, limited = 0;
     for (int i = 0; i < 40; ++i) {
@@ -198,7 +219,8 @@ TEST(GuestViewers, GuestFloodFromOneAddressIsCutByThePerIpLimits) {
         ok += l.code == 0;
         limited += l.code == pb::LOGIN_RATE_LIMITED;
     }
-    EXPECT_GE(limited, 10) << ok << " of 40 guest logins from one address within moments were accepted";
+    EXPECT_GE(limited, 10) << ok
+                           << " of 40 guest logins from one address within moments were accepted";
     EXPECT_LE(metric(api, "livepush_guest_logins_total"), ok);
 }
 
@@ -213,7 +235,8 @@ TEST_F(GuestViewersCluster, GuestIdsFromThreeNodesNeverCollideAndAGuestOnN2GetsA
             held.push_back(sign_in(nodes_[n]->tcp_port(), ""));
             ASSERT_EQ(held.back().code, 0) << held.back().message;
             EXPECT_GE(held.back().user_id, kGuestBase);
-            EXPECT_TRUE(ids.insert(held.back().user_id).second) << "guest id " << held.back().user_id << " twice";
+            EXPECT_TRUE(ids.insert(held.back().user_id).second)
+                << "guest id " << held.back().user_id << " twice";
         }
     }
     EXPECT_EQ(ids.size(), 30u);
@@ -233,18 +256,22 @@ TEST_F(GuestViewersCluster, GuestIdsFromThreeNodesNeverCollideAndAGuestOnN2GetsA
     EXPECT_EQ(got->room_id(), 31u);
     EXPECT_EQ(metric(1, "livepush_guest_sessions"), 10);
 
-    // qos1 through n1 to a guest on n2: delivered; to a guest who left: nothing in the (Redis) inbox.
+    // qos1 through n1 to a guest on n2: delivered; to a guest who left: nothing in the (Redis)
+    // inbox.
     ASSERT_TRUE(routed(0, guest.user_id));
-    auto to_guest = post(0, "/v1/push/user", "{\"user_id\":\"" + std::to_string(guest.user_id) +
-                                                 "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
+    auto to_guest = post(0, "/v1/push/user",
+                         "{\"user_id\":\"" + std::to_string(guest.user_id) +
+                             "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
     EXPECT_EQ(json_u64(to_guest.at("stored")), 0u);
-    EXPECT_TRUE(push_of_type(*guest.conn, "note")) << "a qos1 push reaches the online guest across nodes";
+    EXPECT_TRUE(push_of_type(*guest.conn, "note"))
+        << "a qos1 push reaches the online guest across nodes";
     auto& leaver = held[4];  // on n2 too
     const auto left_id = leaver.user_id;
     leaver.conn->close();
     ASSERT_TRUE(eventually([&] { return metric(1, "livepush_guest_sessions") == 9; }, 10000ms));
-    auto to_left = post(0, "/v1/push/user", "{\"user_id\":\"" + std::to_string(left_id) +
-                                                "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
+    auto to_left = post(0, "/v1/push/user",
+                        "{\"user_id\":\"" + std::to_string(left_id) +
+                            "\",\"type\":\"note\",\"payload\":{},\"qos\":1}");
     EXPECT_EQ(json_u64(to_left.at("stored")), 0u) << "no inbox is written for a guest id";
 }
 
