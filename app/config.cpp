@@ -45,7 +45,7 @@ enum class ValueCheck : std::uint8_t {
     Address,      // host:port or [v6]:port; empty = unset / listener off
     AddressList,  // host:port[,host:port...]; empty = unset
     LogLevel,
-    Switch,       // a number field holding 0/1: true/false, on/off, 1/0 (TOML: a boolean)
+    Switch,  // a number field holding 0/1: true/false, on/off, 1/0 (TOML: a boolean)
 };
 
 struct ConfigKey {
@@ -532,7 +532,8 @@ std::string apply_file_section(Config& config, std::string_view section, const t
         } else if (entry->check == ValueCheck::Switch) {
             const auto* flag = node.as_boolean();
             if (flag == nullptr) return key + ": expected true or false (from " + path + ")";
-            if (auto error = apply_value(config, *entry, flag->get() ? "true" : "false", path); !error.empty())
+            if (auto error = apply_value(config, *entry, flag->get() ? "true" : "false", path);
+                !error.empty())
                 return error;
         } else {
             const auto* integer = node.as_integer();
@@ -581,7 +582,8 @@ std::string apply_file(Config& config, const std::string& path) {
                         text = "[";
                         for (const auto& item : *arr) {
                             const auto* s = item.as_string();
-                            if (s == nullptr) return path + ": " + prefix + " must be an array of strings";
+                            if (s == nullptr)
+                                return path + ": " + prefix + " must be an array of strings";
                             text += (text.size() > 1 ? ",\"" : "\"") + s->get() + "\"";
                         }
                         text += "]";

@@ -19,48 +19,50 @@ namespace lp::app {
 struct Config {
     struct Server {
         std::string tcp_listen = "0.0.0.0:7000";
-        std::string ws_listen = "0.0.0.0:7001";  // WebSocket path /ws
+        std::string ws_listen = "0.0.0.0:7001";       // WebSocket path /ws
         std::uint32_t heartbeat_interval_ms = 30000;  // closed after 3 missed
         std::uint32_t login_timeout_ms = 10000;
-        std::uint32_t loops = 0;                      // event loops; 0 = one per core
-        std::uint32_t max_body = 64 * 1024;           // frame body limit
-        std::uint32_t ws_max_message = 2 * 64 * 1024 + 4096;  // WebSocket message limit (a JSON
-                                                              // envelope is larger than its body)
+        std::uint32_t loops = 0;                               // event loops; 0 = one per core
+        std::uint32_t max_body = 64 * 1024;                    // frame body limit
+        std::uint32_t ws_max_message = 2 * 64 * 1024 + 4096;   // WebSocket message limit (a JSON
+                                                               // envelope is larger than its body)
         std::uint64_t send_queue_max_bytes = 4 * 1024 * 1024;  // over it: KICK slow
-        std::uint32_t max_connections = 0;            // 0 = limited only by the fd limit
-        std::uint32_t drain_timeout_ms = 5000;        // SIGTERM: bound on drain+flush
+        std::uint32_t max_connections = 0;                     // 0 = limited only by the fd limit
+        std::uint32_t drain_timeout_ms = 5000;                 // SIGTERM: bound on drain+flush
         std::uint32_t max_rooms_per_session = 16;
-        std::uint32_t biz_rate_per_s = 50;            // BIZ packets per session per second (0 = off)
+        std::uint32_t biz_rate_per_s = 50;  // BIZ packets per session per second (0 = off)
         // Client limits that one token or one address cannot walk around (0 = off each).
-        std::uint32_t max_sessions_per_user = 8;      // on this node; over it the oldest is kicked
-        std::uint32_t max_connections_per_ip = 128;   // over it: closed at accept
-        std::uint32_t login_rate_per_ip = 20;         // LOGINs per second per IP, burst of twice that
-        std::string trusted_proxies;                  // addresses/CIDRs exempt from the per-IP limits
-        std::uint32_t ack_rate_per_s = 200;           // ACKs acking nothing in flight, per session
-        std::uint32_t max_ack_ids = 256;              // ids in one ACK
-        std::uint32_t plugin_workers = 2;             // threads running plugin BIZ calls (0 = on the loop)
-        std::uint32_t plugin_queue_max = 10000;       // plugin BIZ calls waiting per worker, at most
-        std::string ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
+        std::uint32_t max_sessions_per_user = 8;     // on this node; over it the oldest is kicked
+        std::uint32_t max_connections_per_ip = 128;  // over it: closed at accept
+        std::uint32_t login_rate_per_ip = 20;  // LOGINs per second per IP, burst of twice that
+        std::string trusted_proxies;           // addresses/CIDRs exempt from the per-IP limits
+        std::uint32_t ack_rate_per_s = 200;    // ACKs acking nothing in flight, per session
+        std::uint32_t max_ack_ids = 256;       // ids in one ACK
+        std::uint32_t plugin_workers = 2;      // threads running plugin BIZ calls (0 = on the loop)
+        std::uint32_t plugin_queue_max = 10000;  // plugin BIZ calls waiting per worker, at most
+        std::string
+            ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
     } server;
     struct Room {
-        std::uint32_t coalesce_ms = 10;     // room messages within this window: one write
-        std::uint32_t coalesce_max = 64;    // ...or this many messages
-        std::uint32_t history_max = 1000;   // recent messages kept per room for recovery
-        std::uint32_t history_ttl_s = 60;   // ...and for how long
+        std::uint32_t coalesce_ms = 10;    // room messages within this window: one write
+        std::uint32_t coalesce_max = 64;   // ...or this many messages
+        std::uint32_t history_max = 1000;  // recent messages kept per room for recovery
+        std::uint32_t history_ttl_s = 60;  // ...and for how long
     } room;
     struct Delivery {
-        std::uint32_t window = 64;          // qos1 messages in flight per session
-        std::uint32_t retry_ms = 2000;      // first retry timeout; doubles per attempt
-        std::uint32_t max_attempts = 4;     // sends before a message goes to the inbox
-        std::uint32_t inbox_max = 1000;     // messages kept per user
+        std::uint32_t window = 64;                  // qos1 messages in flight per session
+        std::uint32_t retry_ms = 2000;              // first retry timeout; doubles per attempt
+        std::uint32_t max_attempts = 4;             // sends before a message goes to the inbox
+        std::uint32_t inbox_max = 1000;             // messages kept per user
         std::uint32_t inbox_ttl_s = 7 * 24 * 3600;  // default lifetime of a qos1 message
-        std::uint32_t inbox_max_per_sender = 100;  // im.send messages one sender may hold in one inbox
-        std::uint32_t waiting_max = 1000;   // qos1 messages queued behind a session's window
+        std::uint32_t inbox_max_per_sender =
+            100;                           // im.send messages one sender may hold in one inbox
+        std::uint32_t waiting_max = 1000;  // qos1 messages queued behind a session's window
     } delivery;
     struct Im {
-        std::uint32_t rate_per_s = 10;            // im.send per sender per second, burst 2x (0 = off)
-        std::uint32_t max_payload_bytes = 4096;   // serialized im.send payload
-        std::uint32_t workers = 2;                // threads storing/routing im.send off the loops
+        std::uint32_t rate_per_s = 10;  // im.send per sender per second, burst 2x (0 = off)
+        std::uint32_t max_payload_bytes = 4096;  // serialized im.send payload
+        std::uint32_t workers = 2;               // threads storing/routing im.send off the loops
     } im;
     struct Api {
         std::string listen = "127.0.0.1:8090";
@@ -68,7 +70,7 @@ struct Config {
         std::uint64_t max_body_bytes = 4 * 1024 * 1024;
         std::uint32_t max_requests_per_s = 0;  // 0 = unlimited
         std::uint32_t max_user_ids = 10000;
-        std::uint32_t max_connections = 1024;   // at the cap the longest-idle one makes room
+        std::uint32_t max_connections = 1024;    // at the cap the longest-idle one makes room
         std::uint32_t header_timeout_ms = 5000;  // a request header must be complete within it
         std::uint32_t idle_timeout_ms = 30000;   // keep-alive wait for the next request
         // Threads serving the API; 0 = auto: 4 in a cluster, where a qos1 push waits for its
@@ -80,30 +82,31 @@ struct Config {
         std::string jwt_secret;  // HS256; at least 32 bytes; this or jwt_public_key unless --dev
         std::uint32_t leeway_s = 30;
         std::string platforms = "web,ios,android,pc,mini";  // allowed LoginReq.platform values
-        std::string jwt_public_key;  // PEM file of RS256/ES256 public keys
+        std::string jwt_public_key;                         // PEM file of RS256/ES256 public keys
         // Rotation: the previous secret / key file stay valid until jwt_previous_until.
         std::string jwt_secret_previous;
         std::string jwt_public_key_previous;
-        std::uint64_t jwt_previous_until = 0;  // unix seconds; 0 = no previous keys
-        std::string issuer;    // required iss; empty = not checked
-        std::string audience;  // required in aud; empty = not checked
+        std::uint64_t jwt_previous_until = 0;   // unix seconds; 0 = no previous keys
+        std::string issuer;                     // required iss; empty = not checked
+        std::string audience;                   // required in aud; empty = not checked
         std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
         std::uint32_t guests = 0;  // a switch (true/false, 1/0): an empty token logs in as a guest
         std::uint32_t guest_max_sessions = 100000;  // guests on this node; 0 = unlimited
     } auth;
     struct Cluster {
-        std::string redis;  // empty = embedded
+        std::string redis;           // empty = embedded
         std::string redis_user;      // Redis ACL user (AUTH user pass); empty = "default"
         std::string redis_password;  // sent with AUTH on every connect; empty = no AUTH
         // Plugin stores and delayed jobs on a Redis of their own (a feed's recent lists can
         // outgrow the routes' Redis); empty = `redis`.
         std::string plugin_redis;
-        std::string node_id;    // default: host name
-        std::string advertise;  // default: first listen address
+        std::string node_id;                       // default: host name
+        std::string advertise;                     // default: first listen address
         std::string link_listen = "0.0.0.0:7002";  // node-to-node links (cluster mode only)
-        std::string link_advertise;  // host:port other nodes dial; default: advertise host + link port
+        std::string
+            link_advertise;  // host:port other nodes dial; default: advertise host + link port
         std::uint32_t node_ttl_ms = 5000;  // a node is dead this long after its last heartbeat
-        std::uint32_t room_query_timeout_ms = 2000;  // wait for a room's home node at most
+        std::uint32_t room_query_timeout_ms = 2000;         // wait for a room's home node at most
         std::uint64_t redis_queue_max_bytes = 64ull << 20;  // Redis client queue bound in bytes
         // Node links (router/node_links): the handshake's HMAC key, required in cluster mode,
         // >= 32 bytes and unlike every other key; the listener's limits; the queue bound.
@@ -114,12 +117,13 @@ struct Config {
         std::string link_tls_cert, link_tls_key, link_tls_ca;  // all three or none: mutual TLS
     } cluster;
     struct Kafka {
-        std::string brokers;  // empty = no Kafka
-        std::string group = "livepush";  // one consumer group per cluster
+        std::string brokers;                               // empty = no Kafka
+        std::string group = "livepush";                    // one consumer group per cluster
         std::string upstream_topic = "livepush.upstream";  // client packets for business services
         std::string upstream_types = "room.chat";  // BIZ types published upstream (comma list)
         std::uint32_t fetch_wait_max_ms = 100;  // the longest a consumer fetch waits at the broker
-        std::string settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
+        std::string
+            settings;  // extra librdkafka properties "name=value,..." (security.protocol, sasl.*)
     } kafka;
     struct Jobs {
         // A claimed job not finished this long after its claim runs again (here or on another
@@ -149,8 +153,8 @@ struct Config {
 struct ConfigResult {
     Config config;
     bool show_help = false;
-    std::string help_text;     // filled when show_help
-    std::string error;         // non-empty: print it and exit 2
+    std::string help_text;  // filled when show_help
+    std::string error;      // non-empty: print it and exit 2
 };
 
 // Parses argv (without the program name and without a leading sub-command) and the environment

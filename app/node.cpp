@@ -6,35 +6,34 @@
 
 #include <algorithm>
 #include <limits>
-
 #include <stdexcept>
 
 #include "ack/delivery_metrics.hpp"
 #include "ack/inbox_resync.hpp"
 #include "ack/memory_inbox.hpp"
+#include "ack/qos_delivery.hpp"
 #include "ack/redis_inbox.hpp"
 #include "app/plugin_wiring.hpp"
-#include "codec/wall_clock.hpp"
 #include "cluster.pb.h"
-#include "router/cluster.hpp"
-#include "router/cluster_routing.hpp"
-#include "router/local_routing.hpp"
-#include "plugins/host/event_bus.hpp"
-#include "plugins/host/job_runner.hpp"
-#include "plugins/host/keyed_workers.hpp"
-#include "plugins/host/plugin_host.hpp"
-#include "ack/qos_delivery.hpp"
 #include "codec/prometheus_text.hpp"
+#include "codec/wall_clock.hpp"
 #include "events/kafka_events.hpp"
 #include "events/kafka_metrics.hpp"
 #include "handlers/gateway.hpp"
 #include "handlers/gateway_metrics.hpp"
+#include "plugins/host/event_bus.hpp"
 #include "plugins/host/host_metrics.hpp"
+#include "plugins/host/job_runner.hpp"
+#include "plugins/host/keyed_workers.hpp"
+#include "plugins/host/plugin_host.hpp"
 #include "push/http_api.hpp"
 #include "push/push_metrics.hpp"
 #include "push/push_service.hpp"
 #include "redis/client_metrics.hpp"
+#include "router/cluster.hpp"
 #include "router/cluster_metrics.hpp"
+#include "router/cluster_routing.hpp"
+#include "router/local_routing.hpp"
 #include "server/server.hpp"
 #include "server/server_metrics.hpp"
 
@@ -60,7 +59,8 @@ std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_p
         host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "127.0.0.1";
     }
     if (port == 0) port = bound_tcp_port;
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+           std::to_string(port);
 }
 
 }  // namespace
@@ -69,17 +69,22 @@ std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out) {
     const auto& a = c.auth;
     out.keys.secret = a.jwt_secret;
     if (!a.jwt_public_key.empty()) {
-        if (auto err = auth::load_public_keys_file(a.jwt_public_key, out.keys.public_keys); !err.empty())
+        if (auto err = auth::load_public_keys_file(a.jwt_public_key, out.keys.public_keys);
+            !err.empty())
             return "auth.jwt_public_key: " + err;
     }
-    out.previous_until = static_cast<std::int64_t>(std::min<std::uint64_t>(a.jwt_previous_until, std::numeric_limits<std::int64_t>::max()));
+    out.previous_until = static_cast<std::int64_t>(
+        std::min<std::uint64_t>(a.jwt_previous_until, std::numeric_limits<std::int64_t>::max()));
     out.previous.secret = a.jwt_secret_previous;
     if (!a.jwt_public_key_previous.empty()) {
-        if (auto err = auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys); !err.empty())
+        if (auto err =
+                auth::load_public_keys_file(a.jwt_public_key_previous, out.previous.public_keys);
+            !err.empty())
             return "auth.jwt_public_key_previous: " + err;
     }
     if (!out.previous.empty() && out.previous_until == 0)
-        return "auth.jwt_secret_previous / auth.jwt_public_key_previous need auth.jwt_previous_until (unix seconds)";
+        return "auth.jwt_secret_previous / auth.jwt_public_key_previous need "
+               "auth.jwt_previous_until (unix seconds)";
     out.issuer = a.issuer;
     out.audience = a.audience;
     out.max_ttl_s = a.max_token_ttl_s;
@@ -96,14 +101,19 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
     push::PushService* push = nullptr;
     plugins::KeyedWorkers* workers = nullptr;
     void on_login(server::Session& s) override { delivery->on_login(s); }
-    std::size_t on_ack(server::Session& s, const livepush::v1::Ack& a) override { return delivery->on_ack(s, a); }
+    std::size_t on_ack(server::Session& s, const livepush::v1::Ack& a) override {
+        return delivery->on_ack(s, a);
+    }
     void on_closed(server::Session& s) override { delivery->on_closed(s); }
-    void send_private(ack::PrivateMessage m, std::function<void(ack::PrivateResult)> done) override {
+    void send_private(ack::PrivateMessage m,
+                      std::function<void(ack::PrivateResult)> done) override {
         if (!push) return delivery->send_private(std::move(m), std::move(done));
         if (!workers) return done(send_now(m));
-        auto shared_done = std::make_shared<std::function<void(ack::PrivateResult)>>(std::move(done));
+        auto shared_done =
+            std::make_shared<std::function<void(ack::PrivateResult)>>(std::move(done));
         const std::uint64_t key = m.from;
-        if (!workers->submit(key, [this, m = std::move(m), shared_done] { (*shared_done)(send_now(m)); })) {
+        if (!workers->submit(
+                key, [this, m = std::move(m), shared_done] { (*shared_done)(send_now(m)); })) {
             ack::PrivateResult busy;
             busy.status = ack::PrivateResult::Status::Busy;
             (*shared_done)(std::move(busy));
@@ -122,9 +132,12 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
         ack::PrivateResult r;
         r.sessions = o.sessions;
         r.error = o.error;
-        if (o.status == 200) r.status = ack::PrivateResult::Status::Accepted;
-        else if (o.code == push::kInboxShareFull) r.status = ack::PrivateResult::Status::ShareFull;
-        else r.status = ack::PrivateResult::Status::Unavailable;  // 503: nothing stored
+        if (o.status == 200)
+            r.status = ack::PrivateResult::Status::Accepted;
+        else if (o.code == push::kInboxShareFull)
+            r.status = ack::PrivateResult::Status::ShareFull;
+        else
+            r.status = ack::PrivateResult::Status::Unavailable;  // 503: nothing stored
         return r;
     }
 };
@@ -142,7 +155,7 @@ struct Node::Parts {
     std::unique_ptr<push::PushService> push;
     std::unique_ptr<push::HttpApi> api;
     PluginParts plugins;
-    std::unique_ptr<plugins::KeyedWorkers> im_workers;   // cluster: im.send and login inbox loads
+    std::unique_ptr<plugins::KeyedWorkers> im_workers;  // cluster: im.send and login inbox loads
 };
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
@@ -217,18 +230,21 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         co.redis_queue_max_bytes = static_cast<std::size_t>(c.cluster.redis_queue_max_bytes);
         // Message ids must differ across nodes: the node claims a free node number in Redis,
         // starting from a hash of its id (a restarted node usually gets its old one back).
-        co.node_number_hint = static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
+        co.node_number_hint =
+            static_cast<std::uint16_t>(std::hash<std::string>{}(c.cluster.node_id) & 0x3FF);
         co.on_node_number = [ids = &p_->gateway->msg_ids()](std::uint16_t n) { ids->set_node(n); };
         p_->gateway->msg_ids().set_node(co.node_number_hint);  // until a claim succeeds
-        p_->cluster = std::make_unique<router::Cluster>(co, hub, [this](const livepush::cluster::UserDelivery& d) {
-            p_->push->deliver_from_link(d);
-        });
+        p_->cluster = std::make_unique<router::Cluster>(
+            co, hub,
+            [this](const livepush::cluster::UserDelivery& d) { p_->push->deliver_from_link(d); });
         p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max,
-                                                      ack::RedisInbox::Options{}, c.delivery.inbox_max_per_sender);
+                                                      ack::RedisInbox::Options{},
+                                                      c.delivery.inbox_max_per_sender);
         hub.set_observer(p_->cluster.get());
         p_->routing = std::make_unique<router::ClusterRouting>(*p_->cluster, hub);
     } else {
-        p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max, c.delivery.inbox_max_per_sender);
+        p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max,
+                                                       c.delivery.inbox_max_per_sender);
         p_->routing = std::make_unique<router::LocalRouting>(hub);
     }
     p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
@@ -236,21 +252,23 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         // Redis round trips of im.send and of the login inbox load run here, not on the loops.
         p_->im_workers = std::make_unique<plugins::KeyedWorkers>(std::max(1u, c.im.workers), 10000);
         p_->hooks.workers = p_->im_workers.get();
-        p_->delivery->set_blocking_runner([w = p_->im_workers.get()](std::uint64_t key, std::function<void()> task) {
-            return w->submit(key, std::move(task));
-        });
+        p_->delivery->set_blocking_runner(
+            [w = p_->im_workers.get()](std::uint64_t key, std::function<void()> task) {
+                return w->submit(key, std::move(task));
+            });
         p_->resync = std::make_unique<ack::InboxResync>(*p_->delivery);
         p_->cluster->on_peer_gone([this](const std::string& node) {
-            spdlog::warn("node {} left the cluster: re-checking the inboxes of this node's users", node);
+            spdlog::warn("node {} left the cluster: re-checking the inboxes of this node's users",
+                         node);
             if (p_->resync) p_->resync->request();
         });
     }
     p_->hooks.delivery = p_->delivery.get();
     p_->gateway->attach(hub, p_->hooks, *p_->routing);
 
-    p_->push = std::make_unique<push::PushService>(p_->server->hub(), *p_->delivery,
-                                                   p_->gateway->msg_ids(), c.cluster.node_id,
-                                                   [this] { return metrics_text(); }, *p_->routing);
+    p_->push = std::make_unique<push::PushService>(
+        p_->server->hub(), *p_->delivery, p_->gateway->msg_ids(), c.cluster.node_id,
+        [this] { return metrics_text(); }, *p_->routing);
     p_->hooks.push = p_->push.get();
     p_->push->set_guests_have_no_inbox(c.auth.guests != 0);
     if (!c.api.listen.empty()) {
@@ -286,12 +304,15 @@ std::string Node::ready_line() const {
     const Config& c = p_->config;
     std::string ready = "livepushd ready node=" + c.cluster.node_id;
     if (p_->server->tcp_port())
-        ready += " tcp=" + host_of(c.server.tcp_listen) + ":" + std::to_string(p_->server->tcp_port());
+        ready +=
+            " tcp=" + host_of(c.server.tcp_listen) + ":" + std::to_string(p_->server->tcp_port());
     if (p_->server->ws_port())
         ready += " ws=" + host_of(c.server.ws_listen) + ":" + std::to_string(p_->server->ws_port());
     if (p_->api) ready += " api=" + host_of(c.api.listen) + ":" + std::to_string(p_->api->port());
     if (!c.tls.cert.empty()) ready += " tls=on";
-    if (p_->cluster) ready += " link=" + host_of(c.cluster.link_listen) + ":" + std::to_string(p_->cluster->link_port());
+    if (p_->cluster)
+        ready += " link=" + host_of(c.cluster.link_listen) + ":" +
+                 std::to_string(p_->cluster->link_port());
     if (p_->cluster) ready += " cluster=" + c.cluster.redis;
     return ready;
 }
@@ -303,14 +324,16 @@ void Node::shutdown() {
     if (p_->resync) p_->resync->stop();
     if (p_->plugins.kafka) p_->plugins.kafka->stop();
     p_->plugins.bus->stop();
-    if (p_->plugins.biz_workers) p_->plugins.biz_workers->stop();  // answers what is queued (the loops still run)
+    if (p_->plugins.biz_workers)
+        p_->plugins.biz_workers->stop();  // answers what is queued (the loops still run)
     if (p_->im_workers) p_->im_workers->stop();
     p_->plugins.host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
         return p_->cluster ? p_->cluster->other_node_for(s.user.id) : std::string();
     };
-    std::size_t left = p_->server->drain(reconnect_to, std::chrono::milliseconds(p_->config.server.drain_timeout_ms));
+    std::size_t left = p_->server->drain(
+        reconnect_to, std::chrono::milliseconds(p_->config.server.drain_timeout_ms));
     if (left) spdlog::warn("drain timeout: closing {} sessions that did not leave", left);
     if (p_->api) p_->api->stop();
     p_->server->stop();
@@ -379,7 +402,8 @@ std::string Node::metrics_text() const {
     p_->plugins.host->write_metrics(m);
     plugins::write_metrics(m, p_->plugins.job_runner->stats(), p_->plugins.jobs->pending());
     if (p_->plugins.biz_workers)
-        plugins::write_metrics(m, p_->plugins.biz_workers->stats(), p_->config.server.plugin_queue_max);
+        plugins::write_metrics(m, p_->plugins.biz_workers->stats(),
+                               p_->config.server.plugin_queue_max);
     if (p_->plugins.kafka) events::write_metrics(m, p_->plugins.kafka->stats());
     return m.take();
 }

@@ -1,10 +1,9 @@
 // handlers/gateway: see gateway.hpp.
 #include "handlers/gateway.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
-
-#include <algorithm>
 #include <stdexcept>
 
 #include "codec/envelope.hpp"
@@ -78,7 +77,8 @@ Gateway::Gateway(GatewayOptions opts)
       im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s) {
     if (platforms_.empty()) throw std::runtime_error("auth.platforms: needs at least one platform");
     for (const auto& p : platforms_)
-        if (p.size() > 32) throw std::runtime_error("auth.platforms: \"" + p + "\" is longer than 32 bytes");
+        if (p.size() > 32)
+            throw std::runtime_error("auth.platforms: \"" + p + "\" is longer than 32 bytes");
     table_[0] = [](Gateway& g, Session& s, const Inbound& in) { g.on_login(s, in); };
     table_[1] = [](Gateway& g, Session& s, const Inbound& in) { g.on_logout(s, in); };
     table_[2] = [](Gateway& g, Session& s, const Inbound& in) { g.on_biz(s, in); };
@@ -107,10 +107,13 @@ void Gateway::register_biz_async(const std::string& type, AsyncBizHandler h, Gue
 
 void Gateway::register_builtins() {
     const auto open = GuestAccess::Open;
-    register_biz("room.enter", [this](BizCall& c) { return room_enter(c); }, open);
-    register_biz("room.leave", [this](BizCall& c) { return room_leave(c); }, open);
+    register_biz(
+        "room.enter", [this](BizCall& c) { return room_enter(c); }, open);
+    register_biz(
+        "room.leave", [this](BizCall& c) { return room_leave(c); }, open);
     register_biz("room.chat", [this](BizCall& c) { return room_chat(c); });
-    register_biz("scene.set", [this](BizCall& c) { return scene_set(c); }, open);
+    register_biz(
+        "scene.set", [this](BizCall& c) { return scene_set(c); }, open);
     register_biz("im.send", [this](BizCall& c) { return im_send(c); });
 }
 
@@ -138,9 +141,10 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     // Before the token is verified: the rate bounds the signature checks one address can cause.
     if (auto* ip = s.loop().ip_limits(); ip && !ip->take_login(s.peer_ip(), codec::wall_ms())) {
         stats_.login_rate_limited.fetch_add(1, std::memory_order_relaxed);
-        refuse_login(s, in, pb::LOGIN_RATE_LIMITED,
-                     "more than " + std::to_string(ip->options().login_rate_per_ip) +
-                         " logins per second from this address (server.login_rate_per_ip); retry later");
+        refuse_login(
+            s, in, pb::LOGIN_RATE_LIMITED,
+            "more than " + std::to_string(ip->options().login_rate_per_ip) +
+                " logins per second from this address (server.login_rate_per_ip); retry later");
         return;
     }
     pb::LoginReq req;
@@ -151,18 +155,19 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     }
     if (req.token().empty()) {
         if (opts_.guests) return login_guest(s, in, req);
-        stats_.guest_refused[0].fetch_add(1, std::memory_order_relaxed);  // then refused as a bad token
+        stats_.guest_refused[0].fetch_add(
+            1, std::memory_order_relaxed);  // then refused as a bad token
     }
     auth::Claims claims;
     auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(codec::wall_ms() / 1000), claims);
     if (err != auth::JwtError::None) {
         stats_.login_failed[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
         res.set_code(err == auth::JwtError::Expired        ? pb::TOKEN_EXPIRED
-                     : err == auth::JwtError::NoSubject     ? pb::TOKEN_NO_SUBJECT
-                     : err == auth::JwtError::BadIssuer     ? pb::TOKEN_BAD_ISSUER
-                     : err == auth::JwtError::BadAudience   ? pb::TOKEN_BAD_AUDIENCE
-                     : err == auth::JwtError::TooLongLived  ? pb::TOKEN_TOO_LONG_LIVED
-                                                            : pb::TOKEN_INVALID);
+                     : err == auth::JwtError::NoSubject    ? pb::TOKEN_NO_SUBJECT
+                     : err == auth::JwtError::BadIssuer    ? pb::TOKEN_BAD_ISSUER
+                     : err == auth::JwtError::BadAudience  ? pb::TOKEN_BAD_AUDIENCE
+                     : err == auth::JwtError::TooLongLived ? pb::TOKEN_TOO_LONG_LIVED
+                                                           : pb::TOKEN_INVALID);
         res.set_message(std::string("token refused: ") + std::string(auth::to_string(err)));
         res.set_server_time_ms(codec::wall_ms());
         s.send(Code::LoginResult, in.header.seq, res, 0, &in);
@@ -170,7 +175,8 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         return;
     }
     if (opts_.guests && server::is_guest_id(claims.user_id)) {
-        stats_.login_failed[static_cast<int>(auth::JwtError::NoSubject)].fetch_add(1, std::memory_order_relaxed);
+        stats_.login_failed[static_cast<int>(auth::JwtError::NoSubject)].fetch_add(
+            1, std::memory_order_relaxed);
         refuse_login(s, in, pb::TOKEN_NO_SUBJECT,
                      "token refused: sub " + id_str(claims.user_id) +
                          " is in the guest id range (>= 2^63), reserved while auth.guests is on");
@@ -186,8 +192,8 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     complete_login(s, in, req, claims.user_id, server::role_from(claims.role), std::move(platform));
 }
 
-void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& req, std::uint64_t user_id,
-                             server::Role role, std::string platform) {
+void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& req,
+                             std::uint64_t user_id, server::Role role, std::string platform) {
     pb::Result res;
     s.user.id = user_id;
     s.user.role = role;
@@ -237,8 +243,10 @@ void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& 
             auto replay = enter_room(s, room, last_seq, std::nullopt, ignored, home);
             if (replay) replay();
         };
-        if (!routing_->room_is_home(room)) enter_room_via_home(s, room, last_seq, std::move(resume));
-        else resume(s, nullptr);
+        if (!routing_->room_is_home(room))
+            enter_room_via_home(s, room, last_seq, std::move(resume));
+        else
+            resume(s, nullptr);
     }
 }
 
@@ -292,8 +300,10 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
     const std::uint32_t max_ids = opts_.max_ack_ids;
     auto too_many = [&] {
         stats_.ack_too_many_ids.fetch_add(1, std::memory_order_relaxed);
-        s.fail(pb::ACK_TOO_MANY_IDS,
-               "an ACK may list at most " + std::to_string(max_ids) + " msg ids (server.max_ack_ids)", &in);
+        s.fail(
+            pb::ACK_TOO_MANY_IDS,
+            "an ACK may list at most " + std::to_string(max_ids) + " msg ids (server.max_ack_ids)",
+            &in);
     };
     if (max_ids && in.body.size() > max_ack_body(max_ids, in.json)) return too_many();
     pb::Ack ack;
@@ -307,7 +317,8 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
         stats_.ack_rate_limited.fetch_add(1, std::memory_order_relaxed);
         s.fail(pb::ACK_RATE_LIMITED,
                "more than " + std::to_string(opts_.ack_rate_per_s) +
-                   " ACKs per second that ack nothing in flight (server.ack_rate_per_s)", &in);
+                   " ACKs per second that ack nothing in flight (server.ack_rate_per_s)",
+               &in);
     }
 }
 
@@ -316,11 +327,14 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     if (!codec::parse_body(in.body, in.json, req)) {
         // The common mistake on a JSON session: data written as a JSON object. It is a bytes
         // field, so the protobuf JSON mapping wants base64 of the UTF-8 JSON text.
-        s.fail(pb::BAD_BODY,
-               in.json ? "BIZ body is not a BizReq: {\"type\": string, \"data\": base64 of the UTF-8 JSON "
-                         "object (a bytes field), e.g. \"data\":\"eyJyb29tX2lkIjoxfQ==\" for {\"room_id\":1}}"
-                       : "BIZ body is not a BizReq",
-               &in);
+        s.fail(
+            pb::BAD_BODY,
+            in.json
+                ? "BIZ body is not a BizReq: {\"type\": string, \"data\": base64 of the UTF-8 JSON "
+                  "object (a bytes field), e.g. \"data\":\"eyJyb29tX2lkIjoxfQ==\" for "
+                  "{\"room_id\":1}}"
+                : "BIZ body is not a BizReq",
+            &in);
         return;
     }
     BizReply reply;
@@ -331,7 +345,8 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
         reply = error_reply(pb::RATE_LIMITED, "more than " + std::to_string(opts_.biz_rate_per_s) +
                                                   " BIZ packets per second; slow down");
     } else if (it == biz_.end() && async == async_biz_.end()) {
-        reply = error_reply(pb::UNKNOWN_BIZ_TYPE, "unknown BIZ type \"" + req.type().substr(0, 64) + "\"");
+        reply = error_reply(pb::UNKNOWN_BIZ_TYPE,
+                            "unknown BIZ type \"" + req.type().substr(0, 64) + "\"");
     } else if (std::string why = guest_refusal(s, req.type()); !why.empty()) {
         stats_.guest_biz_refused.fetch_add(1, std::memory_order_relaxed);
         reply = error_reply(pb::NOT_ALLOWED, std::move(why));
@@ -380,10 +395,12 @@ std::function<void(BizReply)> Gateway::later_reply(Session& s, std::uint32_t seq
                                                    std::string data_json) {
     std::weak_ptr<Session> weak = s.shared_from_this();
     auto& io = s.loop().io();
-    return [this, weak, &io, seq, type = std::move(type), data = std::move(data_json)](BizReply r) mutable {
+    return [this, weak, &io, seq, type = std::move(type),
+            data = std::move(data_json)](BizReply r) mutable {
         boost::asio::post(io, [this, weak, seq, type = std::move(type), data = std::move(data),
                                r = std::move(r)]() mutable {
-            if (auto sp = weak.lock(); sp && !sp->closing()) finish_biz(*sp, seq, type, r, data, nullptr);
+            if (auto sp = weak.lock(); sp && !sp->closing())
+                finish_biz(*sp, seq, type, r, data, nullptr);
         });
     };
 }
@@ -417,7 +434,8 @@ bool Gateway::take_biz_token(Session& s) {
 
 void Gateway::on_closed(Session& s, server::CloseReason why) {
     if (!s.logged_in()) return;
-    if (s.user.role == server::Role::Guest) stats_.guest_sessions.fetch_sub(1, std::memory_order_relaxed);
+    if (s.user.role == server::Role::Guest)
+        stats_.guest_sessions.fetch_sub(1, std::memory_order_relaxed);
     hub_->leave_all_rooms(s);
     hub_->unbind_user(s);
     routing_->on_logout(s);
@@ -428,7 +446,8 @@ void Gateway::on_closed(Session& s, server::CloseReason why) {
 
 BizReply Gateway::scene_set(BizCall& c) {
     const json::value* scene = c.data.if_contains("scene");
-    if (!scene || !scene->is_string() || scene->get_string().empty() || scene->get_string().size() > 32)
+    if (!scene || !scene->is_string() || scene->get_string().empty() ||
+        scene->get_string().size() > 32)
         return error_reply(pb::BAD_BIZ_DATA, "scene.set needs a scene name (1..32 bytes)");
     c.session.user.scene = std::string(scene->get_string());
     return {};
@@ -436,24 +455,28 @@ BizReply Gateway::scene_set(BizCall& c) {
 
 BizReply Gateway::im_send(BizCall& c) {
     std::uint64_t to = 0;
-    if (!read_id(c.data, "to", to)) return error_reply(pb::BAD_BIZ_DATA, "im.send needs to (a user id)");
+    if (!read_id(c.data, "to", to))
+        return error_reply(pb::BAD_BIZ_DATA, "im.send needs to (a user id)");
     // A guest id is spent with its session: a private message to it could only fill an inbox
     // nobody will read.
     if (opts_.guests && server::is_guest_id(to))
-        return error_reply(pb::NOT_ALLOWED, "guests cannot receive private messages (im.send to a guest id)");
+        return error_reply(pb::NOT_ALLOWED,
+                           "guests cannot receive private messages (im.send to a guest id)");
     const json::value* payload = c.data.if_contains("payload");
     if (!payload) return error_reply(pb::BAD_BIZ_DATA, "im.send needs a payload");
     const std::size_t payload_bytes = json::serialize(*payload).size();
     if (opts_.im_max_payload_bytes && payload_bytes > opts_.im_max_payload_bytes) {
         stats_.im_refused[1].fetch_add(1, std::memory_order_relaxed);
-        return error_reply(pb::PAYLOAD_TOO_LARGE, "im.send payload is " + std::to_string(payload_bytes) +
-                                                      " bytes, over the limit im.max_payload_bytes = " +
-                                                      std::to_string(opts_.im_max_payload_bytes));
+        return error_reply(pb::PAYLOAD_TOO_LARGE,
+                           "im.send payload is " + std::to_string(payload_bytes) +
+                               " bytes, over the limit im.max_payload_bytes = " +
+                               std::to_string(opts_.im_max_payload_bytes));
     }
     if (!im_rate_.take(c.session.user.id, codec::wall_ms())) {
         stats_.im_refused[0].fetch_add(1, std::memory_order_relaxed);
-        return error_reply(pb::IM_RATE_LIMITED, "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
-                                                    " im.send per second per user; slow down");
+        return error_reply(pb::IM_RATE_LIMITED,
+                           "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
+                               " im.send per second per user; slow down");
     }
     json::object body;
     body["from"] = id_str(c.session.user.id);
@@ -468,7 +491,8 @@ BizReply Gateway::im_send(BizCall& c) {
     BizReply r;
     r.defer = [this, m = std::move(m)](std::function<void(BizReply)> done) mutable {
         const std::uint64_t msg_id = m.msg_id, to = m.to;
-        hooks_->send_private(std::move(m), [this, done = std::move(done), msg_id, to](ack::PrivateResult pr) {
+        hooks_->send_private(std::move(m), [this, done = std::move(done), msg_id,
+                                            to](ack::PrivateResult pr) {
             BizReply r;
             using St = ack::PrivateResult::Status;
             switch (pr.status) {
@@ -483,17 +507,21 @@ BizReply Gateway::im_send(BizCall& c) {
                 case St::ShareFull:
                     stats_.im_refused[2].fetch_add(1, std::memory_order_relaxed);
                     r = error_reply(pb::INBOX_SHARE_FULL,
-                                    "user " + id_str(to) + "'s inbox holds delivery.inbox_max_per_sender messages "
-                                    "from you already; not stored (wait until they read them)");
+                                    "user " + id_str(to) +
+                                        "'s inbox holds delivery.inbox_max_per_sender messages "
+                                        "from you already; not stored (wait until they read them)");
                     break;
                 case St::Unavailable:
                     stats_.im_refused[3].fetch_add(1, std::memory_order_relaxed);
-                    r = error_reply(pb::UNAVAILABLE, "the message store is unavailable: the message was not "
-                                                     "stored and not delivered; try again");
+                    r = error_reply(pb::UNAVAILABLE,
+                                    "the message store is unavailable: the message was not "
+                                    "stored and not delivered; try again");
                     break;
                 case St::Busy:
                     stats_.im_refused[4].fetch_add(1, std::memory_order_relaxed);
-                    r = error_reply(pb::BUSY, "the node's im.send workers are overloaded; not stored, retry later");
+                    r = error_reply(
+                        pb::BUSY,
+                        "the node's im.send workers are overloaded; not stored, retry later");
                     break;
             }
             done(std::move(r));

@@ -22,10 +22,10 @@
 #include <unordered_set>
 
 #include "ack/delivery_hooks.hpp"
-#include "router/routing.hpp"
 #include "auth/jwt.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
+#include "router/routing.hpp"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
 #include "server/session.hpp"
@@ -50,7 +50,7 @@ struct GatewayOptions {
     std::uint32_t ack_rate_per_s = 200;
     std::uint32_t max_ack_ids = 256;
     std::string platforms = "web,ios,android,pc,mini";
-    std::uint32_t im_rate_per_s = 10;   // im.send per sending user, burst twice that; 0 = unlimited
+    std::uint32_t im_rate_per_s = 10;  // im.send per sending user, burst twice that; 0 = unlimited
     std::uint32_t im_max_payload_bytes = 4096;  // im.send payload as JSON text
     // Guests (auth.guests): a LOGIN with an empty token gets an id of the guest range
     // (server/guest_id.hpp) and Role::Guest; at most guest_max_sessions of them on this node
@@ -141,7 +141,8 @@ public:
     void set_upstream(std::vector<std::string> types, Upstream upstream);
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
-    void register_biz(const std::string& type, BizHandler h, GuestAccess guests = GuestAccess::Closed);
+    void register_biz(const std::string& type, BizHandler h,
+                      GuestAccess guests = GuestAccess::Closed);
     // The same for a handler that answers later (see AsyncBizCall); replaces a sync one.
     void register_biz_async(const std::string& type, AsyncBizHandler h,
                             GuestAccess guests = GuestAccess::Closed);
@@ -171,17 +172,19 @@ private:
     void refuse_login(server::Session& s, const server::Inbound& in, std::int32_t code,
                       std::string message);
     // An empty token with guests on (gateway_guests.cpp).
-    void login_guest(server::Session& s, const server::Inbound& in, const livepush::v1::LoginReq& req);
+    void login_guest(server::Session& s, const server::Inbound& in,
+                     const livepush::v1::LoginReq& req);
     // The rest of a login once the user is known: binds the session, answers LOGIN_RESULT,
     // routes, replays the inbox and the resumed room.
-    void complete_login(server::Session& s, const server::Inbound& in, const livepush::v1::LoginReq& req,
-                        std::uint64_t user_id, server::Role role, std::string platform);
+    void complete_login(server::Session& s, const server::Inbound& in,
+                        const livepush::v1::LoginReq& req, std::uint64_t user_id, server::Role role,
+                        std::string platform);
     void set_guest_access(const std::string& type, GuestAccess guests);
     // Empty when s may send a BIZ of `type`; else the NOT_ALLOWED message.
     std::string guest_refusal(const server::Session& s, const std::string& type) const;
     // The `done` of a BIZ answered later: posts finish_biz to s's loop.
-    std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq, std::string type,
-                                              std::string data_json);
+    std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq,
+                                              std::string type, std::string data_json);
     // Counts the reply, sends BIZ_RESULT and runs `after` and the upstream hook (on s's loop).
     void finish_biz(server::Session& s, std::uint32_t seq, const std::string& type, BizReply& reply,
                     const std::string& data_json, const server::Inbound* in);
@@ -197,7 +200,8 @@ private:
     // Elsewhere than the room's home (Routing::room_is_home false): asks the home first (never
     // blocking the loop), then on s's loop enters the room with the home's state and calls
     // `then` there.
-    void enter_room_via_home(server::Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+    void enter_room_via_home(server::Session& s, std::uint64_t room,
+                             std::optional<std::uint64_t> last_seq,
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);

@@ -1,9 +1,8 @@
 // push/push_service: see push_service.hpp.
 #include "push/push_service.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <future>
 #include <string_view>
 #include <unordered_map>
@@ -23,7 +22,8 @@ namespace pbc = livepush::cluster;
 using server::Session;
 
 PushService::PushService(server::Hub& hub, ack::QosDelivery& delivery, server::MsgIdGenerator& ids,
-                         std::string node_id, std::function<std::string()> metrics, router::Routing& routing)
+                         std::string node_id, std::function<std::string()> metrics,
+                         router::Routing& routing)
     : hub_(hub),
       delivery_(delivery),
       ids_(ids),
@@ -37,7 +37,8 @@ PushOutcome share_full(std::uint64_t user) {
     o.status = 429;
     o.code = kInboxShareFull;
     o.error = "user " + std::to_string(user) +
-              "'s inbox holds delivery.inbox_max_per_sender messages from this sender already; not stored";
+              "'s inbox holds delivery.inbox_max_per_sender messages from this sender already; not "
+              "stored";
     return o;
 }
 
@@ -49,8 +50,8 @@ PushOutcome unavailable(std::string what) {
     return o;
 }
 
-server::SharedPacket qos0_packet(std::uint64_t msg_id, std::string_view type, std::string_view payload,
-                                 std::uint64_t now) {
+server::SharedPacket qos0_packet(std::uint64_t msg_id, std::string_view type,
+                                 std::string_view payload, std::uint64_t now) {
     return server::push_packet(
         {.msg_id = msg_id, .type = type, .payload = payload, .sent_at_ms = now});
 }
@@ -71,16 +72,21 @@ ack::StoredMessage stored_message(const router::UserMessage& m) {
 
 const char* PushService::target_name(Target t) {
     switch (t) {
-        case Target::User: return "user";
-        case Target::Users: return "users";
-        case Target::Room: return "room";
-        case Target::Broadcast: return "broadcast";
+        case Target::User:
+            return "user";
+        case Target::Users:
+            return "users";
+        case Target::Room:
+            return "room";
+        case Target::Broadcast:
+            return "broadcast";
     }
     return "unknown";
 }
 
 std::uint64_t PushService::push_users_qos0(const std::vector<std::uint64_t>& users,
-                                           const server::SharedPacket& packet, bool outside_rooms_only) {
+                                           const server::SharedPacket& packet,
+                                           bool outside_rooms_only) {
     auto shared = std::make_shared<const server::SharedPacket>(packet);
     std::unordered_map<unsigned, std::vector<std::weak_ptr<Session>>> by_loop;
     std::uint64_t n = 0;
@@ -92,18 +98,20 @@ std::uint64_t PushService::push_users_qos0(const std::vector<std::uint64_t>& use
     }
     for (auto& [index, sessions] : by_loop) {
         server::EventLoop* loop = hub_.loops()[index];
-        boost::asio::post(loop->io(), [loop, shared, outside_rooms_only, sessions = std::move(sessions)] {
-            server::FrameForms forms(*shared);
-            std::uint64_t sent = 0;
-            for (const auto& w : sessions) {
-                auto s = w.lock();
-                if (!s || s->closing()) continue;
-                if (outside_rooms_only && server::in_consumption_scene(*s)) continue;
-                s->send_bytes(forms.get(s->wire()));
-                ++sent;
-            }
-            server::inc(loop->stats().direct_deliveries, sent);
-        });
+        boost::asio::post(loop->io(),
+                          [loop, shared, outside_rooms_only, sessions = std::move(sessions)] {
+                              server::FrameForms forms(*shared);
+                              std::uint64_t sent = 0;
+                              for (const auto& w : sessions) {
+                                  auto s = w.lock();
+                                  if (!s || s->closing()) continue;
+                                  if (outside_rooms_only && server::in_consumption_scene(*s))
+                                      continue;
+                                  s->send_bytes(forms.get(s->wire()));
+                                  ++sent;
+                              }
+                              server::inc(loop->stats().direct_deliveries, sent);
+                          });
     }
     return n;
 }
@@ -127,7 +135,8 @@ PushOutcome PushService::push(const PushRequest& req) {
             m.payload = req.payload;
             m.sent_at_ms = now;
             out.msg_id = msg_id;
-            out.sessions = routing_.broadcast(qos0_packet(msg_id, req.type, req.payload, now), m, req.exclude);
+            out.sessions =
+                routing_.broadcast(qos0_packet(msg_id, req.type, req.payload, now), m, req.exclude);
             break;
         }
         case Target::User:
@@ -138,16 +147,19 @@ PushOutcome PushService::push(const PushRequest& req) {
             break;
     }
     if (out.status == 200)
-        stats_.accepted[req.qos == 1 ? 1 : 0][static_cast<int>(req.target)].fetch_add(1, std::memory_order_relaxed);
+        stats_.accepted[req.qos == 1 ? 1 : 0][static_cast<int>(req.target)].fetch_add(
+            1, std::memory_order_relaxed);
     else if (out.status == 503)
         stats_.unavailable.fetch_add(1, std::memory_order_relaxed);
     return out;
 }
 
-PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now) {
+PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id,
+                                   std::uint64_t now) {
     PushOutcome out;
     out.msg_id = msg_id;
-    auto r = routing_.publish_room_wait({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
+    auto r =
+        routing_.publish_room_wait({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
     out.room_seq = r.seq;
     out.room_seq_known = r.seq_known;
     out.sessions = r.online;
@@ -172,8 +184,9 @@ PushOutcome PushService::push_users(const PushRequest& req, const std::vector<st
     return out;
 }
 
-PushOutcome PushService::route_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
-                                     std::uint64_t msg_id, std::uint64_t now) {
+PushOutcome PushService::route_users(const PushRequest& req,
+                                     const std::vector<std::uint64_t>& users, std::uint64_t msg_id,
+                                     std::uint64_t now) {
     PushOutcome out;
     out.msg_id = msg_id;
     router::UserMessage m;
@@ -195,7 +208,8 @@ PushOutcome PushService::route_users(const PushRequest& req, const std::vector<s
     return out;
 }
 
-PushService::Sent PushService::send(const std::vector<std::uint64_t>& users, const router::UserMessage& m) {
+PushService::Sent PushService::send(const std::vector<std::uint64_t>& users,
+                                    const router::UserMessage& m) {
     Sent sent;
     if (m.qos == 1) {
         auto r = delivery_.send_many(users, stored_message(m));
@@ -204,26 +218,31 @@ PushService::Sent PushService::send(const std::vector<std::uint64_t>& users, con
         sent.share_full = r.share_full != 0;
         sent.unavailable = r.unavailable != 0;
     } else {
-        sent.sessions = push_users_qos0(users, qos0_packet(m.msg_id, m.type, m.payload, m.sent_at_ms),
-                                        m.outside_rooms_only);
+        sent.sessions = push_users_qos0(
+            users, qos0_packet(m.msg_id, m.type, m.payload, m.sent_at_ms), m.outside_rooms_only);
     }
     return sent;
 }
 
-void PushService::deliver_stored(const std::vector<std::uint64_t>& users, const router::UserMessage& m) {
+void PushService::deliver_stored(const std::vector<std::uint64_t>& users,
+                                 const router::UserMessage& m) {
     delivery_.deliver_stored(users, stored_message(m));
 }
 
 PushService::Stored PushService::store_checked(std::uint64_t user, const router::UserMessage& m) {
     switch (delivery_.inbox().append_checked(user, stored_message(m))) {
-        case ack::AppendResult::Stored: return Stored::Yes;
-        case ack::AppendResult::ShareFull: return Stored::ShareFull;
-        case ack::AppendResult::Unavailable: break;
+        case ack::AppendResult::Stored:
+            return Stored::Yes;
+        case ack::AppendResult::ShareFull:
+            return Stored::ShareFull;
+        case ack::AppendResult::Unavailable:
+            break;
     }
     return Stored::Unavailable;
 }
 
-std::size_t PushService::store_many(const std::vector<std::uint64_t>& users, const router::UserMessage& m) {
+std::size_t PushService::store_many(const std::vector<std::uint64_t>& users,
+                                    const router::UserMessage& m) {
     return delivery_.inbox().append_many(users, stored_message(m)).size();
 }
 
@@ -253,7 +272,8 @@ void PushService::deliver_from_link(const pbc::UserDelivery& d) {
             delivery_.send_many(users, m);
         return;
     }
-    push_users_qos0(users, qos0_packet(d.msg_id(), d.type(), d.payload(), d.sent_at_ms()), d.outside_rooms_only());
+    push_users_qos0(users, qos0_packet(d.msg_id(), d.type(), d.payload(), d.sent_at_ms()),
+                    d.outside_rooms_only());
 }
 
 UserView PushService::user(std::uint64_t id) {
@@ -301,10 +321,16 @@ RoomView PushService::room(std::uint64_t id) {
     return RoomView{r.online, r.seq, r.epoch, std::move(r.home)};
 }
 
-std::uint64_t PushService::kick(std::uint64_t user, const std::string& reason) { return routing_.kick(user, reason); }
+std::uint64_t PushService::kick(std::uint64_t user, const std::string& reason) {
+    return routing_.kick(user, reason);
+}
 
-std::string PushService::metrics_text() { return metrics_ ? metrics_() : std::string(); }
+std::string PushService::metrics_text() {
+    return metrics_ ? metrics_() : std::string();
+}
 
-bool PushService::ready(std::string& why) { return routing_.ready(why); }
+bool PushService::ready(std::string& why) {
+    return routing_.ready(why);
+}
 
 }  // namespace lp::push

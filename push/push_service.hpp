@@ -14,8 +14,8 @@
 #include <string>
 
 #include "ack/qos_delivery.hpp"
-#include "router/routing.hpp"
 #include "push/api.hpp"
+#include "router/routing.hpp"
 #include "server/hub.hpp"
 #include "server/msg_id.hpp"
 
@@ -38,7 +38,8 @@ public:
     // (where the delivery's inbox is durable: a qos1 push is written there before the API
     // answers).
     PushService(server::Hub& hub, ack::QosDelivery& delivery, server::MsgIdGenerator& ids,
-                std::string node_id, std::function<std::string()> metrics, router::Routing& routing);
+                std::string node_id, std::function<std::string()> metrics,
+                router::Routing& routing);
 
     PushOutcome push(const PushRequest& req) override;
     UserView user(std::uint64_t id) override;
@@ -68,13 +69,16 @@ private:
                             std::uint64_t msg_id, std::uint64_t now);
     PushOutcome push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now);
     std::uint64_t push_users_qos0(const std::vector<std::uint64_t>& users,
-                                  const server::SharedPacket& packet, bool outside_rooms_only = false);
+                                  const server::SharedPacket& packet,
+                                  bool outside_rooms_only = false);
 
     // router::LocalDelivery: this node's share of a user push.
     Sent send(const std::vector<std::uint64_t>& users, const router::UserMessage& m) override;
-    void deliver_stored(const std::vector<std::uint64_t>& users, const router::UserMessage& m) override;
+    void deliver_stored(const std::vector<std::uint64_t>& users,
+                        const router::UserMessage& m) override;
     Stored store_checked(std::uint64_t user, const router::UserMessage& m) override;
-    std::size_t store_many(const std::vector<std::uint64_t>& users, const router::UserMessage& m) override;
+    std::size_t store_many(const std::vector<std::uint64_t>& users,
+                           const router::UserMessage& m) override;
 
     server::Hub& hub_;
     ack::QosDelivery& delivery_;

@@ -16,12 +16,18 @@ namespace {
 
 std::int32_t error_code_for(codec::DecodeError e) {
     switch (e) {
-        case codec::DecodeError::BadMagic: return pb::BAD_MAGIC;
-        case codec::DecodeError::BadVersion: return pb::BAD_VERSION;
-        case codec::DecodeError::BadFlags: return pb::BAD_FLAGS;
-        case codec::DecodeError::BodyTooLarge: return pb::BODY_TOO_LARGE;
-        case codec::DecodeError::UnknownCode: return pb::UNKNOWN_CODE;
-        default: return pb::BAD_BODY;
+        case codec::DecodeError::BadMagic:
+            return pb::BAD_MAGIC;
+        case codec::DecodeError::BadVersion:
+            return pb::BAD_VERSION;
+        case codec::DecodeError::BadFlags:
+            return pb::BAD_FLAGS;
+        case codec::DecodeError::BodyTooLarge:
+            return pb::BODY_TOO_LARGE;
+        case codec::DecodeError::UnknownCode:
+            return pb::UNKNOWN_CODE;
+        default:
+            return pb::BAD_BODY;
     }
 }
 
@@ -29,27 +35,42 @@ std::int32_t error_code_for(codec::DecodeError e) {
 
 const char* to_string(CloseReason r) noexcept {
     switch (r) {
-        case CloseReason::PeerClosed: return "peer_closed";
-        case CloseReason::IoError: return "io_error";
-        case CloseReason::ProtocolError: return "protocol_error";
-        case CloseReason::LoginTimeout: return "login_timeout";
-        case CloseReason::HeartbeatTimeout: return "heartbeat_timeout";
-        case CloseReason::Logout: return "logout";
-        case CloseReason::Kicked: return "kicked";
-        case CloseReason::SlowConsumer: return "slow_consumer";
-        case CloseReason::Shutdown: return "shutdown";
-        case CloseReason::HandshakeFailed: return "handshake_failed";
-        case CloseReason::kCount: break;
+        case CloseReason::PeerClosed:
+            return "peer_closed";
+        case CloseReason::IoError:
+            return "io_error";
+        case CloseReason::ProtocolError:
+            return "protocol_error";
+        case CloseReason::LoginTimeout:
+            return "login_timeout";
+        case CloseReason::HeartbeatTimeout:
+            return "heartbeat_timeout";
+        case CloseReason::Logout:
+            return "logout";
+        case CloseReason::Kicked:
+            return "kicked";
+        case CloseReason::SlowConsumer:
+            return "slow_consumer";
+        case CloseReason::Shutdown:
+            return "shutdown";
+        case CloseReason::HandshakeFailed:
+            return "handshake_failed";
+        case CloseReason::kCount:
+            break;
     }
     return "unknown";
 }
 
 std::string_view to_string(Role r) noexcept {
     switch (r) {
-        case Role::Anchor: return "anchor";
-        case Role::Admin: return "admin";
-        case Role::Guest: return "guest";
-        default: return "viewer";
+        case Role::Anchor:
+            return "anchor";
+        case Role::Admin:
+            return "admin";
+        case Role::Guest:
+            return "guest";
+        default:
+            return "viewer";
     }
 }
 
@@ -75,7 +96,9 @@ Session::Session(EventLoop& loop, TransportKind transport, bool tls)
     wheel_node.on_expire = [](WheelNode& n) { static_cast<Node&>(n).owner->on_deadline(); };
 }
 
-Session::~Session() { TimingWheel::unlink(wheel_node); }
+Session::~Session() {
+    TimingWheel::unlink(wheel_node);
+}
 
 void Session::arm_login_deadline() {
     // Covers the TLS handshake and the WebSocket upgrade too; a heartbeat deadline replaces it
@@ -150,8 +173,8 @@ void Session::on_bytes(std::uint8_t* data, std::size_t n) {
 bool Session::dispatch(const Inbound& in) {
     inc(loop_.stats().frames_in);
     if (!codec::is_client_code(in.header.code)) {
-        fail(pb::UNKNOWN_CODE,
-             "code " + std::to_string(in.header.code) + " is not a client packet", &in);
+        fail(pb::UNKNOWN_CODE, "code " + std::to_string(in.header.code) + " is not a client packet",
+             &in);
         return false;
     }
     if (logged_in_) touch();
@@ -230,7 +253,8 @@ bool Session::on_ws_message(const codec::ws::Message& m) {
             in.json = true;
             in.text = true;
             if (err != codec::EnvelopeError::None) {
-                fail(pb::BAD_ENVELOPE, std::string("text message: ") + std::string(codec::to_string(err)), &in);
+                fail(pb::BAD_ENVELOPE,
+                     std::string("text message: ") + std::string(codec::to_string(err)), &in);
                 return false;
             }
             in.header.code = env.code;
@@ -262,7 +286,8 @@ void Session::ws_close(std::uint16_t status, std::string_view reason) {
     if (!ws_ || phase_ != Phase::Frames || closing()) return;
     std::string& tail = own_tail();
     std::size_t before = tail.size();
-    tail += codec::ws::encode_frame(codec::ws::Opcode::Close, codec::ws::close_payload(status, reason));
+    tail +=
+        codec::ws::encode_frame(codec::ws::Opcode::Close, codec::ws::close_payload(status, reason));
     account_queued(tail.size() - before);
 }
 
@@ -282,7 +307,8 @@ void Session::account_queued(std::size_t n) {
     // Slow means bytes were still waiting when more came and the total crossed the bound. One
     // coalesced batch larger than the bound, queued to a session that had read everything, is
     // not slowness: kicking there would kick every member of a busy room.
-    if (before > 0 && queued_bytes_ > loop_.options().send_queue_max_bytes && !closing() && !slow_) {
+    if (before > 0 && queued_bytes_ > loop_.options().send_queue_max_bytes && !closing() &&
+        !slow_) {
         on_overflow();
         return;
     }
@@ -343,7 +369,8 @@ void Session::kick(std::string_view reason, std::string_view reconnect_to, Close
     k.set_reason(std::string(reason));
     k.set_reconnect_to(std::string(reconnect_to));
     send(codec::Code::Kick, 0, k);
-    ws_close(why == CloseReason::Shutdown ? codec::ws::kCloseGoingAway : codec::ws::kCloseNormal, reason);
+    ws_close(why == CloseReason::Shutdown ? codec::ws::kCloseGoingAway : codec::ws::kCloseNormal,
+             reason);
     close_after_flush(why);
 }
 
@@ -405,8 +432,7 @@ void Session::close(CloseReason why) {
     TimingWheel::unlink(wheel_node);
     auto& stats = loop_.stats();
     inc(stats.closed[static_cast<int>(why)]);
-    if (ready_)
-        add(stats.sessions[static_cast<int>(transport_)][tls_ ? 1 : 0], -1);
+    if (ready_) add(stats.sessions[static_cast<int>(transport_)][tls_ ? 1 : 0], -1);
     if (logged_in_) add(stats.logged_in, -1);
     add(stats.send_queue_bytes, -static_cast<std::int64_t>(queued_bytes_));
     queued_bytes_ = 0;

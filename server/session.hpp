@@ -113,7 +113,7 @@ public:
     // Marks the session logged in; later pushes and replies use the form `req` arrived in.
     void set_logged_in(const Inbound& req);
     SessionUser user;
-    std::vector<RoomSlot> rooms;  // managed by RoomTable (event_loop.hpp)
+    std::vector<RoomSlot> rooms;                 // managed by RoomTable (event_loop.hpp)
     std::unique_ptr<SessionExtension> delivery;  // the ack layer's state (ack/)
     Wire wire() const noexcept { return wire_; }
     // The form of a reply to `req`: the session's form after login, the request's before.
@@ -170,13 +170,13 @@ protected:
     bool write_in_flight_ = false;
 
     struct Chunk {
-        Bytes shared;      // a shared (broadcast) buffer, or
-        std::string own;   // bytes encoded for this session alone
+        Bytes shared;     // a shared (broadcast) buffer, or
+        std::string own;  // bytes encoded for this session alone
         const char* data() const { return shared ? shared->data() : own.data(); }
         std::size_t size() const { return shared ? shared->size() : own.size(); }
     };
     std::vector<Chunk> out_;
-    std::size_t out_offset_ = 0;   // bytes of out_[0] already written
+    std::size_t out_offset_ = 0;     // bytes of out_[0] already written
     std::size_t locked_chunks_ = 0;  // chunks an in-flight async write is using
 
 private:
@@ -212,7 +212,7 @@ private:
     CloseReason close_reason_ = CloseReason::PeerClosed;
     codec::StreamDecoder decoder_;
     std::unique_ptr<codec::ws::FrameDecoder> ws_;  // WebSocket sessions only
-    std::unique_ptr<std::string> upgrade_buf_;        // HTTP upgrade request, until complete
+    std::unique_ptr<std::string> upgrade_buf_;     // HTTP upgrade request, until complete
     IpKey peer_ip_;
 
     friend class EventLoop;

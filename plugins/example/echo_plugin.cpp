@@ -11,9 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "plugins/sdk/plugin.hpp"
 
@@ -33,7 +33,9 @@ std::string quote(const std::string& s) {
 class EchoPlugin final : public lp::sdk::Plugin {
 public:
     std::string name() const override { return "echo"; }
-    std::vector<std::string> biz_types() const override { return {"echo.say", "echo.throw", "echo.wait"}; }
+    std::vector<std::string> biz_types() const override {
+        return {"echo.say", "echo.throw", "echo.wait"};
+    }
     // Guests (no token, auth.guests) may say something; the other types stay closed to them.
     std::vector<std::string> guest_biz_types() const override { return {"echo.say"}; }
     std::vector<lp::sdk::Route> routes() const override {
@@ -52,12 +54,16 @@ public:
         if (req.type == "echo.wait") {
             // {"ms": N}: the first number in the data is enough for an example.
             const auto digits = req.data_json.find_first_of("0123456789");
-            const long ms = digits == std::string::npos ? 0 : std::strtol(req.data_json.c_str() + digits, nullptr, 10);
+            const long ms = digits == std::string::npos
+                                ? 0
+                                : std::strtol(req.data_json.c_str() + digits, nullptr, 10);
             std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp(ms, 0L, 5000L)));
             return {0, {}, "{\"waited_ms\":" + std::to_string(std::clamp(ms, 0L, 5000L)) + "}"};
         }
-        std::string data = "{\"echo\":" + (req.data_json.empty() ? std::string("null") : req.data_json) +
-                           ",\"user_id\":\"" + std::to_string(req.user_id) + "\",\"greeting\":" + quote(greeting_) + "}";
+        std::string data =
+            "{\"echo\":" + (req.data_json.empty() ? std::string("null") : req.data_json) +
+            ",\"user_id\":\"" + std::to_string(req.user_id) +
+            "\",\"greeting\":" + quote(greeting_) + "}";
         ctx_->push->to_user(req.user_id, "echo.said", data);
         ctx_->metrics->count("said");
         return {0, {}, data};
@@ -65,8 +71,12 @@ public:
 
     lp::sdk::Reply on_http(const lp::sdk::HttpRequest& req) override {
         ++calls_;
-        if (req.path == "/v1/echo/throw") throw std::runtime_error("POST /v1/echo/throw asked for it");
-        return {200, {}, "{\"pong\":true,\"node\":" + quote(ctx_->node_id) + ",\"calls\":" + std::to_string(calls_.load()) + "}"};
+        if (req.path == "/v1/echo/throw")
+            throw std::runtime_error("POST /v1/echo/throw asked for it");
+        return {200,
+                {},
+                "{\"pong\":true,\"node\":" + quote(ctx_->node_id) +
+                    ",\"calls\":" + std::to_string(calls_.load()) + "}"};
     }
 
 private:

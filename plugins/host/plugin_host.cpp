@@ -1,16 +1,15 @@
 // plugins/host/plugin_host: see plugin_host.hpp.
 #include "plugins/host/plugin_host.hpp"
 
-#include "codec/json_numbers.hpp"
-#include "codec/prometheus_text.hpp"
-
 #include <dlfcn.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
-
 #include <set>
 #include <stdexcept>
+
+#include "codec/json_numbers.hpp"
+#include "codec/prometheus_text.hpp"
 
 namespace lp::plugins {
 
@@ -52,7 +51,8 @@ public:
     bool schedule(const std::string& topic, const std::string& id, std::chrono::milliseconds delay,
                   const std::string& body) override {
         if (!topics_.count(topic)) {
-            log_.error("schedule: job topic \"" + topic + "\" is not one of this plugin's job_topics()");
+            log_.error("schedule: job topic \"" + topic +
+                       "\" is not one of this plugin's job_topics()");
             return false;
         }
         return jobs_.schedule(topic, id, delay, body);
@@ -100,7 +100,8 @@ std::vector<std::string> split_list(const std::string& text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         auto comma = text.find(',', start);
-        std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        std::string item =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         auto b = item.find_first_not_of(" \t");
         auto e = item.find_last_not_of(" \t");
         if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
@@ -115,7 +116,8 @@ std::vector<std::string> split_list(const std::string& text) {
 class PluginHost::PluginEvents final : public sdk::Events {
 public:
     PluginEvents(PluginHost& host, std::string self) : host_(host), self_(std::move(self)) {}
-    bool publish(const std::string& topic, const std::string& key, const std::string& value_json) override {
+    bool publish(const std::string& topic, const std::string& key,
+                 const std::string& value_json) override {
         return host_.events_.publish(topic, key, value_json);
     }
     std::string describe(const std::string& topic, const std::string& value_json) override {
@@ -143,7 +145,11 @@ struct PluginHost::Loaded {
 
 PluginHost::PluginHost(HostOptions opts, sdk::Pusher& pusher, StoreFactory stores, sdk::Jobs& jobs,
                        sdk::Events& events)
-    : opts_(std::move(opts)), pusher_(pusher), stores_(std::move(stores)), jobs_(jobs), events_(events) {
+    : opts_(std::move(opts)),
+      pusher_(pusher),
+      stores_(std::move(stores)),
+      jobs_(jobs),
+      events_(events) {
     host_store_ = stores_("host:");
 }
 
@@ -163,7 +169,8 @@ void PluginHost::load() {
         if (it == factories_.end()) {
             std::string known;
             for (const auto& [n, f] : factories_) known += (known.empty() ? "" : ", ") + n;
-            throw std::runtime_error("plugins.enabled: no built-in plugin \"" + name + "\" (built-ins: " + known + ")");
+            throw std::runtime_error("plugins.enabled: no built-in plugin \"" + name +
+                                     "\" (built-ins: " + known + ")");
         }
         created.push_back(it->second());
     }
@@ -171,10 +178,15 @@ void PluginHost::load() {
         void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (!lib) throw std::runtime_error("plugins.load: " + path + ": " + ::dlerror());
         libraries_.push_back(lib);
-        auto create = reinterpret_cast<sdk::Plugin* (*)(int)>(::dlsym(lib, "livepush_plugin_create"));
-        if (!create) throw std::runtime_error("plugins.load: " + path + " does not export livepush_plugin_create");
+        auto create =
+            reinterpret_cast<sdk::Plugin* (*)(int)>(::dlsym(lib, "livepush_plugin_create"));
+        if (!create)
+            throw std::runtime_error("plugins.load: " + path +
+                                     " does not export livepush_plugin_create");
         sdk::Plugin* p = create(sdk::kApiVersion);
-        if (!p) throw std::runtime_error("plugins.load: " + path + " refused SDK version " + std::to_string(sdk::kApiVersion));
+        if (!p)
+            throw std::runtime_error("plugins.load: " + path + " refused SDK version " +
+                                     std::to_string(sdk::kApiVersion));
         created.emplace_back(p);
     }
     for (auto& plugin : created) {
@@ -186,7 +198,9 @@ void PluginHost::load() {
         Loaded* raw = l.get();
         by_name_[raw->name] = raw;
         for (const auto& t : raw->plugin->biz_types()) {
-            if (by_biz_.count(t)) throw std::runtime_error("plugins: BIZ type \"" + t + "\" claimed by " + by_biz_[t]->name + " and " + raw->name);
+            if (by_biz_.count(t))
+                throw std::runtime_error("plugins: BIZ type \"" + t + "\" claimed by " +
+                                         by_biz_[t]->name + " and " + raw->name);
             by_biz_[t] = raw;
         }
         for (const auto& t : raw->plugin->guest_biz_types()) {
@@ -198,7 +212,8 @@ void PluginHost::load() {
         }
         std::set<std::string> job_topics;
         for (const auto& t : raw->plugin->job_topics()) {
-            if (by_job_topic_.count(t)) throw std::runtime_error("plugins: job topic \"" + t + "\" claimed twice");
+            if (by_job_topic_.count(t))
+                throw std::runtime_error("plugins: job topic \"" + t + "\" claimed twice");
             by_job_topic_[t] = raw;
             job_topics.insert(t);
         }
@@ -216,7 +231,8 @@ void PluginHost::load() {
         raw->ctx.events = raw->events.get();
         raw->ctx.log = raw->log.get();
         raw->ctx.metrics = raw->metrics.get();
-        if (auto c = opts_.config.find(raw->name); c != opts_.config.end()) raw->ctx.config = c->second;
+        if (auto c = opts_.config.find(raw->name); c != opts_.config.end())
+            raw->ctx.config = c->second;
         plugins_.push_back(std::move(l));
     }
 }
@@ -258,7 +274,8 @@ std::vector<PluginHost::HttpRoute> PluginHost::routes() const {
     for (const auto& p : plugins_) {
         for (const auto& r : p->plugin->routes()) {
             std::string path = r.path;
-            if (path.rfind("/v1/", 0) != 0) path = "/v1/" + p->name + (path.empty() || path[0] != '/' ? "/" : "") + path;
+            if (path.rfind("/v1/", 0) != 0)
+                path = "/v1/" + p->name + (path.empty() || path[0] != '/' ? "/" : "") + path;
             out.push_back({p->name, r.method, path});
         }
     }
@@ -334,7 +351,8 @@ void PluginHost::forget(const std::string& topic, const std::string& event_id) {
     host_store_->del("dedupe:" + topic + ":" + event_id);
 }
 
-bool PluginHost::event(const std::string& topic, const std::string& key, const std::string& value, bool dedupe) {
+bool PluginHost::event(const std::string& topic, const std::string& key, const std::string& value,
+                       bool dedupe) {
     auto it = by_event_topic_.find(topic);
     if (it == by_event_topic_.end()) return true;
     boost::system::error_code ec;
@@ -413,16 +431,19 @@ void PluginHost::write_metrics(codec::PromText& m) const {
         m.counter("livepush_plugin_calls_total", "calls into a plugin", p->calls.load(),
                   codec::PromText::label("plugin", p->name));
     for (const auto& p : plugins_)
-        m.counter("livepush_plugin_failures_total", "exceptions a plugin threw (caught)", p->failures.load(),
-                  codec::PromText::label("plugin", p->name));
+        m.counter("livepush_plugin_failures_total", "exceptions a plugin threw (caught)",
+                  p->failures.load(), codec::PromText::label("plugin", p->name));
     for (const auto& p : plugins_)
         m.gauge("livepush_plugin_enabled", "1 while a plugin runs", p->enabled ? 1 : 0,
                 codec::PromText::label("plugin", p->name));
-    m.counter("livepush_events_duplicates_total", "events dropped as duplicates of an event_id", duplicates_.load());
-    m.counter("livepush_events_invalid_total", "events dropped: numbers beyond the double range", invalid_.load());
+    m.counter("livepush_events_duplicates_total", "events dropped as duplicates of an event_id",
+              duplicates_.load());
+    m.counter("livepush_events_invalid_total", "events dropped: numbers beyond the double range",
+              invalid_.load());
     for (const auto& p : plugins_)
         for (const auto& [name, v] : p->metrics->snapshot())
-            m.counter("livepush_plugin_" + sanitize(p->name) + "_" + sanitize(name) + "_total", {}, v);
+            m.counter("livepush_plugin_" + sanitize(p->name) + "_" + sanitize(name) + "_total", {},
+                      v);
 }
 
 }  // namespace lp::plugins

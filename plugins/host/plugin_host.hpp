@@ -73,7 +73,8 @@ public:
     sdk::Reply http(const std::string& plugin, const sdk::HttpRequest& req);
     // To every plugin consuming `topic`. With dedupe, an event whose JSON has an event_id seen
     // within the window is dropped (counted). Returns false if a plugin threw.
-    bool event(const std::string& topic, const std::string& key, const std::string& value, bool dedupe = true);
+    bool event(const std::string& topic, const std::string& key, const std::string& value,
+               bool dedupe = true);
     // True the first time (topic, event_id) is seen within the window (the shared store makes
     // it cluster-wide in cluster mode).
     bool first_time(const std::string& topic, const std::string& event_id);
@@ -93,7 +94,8 @@ private:
     struct Loaded;
     class PluginEvents;
     // {plugin: describe_event(...)} of the enabled consumers of `topic` but `asking`.
-    std::string describe_event(const std::string& topic, const std::string& value, const std::string& asking);
+    std::string describe_event(const std::string& topic, const std::string& value,
+                               const std::string& asking);
     Loaded* find_biz(const std::string& type);
     void fail(Loaded& p, const char* what, const std::exception* e);
 

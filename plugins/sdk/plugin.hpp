@@ -52,10 +52,10 @@ struct PushOptions {
 
 struct PushResult {
     bool ok = false;
-    std::string error;            // when !ok: why (e.g. Redis unavailable for qos1)
+    std::string error;  // when !ok: why (e.g. Redis unavailable for qos1)
     std::uint64_t msg_id = 0;
-    std::uint64_t sessions = 0;   // sessions reached now (cluster-wide where known)
-    std::uint64_t room_seq = 0;   // room pushes, when known on this node
+    std::uint64_t sessions = 0;  // sessions reached now (cluster-wide where known)
+    std::uint64_t room_seq = 0;  // room pushes, when known on this node
 };
 
 class Pusher {
@@ -89,11 +89,13 @@ public:
     // Atomic compare-and-set: sets `desired` if the current value equals `expected`
     // (nullopt = the key is absent). True if it set. The tool for strict state machines.
     virtual bool compare_and_set(const std::string& key, const std::optional<std::string>& expected,
-                                 const std::string& desired, std::chrono::milliseconds ttl = {}) = 0;
+                                 const std::string& desired,
+                                 std::chrono::milliseconds ttl = {}) = 0;
     virtual bool del(const std::string& key) = 0;
     virtual std::optional<std::int64_t> incr_by(const std::string& key, std::int64_t delta) = 0;
     // hashes
-    virtual bool hset(const std::string& key, const std::string& field, const std::string& value) = 0;
+    virtual bool hset(const std::string& key, const std::string& field,
+                      const std::string& value) = 0;
     virtual std::optional<std::string> hget(const std::string& key, const std::string& field) = 0;
     virtual std::optional<std::map<std::string, std::string>> hgetall(const std::string& key) = 0;
     virtual std::optional<std::int64_t> hincr_by(const std::string& key, const std::string& field,
@@ -101,12 +103,14 @@ public:
     virtual bool hdel(const std::string& key, const std::string& field) = 0;
     // sorted sets (scores are doubles: exact for integers up to 2^53)
     virtual bool zadd(const std::string& key, const std::string& member, double score) = 0;
-    virtual std::optional<double> zincr_by(const std::string& key, const std::string& member, double delta) = 0;
+    virtual std::optional<double> zincr_by(const std::string& key, const std::string& member,
+                                           double delta) = 0;
     virtual std::optional<double> zscore(const std::string& key, const std::string& member) = 0;
     // Highest first; rank is 0-based. stop = -1 means to the end.
     virtual std::optional<std::vector<std::pair<std::string, double>>> zrevrange(
         const std::string& key, std::int64_t start, std::int64_t stop) = 0;
-    virtual std::optional<std::int64_t> zrevrank(const std::string& key, const std::string& member) = 0;
+    virtual std::optional<std::int64_t> zrevrank(const std::string& key,
+                                                 const std::string& member) = 0;
     virtual bool zrem(const std::string& key, const std::string& member) = 0;
     // sets
     virtual bool sadd(const std::string& key, const std::vector<std::string>& members) = 0;
@@ -122,13 +126,14 @@ public:
     // followers). Each key is atomic on its own, the batch is not. Returns how many keys it was
     // applied to; fewer than keys.size() means some failed and the caller cannot tell which, so
     // a retry pushes the value again onto some lists: readers must tolerate a repeated value.
-    virtual std::size_t lpush_trim_many(const std::vector<std::string>& keys, const std::string& value,
-                                        std::size_t keep) {
+    virtual std::size_t lpush_trim_many(const std::vector<std::string>& keys,
+                                        const std::string& value, std::size_t keep) {
         std::size_t applied = 0;
         for (const auto& key : keys) applied += lpush_trim(key, value, keep) ? 1 : 0;
         return applied;
     }
-    virtual std::optional<std::vector<std::string>> lrange(const std::string& key, std::int64_t start,
+    virtual std::optional<std::vector<std::string>> lrange(const std::string& key,
+                                                           std::int64_t start,
                                                            std::int64_t stop) = 0;
     virtual bool expire(const std::string& key, std::chrono::milliseconds ttl) = 0;
 };
@@ -155,7 +160,8 @@ public:
     virtual ~Events() = default;
     // Publishes an event (JSON) to `topic`: to Kafka when the node has brokers configured,
     // otherwise to the in-process bus (every local plugin that consumes the topic gets it).
-    virtual bool publish(const std::string& topic, const std::string& key, const std::string& value_json) = 0;
+    virtual bool publish(const std::string& topic, const std::string& key,
+                         const std::string& value_json) = 0;
     // What the other plugins consuming `topic` say they will do with this event, as a JSON
     // object {plugin: its describe_event answer}, only those with something to say; "{}" when
     // none. For an API that takes an event to answer what will and will not be counted.
@@ -209,28 +215,28 @@ struct Context {
 
 struct BizRequest {
     std::uint64_t user_id = 0;
-    std::string role;         // from the token: viewer, anchor, admin; "guest" for a guest
-                              // (no token, auth.guests; only in guest_biz_types())
-    std::string type;         // the BIZ type (one the plugin declared)
-    std::string data_json;    // BizReq.data
+    std::string role;       // from the token: viewer, anchor, admin; "guest" for a guest
+                            // (no token, auth.guests; only in guest_biz_types())
+    std::string type;       // the BIZ type (one the plugin declared)
+    std::string data_json;  // BizReq.data
 };
 
 struct Reply {
-    int code = 0;             // BIZ: Result.code (0 ok); HTTP: the status (200 ok)
-    std::string message;      // BIZ: Result.message; HTTP: error text for non-2xx
-    std::string data_json;    // BIZ: Result.data; HTTP: the body (JSON)
+    int code = 0;           // BIZ: Result.code (0 ok); HTTP: the status (200 ok)
+    std::string message;    // BIZ: Result.message; HTTP: error text for non-2xx
+    std::string data_json;  // BIZ: Result.data; HTTP: the body (JSON)
 };
 
 struct HttpRequest {
-    std::string method;                     // "GET", "POST", ...
-    std::string path;                       // full path, e.g. /v1/pk/123/accept
+    std::string method;  // "GET", "POST", ...
+    std::string path;    // full path, e.g. /v1/pk/123/accept
     std::map<std::string, std::string> query;
     std::string body;
 };
 
 struct Route {
-    std::string method;   // "GET" or "POST"
-    std::string path;     // under /v1/{plugin}/; ending in '/' = a prefix
+    std::string method;  // "GET" or "POST"
+    std::string path;    // under /v1/{plugin}/; ending in '/' = a prefix
 };
 
 class Plugin {
@@ -253,7 +259,8 @@ public:
 
     virtual Reply on_biz(const BizRequest& req) { return {3001, "not handled", {}}; }
     virtual Reply on_http(const HttpRequest& req) { return {404, "not found", {}}; }
-    virtual void on_event(const std::string& topic, const std::string& key, const std::string& value_json) {}
+    virtual void on_event(const std::string& topic, const std::string& key,
+                          const std::string& value_json) {}
     virtual void on_job(const std::string& topic, const std::string& id, const std::string& body) {}
     // What on_event would do with this event, judged now (a JSON object, e.g. whether it would
     // be counted and why not), or empty when there is nothing to say. Must not change state.
@@ -267,4 +274,5 @@ public:
 // A shared-object plugin exports this (extern "C"). The host passes its kApiVersion; return
 // nullptr if you were built for another. The host deletes the plugin with `delete`, so build
 // the plugin with the same compiler and C++ runtime as the node.
-extern "C" __attribute__((visibility("default"))) lp::sdk::Plugin* livepush_plugin_create(int api_version);
+extern "C" __attribute__((visibility("default"))) lp::sdk::Plugin* livepush_plugin_create(
+    int api_version);

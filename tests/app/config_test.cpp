@@ -37,7 +37,7 @@ ConfigResult load(std::vector<std::string> args, std::vector<std::string> env = 
 
 // A TOML file in the test's temporary directory, removed when the test ends.
 class TomlFile {
-  public:
+public:
     explicit TomlFile(const std::string& text) {
         static std::atomic<int> counter{0};
         path_ = std::filesystem::path(testing::TempDir()) /
@@ -48,7 +48,7 @@ class TomlFile {
     ~TomlFile() { std::filesystem::remove(path_); }
     std::string path() const { return path_.string(); }
 
-  private:
+private:
     std::filesystem::path path_;
 };
 
@@ -204,7 +204,8 @@ TEST(Config, DevRefusesAnExplicitNonLoopbackListenAddress) {
         EXPECT_NE(error.find("--dev"), std::string::npos);
     }
     ConfigResult from_env = load({"--dev"}, {"LIVEPUSH_SERVER_TCP_LISTEN=0.0.0.0:7000"});
-    EXPECT_NE(apply_dev_listen_policy(from_env.config).find("server.tcp_listen"), std::string::npos);
+    EXPECT_NE(apply_dev_listen_policy(from_env.config).find("server.tcp_listen"),
+              std::string::npos);
 }
 
 TEST(Config, EnvironmentOverridesDefaults) {
@@ -474,11 +475,13 @@ TEST(Config, GuestsIsASwitchFromTomlBooleansFlagsAndEnvironment) {
     EXPECT_EQ(load({"--guests", "true"}).config.auth.guests, 1u);
     EXPECT_EQ(load({"--guests=off"}).config.auth.guests, 0u);
     EXPECT_EQ(load({}, {"LIVEPUSH_AUTH_GUESTS=1"}).config.auth.guests, 1u);
-    EXPECT_NE(load({"--guests", "yes please"}).error.find("auth.guests: \"yes please\" is not true or false"),
+    EXPECT_NE(load({"--guests", "yes please"})
+                  .error.find("auth.guests: \"yes please\" is not true or false"),
               std::string::npos);
     const TomlFile as_string("[auth]\nguests = \"true\"\n");
-    EXPECT_NE(load({"--config", as_string.path()}).error.find("auth.guests: expected true or false"),
-              std::string::npos);
+    EXPECT_NE(
+        load({"--config", as_string.path()}).error.find("auth.guests: expected true or false"),
+        std::string::npos);
 }
 
 TEST(Config, TomlSyntaxErrorGivesFileAndLine) {

@@ -3,37 +3,40 @@
 // event ids are de-duplicated within the window and forget() undoes a mark (a Kafka partition
 // that moved away mid-retry); a plugin that throws is counted and isolated; one whose start()
 // throws is disabled; two plugins claiming one BIZ type are refused at load.
+#include "plugins/host/plugin_host.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "codec/prometheus_text.hpp"
 #include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
-#include "plugins/host/plugin_host.hpp"
 
 namespace lp::plugins {
 namespace {
 
 class NoPush final : public sdk::Pusher {
 public:
-    sdk::PushResult to_user(std::uint64_t, const std::string&, const std::string&, const sdk::PushOptions&) override {
+    sdk::PushResult to_user(std::uint64_t, const std::string&, const std::string&,
+                            const sdk::PushOptions&) override {
         return {};
     }
-    sdk::PushResult to_users(const std::vector<std::uint64_t>&, const std::string&, const std::string&,
-                             const sdk::PushOptions&) override {
+    sdk::PushResult to_users(const std::vector<std::uint64_t>&, const std::string&,
+                             const std::string&, const sdk::PushOptions&) override {
         return {};
     }
-    sdk::PushResult to_room(std::uint64_t, const std::string&, const std::string&, const sdk::PushOptions&) override {
+    sdk::PushResult to_room(std::uint64_t, const std::string&, const std::string&,
+                            const sdk::PushOptions&) override {
         return {};
     }
     std::vector<std::uint64_t> online(const std::vector<std::uint64_t>&) override { return {}; }
@@ -41,7 +44,9 @@ public:
 
 class NoEvents final : public sdk::Events {
 public:
-    bool publish(const std::string&, const std::string&, const std::string&) override { return true; }
+    bool publish(const std::string&, const std::string&, const std::string&) override {
+        return true;
+    }
 };
 
 // Counts what reaches it; "boom" anywhere makes it throw.
@@ -95,7 +100,10 @@ protected:
         o.enabled = std::move(enabled);
         auto data = std::make_shared<MemoryStoreData>();
         host_ = std::make_unique<PluginHost>(
-            o, push_, [data](const std::string& prefix) { return std::make_unique<MemoryStore>(data, prefix); },
+            o, push_,
+            [data](const std::string& prefix) {
+                return std::make_unique<MemoryStore>(data, prefix);
+            },
             jobs_, events_);
         host_->add_builtin("rec", [this] {
             auto p = std::make_unique<Recorder>("rec");
@@ -107,8 +115,10 @@ protected:
             other_ = p.get();
             return p;
         });
-        host_->add_builtin("same-biz", [] { return std::make_unique<Recorder>("same-biz", "rec.do"); });
-        host_->add_builtin("broken", [] { return std::make_unique<Recorder>("broken", "broken.do", true); });
+        host_->add_builtin("same-biz",
+                           [] { return std::make_unique<Recorder>("same-biz", "rec.do"); });
+        host_->add_builtin("broken",
+                           [] { return std::make_unique<Recorder>("broken", "broken.do", true); });
         host_->add_builtin("guest-open", [] {
             auto p = std::make_unique<Recorder>("guest-open", "open.do");
             p->guest_types = {"open.do"};
@@ -147,7 +157,8 @@ TEST_F(PluginHostTest, EachKindOfCallReachesItsOwner) {
     EXPECT_EQ(r.data_json, "{\"user\":7}");
     EXPECT_EQ(other_->biz, 1);
     EXPECT_EQ(rec_->biz, 0);
-    EXPECT_NE(h.biz({7, "viewer", "nobody.do", "{}"}).code, 0) << "an unknown BIZ type is an error reply";
+    EXPECT_NE(h.biz({7, "viewer", "nobody.do", "{}"}).code, 0)
+        << "an unknown BIZ type is an error reply";
     EXPECT_EQ(h.http("rec", {"POST", "/v1/rec/do", {}, "{}"}).code, 200);
     EXPECT_EQ(rec_->http, 1);
     EXPECT_TRUE(h.job("rec-job", "1", "x"));
@@ -186,12 +197,14 @@ TEST_F(PluginHostTest, NumbersBeyondTheDoubleRangeNeverReachAPlugin) {
     auto& h = host({"rec"});
     h.load();
     h.start();
-    EXPECT_TRUE(h.event("gift", "k", R"({"event_id":"inf","value":1e400})")) << "dropped, not retried";
+    EXPECT_TRUE(h.event("gift", "k", R"({"event_id":"inf","value":1e400})"))
+        << "dropped, not retried";
     EXPECT_EQ(rec_->events, 0);
     EXPECT_EQ(metric("livepush_events_invalid_total"), 1);
     EXPECT_EQ(h.http("rec", {"POST", "/v1/rec/do", {}, R"({"a":[1,-1e999]})"}).code, 400);
     EXPECT_EQ(rec_->http, 0);
-    EXPECT_EQ(h.http("rec", {"POST", "/v1/rec/do", {}, R"({"a":1e308})"}).code, 200) << "finite is fine";
+    EXPECT_EQ(h.http("rec", {"POST", "/v1/rec/do", {}, R"({"a":1e308})"}).code, 200)
+        << "finite is fine";
     EXPECT_TRUE(h.event("gift", "k", R"({"event_id":"ok","value":1e308})"));
     EXPECT_EQ(rec_->events, 1);
 }
@@ -231,7 +244,8 @@ TEST_F(PluginHostTest, APluginOpensOnlyItsOwnBizTypesToGuests) {
     EXPECT_TRUE(h.open_to_guests("open.do"));
     EXPECT_FALSE(h.open_to_guests("rec.do")) << "closed unless the plugin lists it";
     EXPECT_FALSE(h.open_to_guests("unknown.do"));
-    EXPECT_THROW(host({"rec", "guest-stranger"}).load(), std::runtime_error) << "rec.do is rec's, not the stranger's";
+    EXPECT_THROW(host({"rec", "guest-stranger"}).load(), std::runtime_error)
+        << "rec.do is rec's, not the stranger's";
     EXPECT_THROW(host({"guest-stranger"}).load(), std::runtime_error) << "a type nobody declares";
 }
 
@@ -248,7 +262,8 @@ TEST(KeyedWorkersTest, OneKeysTasksRunInOrderOthersAlongside) {
     for (int i = 0; i < 50; ++i) {
         ASSERT_TRUE(w.submit(1, [&, i] {
             if (i == 0) {  // blocks key 1's worker until the other key's task has run
-                for (int spin = 0; spin < 5000 && !other_ran; ++spin) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                for (int spin = 0; spin < 5000 && !other_ran; ++spin)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
                 first_saw_other = other_ran.load();
             }
             std::lock_guard lk(mu);
@@ -277,7 +292,8 @@ TEST(KeyedWorkersTest, AFullQueueRefusesAndStopRunsWhatWasQueued) {
         ran++;
     }));
     // The first task is running (or about to): two more fit, the next does not.
-    for (int spin = 0; spin < 1000 && w.stats().queued != 0; ++spin) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int spin = 0; spin < 1000 && w.stats().queued != 0; ++spin)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     EXPECT_TRUE(w.submit(1, [&] { ran++; }));
     EXPECT_TRUE(w.submit(2, [&] { throw std::runtime_error("a task that throws"); }));
     EXPECT_FALSE(w.submit(3, [&] { ran++; })) << "max_queue waiting: refused";
