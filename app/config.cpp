@@ -47,6 +47,7 @@ enum class ValueCheck : std::uint8_t {
     DialAddress,      // the same, port 1..65535 (it is dialled); empty = unset
     DialAddressList,  // host:port[,host:port...], ports 1..65535; empty = unset
     LogLevel,
+    Switch,  // a number field holding 0/1: true/false, on/off, 1/0 (TOML: a boolean)
 };
 
 // Inclusive bounds of a number (the field's type bounds it too). A row without bounds takes
@@ -191,6 +192,10 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "clock skew allowed when checking token exp and nbf, in seconds"},
     {"auth.platforms", "--platforms", &field_of<&C::auth, &C::Auth::platforms>, ValueCheck::None,
      "comma list of LoginReq.platform values accepted; a token's platform claim pins it"},
+    {"auth.guests", "--guests", &field_of<&C::auth, &C::Auth::guests>, ValueCheck::Switch,
+     "true: a LOGIN with an empty token is a guest (an id >= 2^63, role guest: rooms and receiving only; tokens with such a sub are refused); false: refused"},
+    {"auth.guest_max_sessions", "--guest-max-sessions", &field_of<&C::auth, &C::Auth::guest_max_sessions>,
+     ValueCheck::None, "guest sessions on this node; a guest login beyond is refused with GUEST_LIMIT; 0 = unlimited"},
     {"cluster.redis", "--redis", &field_of<&C::cluster, &C::Cluster::redis>,
      ValueCheck::DialAddress, "Redis host:port; empty = embedded mode, no cluster"},
     {"cluster.redis_user", "--redis-user", &field_of<&C::cluster, &C::Cluster::redis_user>,
@@ -329,6 +334,13 @@ bool parse_unsigned(std::string_view text, std::uint64_t max, std::uint64_t& out
     return true;
 }
 
+// A switch's text as the digit its number field holds; empty when it is not a switch value.
+std::string_view switch_digit(std::string_view value) {
+    if (value == "true" || value == "on" || value == "1") return "1";
+    if (value == "false" || value == "off" || value == "0") return "0";
+    return {};
+}
+
 // Empty string on success, else why `value` is not acceptable (without saying where it came from).
 std::string check_value(const ConfigKey& key, std::string_view value) {
     std::string why;
@@ -354,6 +366,9 @@ std::string check_value(const ConfigKey& key, std::string_view value) {
                 if (value == level) return {};
             }
             return in_quotes(value) + " is not one of trace, debug, info, warn, error";
+        case ValueCheck::Switch:
+            if (!switch_digit(value).empty()) return {};
+            return in_quotes(value) + " is not true or false";
     }
     return {};
 }
@@ -380,6 +395,7 @@ bool parse_number(const ConfigKey& key, std::string_view value, std::uint64_t& n
 std::string apply_value(Config& config, const ConfigKey& key, std::string_view value,
                         std::string_view source) {
     std::string problem = check_value(key, value);
+    if (problem.empty() && key.check == ValueCheck::Switch) value = switch_digit(value);
     if (problem.empty()) {
         std::uint64_t number = 0;
         if (auto* text = std::get_if<StringField>(&key.field)) {
@@ -536,6 +552,12 @@ std::string apply_file_section(Config& config, std::string_view section, const t
             if (auto error = apply_value(config, *entry, text->get(), path); !error.empty()) {
                 return error;
             }
+        } else if (entry->check == ValueCheck::Switch) {
+            const auto* flag = node.as_boolean();
+            if (flag == nullptr) return key + ": expected true or false (from " + path + ")";
+            if (auto error = apply_value(config, *entry, flag->get() ? "true" : "false", path);
+                !error.empty())
+                return error;
         } else {
             const auto* integer = node.as_integer();
             if (integer == nullptr) return key + ": expected an integer (from " + path + ")";
@@ -641,6 +663,7 @@ std::string value_text(Config& config, const ConfigKey& key) {
             if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
                 return in_quotes(value);
             } else {
+                if (key.check == ValueCheck::Switch) return value ? "true" : "false";
                 return std::to_string(value);
             }
         },
@@ -656,6 +679,8 @@ std::string_view placeholder(const ConfigKey& key) {
             return "HOST:PORT,...";
         case ValueCheck::LogLevel:
             return "LEVEL";
+        case ValueCheck::Switch:
+            return "true|false";
         case ValueCheck::None:
             break;
     }

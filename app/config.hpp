@@ -120,6 +120,8 @@ struct Config {
         std::string issuer;                     // required iss; empty = not checked
         std::string audience;                   // required in aud; empty = not checked
         std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
+        std::uint32_t guests = 0;  // a switch (true/false, 1/0): an empty token logs in as a guest
+        std::uint32_t guest_max_sessions = handlers::kDefaultGuestMaxSessions;  // 0 = unlimited
     } auth;
     struct Cluster {
         std::string redis;           // empty = embedded

@@ -107,6 +107,8 @@ handlers::GatewayOptions gateway_options(const Config& c) {
     go.ack_rate_per_s = c.server.ack_rate_per_s;
     go.max_ack_ids = c.server.max_ack_ids;
     go.platforms = c.auth.platforms;
+    go.guests = c.auth.guests != 0;
+    go.guest_max_sessions = c.auth.guest_max_sessions;
     go.im_rate_per_s = c.im.rate_per_s;
     go.im_max_payload_bytes = c.im.max_payload_bytes;
     return go;

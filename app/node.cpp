@@ -168,6 +168,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         p_->server->hub(), *p_->delivery, p_->gateway->msg_ids(), c.cluster.node_id,
         [this] { return metrics_text(); }, *p_->routing);
     p_->hooks.push = p_->push.get();
+    p_->push->set_guests_have_no_inbox(c.auth.guests != 0);
     if (!c.api.listen.empty()) {
         p_->api = std::make_unique<push::HttpApi>(api_options(c), *p_->push);
     }
@@ -252,6 +253,7 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("login_rate_per_ip", c.server.login_rate_per_ip);
     limit("ack_rate_per_s", c.server.ack_rate_per_s);
     limit("max_ack_ids", c.server.max_ack_ids);
+    limit("guest_max_sessions", c.auth.guest_max_sessions);
     limit("delivery_window", c.delivery.window);
     limit("inbox_max", c.delivery.inbox_max);
     limit("inbox_max_per_sender", c.delivery.inbox_max_per_sender);

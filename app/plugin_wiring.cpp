@@ -125,16 +125,23 @@ void wire_biz_types(PluginParts& p, const Config& c, handlers::Gateway& gateway)
                                                                 c.server.plugin_queue_max);
     }
     for (const auto& type : host.biz_types()) {
+        const auto guests =
+            host.open_to_guests(type) ? handlers::GuestAccess::Open : handlers::GuestAccess::Closed;
         if (!p.biz_workers) {
-            gateway.register_biz(type, [&host, type](handlers::BizCall& call) {
-                return to_biz_reply(host.biz(
-                    {call.session.user.id, std::string(server::to_string(call.session.user.role)),
-                     type, call.req.data()}));
-            });
+            gateway.register_biz(
+                type,
+                [&host, type](handlers::BizCall& call) {
+                    return to_biz_reply(
+                        host.biz({call.session.user.id,
+                                  std::string(server::to_string(call.session.user.role)), type,
+                                  call.req.data()}));
+                },
+                guests);
             continue;
         }
         gateway.register_biz_async(
-            type, [&host, workers = p.biz_workers.get()](handlers::AsyncBizCall call) {
+            type,
+            [&host, workers = p.biz_workers.get()](handlers::AsyncBizCall call) {
                 const auto user = call.user_id;
                 auto shared = std::make_shared<handlers::AsyncBizCall>(std::move(call));
                 const bool queued = workers->submit(user, [&host, shared] {
@@ -148,7 +155,8 @@ void wire_biz_types(PluginParts& p, const Config& c, handlers::Gateway& gateway)
                     busy.message = "the node's plugin workers are overloaded; retry later";
                     shared->done(std::move(busy));
                 }
-            });
+            },
+            guests);
     }
 }
 

@@ -19,5 +19,7 @@ inline constexpr std::uint32_t kDefaultMaxAckIds = 256;         // ids in one AC
 inline constexpr std::string_view kDefaultPlatforms = "web,ios,android,pc,mini";
 inline constexpr std::uint32_t kDefaultImRatePerS = 10;           // im.send per sender, burst 2x
 inline constexpr std::uint32_t kDefaultImMaxPayloadBytes = 4096;  // im.send payload as JSON text
+inline constexpr std::uint32_t kDefaultGuestMaxSessions =
+    100000;  // guests on one node; 0 = unlimited
 
 }  // namespace lp::handlers

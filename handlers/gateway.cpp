@@ -12,6 +12,7 @@
 #include "codec/wall_clock.hpp"
 #include "handlers/biz_data.hpp"
 #include "server/event_loop.hpp"
+#include "server/guest_id.hpp"
 
 namespace lp::handlers {
 
@@ -92,21 +93,27 @@ void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Routin
     routing_ = &routing;
 }
 
-void Gateway::register_biz(const std::string& type, BizHandler h) {
+void Gateway::register_biz(const std::string& type, BizHandler h, GuestAccess guests) {
     async_biz_.erase(type);
     biz_[type] = std::move(h);
+    set_guest_access(type, guests);
 }
 
-void Gateway::register_biz_async(const std::string& type, AsyncBizHandler h) {
+void Gateway::register_biz_async(const std::string& type, AsyncBizHandler h, GuestAccess guests) {
     biz_.erase(type);
     async_biz_[type] = std::move(h);
+    set_guest_access(type, guests);
 }
 
 void Gateway::register_builtins() {
-    register_biz("room.enter", [this](BizCall& c) { return room_enter(c); });
-    register_biz("room.leave", [this](BizCall& c) { return room_leave(c); });
+    const auto open = GuestAccess::Open;
+    register_biz(
+        "room.enter", [this](BizCall& c) { return room_enter(c); }, open);
+    register_biz(
+        "room.leave", [this](BizCall& c) { return room_leave(c); }, open);
     register_biz("room.chat", [this](BizCall& c) { return room_chat(c); });
-    register_biz("scene.set", [this](BizCall& c) { return scene_set(c); });
+    register_biz(
+        "scene.set", [this](BizCall& c) { return scene_set(c); }, open);
     register_biz("im.send", [this](BizCall& c) { return im_send(c); });
 }
 
@@ -146,6 +153,11 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         s.fail(pb::BAD_BODY, "LOGIN body is not a LoginReq", &in);
         return;
     }
+    if (req.token().empty()) {
+        if (opts_.guests) return login_guest(s, in, req);
+        stats_.guest_refused[0].fetch_add(
+            1, std::memory_order_relaxed);  // then refused as a bad token
+    }
     auth::Claims claims;
     auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(codec::wall_ms() / 1000), claims);
     if (err != auth::JwtError::None) {
@@ -165,6 +177,14 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         s.close_after_flush(server::CloseReason::ProtocolError);
         return;
     }
+    if (opts_.guests && server::is_guest_id(claims.user_id)) {
+        stats_.login_failed[static_cast<int>(auth::JwtError::NoSubject)].fetch_add(
+            1, std::memory_order_relaxed);
+        refuse_login(s, in, pb::TOKEN_NO_SUBJECT,
+                     "token refused: sub " + id_str(claims.user_id) +
+                         " is in the guest id range (>= 2^63), reserved while auth.guests is on");
+        return;
+    }
     std::string refusal;
     std::string platform = login_platform(req.platform(), claims, refusal);
     if (platform.empty()) {
@@ -172,11 +192,18 @@ void Gateway::on_login(Session& s, const Inbound& in) {
         refuse_login(s, in, pb::BAD_PLATFORM, std::move(refusal));
         return;
     }
-    s.user.id = claims.user_id;
-    s.user.role = server::role_from(claims.role);
+    complete_login(s, in, req, claims.user_id, server::role_from(claims.role), std::move(platform),
+                   std::move(claims.profile));
+}
+
+void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& req,
+                             std::uint64_t user_id, server::Role role, std::string platform,
+                             std::string profile) {
+    pb::Result res;
+    s.user.id = user_id;
+    s.user.role = role;
     s.user.platform = std::move(platform);
-    if (!claims.profile.empty())
-        s.user.profile = std::make_shared<const std::string>(std::move(claims.profile));
+    if (!profile.empty()) s.user.profile = std::make_shared<const std::string>(std::move(profile));
     s.set_logged_in(in);
     stats_.login_ok.fetch_add(1, std::memory_order_relaxed);
 
@@ -206,6 +233,7 @@ void Gateway::on_login(Session& s, const Inbound& in) {
 
     res.set_code(pb::OK);
     res.set_user_id(s.user.id);
+    res.set_role(std::string(server::to_string(s.user.role)));
     res.set_node_id(opts_.node_id);
     res.set_heartbeat_interval_ms(static_cast<std::uint32_t>(opts_.heartbeat_interval.count()));
     res.set_server_time_ms(codec::wall_ms());
@@ -325,6 +353,9 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     } else if (it == biz_.end() && async == async_biz_.end()) {
         reply = error_reply(pb::UNKNOWN_BIZ_TYPE,
                             "unknown BIZ type \"" + req.type().substr(0, 64) + "\"");
+    } else if (std::string why = guest_refusal(s, req.type()); !why.empty()) {
+        stats_.guest_biz_refused.fetch_add(1, std::memory_order_relaxed);
+        reply = error_reply(pb::NOT_ALLOWED, std::move(why));
     } else {
         json::object data;
         bool ok = true;
@@ -409,6 +440,8 @@ bool Gateway::take_biz_token(Session& s) {
 
 void Gateway::on_closed(Session& s, server::CloseReason why) {
     if (!s.logged_in()) return;
+    if (s.user.role == server::Role::Guest)
+        stats_.guest_sessions.fetch_sub(1, std::memory_order_relaxed);
     hub_->leave_all_rooms(s);
     hub_->unbind_user(s);
     routing_->on_logout(s);
@@ -430,6 +463,11 @@ BizReply Gateway::im_send(BizCall& c) {
     std::uint64_t to = 0;
     if (!read_id(c.data, "to", to))
         return error_reply(pb::BAD_BIZ_DATA, "im.send needs to (a user id)");
+    // A guest id is spent with its session: a private message to it could only fill an inbox
+    // nobody will read.
+    if (opts_.guests && server::is_guest_id(to))
+        return error_reply(pb::NOT_ALLOWED,
+                           "guests cannot receive private messages (im.send to a guest id)");
     const json::value* payload = c.data.if_contains("payload");
     if (!payload) return error_reply(pb::BAD_BIZ_DATA, "im.send needs a payload");
     const std::size_t payload_bytes = json::serialize(*payload).size();

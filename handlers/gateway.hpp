@@ -6,7 +6,8 @@
 // server::Session and reaches other sessions only through server::Hub. Delivery guarantees
 // (qos1 windows, inboxes) plug in through ack::DeliveryHooks, presence and rooms' home nodes
 // through router::Routing: it never asks whether the node runs alone or in a cluster.
-// The room BIZ types (room.enter, room.leave, room.chat) are in gateway_rooms.cpp.
+// The room BIZ types (room.enter, room.leave, room.chat) are in gateway_rooms.cpp; guest
+// logins (an empty token with auth.guests on) and what guests may do in gateway_guests.cpp.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ack/delivery_hooks.hpp"
 #include "auth/jwt.hpp"
@@ -54,7 +56,17 @@ struct GatewayOptions {
     // im.send per sending user, burst twice that (0 = unlimited); its payload as JSON text.
     std::uint32_t im_rate_per_s = kDefaultImRatePerS;
     std::uint32_t im_max_payload_bytes = kDefaultImMaxPayloadBytes;
+    // Guests (auth.guests): a LOGIN with an empty token gets an id of the guest range
+    // (server/guest_id.hpp) and Role::Guest; at most guest_max_sessions of them on this node
+    // (0 = unlimited). Off: an empty token is refused like any bad token.
+    bool guests = false;
+    std::uint32_t guest_max_sessions = kDefaultGuestMaxSessions;
 };
+
+// Whether guests may send a BIZ type. Built-ins: room.enter, room.leave and scene.set are
+// open; room.chat and im.send are not (nor room.like, when likes come: closed unless a
+// config key opens it). Plugins open theirs with sdk::Plugin::guest_biz_types().
+enum class GuestAccess : std::uint8_t { Closed, Open };
 
 // The context a BIZ handler gets.
 struct BizCall {
@@ -111,6 +123,12 @@ struct GatewayStats {
     std::atomic<std::uint64_t> recovered_messages{0};
     // im.send refused, by reason: [rate, payload, inbox share, unavailable, busy]
     std::atomic<std::uint64_t> im_refused[5] = {};
+    // Guests: logins, sessions now on this node, logins refused by reason [off (empty token,
+    // guests off), limit (guest_max_sessions), platform], BIZ packets refused (NOT_ALLOWED).
+    std::atomic<std::uint64_t> guest_logins{0};
+    std::atomic<std::int64_t> guest_sessions{0};
+    std::atomic<std::uint64_t> guest_refused[3] = {};
+    std::atomic<std::uint64_t> guest_biz_refused{0};
 };
 
 class Gateway final : public server::SessionHandler {
@@ -127,9 +145,11 @@ public:
     void set_upstream(std::vector<std::string> types, Upstream upstream);
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
-    void register_biz(const std::string& type, BizHandler h);
+    void register_biz(const std::string& type, BizHandler h,
+                      GuestAccess guests = GuestAccess::Closed);
     // The same for a handler that answers later (see AsyncBizCall); replaces a sync one.
-    void register_biz_async(const std::string& type, AsyncBizHandler h);
+    void register_biz_async(const std::string& type, AsyncBizHandler h,
+                            GuestAccess guests = GuestAccess::Closed);
 
     void on_packet(server::Session& s, const server::Inbound& in) override;
     void on_closed(server::Session& s, server::CloseReason why) override;
@@ -155,6 +175,18 @@ private:
                                std::string& refusal) const;
     void refuse_login(server::Session& s, const server::Inbound& in, std::int32_t code,
                       std::string message);
+    // An empty token with guests on (gateway_guests.cpp).
+    void login_guest(server::Session& s, const server::Inbound& in,
+                     const livepush::v1::LoginReq& req);
+    // The rest of a login once the user is known: binds the session, answers LOGIN_RESULT,
+    // routes, replays the inbox and the resumed room. `profile`: the token's profile claims as
+    // canonical JSON (auth/profile.hpp); empty for none and for guests.
+    void complete_login(server::Session& s, const server::Inbound& in,
+                        const livepush::v1::LoginReq& req, std::uint64_t user_id, server::Role role,
+                        std::string platform, std::string profile = {});
+    void set_guest_access(const std::string& type, GuestAccess guests);
+    // Empty when s may send a BIZ of `type`; else the NOT_ALLOWED message.
+    std::string guest_refusal(const server::Session& s, const std::string& type) const;
     // The `done` of a BIZ answered later: posts finish_biz to s's loop.
     std::function<void(BizReply)> later_reply(server::Session& s, std::uint32_t seq,
                                               std::string type, std::string data_json);
@@ -193,6 +225,7 @@ private:
     PacketFn table_[5] = {};  // code - 1001
     std::unordered_map<std::string, BizHandler> biz_;
     std::unordered_map<std::string, AsyncBizHandler> async_biz_;
+    std::unordered_set<std::string> guest_open_;  // BIZ types guests may send
     GatewayStats stats_;
     SenderRate im_rate_;
 };

@@ -41,6 +41,21 @@ void write_limits_hit(codec::PromText& m, const GatewayStats& g,
     hit("login_rate_per_ip", per_ip.logins_refused.load());
     hit("ack_rate_per_s", g.ack_rate_limited.load());
     hit("max_ack_ids", g.ack_too_many_ids.load());
+    hit("guest_max_sessions", g.guest_refused[1].load());
+}
+
+void write_guests(codec::PromText& m, const GatewayStats& g) {
+    m.gauge("livepush_guest_sessions", "guest sessions on this node (auth.guests)",
+            g.guest_sessions.load());
+    m.counter("livepush_guest_logins_total", "guest logins accepted", g.guest_logins.load());
+    const char* reasons[] = {"off", "limit", "platform"};
+    for (int i = 0; i < static_cast<int>(std::size(reasons)); ++i)
+        m.counter("livepush_guest_logins_refused_total",
+                  "guest logins (empty token) refused by reason: off = auth.guests is off, "
+                  "limit = auth.guest_max_sessions, platform",
+                  g.guest_refused[i].load(), std::string("reason=\"") + reasons[i] + "\"");
+    m.counter("livepush_guest_biz_refused_total", "BIZ packets from guests refused (NOT_ALLOWED)",
+              g.guest_biz_refused.load());
 }
 
 }  // namespace
@@ -62,6 +77,7 @@ void write_metrics(codec::PromText& m, const GatewayStats& g,
               "BIZ packets refused by the per-session rate limit", g.biz_rate_limited.load());
     m.counter("livepush_room_chat_total", "room.chat messages published", g.room_chat.load());
     write_limits_hit(m, g, per_ip);
+    write_guests(m, g);
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq",
               g.recovery[0].load(), "result=\"recovered\"");
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq",

@@ -1,6 +1,7 @@
 // push/push_service: see push_service.hpp.
 #include "push/push_service.hpp"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <future>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "codec/wall_clock.hpp"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
+#include "server/guest_id.hpp"
 #include "server/push_packet.hpp"
 #include "server/session.hpp"
 
@@ -164,8 +166,27 @@ PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id,
     return out;
 }
 
+// Guests' share of a qos1 push goes online-only: delivered and acked like any qos1 message while
+// the guest is connected, never written to an inbox (see set_guests_have_no_inbox).
 PushOutcome PushService::push_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
                                     std::uint64_t msg_id, std::uint64_t now) {
+    if (!guests_no_inbox_ || req.qos != 1 || req.online_only ||
+        std::none_of(users.begin(), users.end(), server::is_guest_id))
+        return route_users(req, users, msg_id, now);
+    std::vector<std::uint64_t> members, guests;
+    for (auto u : users) (server::is_guest_id(u) ? guests : members).push_back(u);
+    PushRequest online = req;
+    online.online_only = true;
+    PushOutcome to_guests = route_users(online, guests, msg_id, now);
+    if (members.empty()) return to_guests;
+    PushOutcome out = route_users(req, members, msg_id, now);
+    if (out.status == 200 && to_guests.status == 200) out.sessions += to_guests.sessions;
+    return out;
+}
+
+PushOutcome PushService::route_users(const PushRequest& req,
+                                     const std::vector<std::uint64_t>& users, std::uint64_t msg_id,
+                                     std::uint64_t now) {
     PushOutcome out;
     out.msg_id = msg_id;
     router::UserMessage m;

@@ -50,6 +50,10 @@ public:
 
     const PushStats& stats() const noexcept { return stats_; }
     static const char* target_name(Target t);
+    // auth.guests on: ids in the guest range (server/guest_id.hpp) get qos1 online-only (no
+    // inbox: a guest id is spent with its session, so an inbox for it would never be read).
+    // Set before the API starts.
+    void set_guests_have_no_inbox(bool on) noexcept { guests_no_inbox_ = on; }
 
     // Users (of `users`) with a session on any node (cluster mode: as Redis says; if Redis is
     // down, as this node knows).
@@ -61,6 +65,8 @@ public:
 private:
     PushOutcome push_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
                            std::uint64_t msg_id, std::uint64_t now);
+    PushOutcome route_users(const PushRequest& req, const std::vector<std::uint64_t>& users,
+                            std::uint64_t msg_id, std::uint64_t now);
     PushOutcome push_room(const PushRequest& req, std::uint64_t msg_id, std::uint64_t now);
     std::uint64_t push_users_qos0(const std::vector<std::uint64_t>& users,
                                   const server::SharedPacket& packet,
@@ -81,6 +87,7 @@ private:
     std::function<std::string()> metrics_;
     router::Routing& routing_;
     PushStats stats_;
+    bool guests_no_inbox_ = false;
 };
 
 }  // namespace lp::push

@@ -67,6 +67,8 @@ std::string_view to_string(Role r) noexcept {
             return "anchor";
         case Role::Admin:
             return "admin";
+        case Role::Guest:
+            return "guest";
         default:
             return "viewer";
     }

@@ -55,9 +55,11 @@ public:
 // lookup by session costs nothing.
 // Fields are kept small on purpose: an idle session's whole cost is the point (see
 // docs/benchmarks.md), so nothing is stored here that no one reads.
-enum class Role : std::uint8_t { Viewer = 0, Anchor, Admin };
+// Guest: a session without a token (auth.guests, server/guest_id.hpp); only the server gives
+// it, never a token's role claim.
+enum class Role : std::uint8_t { Viewer = 0, Anchor, Admin, Guest };
 std::string_view to_string(Role r) noexcept;
-Role role_from(std::string_view name) noexcept;  // unknown names are viewers
+Role role_from(std::string_view name) noexcept;  // unknown names (and "guest") are viewers
 
 struct SessionUser {
     std::uint64_t id = 0;

@@ -36,6 +36,8 @@ public:
     std::vector<std::string> biz_types() const override {
         return {"echo.say", "echo.throw", "echo.wait"};
     }
+    // Guests (no token, auth.guests) may say something; the other types stay closed to them.
+    std::vector<std::string> guest_biz_types() const override { return {"echo.say"}; }
     std::vector<lp::sdk::Route> routes() const override {
         return {{"GET", "/v1/echo/ping"}, {"POST", "/v1/echo/throw"}};
     }

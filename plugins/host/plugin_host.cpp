@@ -203,6 +203,13 @@ void PluginHost::load() {
                                          by_biz_[t]->name + " and " + raw->name);
             by_biz_[t] = raw;
         }
+        for (const auto& t : raw->plugin->guest_biz_types()) {
+            auto owner = by_biz_.find(t);
+            if (owner == by_biz_.end() || owner->second != raw)
+                throw std::runtime_error("plugins: " + raw->name + " opens BIZ type \"" + t +
+                                         "\" to guests but does not declare it in biz_types()");
+            guest_biz_.insert(t);
+        }
         std::set<std::string> job_topics;
         for (const auto& t : raw->plugin->job_topics()) {
             if (by_job_topic_.count(t))

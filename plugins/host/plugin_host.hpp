@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "plugins/sdk/plugin.hpp"
@@ -57,6 +58,8 @@ public:
 
     // ---- what the node wires
     std::vector<std::string> biz_types() const;
+    // Whether a plugin opened this BIZ type to guests (sdk::Plugin::guest_biz_types).
+    bool open_to_guests(const std::string& type) const { return guest_biz_.count(type) != 0; }
     struct HttpRoute {
         std::string plugin;
         std::string method;
@@ -104,6 +107,7 @@ private:
     std::map<std::string, PluginFactory> factories_;
     std::vector<std::unique_ptr<Loaded>> plugins_;
     std::unordered_map<std::string, Loaded*> by_biz_;
+    std::unordered_set<std::string> guest_biz_;  // BIZ types open to guests
     std::unordered_map<std::string, Loaded*> by_name_;
     std::unordered_map<std::string, Loaded*> by_job_topic_;
     std::unordered_map<std::string, std::vector<Loaded*>> by_event_topic_;

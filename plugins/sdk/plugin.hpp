@@ -36,7 +36,8 @@ namespace lp::sdk {
 // Bumped when this header changes incompatibly; a shared-object plugin built against another
 // version is refused at load. 2: Store::lpush_trim_many. 3: Events::describe and
 // Plugin::describe_event (an API answer saying what an event will and will not do).
-inline constexpr int kApiVersion = 3;
+// 4: Plugin::guest_biz_types (a new virtual: source compatible, a rebuild is enough).
+inline constexpr int kApiVersion = 4;
 
 // ---------------------------------------------------------------- pushing
 
@@ -214,7 +215,8 @@ struct Context {
 
 struct BizRequest {
     std::uint64_t user_id = 0;
-    std::string role;       // from the token: viewer, anchor, admin
+    std::string role;       // from the token: viewer, anchor, admin; "guest" for a guest
+                            // (no token, auth.guests; only in guest_biz_types())
     std::string type;       // the BIZ type (one the plugin declared)
     std::string data_json;  // BizReq.data
 };
@@ -242,6 +244,11 @@ public:
     virtual ~Plugin() = default;
     virtual std::string name() const = 0;
     virtual std::vector<std::string> biz_types() const { return {}; }
+    // The BIZ types (of biz_types()) that guests, sessions without a token (auth.guests), may
+    // send too. None by default: every other type answers a guest NOT_ALLOWED (3011) before the
+    // plugin sees it. A guest's user_id is in the guest range (>= 2^63) and changes with each
+    // connection, so never key anything durable on it.
+    virtual std::vector<std::string> guest_biz_types() const { return {}; }
     virtual std::vector<Route> routes() const { return {}; }
     virtual std::vector<std::string> event_topics() const { return {}; }
     virtual std::vector<std::string> job_topics() const { return {}; }

@@ -514,6 +514,28 @@ TEST(Config, WrongTypeInFileIsAnError) {
               std::string::npos);
 }
 
+TEST(Config, GuestsIsASwitchFromTomlBooleansFlagsAndEnvironment) {
+    EXPECT_EQ(load({}).config.auth.guests, 0u) << "guests are off by default";
+    EXPECT_EQ(load({}).config.auth.guest_max_sessions, 100000u);
+    const TomlFile on("[auth]\nguests = true\nguest_max_sessions = 5\n");
+    const ConfigResult from_file = load({"--config", on.path()});
+    EXPECT_EQ(from_file.error, "");
+    EXPECT_EQ(from_file.config.auth.guests, 1u);
+    EXPECT_EQ(from_file.config.auth.guest_max_sessions, 5u);
+    const TomlFile off("[auth]\nguests = false\n");
+    EXPECT_EQ(load({"--config", off.path()}).config.auth.guests, 0u);
+    EXPECT_EQ(load({"--guests", "true"}).config.auth.guests, 1u);
+    EXPECT_EQ(load({"--guests=off"}).config.auth.guests, 0u);
+    EXPECT_EQ(load({}, {"LIVEPUSH_AUTH_GUESTS=1"}).config.auth.guests, 1u);
+    EXPECT_NE(load({"--guests", "yes please"})
+                  .error.find("auth.guests: \"yes please\" is not true or false"),
+              std::string::npos);
+    const TomlFile as_string("[auth]\nguests = \"true\"\n");
+    EXPECT_NE(
+        load({"--config", as_string.path()}).error.find("auth.guests: expected true or false"),
+        std::string::npos);
+}
+
 TEST(Config, TomlSyntaxErrorGivesFileAndLine) {
     const TomlFile file("[server]\n\ntcp_listen = \n");
     const ConfigResult result = load({"--config", file.path()});

@@ -56,6 +56,7 @@ public:
         : name_(std::move(name)), biz_(std::move(biz)), fail_start_(fail_start) {}
     std::string name() const override { return name_; }
     std::vector<std::string> biz_types() const override { return {biz_}; }
+    std::vector<std::string> guest_biz_types() const override { return guest_types; }
     std::vector<sdk::Route> routes() const override { return {{"POST", "/v1/" + name_ + "/do"}}; }
     std::vector<std::string> event_topics() const override { return {"gift"}; }
     std::vector<std::string> job_topics() const override { return {name_ + "-job"}; }
@@ -83,6 +84,7 @@ public:
     }
 
     std::atomic<int> biz{0}, http{0}, events{0}, jobs{0};
+    std::vector<std::string> guest_types;  // opened to guests
 
 private:
     std::string name_, biz_;
@@ -117,6 +119,16 @@ protected:
                            [] { return std::make_unique<Recorder>("same-biz", "rec.do"); });
         host_->add_builtin("broken",
                            [] { return std::make_unique<Recorder>("broken", "broken.do", true); });
+        host_->add_builtin("guest-open", [] {
+            auto p = std::make_unique<Recorder>("guest-open", "open.do");
+            p->guest_types = {"open.do"};
+            return p;
+        });
+        host_->add_builtin("guest-stranger", [] {  // opens a type it does not own
+            auto p = std::make_unique<Recorder>("guest-stranger", "stranger.do");
+            p->guest_types = {"rec.do"};
+            return p;
+        });
         return *host_;
     }
 
@@ -224,6 +236,17 @@ TEST_F(PluginHostTest, APluginWhoseStartThrowsIsDisabledAlone) {
 TEST_F(PluginHostTest, ConflictsAndUnknownNamesAreRefusedAtLoad) {
     EXPECT_THROW(host({"rec", "same-biz"}).load(), std::runtime_error) << "two owners of rec.do";
     EXPECT_THROW(host({"nonexistent"}).load(), std::runtime_error);
+}
+
+TEST_F(PluginHostTest, APluginOpensOnlyItsOwnBizTypesToGuests) {
+    auto& h = host({"rec", "guest-open"});
+    h.load();
+    EXPECT_TRUE(h.open_to_guests("open.do"));
+    EXPECT_FALSE(h.open_to_guests("rec.do")) << "closed unless the plugin lists it";
+    EXPECT_FALSE(h.open_to_guests("unknown.do"));
+    EXPECT_THROW(host({"rec", "guest-stranger"}).load(), std::runtime_error)
+        << "rec.do is rec's, not the stranger's";
+    EXPECT_THROW(host({"guest-stranger"}).load(), std::runtime_error) << "a type nobody declares";
 }
 
 // ---------------------------------------------------------------- plugin workers
