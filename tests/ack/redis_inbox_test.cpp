@@ -680,7 +680,8 @@ TEST_F(RedisInboxTest, ThroughputInABoundedLoop) {
     patient_client_options.command_timeout = 10s;
     redis::Client patient_client(patient_client_options);
     patient_client.start();
-    ASSERT_TRUE(eventually([&] { return patient_client.connected(); })) << patient_client.last_error();
+    ASSERT_TRUE(eventually([&] { return patient_client.connected(); }))
+        << patient_client.last_error();
     RedisInbox::Options patient = options();
     patient.timeout = 5s;
     RedisInbox inbox(patient_client, 1000, patient);

@@ -72,7 +72,8 @@ TEST_F(ClusterTest, PresenceAndDuplicateLoginAcrossNodes) {
     auto first = login(0, 600, "android");
     auto web = login(1, 600, "web");
     // Both LOGINs bind their routes in Redis after LOGIN_RESULT: presence is read once both are.
-    ASSERT_TRUE(eventually([&] { return get(0, "/v1/users/600").at("sessions").as_array().size() == 2; }, 10000ms));
+    ASSERT_TRUE(eventually(
+        [&] { return get(0, "/v1/users/600").at("sessions").as_array().size() == 2; }, 10000ms));
     for (int n = 0; n < 3; ++n) {
         auto u = get(n, "/v1/users/600");
         EXPECT_TRUE(u.at("online").as_bool()) << "presence from n" << n + 1;

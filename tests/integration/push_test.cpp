@@ -249,8 +249,8 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
     // A batch is exactly 40 messages (--room-coalesce-max), never cut by the window (a minute,
     // longer than the test): how the pushes are spread in time cannot split or merge batches.
     constexpr int kBatch = 40;
-    NodeProcess node({"--loops", "1", "--send-queue-max-bytes", "262144", "--room-coalesce-ms", "60000",
-                      "--room-coalesce-max", std::to_string(kBatch)});
+    NodeProcess node({"--loops", "1", "--send-queue-max-bytes", "262144", "--room-coalesce-ms",
+                      "60000", "--room-coalesce-max", std::to_string(kBatch)});
     HttpClient api(node.api_port());
     auto reader = login(opts(node), 4000);
     auto sleeper = login(opts(node), 4001);
@@ -272,7 +272,8 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
     auto push = [&] { post_ok(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}"); };
     // The reader has read everything so far (or was kicked, which fails below).
     auto reader_caught_up = [&](int pushed) {
-        return lp::testing::eventually([&] { return read.load() >= pushed || reader_kicked.load(); }, 20000ms);
+        return lp::testing::eventually(
+            [&] { return read.load() >= pushed || reader_kicked.load(); }, 20000ms);
     };
     // 40 x 16 KB: one 640 KB batch, over the 256 KB bound, queued to sessions that had read
     // everything: nobody is slow yet.
