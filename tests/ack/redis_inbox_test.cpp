@@ -22,8 +22,8 @@
 
 #include "ack/memory_inbox.hpp"
 #include "internal.pb.h"
-#include "redis_server.hpp"
 #include "redis/client.hpp"
+#include "redis_server.hpp"
 #include "tests/integration/eventually.hpp"
 
 namespace lp::ack {
@@ -166,7 +166,8 @@ TYPED_TEST(InboxBehaviourTest, EveryFieldRoundTrips) {
 
 // ------------------------------------------------------------------ the senders' shares
 
-StoredMessage from(std::uint64_t sender, std::uint64_t id, std::uint64_t expires_at_ms = now_ms() + 60'000) {
+StoredMessage from(std::uint64_t sender, std::uint64_t id,
+                   std::uint64_t expires_at_ms = now_ms() + 60'000) {
     StoredMessage m = message(id, expires_at_ms);
     m.sender = sender;
     return m;
@@ -179,7 +180,7 @@ TYPED_TEST(InboxBehaviourTest, ASenderOverItsShareIsRefusedAndEarlierMessagesSta
     EXPECT_EQ(inbox.append_checked(7, from(9, 3)), AppendResult::Stored);
     for (std::uint64_t id = 4; id < 40; ++id)
         EXPECT_EQ(inbox.append_checked(7, from(9, id)), AppendResult::ShareFull) << id;
-    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);  // a duplicate: fine
+    EXPECT_EQ(inbox.append_checked(7, from(9, 2)), AppendResult::Stored);   // a duplicate: fine
     EXPECT_EQ(inbox.append_checked(7, from(8, 50)), AppendResult::Stored);  // another sender
     EXPECT_EQ(inbox.append_checked(6, from(9, 60)), AppendResult::Stored);  // another inbox
     EXPECT_EQ(ids_of(inbox.load(7, 100)), (Ids{1, 2, 3, 50}));

@@ -1,13 +1,13 @@
 // tests/integration/cluster_rooms_test: a room is the same whichever node of a 3-node cluster is
 // asked (real livepushd nodes, real redis-server): recovery (room.enter and LOGIN's resume) on
-// a node where the room has no other member, what answers when the home is silent, the room_seq a push through a non-home node answers, the epoch a node hands
-// out, the room's count and state on every node, and presence (transport, rooms) read from
-// another node. Every wait is on a condition, with a generous deadline.
+// a node where the room has no other member, what answers when the home is silent, the room_seq a
+// push through a non-home node answers, the epoch a node hands out, the room's count and state on
+// every node, and presence (transport, rooms) read from another node. Every wait is on a condition,
+// with a generous deadline.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <memory>
 #include <string>
@@ -23,7 +23,9 @@ using lp::client::Transport;
 using lp::testing::eventually;
 using namespace std::chrono_literals;
 
-std::uint64_t num(const json::value& v) { return lp::testing::json_u64(v); }
+std::uint64_t num(const json::value& v) {
+    return lp::testing::json_u64(v);
+}
 
 class ClusterRoomsTest : public lp::testing::ClusterFixture {
 protected:
@@ -35,14 +37,18 @@ protected:
         ADD_FAILURE() << "no room homed at " << want;
         return 0;
     }
-    json::object room(int node, std::uint64_t id) { return get(node, "/v1/rooms/" + std::to_string(id)); }
+    json::object room(int node, std::uint64_t id) {
+        return get(node, "/v1/rooms/" + std::to_string(id));
+    }
     std::uint64_t push_room(int node, std::uint64_t id, int payload) {
         auto o = post(node, "/v1/push/room",
-                      "{\"room_id\":" + std::to_string(id) + ",\"type\":\"t\",\"payload\":" +
-                          std::to_string(payload) + "}");
+                      "{\"room_id\":" + std::to_string(id) +
+                          ",\"type\":\"t\",\"payload\":" + std::to_string(payload) + "}");
         return o.contains("room_seq") && !o.at("room_seq").is_null() ? num(o.at("room_seq")) : 0;
     }
-    static json::object data_of(const livepush::v1::Result& r) { return json::parse(r.data()).as_object(); }
+    static json::object data_of(const livepush::v1::Result& r) {
+        return json::parse(r.data()).as_object();
+    }
 };
 
 // A client misses messages while it is away from node A and re-enters on node B, where the
@@ -60,10 +66,14 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
     // Epochs are wall-clock milliseconds: wait until the clock has passed the home's, so a node
     // making up its own epoch (the old code) cannot hand out the same number by chance.
     const std::uint64_t home_epoch = num(room(2, id).at("epoch"));
-    ASSERT_TRUE(eventually([&] {
-        return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch()).count()) > home_epoch + 1;
-    }, 10000ms));
+    ASSERT_TRUE(eventually(
+        [&] {
+            return static_cast<std::uint64_t>(
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()) > home_epoch + 1;
+        },
+        10000ms));
     auto x = login(0, 7002);
     auto first = x->biz("room.enter", enter);
     ASSERT_TRUE(first && first->code() == 0);
@@ -79,14 +89,16 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
         last_seq = p->room_seq();
     }
     x->close();
-    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 1; }, 10000ms)) << "x left n1";
+    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 1; }, 10000ms))
+        << "x left n1";
 
     std::vector<std::uint64_t> missed;
     for (int i = 3; i <= 7; ++i) missed.push_back(push_room(i % 3, id, i));
 
     auto back = login(1, 7002);
-    auto again = back->biz("room.enter", "{\"room_id\":" + std::to_string(id) + ",\"last_seq\":" +
-                                             std::to_string(last_seq) + ",\"epoch\":" + std::to_string(epoch) + "}");
+    auto again = back->biz("room.enter", "{\"room_id\":" + std::to_string(id) +
+                                             ",\"last_seq\":" + std::to_string(last_seq) +
+                                             ",\"epoch\":" + std::to_string(epoch) + "}");
     ASSERT_TRUE(again && again->code() == 0) << (again ? again->message() : "no answer");
     auto d = data_of(*again);
     EXPECT_TRUE(d.at("recovered").as_bool()) << json::serialize(d);
@@ -177,14 +189,17 @@ TEST_F(ClusterRoomsTest, RoomStateAndOnlineAgreeOnAllNodes) {
     ASSERT_TRUE(a->biz("room.enter", enter));
     ASSERT_TRUE(b->biz("room.enter", enter));
     for (int i = 1; i <= 3; ++i) push_room(2, id, i);
-    ASSERT_TRUE(eventually([&] {
-        for (int n = 0; n < kNodes; ++n) {
-            auto r = room(n, id);
-            if (num(r.at("online")) != 2 || num(r.at("room_seq")) != 3) return false;
-        }
-        return true;
-    }, 10000ms)) << "n1 " << json::serialize(room(0, id)) << " n2 " << json::serialize(room(1, id)) << " n3 "
-                 << json::serialize(room(2, id));
+    ASSERT_TRUE(eventually(
+        [&] {
+            for (int n = 0; n < kNodes; ++n) {
+                auto r = room(n, id);
+                if (num(r.at("online")) != 2 || num(r.at("room_seq")) != 3) return false;
+            }
+            return true;
+        },
+        10000ms))
+        << "n1 " << json::serialize(room(0, id)) << " n2 " << json::serialize(room(1, id)) << " n3 "
+        << json::serialize(room(2, id));
     const auto epoch = num(room(0, id).at("epoch"));
     EXPECT_NE(epoch, 0u);
     for (int n = 1; n < kNodes; ++n) EXPECT_EQ(num(room(n, id).at("epoch")), epoch) << "n" << n + 1;
@@ -210,7 +225,8 @@ TEST_F(ClusterRoomsTest, PresenceIsCompleteFromAnotherNode) {
         const auto& s = u.at("sessions").as_array()[0].as_object();
         EXPECT_EQ(s.at("transport").as_string(), "ws") << "from n" << n + 1;
         EXPECT_EQ(s.at("node").as_string(), "n1");
-        ASSERT_EQ(s.at("rooms").as_array().size(), 1u) << "from n" << n + 1 << ": " << json::serialize(u);
+        ASSERT_EQ(s.at("rooms").as_array().size(), 1u)
+            << "from n" << n + 1 << ": " << json::serialize(u);
         EXPECT_EQ(num(s.at("rooms").as_array()[0]), 5301u);
     }
 }
@@ -229,7 +245,8 @@ TEST_F(ClusterRoomsTest, AHomeThatDoesNotAnswerGivesAnUnknownRoomSeqNotZero) {
         pid_t pid;
         ~Resume() { ::kill(pid, SIGCONT); }  // whatever fails below, the node is stopped cleanly
     } resume{nodes_[0]->pid()};
-    auto o = post(2, "/v1/push/room", "{\"room_id\":" + std::to_string(id) + ",\"type\":\"t\",\"payload\":1}");
+    auto o = post(2, "/v1/push/room",
+                  "{\"room_id\":" + std::to_string(id) + ",\"type\":\"t\",\"payload\":1}");
     ASSERT_TRUE(o.contains("room_seq")) << json::serialize(o);
     EXPECT_TRUE(o.at("room_seq").is_null()) << json::serialize(o);
     auto late = login(2, 7402);

@@ -6,9 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <boost/json.hpp>
-
 #include <array>
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -17,8 +16,8 @@
 
 #include "ack/redis_inbox.hpp"
 #include "cluster_fixture.hpp"
-#include "redis/client.hpp"
 #include "livepush.pb.h"
+#include "redis/client.hpp"
 
 namespace {
 
@@ -38,7 +37,9 @@ using namespace std::chrono_literals;
 using lp::testing::eventually;
 using ClusterTest = lp::testing::ClusterFixture;
 
-std::uint64_t num(const json::value& v) { return lp::testing::json_u64(v); }
+std::uint64_t num(const json::value& v) {
+    return lp::testing::json_u64(v);
+}
 
 // ------------------------------------------------------------------ users
 
@@ -88,10 +89,12 @@ TEST_F(ClusterTest, PresenceAndDuplicateLoginAcrossNodes) {
     EXPECT_TRUE(first->wait_closed(3000ms));
     EXPECT_TRUE(web->heartbeat()) << "another platform stays";
     EXPECT_TRUE(second->heartbeat());
-    EXPECT_TRUE(eventually([&] {
-        auto s = get(1, "/v1/users/600").at("sessions").as_array();
-        return s.size() == 2;
-    }, 3000ms));
+    EXPECT_TRUE(eventually(
+        [&] {
+            auto s = get(1, "/v1/users/600").at("sessions").as_array();
+            return s.size() == 2;
+        },
+        3000ms));
 }
 
 // ------------------------------------------------------------------ rooms
@@ -100,13 +103,15 @@ TEST_F(ClusterTest, RoomWithMembersOnAllNodesReachesEachMemberOnce) {
     start_nodes();
     std::vector<std::unique_ptr<Connection>> members;
     for (int i = 0; i < 12; ++i) {
-        members.push_back(login(i % 3, 1000 + i, "android", i % 2 ? Transport::Ws : Transport::Tcp));
+        members.push_back(
+            login(i % 3, 1000 + i, "android", i % 2 ? Transport::Ws : Transport::Tcp));
         ASSERT_TRUE(members.back()->biz("room.enter", R"({"room_id":77})"));
     }
     ASSERT_TRUE(eventually([&] { return num(get(0, "/v1/rooms/77").at("online")) == 12; }, 4000ms))
         << "cluster-wide room count";
     for (int i = 1; i <= 5; ++i)
-        post(i % 3, "/v1/push/room", "{\"room_id\":77,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+        post(i % 3, "/v1/push/room",
+             "{\"room_id\":77,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
     auto chat = members[4]->biz("room.chat", R"({"room_id":77,"text":"hello all nodes"})");
     ASSERT_TRUE(chat);
     ASSERT_EQ(chat->code(), 0);
@@ -142,10 +147,14 @@ TEST_F(ClusterTest, ARoomMessageIsNotSentToANodeWithoutMembers) {
     std::string enter = "{\"room_id\":" + std::to_string(room) + "}";
     ASSERT_TRUE(a->biz("room.enter", enter));
     ASSERT_TRUE(b->biz("room.enter", enter));
-    ASSERT_TRUE(eventually([&] { return num(get(2, "/v1/rooms/" + std::to_string(room)).at("online")) == 2; }, 4000ms));
+    ASSERT_TRUE(eventually(
+        [&] { return num(get(2, "/v1/rooms/" + std::to_string(room)).at("online")) == 2; },
+        4000ms));
     double skipped_before = metric(home_index, "livepush_cluster_room_nodes_skipped_total");
     for (int i = 0; i < 10; ++i)
-        post(2, "/v1/push/room", "{\"room_id\":" + std::to_string(room) + ",\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+        post(2, "/v1/push/room",
+             "{\"room_id\":" + std::to_string(room) +
+                 ",\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
     for (auto* c : {a.get(), b.get()})
         for (int i = 0; i < 10; ++i) ASSERT_TRUE(c->next_push()) << "message " << i;
     EXPECT_EQ(metric(2, "livepush_cluster_room_deliveries_total{direction=\"received\"}"), 0)
@@ -179,14 +188,16 @@ TEST_F(ClusterTest, KilledNodeUsersGoOfflineAndGetEveryQos1MessageElsewhere) {
             nodes_[1]->stop(SIGKILL, 5000ms);
         }
         if (i > 300 && i % 20 == 0) read_offline();
-        auto r = api_[0]->post("/v1/push/user", "{\"user_id\":800,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
+        auto r = api_[0]->post("/v1/push/user", "{\"user_id\":800,\"type\":\"m\",\"payload\":" +
+                                                    std::to_string(i) + ",\"qos\":1}");
         ASSERT_EQ(r.status, 200) << "accepted qos1 pushes keep being accepted: " << r.body;
         accepted.insert(std::stoull(std::string(r.json().at("msg_id").as_string())));
     }
     while (!read_offline() && std::chrono::steady_clock::now() - killed_at < 10s) {
         std::this_thread::sleep_for(50ms);
     }
-    ASSERT_TRUE(offline_at) << "users of a SIGKILLed node must read offline within 10 s of the kill";
+    ASSERT_TRUE(offline_at)
+        << "users of a SIGKILLed node must read offline within 10 s of the kill";
     EXPECT_LT(*offline_at - killed_at, 10s) << "timed from the kill";
     c.reset();
 
@@ -219,7 +230,8 @@ TEST_F(ClusterTest, RedisOutageDegradesAndRecoversByItself) {
     auto q1 = api_[0]->post("/v1/push/user", R"({"user_id":901,"type":"t","payload":1,"qos":1})");
     EXPECT_EQ(q1.status, 503) << q1.body;
     EXPECT_NE(q1.body.find("Redis"), std::string::npos) << "the error says what is missing";
-    EXPECT_EQ(metric(0, "livepush_inbox_redis_failures_total{op=\"append\"}"), 1) << "and the metric counts it";
+    EXPECT_EQ(metric(0, "livepush_inbox_redis_failures_total{op=\"append\"}"), 1)
+        << "and the metric counts it";
     post(0, "/v1/push/user", R"({"user_id":900,"type":"local","payload":1})");  // a local user
     auto local = a->next_push();
     ASSERT_TRUE(local) << "local pushes keep working without Redis";
@@ -245,7 +257,9 @@ TEST_F(ClusterTest, RedisOutageDegradesAndRecoversByItself) {
 }
 
 class ClusterWithAofTest : public ClusterTest {
-    std::vector<std::string> redis_args() override { return {"--appendonly", "yes", "--appendfsync", "always"}; }
+    std::vector<std::string> redis_args() override {
+        return {"--appendonly", "yes", "--appendfsync", "always"};
+    }
 };
 
 TEST_F(ClusterWithAofTest, AcceptedQos1SurvivesARedisRestart) {
@@ -271,7 +285,8 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     start_nodes({"--set", "delivery.retry_ms=30000", "--set", "cluster.node_ttl_ms=2000"});
     auto u = login(1, 970);  // on n2
     ASSERT_TRUE(routed(0, 970));
-    auto inflight = post(0, "/v1/push/user", R"({"user_id":970,"type":"inflight","payload":1,"qos":1})");
+    auto inflight =
+        post(0, "/v1/push/user", R"({"user_id":970,"type":"inflight","payload":1,"qos":1})");
     auto first = u->next_push();
     ASSERT_TRUE(first);
     EXPECT_EQ(first->type(), "inflight");  // not acked: it stays in flight (retry in 30 s)
@@ -287,8 +302,10 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     orphan.msg_id = 4242;
     orphan.type = "orphan";
     orphan.payload = "2";
-    orphan.sent_at_ms = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    orphan.sent_at_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     orphan.expires_at_ms = orphan.sent_at_ms + 3600'000;
     ASSERT_TRUE(inbox.append(970, orphan));
     EXPECT_FALSE(u->next_push(500ms)) << "nobody routed it yet";

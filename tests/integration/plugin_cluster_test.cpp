@@ -15,14 +15,13 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <thread>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "../plugins/kafka_mock.hpp"
 #include "cluster_fixture.hpp"
@@ -45,17 +44,20 @@ std::int64_t now_ms() {
         .count();
 }
 
-std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t anchor, std::uint64_t sender,
-                       int gift = 5, int count = 1, std::int64_t ts = 0) {
-    return "{\"event_id\":\"" + id + "\",\"room_id\":" + std::to_string(room) + ",\"anchor_id\":" +
-           std::to_string(anchor) + ",\"sender_id\":" + std::to_string(sender) +
-           ",\"channel_id\":7,\"gift_id\":" + std::to_string(gift) + ",\"count\":" + std::to_string(count) +
+std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t anchor,
+                       std::uint64_t sender, int gift = 5, int count = 1, std::int64_t ts = 0) {
+    return "{\"event_id\":\"" + id + "\",\"room_id\":" + std::to_string(room) +
+           ",\"anchor_id\":" + std::to_string(anchor) + ",\"sender_id\":" + std::to_string(sender) +
+           ",\"channel_id\":7,\"gift_id\":" + std::to_string(gift) +
+           ",\"count\":" + std::to_string(count) +
            ",\"value\":\"1.0\",\"ts_ms\":" + std::to_string(ts ? ts : now_ms()) + "}";
 }
 
-void produce_with_kcat(const std::string& bootstraps, const std::string& topic, const std::string& lines) {
+void produce_with_kcat(const std::string& bootstraps, const std::string& topic,
+                       const std::string& lines) {
     // -K: "key<TAB>value" per line, so events spread over partitions by their keys.
-    FILE* p = ::popen(("kcat -P -b " + bootstraps + " -t " + topic + " -K '\t' 2>/dev/null").c_str(), "w");
+    FILE* p = ::popen(
+        ("kcat -P -b " + bootstraps + " -t " + topic + " -K '\t' 2>/dev/null").c_str(), "w");
     ASSERT_NE(p, nullptr);
     std::fwrite(lines.data(), 1, lines.size(), p);
     ASSERT_EQ(::pclose(p), 0) << "kcat failed";
@@ -65,7 +67,8 @@ void produce_with_kcat(const std::string& bootstraps, const std::string& topic, 
 // times seen. qos1 pushes are acked, and a resend of a msg_id already seen (the ack crossed a
 // retry while this connection was not being read) counts once, as a client dedupes them.
 std::map<std::string, int> collect(Connection& c, const std::string& type, const std::string& field,
-                                   std::chrono::milliseconds quiet, std::size_t until_distinct = 0) {
+                                   std::chrono::milliseconds quiet,
+                                   std::size_t until_distinct = 0) {
     std::map<std::string, int> seen;
     std::set<std::uint64_t> msg_ids;
     while (auto f = c.wait_code(lp::codec::Code::Push, quiet)) {
@@ -102,31 +105,40 @@ TEST_F(PluginCluster, GiftEventsFromKafkaAreHandledOncePerClusterAndReachEveryNo
     }
     auto sender = login(2, 2150);
     // The group settles (each node joining makes it rebalance) before the events go in.
-    ASSERT_TRUE(eventually([&] {
-        double total = 0;
-        for (int n = 0; n < 3; ++n) {
-            const double p = metric(n, "livepush_kafka_assigned_partitions");
-            if (p <= 0) return false;
-            total += p;
-        }
-        return total == 6;
-    }, 20s)) << "the 6 partitions are spread over the 3 nodes";
+    ASSERT_TRUE(eventually(
+        [&] {
+            double total = 0;
+            for (int n = 0; n < 3; ++n) {
+                const double p = metric(n, "livepush_kafka_assigned_partitions");
+                if (p <= 0) return false;
+                total += p;
+            }
+            return total == 6;
+        },
+        20s))
+        << "the 6 partitions are spread over the 3 nodes";
 
     // 40 events keyed by their ids (spread over the 6 partitions, so over the 3 consumers), and
     // the first 10 again with other keys: landing on other partitions, other nodes see them.
     constexpr int kEvents = 40, kRepeats = 10;
     std::string lines;
-    for (int i = 0; i < kEvents; ++i) lines += "k" + std::to_string(i) + "\t" + gift_event("cg-" + std::to_string(i), 21, 2100, 2150) + "\n";
-    for (int i = 0; i < kRepeats; ++i) lines += "r" + std::to_string(i) + "\t" + gift_event("cg-" + std::to_string(i), 21, 2100, 2150) + "\n";
+    for (int i = 0; i < kEvents; ++i)
+        lines += "k" + std::to_string(i) + "\t" +
+                 gift_event("cg-" + std::to_string(i), 21, 2100, 2150) + "\n";
+    for (int i = 0; i < kRepeats; ++i)
+        lines += "r" + std::to_string(i) + "\t" +
+                 gift_event("cg-" + std::to_string(i), 21, 2100, 2150) + "\n";
     produce_with_kcat(kafka.bootstraps(), "gift", lines);
 
     for (int n = 0; n < 3; ++n) {
         auto seen = collect(*members[n], "gift.effect", "event_id", 15s, kEvents);
-        EXPECT_EQ(seen.size(), static_cast<std::size_t>(kEvents)) << "member on n" << n + 1 << " misses effects";
+        EXPECT_EQ(seen.size(), static_cast<std::size_t>(kEvents))
+            << "member on n" << n + 1 << " misses effects";
         for (const auto& [id, times] : seen) EXPECT_EQ(times, 1) << id << " twice on n" << n + 1;
     }
     auto confirmed = collect(*sender, "gift.confirmed", "event_id", 3s, kEvents);
-    EXPECT_EQ(confirmed.size(), static_cast<std::size_t>(kEvents)) << "the sender (on n3) confirms every gift";
+    EXPECT_EQ(confirmed.size(), static_cast<std::size_t>(kEvents))
+        << "the sender (on n3) confirms every gift";
     for (const auto& [id, times] : confirmed) EXPECT_EQ(times, 1) << id;
 
     double handled = 0, duplicates = 0;
@@ -167,21 +179,27 @@ TEST_F(PluginCluster, FeedReachesOnlineFollowersOutsideRoomsOnEveryNode) {
     auto pub = post(2, "/v1/feed/publish", R"({"anchor_id":300,"item":{"title":"live now"}})");
     ASSERT_TRUE(pub.contains("item_id"));
     const std::string item = std::to_string(json_u64(pub.at("item_id")));
-    ASSERT_TRUE(eventually([&] { return get(0, "/v1/feed/tasks/" + item).at("done").as_bool(); }, 10s));
+    ASSERT_TRUE(
+        eventually([&] { return get(0, "/v1/feed/tasks/" + item).at("done").as_bool(); }, 10s));
     auto task = get(1, "/v1/feed/tasks/" + item);
     EXPECT_EQ(json_u64(task.at("followers_done")), 5u);
-    EXPECT_EQ(json_u64(task.at("online")), 4u) << "3001, 3002, 3003, 3005 are online (3002/3003 are filtered later)";
+    EXPECT_EQ(json_u64(task.at("online")), 4u)
+        << "3001, 3002, 3003, 3005 are online (3002/3003 are filtered later)";
 
     for (auto* c : {outside1.get(), outside3.get()}) {
         auto got = collect(*c, "feed.item", "item_id", 3s, 1);
-        EXPECT_EQ(got, (std::map<std::string, int>{{item, 1}})) << "an online follower outside rooms gets it once";
+        EXPECT_EQ(got, (std::map<std::string, int>{{item, 1}}))
+            << "an online follower outside rooms gets it once";
     }
     for (auto* c : {in_room.get(), room_scene.get(), not_follower.get()}) {
-        EXPECT_TRUE(collect(*c, "feed.item", "item_id", 500ms).empty()) << "in a room, or not a follower: no push";
+        EXPECT_TRUE(collect(*c, "feed.item", "item_id", 500ms).empty())
+            << "in a room, or not a follower: no push";
     }
     // Every follower's recent list has it, read through any node; a non-follower's does not.
     for (std::uint64_t u = 3001; u <= 3006; ++u) {
-        auto items = get(static_cast<int>(u % 3), "/v1/feed/users/" + std::to_string(u)).at("items").as_array();
+        auto items = get(static_cast<int>(u % 3), "/v1/feed/users/" + std::to_string(u))
+                         .at("items")
+                         .as_array();
         const bool has = !items.empty() && std::to_string(json_u64(items[0].at("item_id"))) == item;
         EXPECT_EQ(has, u != 3006) << "recent list of " << u;
     }
@@ -191,30 +209,38 @@ TEST_F(PluginCluster, AFanOutWhoseNodesAllDieResumesWhenOneComesBack) {
     // The task and its job live in Redis: when every node is killed mid-fan-out, the node that
     // comes back (the claimed batch's TTR, 2 s here, having passed) finishes it where the task
     // record says it was, redoing at most the batch that was running.
-    start_nodes({"--set", "plugins.enabled=feed", "--set", "plugins.feed.batch_size=50", "--set", "jobs.ttr_ms=2000"});
+    start_nodes({"--set", "plugins.enabled=feed", "--set", "plugins.feed.batch_size=50", "--set",
+                 "jobs.ttr_ms=2000"});
     constexpr int kFollowers = 60000, kFirst = 400000;
     for (int chunk = 0; chunk < kFollowers; chunk += 20000) {
         std::string ids;
-        for (int i = chunk; i < chunk + 20000; ++i) ids += (ids.empty() ? "" : ",") + std::to_string(kFirst + i);
-        post(chunk / 20000 % 3, "/v1/feed/followers", "{\"anchor_id\":400,\"user_ids\":[" + ids + "]}");
+        for (int i = chunk; i < chunk + 20000; ++i)
+            ids += (ids.empty() ? "" : ",") + std::to_string(kFirst + i);
+        post(chunk / 20000 % 3, "/v1/feed/followers",
+             "{\"anchor_id\":400,\"user_ids\":[" + ids + "]}");
     }
     auto pub = post(0, "/v1/feed/publish", R"({"anchor_id":400,"item":{"title":"resume me"}})");
     const std::string item = std::to_string(json_u64(pub.at("item_id")));
     std::uint64_t done_before = 0;
-    ASSERT_TRUE(eventually([&] {
-        done_before = json_u64(get(1, "/v1/feed/tasks/" + item).at("followers_done"));
-        return done_before > 0;
-    }, 10s));
+    ASSERT_TRUE(eventually(
+        [&] {
+            done_before = json_u64(get(1, "/v1/feed/tasks/" + item).at("followers_done"));
+            return done_before > 0;
+        },
+        10s));
     for (auto& n : nodes_) ::kill(n->pid(), SIGKILL);  // all at once, then reaped
     for (auto& n : nodes_) n->stop(SIGKILL, 2000ms);
 
     start_node(1);  // one node comes back
     json::object task = get(1, "/v1/feed/tasks/" + item);
     ASSERT_FALSE(task.at("done").as_bool()) << "the kill came mid-way (the fan-out had ended)";
-    ASSERT_TRUE(eventually([&] {
-        task = get(1, "/v1/feed/tasks/" + item);
-        return task.at("done").as_bool();
-    }, 30s)) << "the fan-out resumes on the node that came back: " << json::serialize(task);
+    ASSERT_TRUE(eventually(
+        [&] {
+            task = get(1, "/v1/feed/tasks/" + item);
+            return task.at("done").as_bool();
+        },
+        30s))
+        << "the fan-out resumes on the node that came back: " << json::serialize(task);
     EXPECT_EQ(json_u64(task.at("followers_done")), static_cast<std::uint64_t>(kFollowers));
     for (int u : {kFirst, kFirst + kFollowers / 2, kFirst + kFollowers - 1}) {
         auto items = get(1, "/v1/feed/users/" + std::to_string(u)).at("items").as_array();
@@ -227,24 +253,30 @@ TEST_F(PluginCluster, PluginStoresCanLiveOnARedisOfTheirOwn) {
     // cluster.plugin_redis: routes and inboxes on one Redis, plugin stores and delayed jobs on
     // another (a big feed's recent lists must not crowd the routes).
     lp::testing::RedisServer plugin_redis;
-    start_nodes({"--set", "plugins.enabled=feed", "--set", "cluster.plugin_redis=127.0.0.1:" + std::to_string(plugin_redis.port())});
+    start_nodes({"--set", "plugins.enabled=feed", "--set",
+                 "cluster.plugin_redis=127.0.0.1:" + std::to_string(plugin_redis.port())});
     auto follower = login(1, 5001);
     ASSERT_TRUE(routed(2, 5001));
     post(0, "/v1/feed/follow", R"({"user_id":5001,"anchor_id":500})");
     auto pub = post(2, "/v1/feed/publish", R"({"anchor_id":500,"item":{"title":"own redis"}})");
     const std::string item = std::to_string(json_u64(pub.at("item_id")));
     auto got = collect(*follower, "feed.item", "item_id", 5s, 1);
-    EXPECT_EQ(got, (std::map<std::string, int>{{item, 1}})) << "the fan-out job ran from the plugin Redis";
+    EXPECT_EQ(got, (std::map<std::string, int>{{item, 1}}))
+        << "the fan-out job ran from the plugin Redis";
     auto keys_on = [](std::uint16_t port, const std::string& pattern) {
         std::string out;
-        FILE* p = ::popen(("redis-cli -p " + std::to_string(port) + " --scan --pattern '" + pattern + "'").c_str(), "r");
+        FILE* p =
+            ::popen(("redis-cli -p " + std::to_string(port) + " --scan --pattern '" + pattern + "'")
+                        .c_str(),
+                    "r");
         char buf[4096];
         std::size_t n;
         while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
         if (p) ::pclose(p);
         return out;
     };
-    EXPECT_NE(keys_on(plugin_redis.port(), "lp:plugin:feed:*"), "") << "the feed's keys are on the plugin Redis";
+    EXPECT_NE(keys_on(plugin_redis.port(), "lp:plugin:feed:*"), "")
+        << "the feed's keys are on the plugin Redis";
     EXPECT_NE(keys_on(plugin_redis.port(), "lp:jobs:*"), "") << "so are the delayed jobs";
     EXPECT_EQ(keys_on(redis_->port(), "lp:plugin:*"), "") << "and none on the routes' Redis";
     EXPECT_NE(keys_on(redis_->port(), "lp:node:*"), "") << "which keeps the cluster's own keys";
@@ -258,33 +290,45 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
     post(0, "/v1/rank/weekstar/config", R"({"channel_id":7,"gifts":[5],"web":true,"app":true})");
     auto cfg = get(2, "/v1/rank/weekstar/config?channel=7");
     ASSERT_TRUE(cfg.contains("gifts")) << json::serialize(cfg);
-    EXPECT_EQ(json::serialize(cfg.at("gifts")), R"(["5"])") << "a channel's first config counts at once, on every node";
+    EXPECT_EQ(json::serialize(cfg.at("gifts")), R"(["5"])")
+        << "a channel's first config counts at once, on every node";
 
     auto viewer = login(2, 7001);  // n3, in anchor 701's room
     ASSERT_TRUE(viewer->biz("room.enter", R"({"room_id":7100})"));
     // 702 reaches 3 first (t0), 701 reaches 3 later (t0 + 5 s), each through other nodes and in
     // the opposite order of arrival; 703 has 1; gift 6 is not a week-star gift.
     const std::int64_t t0 = now_ms() - 20000;
-    auto rk1 = api_[0]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000));
+    auto rk1 =
+        api_[0]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000));
     ASSERT_EQ(rk1.status, 202) << rk1.body;
     EXPECT_EQ(json::parse(rk1.body).at("counted").at("rank").at("weekstar"), true) << rk1.body;
-    ASSERT_EQ(api_[1]->post("/v1/gift/events", gift_event("rk-2", 7200, 702, 9002, 5, 2, t0 - 1000)).status, 202);
-    ASSERT_EQ(api_[2]->post("/v1/gift/events", gift_event("rk-3", 7200, 702, 9003, 5, 1, t0)).status, 202);
-    ASSERT_EQ(api_[2]->post("/v1/gift/events", gift_event("rk-4", 7300, 703, 9001, 5, 1, t0)).status, 202);
+    ASSERT_EQ(api_[1]
+                  ->post("/v1/gift/events", gift_event("rk-2", 7200, 702, 9002, 5, 2, t0 - 1000))
+                  .status,
+              202);
+    ASSERT_EQ(
+        api_[2]->post("/v1/gift/events", gift_event("rk-3", 7200, 702, 9003, 5, 1, t0)).status,
+        202);
+    ASSERT_EQ(
+        api_[2]->post("/v1/gift/events", gift_event("rk-4", 7300, 703, 9001, 5, 1, t0)).status,
+        202);
     auto rk5 = api_[1]->post("/v1/gift/events", gift_event("rk-5", 7300, 703, 9001, 6, 50, t0));
     ASSERT_EQ(rk5.status, 202) << rk5.body;
     EXPECT_EQ(json::parse(rk5.body).at("counted").at("rank").at("weekstar"), false)
         << "the answer says gift 6 counts on no board: " << rk5.body;
     // rk-1 again, through another node: counted once, and answered as a duplicate (the
     // answer's mark is in the shared store).
-    auto again = api_[2]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000));
+    auto again =
+        api_[2]->post("/v1/gift/events", gift_event("rk-1", 7100, 701, 9001, 5, 3, t0 + 5000));
     ASSERT_EQ(again.status, 200) << again.body;
     EXPECT_EQ(json::parse(again.body).at("duplicate"), true) << again.body;
 
     const std::string board = "/v1/rank/weekstar?channel=7&gift=5";
-    std::string expected = R"([{"user_id":"702","score":3,"rank":1},{"user_id":"701","score":3,"rank":2},{"user_id":"703","score":1,"rank":3}])";
+    std::string expected =
+        R"([{"user_id":"702","score":3,"rank":1},{"user_id":"701","score":3,"rank":2},{"user_id":"703","score":1,"rank":3}])";
     for (int n = 0; n < 3; ++n) {
-        ASSERT_TRUE(eventually([&] { return json::serialize(get(n, board).at("entries")) == expected; }, 5s))
+        ASSERT_TRUE(eventually(
+            [&] { return json::serialize(get(n, board).at("entries")) == expected; }, 5s))
             << "n" << n + 1 << ": " << json::serialize(get(n, board));
     }
     auto me = get(1, board + "&user=701").at("me");
@@ -315,11 +359,12 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
         ASSERT_EQ(r.status, 200) << r.body;
         EXPECT_EQ(r.body, first.body) << "n" << n + 1 << " reads another settlement";
     }
-    const std::string mark = "lp:plugin:rank:weekstar:settled_week:" +
-                             std::string(first.json().at("week").as_string());
+    const std::string mark =
+        "lp:plugin:rank:weekstar:settled_week:" + std::string(first.json().at("week").as_string());
     auto read_mark = [&] {
         std::string out;
-        FILE* p = ::popen(("redis-cli -p " + std::to_string(redis_->port()) + " GET " + mark).c_str(), "r");
+        FILE* p = ::popen(
+            ("redis-cli -p " + std::to_string(redis_->port()) + " GET " + mark).c_str(), "r");
         char buf[256];
         std::size_t n;
         while (p && (n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
@@ -337,7 +382,8 @@ TEST_F(PluginCluster, OneWeekStarBoardAcrossNodes) {
         EXPECT_EQ(r.body, first.body) << "the record changed (read on n" << n + 1 << ")";
     }
     const std::string this_week(get(0, board).at("week").as_string());
-    EXPECT_EQ(api_[1]->get("/v1/rank/weekstar/settled?channel=7&gift=5&week=" + this_week).status, 404);
+    EXPECT_EQ(api_[1]->get("/v1/rank/weekstar/settled?channel=7&gift=5&week=" + this_week).status,
+              404);
 }
 
 }  // namespace

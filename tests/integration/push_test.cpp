@@ -4,17 +4,16 @@
 // offline user, and metrics that move.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
 
 #include "http_client.hpp"
-#include "load-test/client.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "tests/integration/eventually.hpp"
 
@@ -32,7 +31,8 @@ using lp::testing::NodeProcess;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
-Options opts(const NodeProcess& n, Transport t = Transport::Tcp, bool json_body = false, bool text = false) {
+Options opts(const NodeProcess& n, Transport t = Transport::Tcp, bool json_body = false,
+             bool text = false) {
     Options o;
     o.transport = t;
     o.port = t == Transport::Tcp ? n.tcp_port() : n.ws_port();
@@ -42,7 +42,8 @@ Options opts(const NodeProcess& n, Transport t = Transport::Tcp, bool json_body 
     return o;
 }
 
-std::unique_ptr<Connection> login(const Options& o, std::uint64_t user, const std::string& platform = "android") {
+std::unique_ptr<Connection> login(const Options& o, std::uint64_t user,
+                                  const std::string& platform = "android") {
     auto c = std::make_unique<Connection>(o);
     EXPECT_FALSE(c->connect());
     auto r = c->login(token_for(user), platform);
@@ -97,8 +98,10 @@ TEST(PushApi, UsersAndBroadcastReachTheRightSessions) {
     NodeProcess node({"--loops", "2"});
     HttpClient api(node.api_port());
     std::vector<std::unique_ptr<Connection>> c;
-    for (int i = 0; i < 6; ++i) c.push_back(login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp), 60 + i));
-    auto r = post_ok(api, "/v1/push/users", R"({"user_ids":[60,61,62,"62",99],"type":"u","payload":"x"})");
+    for (int i = 0; i < 6; ++i)
+        c.push_back(login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp), 60 + i));
+    auto r = post_ok(api, "/v1/push/users",
+                     R"({"user_ids":[60,61,62,"62",99],"type":"u","payload":"x"})");
     EXPECT_EQ(num(r.at("sessions")), 3u);
     for (int i = 0; i < 3; ++i) {
         auto p = c[i]->next_push();
@@ -135,7 +138,9 @@ TEST(PushApi, ErrorsAreJsonWithTheRightStatus) {
     expect_error(api.post("/v1/push/user", R"({"user_id":1,"type":)"), 400);
     expect_error(api.post("/v1/push/user", R"({"user_id":"abc","type":"t","payload":1})"), 400);
     expect_error(api.post("/v1/push/room", R"({"room_id":1,"type":"t","payload":1,"qos":1})"), 400);
-    expect_error(api.post("/v1/push/user", "{\"user_id\":1,\"type\":\"t\",\"payload\":\"" + std::string(4096, 'x') + "\"}"), 413);
+    expect_error(api.post("/v1/push/user", "{\"user_id\":1,\"type\":\"t\",\"payload\":\"" +
+                                               std::string(4096, 'x') + "\"}"),
+                 413);
     expect_error(api.get("/v1/nothing/here"), 404);
     expect_error(api.get("/v1/push/user"), 405);
     EXPECT_EQ(nokey.get("/healthz").status, 200) << "healthz needs no key";
@@ -194,7 +199,8 @@ TEST(RoomPush, ReachesEveryMemberOnceOverEveryWireFormAndNobodyElse) {
         outsiders.push_back(login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp), 2000 + i));
         if (i % 2) enter(*outsiders.back(), 6);
     }
-    auto r = post_ok(api, "/v1/push/room", R"({"room_id":5,"type":"gift.effect","payload":{"gift":9},"exclude":[1003]})");
+    auto r = post_ok(api, "/v1/push/room",
+                     R"({"room_id":5,"type":"gift.effect","payload":{"gift":9},"exclude":[1003]})");
     EXPECT_EQ(num(r.at("room_seq")), 1u);
     for (int i = 0; i < 40; ++i) {
         auto p = members[i]->next_push(i == 3 ? 300ms : 5000ms);
@@ -223,12 +229,14 @@ TEST(RoomPush, CoalescedBatchesKeepRoomSeqOrder) {
     HttpClient api(node.api_port());
     std::vector<std::unique_ptr<Connection>> members;
     for (int i = 0; i < 20; ++i) {
-        members.push_back(login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp, i % 4 == 1), 3000 + i));
+        members.push_back(
+            login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp, i % 4 == 1), 3000 + i));
         enter(*members.back(), 8);
     }
     constexpr int kMessages = 300;
     for (int i = 1; i <= kMessages; ++i)
-        post_ok(api, "/v1/push/room", "{\"room_id\":8,\"type\":\"tick\",\"payload\":" + std::to_string(i) + "}");
+        post_ok(api, "/v1/push/room",
+                "{\"room_id\":8,\"type\":\"tick\",\"payload\":" + std::to_string(i) + "}");
     for (auto& m : members) {
         for (int i = 1; i <= kMessages; ++i) {
             auto p = m->next_push();
@@ -269,7 +277,9 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
         }
     });
     const std::string big = "\"" + std::string(16000, 'x') + "\"";
-    auto push = [&] { post_ok(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}"); };
+    auto push = [&] {
+        post_ok(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}");
+    };
     // The reader has read everything so far (or was kicked, which fails below).
     auto reader_caught_up = [&](int pushed) {
         return lp::testing::eventually(
@@ -295,7 +305,8 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
     stop = true;
     reading.join();
     auto m = api.get("/metrics").body;
-    EXPECT_EQ(metric_value(m, "livepush_slow_consumer_kicks_total"), 1) << "the sleeper, and only it";
+    EXPECT_EQ(metric_value(m, "livepush_slow_consumer_kicks_total"), 1)
+        << "the sleeper, and only it";
     EXPECT_FALSE(reader_kicked) << "a session that reads is never kicked";
     EXPECT_GE(read.load(), 1040);
     // The sleeper is closed. Its KICK sits behind everything it did not read: it arrives only
@@ -324,7 +335,8 @@ TEST(Qos1, NeverAckingClientGetsMaxAttemptsCopiesThenTheInboxHasIt) {
     NodeProcess node({"--delivery-retry-ms", "100", "--delivery-max-attempts", "3"});
     HttpClient api(node.api_port());
     auto c = login(opts(node), 80);
-    auto r = post_ok(api, "/v1/push/user", R"({"user_id":80,"type":"pk.result","payload":{"win":true},"qos":1})");
+    auto r = post_ok(api, "/v1/push/user",
+                     R"({"user_id":80,"type":"pk.result","payload":{"win":true},"qos":1})");
     std::uint64_t id = std::stoull(std::string(r.at("msg_id").as_string()));
     int copies = 0;
     auto until = std::chrono::steady_clock::now() + 2500ms;
@@ -368,7 +380,9 @@ TEST(Qos1, DisconnectWithMessagesInFlightThenReconnectGetsAllInOrder) {
     {
         auto c = login(opts(node), 82);
         for (int i = 0; i < 10; ++i) {
-            auto r = post_ok(api, "/v1/push/user", "{\"user_id\":82,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
+            auto r = post_ok(
+                api, "/v1/push/user",
+                "{\"user_id\":82,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
             sent.push_back(std::stoull(std::string(r.at("msg_id").as_string())));
         }
         // The window is 4: exactly the first four arrive while none is acked.
@@ -386,7 +400,9 @@ TEST(Qos1, DisconnectWithMessagesInFlightThenReconnectGetsAllInOrder) {
     }
     std::this_thread::sleep_for(200ms);
     for (int i = 10; i < 13; ++i) {  // and three more while offline
-        auto r = post_ok(api, "/v1/push/user", "{\"user_id\":82,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
+        auto r = post_ok(
+            api, "/v1/push/user",
+            "{\"user_id\":82,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
         EXPECT_EQ(num(r.at("stored")), 1u);
         sent.push_back(std::stoull(std::string(r.at("msg_id").as_string())));
     }
@@ -406,7 +422,8 @@ TEST(Inbox, CapKeepsTheNewestAndTtlDropsExpired) {
     NodeProcess node({"--inbox-max", "3"});
     HttpClient api(node.api_port());
     for (int i = 1; i <= 5; ++i)
-        post_ok(api, "/v1/push/user", "{\"user_id\":90,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
+        post_ok(api, "/v1/push/user",
+                "{\"user_id\":90,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
     post_ok(api, "/v1/push/user", R"({"user_id":91,"type":"short","payload":1,"qos":1,"ttl_s":1})");
     post_ok(api, "/v1/push/user", R"({"user_id":91,"type":"long","payload":2,"qos":1})");
     EXPECT_EQ(inbox_of(api, 90), 3u);
@@ -422,7 +439,8 @@ TEST(Inbox, CapKeepsTheNewestAndTtlDropsExpired) {
     ASSERT_TRUE(p);
     EXPECT_EQ(p->type(), "long") << "a message past its ttl_s is never delivered";
     EXPECT_FALSE(d->next_push(300ms));
-    EXPECT_GE(metric_value(api.get("/metrics").body, "livepush_inbox_dropped_total{reason=\"cap\"}"), 2);
+    EXPECT_GE(
+        metric_value(api.get("/metrics").body, "livepush_inbox_dropped_total{reason=\"cap\"}"), 2);
 }
 
 TEST(ImSend, ToAnOfflineUserIsDeliveredAtItsLogin) {
@@ -462,7 +480,9 @@ TEST(Recovery, ReEnterWithLastSeqReplaysTheGapInOrder) {
     std::uint64_t last_seq = first->room_seq();
     ASSERT_TRUE(b->biz("room.leave", R"({"room_id":11})"));
     std::vector<pb::Push> originals;
-    for (int i = 2; i <= 6; ++i) post_ok(api, "/v1/push/room", "{\"room_id\":11,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+    for (int i = 2; i <= 6; ++i)
+        post_ok(api, "/v1/push/room",
+                "{\"room_id\":11,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
     for (int i = 1; i <= 6; ++i) {
         auto p = stay->next_push();
         ASSERT_TRUE(p);
@@ -484,7 +504,8 @@ TEST(Recovery, ReEnterWithLastSeqReplaysTheGapInOrder) {
     post_ok(api, "/v1/push/room", R"({"room_id":11,"type":"t","payload":7})");
     auto live = b->next_push();
     ASSERT_TRUE(live);
-    EXPECT_EQ(live->room_seq(), originals.back().room_seq() + 1) << "live messages follow the replay";
+    EXPECT_EQ(live->room_seq(), originals.back().room_seq() + 1)
+        << "live messages follow the replay";
 }
 
 TEST(Recovery, AGapOlderThanTheHistoryIsReportedNotFilled) {
@@ -493,7 +514,8 @@ TEST(Recovery, AGapOlderThanTheHistoryIsReportedNotFilled) {
     auto stay = login(opts(node), 120);
     enter(*stay, 12);
     auto epoch = num(api.get("/v1/rooms/12").json().at("epoch"));
-    for (int i = 0; i < 10; ++i) post_ok(api, "/v1/push/room", R"({"room_id":12,"type":"t","payload":0})");
+    for (int i = 0; i < 10; ++i)
+        post_ok(api, "/v1/push/room", R"({"room_id":12,"type":"t","payload":0})");
     auto b = login(opts(node), 121);
     auto r = b->biz("room.enter", R"({"room_id":12,"last_seq":2})");
     ASSERT_TRUE(r);
@@ -503,10 +525,14 @@ TEST(Recovery, AGapOlderThanTheHistoryIsReportedNotFilled) {
     EXPECT_EQ(num(data.at("room_seq")), 10u);
     EXPECT_FALSE(b->next_push(300ms)) << "nothing is replayed for an unfillable gap";
     auto c = login(opts(node), 122);
-    auto wrong = c->biz("room.enter", "{\"room_id\":12,\"last_seq\":9,\"epoch\":" + std::to_string(epoch + 1) + "}");
+    auto wrong =
+        c->biz("room.enter",
+               "{\"room_id\":12,\"last_seq\":9,\"epoch\":" + std::to_string(epoch + 1) + "}");
     ASSERT_TRUE(wrong);
-    EXPECT_FALSE(json::parse(wrong->data()).at("recovered").as_bool()) << "another epoch is another room";
-    auto ok = c->biz("room.enter", "{\"room_id\":12,\"last_seq\":8,\"epoch\":" + std::to_string(epoch) + "}");
+    EXPECT_FALSE(json::parse(wrong->data()).at("recovered").as_bool())
+        << "another epoch is another room";
+    auto ok = c->biz("room.enter",
+                     "{\"room_id\":12,\"last_seq\":8,\"epoch\":" + std::to_string(epoch) + "}");
     ASSERT_TRUE(ok);
     EXPECT_TRUE(json::parse(ok->data()).at("recovered").as_bool());
 }
@@ -516,7 +542,9 @@ TEST(Recovery, LoginWithResumeReplaysAfterLoginResult) {
     HttpClient api(node.api_port());
     auto stay = login(opts(node), 130);
     enter(*stay, 13);
-    for (int i = 1; i <= 4; ++i) post_ok(api, "/v1/push/room", "{\"room_id\":13,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+    for (int i = 1; i <= 4; ++i)
+        post_ok(api, "/v1/push/room",
+                "{\"room_id\":13,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
     Connection c(opts(node, Transport::Ws, true));
     ASSERT_FALSE(c.connect());
     pb::RoomResume resume;
@@ -530,7 +558,8 @@ TEST(Recovery, LoginWithResumeReplaysAfterLoginResult) {
         ASSERT_TRUE(p);
         EXPECT_EQ(p->room_seq(), seq);
     }
-    EXPECT_EQ(num(api.get("/v1/rooms/13").json().at("online")), 2u) << "resume also re-enters the room";
+    EXPECT_EQ(num(api.get("/v1/rooms/13").json().at("online")), 2u)
+        << "resume also re-enters the room";
 }
 
 // ------------------------------------------------------------------ metrics

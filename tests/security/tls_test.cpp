@@ -46,9 +46,12 @@ constexpr int kMaxUnread = 256;
 // A self-signed EC certificate for localhost in `dir`; returns {cert, key}.
 std::pair<std::string, std::string> make_certificate(const TempDir& dir) {
     std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
-    std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                      "-keyout " + key + " -out " + cert + " -days 1 -subj /CN=localhost "
-                      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout " +
+        key + " -out " + cert +
+        " -days 1 -subj /CN=localhost "
+        "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) return {};
     return {cert, key};
 }
@@ -94,7 +97,8 @@ void push_until(const std::atomic<bool>& stop, std::uint16_t api_port, std::atom
     // Each push is a shared chunk of a few KiB ahead of the short replies in the queue, so
     // a write is larger than what asio's SSL stream hands OpenSSL in one step (8 KiB) and
     // the replies behind the pushes are read from the queue turns later.
-    const std::string body = R"({"user_ids":[71,72],"type":"t","payload":")" + std::string(3000, 'p') + R"("})";
+    const std::string body =
+        R"({"user_ids":[71,72],"type":"t","payload":")" + std::string(3000, 'p') + R"("})";
     while (!stop.load()) {
         if (posted.load() - std::min(ws_read.load(), tcp_read.load()) >= kMaxUnread) {
             std::this_thread::sleep_for(1ms);
