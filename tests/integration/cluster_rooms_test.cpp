@@ -216,6 +216,8 @@ TEST_F(ClusterRoomsTest, RoomStateAndOnlineAgreeOnAllNodes) {
 TEST_F(ClusterRoomsTest, PresenceIsCompleteFromAnotherNode) {
     start_nodes();
     auto ws = login(0, 7301, "android", Transport::Ws);
+    // Presence from another node reads the route a LOGIN binds after LOGIN_RESULT.
+    for (int n = 1; n < kNodes; ++n) ASSERT_TRUE(routed(n, 7301));
     ASSERT_TRUE(ws->biz("room.enter", R"({"room_id":5301})"));
     for (int n = 1; n < kNodes; ++n) {
         auto u = get(n, "/v1/users/7301");

@@ -46,6 +46,8 @@ std::uint64_t num(const json::value& v) {
 TEST_F(ClusterTest, UserPushCrossesNodesQos0AndQos1) {
     start_nodes();
     auto c = login(1, 500);  // on n2
+    ASSERT_TRUE(routed(0, 500));
+    ASSERT_TRUE(routed(2, 500));
     auto r0 = post(0, "/v1/push/user", R"({"user_id":500,"type":"q0","payload":{"a":1}})");
     EXPECT_EQ(num(r0.at("sessions")), 1u);
     auto p0 = c->next_push();
@@ -70,6 +72,9 @@ TEST_F(ClusterTest, PresenceAndDuplicateLoginAcrossNodes) {
     start_nodes();
     auto first = login(0, 600, "android");
     auto web = login(1, 600, "web");
+    // Both LOGINs bind their routes in Redis after LOGIN_RESULT: presence is read once both are.
+    ASSERT_TRUE(eventually(
+        [&] { return get(0, "/v1/users/600").at("sessions").as_array().size() == 2; }, 10000ms));
     for (int n = 0; n < 3; ++n) {
         auto u = get(n, "/v1/users/600");
         EXPECT_TRUE(u.at("online").as_bool()) << "presence from n" << n + 1;
@@ -165,6 +170,7 @@ TEST_F(ClusterTest, ARoomMessageIsNotSentToANodeWithoutMembers) {
 TEST_F(ClusterTest, KilledNodeUsersGoOfflineAndGetEveryQos1MessageElsewhere) {
     start_nodes();
     auto c = login(1, 800);  // on n2, never acks
+    ASSERT_TRUE(routed(0, 800));
     std::set<std::uint64_t> accepted;
     // "Offline within 10 s" is timed from the kill: the user's state is read while the pushes
     // after the kill go on, and afterwards until 10 s after the kill at most.
@@ -278,6 +284,7 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     // logging in again, and a message already in flight to it is not sent twice.
     start_nodes({"--set", "delivery.retry_ms=30000", "--set", "cluster.node_ttl_ms=2000"});
     auto u = login(1, 970);  // on n2
+    ASSERT_TRUE(routed(0, 970));
     auto inflight =
         post(0, "/v1/push/user", R"({"user_id":970,"type":"inflight","payload":1,"qos":1})");
     auto first = u->next_push();

@@ -164,6 +164,10 @@ TEST_F(PkCluster, ANodeKilledMidPkDoesNotStopOrRepeatItsTransitions) {
             200);
     auto anchor11 = ::login(*nodes[1], 11, 111);
     auto anchor12 = ::login(*nodes[2], 12, 112);
+    // The invite (through n1) pushes pk.state to both anchors: their routes must be bound first
+    // (a LOGIN binds its route in Redis after LOGIN_RESULT).
+    ASSERT_TRUE(routed(0, 11));
+    ASSERT_TRUE(routed(0, 12));
     auto inv = api[0]->post("/v1/pk/invite",
                             R"({"from_anchor":11,"from_room":111,"to_anchor":12,"to_room":112})");
     ASSERT_EQ(inv.status, 200) << inv.body;

@@ -169,6 +169,8 @@ TEST_F(PluginCluster, FeedReachesOnlineFollowersOutsideRoomsOnEveryNode) {
     auto s = room_scene->biz("scene.set", R"({"scene":"room"})");
     ASSERT_TRUE(s && s->code() == 0);
     ASSERT_TRUE(outside3->biz("scene.set", R"({"scene":"square"})"));
+    // The fan-out reads who is online from the routes, which a LOGIN binds after LOGIN_RESULT.
+    for (std::uint64_t u : {3001, 3002, 3003, 3005, 3006}) ASSERT_TRUE(routed(2, u)) << u;
     // Follows through two nodes, one by one and in bulk; 3004 stays offline.
     post(0, "/v1/feed/follow", R"({"user_id":3001,"anchor_id":300})");
     post(1, "/v1/feed/followers", R"({"anchor_id":300,"user_ids":[3002,3003,3004,3005]})");
@@ -254,6 +256,7 @@ TEST_F(PluginCluster, PluginStoresCanLiveOnARedisOfTheirOwn) {
     start_nodes({"--set", "plugins.enabled=feed", "--set",
                  "cluster.plugin_redis=127.0.0.1:" + std::to_string(plugin_redis.port())});
     auto follower = login(1, 5001);
+    ASSERT_TRUE(routed(2, 5001));
     post(0, "/v1/feed/follow", R"({"user_id":5001,"anchor_id":500})");
     auto pub = post(2, "/v1/feed/publish", R"({"anchor_id":500,"item":{"title":"own redis"}})");
     const std::string item = std::to_string(json_u64(pub.at("item_id")));

@@ -15,6 +15,7 @@
 #include "livepush.pb.h"
 #include "load-test/client.hpp"
 #include "node_process.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace {
 
@@ -253,8 +254,11 @@ TEST(RoomPush, CoalescedBatchesKeepRoomSeqOrder) {
 }
 
 TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadingIs) {
-    NodeProcess node(
-        {"--loops", "1", "--send-queue-max-bytes", "262144", "--room-coalesce-ms", "100"});
+    // A batch is exactly 40 messages (--room-coalesce-max), never cut by the window (a minute,
+    // longer than the test): how the pushes are spread in time cannot split or merge batches.
+    constexpr int kBatch = 40;
+    NodeProcess node({"--loops", "1", "--send-queue-max-bytes", "262144", "--room-coalesce-ms",
+                      "60000", "--room-coalesce-max", std::to_string(kBatch)});
     HttpClient api(node.api_port());
     auto reader = login(opts(node), 4000);
     auto sleeper = login(opts(node), 4001);
@@ -276,15 +280,28 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
     auto push = [&] {
         post_ok(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}");
     };
-    // 40 x 16 KB inside one coalescing window: one 640 KB batch, over the 256 KB bound, queued
-    // to sessions that had read everything: nobody is slow yet.
-    for (int i = 0; i < 40; ++i) push();
-    std::this_thread::sleep_for(300ms);
+    // The reader has read everything so far (or was kicked, which fails below).
+    auto reader_caught_up = [&](int pushed) {
+        return lp::testing::eventually(
+            [&] { return read.load() >= pushed || reader_kicked.load(); }, 20000ms);
+    };
+    // 40 x 16 KB: one 640 KB batch, over the 256 KB bound, queued to sessions that had read
+    // everything: nobody is slow yet.
+    for (int i = 0; i < kBatch; ++i) push();
+    EXPECT_TRUE(reader_caught_up(kBatch)) << "the first batch reached the reader";
     EXPECT_EQ(metric_value(api.get("/metrics").body, "livepush_slow_consumer_kicks_total"), 0)
         << "one big batch to sessions with empty queues is not slowness";
-    // The room keeps going (16 MB): the sleeper's kernel buffers fill, then its queue.
-    for (int i = 0; i < 1000; ++i) push();
-    std::this_thread::sleep_for(500ms);
+    // The room keeps going (16 MB): the sleeper's kernel buffers fill, then its queue. The
+    // room goes at the reader's pace (each batch once it has read the one before): a reader
+    // that a loaded machine starves of CPU falls behind an unpaced room, and a session that
+    // has not read what is queued when the next batch comes is slow by definition. Paced,
+    // every batch reaches the reader's empty queue and the sleeper's full one.
+    int pushed = kBatch;
+    for (int b = 0; b < 1000 / kBatch && !reader_kicked; ++b) {
+        for (int i = 0; i < kBatch; ++i) push();
+        pushed += kBatch;
+        if (!reader_caught_up(pushed)) break;
+    }
     stop = true;
     reading.join();
     auto m = api.get("/metrics").body;
