@@ -225,6 +225,48 @@ int mint_token(int argc, char** argv) {
 
 }  // namespace
 
+namespace {
+
+// --dev: the development secret and API key, so that a first try needs nothing else.
+void print_dev_banner(const lp::app::Config& c) {
+    // Only the built-in development values are printed; a secret the operator gave is not.
+    auto shown = [](const std::string& value, const char* builtin) {
+        return value == builtin ? value
+                                : std::string(value.empty() ? "(none)" : "(set; not printed)");
+    };
+    std::printf(
+        "livepushd --dev: development secret and API key (never use them in production)\n"
+        "  auth.jwt_secret = %s\n  api.key         = %s\n"
+        "  listeners not set explicitly are on 127.0.0.1 only\n"
+        "  mint a token:     livepushd token --dev --user 1\n",
+        shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
+}
+
+// Serves until SIGINT/SIGTERM, running the node's housekeeping once a second; returns the signal.
+int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& signals,
+                     lp::app::Node& node) {
+    int got = 0;
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+        got = sig;
+        main_io.stop();
+    });
+    // Housekeeping once a second: rooms without members, expired inbox messages.
+    boost::asio::steady_timer housekeeping(main_io);
+    std::function<void()> tick = [&] {
+        housekeeping.expires_after(std::chrono::seconds(1));
+        housekeeping.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            node.housekeeping();
+            tick();
+        });
+    };
+    tick();
+    main_io.run();
+    return got;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "token") == 0) return mint_token(argc - 2, argv + 2);
 
@@ -253,19 +295,7 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 
-    if (c.dev) {
-        // Only the built-in development values are printed; a secret the operator gave is not.
-        auto shown = [](const std::string& value, const char* builtin) {
-            return value == builtin ? value
-                                    : std::string(value.empty() ? "(none)" : "(set; not printed)");
-        };
-        std::printf(
-            "livepushd --dev: development secret and API key (never use them in production)\n"
-            "  auth.jwt_secret = %s\n  api.key         = %s\n"
-            "  listeners not set explicitly are on 127.0.0.1 only\n"
-            "  mint a token:     livepushd token --dev --user 1\n",
-            shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
-    }
+    if (c.dev) print_dev_banner(c);
 
     // SIGTERM/SIGINT are caught from here on, before the node starts and long before the ready
     // line: a signal that comes early (a supervisor, or a test, stopping a node it just started)
@@ -287,24 +317,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     spdlog::info("{}", ready);
 
-    int got = 0;
-    signals.async_wait([&](const boost::system::error_code&, int sig) {
-        got = sig;
-        main_io.stop();
-    });
-    // Housekeeping once a second: rooms without members, expired inbox messages.
-    boost::asio::steady_timer housekeeping(main_io);
-    std::function<void()> tick = [&] {
-        housekeeping.expires_after(std::chrono::seconds(1));
-        housekeeping.async_wait([&](const boost::system::error_code& ec) {
-            if (ec) return;
-            node->housekeeping();
-            tick();
-        });
-    };
-    tick();
-    main_io.run();
-
+    const int got = run_until_signal(main_io, signals, *node);
     spdlog::info("signal {}: shutting down", got);
     node->shutdown();
     spdlog::info("stopped");
