@@ -6,6 +6,9 @@
 // from that row, so a new setting is one new line and can never be reachable one way but not
 // another. Values are checked as they are applied, so an error can say where the bad value came
 // from. Start-up policy (a secret is required, TLS needs both files, ...) belongs to main().
+//
+// Why one file of ~800 lines: over half of it is kSchema, the one table of every setting; the
+// rest is the few functions that read that table. Split, the table would lose its one place.
 #include "app/config.hpp"
 
 #include <toml++/toml.h>

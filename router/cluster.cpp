@@ -1,4 +1,6 @@
-// router/cluster: see cluster.hpp.
+// router/cluster: see cluster.hpp. Rooms across nodes (homes, subscriptions, recovery) are in
+// cluster_rooms.cpp; this file is users, kicks, node liveness and the link dispatch, ~600 lines
+// because each link message's handler sits next to the state it changes.
 #include "router/cluster.hpp"
 
 #include <spdlog/spdlog.h>

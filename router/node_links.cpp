@@ -1,4 +1,5 @@
-// router/node_links: see node_links.hpp.
+// router/node_links: see node_links.hpp. One file (~600 lines) because it is one connection
+// state machine per peer (connect, TLS, hello, queue, retry) and the listener's mirror of it.
 #include "router/node_links.hpp"
 
 #include <spdlog/spdlog.h>
