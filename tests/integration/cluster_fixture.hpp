@@ -91,7 +91,9 @@ protected:
             [&] {
                 auto r = api_[node]->get("/v1/users/" + std::to_string(user));
                 if (r.status != 200) return false;
-                const auto* online = r.json().as_object().if_contains("online");
+                const boost::json::value body = r.json();  // kept: `online` points into it
+                const auto* online =
+                    body.is_object() ? body.as_object().if_contains("online") : nullptr;
                 return online && online->is_bool() && online->as_bool();
             },
             std::chrono::milliseconds(10000));
