@@ -101,8 +101,8 @@ TEST_F(ClusterRoomOnline, MembersOnEveryNodeGetTheCountOfEveryNode) {
         ASSERT_TRUE(member[n]->biz("room.enter", enter(93))) << "on n" << n + 1;
     }
     for (int n = 0; n < 3; ++n)
-        EXPECT_TRUE(gets_count(*member[n], 3)) << "the member on n" << n + 1
-                                               << " sees all three nodes' members";
+        EXPECT_TRUE(gets_count(*member[n], 3))
+            << "the member on n" << n + 1 << " sees all three nodes' members";
     ASSERT_TRUE(eventually(
         [&] {
             double total = 0;
