@@ -112,4 +112,20 @@ TEST_F(ClusterRoomOnline, MembersOnEveryNodeGetTheCountOfEveryNode) {
         10000ms));
 }
 
+// The home has no member of its own: it still knows the count (the other nodes' reports)
+// and sends it to them.
+TEST_F(ClusterRoomOnline, AHomeWithoutMembersSendsTheCountToTheOtherNodes) {
+    start_nodes({"--set", "room.online_interval_ms=200"});
+    std::uint64_t id = 0;
+    for (std::uint64_t r = 6000; r < 6200 && id == 0; ++r)
+        if (get(0, "/v1/rooms/" + std::to_string(r)).at("home").as_string() == "n3") id = r;
+    ASSERT_NE(id, 0u) << "no room homed at n3";
+    auto a = login(0, 41);
+    auto b = login(1, 42);
+    ASSERT_TRUE(a->biz("room.enter", enter(id)));
+    ASSERT_TRUE(b->biz("room.enter", enter(id)));
+    EXPECT_TRUE(gets_count(*a, 2)) << "on n1";
+    EXPECT_TRUE(gets_count(*b, 2)) << "on n2";
+}
+
 }  // namespace
