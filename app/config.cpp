@@ -134,6 +134,8 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "recent messages kept per room for recovery (room.enter last_seq)"},
     {"room.history_ttl_s", "--room-history-ttl-s", &field_of<&C::room, &C::Room::history_ttl_s>,
      ValueCheck::None, "how long a room keeps a message for recovery, in seconds"},
+    {"room.online_interval_ms", "--room-online-interval-ms", &field_of<&C::room, &C::Room::online_interval_ms>,
+     ValueCheck::None, "room.online {count} to a room's members at most this often, when the count (on every node) changed; 0 = off", Bounds{0, 3600000}},
     {"delivery.window", "--delivery-window", &field_of<&C::delivery, &C::Delivery::window>,
      ValueCheck::None, "qos1 messages in flight per session; more wait in order"},
     {"delivery.retry_ms", "--delivery-retry-ms", &field_of<&C::delivery, &C::Delivery::retry_ms>,

@@ -74,6 +74,8 @@ struct Config {
         // Recent messages kept per room for recovery, and for how long.
         std::uint32_t history_max = server::kDefaultRoomHistoryMax;
         std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
+        // room.online {count} to members at most this often, when it changed; 0 = off.
+        std::uint32_t online_interval_ms = as_ms(server::kDefaultRoomOnlineInterval);
     } room;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session

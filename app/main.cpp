@@ -250,8 +250,10 @@ int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& 
         got = sig;
         main_io.stop();
     });
-    // Housekeeping once a second: rooms without members, expired inbox messages.
-    boost::asio::steady_timer housekeeping(main_io);
+    // Housekeeping once a second: rooms without members, expired inbox messages; and the
+    // room.online sweep every room.online_interval_ms (0: off).
+    boost::asio::steady_timer housekeeping(main_io), room_online(main_io);
+    const std::chrono::milliseconds online_every = node.room_online_interval();
     std::function<void()> tick = [&] {
         housekeeping.expires_after(std::chrono::seconds(1));
         housekeeping.async_wait([&](const boost::system::error_code& ec) {
@@ -260,7 +262,16 @@ int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& 
             tick();
         });
     };
+    std::function<void()> online_tick = [&] {
+        room_online.expires_after(online_every);
+        room_online.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            node.room_online_sweep();
+            online_tick();
+        });
+    };
     tick();
+    if (online_every.count() > 0) online_tick();
     main_io.run();
     return got;
 }

@@ -96,6 +96,10 @@ server::ServerOptions server_options(const Config& c) {
     return so;
 }
 
+std::chrono::milliseconds room_online_interval(const Config& c) {
+    return std::chrono::milliseconds(c.room.online_interval_ms);
+}
+
 handlers::GatewayOptions gateway_options(const Config& c) {
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;

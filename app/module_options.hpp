@@ -8,6 +8,7 @@
 // It never builds a module object, starts a thread or touches the network; app/node does that.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ std::string jwt_policy_from(const Config& c, auth::JwtPolicy& out);
 server::ServerOptions server_options(const Config& c);
 // Throws std::runtime_error naming the key when the token rules cannot be loaded.
 handlers::GatewayOptions gateway_options(const Config& c);
+// room.online_interval_ms: how often the room.online sweep runs; 0 = off.
+std::chrono::milliseconds room_online_interval(const Config& c);
 ack::DeliveryOptions delivery_options(const Config& c);
 // Cluster mode. `bound_tcp_port` is the client port really bound (for cluster.advertise with
 // port 0). The node-number hooks are the caller's (they point into the gateway).

@@ -36,6 +36,7 @@
 #include "router/cluster_metrics.hpp"
 #include "router/cluster_routing.hpp"
 #include "router/local_routing.hpp"
+#include "router/room_online.hpp"
 #include "server/server.hpp"
 #include "server/server_metrics.hpp"
 
@@ -105,6 +106,7 @@ struct Node::Parts {
     Config config;
     std::unique_ptr<router::Cluster> cluster;
     std::unique_ptr<router::Routing> routing;  // over `cluster` when set, else local
+    std::unique_ptr<router::RoomOnline> room_online;
     NodeDeliveryHooks hooks;
     std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
@@ -163,6 +165,8 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     }
     p_->hooks.delivery = p_->delivery.get();
     p_->gateway->attach(hub, p_->hooks, *p_->routing);
+    p_->room_online = std::make_unique<router::RoomOnline>(
+        *p_->routing, [ids = &p_->gateway->msg_ids()] { return ids->next(); });
 
     p_->push = std::make_unique<push::PushService>(
         p_->server->hub(), *p_->delivery, p_->gateway->msg_ids(), c.cluster.node_id,
@@ -274,6 +278,14 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
 
 // Every module writes its own families (each family whole, in one place); the HTTP API appends
 // its request families to this text.
+void Node::room_online_sweep() {
+    p_->room_online->sweep();
+}
+
+std::chrono::milliseconds Node::room_online_interval() const {
+    return app::room_online_interval(p_->config);
+}
+
 std::string Node::metrics_text() const {
     codec::PromText m;
     auto& server = *p_->server;
@@ -286,6 +298,9 @@ std::string Node::metrics_text() const {
         router::write_metrics(m, *cluster);
         redis::write_metrics(m, cluster->redis().stats(), p_->plugins.plugin_redis.get());
     }
+    m.counter("livepush_room_online_pushes_total",
+              "room.online pushes published by this node (one per room whose count changed)",
+              p_->room_online->pushes());
     write_configured_limits(m, p_->config);
     p_->plugins.host->write_metrics(m);
     plugins::write_metrics(m, p_->plugins.job_runner->stats(), p_->plugins.jobs->pending());

@@ -4,6 +4,7 @@
 // signal.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,9 @@ public:
     void shutdown();
     // Periodic housekeeping (rooms without members, expired inbox messages); once a second.
     void housekeeping();
+    // room.online to rooms whose count changed; every room_online_interval() (0: never).
+    void room_online_sweep();
+    std::chrono::milliseconds room_online_interval() const;
     std::string metrics_text() const;
 
 private:

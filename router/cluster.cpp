@@ -424,35 +424,40 @@ Cluster::RoomPublished Cluster::publish_as_home(const RoomPublish& p) {
     };
     // Runs under the room's lock: the frames reach each link's queue in room_seq order.
     auto forward = [&](const server::RoomPacketPtr& packet) {
-        std::vector<std::string> targets;
-        {
-            std::lock_guard lock(home_mu_);
-            auto it = home_members_.find(p.room);
-            if (it != home_members_.end())
-                for (const auto& [node, count] : it->second) targets.push_back(node);
-        }
-        std::size_t live = nodes().size();
-        std::size_t others = live > 0 ? live - 1 : 0;
-        if (others > targets.size())
-            stats_.room_nodes_skipped.fetch_add(others - targets.size(), std::memory_order_relaxed);
-        if (targets.empty()) return;
-        pbc::RoomDelivery d;
-        d.set_room_id(p.room);
-        d.set_room_seq(packet->seq);
-        d.set_epoch(packet->epoch);
-        d.set_msg_id(p.msg_id);
-        d.set_type(p.type);
-        d.set_payload(p.payload);
-        d.set_sent_at_ms(p.sent_at_ms);
-        for (auto u : p.exclude) d.add_exclude(u);
-        std::string body = d.SerializeAsString();
-        for (const auto& node : targets) {
-            stats_.room_deliveries_sent.fetch_add(1, std::memory_order_relaxed);
-            links_->send(node, link_addr_of(node), codec::Code::LinkRoomDeliver, body);
-        }
+        forward_to_member_nodes(p, packet->seq, packet->epoch);
     };
     auto pub = hub_.publish_room(p.room, build, p.exclude, /*create=*/true, forward);
     return {true, pub.seq};
+}
+
+void Cluster::forward_to_member_nodes(const RoomPublish& p, std::uint64_t seq,
+                                      std::uint64_t epoch) {
+    std::vector<std::string> targets;
+    {
+        std::lock_guard lock(home_mu_);
+        auto it = home_members_.find(p.room);
+        if (it != home_members_.end())
+            for (const auto& [node, count] : it->second) targets.push_back(node);
+    }
+    std::size_t live = nodes().size();
+    std::size_t others = live > 0 ? live - 1 : 0;
+    if (others > targets.size())
+        stats_.room_nodes_skipped.fetch_add(others - targets.size(), std::memory_order_relaxed);
+    if (targets.empty()) return;
+    pbc::RoomDelivery d;
+    d.set_room_id(p.room);
+    d.set_room_seq(seq);
+    d.set_epoch(epoch);
+    d.set_msg_id(p.msg_id);
+    d.set_type(p.type);
+    d.set_payload(p.payload);
+    d.set_sent_at_ms(p.sent_at_ms);
+    for (auto u : p.exclude) d.add_exclude(u);
+    std::string body = d.SerializeAsString();
+    for (const auto& node : targets) {
+        stats_.room_deliveries_sent.fetch_add(1, std::memory_order_relaxed);
+        links_->send(node, link_addr_of(node), codec::Code::LinkRoomDeliver, body);
+    }
 }
 
 std::optional<std::uint64_t> Cluster::room_online(std::uint64_t room) {

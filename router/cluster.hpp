@@ -174,6 +174,11 @@ public:
     };
     RoomAtHome room_at_home(std::uint64_t room);
     std::optional<std::uint64_t> room_online(std::uint64_t room);
+    // Rooms this node is the home of with members on any node, with their count on every node.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online();
+    // On the home: to the room's members here and on the subscribed nodes, with room_seq 0
+    // (outside the room's seq and history: see Hub::publish_unsequenced).
+    void publish_unsequenced(const RoomPublish& p);
 
     // ---- nodes
     std::vector<NodeInfo> nodes() const;  // live nodes, as last seen
@@ -183,6 +188,9 @@ public:
         peer_gone_ = std::move(hook);
     }
     std::string home_of(std::uint64_t room) const;
+    // On the home, under the room's lock: p as a RoomDelivery (seq, epoch) to the nodes with
+    // members.
+    void forward_to_member_nodes(const RoomPublish& p, std::uint64_t seq, std::uint64_t epoch);
     // Client address of another live node for `user` (drain's reconnect_to), or empty.
     std::string other_node_for(std::uint64_t user) const;
 

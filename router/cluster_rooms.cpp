@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <future>
 #include <mutex>
+#include <unordered_map>
 
 #include "cluster.pb.h"
 #include "codec/wall_clock.hpp"
@@ -44,6 +45,31 @@ std::uint64_t Cluster::online_elsewhere_locked(std::uint64_t room,
 
 std::uint64_t Cluster::room_online_elsewhere(std::uint64_t room) const {
     return online_elsewhere_locked(room, {});
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> Cluster::home_rooms_online() {
+    std::unordered_map<std::uint64_t, std::uint64_t> count;
+    for (const auto& [room, here] : hub_.rooms_with_members()) count[room] = here;
+    {
+        std::lock_guard lock(home_mu_);
+        for (const auto& [room, nodes] : home_members_)
+            for (const auto& [node, n] : nodes) count[room] += n;
+    }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+    for (const auto& [room, n] : count)
+        if (n > 0 && room_is_home(room)) out.emplace_back(room, n);
+    return out;
+}
+
+void Cluster::publish_unsequenced(const RoomPublish& p) {
+    hub_.publish_unsequenced(
+        p.room,
+        server::push_packet({.msg_id = p.msg_id,
+                             .type = p.type,
+                             .payload = p.payload,
+                             .sent_at_ms = p.sent_at_ms,
+                             .room_id = p.room}),
+        [&](const server::RoomPacketPtr& packet) { forward_to_member_nodes(p, 0, packet->epoch); });
 }
 
 void Cluster::on_room_sub(const std::string& from, const pbc::RoomSub& m) {

@@ -67,6 +67,14 @@ ClusterRouting::RoomView ClusterRouting::room_view(std::uint64_t room) {
     return v;
 }
 
+std::vector<std::pair<std::uint64_t, std::uint64_t>> ClusterRouting::home_rooms_online() {
+    return cluster_.home_rooms_online();
+}
+
+void ClusterRouting::publish_room_unsequenced(const RoomMessage& m) {
+    cluster_.publish_unsequenced(m);
+}
+
 ClusterRouting::UsersPushed ClusterRouting::push_users(const std::vector<std::uint64_t>& users,
                                                        const UserMessage& m, LocalDelivery& here) {
     UsersPushed out;

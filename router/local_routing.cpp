@@ -32,6 +32,18 @@ LocalRouting::RoomView LocalRouting::room_view(std::uint64_t room) {
     return {st.online, st.seq, st.epoch, {}};
 }
 
+std::vector<std::pair<std::uint64_t, std::uint64_t>> LocalRouting::home_rooms_online() {
+    return hub_.rooms_with_members();
+}
+
+void LocalRouting::publish_room_unsequenced(const RoomMessage& m) {
+    hub_.publish_unsequenced(m.room, server::push_packet({.msg_id = m.msg_id,
+                                                          .type = m.type,
+                                                          .payload = m.payload,
+                                                          .sent_at_ms = m.sent_at_ms,
+                                                          .room_id = m.room}));
+}
+
 LocalRouting::UsersPushed LocalRouting::push_users(const std::vector<std::uint64_t>& users,
                                                    const UserMessage& m, LocalDelivery& here) {
     UsersPushed out;

@@ -30,6 +30,8 @@ public:
     std::uint64_t publish_room(RoomMessage m) override;
     RoomPublished publish_room_wait(RoomMessage m) override;
     RoomView room_view(std::uint64_t room) override;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() override;
+    void publish_room_unsequenced(const RoomMessage& m) override;
 
     UsersPushed push_users(const std::vector<std::uint64_t>& users, const UserMessage& m,
                            LocalDelivery& here) override;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "server/outbound.hpp"
@@ -114,6 +115,12 @@ public:
         std::string home;  // the node that assigns the room's seq; empty on an embedded node
     };
     virtual RoomView room_view(std::uint64_t room) = 0;
+    // Rooms this node is the home of with members on any node, and their count on every node
+    // (the room.online sweep; any thread). One entry per room.
+    virtual std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() = 0;
+    // On the home: a room message outside the room's seq and history (room.online), to its
+    // members on every node. Never blocks.
+    virtual void publish_room_unsequenced(const RoomMessage& m) = 0;
 
     // ---- users (API threads and workers: may wait on Redis)
     struct UsersPushed {

@@ -26,5 +26,7 @@ inline constexpr std::chrono::milliseconds kDefaultRoomCoalesce{10};
 inline constexpr std::uint32_t kDefaultRoomCoalesceMax = 64;
 inline constexpr std::uint32_t kDefaultRoomHistoryMax = 1000;
 inline constexpr std::chrono::seconds kDefaultRoomHistoryTtl{60};
+// room.online {count} to a room's members at most this often, when the count changed; 0 = off.
+inline constexpr std::chrono::milliseconds kDefaultRoomOnlineInterval{5000};
 
 }  // namespace lp::server

@@ -231,6 +231,24 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     return out;
 }
 
+bool Hub::publish_unsequenced(std::uint64_t room, SharedPacket packet,
+                              const std::function<void(const RoomPacketPtr&)>& forward) {
+    Stripe& st = stripe(room);
+    std::lock_guard lock(st.mu);
+    auto it = st.rooms.find(room);
+    if (it == st.rooms.end()) return false;
+    auto p = std::make_shared<RoomPacket>();
+    p->room = room;
+    p->epoch = it->second.state.epoch;
+    p->time_ms = codec::wall_ms();
+    p->packet = std::move(packet);
+    p->binary_body = p->packet.body->SerializeAsString();
+    RoomPacketPtr shared = std::move(p);
+    if (forward) forward(shared);
+    post_to_member_loops(it->second, shared);
+    return true;
+}
+
 void Hub::post_to_member_loops(const RoomEntry& e, const RoomPacketPtr& shared) {
     // Posting under the stripe lock keeps every loop's queue in room_seq order.
     for (std::size_t i = 0; i < loops_.size(); ++i) {
@@ -247,6 +265,16 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
     auto it = st.rooms.find(room);
     if (it == st.rooms.end()) return;  // no member here any more
     RoomEntry& e = it->second;
+    if (seq == 0) {  // unsequenced (room.online): no seq, no history
+        auto p = std::make_shared<RoomPacket>();
+        p->room = room;
+        p->epoch = epoch;
+        p->time_ms = codec::wall_ms();
+        p->packet = std::move(packet);
+        p->binary_body = p->packet.body->SerializeAsString();
+        post_to_member_loops(e, RoomPacketPtr(std::move(p)));
+        return;
+    }
     if (e.state.epoch != epoch) {
         // The home's incarnation of the room is the truth; a new one starts a new history.
         e.state.epoch = epoch;

@@ -128,8 +128,15 @@ public:
                            std::vector<std::uint64_t> exclude = {}, bool create = false,
                            const std::function<void(const RoomPacketPtr&)>& forward = {});
 
+    // A room message outside the room's sequence (room.online): no room_seq (0), not kept in
+    // the history (recovery never replays it), fanned out to the members here like any room
+    // message. `forward` as for publish_room. False when the room has no entry here.
+    bool publish_unsequenced(std::uint64_t room, SharedPacket packet,
+                             const std::function<void(const RoomPacketPtr&)>& forward = {});
+
     // Cluster mode, on a node with members: a room message whose seq and epoch the room's home
-    // node assigned. Recorded in the local history and fanned out to local members.
+    // node assigned (seq 0: an unsequenced one, see publish_unsequenced). Recorded in the local
+    // history and fanned out to local members.
     void deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
                         SharedPacket packet, std::vector<std::uint64_t> exclude);
 

@@ -113,7 +113,14 @@ void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batc
     BatchForms forms(batch);
     bool any_exclude = std::any_of(batch.begin(), batch.end(),
                                    [](const RoomPacketPtr& p) { return !p->exclude.empty(); });
-    std::uint64_t first_seq = batch.front()->seq;
+    // An unsequenced packet (seq 0, room.online) goes to every member: first_seq is the first
+    // sequenced one's.
+    std::uint64_t first_seq = UINT64_MAX;
+    for (const auto& p : batch)
+        if (p->seq != 0) {
+            first_seq = p->seq;
+            break;
+        }
     std::uint64_t delivered = 0;
     // Index loop: a send can kick a slow session, which must not invalidate the iteration.
     for (std::size_t m = 0; m < members->size(); ++m) {
@@ -125,7 +132,9 @@ void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batc
             continue;
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
-            if (batch[i]->seq <= member.join_seq || excluded(*batch[i], s->user.id)) continue;
+            if ((batch[i]->seq != 0 && batch[i]->seq <= member.join_seq) ||
+                excluded(*batch[i], s->user.id))
+                continue;
             s->send_bytes(forms.one(i, s->wire()));
             ++delivered;
         }

@@ -50,6 +50,8 @@ struct FakeRouting final : router::Routing {
         return room_answer;
     }
     RoomView room_view(std::uint64_t) override { return view; }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() override { return {}; }
+    void publish_room_unsequenced(const router::RoomMessage&) override {}
     UsersPushed push_users(const std::vector<std::uint64_t>& users, const router::UserMessage& m,
                            router::LocalDelivery& here) override {
         users_pushed.push_back(users);

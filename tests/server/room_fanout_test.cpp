@@ -2,7 +2,8 @@
 // several event loops, on scripted transports (fake_transport.hpp): each member gets each
 // message once and in room_seq order, whatever the batching; members joining or leaving between
 // and during publishes get exactly their share; one encoded buffer per wire form per loop is
-// queued to every member (no per-receiver encoding). Loops are run by hand, except in the one
+// queued to every member (no per-receiver encoding); an unsequenced message (room.online, seq 0)
+// reaches every member and spends no seq or history. Loops are run by hand, except in the one
 // test that publishes from several threads into running loops.
 #include "server/room_fanout.hpp"
 
@@ -147,6 +148,37 @@ INSTANTIATE_TEST_SUITE_P(LoopsAndBatching, RoomFanoutLoops,
                          ::testing::Combine(::testing::Values(2, 3, 4),
                                             ::testing::Values(Coalesce::Posted,
                                                               Coalesce::Window4)));
+
+// ---------------------------------------------------------------- unsequenced (room.online)
+
+// An unsequenced message (room_seq 0) reaches every member, also one that joined after the
+// batch's sequenced messages, in its place in the stream; it spends no seq and recovery never
+// replays it.
+TEST(RoomFanoutUnsequenced, EveryMemberGetsItAndNoSeqNorHistoryIsSpent) {
+    Node node(2, fanout_options(Coalesce::Window4));
+    auto early = open_session(*node.loops[0]);
+    node.hub->join_room(*early, kRoom);
+    node.publish();
+    node.publish();
+    auto late = open_session(*node.loops[0]);  // joins at seq 2, in the same pending batch
+    node.hub->join_room(*late, kRoom);
+    auto count = std::make_shared<pb::Push>(push(0, 8));
+    count->set_room_id(kRoom);
+    EXPECT_TRUE(
+        node.hub->publish_unsequenced(kRoom, SharedPacket{Code::Push, 0, std::move(count)}));
+    EXPECT_EQ(node.publish().seq, 3u) << "no seq spent";
+    for (EventLoop* l : node.loops) l->fanout().flush_all();
+    run_ready(node.loops);
+    early->drain();
+    late->drain();
+    EXPECT_EQ(room_seqs(*early), (std::vector<std::uint64_t>{1, 2, 0, 3}));
+    EXPECT_EQ(room_seqs(*late), (std::vector<std::uint64_t>{0, 3}));
+
+    auto again = open_session(*node.loops[1]);
+    auto j = node.hub->join_room(*again, kRoom, 0);
+    EXPECT_TRUE(j.recovered);
+    EXPECT_EQ(j.replay.size(), 3u) << "the history holds the sequenced messages only";
+}
 
 // ---------------------------------------------------------------- encode once per loop
 
