@@ -198,6 +198,27 @@ Hub::RoomState Hub::room_state(std::uint64_t room) const {
     return it == st.rooms.end() ? RoomState{} : it->second.state;
 }
 
+namespace {
+
+// A room message as every member loop shares it: the packet, its binary body serialized once,
+// and `exclude` sorted (and without repeats) for the fan-out's binary search. seq 0: unsequenced.
+RoomPacketPtr room_packet(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
+                          SharedPacket packet, std::vector<std::uint64_t> exclude = {}) {
+    auto p = std::make_shared<RoomPacket>();
+    p->room = room;
+    p->seq = seq;
+    p->epoch = epoch;
+    p->time_ms = codec::wall_ms();
+    p->packet = std::move(packet);
+    p->binary_body = p->packet.body->SerializeAsString();
+    std::sort(exclude.begin(), exclude.end());
+    exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
+    p->exclude = std::move(exclude);
+    return p;
+}
+
+}  // namespace
+
 Hub::Published Hub::publish_room(std::uint64_t room,
                                  const std::function<SharedPacket(std::uint64_t seq)>& build,
                                  std::vector<std::uint64_t> exclude, bool create,
@@ -212,17 +233,8 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     out.seq = ++e.state.seq;
     out.online = e.state.online;
 
-    auto p = std::make_shared<RoomPacket>();
-    p->room = room;
-    p->seq = out.seq;
-    p->epoch = e.state.epoch;
-    p->time_ms = codec::wall_ms();
-    p->packet = build(out.seq);
-    p->binary_body = p->packet.body->SerializeAsString();
-    std::sort(exclude.begin(), exclude.end());
-    exclude.erase(std::unique(exclude.begin(), exclude.end()), exclude.end());
-    p->exclude = std::move(exclude);
-    RoomPacketPtr shared = std::move(p);
+    RoomPacketPtr shared =
+        room_packet(room, out.seq, e.state.epoch, build(out.seq), std::move(exclude));
 
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
@@ -237,13 +249,7 @@ bool Hub::publish_unsequenced(std::uint64_t room, SharedPacket packet,
     std::lock_guard lock(st.mu);
     auto it = st.rooms.find(room);
     if (it == st.rooms.end()) return false;
-    auto p = std::make_shared<RoomPacket>();
-    p->room = room;
-    p->epoch = it->second.state.epoch;
-    p->time_ms = codec::wall_ms();
-    p->packet = std::move(packet);
-    p->binary_body = p->packet.body->SerializeAsString();
-    RoomPacketPtr shared = std::move(p);
+    RoomPacketPtr shared = room_packet(room, 0, it->second.state.epoch, std::move(packet));
     if (forward) forward(shared);
     post_to_member_loops(it->second, shared);
     return true;
@@ -266,13 +272,7 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
     if (it == st.rooms.end()) return;  // no member here any more
     RoomEntry& e = it->second;
     if (seq == 0) {  // unsequenced (room.online): no seq, no history
-        auto p = std::make_shared<RoomPacket>();
-        p->room = room;
-        p->epoch = epoch;
-        p->time_ms = codec::wall_ms();
-        p->packet = std::move(packet);
-        p->binary_body = p->packet.body->SerializeAsString();
-        post_to_member_loops(e, RoomPacketPtr(std::move(p)));
+        post_to_member_loops(e, room_packet(room, 0, epoch, std::move(packet)));
         return;
     }
     if (e.state.epoch != epoch) {
@@ -281,16 +281,7 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
         e.history.clear();
     }
     e.state.seq = seq;
-    auto p = std::make_shared<RoomPacket>();
-    p->room = room;
-    p->seq = seq;
-    p->epoch = epoch;
-    p->time_ms = codec::wall_ms();
-    p->packet = std::move(packet);
-    p->binary_body = p->packet.body->SerializeAsString();
-    std::sort(exclude.begin(), exclude.end());
-    p->exclude = std::move(exclude);
-    RoomPacketPtr shared = std::move(p);
+    RoomPacketPtr shared = room_packet(room, seq, epoch, std::move(packet), std::move(exclude));
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
     post_to_member_loops(e, shared);
