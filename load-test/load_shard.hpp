@@ -122,9 +122,11 @@ struct ShardResults {
     std::array<std::uint64_t, static_cast<std::size_t>(Drop::Count)> drops{};
 
     // room and qos1: pushes received
-    LatencyHistogram delivery_latency;        // sent_at_ms → receive, ns (sent_at has 1 ms steps)
-    std::uint64_t pushes_measured = 0;        // PUSH frames received inside the measuring window
-    std::uint64_t pushes_unreadable = 0;      // bodies that are not binary protobuf
+    LatencyHistogram delivery_latency;    // sent_at_ms → receive, ns (sent_at has 1 ms steps)
+    std::uint64_t pushes_measured = 0;    // PUSH frames received inside the measuring window
+    std::uint64_t pushes_unreadable = 0;  // bodies that are not binary protobuf
+    // Unsequenced room messages (room_seq 0: room.online): not the run's messages, not in pushes.
+    std::uint64_t room_unsequenced = 0;
     std::uint64_t pushes_other_room = 0;      // room: a PUSH for a room the session is not in
     std::uint64_t seq_duplicates = 0;         // room: room_seq <= the last one the session saw
     std::uint64_t seq_gaps = 0;               // room: jumps of more than one

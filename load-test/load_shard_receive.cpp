@@ -158,11 +158,18 @@ bool LoadShard::Impl::on_frame(LoadConnection& c, const codec::FrameView& fv) {
 }
 
 void LoadShard::Impl::on_push(LoadConnection& c, const codec::FrameView& fv) {
+    PushFields f;
+    const bool readable = (fv.header.flags & codec::kJsonBody) == 0 && scan_push_fields(fv.body, f);
+    // The server's own unsequenced room messages (room.online counts) are not what the run
+    // publishes: counted apart, so that they neither end the drain early nor look duplicated.
+    if (readable && f.room_id != 0 && f.room_seq == 0) {
+        ++results.room_unsequenced;
+        return;
+    }
     ++results.pushes;
     if (measuring) ++results.pushes_measured;
     if (!receives_pushes) return;
-    PushFields f;
-    if ((fv.header.flags & codec::kJsonBody) != 0 || !scan_push_fields(fv.body, f)) {
+    if (!readable) {
         ++results.pushes_unreadable;
         return;
     }

@@ -104,6 +104,7 @@ PublishPhase run_publish_phase(const RunOptions& run, const Shards& shards,
 struct Received {
     LatencyHistogram latency;  // Push.sent_at_ms → receive
     std::uint64_t received = 0, measured_pushes = 0, unreadable = 0, other_room = 0;
+    std::uint64_t unsequenced = 0;  // room.online counts (not counted as received)
     std::uint64_t seq_duplicates = 0, seq_gaps = 0, seq_missing = 0;
     std::uint64_t acked = 0, acked_measured = 0, ack_frames = 0, ack_required = 0;
     std::uint64_t id_duplicates = 0, wrong_client = 0, untracked = 0, unique_ids = 0;
@@ -122,6 +123,7 @@ Received sum_received(const Shards& shards, std::uint32_t rooms) {
         v.received += r.pushes;
         v.measured_pushes += r.pushes_measured;
         v.unreadable += r.pushes_unreadable;
+        v.unsequenced += r.room_unsequenced;
         v.other_room += r.pushes_other_room;
         v.seq_duplicates += r.seq_duplicates;
         v.seq_gaps += r.seq_gaps;
@@ -274,6 +276,10 @@ void print_receivers(const RunOptions& run, const PublisherResults& pub, const P
             std::printf("qos1: %llu msg_ids not tracked (table full)\n",
                         static_cast<unsigned long long>(v.untracked));
         }
+    }
+    if (v.unsequenced) {
+        std::printf("room.online (unsequenced) pushes %llu, not counted above\n",
+                    static_cast<unsigned long long>(v.unsequenced));
     }
     if (v.unreadable || v.other_room) {
         std::printf("unreadable PUSH bodies %llu, PUSH for another room %llu\n",
