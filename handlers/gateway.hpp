@@ -56,6 +56,8 @@ struct GatewayOptions {
     // im.send per sending user, burst twice that (0 = unlimited); its payload as JSON text.
     std::uint32_t im_rate_per_s = kDefaultImRatePerS;
     std::uint32_t im_max_payload_bytes = kDefaultImMaxPayloadBytes;
+    // Audience room.chat per room on this node per second, burst the same (0 = unlimited).
+    std::uint32_t room_chat_rate_per_s = kDefaultRoomChatRatePerS;
     // Guests (auth.guests): a LOGIN with an empty token gets an id of the guest range
     // (server/guest_id.hpp) and Role::Guest; at most guest_max_sessions of them on this node
     // (0 = unlimited). Off: an empty token is refused like any bad token.
@@ -112,6 +114,7 @@ struct GatewayStats {
     std::atomic<std::uint64_t> heartbeats{0};
     std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]
     std::atomic<std::uint64_t> room_chat{0};
+    std::atomic<std::uint64_t> room_chat_rate_limited{0};  // refused: ROOM_RATE_LIMITED
     std::atomic<std::uint64_t> biz_rate_limited{0};
     // Client limits hit (livepush_limit_hits_total{limit=...}).
     std::atomic<std::uint64_t> kicked_too_many_sessions{0};
@@ -228,6 +231,7 @@ private:
     std::unordered_set<std::string> guest_open_;  // BIZ types guests may send
     GatewayStats stats_;
     SenderRate im_rate_;
+    SenderRate room_chat_rate_;  // keyed by room: room.chat_rate_per_s
 };
 
 }  // namespace lp::handlers

@@ -139,6 +139,22 @@ BizReply Gateway::room_chat(BizCall& c) {
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member) return error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room));
+    // Chat from the room's staff is high (never shed by a viewer budget, not counted in the
+    // room's chat rate). Hook point for moderation (w14-mod): also the room's anchor and
+    // moderators (PUT /v1/rooms/{id}/meta), checked here.
+    const bool staff = c.session.user.role == server::Role::Admin;
+    if (!staff) {
+        if (auto wait = room_chat_rate_.take_or_wait(room, codec::wall_ms())) {
+            stats_.room_chat_rate_limited.fetch_add(1, std::memory_order_relaxed);
+            BizReply r = error_reply(pb::ROOM_RATE_LIMITED,
+                                     "room " + id_str(room) + " is over room.chat_rate_per_s = " +
+                                         std::to_string(opts_.room_chat_rate_per_s) +
+                                         " chats per second on this node; retry after " +
+                                         std::to_string(wait) + " ms");
+            r.data_json = "{\"retry_after_ms\":" + std::to_string(wait) + "}";
+            return r;
+        }
+    }
 
     json::object payload;
     payload["from"] = id_str(c.session.user.id);
@@ -154,7 +170,14 @@ BizReply Gateway::room_chat(BizCall& c) {
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
     std::uint64_t seq =
-        routing_->publish_room({room, msg_id, "room.chat", std::move(payload_json), sent, {}});
+        routing_->publish_room({room,
+                                msg_id,
+                                "room.chat",
+                                std::move(payload_json),
+                                sent,
+                                {},
+                                staff ? server::MsgClass::High : server::MsgClass::Normal,
+                                c.session.user.id});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);

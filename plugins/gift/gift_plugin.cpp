@@ -194,7 +194,10 @@ public:
         p["count"] = e.count;
         p["effect"] = std::move(effect);
         std::string payload = with_value(p, e.value);
-        ctx_->push->to_room(e.room_id, "gift.effect", payload);
+        // High: a viewer budget never sheds a gift effect.
+        sdk::PushOptions effect_opts;
+        effect_opts.room_class = sdk::RoomClass::High;
+        ctx_->push->to_room(e.room_id, "gift.effect", payload, effect_opts);
         sdk::PushOptions opts;
         opts.qos = 1;
         ctx_->push->to_user(e.sender_id, "gift.confirmed", payload, opts);

@@ -11,6 +11,8 @@ sdk::PushResult PushAdapter::run(push::PushRequest& req, const sdk::PushOptions&
     req.online_only = opts.online_only;
     req.outside_rooms_only = opts.outside_rooms_only;
     req.exclude = opts.exclude;
+    if (opts.room_class != sdk::RoomClass::ByType)
+        req.cls = static_cast<server::MsgClass>(static_cast<std::uint8_t>(opts.room_class) - 1);
     std::sort(req.exclude.begin(), req.exclude.end());
     req.exclude.erase(std::unique(req.exclude.begin(), req.exclude.end()), req.exclude.end());
     auto out = push_.push(req);

@@ -522,7 +522,9 @@ bool PkBattles::whitelisted(std::uint64_t anchor) {
 void PkBattles::push_state(const PkRecord& record, const std::string& view) {
     sdk::PushOptions anchors;
     anchors.qos = 1;
-    const sdk::PushOptions rooms;  // qos0
+    // qos0; critical: a state change (and the result it carries) is never shed by a budget.
+    sdk::PushOptions rooms;
+    rooms.room_class = sdk::RoomClass::Critical;
     bool ok = true;
     for (std::uint64_t anchor : {record.from_anchor, record.to_anchor}) {
         ok &= ctx_.push->to_user(anchor, "pk.state", view, anchors).ok;
@@ -574,7 +576,9 @@ void PkBattles::push_scores(const PkRecord& record) {
     const std::string view = view_json(record, *scores);
     bool ok = true;
     for (std::uint64_t room : {record.from_room, record.to_room}) {
-        ok &= ctx_.push->to_room(room, "pk.score", view, sdk::PushOptions{}).ok;
+        sdk::PushOptions score;
+        score.room_class = sdk::RoomClass::High;  // the score bar is never shed by a budget
+        ok &= ctx_.push->to_room(room, "pk.score", view, score).ok;
     }
     count("score_pushes");
     if (!ok) count("push_failures");

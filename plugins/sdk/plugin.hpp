@@ -37,9 +37,15 @@ namespace lp::sdk {
 // version is refused at load. 2: Store::lpush_trim_many. 3: Events::describe and
 // Plugin::describe_event (an API answer saying what an event will and will not do).
 // 4: Plugin::guest_biz_types (a new virtual: source compatible, a rebuild is enough).
-inline constexpr int kApiVersion = 4;
+// 5: PushOptions::room_class (a new field: source compatible, a rebuild is enough).
+inline constexpr int kApiVersion = 5;
 
 // ---------------------------------------------------------------- pushing
+
+// A room message's class: what a viewer's budget (room.viewer_budget_per_s) may shed. Low
+// first, then normal sampled evenly; high and critical never (docs/rooms.md). ByType: the push
+// type's default (gift.effect and pk.score high, pk.state critical, room.chat normal, ...).
+enum class RoomClass : std::uint8_t { ByType = 0, Critical, High, Normal, Low };
 
 struct PushOptions {
     int qos = 0;                         // 0 at most once; 1 acked, retried, inbox (users only)
@@ -48,6 +54,7 @@ struct PushOptions {
     bool outside_rooms_only = false;     // skip sessions in a room or with scene "room"
                                          // (a "non-consumption scene" only: the feed's rule)
     std::vector<std::uint64_t> exclude;  // room pushes: users that do not get it
+    RoomClass room_class = RoomClass::ByType;  // room pushes (API version 5)
 };
 
 struct PushResult {
