@@ -36,8 +36,7 @@ bool RoomBudget::idle(std::uint64_t now_ms) const noexcept {
                        [&](double t) { return t + add >= burst(); });
 }
 
-void RoomBudget::decide(const std::vector<RoomPacketPtr>& batch, std::uint64_t now_ms,
-                        Plan& out) {
+void RoomBudget::decide(const std::vector<RoomPacketPtr>& batch, std::uint64_t now_ms, Plan& out) {
     refill(now_ms);
     out.sheds = false;
     out.shed_senders.clear();
@@ -65,7 +64,8 @@ void RoomBudget::decide(const std::vector<RoomPacketPtr>& batch, std::uint64_t n
         if (normals_fit) tokens -= static_cast<double>(normal);
         // They do not: all the credit left moves into the sampling phase, which the kept ones
         // spend (one each), so the credit is counted once and picks stay evenly spaced.
-        else tokens -= avail;
+        else
+            tokens -= avail;
         bool all = true;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const RoomPacket& p = *batch[i];

@@ -49,8 +49,8 @@ public:
 
     // The decision for one batch.
     struct Plan {
-        bool sheds = false;                          // false: every group keeps every message
-        std::array<bool, kGroups> keeps_all{};       // this group keeps the whole batch
+        bool sheds = false;                     // false: every group keeps every message
+        std::array<bool, kGroups> keeps_all{};  // this group keeps the whole batch
         std::array<std::vector<std::uint8_t>, kGroups> keep;  // [group][message]: 1 = kept
         // [group][class]: messages of the batch shed for this group
         std::array<std::array<std::uint32_t, kMsgClassCount>, kGroups> shed{};

@@ -176,8 +176,11 @@ void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batc
         const bool group_whole = !plan || plan->keeps_all[g];
         if (!any_exclude && member.join_seq < first_seq &&
             (group_whole || !plan->is_shed_sender(s->user.id))) {
-            s->send_bytes(group_whole ? forms.all(s->wire())
-                                      : forms.group(g, plan->keep[g], s->wire()));
+            const Bytes& bytes =
+                group_whole ? forms.all(s->wire()) : forms.group(g, plan->keep[g], s->wire());
+            // A batch wholly shed for the group: nothing to queue (an empty chunk would stall
+            // the write path).
+            if (!bytes->empty()) s->send_bytes(bytes);
             ++whole[g];
             continue;
         }

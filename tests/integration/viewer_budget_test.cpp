@@ -91,9 +91,8 @@ double flood(HttpClient& api, std::uint64_t room, int n, Connection* sender, int
     const auto start = Clock::now();
     for (int i = 1; i <= n; ++i) {
         const bool high = i % 10 == 0;
-        auto r = api.post("/v1/push/room",
-                          push_body(room, (high ? "h" : "n") + std::to_string(i),
-                                    high ? "high" : nullptr));
+        auto r = api.post("/v1/push/room", push_body(room, (high ? "h" : "n") + std::to_string(i),
+                                                     high ? "high" : nullptr));
         EXPECT_EQ(r.status, 200) << r.body;
         if (sender && chats > 0 && i % (n / chats) == 0) {
             auto res = sender->biz("room.chat", chat(room, "own" + std::to_string(i)));
@@ -134,8 +133,7 @@ TEST(ViewerBudget, AFloodedViewerGetsEveryHighOneAboutTheBudgetAndTheSenderAllIt
     const std::string text = metrics.get("/metrics").body;
     EXPECT_GT(lp::testing::metric_value(text, "livepush_room_shed_total{class=\"normal\"}"), 0);
     EXPECT_EQ(lp::testing::metric_value(text, "livepush_room_shed_total{class=\"high\"}"), 0);
-    EXPECT_GE(lp::testing::metric_value(text, "livepush_room_delivered_total{class=\"high\"}"),
-              80);
+    EXPECT_GE(lp::testing::metric_value(text, "livepush_room_delivered_total{class=\"high\"}"), 80);
     EXPECT_EQ(lp::testing::metric_value(text, "livepush_limit{name=\"room_viewer_budget_per_s\"}"),
               10);
 }
@@ -149,8 +147,7 @@ TEST(ViewerBudget, AnUnknownClassIsA400) {
     EXPECT_EQ(err.at("error").as_string(),
               R"("class" must be one of "critical", "high", "normal", "low")");
     EXPECT_EQ(err.at("code").to_number<int>(), 400);
-    r = api.post("/v1/push/room",
-                 R"({"room_id":72,"type":"t","payload":{},"priority":"low"})");
+    r = api.post("/v1/push/room", R"({"room_id":72,"type":"t","payload":{},"priority":"low"})");
     EXPECT_EQ(r.status, 200) << "priority is the alias of class: " << r.body;
 }
 
@@ -184,10 +181,10 @@ TEST(RoomChatRate, OverTheRoomRateAChatIsRefusedWithRetryAfterAndAdminsAreNotCou
         EXPECT_EQ(r->code(), 0) << "an admin's chat is not counted: " << r->message();
     }
     HttpClient api(node.api_port());
-    EXPECT_EQ(lp::testing::metric_value(
-                  api.get("/metrics").body,
-                  "livepush_room_chat_refused_total{reason=\"ROOM_RATE_LIMITED\"}"),
-              limited);
+    EXPECT_EQ(
+        lp::testing::metric_value(api.get("/metrics").body,
+                                  "livepush_room_chat_refused_total{reason=\"ROOM_RATE_LIMITED\"}"),
+        limited);
 }
 
 // ---------------------------------------------------------------- 3 nodes

@@ -142,7 +142,8 @@ TEST(RoomBudgetDecision, ShedSendersAreListed) {
     for (std::size_t g = 0; g < RoomBudget::kGroups; ++g) EXPECT_LE(kept(plan, g), 1u);
     for (std::uint64_t i = 1; i <= 10; ++i) {
         bool shed_somewhere = false;
-        for (std::size_t g = 0; g < RoomBudget::kGroups; ++g) shed_somewhere |= !plan.keep[g][i - 1];
+        for (std::size_t g = 0; g < RoomBudget::kGroups; ++g)
+            shed_somewhere |= !plan.keep[g][i - 1];
         EXPECT_EQ(plan.is_shed_sender(100 + i), shed_somewhere) << "sender " << 100 + i;
     }
 }
@@ -234,6 +235,25 @@ TEST(RoomBudgetFanout, AViewerGetsEveryHighOneAndTheSenderAllItsOwn) {
     EXPECT_EQ(get(room.loop->stats().room_shed_by_class[1]), 0u) << "no high one shed";
     EXPECT_GT(get(room.loop->stats().room_shed_by_class[2]), 15u * 150u);
     EXPECT_EQ(get(room.loop->stats().room_delivered_by_class[1]), 16u * 20u);
+}
+
+// A batch shed whole for a viewer queues nothing to it: no empty buffer reaches its send queue
+// (a zero-length write spun a loop at 100% CPU).
+TEST(RoomBudgetFanout, ABatchShedWholeQueuesNothing) {
+    Room room(2);  // burst 1
+    auto v = open_session(*room.loop);
+    room.hub->join_room(*v, 7);
+    room.publish(MsgClass::Normal);
+    room.flush();
+    const auto writes = v->writes.size();
+    for (int i = 0; i < 5; ++i) {
+        room.publish(MsgClass::Normal);  // no token left: shed, batch by batch
+        room.flush();
+    }
+    EXPECT_EQ(seqs_of(*v), std::vector<std::uint64_t>{1});
+    EXPECT_EQ(v->writes.size(), writes) << "nothing was written for the shed batches";
+    for (const auto& w : v->writes) EXPECT_GT(w.offered, 0u);
+    EXPECT_EQ(v->queued_bytes(), 0u);
 }
 
 // With the budget off every member gets everything (and the fan-out's one-buffer path).
