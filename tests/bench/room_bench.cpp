@@ -11,6 +11,7 @@
 
 #include "fake_transport.hpp"
 #include "server/hub.hpp"
+#include "server/room_budget.hpp"
 #include "server/room_fanout.hpp"
 
 namespace {
@@ -41,7 +42,8 @@ void BM_RoomFanoutBatch(benchmark::State& state) {
         return SharedPacket{Code::Push, 0, std::move(p)};
     };
     for (auto _ : state) {
-        for (int i = 0; i < 8; ++i) hub.publish_room(7, build, {}, false, {}, {MsgClass::Normal, 1});
+        for (int i = 0; i < 8; ++i)
+            hub.publish_room(7, build, {}, false, {}, {MsgClass::Normal, 1});
         run_ready(loop);
         loop.fanout().flush_all();
         run_ready(loop);
@@ -60,5 +62,23 @@ BENCHMARK(BM_RoomFanoutBatch)
     ->Args({1000, 0})
     ->Args({1000, 100000})
     ->Args({1000, 40});
+
+// The decision alone, per batch of 8 normal messages, under budget (nothing shed).
+void BM_BudgetDecide(benchmark::State& state) {
+    RoomBudget budget(100000);
+    RoomBudget::Plan plan;
+    std::vector<RoomPacketPtr> batch;
+    for (std::uint64_t i = 1; i <= 8; ++i) {
+        auto p = std::make_shared<RoomPacket>();
+        p->seq = i;
+        batch.push_back(std::move(p));
+    }
+    std::uint64_t now = 0;
+    for (auto _ : state) {
+        budget.decide(batch, now += 10, plan);
+        benchmark::DoNotOptimize(plan.sheds);
+    }
+}
+BENCHMARK(BM_BudgetDecide);
 
 }  // namespace
