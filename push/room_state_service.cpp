@@ -14,8 +14,8 @@ namespace json = boost::json;
 namespace {
 
 bool key_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.' || c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.' || c == ':';
 }
 
 }  // namespace
@@ -92,8 +92,9 @@ void RoomStateService::erase_async(std::uint64_t room, std::string_view key,
     store_.erase(room, k, [this, room, k, done = std::move(done)](router::RoomStateWrite w) {
         using S = router::RoomStateWrite::Status;
         if (w.status == S::Absent)
-            return done({404, 404, "room " + std::to_string(room) + " has no state key " +
-                                       json::serialize(json::string(k)),
+            return done({404, 404,
+                         "room " + std::to_string(room) + " has no state key " +
+                             json::serialize(json::string(k)),
                          0});
         if (w.status != S::Ok) {
             unavailable_.fetch_add(1, std::memory_order_relaxed);
@@ -129,8 +130,7 @@ RoomStateService::Result RoomStateService::erase(std::uint64_t room, std::string
 RoomStateService::Read RoomStateService::get(std::uint64_t room) {
     auto promise = std::make_shared<std::promise<router::RoomStateSnapshot>>();
     auto future = promise->get_future();
-    store_.get(room,
-               [promise](router::RoomStateSnapshot s) { promise->set_value(std::move(s)); });
+    store_.get(room, [promise](router::RoomStateSnapshot s) { promise->set_value(std::move(s)); });
     Read out;
     if (future.wait_for(kStoreWait) != std::future_status::ready) {
         out.status = 503;
@@ -147,8 +147,8 @@ RoomStateService::Read RoomStateService::get(std::uint64_t room) {
     for (const auto& [key, item] : s.items) {
         if (out.json.size() > 1) out.json += ',';
         out.json += json::serialize(json::string(key));
-        out.json += ":{\"value\":" + item.value + ",\"version\":" + std::to_string(item.version) +
-                    '}';
+        out.json +=
+            ":{\"value\":" + item.value + ",\"version\":" + std::to_string(item.version) + '}';
     }
     out.json += '}';
     return out;

@@ -53,23 +53,23 @@ std::string RedisRoomStateStore::key_of(std::uint64_t room) {
 
 void RedisRoomStateStore::set(std::uint64_t room, const std::string& key, const std::string& value,
                               RoomStateBounds bounds, std::function<void(RoomStateWrite)> done) {
-    redis_.eval(kSet, {key_of(room)},
-                {"k:" + key, value, std::to_string(bounds.max_keys),
-                 std::to_string(bounds.max_bytes)},
-                [done = std::move(done)](const redis::Reply& r) {
-                    RoomStateWrite w;
-                    if (r.type != redis::Reply::Type::Integer) {
-                        w.status = RoomStateWrite::Status::Unavailable;
-                        w.error = r.is_error() ? r.str : "unexpected reply";
-                    } else if (r.integer == -1) {
-                        w.status = RoomStateWrite::Status::TooManyKeys;
-                    } else if (r.integer < 0) {
-                        w.status = RoomStateWrite::Status::TooManyBytes;
-                    } else {
-                        w.version = static_cast<std::uint64_t>(r.integer);
-                    }
-                    done(std::move(w));
-                });
+    redis_.eval(
+        kSet, {key_of(room)},
+        {"k:" + key, value, std::to_string(bounds.max_keys), std::to_string(bounds.max_bytes)},
+        [done = std::move(done)](const redis::Reply& r) {
+            RoomStateWrite w;
+            if (r.type != redis::Reply::Type::Integer) {
+                w.status = RoomStateWrite::Status::Unavailable;
+                w.error = r.is_error() ? r.str : "unexpected reply";
+            } else if (r.integer == -1) {
+                w.status = RoomStateWrite::Status::TooManyKeys;
+            } else if (r.integer < 0) {
+                w.status = RoomStateWrite::Status::TooManyBytes;
+            } else {
+                w.version = static_cast<std::uint64_t>(r.integer);
+            }
+            done(std::move(w));
+        });
 }
 
 void RedisRoomStateStore::erase(std::uint64_t room, const std::string& key,

@@ -3,9 +3,8 @@
 
 namespace lp::router {
 
-void MemoryRoomStateStore::set(std::uint64_t room, const std::string& key,
-                               const std::string& value, RoomStateBounds bounds,
-                               std::function<void(RoomStateWrite)> done) {
+void MemoryRoomStateStore::set(std::uint64_t room, const std::string& key, const std::string& value,
+                               RoomStateBounds bounds, std::function<void(RoomStateWrite)> done) {
     RoomStateWrite w;
     {
         std::lock_guard lock(mu_);

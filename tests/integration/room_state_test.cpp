@@ -151,15 +151,14 @@ TEST(RoomState, EveryBoundIsRefusedWithItsStatusAndCode) {
     const std::string metrics = api.get("/metrics").body;
     EXPECT_EQ(lp::testing::metric_value(metrics, "livepush_room_state_refused_total"), 5);
     EXPECT_GE(lp::testing::metric_value(metrics, "livepush_room_state_refused_bytes_total"), 127);
-    EXPECT_EQ(
-        lp::testing::metric_value(metrics, "livepush_room_state_writes_total{kind=\"set\"}"), 3);
+    EXPECT_EQ(lp::testing::metric_value(metrics, "livepush_room_state_writes_total{kind=\"set\"}"),
+              3);
 }
 
 // The pk plugin keeps its view in state key "pk" of both rooms: a viewer entering mid-battle
 // gets the score bar in room.enter's answer, before any pk.score push.
 TEST(RoomState, APkBattlesScoreIsInTheStateForALateJoiner) {
-    NodeProcess node({"--set", "plugins.enabled=gift,pk", "--set",
-                      "plugins.pk.scoring_ms=60000"});
+    NodeProcess node({"--set", "plugins.enabled=gift,pk", "--set", "plugins.pk.scoring_ms=60000"});
     HttpClient api(node.api_port());
     for (int a : {1, 2})
         ASSERT_EQ(api.post("/v1/pk/whitelist", "{\"anchor_id\":" + std::to_string(a) + "}").status,
