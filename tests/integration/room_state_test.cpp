@@ -3,7 +3,8 @@
 // whole state, DELETE pushes value null, every bound is refused with its 4xx and code, and a PK
 // battle's score is in the state for a viewer who enters mid-battle. On 3 nodes with Redis: a
 // PUT on n1 reaches members on n2 and n3, room.enter on any node carries it (the room's home
-// and the others), DELETE likewise, and the state survives a restart of every node.
+// and the others), DELETE likewise, bounds hold, a PK score set on one node is in the enter
+// of a viewer on each node, and the state survives a restart of every node.
 // Every wait is on a condition with a generous deadline; no assertion on speed.
 #include <gtest/gtest.h>
 
@@ -245,6 +246,34 @@ TEST_F(ClusterRoomState, APutOnOneNodeReachesEveryNodeAndEveryEnterCarriesIt) {
     EXPECT_EQ(third.status, 409);
     EXPECT_EQ(code_of(third), 3019);
     EXPECT_EQ(put(*api_[2], room, "bad key", "3").status, 400);
+}
+
+// The PK view set by whichever node counts the gift, read by a viewer entering on another.
+TEST_F(ClusterRoomState, APkBattlesScoreIsInTheStateForALateJoinerOnAnotherNode) {
+    start_nodes({"--set", "plugins.enabled=gift,pk", "--set", "plugins.pk.scoring_ms=60000"});
+    for (int a : {11, 12}) post(0, "/v1/pk/whitelist", "{\"anchor_id\":" + std::to_string(a) + "}");
+    auto inv = post(0, "/v1/pk/invite",
+                    R"({"from_anchor":11,"from_room":111,"to_anchor":12,"to_room":112})");
+    const std::string pk(inv.at("pk_id").as_string());
+    post(1, "/v1/pk/" + pk + "/accept", "{}");
+    auto r = api_[2]->post("/v1/gift/events",
+                           R"({"event_id":"cg1","room_id":112,"anchor_id":12,"sender_id":77,)"
+                           R"("channel_id":1,"gift_id":5,"count":1,"value":"2.0","ts_ms":1})");
+    ASSERT_EQ(r.status, 202) << r.body;
+    ASSERT_TRUE(eventually(
+        [&] {
+            auto s = api_[0]->get("/v1/rooms/111/state").json();
+            const auto* p = s.as_object().if_contains("pk");
+            return p && p->at("value").at("scores").at("12").to_number<int>() == 20;
+        },
+        10000ms));
+    for (int n = 0; n < kNodes; ++n) {
+        auto viewer = login(n, 80 + n);
+        auto entered = enter(*viewer, 111);
+        EXPECT_EQ(entered.at("state").at("pk").at("value").at("scores").at("12").to_number<int>(),
+                  20)
+            << "a late joiner on n" << n + 1 << ": " << json::serialize(entered);
+    }
 }
 
 TEST_F(ClusterRoomState, TheStateSurvivesARestartOfEveryNode) {
