@@ -303,6 +303,10 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("api_max_connections", c.api.max_connections);
     limit("api_header_timeout_ms", c.api.header_timeout_ms);
     limit("api_idle_timeout_ms", c.api.idle_timeout_ms);
+    limit("room_state_max_key_bytes", c.room.state_max_key_bytes);
+    limit("room_state_max_value_bytes", c.room.state_max_value_bytes);
+    limit("room_state_max_keys", c.room.state_max_keys);
+    limit("room_state_max_room_bytes", c.room.state_max_room_bytes);
 }
 
 }  // namespace

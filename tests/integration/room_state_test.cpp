@@ -119,6 +119,14 @@ TEST(RoomState, APutReachesMembersAndALateJoinerEntersWithTheWholeState) {
                                       R"("version":2}})"));
     auto c = logged_in(node.tcp_port(), 23);
     EXPECT_FALSE(enter(*c, 301).at("state").as_object().contains("title"));
+    // A client coming back with a gap it cannot fill (another epoch) gets recovered: false and
+    // the state to redraw the room from.
+    auto d = logged_in(node.tcp_port(), 24);
+    auto back = d->biz("room.enter", R"({"room_id":301,"last_seq":1,"epoch":1})");
+    ASSERT_TRUE(back && back->code() == 0);
+    auto data = json::parse(back->data()).as_object();
+    EXPECT_FALSE(data.at("recovered").as_bool());
+    EXPECT_EQ(data.at("state").at("pinned").at("version").to_number<std::uint64_t>(), 2u);
     EXPECT_EQ(del(api, 301, "title").status, 404) << "deleting a key that is not set";
 }
 
