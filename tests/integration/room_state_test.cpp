@@ -284,6 +284,21 @@ TEST_F(ClusterRoomState, APkBattlesScoreIsInTheStateForALateJoinerOnAnotherNode)
     }
 }
 
+// Redis down: a write is refused with 503 (nothing pushed), and a first room.enter on a node
+// still answers, without "state" (the node could not read it), rather than failing or waiting.
+TEST_F(ClusterRoomState, WithRedisDownWritesAre503AndEnterAnswersWithoutState) {
+    start_nodes();
+    redis_->stop();
+    auto r = put(*api_[0], 7601, "title", "1");
+    EXPECT_EQ(r.status, 503) << r.body;
+    auto m = login(1, 91);
+    auto r2 = m->biz("room.enter", R"({"room_id":7601})");
+    ASSERT_TRUE(r2) << "room.enter is answered";
+    EXPECT_EQ(r2->code(), 0) << r2->message();
+    EXPECT_FALSE(json::parse(r2->data()).as_object().contains("state"));
+    EXPECT_GE(metric(0, "livepush_room_state_unavailable_total"), 1);
+}
+
 TEST_F(ClusterRoomState, TheStateSurvivesARestartOfEveryNode) {
     start_nodes();
     const std::uint64_t v1 = version_of(put(*api_[0], 7501, "title", R"("before")"));
