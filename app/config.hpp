@@ -76,6 +76,11 @@ struct Config {
         std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
         // room.online {count} to members at most this often, when it changed; 0 = off.
         std::uint32_t online_interval_ms = as_ms(server::kDefaultRoomOnlineInterval);
+        // Room state bounds (issue 14 item 5): key length, value bytes, keys per room.
+        std::uint32_t state_max_key_bytes = push::kDefaultRoomStateMaxKeyBytes;
+        std::uint32_t state_max_value_bytes = push::kDefaultRoomStateMaxValueBytes;
+        std::uint32_t state_max_keys = push::kDefaultRoomStateMaxKeys;
+        std::uint32_t state_max_room_bytes = push::kDefaultRoomStateMaxRoomBytes;
     } room;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session
