@@ -79,6 +79,11 @@ struct Config {
         // Room messages per viewer per second (0 = off); audience chat per room per node.
         std::uint32_t viewer_budget_per_s = server::kDefaultViewerBudgetPerS;
         std::uint32_t chat_rate_per_s = handlers::kDefaultRoomChatRatePerS;
+        // Room state bounds (issue 14 item 5): key length, value bytes, keys per room.
+        std::uint32_t state_max_key_bytes = push::kDefaultRoomStateMaxKeyBytes;
+        std::uint32_t state_max_value_bytes = push::kDefaultRoomStateMaxValueBytes;
+        std::uint32_t state_max_keys = push::kDefaultRoomStateMaxKeys;
+        std::uint32_t state_max_room_bytes = push::kDefaultRoomStateMaxRoomBytes;
     } room;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session

@@ -26,6 +26,7 @@
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
+#include "router/room_state_cache.hpp"
 #include "router/routing.hpp"
 #include "server/defaults.hpp"
 #include "server/hub.hpp"
@@ -146,6 +147,9 @@ public:
     using Upstream = std::function<void(const server::Session& s, const std::string& type,
                                         const std::string& data_json)>;
     void set_upstream(std::vector<std::string> types, Upstream upstream);
+    // room.enter answers with the room's state from this node's cache (issue 14 item 5;
+    // router/room_state_cache.hpp). Before the server starts; without it, no "state".
+    void set_room_state(router::RoomStateCache& cache) { state_cache_ = &cache; }
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h,
@@ -211,6 +215,17 @@ private:
     void enter_room_via_home(server::Session& s, std::uint64_t room,
                              std::optional<std::uint64_t> last_seq,
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
+    // Room state (gateway_room_state.cpp): calls `then` on s's loop once this node's copy of
+    // the room's state is loaded (at once when it is); loads it when no member of the room is
+    // on this node. Never blocks.
+    void load_room_state(server::Session& s, std::uint64_t room,
+                         std::function<void(server::Session&)> then);
+    // Whether room.enter can answer now (the copy is loaded and kept fresh by members here).
+    bool room_state_ready(std::uint64_t room) const;
+    // The deferred end of room.enter, on s's loop: the room limit, the join, BIZ_RESULT.
+    void finish_enter(server::Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                      std::optional<std::uint64_t> epoch, std::uint32_t seq,
+                      const std::string& data, const router::HomeRoom* home);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);
     BizReply scene_set(BizCall& c);
@@ -220,6 +235,7 @@ private:
     std::vector<std::string> platforms_;  // opts_.platforms, split
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Routing* routing_ = nullptr;
+    router::RoomStateCache* state_cache_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
     server::Hub* hub_ = nullptr;

@@ -40,39 +40,60 @@ BizReply Gateway::room_enter(BizCall& c) {
             return error_reply(pb::BAD_BIZ_DATA, "room.enter epoch must be an unsigned integer");
         epoch = v;
     }
-    json::object out;
     BizReply r;
     if (!routing_->room_is_home(room)) {
-        // The room's seq, epoch, history and count are its home node's: ask it first, then
-        // join and answer on this loop, in one task, so no live message of the room reaches
-        // the session before its BIZ_RESULT and replay. `done` is not used: finish_biz runs
-        // right here instead of in a later task.
+        // The room's seq, epoch, history and count are its home node's: ask it first (which
+        // subscribes this node to the room), then the room's state when this node has no copy
+        // of it, then join and answer on this loop, in one task, so no live message of the room
+        // reaches the session before its BIZ_RESULT and replay. `done` is not used: finish_biz
+        // runs right here instead of in a later task.
         r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
                    data = c.req.data()](std::function<void(BizReply)>) {
             enter_room_via_home(
                 s, room, last_seq,
                 [this, room, last_seq, epoch, seq, data](Session& s, const router::HomeRoom* home) {
-                    json::object out;
-                    BizReply reply;
-                    bool member = false;
-                    for (const auto& r : s.rooms) member |= r.room_id == room;
-                    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
-                        reply =
-                            error_reply(pb::ROOM_LIMIT,
-                                        "a session may be in at most " +
-                                            std::to_string(opts_.max_rooms_per_session) + " rooms");
-                    } else {
-                        reply.after = enter_room(s, room, last_seq, epoch, out, home);
-                        reply.data_json = json::serialize(out);
-                    }
-                    finish_biz(s, seq, "room.enter", reply, data, nullptr);
+                    std::optional<router::HomeRoom> answered;
+                    if (home) answered = *home;
+                    load_room_state(s, room, [=, this](Session& s) {
+                        finish_enter(s, room, last_seq, epoch, seq, data,
+                                     answered ? &*answered : nullptr);
+                    });
                 });
         };
         return r;
     }
+    if (!room_state_ready(room)) {
+        // The home, without a copy of the room's state: load it first (never on this loop).
+        r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
+                   data = c.req.data()](std::function<void(BizReply)>) {
+            load_room_state(s, room, [=, this](Session& s) {
+                finish_enter(s, room, last_seq, epoch, seq, data, nullptr);
+            });
+        };
+        return r;
+    }
+    json::object out;
     r.after = enter_room(c.session, room, last_seq, epoch, out);
     r.data_json = json::serialize(out);
     return r;
+}
+
+void Gateway::finish_enter(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                           std::optional<std::uint64_t> epoch, std::uint32_t seq,
+                           const std::string& data, const router::HomeRoom* home) {
+    json::object out;
+    BizReply reply;
+    bool member = false;
+    for (const auto& r : s.rooms) member |= r.room_id == room;
+    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
+        reply =
+            error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
+                                            std::to_string(opts_.max_rooms_per_session) + " rooms");
+    } else {
+        reply.after = enter_room(s, room, last_seq, epoch, out, home);
+        reply.data_json = json::serialize(out);
+    }
+    finish_biz(s, seq, "room.enter", reply, data, nullptr);
 }
 
 void Gateway::enter_room_via_home(Session& s, std::uint64_t room,
@@ -103,6 +124,9 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
     out["online"] = join.state.online + elsewhere;
     out["room_seq"] = std::to_string(join.state.seq);  // 64-bit values as decimal strings,
     out["epoch"] = std::to_string(join.state.epoch);   // as in PUSH (docs/protocol.md)
+    // After the join: a change this copy lacks reaches the session after this answer.
+    if (state_cache_)
+        if (auto state = state_cache_->snapshot(room)) out["state"] = std::move(*state);
     if (!join.recovery_asked) return {};
     out["recovered"] = join.recovered;
     out["replayed"] = join.replay.size();

@@ -242,6 +242,7 @@ Hub::Published Hub::publish_room(std::uint64_t room,
 
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
+    if (room_tap_) room_tap_(room, shared->packet);
     if (forward) forward(shared);
     post_to_member_loops(e, shared);
     return out;
@@ -289,6 +290,7 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
         room_packet(room, seq, epoch, std::move(packet), std::move(exclude), meta);
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
+    if (room_tap_) room_tap_(room, shared->packet);
     post_to_member_loops(e, shared);
 }
 

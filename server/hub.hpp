@@ -160,6 +160,12 @@ public:
     // Rooms with members on this node and their counts (for re-subscribing after a change).
     std::vector<std::pair<std::uint64_t, std::uint64_t>> rooms_with_members() const;
     void set_observer(HubObserver* o) noexcept { observer_ = o; }
+    // Sees every sequenced room message entering this node (published here as the home, or
+    // delivered from the home), under the room's lock and before any loop gets it; must be
+    // cheap and must not call into the hub. The room state cache uses it (issue 14 item 5).
+    // Set before the node starts.
+    using RoomTap = std::function<void(std::uint64_t room, const SharedPacket& packet)>;
+    void set_room_tap(RoomTap tap) { room_tap_ = std::move(tap); }
 
     // Sends the packet to every logged-in session on every loop except users in `exclude`.
     // Returns the number of logged-in sessions at the time (the receivers, give or take those
@@ -208,6 +214,7 @@ private:
     std::atomic<std::uint64_t> room_members_{0};
     std::atomic<std::uint64_t> last_epoch_{0};
     HubObserver* observer_ = nullptr;
+    RoomTap room_tap_;
 };
 
 }  // namespace lp::server

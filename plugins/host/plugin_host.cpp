@@ -237,6 +237,10 @@ void PluginHost::load() {
     }
 }
 
+void PluginHost::set_room_state(sdk::RoomState* rs) {
+    for (auto& p : plugins_) p->ctx.room_state = rs;
+}
+
 void PluginHost::start() {
     for (auto& p : plugins_) {
         try {

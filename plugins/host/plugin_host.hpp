@@ -53,6 +53,8 @@ public:
     // another SDK version, two plugins claiming the same name, BIZ type, route or job topic.
     void load();
     // Starts every plugin; one whose start() throws is disabled and logged.
+    // Gives every plugin's Context the room state (SDK version 5). Before start().
+    void set_room_state(sdk::RoomState* rs);
     void start();
     void stop();
 

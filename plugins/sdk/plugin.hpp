@@ -37,7 +37,8 @@ namespace lp::sdk {
 // version is refused at load. 2: Store::lpush_trim_many. 3: Events::describe and
 // Plugin::describe_event (an API answer saying what an event will and will not do).
 // 4: Plugin::guest_biz_types (a new virtual: source compatible, a rebuild is enough).
-// 5: PushOptions::room_class (a new field: source compatible, a rebuild is enough).
+// 5: RoomState and Context::room_state; PushOptions::room_class (additions: source
+//    compatible, a rebuild is enough).
 inline constexpr int kApiVersion = 5;
 
 // ---------------------------------------------------------------- pushing
@@ -145,6 +146,34 @@ public:
     virtual bool expire(const std::string& key, std::chrono::milliseconds ttl) = 0;
 };
 
+// ---------------------------------------------------------------- room state (version 5)
+
+// A room's keyed, versioned state (docs/rooms.md "Room state"): the same store, bounds and
+// `room.state {key, value, version}` push to the room's members as PUT/DELETE/GET
+// /v1/rooms/{id}/state. A room.enter answers with the whole state, so a late joiner draws the
+// room (a PK score bar, a pinned notice) without waiting for the next change. Keys are shared
+// by every plugin and business service: pick one your plugin owns (the PK plugin: "pk").
+// Calls wait for the store (Redis in cluster mode): call from handlers, not from a hot loop.
+struct RoomStateResult {
+    bool ok = false;
+    int code = 0;               // when !ok: 3018 bad key, 3019 too large / too many keys, 404
+                                // (remove: no such key), 503 (store unavailable)
+    std::string error;          // when !ok: why
+    std::uint64_t version = 0;  // when ok: the room-wide version of this change
+};
+
+class RoomState {
+public:
+    virtual ~RoomState() = default;
+    // Sets `key` to a JSON value (not null) and pushes room.state to the room's members.
+    virtual RoomStateResult set(std::uint64_t room, const std::string& key,
+                                const std::string& value_json) = 0;
+    // Removes `key` and pushes room.state with value null.
+    virtual RoomStateResult remove(std::uint64_t room, const std::string& key) = 0;
+    // {key: {"value": ..., "version": N}} as JSON text; nothing when the store is unavailable.
+    virtual std::optional<std::string> get(std::uint64_t room) = 0;
+};
+
 // ---------------------------------------------------------------- delayed jobs
 
 // The platform's delayed queue, cluster-safe: a job runs once across the cluster when due
@@ -201,6 +230,7 @@ struct Context {
     Events* events = nullptr;
     Log* log = nullptr;
     Metrics* metrics = nullptr;
+    RoomState* room_state = nullptr;  // version 5; null on a host without room state
     // The plugin's config section ([plugins.{name}] keys, --set plugins.{name}.key=value).
     std::map<std::string, std::string> config;
     std::string config_value(const std::string& key, const std::string& fallback) const {
