@@ -161,8 +161,15 @@ void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batc
             first_seq = p->seq;
             break;
         }
+    // Sequenced messages by class (what the budget decides on and the metrics count by class);
+    // unsequenced ones (room.online) count in the total only.
     std::array<std::uint64_t, kMsgClassCount> per_class{};
-    for (const auto& p : batch) ++per_class[static_cast<std::size_t>(p->cls)];
+    std::uint64_t unsequenced = 0;
+    for (const auto& p : batch)
+        if (p->seq == 0)
+            ++unsequenced;
+        else
+            ++per_class[static_cast<std::size_t>(p->cls)];
     const RoomBudget::Plan* plan = plan_for(room, batch);
     LoopStats& stats = loop_.stats();
     std::uint64_t delivered = 0;
@@ -193,12 +200,14 @@ void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batc
                 continue;
             }
             s->send_bytes(forms.one(i, s->wire()));
-            inc(stats.room_delivered_by_class[static_cast<std::size_t>(batch[i]->cls)]);
+            if (batch[i]->seq != 0)
+                inc(stats.room_delivered_by_class[static_cast<std::size_t>(batch[i]->cls)]);
             ++delivered;
         }
     }
     for (std::size_t g = 0; g < RoomBudget::kGroups; ++g) {
         if (whole[g] == 0) continue;
+        delivered += unsequenced * whole[g];
         for (std::size_t c = 0; c < kMsgClassCount; ++c) {
             const std::uint64_t shed = plan && !plan->keeps_all[g] ? plan->shed[g][c] : 0;
             if (shed) inc(stats.room_shed_by_class[c], shed * whole[g]);

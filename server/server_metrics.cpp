@@ -68,8 +68,9 @@ void write_metrics(codec::PromText& m, Server& server) {
         return "class=\"" + std::string(to_string(static_cast<MsgClass>(c))) + "\"";
     };
     for (std::size_t c = 0; c < kMsgClassCount; ++c)
-        m.counter("livepush_room_delivered_total", "room messages queued to members, by class",
-                  delivered[c], class_label(c));
+        m.counter("livepush_room_delivered_total",
+                  "room messages (sequenced) queued to members, by class", delivered[c],
+                  class_label(c));
     for (std::size_t c = 0; c < kMsgClassCount; ++c)
         m.counter("livepush_room_shed_total",
                   "room messages the viewer budget did not send to a member, by class", shed[c],

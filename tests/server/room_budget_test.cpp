@@ -262,9 +262,16 @@ TEST(RoomBudgetFanout, OffMeansEverything) {
     auto v = open_session(*room.loop);
     room.hub->join_room(*v, 7);
     for (int i = 0; i < 100; ++i) room.publish(MsgClass::Low);
+    auto count = std::make_shared<pb::Push>(push(0, 8));  // room.online: unsequenced
+    count->set_room_id(7);
+    room.hub->publish_unsequenced(7, SharedPacket{Code::Push, 0, std::move(count)});
     room.flush();
-    EXPECT_EQ(seqs_of(*v).size(), 100u);
+    EXPECT_EQ(seqs_of(*v).size(), 101u);
     EXPECT_EQ(get(room.loop->stats().room_shed_by_class[3]), 0u);
+    EXPECT_EQ(get(room.loop->stats().room_delivered_by_class[3]), 100u);
+    EXPECT_EQ(get(room.loop->stats().room_delivered_by_class[2]), 0u)
+        << "room.online is outside the classes";
+    EXPECT_EQ(get(room.loop->stats().room_deliveries), 101u);
 }
 
 }  // namespace
