@@ -26,6 +26,7 @@
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
+#include "router/moderation.hpp"
 #include "router/routing.hpp"
 #include "server/defaults.hpp"
 #include "server/hub.hpp"
@@ -74,6 +75,7 @@ struct BizCall {
     const server::Inbound& in;
     const livepush::v1::BizReq& req;
     const boost::json::object& data;  // BizReq.data parsed (an empty object when absent)
+    bool admitted = false;            // room.enter: moderation already let this session in
 };
 // A BIZ handler answers with code (0 = ok), message and optional JSON data.
 struct BizReply {
@@ -137,6 +139,9 @@ public:
     // Before the server starts: the node's hub, the delivery layer and the routing (presence,
     // rooms' home nodes; room messages from clients go through it).
     void attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Routing& routing);
+    // Rooms' moderation (gateway_moderation.cpp): registers room.mute & co. and turns on the
+    // checks of room.enter, room.chat and resumed rooms. Before the server starts.
+    void set_moderation(router::RoomModeration& m);
 
     // BIZ packets of these types, once handled successfully, go to `upstream` (the node
     // publishes them to Kafka for business services).
@@ -209,6 +214,17 @@ private:
                              std::optional<std::uint64_t> last_seq,
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
     BizReply room_leave(BizCall& c);
+    // Moderation (gateway_moderation.cpp). moderate_enter: a refusal (ROOM_BANNED), a deferred
+    // reply (the room is loaded first), or nothing (let in). admitted: then(s, banned or null)
+    // on s's loop once the room is in the moderation cache. moderate_chat: a refusal or nothing;
+    // shadow = only the sender may see the message (echo_to_sender).
+    void moderate(router::ModAction action, AsyncBizCall call);
+    std::optional<BizReply> moderate_enter(BizCall& c, std::uint64_t room);
+    void admitted(server::Session& s, std::uint64_t room,
+                  std::function<void(server::Session&, const router::ModVerdict*)> then);
+    std::optional<BizReply> moderate_chat(BizCall& c, std::uint64_t room, bool& shadow);
+    std::uint64_t echo_to_sender(server::Session& s, std::uint64_t room, std::uint64_t msg_id,
+                                 const std::string& payload, std::uint64_t sent_at_ms);
     BizReply room_chat(BizCall& c);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
@@ -217,6 +233,7 @@ private:
     std::vector<std::string> platforms_;  // opts_.platforms, split
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Routing* routing_ = nullptr;
+    router::RoomModeration* moderation_ = nullptr;  // null: no moderation checks
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
     server::Hub* hub_ = nullptr;

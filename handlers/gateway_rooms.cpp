@@ -22,6 +22,7 @@ BizReply Gateway::room_enter(BizCall& c) {
     std::uint64_t room = 0;
     if (!read_id(c.data, "room_id", room))
         return error_reply(pb::BAD_BIZ_DATA, "room.enter needs room_id");
+    if (auto gate = moderate_enter(c, room)) return std::move(*gate);  // ROOM_BANNED
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
@@ -139,6 +140,8 @@ BizReply Gateway::room_chat(BizCall& c) {
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member) return error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room));
+    bool shadow = false;  // moderation: a shadow-banned sender alone sees the message
+    if (auto refusal = moderate_chat(c, room, shadow)) return std::move(*refusal);
 
     json::object payload;
     payload["from"] = id_str(c.session.user.id);
@@ -153,8 +156,10 @@ BizReply Gateway::room_chat(BizCall& c) {
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
-    std::uint64_t seq =
-        routing_->publish_room({room, msg_id, "room.chat", std::move(payload_json), sent, {}});
+    std::uint64_t seq = shadow
+                            ? echo_to_sender(c.session, room, msg_id, payload_json, sent)
+                            : routing_->publish_room(
+                                  {room, msg_id, "room.chat", std::move(payload_json), sent, {}});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);
