@@ -77,10 +77,13 @@ struct Config {
         // room.online {count} to members at most this often, when it changed; 0 = off.
         std::uint32_t online_interval_ms = as_ms(server::kDefaultRoomOnlineInterval);
     } room;
-    struct Moderation {                        // rooms' moderation (docs/rooms.md "Moderation")
-        std::uint32_t max_moderators = 100;    // per room (PUT /v1/rooms/{id}/meta)
-        std::uint32_t max_entries = 10000;     // muted, banned, shadow-banned users per room, each
-        std::uint32_t sync_interval_ms = 250;  // cluster: other nodes' changes polled this often
+    struct Moderation {  // rooms' moderation (docs/rooms.md "Moderation")
+        // per room (PUT /v1/rooms/{id}/meta)
+        std::uint32_t max_moderators = router::kDefaultModerationMaxModerators;
+        // muted, banned, shadow-banned users per room, each
+        std::uint32_t max_entries = router::kDefaultModerationMaxEntries;
+        // cluster: other nodes' changes polled this often
+        std::uint32_t sync_interval_ms = as_ms(router::kDefaultModerationSyncInterval);
     } moderation;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session

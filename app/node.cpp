@@ -193,12 +193,8 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     else
         p_->moderation_store =
             std::make_unique<router::MemoryModerationStore>(c.moderation.max_entries);
-    router::ModerationOptions mo;
-    mo.max_moderators = c.moderation.max_moderators;
-    mo.max_entries = c.moderation.max_entries;
-    mo.sync_interval = std::chrono::milliseconds(c.moderation.sync_interval_ms);
     p_->moderation = std::make_unique<router::RoomModerationService>(
-        mo, *p_->moderation_store, hub, *p_->routing,
+        moderation_options(c), *p_->moderation_store, hub, *p_->routing,
         [ids = &p_->gateway->msg_ids()] { return ids->next(); },
         [bus = p_->plugins.bus.get()](const std::string& key, const std::string& json) {
             bus->publish("moderation", key, json);

@@ -39,8 +39,8 @@ BizReply verdict_reply(const router::ModVerdict& v, std::uint64_t room) {
 }
 
 constexpr router::ModAction kBizActions[] = {
-    router::ModAction::Mute,    router::ModAction::Unmute,   router::ModAction::Ban,
-    router::ModAction::Unban,   router::ModAction::MuteAll,  router::ModAction::SlowMode,
+    router::ModAction::Mute,     router::ModAction::Unmute,  router::ModAction::Ban,
+    router::ModAction::Unban,    router::ModAction::MuteAll, router::ModAction::SlowMode,
     router::ModAction::ShadowBan};
 
 }  // namespace
@@ -49,8 +49,9 @@ void Gateway::set_moderation(router::RoomModeration& m) {
     moderation_ = &m;
     // Guests may not moderate: the types stay closed to them (NOT_ALLOWED).
     for (auto action : kBizActions) {
-        register_biz_async("room." + std::string(router::to_string(action)),
-                           [this, action](AsyncBizCall call) { moderate(action, std::move(call)); });
+        register_biz_async(
+            "room." + std::string(router::to_string(action)),
+            [this, action](AsyncBizCall call) { moderate(action, std::move(call)); });
     }
 }
 

@@ -60,7 +60,9 @@ HttpReply act(router::RoomModeration& m, router::ModAction action, const HttpReq
     router::ModRequest req;
     req.action = action;
     auto room = room_of(hr.path);
-    if (!room) return error(400, "room id in the path must be a non-zero unsigned 64-bit decimal integer", 400);
+    if (!room)
+        return error(400, "room id in the path must be a non-zero unsigned 64-bit decimal integer",
+                     400);
     req.room = *room;
     json::object body;
     if (!hr.body.empty()) {
@@ -76,10 +78,10 @@ HttpReply act(router::RoomModeration& m, router::ModAction action, const HttpReq
         timeout, [&](auto done) { m.act(std::move(req), std::move(done)); });
     if (!v) return error(503, "the moderation store did not answer in time", pb::UNAVAILABLE);
     if (v->code) {
-        const int status = v->code == pb::ROOM_LIMIT      ? 409
-                           : v->code == pb::UNAVAILABLE   ? 503
-                           : v->code == pb::NOT_ALLOWED   ? 403
-                                                          : 400;
+        const int status = v->code == pb::ROOM_LIMIT    ? 409
+                           : v->code == pb::UNAVAILABLE ? 503
+                           : v->code == pb::NOT_ALLOWED ? 403
+                                                        : 400;
         return error(status, v->message, v->code);
     }
     json::object o;
@@ -89,9 +91,12 @@ HttpReply act(router::RoomModeration& m, router::ModAction action, const HttpReq
     return reply(200, o);
 }
 
-HttpReply view(router::RoomModeration& m, const HttpRequest& hr, std::chrono::milliseconds timeout) {
+HttpReply view(router::RoomModeration& m, const HttpRequest& hr,
+               std::chrono::milliseconds timeout) {
     auto room = room_of(hr.path);
-    if (!room) return error(400, "room id in the path must be a non-zero unsigned 64-bit decimal integer", 400);
+    if (!room)
+        return error(400, "room id in the path must be a non-zero unsigned 64-bit decimal integer",
+                     400);
     auto st = wait_for<std::optional<router::ModState>>(
         timeout, [&](auto done) { m.view(*room, std::move(done)); });
     if (!st || !*st) return error(503, "the moderation store is unavailable", pb::UNAVAILABLE);
@@ -121,8 +126,9 @@ void add_moderation_routes(HttpApi& api, router::RoomModeration& moderation,
     for (auto action : {router::ModAction::Mute, router::ModAction::Unmute, router::ModAction::Ban,
                         router::ModAction::Unban, router::ModAction::MuteAll,
                         router::ModAction::SlowMode, router::ModAction::ShadowBan}) {
-        api.add_route("POST", "/v1/rooms/{id}/" + std::string(router::to_string(action)),
-                      [m, action, timeout](const HttpRequest& r) { return act(*m, action, r, timeout); });
+        api.add_route(
+            "POST", "/v1/rooms/{id}/" + std::string(router::to_string(action)),
+            [m, action, timeout](const HttpRequest& r) { return act(*m, action, r, timeout); });
     }
     api.add_route("GET", "/v1/rooms/{id}/moderation",
                   [m, timeout](const HttpRequest& r) { return view(*m, r, timeout); });

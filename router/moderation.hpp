@@ -35,8 +35,8 @@ enum class ModAction : std::uint8_t {
 inline constexpr std::size_t kModActions = 8;
 
 inline std::string_view to_string(ModAction a) noexcept {
-    constexpr std::string_view names[kModActions] = {
-        "mute", "unmute", "ban", "unban", "mute_all", "slow_mode", "shadow_ban", "meta"};
+    constexpr std::string_view names[kModActions] = {"mute",     "unmute",    "ban",        "unban",
+                                                     "mute_all", "slow_mode", "shadow_ban", "meta"};
     return names[static_cast<std::size_t>(a)];
 }
 // "mute" or "room.mute" (the BIZ type); nothing for other names.
@@ -55,7 +55,7 @@ inline bool targets_user(ModAction a) noexcept {
 // A room's moderation state. until_ms 0 = until lifted.
 struct ModState {
     std::uint64_t anchor = 0;
-    std::vector<std::uint64_t> moderators;  // sorted
+    std::vector<std::uint64_t> moderators;                                       // sorted
     std::vector<std::pair<std::uint64_t, std::uint64_t>> muted, banned, shadow;  // user, until_ms
     bool mute_all = false;
     std::uint32_t slow_mode_s = 0;
@@ -71,11 +71,11 @@ struct ModActor {
 struct ModRequest {
     std::uint64_t room = 0;
     ModAction action = ModAction::Mute;
-    std::uint64_t user = 0;        // the target (targets_user)
-    std::uint64_t duration_s = 0;  // Mute, Ban, ShadowBan; 0 = until lifted
-    bool on = false;               // MuteAll
-    std::uint32_t interval_s = 0;  // SlowMode; 0 = off
-    std::uint64_t anchor = 0;      // Meta
+    std::uint64_t user = 0;                 // the target (targets_user)
+    std::uint64_t duration_s = 0;           // Mute, Ban, ShadowBan; 0 = until lifted
+    bool on = false;                        // MuteAll
+    std::uint32_t interval_s = 0;           // SlowMode; 0 = off
+    std::uint64_t anchor = 0;               // Meta
     std::vector<std::uint64_t> moderators;  // Meta
     ModActor by;
 };

@@ -47,8 +47,8 @@ inline std::string read_mod_request(const boost::json::object& o, ModRequest& re
         return what + " needs user_id (a non-zero id)";
     if (req.action == ModAction::Mute || req.action == ModAction::Ban ||
         req.action == ModAction::ShadowBan) {
-        if (o.contains("duration_s") &&
-            (!detail::mod_u64(o, "duration_s", req.duration_s) || req.duration_s > kMaxModDurationS))
+        if (o.contains("duration_s") && (!detail::mod_u64(o, "duration_s", req.duration_s) ||
+                                         req.duration_s > kMaxModDurationS))
             return what + " duration_s must be 0 (until lifted) to " +
                    std::to_string(kMaxModDurationS) + " seconds";
     }

@@ -39,8 +39,7 @@ public:
     // The state after the call (Ok and Full), expired entries left out.
     using Done = std::function<void(Status, ModState)>;
     virtual void load(std::uint64_t room, std::uint64_t now_ms, Done done) = 0;
-    virtual void apply(std::uint64_t room, const ModChange& c, std::uint64_t now_ms,
-                       Done done) = 0;
+    virtual void apply(std::uint64_t room, const ModChange& c, std::uint64_t now_ms, Done done) = 0;
     // Rooms changed through any node since the last call (the change log of a shared store);
     // all = true when the store cannot say which (the log was trimmed, or it restarted): then
     // every cached room is reloaded. A store only this node writes has nothing to say.

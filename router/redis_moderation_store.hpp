@@ -28,7 +28,8 @@ namespace lp::router {
 
 class RedisModerationStore final : public ModerationStore {
 public:
-    RedisModerationStore(redis::Client& redis, std::size_t max_entries, std::size_t log_max = 10000);
+    RedisModerationStore(redis::Client& redis, std::size_t max_entries,
+                         std::size_t log_max = 10000);
     void load(std::uint64_t room, std::uint64_t now_ms, Done done) override;
     void apply(std::uint64_t room, const ModChange& c, std::uint64_t now_ms, Done done) override;
     void changed(std::function<void(std::vector<std::uint64_t>, bool)> done) override;

@@ -42,7 +42,8 @@ ModVerdict timed(std::int32_t code, std::string what, std::uint64_t room, std::u
     v.code = code;
     v.until_ms = until;
     v.remaining_ms = until ? until - now : 0;
-    v.message = std::move(what) + " room " + std::to_string(room) + " " + remaining_text(until, now);
+    v.message =
+        std::move(what) + " room " + std::to_string(room) + " " + remaining_text(until, now);
     return v;
 }
 
@@ -137,7 +138,8 @@ ModVerdict RoomModerationService::check_chat(std::uint64_t room, std::uint64_t u
                     ModVerdict v;
                     v.code = pb::SLOW_MODE;
                     v.retry_after_ms = last->second + every - now;
-                    v.message = "room " + std::to_string(room) + " is in slow mode (one message every " +
+                    v.message = "room " + std::to_string(room) +
+                                " is in slow mode (one message every " +
                                 std::to_string(e.st.slow_mode_s) + " s): retry in " +
                                 std::to_string(v.retry_after_ms) + " ms";
                     return v;
@@ -267,10 +269,10 @@ void RoomModerationService::sync_once() {
         std::lock_guard lk(s.mu);
         for (auto it = s.rooms.begin(); it != s.rooms.end();) {
             Entry& e = it->second;
-            const bool idle = !e.loading && e.waiters.empty() &&
-                              now >= e.touched_ms + static_cast<std::uint64_t>(
-                                                        opts_.cache_idle.count()) &&
-                              hub_.room_state(it->first).online == 0;
+            const bool idle =
+                !e.loading && e.waiters.empty() &&
+                now >= e.touched_ms + static_cast<std::uint64_t>(opts_.cache_idle.count()) &&
+                hub_.room_state(it->first).online == 0;
             if (idle) {
                 it = s.rooms.erase(it);
                 continue;
@@ -287,12 +289,12 @@ void RoomModerationService::sync_once() {
         });
     };
     for (auto room : stale) reload(room);
-    store_.changed([this, cached = std::move(cached), reload](std::vector<std::uint64_t> rooms,
-                                                              bool all) {
-        if (stopped_) return;
-        for (auto room : cached)
-            if (all || std::binary_search(rooms.begin(), rooms.end(), room)) reload(room);
-    });
+    store_.changed(
+        [this, cached = std::move(cached), reload](std::vector<std::uint64_t> rooms, bool all) {
+            if (stopped_) return;
+            for (auto room : cached)
+                if (all || std::binary_search(rooms.begin(), rooms.end(), room)) reload(room);
+        });
 }
 
 std::size_t RoomModerationService::cached_rooms() const {
@@ -313,9 +315,9 @@ void RoomModerationService::act(ModRequest req, std::function<void(ModVerdict)> 
     }
     if (req.moderators.size() > opts_.max_moderators) {
         refuse(kLimit);
-        return done(refused(pb::BAD_BIZ_DATA,
-                            "a room has at most " + std::to_string(opts_.max_moderators) +
-                                " moderators (moderation.max_moderators)"));
+        return done(refused(pb::BAD_BIZ_DATA, "a room has at most " +
+                                                  std::to_string(opts_.max_moderators) +
+                                                  " moderators (moderation.max_moderators)"));
     }
     const std::uint64_t room = req.room;
     load(room, [this, req = std::move(req), done = std::move(done)]() mutable {
@@ -392,7 +394,8 @@ void RoomModerationService::tell(const ModRequest& req, std::uint64_t until_ms) 
     // configuration, not an event in the room) is told to the room. Class: critical (never
     // shed by the per-viewer budget; RoomMessage gets its class field with issue 14 item 4).
     if (req.action != ModAction::ShadowBan && req.action != ModAction::Meta)
-        routing_.publish_room({req.room, next_msg_id_(), "room.notice", json::serialize(p), now, {}});
+        routing_.publish_room(
+            {req.room, next_msg_id_(), "room.notice", json::serialize(p), now, {}});
     if (audit_) {
         p["at_ms"] = now;
         if (req.action == ModAction::Meta) {

@@ -33,6 +33,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "router/defaults.hpp"
 #include "router/moderation.hpp"
 #include "router/moderation_store.hpp"
 #include "router/routing.hpp"
@@ -47,9 +48,9 @@ class Hub;
 namespace lp::router {
 
 struct ModerationOptions {
-    std::size_t max_moderators = 100;  // moderation.max_moderators
-    std::size_t max_entries = 10000;   // moderation.max_entries (per list per room)
-    std::chrono::milliseconds sync_interval{250};  // moderation.sync_interval_ms
+    std::size_t max_moderators = kDefaultModerationMaxModerators;  // moderation.max_moderators
+    std::size_t max_entries = kDefaultModerationMaxEntries;  // moderation.max_entries (each list)
+    std::chrono::milliseconds sync_interval = kDefaultModerationSyncInterval;
     // A cached room with no member here is dropped after this long without use.
     std::chrono::milliseconds cache_idle{10000};
 };
@@ -61,9 +62,9 @@ struct ModerationStats {
     static constexpr std::size_t kRefusalKinds = 6;
     std::atomic<std::uint64_t> refusals[kRefusalKinds] = {};
     std::atomic<std::uint64_t> evicted_sessions{0};  // taken out of a room by a ban
-    std::atomic<std::uint64_t> reloads{0};           // cached rooms reloaded after a change elsewhere
-    std::atomic<std::uint64_t> load_failures{0};     // store down at a load: served as empty
-    std::atomic<std::uint64_t> shadowed_chats{0};    // room.chat seen only by its sender
+    std::atomic<std::uint64_t> reloads{0};         // cached rooms reloaded after a change elsewhere
+    std::atomic<std::uint64_t> load_failures{0};   // store down at a load: served as empty
+    std::atomic<std::uint64_t> shadowed_chats{0};  // room.chat seen only by its sender
 };
 
 class RoomModerationService final : public RoomModeration {

@@ -260,8 +260,8 @@ TEST(Moderation, AShadowBannedSenderSeesTheirOwnMessageNobodyElseDoes) {
 class ClusterModeration : public lp::testing::ClusterFixture {
 protected:
     int put_meta(int node, std::uint64_t room, std::uint64_t anchor, std::uint64_t moderator) {
-        return api_[node]->request("PUT", path(room, "meta"), meta(anchor, moderator),
-                                   "application/json")
+        return api_[node]
+            ->request("PUT", path(room, "meta"), meta(anchor, moderator), "application/json")
             .status;
     }
 };
@@ -309,26 +309,28 @@ TEST_F(ClusterModeration, EveryRefusalHoldsOnEveryNodeAndATimedMuteEnds) {
     for (auto* c : {anchor.get(), mod.get(), viewer.get(), other.get()})
         ASSERT_EQ(biz(*c, "room.enter", room_data(room)).code, 0);
 
-    EXPECT_EQ(biz(*other, "room.mute", room_data(room, R"(,"user_id":802)")).code,
-              pb::NOT_ALLOWED)
+    EXPECT_EQ(biz(*other, "room.mute", room_data(room, R"(,"user_id":802)")).code, pb::NOT_ALLOWED)
         << "a viewer on n1 is no moderator";
     // The moderator on n2 mutes the viewer on n3 for a second.
     ASSERT_EQ(biz(*mod, "room.mute", room_data(room, R"(,"user_id":802,"duration_s":1)")).code, 0);
     EXPECT_TRUE(push_of(*viewer, "room.notice", 10000ms)) << "the notice reaches n3";
     // Within the cluster's sync (a second at most) the mute holds on n3, then it ends.
-    bool refused = eventually([&] { return chat(*viewer, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms);
+    bool refused =
+        eventually([&] { return chat(*viewer, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms);
     (void)refused;  // the mute may already be over when n3's check runs: the end is what counts
     EXPECT_TRUE(eventually([&] { return chat(*viewer, room, "back") == 0; }, 10000ms, 200ms));
 
     ASSERT_EQ(biz(*mod, "room.mute", room_data(room, R"(,"user_id":802,"duration_s":600)")).code,
               0);
-    EXPECT_TRUE(eventually([&] { return chat(*viewer, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms))
+    EXPECT_TRUE(
+        eventually([&] { return chat(*viewer, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms))
         << "a mute set on n2 holds on n3";
     post(1, path(room, "unmute"), R"({"user_id":802})");
     EXPECT_TRUE(eventually([&] { return chat(*viewer, room, "free") == 0; }, 10000ms, 200ms));
 
     post(2, path(room, "mute_all"), R"({"on":true})");
-    EXPECT_TRUE(eventually([&] { return chat(*other, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms))
+    EXPECT_TRUE(
+        eventually([&] { return chat(*other, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms))
         << "mute_all set through n3 holds on n1";
     EXPECT_EQ(chat(*anchor, room, "anchor speaks"), 0);
     post(2, path(room, "mute_all"), R"({"on":false})");
@@ -362,8 +364,8 @@ TEST_F(ClusterModeration, AShadowBanOnNodeOneHidesTheSendersMessagesOnEveryOther
         ASSERT_EQ(biz(*c, "room.enter", room_data(room)).code, 0);
     post(0, path(room, "shadow_ban"), R"({"user_id":900})");
     // n2 learns it within its sync; from then on the watcher on n3 never sees 900's chat.
-    ASSERT_TRUE(eventually(
-        [&] { return metric(1, "livepush_moderation_reloads_total") >= 1; }, 10000ms, 200ms));
+    ASSERT_TRUE(eventually([&] { return metric(1, "livepush_moderation_reloads_total") >= 1; },
+                           10000ms, 200ms));
     ASSERT_EQ(chat(*shadowed, room, "unseen"), 0);
     auto own = push_of(*shadowed, "room.chat");
     ASSERT_TRUE(own) << "the sender sees their own message";
@@ -380,7 +382,8 @@ TEST_F(ClusterModeration, StateSurvivesANodeRestart) {
     post(0, path(room, "ban"), R"({"user_id":950})");
     post(0, path(room, "mute"), R"({"user_id":951,"duration_s":600})");
     start_node(1);  // n2 again, with the same id
-    ASSERT_TRUE(eventually([&] { return metric(1, "livepush_cluster_nodes") == kNodes; }, 10000ms, 200ms));
+    ASSERT_TRUE(
+        eventually([&] { return metric(1, "livepush_cluster_nodes") == kNodes; }, 10000ms, 200ms));
     auto view = get(1, path(room, "moderation"));
     ASSERT_EQ(view.at("banned").as_array().size(), 1u) << json::serialize(view);
     ASSERT_EQ(view.at("muted").as_array().size(), 1u);
