@@ -192,6 +192,15 @@ TEST(Moderation, ABanTakesTheUserOutWithRoomBannedAndRoomEnterIsRefusedUntilUnba
     EXPECT_FALSE(v.at("mute_all").as_bool());
     EXPECT_EQ(json_u64(v.at("slow_mode_s")), 0u);
 
+    const std::string metrics = api.get("/metrics").body;
+    EXPECT_EQ(
+        lp::testing::metric_value(metrics, R"(livepush_moderation_actions_total{action="ban"})"),
+        1);
+    EXPECT_GE(lp::testing::metric_value(
+                  metrics, R"(livepush_moderation_refusals_total{code="ROOM_BANNED"})"),
+              1);
+    EXPECT_EQ(lp::testing::metric_value(metrics, "livepush_moderation_evicted_sessions_total"), 1);
+
     ASSERT_EQ(api.post(path(room, "unban"), R"({"user_id":300})").status, 200);
     EXPECT_EQ(biz(*banned, "room.enter", room_data(room)).code, 0) << "unbanned: may enter";
     EXPECT_EQ(api.post(path(room, "ban"), R"({"user_id":"x"})").status, 400);

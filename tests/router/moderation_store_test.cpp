@@ -77,10 +77,10 @@ protected:
 
 // The stores take `now` from the caller; the tests move it forward by hand. It starts at the
 // wall clock: Redis expires whole keys (PEXPIREAT) on its own clock.
-const std::uint64_t kNow = static_cast<std::uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch())
-        .count());
+const std::uint64_t kNow =
+    static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
 
 TEST_P(ModerationStores, TimedEntriesLeaveWhenTheirEndPassesUntilLiftedOnesStay) {
     auto store = backend.make(GetParam(), 100);
@@ -166,10 +166,10 @@ TEST(RedisModerationStore, TheChangeLogNamesTheRoomsChangedOrSaysAllWhenItCannot
 TEST(RedisModerationStore, ASortedSetOfTimedEntriesExpiresWithItsLastEnd) {
     Backend b;
     auto store = b.make(true, 100);
-    const auto now = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    const auto now =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
     apply(*store, 41, change(ModAction::Mute, 1, now + 60000), now);
     auto ttl = b.client->command_sync({"PTTL", "lp:{room:41}:muted"}, 2s);
     EXPECT_GT(ttl.integer, 0) << "timed entries only: the key expires with the last one";
