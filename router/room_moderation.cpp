@@ -18,12 +18,20 @@ namespace pb = livepush::v1;
 
 enum Refusal : std::size_t { kMuted, kBanned, kSlow, kNotAllowed, kLimit, kUnavailable };
 
-// The end of user's entry in v (0 = until lifted), or nothing when absent or expired.
-std::optional<std::uint64_t> until_of(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& v,
-                                      std::uint64_t user, std::uint64_t now) {
-    for (const auto& [u, until] : v)
-        if (u == user && (until == 0 || until > now)) return until;
+using Entries = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+
+// The end of user's entry in v (0 = until lifted), or nothing when absent or expired. v is
+// sorted by user (sort_lists): a chat in a room with 10,000 muted users costs a binary search.
+std::optional<std::uint64_t> until_of(const Entries& v, std::uint64_t user, std::uint64_t now) {
+    auto it = std::lower_bound(v.begin(), v.end(), std::make_pair(user, std::uint64_t{0}));
+    if (it != v.end() && it->first == user && (it->second == 0 || it->second > now))
+        return it->second;
     return std::nullopt;
+}
+
+// What the cache keeps: each list sorted by user.
+void sort_lists(ModState& st) {
+    for (Entries* v : {&st.muted, &st.banned, &st.shadow}) std::sort(v->begin(), v->end());
 }
 
 bool privileged(const ModState& st, std::uint64_t user, server::Role role) {
@@ -218,7 +226,10 @@ void RoomModerationService::finish_load(std::uint64_t room, bool ok, ModState st
         // The store down: served as it was (empty if never loaded; fail-open) and retried at
         // the next tick.
         e.stale = !ok;
-        if (ok) e.st = std::move(st);
+        if (ok) {
+            sort_lists(st);
+            e.st = std::move(st);
+        }
         waiters.swap(e.waiters);
     }
     for (auto& w : waiters) w();
@@ -226,6 +237,7 @@ void RoomModerationService::finish_load(std::uint64_t room, bool ok, ModState st
 
 void RoomModerationService::adopt(std::uint64_t room, ModState st) {
     const std::uint64_t now = codec::wall_ms();
+    sort_lists(st);
     std::vector<std::pair<std::uint64_t, std::uint64_t>> newly_banned;
     {
         Stripe& s = stripe(room);

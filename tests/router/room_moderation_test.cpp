@@ -4,6 +4,8 @@
 // retry_after_ms, exemptions) and the bounds; the cache answers nothing for a room it has not
 // loaded and forgets an idle room without members. Over the memory store, an empty hub and a
 // routing that records what is published.
+#include "router/room_moderation.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -11,7 +13,6 @@
 
 #include "livepush.pb.h"
 #include "router/memory_moderation_store.hpp"
-#include "router/room_moderation.hpp"
 #include "server/hub.hpp"
 
 namespace {
@@ -43,9 +44,7 @@ public:
         return {};
     }
     RoomView room_view(std::uint64_t) override { return {}; }
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() override {
-        return {};
-    }
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() override { return {}; }
     void publish_room_unsequenced(const lp::router::RoomMessage&) override {}
     UsersPushed push_users(const std::vector<std::uint64_t>&, const lp::router::UserMessage&,
                            lp::router::LocalDelivery&) override {
