@@ -9,10 +9,12 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "../plugins/kafka_mock.hpp"
 #include "cluster_fixture.hpp"
 #include "livepush.pb.h"
 
@@ -262,6 +264,39 @@ TEST(Moderation, AShadowBannedSenderSeesTheirOwnMessageNobodyElseDoes) {
         << "the next chat another member gets is the one after: the shadowed one never came";
     auto view = api.get(path(room, "moderation")).json().as_object();
     EXPECT_EQ(view.at("shadow_banned").as_array().size(), 1u);
+}
+
+// The audit log: with Kafka, every action (the shadow ban too) is an event on the topic
+// `moderation`, keyed by room, read here by another process (kcat).
+TEST(Moderation, EveryActionIsAnAuditEventOnTheKafkaTopicModeration) {
+    lp::test::KafkaMockCluster kafka(1);
+    kafka.create_topic("moderation", 1);
+    NodeProcess node({"--kafka", kafka.bootstraps()});
+    HttpClient api(node.api_port());
+    const std::uint64_t room = 506;
+    ASSERT_EQ(api.post(path(room, "ban"), R"({"user_id":61})").status, 200);
+    ASSERT_EQ(api.post(path(room, "shadow_ban"), R"({"user_id":62})").status, 200);
+    std::string got;
+    EXPECT_TRUE(eventually(
+        [&] {
+            got.clear();
+            FILE* p = ::popen(("kcat -C -b " + kafka.bootstraps() +
+                               " -t moderation -o beginning -e -q -f '%k %s\\n' 2>/dev/null")
+                                  .c_str(),
+                              "r");
+            if (!p) return false;
+            char buf[4096];
+            std::size_t n;
+            while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) got.append(buf, n);
+            ::pclose(p);
+            return got.find("shadow_ban") != std::string::npos;
+        },
+        20000ms, 500ms))
+        << got;
+    EXPECT_EQ(got.rfind("506 {", 0), 0u) << "keyed by room: " << got;
+    EXPECT_NE(got.find(R"("action":"ban","room_id":"506","user_id":"61","by":"system")"),
+              std::string::npos)
+        << got;
 }
 
 // ---------------------------------------------------------------- 3 nodes with Redis
