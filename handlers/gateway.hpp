@@ -23,6 +23,7 @@
 
 #include "ack/delivery_hooks.hpp"
 #include "auth/jwt.hpp"
+#include "handlers/chat_filter.hpp"
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
@@ -143,6 +144,9 @@ public:
     using Upstream = std::function<void(const server::Session& s, const std::string& type,
                                         const std::string& data_json)>;
     void set_upstream(std::vector<std::string> types, Upstream upstream);
+    // What judges a room.chat before it is published (the plugins' filter_chat); null or
+    // inactive: none. Call before the server starts.
+    void set_chat_filter(ChatFilter* filter) noexcept { chat_filter_ = filter; }
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h,
@@ -210,6 +214,10 @@ private:
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);
+    // A checked room.chat of s, published now (on s's loop).
+    BizReply publish_chat(server::Session& s, std::uint64_t room, std::string_view text);
+    // Asks the chat filter first, publishes on s's loop what it lets pass (gateway_chat_filter).
+    BizReply filter_then_publish(BizCall& c, std::uint64_t room, std::string text);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
 
@@ -219,6 +227,7 @@ private:
     router::Routing* routing_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
+    ChatFilter* chat_filter_ = nullptr;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;
