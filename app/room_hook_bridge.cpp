@@ -12,20 +12,21 @@ void RoomHookBridge::filter(Chat chat, std::function<void(Verdict)> done) {
     c.room_id = chat.room_id;
     c.text = std::move(chat.text);
     c.profile_json = std::move(chat.profile_json);
-    runner_.filter_chat(std::move(c), [done = std::move(done)](
-                                          plugins::RoomHookRunner::FilterResult r) {
-        using Outcome = plugins::RoomHookRunner::Outcome;
-        Verdict v;
-        if (r.pass) {
-            v.kind = Verdict::Kind::Pass;
-            v.text = std::move(r.text);
-            v.rewritten = r.outcome == Outcome::Rewritten;
-        } else {
-            v.kind = r.outcome == Outcome::Denied ? Verdict::Kind::Reject : Verdict::Kind::Unjudged;
-            v.reason = std::move(r.reason);
-        }
-        done(std::move(v));
-    });
+    runner_.filter_chat(
+        std::move(c), [done = std::move(done)](plugins::RoomHookRunner::FilterResult r) {
+            using Outcome = plugins::RoomHookRunner::Outcome;
+            Verdict v;
+            if (r.pass) {
+                v.kind = Verdict::Kind::Pass;
+                v.text = std::move(r.text);
+                v.rewritten = r.outcome == Outcome::Rewritten;
+            } else {
+                v.kind =
+                    r.outcome == Outcome::Denied ? Verdict::Kind::Reject : Verdict::Kind::Unjudged;
+                v.reason = std::move(r.reason);
+            }
+            done(std::move(v));
+        });
 }
 
 void RoomHookBridge::on_member(const server::Session& s, std::uint64_t room, bool entered) {

@@ -28,35 +28,34 @@ BizReply Gateway::filter_then_publish(BizCall& c, std::uint64_t room, std::strin
     r.defer = [this, weak = std::weak_ptr<Session>(c.session.shared_from_this()),
                &io = c.session.loop().io(), room,
                chat = std::move(chat)](std::function<void(BizReply)> done) mutable {
-        chat_filter_->filter(
-            std::move(chat), [this, weak, &io, room,
-                              done = std::move(done)](ChatFilter::Verdict v) mutable {
-                boost::asio::post(io, [this, weak, room, v = std::move(v),
-                                       done = std::move(done)]() mutable {
-                    auto sp = weak.lock();
-                    if (!sp || sp->closing()) return done(BizReply{});  // nobody to answer
-                    if (v.kind == ChatFilter::Verdict::Kind::Reject)
-                        return done(error_reply(pb::CHAT_REJECTED, "room.chat refused: " + v.reason));
-                    if (v.kind == ChatFilter::Verdict::Kind::Unjudged)
-                        return done(error_reply(pb::CHAT_FILTER_TIMEOUT,
-                                                "room.chat not published: " + v.reason));
-                    // The sender may have left while the filter judged.
-                    bool member = false;
-                    for (const auto& r : sp->rooms) member |= r.room_id == room;
-                    if (!member)
-                        return done(error_reply(pb::NOT_IN_ROOM,
-                                                "room.chat: not in room " + id_str(room)));
-                    BizReply out = publish_chat(*sp, room, v.text);
-                    if (v.rewritten) {
-                        // The sender learns what the room saw.
-                        auto data = json::parse(out.data_json).as_object();
-                        data["text"] = v.text;
-                        data["rewritten"] = true;
-                        out.data_json = json::serialize(data);
-                    }
-                    done(std::move(out));
-                });
+        chat_filter_->filter(std::move(chat), [this, weak, &io, room, done = std::move(done)](
+                                                  ChatFilter::Verdict v) mutable {
+            boost::asio::post(io, [this, weak, room, v = std::move(v),
+                                   done = std::move(done)]() mutable {
+                auto sp = weak.lock();
+                if (!sp || sp->closing()) return done(BizReply{});  // nobody to answer
+                if (v.kind == ChatFilter::Verdict::Kind::Reject)
+                    return done(error_reply(pb::CHAT_REJECTED, "room.chat refused: " + v.reason));
+                if (v.kind == ChatFilter::Verdict::Kind::Unjudged)
+                    return done(error_reply(pb::CHAT_FILTER_TIMEOUT,
+                                            "room.chat not published: " + v.reason));
+                // The sender may have left while the filter judged.
+                bool member = false;
+                for (const auto& r : sp->rooms) member |= r.room_id == room;
+                if (!member)
+                    return done(
+                        error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room)));
+                BizReply out = publish_chat(*sp, room, v.text);
+                if (v.rewritten) {
+                    // The sender learns what the room saw.
+                    auto data = json::parse(out.data_json).as_object();
+                    data["text"] = v.text;
+                    data["rewritten"] = true;
+                    out.data_json = json::serialize(data);
+                }
+                done(std::move(out));
             });
+        });
     };
     return r;
 }

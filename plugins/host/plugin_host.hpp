@@ -125,8 +125,8 @@ private:
     std::unordered_map<std::string, Loaded*> by_name_;
     std::unordered_map<std::string, Loaded*> by_job_topic_;
     std::unordered_map<std::string, std::vector<Loaded*>> by_event_topic_;
-    std::vector<Loaded*> visit_hooks_;   // room_hooks().enter_leave
-    std::vector<Loaded*> chat_filters_;  // room_hooks().filter_chat, in load order
+    std::vector<Loaded*> visit_hooks_;        // room_hooks().enter_leave
+    std::vector<Loaded*> chat_filters_;       // room_hooks().filter_chat, in load order
     std::unique_ptr<sdk::Store> host_store_;  // dedupe marks
     std::vector<void*> libraries_;
     std::atomic<std::uint64_t> duplicates_{0};

@@ -149,7 +149,7 @@ void RoomHookRunner::stop() {
 }
 
 void RoomHookRunner::write_metrics(codec::PromText& m) const {
-    static constexpr const char* kNames[kOutcomes] = {"allowed", "denied",  "rewritten",
+    static constexpr const char* kNames[kOutcomes] = {"allowed", "denied", "rewritten",
                                                       "timeout", "failed", "busy"};
     for (int i = 0; i < kOutcomes; ++i)
         m.counter("livepush_chat_filter_total",

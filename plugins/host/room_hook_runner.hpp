@@ -39,9 +39,9 @@ namespace lp::plugins {
 
 struct RoomHookOptions {
     std::chrono::milliseconds filter_timeout = kDefaultFilterTimeout;  // plugins.filter_timeout_ms
-    bool fail_open = true;                         // plugins.filter_fail_open
-    std::size_t threads = 2;                       // server.plugin_workers (at least 1)
-    std::size_t queue_max = 10000;                 // server.plugin_queue_max, per worker
+    bool fail_open = true;                                             // plugins.filter_fail_open
+    std::size_t threads = 2;        // server.plugin_workers (at least 1)
+    std::size_t queue_max = 10000;  // server.plugin_queue_max, per worker
 };
 
 class RoomHookRunner {

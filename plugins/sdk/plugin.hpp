@@ -324,7 +324,8 @@ public:
 
 // A shared-object plugin exports this (extern "C"). The host passes its kApiVersion; return
 // nullptr if you were built for another (the host then offers the older versions it still
-// loads, down to kOldestApiVersion, and treats the plugin as built for the one it accepts). The host deletes the plugin with `delete`, so build
-// the plugin with the same compiler and C++ runtime as the node.
+// loads, down to kOldestApiVersion, and treats the plugin as built for the one it accepts). The
+// host deletes the plugin with `delete`, so build the plugin with the same compiler and C++ runtime
+// as the node.
 extern "C" __attribute__((visibility("default"))) lp::sdk::Plugin* livepush_plugin_create(
     int api_version);

@@ -105,7 +105,8 @@ public:
             return http_error(404, "no route " + req.path);
         boost::system::error_code ec;
         auto v = json::parse(req.body, ec);
-        if (ec || !v.is_object()) return http_error(400, "the body must be a JSON object {user_id}");
+        if (ec || !v.is_object())
+            return http_error(400, "the body must be a JSON object {user_id}");
         const auto* u = v.get_object().if_contains("user_id");
         auto user = u ? sdk::json_id(*u) : std::nullopt;
         if (!user)

@@ -28,7 +28,11 @@ bool valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
     while (i < s.size()) {
         const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        std::size_t n = c < 0x80           ? 1
+                        : (c >> 5) == 0x6  ? 2
+                        : (c >> 4) == 0xE  ? 3
+                        : (c >> 3) == 0x1E ? 4
+                                           : 0;
         if (n == 0 || (n == 2 && c < 0xC2) || i + n > s.size()) return false;
         for (std::size_t k = 1; k < n; ++k)
             if (!continuation(static_cast<unsigned char>(s[i + k]))) return false;
@@ -40,8 +44,8 @@ bool valid_utf8(std::string_view s) noexcept {
 std::optional<WordList> WordList::parse(std::string_view text, const Limits& limits,
                                         std::string& error) {
     if (text.size() > limits.max_bytes) {
-        error = "the word list is " + std::to_string(text.size()) + " bytes, over max_bytes = " +
-                std::to_string(limits.max_bytes);
+        error = "the word list is " + std::to_string(text.size()) +
+                " bytes, over max_bytes = " + std::to_string(limits.max_bytes);
         return std::nullopt;
     }
     WordList list;
@@ -55,8 +59,9 @@ std::optional<WordList> WordList::parse(std::string_view text, const Limits& lim
             continue;
         }
         if (list.words_ == limits.max_words) {
-            error = "the word list holds more than max_words = " +
-                    std::to_string(limits.max_words) + " words";
+            error =
+                "the word list holds more than max_words = " + std::to_string(limits.max_words) +
+                " words";
             return std::nullopt;
         }
         std::string lowered(line);

@@ -95,8 +95,8 @@ private:
             return;
         }
         if (static_cast<std::size_t>(now.size) > limits_.max_bytes) {
-            fail("is " + std::to_string(now.size) + " bytes, over max_bytes = " +
-                 std::to_string(limits_.max_bytes));
+            fail("is " + std::to_string(now.size) +
+                 " bytes, over max_bytes = " + std::to_string(limits_.max_bytes));
             return;
         }
         std::ifstream in(path_, std::ios::binary);
