@@ -7,7 +7,7 @@
 //   text, fail-closed refuses with CHAT_FILTER_TIMEOUT;
 // - on_room_leave runs on room.leave, a disconnect and a kick;
 // - welcome: the push arrives delay_s after entering, not for a viewer who left (or dropped)
-//   before, once a day per user (across nodes), never for a recharged user;
+//   before, once a day per user (across nodes), never for a recharged user nor a guest;
 // - a plugin built against SDK 4 still loads and serves next to the hooks.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -47,7 +47,8 @@ struct Nodes {
     HttpClient& api_at(int i) { return *api[i % api.size()]; }
     double metric_sum(const std::string& name) {
         double sum = 0;
-        for (auto* a : api) sum += std::max(0.0, lp::testing::metric_value(a->get("/metrics").body, name));
+        for (auto* a : api)
+            sum += std::max(0.0, lp::testing::metric_value(a->get("/metrics").body, name));
         return sum;
     }
     std::unique_ptr<Connection> login(int i, std::uint64_t user) {
@@ -118,9 +119,10 @@ std::string temp_word_file() {
 }
 
 std::vector<std::string> wordfilter_args(const std::string& path) {
-    return {"--set", "plugins.enabled=wordfilter", "--set", "plugins.wordfilter.file=" + path,
-            "--set", "plugins.wordfilter.reload_ms=100", "--set",
-            std::string("plugins.load=") + LIVEPUSH_ECHO_V4_PLUGIN};
+    return {"--set", "plugins.enabled=wordfilter",
+            "--set", "plugins.wordfilter.file=" + path,
+            "--set", "plugins.wordfilter.reload_ms=100",
+            "--set", std::string("plugins.load=") + LIVEPUSH_ECHO_V4_PLUGIN};
 }
 std::vector<std::string> hooktest_args(std::vector<std::string> more = {}) {
     std::vector<std::string> a = {"--set", "plugins.enabled=", "--set",
@@ -129,7 +131,8 @@ std::vector<std::string> hooktest_args(std::vector<std::string> more = {}) {
     return a;
 }
 std::vector<std::string> welcome_args() {
-    return {"--set", "plugins.enabled=welcome", "--set", "plugins.welcome.delay_s=1"};
+    return {"--set", "plugins.enabled=welcome", "--set", "plugins.welcome.delay_s=1",
+            "--set", "auth.guests=true"};
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -168,7 +171,8 @@ void word_filter_masks_and_reloads(Nodes& n, const std::string& path) {
     EXPECT_TRUE(eventually(
         [&] {
             auto res = sender->biz("room.chat", chat(kRoom, "Hello"));
-            return res && res->code() == 0 && json::parse(res->data()).as_object().if_contains("text");
+            return res && res->code() == 0 &&
+                   json::parse(res->data()).as_object().if_contains("text");
         },
         10000ms, 200ms))
         << "and on the sender's node";
@@ -206,8 +210,8 @@ void slow_filter_past_the_timeout(Nodes& n, bool fail_open) {
             << r->message();
         // The sender's next chat waits behind the sleeper on its worker (one user's chats run
         // in order): once the sleeper is done, it is judged in time.
-        ASSERT_TRUE(eventually(
-            [&] { return n.metric_sum("livepush_chat_filter_late_total") == 1; }, 5000ms));
+        ASSERT_TRUE(eventually([&] { return n.metric_sum("livepush_chat_filter_late_total") == 1; },
+                               5000ms));
         auto ok = sender->biz("room.chat", chat(kRoom, "quick"));
         ASSERT_TRUE(ok && ok->code() == 0) << ok->message();
         EXPECT_EQ(next_chat_text(*viewer), "quick") << "the refused chat was never published";
@@ -243,7 +247,15 @@ void welcome_push_once_a_day_not_after_leaving_nor_for_recharged(Nodes& n) {
     ASSERT_EQ(res.status, 200) << res.body;
     EXPECT_EQ(n.api_at(1).post("/v1/welcome/recharged", R"({"user_id":"x"})").status, 400);
 
-    n.enter_all(801, {stays.get(), leaves.get(), drops.get(), recharged.get()});
+    lp::client::Options go;
+    go.port = n.at(1).tcp_port();
+    go.timeout = 5000ms;
+    Connection guest(go);
+    ASSERT_FALSE(guest.connect());
+    auto gl = guest.login("", "android");
+    ASSERT_TRUE(gl && gl->code() == 0) << "a guest (auth.guests)";
+
+    n.enter_all(801, {stays.get(), leaves.get(), drops.get(), recharged.get(), &guest});
     ASSERT_TRUE(leaves->biz("room.leave", R"({"room_id":801})"));
     drops.reset();
 
@@ -258,6 +270,8 @@ void welcome_push_once_a_day_not_after_leaving_nor_for_recharged(Nodes& n) {
     EXPECT_FALSE(push_of(*stays, "welcome.first_recharge", 3000ms)) << "one a day";
     EXPECT_FALSE(push_of(*leaves, "welcome.first_recharge", 100ms)) << "cancelled on leave";
     EXPECT_FALSE(push_of(*recharged, "welcome.first_recharge", 100ms)) << "recharged";
+    EXPECT_FALSE(push_of(guest, "welcome.first_recharge", 100ms)) << "guests are skipped";
+    EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_skipped_guest_total"), 1);
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_pushed_total"), 1);
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_cancelled_total"), 2)
         << "a room.leave and a disconnect before delay_s (the stayer's job had run)";
@@ -292,18 +306,16 @@ TEST_F(RoomHooksEmbedded, APluginsDenyReachesTheSenderAsChatRejected) {
 }
 
 TEST_F(RoomHooksEmbedded, ASlowFilterFailOpenPublishesTheOriginal) {
-    slow_filter_past_the_timeout(
-        start(hooktest_args({"--set", "plugins.filter_timeout_ms=100", "--set",
-                             "plugins.hooktest.sleep_ms=1000"})),
-        true);
+    slow_filter_past_the_timeout(start(hooktest_args({"--set", "plugins.filter_timeout_ms=100",
+                                                      "--set", "plugins.hooktest.sleep_ms=1000"})),
+                                 true);
 }
 
 TEST_F(RoomHooksEmbedded, ASlowFilterFailClosedIsRefusedWithChatFilterTimeout) {
-    slow_filter_past_the_timeout(
-        start(hooktest_args({"--set", "plugins.filter_timeout_ms=100", "--set",
-                             "plugins.filter_fail_open=false", "--set",
-                             "plugins.hooktest.sleep_ms=1000"})),
-        false);
+    slow_filter_past_the_timeout(start(hooktest_args({"--set", "plugins.filter_timeout_ms=100",
+                                                      "--set", "plugins.filter_fail_open=false",
+                                                      "--set", "plugins.hooktest.sleep_ms=1000"})),
+                                 false);
 }
 
 TEST_F(RoomHooksEmbedded, OnRoomLeaveRunsOnLeaveDisconnectAndKick) {
@@ -341,18 +353,16 @@ TEST_F(RoomHooksCluster, APluginsDenyReachesTheSenderAsChatRejected) {
 }
 
 TEST_F(RoomHooksCluster, ASlowFilterFailOpenPublishesTheOriginal) {
-    slow_filter_past_the_timeout(
-        start(hooktest_args({"--set", "plugins.filter_timeout_ms=100", "--set",
-                             "plugins.hooktest.sleep_ms=1000"})),
-        true);
+    slow_filter_past_the_timeout(start(hooktest_args({"--set", "plugins.filter_timeout_ms=100",
+                                                      "--set", "plugins.hooktest.sleep_ms=1000"})),
+                                 true);
 }
 
 TEST_F(RoomHooksCluster, ASlowFilterFailClosedIsRefusedWithChatFilterTimeout) {
-    slow_filter_past_the_timeout(
-        start(hooktest_args({"--set", "plugins.filter_timeout_ms=100", "--set",
-                             "plugins.filter_fail_open=false", "--set",
-                             "plugins.hooktest.sleep_ms=1000"})),
-        false);
+    slow_filter_past_the_timeout(start(hooktest_args({"--set", "plugins.filter_timeout_ms=100",
+                                                      "--set", "plugins.filter_fail_open=false",
+                                                      "--set", "plugins.hooktest.sleep_ms=1000"})),
+                                 false);
 }
 
 TEST_F(RoomHooksCluster, OnRoomLeaveRunsOnLeaveDisconnectAndKick) {

@@ -181,8 +181,8 @@ TEST_F(RoomHookRunnerTest, PastTheTimeoutFailOpenPassesTheOriginalAndDropsTheLat
     EXPECT_EQ(r.outcome, Outcome::TimedOut);
     EXPECT_TRUE(r.pass);
     EXPECT_EQ(r.text, "slow cat") << "unjudged: the original text, not the late rewrite";
-    EXPECT_TRUE(testing::eventually(
-        [&] { return metric("livepush_chat_filter_late_total") == 1; }, 5000ms));
+    EXPECT_TRUE(testing::eventually([&] { return metric("livepush_chat_filter_late_total") == 1; },
+                                    5000ms));
     EXPECT_EQ(metric(R"(livepush_chat_filter_total{result="timeout"})"), 1);
 }
 
@@ -196,8 +196,8 @@ TEST_F(RoomHookRunnerTest, PastTheTimeoutFailClosedRefusesAndAThrowingFilterToo)
     EXPECT_FALSE(r.pass);
     EXPECT_NE(r.reason.find("plugins.filter_timeout_ms"), std::string::npos) << r.reason;
     // Once the sleeper is done: a chat queued behind it on its worker would time out too.
-    ASSERT_TRUE(testing::eventually(
-        [&] { return metric("livepush_chat_filter_late_total") == 1; }, 5000ms));
+    ASSERT_TRUE(testing::eventually([&] { return metric("livepush_chat_filter_late_total") == 1; },
+                                    5000ms));
     r = judge("boom");
     EXPECT_EQ(r.outcome, Outcome::Failed);
     EXPECT_FALSE(r.pass);
