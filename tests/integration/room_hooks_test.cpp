@@ -147,6 +147,7 @@ void word_filter_masks_and_reloads(Nodes& n, const std::string& path) {
     ASSERT_TRUE(r);
     ASSERT_EQ(r->code(), 0) << r->message();
     auto data = json::parse(r->data()).as_object();
+    ASSERT_TRUE(data.if_contains("text")) << "not rewritten: " << r->data();
     EXPECT_EQ(data.at("text").as_string(), "a *******, **!");
     EXPECT_TRUE(data.at("rewritten").as_bool()) << "the sender learns what the room saw";
     EXPECT_EQ(next_chat_text(*viewer), "a *******, **!");
