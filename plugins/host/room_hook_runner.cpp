@@ -14,10 +14,11 @@ struct RoomHookRunner::Pending {
     std::function<void(FilterResult)> done;
 };
 
-RoomHookRunner::RoomHookRunner(PluginHost& host, RoomHookOptions opts)
-    : host_(host),
-      opts_(opts),
-      workers_(std::max<std::size_t>(1, opts.threads), std::max<std::size_t>(1, opts.queue_max)) {
+RoomHookRunner::RoomHookRunner(PluginHost& host, RoomHookOptions opts) : host_(host), opts_(opts) {
+    const std::size_t threads = std::max<std::size_t>(1, opts.threads);
+    const std::size_t queue = std::max<std::size_t>(1, opts.queue_max);
+    if (host_.wants_room_visits()) visit_workers_ = std::make_unique<KeyedWorkers>(threads, queue);
+    if (host_.filters_chat()) filter_workers_ = std::make_unique<KeyedWorkers>(threads, queue);
     deadline_thread_ = std::thread([this] { run_deadlines(); });
 }
 
@@ -34,9 +35,9 @@ void RoomHookRunner::left(sdk::RoomVisit v) {
 }
 
 void RoomHookRunner::visit(sdk::RoomVisit v, bool enter) {
-    if (!host_.wants_room_visits()) return;
+    if (!visit_workers_) return;
     const std::uint64_t user = v.user_id;
-    const bool queued = workers_.submit(user, [this, v = std::move(v), enter] {
+    const bool queued = visit_workers_->submit(user, [this, v = std::move(v), enter] {
         visits_[enter ? 0 : 1].fetch_add(1, std::memory_order_relaxed);
         if (enter)
             host_.room_enter(v);
@@ -87,27 +88,28 @@ void RoomHookRunner::filter_chat(sdk::ChatToFilter chat, std::function<void(Filt
     }
     wake_.notify_one();
     const std::uint64_t user = chat.user_id;
-    const bool queued = workers_.submit(user, [this, p, chat = std::move(chat)] {
-        if (p->settled.load(std::memory_order_acquire)) {
-            late_.fetch_add(1, std::memory_order_relaxed);  // waited past its deadline: skip
-            return;
-        }
-        auto verdict = host_.filter_chat(chat);
-        FilterResult r;
-        if (!verdict) {
-            r = unjudged(Outcome::Failed, chat.text);
-        } else if (verdict->action == sdk::ChatVerdict::Action::Deny) {
-            r.outcome = Outcome::Denied;
-            r.pass = false;
-            r.reason = std::move(verdict->reason);
-        } else if (verdict->action == sdk::ChatVerdict::Action::Rewrite) {
-            r.outcome = Outcome::Rewritten;
-            r.text = std::move(verdict->text);
-        } else {
-            r.text = chat.text;
-        }
-        settle(*p, std::move(r));
-    });
+    const bool queued =
+        filter_workers_ && filter_workers_->submit(user, [this, p, chat = std::move(chat)] {
+            if (p->settled.load(std::memory_order_acquire)) {
+                late_.fetch_add(1, std::memory_order_relaxed);  // waited past its deadline: skip
+                return;
+            }
+            auto verdict = host_.filter_chat(chat);
+            FilterResult r;
+            if (!verdict) {
+                r = unjudged(Outcome::Failed, chat.text);
+            } else if (verdict->action == sdk::ChatVerdict::Action::Deny) {
+                r.outcome = Outcome::Denied;
+                r.pass = false;
+                r.reason = std::move(verdict->reason);
+            } else if (verdict->action == sdk::ChatVerdict::Action::Rewrite) {
+                r.outcome = Outcome::Rewritten;
+                r.text = std::move(verdict->text);
+            } else {
+                r.text = chat.text;
+            }
+            settle(*p, std::move(r));
+        });
     if (!queued) settle(*p, unjudged(Outcome::Busy, p->text));
 }
 
@@ -133,7 +135,9 @@ void RoomHookRunner::run_deadlines() {
 }
 
 void RoomHookRunner::stop() {
-    workers_.stop();  // what is queued runs (and settles its chat)
+    // What is queued runs (and settles its chat).
+    if (visit_workers_) visit_workers_->stop();
+    if (filter_workers_) filter_workers_->stop();
     std::deque<std::shared_ptr<Pending>> left;
     {
         std::lock_guard lock(mu_);

@@ -1,9 +1,11 @@
 // plugins/host/room_hook_runner: runs the plugins' room hooks (SDK 5) off the event loops.
 //
 // What it is for: a room visit (enter, leave) and a room.chat to filter reach the plugins that
-// asked for them (PluginHost::wants_room_visits / filters_chat) on a pool of its own keyed
-// workers, one user's calls in order, so that neither a plugin's store round trips nor a slow
-// filter stall a loop, and a slow BIZ plugin does not delay chat. A loop only posts.
+// asked for them (PluginHost::wants_room_visits / filters_chat) on keyed workers of their own,
+// one user's calls in order, so that neither a plugin's store round trips nor a slow filter
+// stall a loop, and a slow BIZ plugin does not delay chat. Visits and chats have a pool each:
+// a visit may wait on the store (welcome schedules a job in Redis), and a Redis hiccup must not
+// push chats past their time bound, where they would pass unfiltered. A loop only posts.
 //
 // The time bound: a chat's filters must answer within `filter_timeout` of being asked. A
 // deadline thread settles what has not answered by then as TimedOut; the plugin's late answer
@@ -83,7 +85,8 @@ private:
 
     PluginHost& host_;
     const RoomHookOptions opts_;
-    KeyedWorkers workers_;
+    std::unique_ptr<KeyedWorkers> visit_workers_;   // when a plugin wants visits
+    std::unique_ptr<KeyedWorkers> filter_workers_;  // when a plugin filters chat
 
     std::mutex mu_;
     std::condition_variable wake_;

@@ -23,6 +23,11 @@ sdk::Reply http_error(int status, std::string message) {
     return {status, std::move(message), json::serialize(body)};
 }
 
+// Today's (UTC) mark: set once the pop-up went out.
+std::string shown_key(std::uint64_t user) {
+    return "shown:" + std::to_string(sdk::wall_ms() / 86'400'000) + ":" + std::to_string(user);
+}
+
 std::string job_id(std::uint64_t user, std::uint64_t room) {
     return std::to_string(user) + ":" + std::to_string(room);
 }
@@ -47,6 +52,11 @@ public:
         }
         if (recharged(v.user_id)) {
             ctx_->metrics->count("skipped_recharged");
+            return;
+        }
+        // Shown today already: no job (a viewer hopping rooms would schedule one per room).
+        if (ctx_->store->get(shown_key(v.user_id))) {
+            ctx_->metrics->count("skipped_today");
             return;
         }
         json::object body;
@@ -77,8 +87,7 @@ public:
             ctx_->metrics->count("skipped_recharged");
             return;
         }
-        const std::string mark =
-            "shown:" + std::to_string(sdk::wall_ms() / 86'400'000) + ":" + std::to_string(*user);
+        const std::string mark = shown_key(*user);
         if (!ctx_->store->set_if_absent(mark, "1", kMarkTtl)) {
             ctx_->metrics->count("skipped_today");
             return;
