@@ -263,6 +263,10 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "the longest a consumer fetch waits at a broker for events (latency of an idle topic's next event)"},
     {"kafka.settings", "--kafka-settings", &field_of<&C::kafka, &C::Kafka::settings>, ValueCheck::None,
      "extra librdkafka properties for producer and consumer, name=value,... (security.protocol, sasl.*); override ours"},
+    {"plugins.filter_timeout_ms", "--filter-timeout-ms", &field_of<&C::hooks, &C::Hooks::filter_timeout_ms>,
+     ValueCheck::None, "the plugins' filter_chat must judge a room.chat within this; past it plugins.filter_fail_open decides", Bounds{1, 10000}},
+    {"plugins.filter_fail_open", "--filter-fail-open", &field_of<&C::hooks, &C::Hooks::filter_fail_open>,
+     ValueCheck::Switch, "true: a room.chat the filters did not judge in time (or failed on) is published; false: refused with CHAT_FILTER_TIMEOUT (3017)"},
     {"jobs.ttr_ms", "--jobs-ttr-ms", &field_of<&C::jobs, &C::Jobs::ttr_ms>, ValueCheck::None,
      "delayed jobs: a claimed job not done this long after its claim runs again (a dead node's)", kPositive},
     {"jobs.tick_ms", "--jobs-tick-ms", &field_of<&C::jobs, &C::Jobs::tick_ms>, ValueCheck::None,
@@ -629,6 +633,14 @@ std::string apply_file(Config& config, const std::string& path) {
                         return path + ": " + prefix + " must be an array of strings";
                     }
                     config.plugin_settings[prefix] = text;
+                    continue;
+                }
+                if (find_key(prefix) != nullptr) {  // the host's own keys (filter_timeout_ms)
+                    toml::table one;
+                    one.insert(plugin.str(), settings);
+                    if (auto error = apply_file_section(config, "plugins", one, path);
+                        !error.empty())
+                        return error;
                     continue;
                 }
                 const auto* plugin_table = settings.as_table();

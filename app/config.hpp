@@ -176,6 +176,11 @@ struct Config {
         // Runs of one job that may fail before it is buried in the dead letters; 0 = no limit.
         std::uint32_t max_attempts = plugins::kDefaultJobMaxAttempts;
     } jobs;
+    // The plugins' room hooks (SDK 5): the bound on filter_chat and what passes without a verdict.
+    struct Hooks {
+        std::uint32_t filter_timeout_ms = as_ms(plugins::kDefaultFilterTimeout);
+        std::uint32_t filter_fail_open = 1;  // a switch: 1 publishes an unjudged chat, 0 refuses
+    } hooks;
     struct Tls {
         std::string cert;
         std::string key;

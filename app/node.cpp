@@ -204,6 +204,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     wire_plugins(p_->plugins, c, *p_->push, p_->cluster.get(), *p_->gateway, p_->api.get());
     p_->plugin_room_state = std::make_unique<plugins::RoomStateAdapter>(*p_->room_state);
     p_->plugins.host->set_room_state(p_->plugin_room_state.get());
+    if (p_->plugins.room_hook_bridge) hub.set_member_observer(p_->plugins.room_hook_bridge.get());
 }
 
 Node::~Node() = default;
@@ -245,6 +246,7 @@ void Node::shutdown() {
     if (p_->plugins.biz_workers)
         p_->plugins.biz_workers->stop();  // answers what is queued (the loops still run)
     if (p_->im_workers) p_->im_workers->stop();
+    if (p_->plugins.room_hooks) p_->plugins.room_hooks->stop();
     p_->plugins.host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
@@ -350,6 +352,7 @@ std::string Node::metrics_text() const {
         plugins::write_metrics(m, p_->plugins.biz_workers->stats(),
                                p_->config.server.plugin_queue_max);
     if (p_->plugins.kafka) events::write_metrics(m, p_->plugins.kafka->stats());
+    if (p_->plugins.room_hooks) p_->plugins.room_hooks->write_metrics(m);
     return m.take();
 }
 

@@ -23,6 +23,7 @@
 
 #include "ack/delivery_hooks.hpp"
 #include "auth/jwt.hpp"
+#include "handlers/chat_filter.hpp"
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
@@ -147,6 +148,9 @@ public:
     // room.enter answers with the room's state from this node's cache (issue 14 item 5;
     // router/room_state_cache.hpp). Before the server starts; without it, no "state".
     void set_room_state(router::RoomStateCache& cache) { state_cache_ = &cache; }
+    // What judges a room.chat before it is published (the plugins' filter_chat); null or
+    // inactive: none. Call before the server starts.
+    void set_chat_filter(ChatFilter* filter) noexcept { chat_filter_ = filter; }
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h,
@@ -225,6 +229,10 @@ private:
                       const std::string& data, const router::HomeRoom* home);
     BizReply room_leave(BizCall& c);
     BizReply room_chat(BizCall& c);
+    // A checked room.chat of s, published now (on s's loop).
+    BizReply publish_chat(server::Session& s, std::uint64_t room, std::string_view text);
+    // Asks the chat filter first, publishes on s's loop what it lets pass (gateway_chat_filter).
+    BizReply filter_then_publish(BizCall& c, std::uint64_t room, std::string text);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
 
@@ -235,6 +243,7 @@ private:
     router::RoomStateCache* state_cache_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
+    ChatFilter* chat_filter_ = nullptr;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;
