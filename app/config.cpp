@@ -142,6 +142,14 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "muted, banned and shadow-banned users a room may hold, each; a new one beyond: ROOM_LIMIT / 409", Bounds{1, 1000000}},
     {"moderation.sync_interval_ms", "--moderation-sync-interval-ms", &field_of<&C::moderation, &C::Moderation::sync_interval_ms>,
      ValueCheck::None, "cluster: how often a node reads the moderation change log to reload the rooms it caches (a change takes effect on every node within about this long)", Bounds{10, 1000}},
+    {"room.state_max_key_bytes", "--room-state-max-key-bytes", &field_of<&C::room, &C::Room::state_max_key_bytes>,
+     ValueCheck::None, "room state: a key is 1..this many characters of A-Z a-z 0-9 _ - . : ; longer: 400, code 3018", Bounds{1, 256}},
+    {"room.state_max_value_bytes", "--room-state-max-value-bytes", &field_of<&C::room, &C::Room::state_max_value_bytes>,
+     ValueCheck::None, "room state: a value (JSON) of at most this many bytes; larger: 413, code 3019", Bounds{2, 65536}},
+    {"room.state_max_keys", "--room-state-max-keys", &field_of<&C::room, &C::Room::state_max_keys>,
+     ValueCheck::None, "room state: keys per room at most; a new key beyond: 409, code 3019", Bounds{1, 1024}},
+    {"room.state_max_room_bytes", "--room-state-max-room-bytes", &field_of<&C::room, &C::Room::state_max_room_bytes>,
+     ValueCheck::None, "room state: a room's values together at most this many bytes (room.enter carries them all: keep it well under server.max_body); beyond: 409, code 3019", Bounds{2, 16777216}},
     {"delivery.window", "--delivery-window", &field_of<&C::delivery, &C::Delivery::window>,
      ValueCheck::None, "qos1 messages in flight per session; more wait in order"},
     {"delivery.retry_ms", "--delivery-retry-ms", &field_of<&C::delivery, &C::Delivery::retry_ms>,
@@ -261,6 +269,10 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "the longest a consumer fetch waits at a broker for events (latency of an idle topic's next event)"},
     {"kafka.settings", "--kafka-settings", &field_of<&C::kafka, &C::Kafka::settings>, ValueCheck::None,
      "extra librdkafka properties for producer and consumer, name=value,... (security.protocol, sasl.*); override ours"},
+    {"plugins.filter_timeout_ms", "--filter-timeout-ms", &field_of<&C::hooks, &C::Hooks::filter_timeout_ms>,
+     ValueCheck::None, "the plugins' filter_chat must judge a room.chat within this; past it plugins.filter_fail_open decides", Bounds{1, 10000}},
+    {"plugins.filter_fail_open", "--filter-fail-open", &field_of<&C::hooks, &C::Hooks::filter_fail_open>,
+     ValueCheck::Switch, "true: a room.chat the filters did not judge in time (or failed on) is published; false: refused with CHAT_FILTER_TIMEOUT (3017)"},
     {"jobs.ttr_ms", "--jobs-ttr-ms", &field_of<&C::jobs, &C::Jobs::ttr_ms>, ValueCheck::None,
      "delayed jobs: a claimed job not done this long after its claim runs again (a dead node's)", kPositive},
     {"jobs.tick_ms", "--jobs-tick-ms", &field_of<&C::jobs, &C::Jobs::tick_ms>, ValueCheck::None,
@@ -627,6 +639,14 @@ std::string apply_file(Config& config, const std::string& path) {
                         return path + ": " + prefix + " must be an array of strings";
                     }
                     config.plugin_settings[prefix] = text;
+                    continue;
+                }
+                if (find_key(prefix) != nullptr) {  // the host's own keys (filter_timeout_ms)
+                    toml::table one;
+                    one.insert(plugin.str(), settings);
+                    if (auto error = apply_file_section(config, "plugins", one, path);
+                        !error.empty())
+                        return error;
                     continue;
                 }
                 const auto* plugin_table = settings.as_table();

@@ -76,6 +76,11 @@ struct Config {
         std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
         // room.online {count} to members at most this often, when it changed; 0 = off.
         std::uint32_t online_interval_ms = as_ms(server::kDefaultRoomOnlineInterval);
+        // Room state bounds (issue 14 item 5): key length, value bytes, keys per room.
+        std::uint32_t state_max_key_bytes = push::kDefaultRoomStateMaxKeyBytes;
+        std::uint32_t state_max_value_bytes = push::kDefaultRoomStateMaxValueBytes;
+        std::uint32_t state_max_keys = push::kDefaultRoomStateMaxKeys;
+        std::uint32_t state_max_room_bytes = push::kDefaultRoomStateMaxRoomBytes;
     } room;
     struct Moderation {  // rooms' moderation (docs/rooms.md "Moderation")
         // per room (PUT /v1/rooms/{id}/meta)
@@ -179,6 +184,11 @@ struct Config {
         // Runs of one job that may fail before it is buried in the dead letters; 0 = no limit.
         std::uint32_t max_attempts = plugins::kDefaultJobMaxAttempts;
     } jobs;
+    // The plugins' room hooks (SDK 5): the bound on filter_chat and what passes without a verdict.
+    struct Hooks {
+        std::uint32_t filter_timeout_ms = as_ms(plugins::kDefaultFilterTimeout);
+        std::uint32_t filter_fail_open = 1;  // a switch: 1 publishes an unjudged chat, 0 refuses
+    } hooks;
     struct Tls {
         std::string cert;
         std::string key;

@@ -100,6 +100,11 @@ std::chrono::milliseconds room_online_interval(const Config& c) {
     return std::chrono::milliseconds(c.room.online_interval_ms);
 }
 
+push::RoomStateLimits room_state_limits(const Config& c) {
+    return {c.room.state_max_key_bytes, c.room.state_max_value_bytes, c.room.state_max_keys,
+            c.room.state_max_room_bytes};
+}
+
 handlers::GatewayOptions gateway_options(const Config& c) {
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;

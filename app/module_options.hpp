@@ -20,6 +20,7 @@
 #include "handlers/gateway.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "push/http_api.hpp"
+#include "push/room_state_service.hpp"
 #include "redis/client.hpp"
 #include "router/cluster.hpp"
 #include "router/room_moderation.hpp"
@@ -36,6 +37,8 @@ server::ServerOptions server_options(const Config& c);
 handlers::GatewayOptions gateway_options(const Config& c);
 // room.online_interval_ms: how often the room.online sweep runs; 0 = off.
 std::chrono::milliseconds room_online_interval(const Config& c);
+// room.state_*: the room state bounds.
+push::RoomStateLimits room_state_limits(const Config& c);
 ack::DeliveryOptions delivery_options(const Config& c);
 // Cluster mode. `bound_tcp_port` is the client port really bound (for cluster.advertise with
 // port 0). The node-number hooks are the caller's (they point into the gateway).

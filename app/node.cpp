@@ -23,15 +23,18 @@
 #include "events/kafka_metrics.hpp"
 #include "handlers/gateway.hpp"
 #include "handlers/gateway_metrics.hpp"
+#include "livepush.pb.h"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/host_metrics.hpp"
 #include "plugins/host/job_runner.hpp"
 #include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/plugin_host.hpp"
+#include "plugins/host/room_state_adapter.hpp"
 #include "push/http_api.hpp"
 #include "push/moderation_routes.hpp"
 #include "push/push_metrics.hpp"
 #include "push/push_service.hpp"
+#include "push/room_state_service.hpp"
 #include "redis/client_metrics.hpp"
 #include "router/cluster.hpp"
 #include "router/cluster_metrics.hpp"
@@ -39,8 +42,10 @@
 #include "router/local_routing.hpp"
 #include "router/memory_moderation_store.hpp"
 #include "router/redis_moderation_store.hpp"
+#include "router/redis_room_state_store.hpp"
 #include "router/room_moderation.hpp"
 #include "router/room_online.hpp"
+#include "router/room_state_cache.hpp"
 #include "server/server.hpp"
 #include "server/server_metrics.hpp"
 
@@ -111,6 +116,12 @@ struct Node::Parts {
     std::unique_ptr<router::Cluster> cluster;
     std::unique_ptr<router::Routing> routing;  // over `cluster` when set, else local
     std::unique_ptr<router::RoomOnline> room_online;
+    // Room state (issue 14 item 5): the store (memory or Redis), this node's copy of the rooms
+    // it has members in, the service every writer goes through, and the plugins' face of it.
+    std::unique_ptr<router::RoomStateStore> state_store;
+    std::unique_ptr<router::RoomStateCache> state_cache;
+    std::unique_ptr<push::RoomStateService> room_state;
+    std::unique_ptr<plugins::RoomStateAdapter> plugin_room_state;
     NodeDeliveryHooks hooks;
     std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
@@ -148,11 +159,19 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
                                                       c.delivery.inbox_max_per_sender);
         hub.set_observer(p_->cluster.get());
         p_->routing = std::make_unique<router::ClusterRouting>(*p_->cluster, hub);
+        p_->state_store = std::make_unique<router::RedisRoomStateStore>(p_->cluster->redis());
     } else {
         p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max,
                                                        c.delivery.inbox_max_per_sender);
         p_->routing = std::make_unique<router::LocalRouting>(hub);
+        p_->state_store = std::make_unique<router::MemoryRoomStateStore>();
     }
+    p_->state_cache = std::make_unique<router::RoomStateCache>(*p_->state_store);
+    hub.set_room_tap(
+        [cache = p_->state_cache.get()](std::uint64_t room, const server::SharedPacket& packet) {
+            const auto* push = dynamic_cast<const livepush::v1::Push*>(packet.body.get());
+            if (push && push->type() == "room.state") cache->observe(room, push->payload());
+        });
     p_->delivery = std::make_unique<ack::QosDelivery>(dopts, *p_->inbox, hub);
     if (p_->cluster) {
         // Redis round trips of im.send and of the login inbox load run here, not on the loops.
@@ -171,6 +190,10 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     }
     p_->hooks.delivery = p_->delivery.get();
     p_->gateway->attach(hub, p_->hooks, *p_->routing);
+    p_->gateway->set_room_state(*p_->state_cache);
+    p_->room_state = std::make_unique<push::RoomStateService>(
+        room_state_limits(c), *p_->state_store, *p_->routing,
+        [ids = &p_->gateway->msg_ids()] { return ids->next(); });
     p_->room_online = std::make_unique<router::RoomOnline>(
         *p_->routing, [ids = &p_->gateway->msg_ids()] { return ids->next(); });
 
@@ -181,6 +204,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->push->set_guests_have_no_inbox(c.auth.guests != 0);
     if (!c.api.listen.empty()) {
         p_->api = std::make_unique<push::HttpApi>(api_options(c), *p_->push);
+        p_->api->set_room_state(*p_->room_state);
     }
     // After the API: plugins add their routes to it.
     wire_plugins(p_->plugins, c, *p_->push, p_->cluster.get(), *p_->gateway, p_->api.get());
@@ -201,6 +225,9 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         });
     p_->gateway->set_moderation(*p_->moderation);
     if (p_->api) push::add_moderation_routes(*p_->api, *p_->moderation);
+    p_->plugin_room_state = std::make_unique<plugins::RoomStateAdapter>(*p_->room_state);
+    p_->plugins.host->set_room_state(p_->plugin_room_state.get());
+    if (p_->plugins.room_hook_bridge) hub.set_member_observer(p_->plugins.room_hook_bridge.get());
 }
 
 Node::~Node() = default;
@@ -243,6 +270,7 @@ void Node::shutdown() {
     if (p_->plugins.biz_workers)
         p_->plugins.biz_workers->stop();  // answers what is queued (the loops still run)
     if (p_->im_workers) p_->im_workers->stop();
+    if (p_->plugins.room_hooks) p_->plugins.room_hooks->stop();
     p_->plugins.host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
@@ -261,6 +289,11 @@ void Node::housekeeping() {
     p_->server->hub().sweep_rooms();
     p_->server->ip_limits().sweep(codec::wall_ms());
     p_->inbox->sweep(codec::wall_ms());
+    // Copies of rooms' state this node no longer has members in (idle 10 s: an enter on its way
+    // keeps its room's copy).
+    p_->state_cache->sweep(
+        [&hub = p_->server->hub()](std::uint64_t room) { return hub.room_state(room).online > 0; },
+        std::chrono::seconds(10));
 }
 
 namespace {
@@ -299,6 +332,10 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("api_max_connections", c.api.max_connections);
     limit("api_header_timeout_ms", c.api.header_timeout_ms);
     limit("api_idle_timeout_ms", c.api.idle_timeout_ms);
+    limit("room_state_max_key_bytes", c.room.state_max_key_bytes);
+    limit("room_state_max_value_bytes", c.room.state_max_value_bytes);
+    limit("room_state_max_keys", c.room.state_max_keys);
+    limit("room_state_max_room_bytes", c.room.state_max_room_bytes);
 }
 
 }  // namespace
@@ -325,6 +362,13 @@ std::string Node::metrics_text() const {
         router::write_metrics(m, *cluster);
         redis::write_metrics(m, cluster->redis().stats(), p_->plugins.plugin_redis.get());
     }
+    p_->room_state->write_metrics(m);
+    m.gauge("livepush_room_state_cached_rooms",
+            "rooms whose state this node keeps a copy of (rooms with members here)",
+            static_cast<std::int64_t>(p_->state_cache->rooms()));
+    m.counter("livepush_room_state_loads_total",
+              "reads of a room's state from the store by this node's copy (first enter here)",
+              p_->state_cache->loads());
     m.counter("livepush_room_online_pushes_total",
               "room.online pushes published by this node (one per room whose count changed)",
               p_->room_online->pushes());
@@ -336,6 +380,7 @@ std::string Node::metrics_text() const {
         plugins::write_metrics(m, p_->plugins.biz_workers->stats(),
                                p_->config.server.plugin_queue_max);
     if (p_->plugins.kafka) events::write_metrics(m, p_->plugins.kafka->stats());
+    if (p_->plugins.room_hooks) p_->plugins.room_hooks->write_metrics(m);
     return m.take();
 }
 

@@ -23,10 +23,12 @@
 
 #include "ack/delivery_hooks.hpp"
 #include "auth/jwt.hpp"
+#include "handlers/chat_filter.hpp"
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
 #include "router/moderation.hpp"
+#include "router/room_state_cache.hpp"
 #include "router/routing.hpp"
 #include "server/defaults.hpp"
 #include "server/hub.hpp"
@@ -148,6 +150,12 @@ public:
     using Upstream = std::function<void(const server::Session& s, const std::string& type,
                                         const std::string& data_json)>;
     void set_upstream(std::vector<std::string> types, Upstream upstream);
+    // room.enter answers with the room's state from this node's cache (issue 14 item 5;
+    // router/room_state_cache.hpp). Before the server starts; without it, no "state".
+    void set_room_state(router::RoomStateCache& cache) { state_cache_ = &cache; }
+    // What judges a room.chat before it is published (the plugins' filter_chat); null or
+    // inactive: none. Call before the server starts.
+    void set_chat_filter(ChatFilter* filter) noexcept { chat_filter_ = filter; }
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h,
@@ -213,6 +221,17 @@ private:
     void enter_room_via_home(server::Session& s, std::uint64_t room,
                              std::optional<std::uint64_t> last_seq,
                              std::function<void(server::Session&, const router::HomeRoom*)> then);
+    // Room state (gateway_room_state.cpp): calls `then` on s's loop once this node's copy of
+    // the room's state is loaded (at once when it is); loads it when no member of the room is
+    // on this node. Never blocks.
+    void load_room_state(server::Session& s, std::uint64_t room,
+                         std::function<void(server::Session&)> then);
+    // Whether room.enter can answer now (the copy is loaded and kept fresh by members here).
+    bool room_state_ready(std::uint64_t room) const;
+    // The deferred end of room.enter, on s's loop: the room limit, the join, BIZ_RESULT.
+    void finish_enter(server::Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                      std::optional<std::uint64_t> epoch, std::uint32_t seq,
+                      const std::string& data, const router::HomeRoom* home);
     BizReply room_leave(BizCall& c);
     // Moderation (gateway_moderation.cpp). moderate_enter: a refusal (ROOM_BANNED), a deferred
     // reply (the room is loaded first), or nothing (let in). admitted: then(s, banned or null)
@@ -226,6 +245,12 @@ private:
     std::uint64_t echo_to_sender(server::Session& s, std::uint64_t room, std::uint64_t msg_id,
                                  const std::string& payload, std::uint64_t sent_at_ms);
     BizReply room_chat(BizCall& c);
+    // A checked room.chat of s, published now (on s's loop); shadow: to s alone (moderation).
+    BizReply publish_chat(server::Session& s, std::uint64_t room, std::string_view text,
+                          bool shadow = false);
+    // Asks the chat filter first, publishes on s's loop what it lets pass (gateway_chat_filter).
+    BizReply filter_then_publish(BizCall& c, std::uint64_t room, std::string text,
+                                 bool shadow = false);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
 
@@ -234,8 +259,10 @@ private:
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Routing* routing_ = nullptr;
     router::RoomModeration* moderation_ = nullptr;  // null: no moderation checks
+    router::RoomStateCache* state_cache_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
+    ChatFilter* chat_filter_ = nullptr;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;

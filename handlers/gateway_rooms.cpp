@@ -41,39 +41,60 @@ BizReply Gateway::room_enter(BizCall& c) {
             return error_reply(pb::BAD_BIZ_DATA, "room.enter epoch must be an unsigned integer");
         epoch = v;
     }
-    json::object out;
     BizReply r;
     if (!routing_->room_is_home(room)) {
-        // The room's seq, epoch, history and count are its home node's: ask it first, then
-        // join and answer on this loop, in one task, so no live message of the room reaches
-        // the session before its BIZ_RESULT and replay. `done` is not used: finish_biz runs
-        // right here instead of in a later task.
+        // The room's seq, epoch, history and count are its home node's: ask it first (which
+        // subscribes this node to the room), then the room's state when this node has no copy
+        // of it, then join and answer on this loop, in one task, so no live message of the room
+        // reaches the session before its BIZ_RESULT and replay. `done` is not used: finish_biz
+        // runs right here instead of in a later task.
         r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
                    data = c.req.data()](std::function<void(BizReply)>) {
             enter_room_via_home(
                 s, room, last_seq,
                 [this, room, last_seq, epoch, seq, data](Session& s, const router::HomeRoom* home) {
-                    json::object out;
-                    BizReply reply;
-                    bool member = false;
-                    for (const auto& r : s.rooms) member |= r.room_id == room;
-                    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
-                        reply =
-                            error_reply(pb::ROOM_LIMIT,
-                                        "a session may be in at most " +
-                                            std::to_string(opts_.max_rooms_per_session) + " rooms");
-                    } else {
-                        reply.after = enter_room(s, room, last_seq, epoch, out, home);
-                        reply.data_json = json::serialize(out);
-                    }
-                    finish_biz(s, seq, "room.enter", reply, data, nullptr);
+                    std::optional<router::HomeRoom> answered;
+                    if (home) answered = *home;
+                    load_room_state(s, room, [=, this](Session& s) {
+                        finish_enter(s, room, last_seq, epoch, seq, data,
+                                     answered ? &*answered : nullptr);
+                    });
                 });
         };
         return r;
     }
+    if (!room_state_ready(room)) {
+        // The home, without a copy of the room's state: load it first (never on this loop).
+        r.defer = [this, &s = c.session, room, last_seq, epoch, seq = c.in.header.seq,
+                   data = c.req.data()](std::function<void(BizReply)>) {
+            load_room_state(s, room, [=, this](Session& s) {
+                finish_enter(s, room, last_seq, epoch, seq, data, nullptr);
+            });
+        };
+        return r;
+    }
+    json::object out;
     r.after = enter_room(c.session, room, last_seq, epoch, out);
     r.data_json = json::serialize(out);
     return r;
+}
+
+void Gateway::finish_enter(Session& s, std::uint64_t room, std::optional<std::uint64_t> last_seq,
+                           std::optional<std::uint64_t> epoch, std::uint32_t seq,
+                           const std::string& data, const router::HomeRoom* home) {
+    json::object out;
+    BizReply reply;
+    bool member = false;
+    for (const auto& r : s.rooms) member |= r.room_id == room;
+    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
+        reply =
+            error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
+                                            std::to_string(opts_.max_rooms_per_session) + " rooms");
+    } else {
+        reply.after = enter_room(s, room, last_seq, epoch, out, home);
+        reply.data_json = json::serialize(out);
+    }
+    finish_biz(s, seq, "room.enter", reply, data, nullptr);
 }
 
 void Gateway::enter_room_via_home(Session& s, std::uint64_t room,
@@ -104,6 +125,9 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
     out["online"] = join.state.online + elsewhere;
     out["room_seq"] = std::to_string(join.state.seq);  // 64-bit values as decimal strings,
     out["epoch"] = std::to_string(join.state.epoch);   // as in PUSH (docs/protocol.md)
+    // After the join: a change this copy lacks reaches the session after this answer.
+    if (state_cache_)
+        if (auto state = state_cache_->snapshot(room)) out["state"] = std::move(*state);
     if (!join.recovery_asked) return {};
     out["recovered"] = join.recovered;
     out["replayed"] = join.replay.size();
@@ -143,13 +167,20 @@ BizReply Gateway::room_chat(BizCall& c) {
     bool shadow = false;  // moderation: a shadow-banned sender alone sees the message
     if (auto refusal = moderate_chat(c, room, shadow)) return std::move(*refusal);
 
+    // Plugins judge it first (room hooks, SDK 5): answered later, off the loop.
+    if (chat_filter_ && chat_filter_->active())
+        return filter_then_publish(c, room, std::string(text->get_string()), shadow);
+    return publish_chat(c.session, room, text->get_string(), shadow);
+}
+
+BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view text, bool shadow) {
     json::object payload;
-    payload["from"] = id_str(c.session.user.id);
-    payload["text"] = text->get_string();
+    payload["from"] = id_str(s.user.id);
+    payload["text"] = text;
     std::string payload_json = json::serialize(payload);
     // The sender's profile, checked and encoded once at login, goes in as the bytes it is; the
     // payload is then shared by every receiver (and node) as it always was.
-    if (const auto& profile = c.session.user.profile) {
+    if (const auto& profile = s.user.profile) {
         payload_json.pop_back();  // the object's closing '}'
         payload_json.append(",\"profile\":").append(*profile).push_back('}');
     }
@@ -157,7 +188,7 @@ BizReply Gateway::room_chat(BizCall& c) {
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
     std::uint64_t seq = shadow
-                            ? echo_to_sender(c.session, room, msg_id, payload_json, sent)
+                            ? echo_to_sender(s, room, msg_id, payload_json, sent)
                             : routing_->publish_room(
                                   {room, msg_id, "room.chat", std::move(payload_json), sent, {}});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);

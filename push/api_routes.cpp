@@ -24,6 +24,8 @@ enum class RouteKind {
     UserView,
     UserKick,
     RoomView,
+    RoomState,     // GET /v1/rooms/{id}/state (api_room_state.cpp)
+    RoomStateKey,  // PUT, DELETE /v1/rooms/{id}/state/{key}
     Metrics,
     Healthz,
     Readyz,
@@ -121,15 +123,52 @@ struct ApiRoutes::Match {
     bool method_allowed = false;
     std::string allow;                     // the methods the path takes, for a 405
     std::optional<std::uint64_t> path_id;  // UserView, UserKick, RoomView; empty when malformed
+    std::string path_key;                  // RoomStateKey: the {key}
     const PluginRoute* plugin = nullptr;
 };
 
 namespace {
 
+constexpr std::string_view kRoomStateRoute = "/v1/rooms/{id}/state";
+constexpr std::string_view kRoomStateKeyRoute = "/v1/rooms/{id}/state/{key}";
+
+// `rest` is what follows /v1/rooms/{id}: "/state" or "/state/{key}" (any key text: the
+// service judges it, so a bad key is a 400 with its code, not a 404).
+bool match_room_state_route(std::string_view rest, RouteKind& kind, std::string_view& label,
+                            std::string& allow, std::string& key) {
+    constexpr std::string_view kState = "/state";
+    if (!rest.starts_with(kState)) return false;
+    rest.remove_prefix(kState.size());
+    if (rest.empty()) {
+        kind = RouteKind::RoomState;
+        label = kRoomStateRoute;
+        allow = "GET";
+        return true;
+    }
+    if (rest.front() != '/' || rest.size() == 1) return false;
+    kind = RouteKind::RoomStateKey;
+    label = kRoomStateKeyRoute;
+    allow = "PUT, DELETE";
+    key = std::string(rest.substr(1));
+    return true;
+}
+
+// `allow` as the Allow header lists it ("PUT, DELETE").
+bool allows(std::string_view allow, std::string_view method) {
+    while (!allow.empty()) {
+        const std::size_t comma = allow.find(", ");
+        if (allow.substr(0, comma) == method) return true;
+        if (comma == std::string_view::npos) break;
+        allow.remove_prefix(comma + 2);
+    }
+    return false;
+}
+
 // /v1/users/{id}, /v1/users/{id}/kick, /v1/rooms/{id}; `path_id` is empty when the id is
 // malformed (a 400, not a 404).
 bool match_id_route(std::string_view path, RouteKind& kind, std::string_view& label,
-                    std::string& allow, std::optional<std::uint64_t>& path_id) {
+                    std::string& allow, std::optional<std::uint64_t>& path_id,
+                    std::string& path_key) {
     std::string_view id_text;
     if (path.starts_with(kUsersPrefix)) {
         const std::string_view rest = path.substr(kUsersPrefix.size());
@@ -148,10 +187,15 @@ bool match_id_route(std::string_view path, RouteKind& kind, std::string_view& la
         id_text = rest.substr(0, slash);
     } else if (path.starts_with(kRoomsPrefix)) {
         id_text = path.substr(kRoomsPrefix.size());
-        if (id_text.find('/') != std::string_view::npos) return false;
-        kind = RouteKind::RoomView;
-        label = kRoomViewRoute;
-        allow = "GET";
+        if (const std::size_t slash = id_text.find('/'); slash != std::string_view::npos) {
+            if (!match_room_state_route(id_text.substr(slash), kind, label, allow, path_key))
+                return false;
+            id_text = id_text.substr(0, slash);
+        } else {
+            kind = RouteKind::RoomView;
+            label = kRoomViewRoute;
+            allow = "GET";
+        }
     } else {
         return false;
     }
@@ -297,6 +341,10 @@ ApiResponse ApiRoutes::dispatch(const ApiRequest& req, const std::string& path,
             return kick(route.path_id, req.body);
         case RouteKind::RoomView:
             return room_view(route.path_id);
+        case RouteKind::RoomState:
+            return room_state_get(route.path_id);
+        case RouteKind::RoomStateKey:
+            return room_state_write(req.method, route.path_id, route.path_key, req.body);
         case RouteKind::Metrics:
             return metrics_page();
         case RouteKind::Healthz:
@@ -322,8 +370,8 @@ ApiRoutes::Match ApiRoutes::match(std::string_view method, std::string_view path
             return m;
         }
     }
-    if (match_id_route(path, m.kind, m.label, m.allow, m.path_id)) {
-        m.method_allowed = method == m.allow;
+    if (match_id_route(path, m.kind, m.label, m.allow, m.path_id, m.path_key)) {
+        m.method_allowed = allows(m.allow, method);
         return m;
     }
     m = Match{};

@@ -26,6 +26,8 @@
 
 namespace lp::push {
 
+class RoomStateService;
+
 // No defaults here: HttpApi fills them from ApiOptions, where they are defined once.
 struct RouteOptions {
     std::string key;                       // bearer key; empty = no auth
@@ -77,6 +79,8 @@ public:
     // starting with '/'.
     void add_route(const std::string& method, const std::string& path_or_prefix, RouteHandler h);
     void set_draining(bool d) { draining_.store(d, std::memory_order_relaxed); }
+    // The room state routes (/v1/rooms/{id}/state...); without it they answer 404.
+    void set_room_state(RoomStateService* s) { room_state_ = s; }
 
     // Answers a complete request. Never throws.
     ApiResponse answer(const ApiRequest& req);
@@ -115,6 +119,10 @@ private:
     ApiResponse user_view(std::optional<std::uint64_t> id);
     ApiResponse room_view(std::optional<std::uint64_t> id);
     ApiResponse kick(std::optional<std::uint64_t> id, std::string_view body);
+    // Room state (api_room_state.cpp).
+    ApiResponse room_state_get(std::optional<std::uint64_t> id);
+    ApiResponse room_state_write(std::string_view method, std::optional<std::uint64_t> id,
+                                 const std::string& key, std::string_view body);
     ApiResponse metrics_page();
     ApiResponse readiness();
     ApiResponse plugin(const PluginRoute& route, const ApiRequest& req, const std::string& path,
@@ -126,6 +134,7 @@ private:
     std::vector<PluginRoute> plugin_routes_;  // fixed once requests come: labels point into it
     RequestRateLimit rate_;
     std::atomic<bool> draining_{false};
+    RoomStateService* room_state_ = nullptr;
 };
 
 }  // namespace lp::push

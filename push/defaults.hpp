@@ -17,4 +17,12 @@ inline constexpr std::uint32_t kDefaultApiMaxConnections = 1024;
 inline constexpr std::uint32_t kDefaultApiHeaderTimeoutMs = 5000;
 inline constexpr std::uint32_t kDefaultApiIdleTimeoutMs = 30000;
 
+// Room state (room.state_*; push/room_state_service.hpp): bounds per key, value and room.
+inline constexpr std::uint32_t kDefaultRoomStateMaxKeyBytes = 64;
+inline constexpr std::uint32_t kDefaultRoomStateMaxValueBytes = 4096;
+inline constexpr std::uint32_t kDefaultRoomStateMaxKeys = 64;
+// A room's values together: room.enter carries them all, and the result must stay well under a
+// client's frame limit (server.max_body, 64 KiB by default).
+inline constexpr std::uint32_t kDefaultRoomStateMaxRoomBytes = 32 * 1024;
+
 }  // namespace lp::push

@@ -58,6 +58,10 @@ HttpApi::~HttpApi() {
     stop();
 }
 
+void HttpApi::set_room_state(RoomStateService& s) {
+    impl_->routes.set_room_state(&s);
+}
+
 void HttpApi::add_route(const std::string& method, const std::string& path_or_prefix,
                         RouteHandler h) {
     if (impl_->server.started()) throw std::logic_error("HttpApi::add_route after start()");

@@ -12,6 +12,8 @@
 //   GET  /v1/users/{id}      -> {"user_id","online","node","inbox","sessions":[{"session_id",
 //                               "platform","transport","scene","rooms":[...],"node"}]}
 //   GET  /v1/rooms/{id}      -> {"room_id","online","room_seq","epoch"}
+//   GET  /v1/rooms/{id}/state -> {key: {"value", "version"}}
+//   PUT  /v1/rooms/{id}/state/{key} (body: any JSON value) -> {"version":N}; DELETE likewise
 //   POST /v1/users/{id}/kick {reason?} ("admin" by default) -> {"kicked":N} (0 when offline)
 //   GET  /metrics (Prometheus text), GET /healthz (never needs the key), GET /readyz
 // Ids come in as JSON numbers or decimal strings and go out as decimal strings (msg_id,
@@ -37,6 +39,8 @@
 #include "push/defaults.hpp"
 
 namespace lp::push {
+
+class RoomStateService;
 
 struct ApiOptions {
     std::string listen{kDefaultApiListen};
@@ -67,6 +71,8 @@ public:
     std::string metrics_text() const;
     // While draining, pushes answer 503 and /readyz says "draining".
     void set_draining(bool d);
+    // Serves /v1/rooms/{id}/state... from `s` (issue 14 item 5). Before start().
+    void set_room_state(RoomStateService& s);
 
 private:
     struct Impl;

@@ -534,6 +534,19 @@ void PkBattles::push_state(const PkRecord& record, const std::string& view) {
         count("push_failures");
         warn("pk " + record.pk_id + ": a pk.state push failed");
     }
+    keep_in_room_state(record, view);
+}
+
+void PkBattles::keep_in_room_state(const PkRecord& record, const std::string& view) {
+    if (ctx_.room_state == nullptr) return;  // a host without room state (SDK < 5 semantics)
+    for (std::uint64_t room : {record.from_room, record.to_room}) {
+        const sdk::RoomStateResult r = ctx_.room_state->set(room, "pk", view);
+        if (!r.ok) {
+            count("room_state_failures");
+            warn("pk " + record.pk_id + ": room state \"pk\" of room " + std::to_string(room) +
+                 " not set: " + r.error);
+        }
+    }
 }
 
 // Throttle, cluster-wide through the store: a push takes the `tick` (set_if_absent with a TTL
@@ -578,6 +591,12 @@ void PkBattles::push_scores(const PkRecord& record) {
     }
     count("score_pushes");
     if (!ok) count("push_failures");
+    keep_in_room_state(record, view);
+    // A transition (scoring end, close) may have set "pk" while this push read the scores: its
+    // view must stay the last word, so re-read the record and restore it if it moved on.
+    auto now = load(record.pk_id);
+    if (now && now->record.state != PkState::scoring)
+        keep_in_room_state(now->record, view_json(now->record, scores_to_show(now->record)));
 }
 
 // ---------------------------------------------------------------- logs and counters

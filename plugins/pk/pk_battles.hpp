@@ -10,6 +10,8 @@
 //   pk:{id}:trail          a trailing score push is scheduled (job "<id>:score")
 //   pk:anchor:{anchor}     the anchor's current pk id (compare_and_set to claim it)
 //   pk:whitelist           hash anchor id → "1"
+// Room state (not in the plugin store): key "pk" of both rooms holds the latest view (the
+// pk.state / pk.score payload), set with every push; see keep_in_room_state.
 //
 // Transitions (each one compare_and_set from the state it expects; the loser of a race sees
 // 409 or, in a job, does nothing; only the winner pushes):
@@ -177,6 +179,9 @@ private:
     void score_changed(const PkRecord& record);
     void trailing_score_push(const std::string& pk_id);
     void push_scores(const PkRecord& record);
+    // The battle's view as room state key "pk" in both rooms (SDK version 5), so a viewer who
+    // enters mid-battle draws the score bar from room.enter's state at once.
+    void keep_in_room_state(const PkRecord& record, const std::string& view);
 
     void count(const char* name, std::uint64_t n = 1);
     void warn(const std::string& message);

@@ -37,7 +37,12 @@ namespace lp::sdk {
 // version is refused at load. 2: Store::lpush_trim_many. 3: Events::describe and
 // Plugin::describe_event (an API answer saying what an event will and will not do).
 // 4: Plugin::guest_biz_types (a new virtual: source compatible, a rebuild is enough).
-inline constexpr int kApiVersion = 4;
+// 5: room hooks (Plugin::room_hooks, on_room_enter, on_room_leave, filter_chat), appended after
+// every virtual of version 4, so a plugin built for 4 still loads: the host offers it 4 when it
+// refuses 5 and never calls what its build does not have; and RoomState with
+// Context::room_state (appended to Context: a version-4 build never reads it).
+inline constexpr int kApiVersion = 5;
+inline constexpr int kOldestApiVersion = 4;  // the oldest build the host still loads
 
 // ---------------------------------------------------------------- pushing
 
@@ -138,6 +143,34 @@ public:
     virtual bool expire(const std::string& key, std::chrono::milliseconds ttl) = 0;
 };
 
+// ---------------------------------------------------------------- room state (version 5)
+
+// A room's keyed, versioned state (docs/rooms.md "Room state"): the same store, bounds and
+// `room.state {key, value, version}` push to the room's members as PUT/DELETE/GET
+// /v1/rooms/{id}/state. A room.enter answers with the whole state, so a late joiner draws the
+// room (a PK score bar, a pinned notice) without waiting for the next change. Keys are shared
+// by every plugin and business service: pick one your plugin owns (the PK plugin: "pk").
+// Calls wait for the store (Redis in cluster mode): call from handlers, not from a hot loop.
+struct RoomStateResult {
+    bool ok = false;
+    int code = 0;               // when !ok: 3018 bad key, 3019 too large / too many keys, 404
+                                // (remove: no such key), 503 (store unavailable)
+    std::string error;          // when !ok: why
+    std::uint64_t version = 0;  // when ok: the room-wide version of this change
+};
+
+class RoomState {
+public:
+    virtual ~RoomState() = default;
+    // Sets `key` to a JSON value (not null) and pushes room.state to the room's members.
+    virtual RoomStateResult set(std::uint64_t room, const std::string& key,
+                                const std::string& value_json) = 0;
+    // Removes `key` and pushes room.state with value null.
+    virtual RoomStateResult remove(std::uint64_t room, const std::string& key) = 0;
+    // {key: {"value": ..., "version": N}} as JSON text; nothing when the store is unavailable.
+    virtual std::optional<std::string> get(std::uint64_t room) = 0;
+};
+
 // ---------------------------------------------------------------- delayed jobs
 
 // The platform's delayed queue, cluster-safe: a job runs once across the cluster when due
@@ -196,6 +229,9 @@ struct Context {
     Metrics* metrics = nullptr;
     // The plugin's config section ([plugins.{name}] keys, --set plugins.{name}.key=value).
     std::map<std::string, std::string> config;
+    // Version 5, after every member of version 4 so a version-4 build keeps its layout; null on
+    // a host without room state.
+    RoomState* room_state = nullptr;
     std::string config_value(const std::string& key, const std::string& fallback) const {
         auto it = config.find(key);
         return it == config.end() ? fallback : it->second;
@@ -239,6 +275,42 @@ struct Route {
     std::string path;    // under /v1/{plugin}/; ending in '/' = a prefix
 };
 
+// ---------------------------------------------------------------- room hooks (version 5)
+
+// Which room hooks a plugin wants called; the host calls only these (and calls nothing of a
+// plugin that declares none, so a chat stays synchronous unless some plugin filters it).
+struct RoomHooks {
+    bool enter_leave = false;  // on_room_enter and on_room_leave
+    bool filter_chat = false;  // filter_chat, before every room.chat is published
+};
+
+// A session entered or left a room. Leaving covers room.leave, a disconnect, a kick and a ban.
+// Called after the fact, on a plugin worker (never the loop), one user's visits in order.
+struct RoomVisit {
+    std::uint64_t user_id = 0;
+    std::uint64_t room_id = 0;
+    std::string role;  // viewer, anchor, admin, guest (guest ids change with each connection)
+};
+
+// A room.chat about to be published.
+struct ChatToFilter {
+    std::uint64_t user_id = 0;
+    std::string role;
+    std::uint64_t room_id = 0;
+    std::string text;          // UTF-8, at most server.max_chat_bytes
+    std::string profile_json;  // the sender's profile claims (JSON object), empty for none
+};
+
+struct ChatVerdict {
+    enum class Action { Allow, Deny, Rewrite };
+    Action action = Action::Allow;
+    std::string reason;  // Deny: told to the sender (CHAT_REJECTED, 3016)
+    std::string text;    // Rewrite: what is published instead (non-empty UTF-8)
+    static ChatVerdict allow() { return {}; }
+    static ChatVerdict deny(std::string why) { return {Action::Deny, std::move(why), {}}; }
+    static ChatVerdict rewrite(std::string to) { return {Action::Rewrite, {}, std::move(to)}; }
+};
+
 class Plugin {
 public:
     virtual ~Plugin() = default;
@@ -267,12 +339,25 @@ public:
     virtual std::string describe_event(const std::string& topic, const std::string& value_json) {
         return {};
     }
+
+    // ---- version 5: keep these after every version-4 virtual (a version-4 build's table ends
+    // above), and add later ones after them.
+    virtual RoomHooks room_hooks() const { return {}; }
+    virtual void on_room_enter(const RoomVisit& visit) {}
+    virtual void on_room_leave(const RoomVisit& visit) {}
+    // Before a room.chat is published, on a plugin worker, bounded by plugins.filter_timeout_ms
+    // (past it the chat passes or is refused by plugins.filter_fail_open; the late answer is
+    // dropped). Several filtering plugins run in load order: a rewrite is what the next one
+    // sees, the first deny ends it. Keep it fast: no store round trip per chat if you can help it.
+    virtual ChatVerdict filter_chat(const ChatToFilter& chat) { return ChatVerdict::allow(); }
 };
 
 }  // namespace lp::sdk
 
 // A shared-object plugin exports this (extern "C"). The host passes its kApiVersion; return
-// nullptr if you were built for another. The host deletes the plugin with `delete`, so build
-// the plugin with the same compiler and C++ runtime as the node.
+// nullptr if you were built for another (the host then offers the older versions it still
+// loads, down to kOldestApiVersion, and treats the plugin as built for the one it accepts). The
+// host deletes the plugin with `delete`, so build the plugin with the same compiler and C++ runtime
+// as the node.
 extern "C" __attribute__((visibility("default"))) lp::sdk::Plugin* livepush_plugin_create(
     int api_version);

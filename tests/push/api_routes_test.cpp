@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "push/api_metrics.hpp"
+#include "push/room_state_service.hpp"
+#include "router/local_routing.hpp"
+#include "server/hub.hpp"
 
 namespace lp::push {
 namespace {
@@ -356,6 +359,43 @@ TEST_F(ApiRoutesTest, MetricsRouteServesTheBackendsTextThenTheApisOwn) {
 
 // The exact text of the API's families, as the hand-written writer before codec::PromText
 // produced it: names, labels, bucket bounds and number forms are what dashboards rely on.
+// The room state routes (api_room_state.cpp) over the memory store and an embedded node's
+// routing without loops: the route table, methods, labels and answers; the store and the push
+// are tests/integration/room_state_test's.
+TEST_F(ApiRoutesTest, RoomStateRoutesAnswerWithVersionsAndTheirOwnLabels) {
+    EXPECT_EQ(answer("GET", "/v1/rooms/5/state").status, 404u) << "no service: not served";
+    server::Hub hub({});
+    router::LocalRouting routing(hub);
+    router::MemoryRoomStateStore store;
+    std::uint64_t ids = 0;
+    RoomStateService service({}, store, routing, [&] { return ++ids; });
+    routes_.set_room_state(&service);
+
+    ApiResponse res = answer("GET", "/v1/rooms/5/state");
+    EXPECT_EQ(res.status, 200u);
+    EXPECT_EQ(res.body, "{}");
+    EXPECT_EQ(res.route, "/v1/rooms/{id}/state");
+    res = answer("PUT", "/v1/rooms/5/state/title", R"({"text":"hi"})");
+    EXPECT_EQ(res.status, 200u) << res.body;
+    EXPECT_EQ(res.body, R"({"version":1})");
+    EXPECT_EQ(res.route, "/v1/rooms/{id}/state/{key}");
+    EXPECT_EQ(answer("GET", "/v1/rooms/5/state").body,
+              R"({"title":{"value":{"text":"hi"},"version":1}})");
+    EXPECT_EQ(answer("DELETE", "/v1/rooms/5/state/title").body, R"({"version":2})");
+    EXPECT_EQ(answer("DELETE", "/v1/rooms/5/state/title").status, 404u);
+
+    res = answer("POST", "/v1/rooms/5/state/title", "1");
+    EXPECT_EQ(res.status, 405u);
+    EXPECT_EQ(res.header("Allow"), "PUT, DELETE");
+    EXPECT_EQ(answer("PUT", "/v1/rooms/5/state").header("Allow"), "GET");
+    EXPECT_EQ(answer("PUT", "/v1/rooms/x/state/title", "1").status, 400u);
+    EXPECT_EQ(answer("GET", "/v1/rooms/5/other").status, 404u);
+    EXPECT_EQ(body_of(answer("PUT", "/v1/rooms/5/state/a%20b", "1")).at("code"), 3018);
+    EXPECT_EQ(body_of(answer("PUT", "/v1/rooms/5/state/big", std::string(5000, '1'))).at("code"),
+              3019);
+    EXPECT_EQ(answer("GET", "/v1/rooms/5").route, "/v1/rooms/{id}") << "the room view as before";
+}
+
 TEST(ApiMetricsText, IsExactlyTheFormerText) {
     using namespace std::chrono;
     ApiMetrics m;
