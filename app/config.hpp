@@ -82,6 +82,14 @@ struct Config {
         std::uint32_t state_max_keys = push::kDefaultRoomStateMaxKeys;
         std::uint32_t state_max_room_bytes = push::kDefaultRoomStateMaxRoomBytes;
     } room;
+    struct Moderation {  // rooms' moderation (docs/rooms.md "Moderation")
+        // per room (PUT /v1/rooms/{id}/meta)
+        std::uint32_t max_moderators = router::kDefaultModerationMaxModerators;
+        // muted, banned, shadow-banned users per room, each
+        std::uint32_t max_entries = router::kDefaultModerationMaxEntries;
+        // cluster: other nodes' changes polled this often
+        std::uint32_t sync_interval_ms = as_ms(router::kDefaultModerationSyncInterval);
+    } moderation;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session
         std::uint32_t retry_ms = as_ms(ack::kDefaultRetry);  // first retry; doubles per attempt

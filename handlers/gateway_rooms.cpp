@@ -22,6 +22,7 @@ BizReply Gateway::room_enter(BizCall& c) {
     std::uint64_t room = 0;
     if (!read_id(c.data, "room_id", room))
         return error_reply(pb::BAD_BIZ_DATA, "room.enter needs room_id");
+    if (auto gate = moderate_enter(c, room)) return std::move(*gate);  // ROOM_BANNED
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
@@ -163,14 +164,16 @@ BizReply Gateway::room_chat(BizCall& c) {
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member) return error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room));
+    bool shadow = false;  // moderation: a shadow-banned sender alone sees the message
+    if (auto refusal = moderate_chat(c, room, shadow)) return std::move(*refusal);
 
     // Plugins judge it first (room hooks, SDK 5): answered later, off the loop.
     if (chat_filter_ && chat_filter_->active())
-        return filter_then_publish(c, room, std::string(text->get_string()));
-    return publish_chat(c.session, room, text->get_string());
+        return filter_then_publish(c, room, std::string(text->get_string()), shadow);
+    return publish_chat(c.session, room, text->get_string(), shadow);
 }
 
-BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view text) {
+BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view text, bool shadow) {
     json::object payload;
     payload["from"] = id_str(s.user.id);
     payload["text"] = text;
@@ -184,8 +187,10 @@ BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view 
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
-    std::uint64_t seq =
-        routing_->publish_room({room, msg_id, "room.chat", std::move(payload_json), sent, {}});
+    std::uint64_t seq = shadow
+                            ? echo_to_sender(s, room, msg_id, payload_json, sent)
+                            : routing_->publish_room(
+                                  {room, msg_id, "room.chat", std::move(payload_json), sent, {}});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);

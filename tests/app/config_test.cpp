@@ -408,6 +408,24 @@ TEST(Config, FilterKeysUnderPluginsFromTomlFlagsAndEnvironment) {
               std::string::npos);
 }
 
+TEST(Config, ModerationKeysFromTomlFlagsAndEnvironmentWithTheirBounds) {
+    const Config d = load({}).config;
+    EXPECT_EQ(d.moderation.max_moderators, 100u);
+    EXPECT_EQ(d.moderation.max_entries, 10000u);
+    EXPECT_EQ(d.moderation.sync_interval_ms, 250u);
+    const TomlFile file("[moderation]\nmax_moderators = 5\nmax_entries = 50\n");
+    const ConfigResult r = load({"--config", file.path()});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.config.moderation.max_moderators, 5u);
+    EXPECT_EQ(r.config.moderation.max_entries, 50u);
+    EXPECT_EQ(load({"--moderation-sync-interval-ms", "100"}).config.moderation.sync_interval_ms,
+              100u);
+    EXPECT_EQ(load({}, {"LIVEPUSH_MODERATION_MAX_ENTRIES=7"}).config.moderation.max_entries, 7u);
+    EXPECT_EQ(load({"--set", "moderation.sync_interval_ms=5"}).error,
+              R"(moderation.sync_interval_ms: "5" is below the minimum 10 (from --set))");
+    EXPECT_NE(load({"--set", "moderation.max_entries=0"}).error, "");
+}
+
 TEST(Config, BadIntegerNamesTheKey) {
     const ConfigResult result = load({"--heartbeat-interval-ms", "abc"});
     EXPECT_NE(
