@@ -140,6 +140,12 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "room messages one viewer gets per second at most; over it low ones are shed, then normal ones sampled evenly (high, critical and the sender's own never); 0 = off", Bounds{0, 100000}},
     {"room.chat_rate_per_s", "--room-chat-rate-per-s", &field_of<&C::room, &C::Room::chat_rate_per_s>,
      ValueCheck::None, "audience room.chat per room per second on this node (burst the same); over it the sender gets ROOM_RATE_LIMITED (3015) with retry_after_ms; 0 = unlimited", Bounds{0, 1000000}},
+    {"moderation.max_moderators", "--moderation-max-moderators", &field_of<&C::moderation, &C::Moderation::max_moderators>,
+     ValueCheck::None, "moderators a room may list (PUT /v1/rooms/{id}/meta); more: 400", Bounds{0, 10000}},
+    {"moderation.max_entries", "--moderation-max-entries", &field_of<&C::moderation, &C::Moderation::max_entries>,
+     ValueCheck::None, "muted, banned and shadow-banned users a room may hold, each; a new one beyond: ROOM_LIMIT / 409", Bounds{1, 1000000}},
+    {"moderation.sync_interval_ms", "--moderation-sync-interval-ms", &field_of<&C::moderation, &C::Moderation::sync_interval_ms>,
+     ValueCheck::None, "cluster: how often a node reads the moderation change log to reload the rooms it caches (a change takes effect on every node within about this long)", Bounds{10, 1000}},
     {"room.state_max_key_bytes", "--room-state-max-key-bytes", &field_of<&C::room, &C::Room::state_max_key_bytes>,
      ValueCheck::None, "room state: a key is 1..this many characters of A-Z a-z 0-9 _ - . : ; longer: 400, code 3018", Bounds{1, 256}},
     {"room.state_max_value_bytes", "--room-state-max-value-bytes", &field_of<&C::room, &C::Room::state_max_value_bytes>,
@@ -267,6 +273,10 @@ constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "the longest a consumer fetch waits at a broker for events (latency of an idle topic's next event)"},
     {"kafka.settings", "--kafka-settings", &field_of<&C::kafka, &C::Kafka::settings>, ValueCheck::None,
      "extra librdkafka properties for producer and consumer, name=value,... (security.protocol, sasl.*); override ours"},
+    {"plugins.filter_timeout_ms", "--filter-timeout-ms", &field_of<&C::hooks, &C::Hooks::filter_timeout_ms>,
+     ValueCheck::None, "the plugins' filter_chat must judge a room.chat within this; past it plugins.filter_fail_open decides", Bounds{1, 10000}},
+    {"plugins.filter_fail_open", "--filter-fail-open", &field_of<&C::hooks, &C::Hooks::filter_fail_open>,
+     ValueCheck::Switch, "true: a room.chat the filters did not judge in time (or failed on) is published; false: refused with CHAT_FILTER_TIMEOUT (3017)"},
     {"jobs.ttr_ms", "--jobs-ttr-ms", &field_of<&C::jobs, &C::Jobs::ttr_ms>, ValueCheck::None,
      "delayed jobs: a claimed job not done this long after its claim runs again (a dead node's)", kPositive},
     {"jobs.tick_ms", "--jobs-tick-ms", &field_of<&C::jobs, &C::Jobs::tick_ms>, ValueCheck::None,
@@ -633,6 +643,14 @@ std::string apply_file(Config& config, const std::string& path) {
                         return path + ": " + prefix + " must be an array of strings";
                     }
                     config.plugin_settings[prefix] = text;
+                    continue;
+                }
+                if (find_key(prefix) != nullptr) {  // the host's own keys (filter_timeout_ms)
+                    toml::table one;
+                    one.insert(plugin.str(), settings);
+                    if (auto error = apply_file_section(config, "plugins", one, path);
+                        !error.empty())
+                        return error;
                     continue;
                 }
                 const auto* plugin_table = settings.as_table();

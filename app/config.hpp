@@ -85,6 +85,14 @@ struct Config {
         std::uint32_t state_max_keys = push::kDefaultRoomStateMaxKeys;
         std::uint32_t state_max_room_bytes = push::kDefaultRoomStateMaxRoomBytes;
     } room;
+    struct Moderation {  // rooms' moderation (docs/rooms.md "Moderation")
+        // per room (PUT /v1/rooms/{id}/meta)
+        std::uint32_t max_moderators = router::kDefaultModerationMaxModerators;
+        // muted, banned, shadow-banned users per room, each
+        std::uint32_t max_entries = router::kDefaultModerationMaxEntries;
+        // cluster: other nodes' changes polled this often
+        std::uint32_t sync_interval_ms = as_ms(router::kDefaultModerationSyncInterval);
+    } moderation;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session
         std::uint32_t retry_ms = as_ms(ack::kDefaultRetry);  // first retry; doubles per attempt
@@ -179,6 +187,11 @@ struct Config {
         // Runs of one job that may fail before it is buried in the dead letters; 0 = no limit.
         std::uint32_t max_attempts = plugins::kDefaultJobMaxAttempts;
     } jobs;
+    // The plugins' room hooks (SDK 5): the bound on filter_chat and what passes without a verdict.
+    struct Hooks {
+        std::uint32_t filter_timeout_ms = as_ms(plugins::kDefaultFilterTimeout);
+        std::uint32_t filter_fail_open = 1;  // a switch: 1 publishes an unjudged chat, 0 refuses
+    } hooks;
     struct Tls {
         std::string cert;
         std::string key;

@@ -135,6 +135,14 @@ ack::DeliveryOptions delivery_options(const Config& c) {
     return dopts;
 }
 
+router::ModerationOptions moderation_options(const Config& c) {
+    router::ModerationOptions o;
+    o.max_moderators = c.moderation.max_moderators;
+    o.max_entries = c.moderation.max_entries;
+    o.sync_interval = std::chrono::milliseconds(c.moderation.sync_interval_ms);
+    return o;
+}
+
 router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port) {
     router::ClusterOptions co;
     co.node_id = c.cluster.node_id;

@@ -23,6 +23,7 @@
 #include "push/room_state_service.hpp"
 #include "redis/client.hpp"
 #include "router/cluster.hpp"
+#include "router/room_moderation.hpp"
 #include "server/server.hpp"
 
 namespace lp::app {
@@ -42,6 +43,7 @@ ack::DeliveryOptions delivery_options(const Config& c);
 // Cluster mode. `bound_tcp_port` is the client port really bound (for cluster.advertise with
 // port 0). The node-number hooks are the caller's (they point into the gateway).
 router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port);
+router::ModerationOptions moderation_options(const Config& c);
 // cluster.plugin_redis, with the credentials of cluster.redis.
 redis::Client::Options plugin_redis_options(const Config& c);
 push::ApiOptions api_options(const Config& c);

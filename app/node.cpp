@@ -31,6 +31,7 @@
 #include "plugins/host/plugin_host.hpp"
 #include "plugins/host/room_state_adapter.hpp"
 #include "push/http_api.hpp"
+#include "push/moderation_routes.hpp"
 #include "push/push_metrics.hpp"
 #include "push/push_service.hpp"
 #include "push/room_state_service.hpp"
@@ -39,7 +40,10 @@
 #include "router/cluster_metrics.hpp"
 #include "router/cluster_routing.hpp"
 #include "router/local_routing.hpp"
+#include "router/memory_moderation_store.hpp"
+#include "router/redis_moderation_store.hpp"
 #include "router/redis_room_state_store.hpp"
+#include "router/room_moderation.hpp"
 #include "router/room_online.hpp"
 #include "router/room_state_cache.hpp"
 #include "server/server.hpp"
@@ -128,6 +132,8 @@ struct Node::Parts {
     std::unique_ptr<push::HttpApi> api;
     PluginParts plugins;
     std::unique_ptr<plugins::KeyedWorkers> im_workers;  // cluster: im.send and login inbox loads
+    std::unique_ptr<router::ModerationStore> moderation_store;  // Redis in a cluster, else memory
+    std::unique_ptr<router::RoomModerationService> moderation;
 };
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
@@ -202,8 +208,26 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     }
     // After the API: plugins add their routes to it.
     wire_plugins(p_->plugins, c, *p_->push, p_->cluster.get(), *p_->gateway, p_->api.get());
+
+    // Rooms' moderation: its state in Redis in a cluster (shared, survives restarts), else in
+    // memory; audit events on the plugins' bus (the Kafka topic `moderation` with Kafka).
+    if (p_->cluster)
+        p_->moderation_store = std::make_unique<router::RedisModerationStore>(
+            p_->cluster->redis(), c.moderation.max_entries);
+    else
+        p_->moderation_store =
+            std::make_unique<router::MemoryModerationStore>(c.moderation.max_entries);
+    p_->moderation = std::make_unique<router::RoomModerationService>(
+        moderation_options(c), *p_->moderation_store, hub, *p_->routing,
+        [ids = &p_->gateway->msg_ids()] { return ids->next(); },
+        [bus = p_->plugins.bus.get()](const std::string& key, const std::string& json) {
+            bus->publish("moderation", key, json);
+        });
+    p_->gateway->set_moderation(*p_->moderation);
+    if (p_->api) push::add_moderation_routes(*p_->api, *p_->moderation);
     p_->plugin_room_state = std::make_unique<plugins::RoomStateAdapter>(*p_->room_state);
     p_->plugins.host->set_room_state(p_->plugin_room_state.get());
+    if (p_->plugins.room_hook_bridge) hub.set_member_observer(p_->plugins.room_hook_bridge.get());
 }
 
 Node::~Node() = default;
@@ -214,6 +238,7 @@ void Node::start() {
     p_->plugins.bus->start();
     if (p_->plugins.kafka) p_->plugins.kafka->start();
     p_->plugins.job_runner->start();
+    p_->moderation->start();
     p_->server->start();
     if (p_->api) p_->api->start();
 }
@@ -245,6 +270,7 @@ void Node::shutdown() {
     if (p_->plugins.biz_workers)
         p_->plugins.biz_workers->stop();  // answers what is queued (the loops still run)
     if (p_->im_workers) p_->im_workers->stop();
+    if (p_->plugins.room_hooks) p_->plugins.room_hooks->stop();
     p_->plugins.host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
     auto reconnect_to = [this](const server::Session& s) {
@@ -255,6 +281,7 @@ void Node::shutdown() {
     if (left) spdlog::warn("drain timeout: closing {} sessions that did not leave", left);
     if (p_->api) p_->api->stop();
     p_->server->stop();
+    p_->moderation->stop();  // before the store's Redis: its late answers are ignored
     if (p_->cluster) p_->cluster->stop();
 }
 
@@ -289,6 +316,8 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("ack_rate_per_s", c.server.ack_rate_per_s);
     limit("max_ack_ids", c.server.max_ack_ids);
     limit("guest_max_sessions", c.auth.guest_max_sessions);
+    limit("moderation_max_moderators", c.moderation.max_moderators);
+    limit("moderation_max_entries", c.moderation.max_entries);
     limit("delivery_window", c.delivery.window);
     limit("inbox_max", c.delivery.inbox_max);
     limit("inbox_max_per_sender", c.delivery.inbox_max_per_sender);
@@ -345,6 +374,7 @@ std::string Node::metrics_text() const {
     m.counter("livepush_room_online_pushes_total",
               "room.online pushes published by this node (one per room whose count changed)",
               p_->room_online->pushes());
+    p_->moderation->write_metrics(m);
     write_configured_limits(m, p_->config);
     p_->plugins.host->write_metrics(m);
     plugins::write_metrics(m, p_->plugins.job_runner->stats(), p_->plugins.jobs->pending());
@@ -352,6 +382,7 @@ std::string Node::metrics_text() const {
         plugins::write_metrics(m, p_->plugins.biz_workers->stats(),
                                p_->config.server.plugin_queue_max);
     if (p_->plugins.kafka) events::write_metrics(m, p_->plugins.kafka->stats());
+    if (p_->plugins.room_hooks) p_->plugins.room_hooks->write_metrics(m);
     return m.take();
 }
 

@@ -22,6 +22,8 @@
 #include "plugins/host/redis_store.hpp"
 #include "plugins/pk/pk_plugin.hpp"
 #include "plugins/rank/rank_plugin.hpp"
+#include "plugins/welcome/welcome_plugin.hpp"
+#include "plugins/wordfilter/wordfilter_plugin.hpp"
 #include "push/http_api.hpp"
 #include "push/push_service.hpp"
 #include "router/cluster.hpp"
@@ -103,6 +105,8 @@ void load_host(PluginParts& p, const Config& c, bool cluster_mode,
     p.host->add_builtin("pk", plugins::make_pk_plugin);
     p.host->add_builtin("feed", plugins::make_feed_plugin);
     p.host->add_builtin("rank", plugins::make_rank_plugin);
+    p.host->add_builtin("wordfilter", plugins::make_wordfilter_plugin);
+    p.host->add_builtin("welcome", plugins::make_welcome_plugin);
     p.host->load();
 }
 
@@ -182,6 +186,20 @@ void wire_routes(plugins::PluginHost& host, push::HttpApi& api) {
     }
 }
 
+// Room hooks (SDK 5): only when a plugin declares some. The node makes the bridge the hub's
+// member observer; the gateway asks it about each room.chat while a plugin filters chat.
+void wire_room_hooks(PluginParts& p, const Config& c, handlers::Gateway& gateway) {
+    if (!p.host->wants_room_visits() && !p.host->filters_chat()) return;
+    plugins::RoomHookOptions o;
+    o.filter_timeout = std::chrono::milliseconds(c.hooks.filter_timeout_ms);
+    o.fail_open = c.hooks.filter_fail_open != 0;
+    o.threads = c.server.plugin_workers;
+    o.queue_max = c.server.plugin_queue_max;
+    p.room_hooks = std::make_unique<plugins::RoomHookRunner>(*p.host, o);
+    p.room_hook_bridge = std::make_unique<RoomHookBridge>(*p.room_hooks);
+    gateway.set_chat_filter(p.room_hook_bridge.get());
+}
+
 // Events: Kafka when configured (consumed once per cluster by the group; the host's first_time
 // drops an event id already seen, and forget undoes that for an event admitted here but never
 // handled), else in-process. The gateway's upstream packets go out on the same Kafka client.
@@ -250,6 +268,7 @@ void wire_plugins(PluginParts& parts, const Config& c, push::PushService& push,
     auto stores = wire_stores(parts, c, cluster);
     load_host(parts, c, cluster != nullptr, std::move(stores));
     wire_biz_types(parts, c, gateway);
+    wire_room_hooks(parts, c, gateway);
     if (api) wire_routes(*parts.host, *api);
     wire_event_source(parts, c, gateway);
     wire_job_runner(parts, c);

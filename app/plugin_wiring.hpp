@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "app/config.hpp"
+#include "app/room_hook_bridge.hpp"
 #include "events/kafka_events.hpp"
 #include "plugins/host/event_bus.hpp"
 #include "plugins/host/job_queue.hpp"
@@ -21,6 +22,7 @@
 #include "plugins/host/memory_store.hpp"
 #include "plugins/host/plugin_host.hpp"
 #include "plugins/host/push_adapter.hpp"
+#include "plugins/host/room_hook_runner.hpp"
 #include "redis/client.hpp"
 
 namespace lp::handlers {
@@ -48,6 +50,10 @@ struct PluginParts {
     std::unique_ptr<events::KafkaEvents> kafka;  // kafka.brokers set
     std::unique_ptr<plugins::PluginHost> host;
     std::unique_ptr<plugins::KeyedWorkers> biz_workers;  // runs plugin BIZ calls; before host dies
+    // Only when some plugin declares room hooks (SDK 5); the bridge is the hub's member
+    // observer and the gateway's chat filter.
+    std::unique_ptr<plugins::RoomHookRunner> room_hooks;
+    std::unique_ptr<RoomHookBridge> room_hook_bridge;
 };
 
 // Builds `parts` in place. `cluster` is null on an embedded node; `api` is null when api.listen

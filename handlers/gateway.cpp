@@ -250,10 +250,15 @@ void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& 
             auto replay = enter_room(s, room, last_seq, std::nullopt, ignored, home);
             if (replay) replay();
         };
-        if (!routing_->room_is_home(room))
-            enter_room_via_home(s, room, last_seq, std::move(resume));
-        else
-            resume(s, nullptr);
+        // A user banned from the room is not resumed into it (room.enter tells them why).
+        admitted(s, room,
+                 [this, room, last_seq, resume](Session& s, const router::ModVerdict* ban) {
+                     if (ban) return;
+                     if (!routing_->room_is_home(room))
+                         enter_room_via_home(s, room, last_seq, resume);
+                     else
+                         resume(s, nullptr);
+                 });
     }
 }
 

@@ -23,9 +23,11 @@
 
 #include "ack/delivery_hooks.hpp"
 #include "auth/jwt.hpp"
+#include "handlers/chat_filter.hpp"
 #include "handlers/defaults.hpp"
 #include "handlers/sender_rate.hpp"
 #include "livepush.pb.h"
+#include "router/moderation.hpp"
 #include "router/room_state_cache.hpp"
 #include "router/routing.hpp"
 #include "server/defaults.hpp"
@@ -77,6 +79,7 @@ struct BizCall {
     const server::Inbound& in;
     const livepush::v1::BizReq& req;
     const boost::json::object& data;  // BizReq.data parsed (an empty object when absent)
+    bool admitted = false;            // room.enter: moderation already let this session in
 };
 // A BIZ handler answers with code (0 = ok), message and optional JSON data.
 struct BizReply {
@@ -141,6 +144,9 @@ public:
     // Before the server starts: the node's hub, the delivery layer and the routing (presence,
     // rooms' home nodes; room messages from clients go through it).
     void attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Routing& routing);
+    // Rooms' moderation (gateway_moderation.cpp): registers room.mute & co. and turns on the
+    // checks of room.enter, room.chat and resumed rooms. Before the server starts.
+    void set_moderation(router::RoomModeration& m);
 
     // BIZ packets of these types, once handled successfully, go to `upstream` (the node
     // publishes them to Kafka for business services).
@@ -150,6 +156,9 @@ public:
     // room.enter answers with the room's state from this node's cache (issue 14 item 5;
     // router/room_state_cache.hpp). Before the server starts; without it, no "state".
     void set_room_state(router::RoomStateCache& cache) { state_cache_ = &cache; }
+    // What judges a room.chat before it is published (the plugins' filter_chat); null or
+    // inactive: none. Call before the server starts.
+    void set_chat_filter(ChatFilter* filter) noexcept { chat_filter_ = filter; }
 
     // Registers (or replaces) the handler of a BIZ type. Call before the server starts.
     void register_biz(const std::string& type, BizHandler h,
@@ -227,7 +236,27 @@ private:
                       std::optional<std::uint64_t> epoch, std::uint32_t seq,
                       const std::string& data, const router::HomeRoom* home);
     BizReply room_leave(BizCall& c);
+    // Moderation (gateway_moderation.cpp). moderate_enter: a refusal (ROOM_BANNED), a deferred
+    // reply (the room is loaded first), or nothing (let in). admitted: then(s, banned or null)
+    // on s's loop once the room is in the moderation cache. moderate_chat: a refusal or nothing;
+    // shadow = only the sender may see the message (echo_to_sender).
+    void moderate(router::ModAction action, AsyncBizCall call);
+    std::optional<BizReply> moderate_enter(BizCall& c, std::uint64_t room);
+    void admitted(server::Session& s, std::uint64_t room,
+                  std::function<void(server::Session&, const router::ModVerdict*)> then);
+    // staff: the room's anchor or a moderator (their chat is high: message classes).
+    std::optional<BizReply> moderate_chat(BizCall& c, std::uint64_t room, bool& shadow,
+                                          bool& staff);
+    std::uint64_t echo_to_sender(server::Session& s, std::uint64_t room, std::uint64_t msg_id,
+                                 const std::string& payload, std::uint64_t sent_at_ms);
     BizReply room_chat(BizCall& c);
+    // A checked room.chat of s, published now (on s's loop); shadow: to s alone (moderation);
+    // staff: class high, never shed by a viewer budget (server/msg_class.hpp).
+    BizReply publish_chat(server::Session& s, std::uint64_t room, std::string_view text,
+                          bool shadow = false, bool staff = false);
+    // Asks the chat filter first, publishes on s's loop what it lets pass (gateway_chat_filter).
+    BizReply filter_then_publish(BizCall& c, std::uint64_t room, std::string text,
+                                 bool shadow = false, bool staff = false);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
 
@@ -235,9 +264,11 @@ private:
     std::vector<std::string> platforms_;  // opts_.platforms, split
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Routing* routing_ = nullptr;
+    router::RoomModeration* moderation_ = nullptr;  // null: no moderation checks
     router::RoomStateCache* state_cache_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
+    ChatFilter* chat_filter_ = nullptr;
     server::Hub* hub_ = nullptr;
     auth::JwtVerifier jwt_;
     server::MsgIdGenerator msg_ids_;

@@ -22,6 +22,7 @@ BizReply Gateway::room_enter(BizCall& c) {
     std::uint64_t room = 0;
     if (!read_id(c.data, "room_id", room))
         return error_reply(pb::BAD_BIZ_DATA, "room.enter needs room_id");
+    if (auto gate = moderate_enter(c, room)) return std::move(*gate);  // ROOM_BANNED
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
@@ -163,10 +164,12 @@ BizReply Gateway::room_chat(BizCall& c) {
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member) return error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room));
-    // Chat from the room's staff is high (never shed by a viewer budget, not counted in the
-    // room's chat rate). Hook point for moderation (w14-mod): also the room's anchor and
-    // moderators (PUT /v1/rooms/{id}/meta), checked here.
-    const bool staff = c.session.user.role == server::Role::Admin;
+    bool shadow = false;  // moderation: a shadow-banned sender alone sees the message
+    bool staff = false;   // the room's anchor, a moderator or an admin
+    if (auto refusal = moderate_chat(c, room, shadow, staff)) return std::move(*refusal);
+    // Staff chat is high (never shed by a viewer budget) and not counted in the room's chat
+    // rate; audience chat over room.chat_rate_per_s on this node is refused, never dropped.
+    staff |= c.session.user.role == server::Role::Admin;
     if (!staff) {
         if (auto wait = room_chat_rate_.take_or_wait(room, codec::wall_ms())) {
             stats_.room_chat_rate_limited.fetch_add(1, std::memory_order_relaxed);
@@ -180,28 +183,33 @@ BizReply Gateway::room_chat(BizCall& c) {
         }
     }
 
+    // Plugins judge it first (room hooks, SDK 5): answered later, off the loop.
+    if (chat_filter_ && chat_filter_->active())
+        return filter_then_publish(c, room, std::string(text->get_string()), shadow, staff);
+    return publish_chat(c.session, room, text->get_string(), shadow, staff);
+}
+
+BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view text, bool shadow,
+                               bool staff) {
     json::object payload;
-    payload["from"] = id_str(c.session.user.id);
-    payload["text"] = text->get_string();
+    payload["from"] = id_str(s.user.id);
+    payload["text"] = text;
     std::string payload_json = json::serialize(payload);
     // The sender's profile, checked and encoded once at login, goes in as the bytes it is; the
     // payload is then shared by every receiver (and node) as it always was.
-    if (const auto& profile = c.session.user.profile) {
+    if (const auto& profile = s.user.profile) {
         payload_json.pop_back();  // the object's closing '}'
         payload_json.append(",\"profile\":").append(*profile).push_back('}');
     }
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
+    const auto cls = staff ? server::MsgClass::High : server::MsgClass::Normal;
     std::uint64_t seq =
-        routing_->publish_room({room,
-                                msg_id,
-                                "room.chat",
-                                std::move(payload_json),
-                                sent,
-                                {},
-                                staff ? server::MsgClass::High : server::MsgClass::Normal,
-                                c.session.user.id});
+        shadow
+            ? echo_to_sender(s, room, msg_id, payload_json, sent)
+            : routing_->publish_room(
+                  {room, msg_id, "room.chat", std::move(payload_json), sent, {}, cls, s.user.id});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);

@@ -1,6 +1,7 @@
 // push/api_routes: see api_routes.hpp. Everything about a request except the socket it came on.
 #include "push/api_routes.hpp"
 
+#include <algorithm>
 #include <boost/beast/http/status.hpp>
 #include <boost/json.hpp>
 #include <exception>
@@ -219,6 +220,25 @@ void ApiRoutes::add_route(const std::string& method, const std::string& path_or_
             "'/' and a handler");
     }
     plugin_routes_.push_back({method, path_or_prefix, std::move(h)});
+}
+
+bool ApiRoutes::PluginRoute::covers(std::string_view path) const {
+    constexpr std::string_view kAny = "{id}";
+    std::size_t i = 0, j = 0;
+    while (i < pattern.size()) {
+        if (std::string_view(pattern).substr(i, kAny.size()) == kAny) {
+            const std::size_t end = std::min(path.find('/', j), path.size());
+            if (end == j) return false;
+            i += kAny.size();
+            j = end;
+        } else if (j < path.size() && pattern[i] == path[j]) {
+            ++i;
+            ++j;
+        } else {
+            return false;
+        }
+    }
+    return is_prefix() || j == path.size();
 }
 
 ApiResponse ApiRoutes::answer(const ApiRequest& req) {

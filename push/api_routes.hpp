@@ -72,9 +72,11 @@ class ApiRoutes {
 public:
     ApiRoutes(RouteOptions options, PushBackend& backend, ApiMetrics& metrics);
 
-    // A plugin route: method + exact path or a prefix ending in '/'. Only before the first
-    // request: metric labels point into the stored patterns. Throws std::invalid_argument on a
-    // missing method, handler, or a path not starting with '/'.
+    // A plugin route: method + exact path or a prefix ending in '/'. A "{id}" segment in the
+    // pattern matches any one non-empty segment (/v1/rooms/{id}/mute); the handler reads it
+    // from the path. Only before the first request: metric labels point into the stored
+    // patterns. Throws std::invalid_argument on a missing method, handler, or a path not
+    // starting with '/'.
     void add_route(const std::string& method, const std::string& path_or_prefix, RouteHandler h);
     void set_draining(bool d) { draining_.store(d, std::memory_order_relaxed); }
     // The room state routes (/v1/rooms/{id}/state...); without it they answer 404.
@@ -104,9 +106,7 @@ private:
         RouteHandler handler;
 
         bool is_prefix() const { return pattern.back() == '/'; }
-        bool covers(std::string_view path) const {
-            return is_prefix() ? path.starts_with(pattern) : path == pattern;
-        }
+        bool covers(std::string_view path) const;
     };
 
     ApiResponse dispatch(const ApiRequest& req, const std::string& path,

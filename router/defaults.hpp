@@ -18,5 +18,10 @@ inline constexpr std::uint64_t kDefaultLinkQueueMaxBytes = 64 * 1024 * 1024;  //
 inline constexpr std::chrono::milliseconds kDefaultNodeTtl{5000};
 inline constexpr std::chrono::milliseconds kDefaultRoomQueryTimeout{2000};
 inline constexpr std::uint64_t kDefaultRedisQueueMaxBytes = std::uint64_t{64} << 20;
+// Rooms' moderation (moderation.*): moderators per room, muted / banned / shadow-banned users
+// per room (each list), and how often a cluster node reads the change log.
+inline constexpr std::uint32_t kDefaultModerationMaxModerators = 100;
+inline constexpr std::uint32_t kDefaultModerationMaxEntries = 10000;
+inline constexpr std::chrono::milliseconds kDefaultModerationSyncInterval{250};
 
 }  // namespace lp::router

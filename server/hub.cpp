@@ -113,6 +113,7 @@ Hub::Join Hub::join_room(Session& s, std::uint64_t room, std::optional<std::uint
                          std::optional<std::uint64_t> epoch, const RoomState* home) {
     Join out = join_locked(s, room, last_seq, epoch, home);
     if (out.joined && observer_) observer_->on_room_members(room, out.state.online);
+    if (out.joined && members_) members_->on_member(s, room, true);
     return out;
 }
 
@@ -166,24 +167,26 @@ Hub::Join Hub::join_locked(Session& s, std::uint64_t room, std::optional<std::ui
 }
 
 bool Hub::leave_room(Session& s, std::uint64_t room) {
-    std::uint64_t online = 0;
+    std::optional<std::uint64_t> online;  // unset: the room had no entry left to count it
     {
         Stripe& st = stripe(room);
         std::lock_guard lock(st.mu);
         if (!s.loop().rooms().remove(s, room)) return false;
         auto it = st.rooms.find(room);
-        if (it == st.rooms.end()) return true;
-        RoomEntry& e = it->second;
-        --e.state.online;
-        --e.per_loop[s.loop().index()];
-        online = e.state.online;
-        room_members_.fetch_sub(1, std::memory_order_relaxed);
-        if (e.state.online == 0 && e.history.empty() && !e.pinned) {
-            st.rooms.erase(it);
-            room_count_.fetch_sub(1, std::memory_order_relaxed);
+        if (it != st.rooms.end()) {
+            RoomEntry& e = it->second;
+            --e.state.online;
+            --e.per_loop[s.loop().index()];
+            online = e.state.online;
+            room_members_.fetch_sub(1, std::memory_order_relaxed);
+            if (e.state.online == 0 && e.history.empty() && !e.pinned) {
+                st.rooms.erase(it);
+                room_count_.fetch_sub(1, std::memory_order_relaxed);
+            }
         }
     }
-    if (observer_) observer_->on_room_members(room, online);
+    if (observer_ && online) observer_->on_room_members(room, *online);
+    if (members_) members_->on_member(s, room, false);
     return true;
 }
 

@@ -42,6 +42,14 @@ public:
     virtual void on_room_members(std::uint64_t room, std::uint64_t members_here) = 0;
 };
 
+// Told when a session enters or leaves a room (room.leave, a disconnect, a kick, a ban): the
+// plugins' room hooks. Called on the session's loop, outside the hub's locks: it must only post.
+class RoomMemberObserver {
+public:
+    virtual ~RoomMemberObserver() = default;
+    virtual void on_member(const Session& s, std::uint64_t room, bool entered) = 0;
+};
+
 struct HubOptions {
     std::size_t room_history_max = kDefaultRoomHistoryMax;  // messages kept per room for recovery
     std::chrono::milliseconds room_history_ttl = kDefaultRoomHistoryTtl;  // and for how long
@@ -166,6 +174,8 @@ public:
     // Set before the node starts.
     using RoomTap = std::function<void(std::uint64_t room, const SharedPacket& packet)>;
     void set_room_tap(RoomTap tap) { room_tap_ = std::move(tap); }
+    // Before the server starts.
+    void set_member_observer(RoomMemberObserver* o) noexcept { members_ = o; }
 
     // Sends the packet to every logged-in session on every loop except users in `exclude`.
     // Returns the number of logged-in sessions at the time (the receivers, give or take those
@@ -215,6 +225,7 @@ private:
     std::atomic<std::uint64_t> last_epoch_{0};
     HubObserver* observer_ = nullptr;
     RoomTap room_tap_;
+    RoomMemberObserver* members_ = nullptr;
 };
 
 }  // namespace lp::server

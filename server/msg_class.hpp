@@ -5,7 +5,7 @@
 // node links and the hub to each loop's fan-out.
 //
 // Each built-in push type has a default class (class_of_type); a caller may name another (the
-// push API's "class", the SDK's PushOptions::room_class, the gateway for a privileged chat).
+// push API's "class", the SDK's Pusher::to_room_as, the gateway for a privileged chat).
 // Constants and two tiny functions, std only: app/, push/ and router/ include it freely.
 #pragma once
 

@@ -195,9 +195,7 @@ public:
         p["effect"] = std::move(effect);
         std::string payload = with_value(p, e.value);
         // High: a viewer budget never sheds a gift effect.
-        sdk::PushOptions effect_opts;
-        effect_opts.room_class = sdk::RoomClass::High;
-        ctx_->push->to_room(e.room_id, "gift.effect", payload, effect_opts);
+        ctx_->push->to_room_as(sdk::RoomClass::High, e.room_id, "gift.effect", payload);
         sdk::PushOptions opts;
         opts.qos = 1;
         ctx_->push->to_user(e.sender_id, "gift.confirmed", payload, opts);

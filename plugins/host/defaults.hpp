@@ -16,5 +16,7 @@ inline constexpr std::chrono::milliseconds kDefaultJobTick{100};
 // A claimed job not finished this long after its claim runs again (a dead node's work).
 inline constexpr std::chrono::milliseconds kDefaultJobTtr{30000};
 inline constexpr std::uint32_t kDefaultJobMaxAttempts = 10;  // then buried; 0 = no limit
+// The plugins' filter_chat must answer a room.chat within this (room_hook_runner.hpp).
+inline constexpr std::chrono::milliseconds kDefaultFilterTimeout{50};
 
 }  // namespace lp::plugins

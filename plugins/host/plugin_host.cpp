@@ -138,6 +138,7 @@ struct PluginHost::Loaded {
     std::unique_ptr<PluginMetrics> metrics;
     std::unique_ptr<PluginJobs> jobs;
     sdk::Context ctx;
+    int api_version = sdk::kApiVersion;  // what a shared object was built for
     std::atomic<bool> enabled{true};
     std::atomic<std::uint64_t> calls{0};
     std::atomic<std::uint64_t> failures{0};
@@ -163,7 +164,7 @@ void PluginHost::add_builtin(const std::string& name, PluginFactory factory) {
 }
 
 void PluginHost::load() {
-    std::vector<std::unique_ptr<sdk::Plugin>> created;
+    std::vector<std::pair<std::unique_ptr<sdk::Plugin>, int>> created;
     for (const auto& name : opts_.enabled) {
         auto it = factories_.find(name);
         if (it == factories_.end()) {
@@ -172,7 +173,7 @@ void PluginHost::load() {
             throw std::runtime_error("plugins.enabled: no built-in plugin \"" + name +
                                      "\" (built-ins: " + known + ")");
         }
-        created.push_back(it->second());
+        created.emplace_back(it->second(), sdk::kApiVersion);
     }
     for (const auto& path : opts_.load) {
         void* lib = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -183,18 +184,23 @@ void PluginHost::load() {
         if (!create)
             throw std::runtime_error("plugins.load: " + path +
                                      " does not export livepush_plugin_create");
-        sdk::Plugin* p = create(sdk::kApiVersion);
+        // Newest first: a build for an older version refuses the newer numbers.
+        int version = sdk::kApiVersion;
+        sdk::Plugin* p = create(version);
+        while (!p && version > sdk::kOldestApiVersion) p = create(--version);
         if (!p)
-            throw std::runtime_error("plugins.load: " + path + " refused SDK version " +
+            throw std::runtime_error("plugins.load: " + path + " refused SDK versions " +
+                                     std::to_string(sdk::kOldestApiVersion) + " to " +
                                      std::to_string(sdk::kApiVersion));
-        created.emplace_back(p);
+        created.emplace_back(p, version);
     }
-    for (auto& plugin : created) {
+    for (auto& [plugin, version] : created) {
         auto l = std::make_unique<Loaded>();
         l->name = plugin->name();
         if (l->name.empty() || by_name_.count(l->name))
             throw std::runtime_error("plugins: two plugins are named \"" + l->name + "\"");
         l->plugin = std::move(plugin);
+        l->api_version = version;
         Loaded* raw = l.get();
         by_name_[raw->name] = raw;
         for (const auto& t : raw->plugin->biz_types()) {
@@ -218,6 +224,12 @@ void PluginHost::load() {
             job_topics.insert(t);
         }
         for (const auto& t : raw->plugin->event_topics()) by_event_topic_[t].push_back(raw);
+        // room_hooks() is not in a version-4 build's table: never call it there.
+        if (raw->api_version >= 5) {
+            const sdk::RoomHooks hooks = raw->plugin->room_hooks();
+            if (hooks.enter_leave) visit_hooks_.push_back(raw);
+            if (hooks.filter_chat) chat_filters_.push_back(raw);
+        }
         raw->store = stores_("plugin:" + raw->name + ":");
         raw->log = std::make_unique<PluginLog>(raw->name);
         raw->metrics = std::make_unique<PluginMetrics>();
@@ -428,6 +440,65 @@ bool PluginHost::job(const std::string& topic, const std::string& id, const std:
         fail(p, "on_job", nullptr);
     }
     return false;
+}
+
+void PluginHost::room_enter(const sdk::RoomVisit& visit) {
+    for (Loaded* p : visit_hooks_) {
+        if (!p->enabled) continue;
+        p->calls.fetch_add(1, std::memory_order_relaxed);
+        try {
+            p->plugin->on_room_enter(visit);
+        } catch (const std::exception& e) {
+            fail(*p, "on_room_enter", &e);
+        } catch (...) {
+            fail(*p, "on_room_enter", nullptr);
+        }
+    }
+}
+
+void PluginHost::room_leave(const sdk::RoomVisit& visit) {
+    for (Loaded* p : visit_hooks_) {
+        if (!p->enabled) continue;
+        p->calls.fetch_add(1, std::memory_order_relaxed);
+        try {
+            p->plugin->on_room_leave(visit);
+        } catch (const std::exception& e) {
+            fail(*p, "on_room_leave", &e);
+        } catch (...) {
+            fail(*p, "on_room_leave", nullptr);
+        }
+    }
+}
+
+std::optional<sdk::ChatVerdict> PluginHost::filter_chat(const sdk::ChatToFilter& chat) {
+    sdk::ChatToFilter current = chat;
+    bool rewritten = false;
+    for (Loaded* p : chat_filters_) {
+        if (!p->enabled) continue;
+        p->calls.fetch_add(1, std::memory_order_relaxed);
+        sdk::ChatVerdict v;
+        try {
+            v = p->plugin->filter_chat(current);
+        } catch (const std::exception& e) {
+            fail(*p, "filter_chat", &e);
+            return std::nullopt;
+        } catch (...) {
+            fail(*p, "filter_chat", nullptr);
+            return std::nullopt;
+        }
+        if (v.action == sdk::ChatVerdict::Action::Deny) {
+            if (v.reason.empty()) v.reason = "refused by plugin " + p->name;
+            return v;
+        }
+        // An empty rewrite would publish an empty chat, which a client could never send.
+        if (v.action == sdk::ChatVerdict::Action::Rewrite && !v.text.empty() &&
+            v.text != current.text) {
+            current.text = std::move(v.text);
+            rewritten = true;
+        }
+    }
+    return rewritten ? sdk::ChatVerdict::rewrite(std::move(current.text))
+                     : sdk::ChatVerdict::allow();
 }
 
 void PluginHost::write_metrics(codec::PromText& m) const {

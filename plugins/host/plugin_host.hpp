@@ -7,6 +7,11 @@
 // plugin that owns it). Every call into a plugin is guarded: an exception is caught, logged,
 // counted against that plugin and turned into an error reply; the node keeps running. A
 // plugin whose start() throws is disabled.
+//
+// Room hooks (SDK 5): the plugins that declare them in room_hooks() get room visits and chats
+// to filter through room_enter / room_leave / filter_chat; RoomHookRunner (room_hook_runner.hpp)
+// calls these off the loops. A plugin built for SDK 4 loads too (offered 4 after refusing 5)
+// and is never asked about hooks its build does not have.
 #pragma once
 
 #include <atomic>
@@ -15,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -69,6 +75,9 @@ public:
     };
     std::vector<HttpRoute> routes() const;
     std::vector<std::string> event_topics() const;
+    // Whether some plugin wants room visits / filters room.chat (fixed after load()).
+    bool wants_room_visits() const { return !visit_hooks_.empty(); }
+    bool filters_chat() const { return !chat_filters_.empty(); }
 
     // ---- dispatch (any thread)
     sdk::Reply biz(const sdk::BizRequest& req);
@@ -86,6 +95,11 @@ public:
     // To the plugin owning `topic`. False if it threw (the runner then leaves the job to run
     // again after its TTR).
     bool job(const std::string& topic, const std::string& id, const std::string& body);
+    // Room hooks: to every plugin that declared them. filter_chat runs the filters in load
+    // order (a rewrite feeds the next, the first deny ends it); nullopt when one threw.
+    void room_enter(const sdk::RoomVisit& visit);
+    void room_leave(const sdk::RoomVisit& visit);
+    std::optional<sdk::ChatVerdict> filter_chat(const sdk::ChatToFilter& chat);
 
     // Calls, failures and state per plugin, events dropped, and each plugin's own counters
     // (livepush_plugin_<plugin>_<name>_total).
@@ -113,6 +127,8 @@ private:
     std::unordered_map<std::string, Loaded*> by_name_;
     std::unordered_map<std::string, Loaded*> by_job_topic_;
     std::unordered_map<std::string, std::vector<Loaded*>> by_event_topic_;
+    std::vector<Loaded*> visit_hooks_;        // room_hooks().enter_leave
+    std::vector<Loaded*> chat_filters_;       // room_hooks().filter_chat, in load order
     std::unique_ptr<sdk::Store> host_store_;  // dedupe marks
     std::vector<void*> libraries_;
     std::atomic<std::uint64_t> duplicates_{0};

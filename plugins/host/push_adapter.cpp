@@ -11,8 +11,6 @@ sdk::PushResult PushAdapter::run(push::PushRequest& req, const sdk::PushOptions&
     req.online_only = opts.online_only;
     req.outside_rooms_only = opts.outside_rooms_only;
     req.exclude = opts.exclude;
-    if (opts.room_class != sdk::RoomClass::ByType)
-        req.cls = static_cast<server::MsgClass>(static_cast<std::uint8_t>(opts.room_class) - 1);
     std::sort(req.exclude.begin(), req.exclude.end());
     req.exclude.erase(std::unique(req.exclude.begin(), req.exclude.end()), req.exclude.end());
     auto out = push_.push(req);
@@ -55,6 +53,25 @@ sdk::PushResult PushAdapter::to_room(std::uint64_t room, const std::string& type
     req.room_id = room;
     req.type = type;
     req.payload = payload_json;
+    sdk::PushOptions room_opts = opts;
+    room_opts.qos = 0;  // rooms are qos0 by contract
+    return run(req, room_opts);
+}
+
+static_assert(static_cast<int>(sdk::RoomClass::Critical) ==
+                  static_cast<int>(server::MsgClass::Critical) &&
+              static_cast<int>(sdk::RoomClass::Low) == static_cast<int>(server::MsgClass::Low));
+
+sdk::PushResult PushAdapter::to_room_as(sdk::RoomClass cls, std::uint64_t room,
+                                        const std::string& type, const std::string& payload_json,
+                                        const sdk::PushOptions& opts) {
+    push::PushRequest req;
+    req.target = push::Target::Room;
+    req.room_id = room;
+    req.type = type;
+    req.payload = payload_json;
+    // The SDK's enum has the server's order (critical, high, normal, low).
+    req.cls = static_cast<server::MsgClass>(static_cast<std::uint8_t>(cls));
     sdk::PushOptions room_opts = opts;
     room_opts.qos = 0;  // rooms are qos0 by contract
     return run(req, room_opts);

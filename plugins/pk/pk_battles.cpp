@@ -522,15 +522,14 @@ bool PkBattles::whitelisted(std::uint64_t anchor) {
 void PkBattles::push_state(const PkRecord& record, const std::string& view) {
     sdk::PushOptions anchors;
     anchors.qos = 1;
-    // qos0; critical: a state change (and the result it carries) is never shed by a budget.
-    sdk::PushOptions rooms;
-    rooms.room_class = sdk::RoomClass::Critical;
+    const sdk::PushOptions rooms;  // qos0
     bool ok = true;
     for (std::uint64_t anchor : {record.from_anchor, record.to_anchor}) {
         ok &= ctx_.push->to_user(anchor, "pk.state", view, anchors).ok;
     }
     for (std::uint64_t room : {record.from_room, record.to_room}) {
-        ok &= ctx_.push->to_room(room, "pk.state", view, rooms).ok;
+        // Critical: a state change (and the result it carries) is never shed by a budget.
+        ok &= ctx_.push->to_room_as(sdk::RoomClass::Critical, room, "pk.state", view, rooms).ok;
     }
     if (!ok) {
         count("push_failures");
@@ -589,9 +588,8 @@ void PkBattles::push_scores(const PkRecord& record) {
     const std::string view = view_json(record, *scores);
     bool ok = true;
     for (std::uint64_t room : {record.from_room, record.to_room}) {
-        sdk::PushOptions score;
-        score.room_class = sdk::RoomClass::High;  // the score bar is never shed by a budget
-        ok &= ctx_.push->to_room(room, "pk.score", view, score).ok;
+        // High: the score bar is never shed by a viewer budget.
+        ok &= ctx_.push->to_room_as(sdk::RoomClass::High, room, "pk.score", view).ok;
     }
     count("score_pushes");
     if (!ok) count("push_failures");

@@ -37,16 +37,22 @@ namespace lp::sdk {
 // version is refused at load. 2: Store::lpush_trim_many. 3: Events::describe and
 // Plugin::describe_event (an API answer saying what an event will and will not do).
 // 4: Plugin::guest_biz_types (a new virtual: source compatible, a rebuild is enough).
-// 5: RoomState and Context::room_state; PushOptions::room_class (additions: source
-//    compatible, a rebuild is enough).
+// 5: room hooks (Plugin::room_hooks, on_room_enter, on_room_leave, filter_chat), appended after
+// every virtual of version 4, so a plugin built for 4 still loads: the host offers it 4 when it
+// refuses 5 and never calls what its build does not have; and RoomState with
+// Context::room_state (appended to Context: a version-4 build never reads it).
+// Also 5: Pusher::to_room_as (a room push with its message class), appended after version
+// 4's virtuals of Pusher (the host implements it; a version-4 build never calls it).
 inline constexpr int kApiVersion = 5;
+inline constexpr int kOldestApiVersion = 4;  // the oldest build the host still loads
 
 // ---------------------------------------------------------------- pushing
 
 // A room message's class: what a viewer's budget (room.viewer_budget_per_s) may shed. Low
-// first, then normal sampled evenly; high and critical never (docs/rooms.md). ByType: the push
-// type's default (gift.effect and pk.score high, pk.state critical, room.chat normal, ...).
-enum class RoomClass : std::uint8_t { ByType = 0, Critical, High, Normal, Low };
+// first, then normal sampled evenly; high and critical never (docs/rooms.md). Pusher::to_room
+// gives the type's default (gift.effect and pk.score high, pk.state critical, else normal);
+// Pusher::to_room_as names one.
+enum class RoomClass : std::uint8_t { Critical = 0, High, Normal, Low };
 
 struct PushOptions {
     int qos = 0;                         // 0 at most once; 1 acked, retried, inbox (users only)
@@ -55,7 +61,6 @@ struct PushOptions {
     bool outside_rooms_only = false;     // skip sessions in a room or with scene "room"
                                          // (a "non-consumption scene" only: the feed's rule)
     std::vector<std::uint64_t> exclude;  // room pushes: users that do not get it
-    RoomClass room_class = RoomClass::ByType;  // room pushes (API version 5)
 };
 
 struct PushResult {
@@ -77,6 +82,13 @@ public:
                                const std::string& payload_json, const PushOptions& opts = {}) = 0;
     // Users (of `users`) with at least one session anywhere in the cluster.
     virtual std::vector<std::uint64_t> online(const std::vector<std::uint64_t>& users) = 0;
+    // Version 5: to_room with the message's class. Last in the class, so a version-4 build's
+    // calls keep their places; the default (a host or double without classes) ignores `cls`.
+    virtual PushResult to_room_as(RoomClass cls, std::uint64_t room, const std::string& type,
+                                  const std::string& payload_json, const PushOptions& opts = {}) {
+        (void)cls;
+        return to_room(room, type, payload_json, opts);
+    }
 };
 
 // ---------------------------------------------------------------- storage
@@ -230,9 +242,11 @@ struct Context {
     Events* events = nullptr;
     Log* log = nullptr;
     Metrics* metrics = nullptr;
-    RoomState* room_state = nullptr;  // version 5; null on a host without room state
     // The plugin's config section ([plugins.{name}] keys, --set plugins.{name}.key=value).
     std::map<std::string, std::string> config;
+    // Version 5, after every member of version 4 so a version-4 build keeps its layout; null on
+    // a host without room state.
+    RoomState* room_state = nullptr;
     std::string config_value(const std::string& key, const std::string& fallback) const {
         auto it = config.find(key);
         return it == config.end() ? fallback : it->second;
@@ -276,6 +290,42 @@ struct Route {
     std::string path;    // under /v1/{plugin}/; ending in '/' = a prefix
 };
 
+// ---------------------------------------------------------------- room hooks (version 5)
+
+// Which room hooks a plugin wants called; the host calls only these (and calls nothing of a
+// plugin that declares none, so a chat stays synchronous unless some plugin filters it).
+struct RoomHooks {
+    bool enter_leave = false;  // on_room_enter and on_room_leave
+    bool filter_chat = false;  // filter_chat, before every room.chat is published
+};
+
+// A session entered or left a room. Leaving covers room.leave, a disconnect, a kick and a ban.
+// Called after the fact, on a plugin worker (never the loop), one user's visits in order.
+struct RoomVisit {
+    std::uint64_t user_id = 0;
+    std::uint64_t room_id = 0;
+    std::string role;  // viewer, anchor, admin, guest (guest ids change with each connection)
+};
+
+// A room.chat about to be published.
+struct ChatToFilter {
+    std::uint64_t user_id = 0;
+    std::string role;
+    std::uint64_t room_id = 0;
+    std::string text;          // UTF-8, at most server.max_chat_bytes
+    std::string profile_json;  // the sender's profile claims (JSON object), empty for none
+};
+
+struct ChatVerdict {
+    enum class Action { Allow, Deny, Rewrite };
+    Action action = Action::Allow;
+    std::string reason;  // Deny: told to the sender (CHAT_REJECTED, 3016)
+    std::string text;    // Rewrite: what is published instead (non-empty UTF-8)
+    static ChatVerdict allow() { return {}; }
+    static ChatVerdict deny(std::string why) { return {Action::Deny, std::move(why), {}}; }
+    static ChatVerdict rewrite(std::string to) { return {Action::Rewrite, {}, std::move(to)}; }
+};
+
 class Plugin {
 public:
     virtual ~Plugin() = default;
@@ -304,12 +354,25 @@ public:
     virtual std::string describe_event(const std::string& topic, const std::string& value_json) {
         return {};
     }
+
+    // ---- version 5: keep these after every version-4 virtual (a version-4 build's table ends
+    // above), and add later ones after them.
+    virtual RoomHooks room_hooks() const { return {}; }
+    virtual void on_room_enter(const RoomVisit& visit) {}
+    virtual void on_room_leave(const RoomVisit& visit) {}
+    // Before a room.chat is published, on a plugin worker, bounded by plugins.filter_timeout_ms
+    // (past it the chat passes or is refused by plugins.filter_fail_open; the late answer is
+    // dropped). Several filtering plugins run in load order: a rewrite is what the next one
+    // sees, the first deny ends it. Keep it fast: no store round trip per chat if you can help it.
+    virtual ChatVerdict filter_chat(const ChatToFilter& chat) { return ChatVerdict::allow(); }
 };
 
 }  // namespace lp::sdk
 
 // A shared-object plugin exports this (extern "C"). The host passes its kApiVersion; return
-// nullptr if you were built for another. The host deletes the plugin with `delete`, so build
-// the plugin with the same compiler and C++ runtime as the node.
+// nullptr if you were built for another (the host then offers the older versions it still
+// loads, down to kOldestApiVersion, and treats the plugin as built for the one it accepts). The
+// host deletes the plugin with `delete`, so build the plugin with the same compiler and C++ runtime
+// as the node.
 extern "C" __attribute__((visibility("default"))) lp::sdk::Plugin* livepush_plugin_create(
     int api_version);

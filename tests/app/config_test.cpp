@@ -381,6 +381,51 @@ TEST(Config, PluginEntryThatIsNotATableIsRefused) {
     EXPECT_NE(load({"--config", file.path()}).error.find("plugins.pk"), std::string::npos);
 }
 
+// The room hooks' own keys sit directly under [plugins] (beside enabled and load), not in a
+// plugin's table; every source sets them, with their bound.
+TEST(Config, FilterKeysUnderPluginsFromTomlFlagsAndEnvironment) {
+    EXPECT_EQ(load({}).config.hooks.filter_timeout_ms, 50u);
+    EXPECT_EQ(load({}).config.hooks.filter_fail_open, 1u);
+    const TomlFile file(
+        "[plugins]\nenabled = [\"wordfilter\"]\nfilter_timeout_ms = 80\nfilter_fail_open = false\n"
+        "[plugins.wordfilter]\nfile = \"/tmp/w\"\n");
+    const ConfigResult r = load({"--config", file.path()});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.config.hooks.filter_timeout_ms, 80u);
+    EXPECT_EQ(r.config.hooks.filter_fail_open, 0u);
+    EXPECT_EQ(r.config.plugin_settings.at("plugins.enabled"), R"(["wordfilter"])");
+    EXPECT_EQ(r.config.plugin_settings.at("plugins.wordfilter.file"), "/tmp/w");
+    EXPECT_EQ(r.config.plugin_settings.count("plugins.filter_timeout_ms"), 0u);
+    EXPECT_EQ(load({"--set", "plugins.filter_timeout_ms=20"}).config.hooks.filter_timeout_ms, 20u);
+    EXPECT_EQ(load({"--filter-fail-open", "false"}).config.hooks.filter_fail_open, 0u);
+    EXPECT_EQ(load({}, {"LIVEPUSH_PLUGINS_FILTER_TIMEOUT_MS=30"}).config.hooks.filter_timeout_ms,
+              30u);
+    EXPECT_NE(
+        load({"--set", "plugins.filter_timeout_ms=0"}).error.find("plugins.filter_timeout_ms"),
+        std::string::npos);
+    const TomlFile bad("[plugins]\nfilter_fail_open = \"no\"\n");
+    EXPECT_NE(load({"--config", bad.path()}).error.find("plugins.filter_fail_open: expected true"),
+              std::string::npos);
+}
+
+TEST(Config, ModerationKeysFromTomlFlagsAndEnvironmentWithTheirBounds) {
+    const Config d = load({}).config;
+    EXPECT_EQ(d.moderation.max_moderators, 100u);
+    EXPECT_EQ(d.moderation.max_entries, 10000u);
+    EXPECT_EQ(d.moderation.sync_interval_ms, 250u);
+    const TomlFile file("[moderation]\nmax_moderators = 5\nmax_entries = 50\n");
+    const ConfigResult r = load({"--config", file.path()});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.config.moderation.max_moderators, 5u);
+    EXPECT_EQ(r.config.moderation.max_entries, 50u);
+    EXPECT_EQ(load({"--moderation-sync-interval-ms", "100"}).config.moderation.sync_interval_ms,
+              100u);
+    EXPECT_EQ(load({}, {"LIVEPUSH_MODERATION_MAX_ENTRIES=7"}).config.moderation.max_entries, 7u);
+    EXPECT_EQ(load({"--set", "moderation.sync_interval_ms=5"}).error,
+              R"(moderation.sync_interval_ms: "5" is below the minimum 10 (from --set))");
+    EXPECT_NE(load({"--set", "moderation.max_entries=0"}).error, "");
+}
+
 TEST(Config, BadIntegerNamesTheKey) {
     const ConfigResult result = load({"--heartbeat-interval-ms", "abc"});
     EXPECT_NE(

@@ -148,6 +148,27 @@ TEST(ViewerBudget, AFloodedViewerGetsEveryHighOneAboutTheBudgetAndTheSenderAllIt
               10);
 }
 
+// The room's anchor (moderation's PUT meta) chats as high: a viewer under a tiny budget gets
+// every one of the anchor's chats in a flood, and the room's chat rate does not count them.
+TEST(ViewerBudget, TheAnchorsChatIsHighAndOutsideTheRoomChatRate) {
+    NodeProcess node({"--set", "room.viewer_budget_per_s=2", "--set", "room.chat_rate_per_s=1"});
+    HttpClient api(node.api_port());
+    ASSERT_EQ(api.request("PUT", "/v1/rooms/74/meta", R"({"anchor_id":31,"moderators":[]})",
+                          "application/json")
+                  .status,
+              200);
+    auto anchor = logged_in(node.tcp_port(), 31);
+    auto viewer = logged_in(node.tcp_port(), 32);
+    ASSERT_TRUE(anchor->biz("room.enter", room_json(74)));
+    ASSERT_TRUE(viewer->biz("room.enter", room_json(74)));
+    flood(api, 74, 100, 1000, anchor.get(), 10);  // every chat answered 0 (checked in flood)
+    Received v = drain(*viewer);
+    int anchors = 0;
+    for (const auto& t : v.chats) anchors += t.rfind("own", 0) == 0;
+    EXPECT_EQ(anchors, 10) << "the viewer gets every chat of the anchor";
+    EXPECT_LT(v.normal.size(), 50u) << "while the API's normal pushes are shed";
+}
+
 TEST(ViewerBudget, AnUnknownClassIsA400) {
     NodeProcess node;
     HttpClient api(node.api_port());

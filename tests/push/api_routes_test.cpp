@@ -304,6 +304,23 @@ TEST_F(ApiRoutesTest, PluginRoutesMatchExactBeforeLongestPrefix) {
     EXPECT_THROW(routes_.add_route("GET", "no-slash", reply("{}")), std::invalid_argument);
 }
 
+// An {id} segment matches one non-empty path segment, never a slash; /v1/rooms/{id} itself
+// stays the room view.
+TEST_F(ApiRoutesTest, AnIdSegmentInAPatternMatchesOneSegment) {
+    routes_.add_route("POST", "/v1/rooms/{id}/mute", [](const HttpRequest& r) {
+        return HttpReply{200, "\"" + r.path + "\""};
+    });
+    ApiResponse res = answer("POST", "/v1/rooms/42/mute", "{}");
+    EXPECT_EQ(res.status, 200u);
+    EXPECT_EQ(res.body, R"("/v1/rooms/42/mute")");
+    EXPECT_EQ(res.route, "/v1/rooms/{id}/mute") << "the pattern is the label";
+    EXPECT_EQ(answer("POST", "/v1/rooms//mute", "{}").status, 404u);
+    EXPECT_EQ(answer("POST", "/v1/rooms/4/2/mute", "{}").status, 404u);
+    EXPECT_EQ(answer("POST", "/v1/rooms/42/mutex", "{}").status, 404u);
+    EXPECT_EQ(answer("GET", "/v1/rooms/42/mute").status, 405u);
+    EXPECT_EQ(answer("GET", "/v1/rooms/42").status, 200u) << "the room view is untouched";
+}
+
 TEST_F(ApiRoutesTest, PluginStatusOutOfRangeIsA500NamingTheRoute) {
     routes_.add_route("GET", "/v1/bad", [](const HttpRequest&) { return HttpReply{42, "{}"}; });
     const ApiResponse res = answer("GET", "/v1/bad");
