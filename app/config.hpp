@@ -76,6 +76,9 @@ struct Config {
         std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
         // room.online {count} to members at most this often, when it changed; 0 = off.
         std::uint32_t online_interval_ms = as_ms(server::kDefaultRoomOnlineInterval);
+        // Room messages per viewer per second (0 = off); audience chat per room per node.
+        std::uint32_t viewer_budget_per_s = server::kDefaultViewerBudgetPerS;
+        std::uint32_t chat_rate_per_s = handlers::kDefaultRoomChatRatePerS;
         // Room state bounds (issue 14 item 5): key length, value bytes, keys per room.
         std::uint32_t state_max_key_bytes = push::kDefaultRoomStateMaxKeyBytes;
         std::uint32_t state_max_value_bytes = push::kDefaultRoomStateMaxValueBytes;

@@ -88,6 +88,7 @@ server::ServerOptions server_options(const Config& c) {
     so.loop.finest_timer = milliseconds(c.delivery.retry_ms);
     so.loop.room_coalesce = milliseconds(c.room.coalesce_ms);
     so.loop.room_coalesce_max = c.room.coalesce_max;
+    so.loop.viewer_budget_per_s = c.room.viewer_budget_per_s;
     so.hub.room_history_max = c.room.history_max;
     so.hub.room_history_ttl = seconds(c.room.history_ttl_s);
     so.ip.max_connections_per_ip = c.server.max_connections_per_ip;
@@ -120,6 +121,7 @@ handlers::GatewayOptions gateway_options(const Config& c) {
     go.guest_max_sessions = c.auth.guest_max_sessions;
     go.im_rate_per_s = c.im.rate_per_s;
     go.im_max_payload_bytes = c.im.max_payload_bytes;
+    go.room_chat_rate_per_s = c.room.chat_rate_per_s;
     return go;
 }
 

@@ -323,6 +323,8 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("inbox_max_per_sender", c.delivery.inbox_max_per_sender);
     limit("waiting_max", c.delivery.waiting_max);
     limit("im_rate_per_s", c.im.rate_per_s);
+    limit("room_viewer_budget_per_s", c.room.viewer_budget_per_s);
+    limit("room_chat_rate_per_s", c.room.chat_rate_per_s);
     limit("im_max_payload_bytes", c.im.max_payload_bytes);
     limit("api_max_body_bytes", c.api.max_body_bytes);
     limit("api_max_requests_per_s", c.api.max_requests_per_s);

@@ -19,6 +19,9 @@ inline constexpr std::uint32_t kDefaultMaxAckIds = 256;         // ids in one AC
 inline constexpr std::string_view kDefaultPlatforms = "web,ios,android,pc,mini";
 inline constexpr std::uint32_t kDefaultImRatePerS = 10;           // im.send per sender, burst 2x
 inline constexpr std::uint32_t kDefaultImMaxPayloadBytes = 4096;  // im.send payload as JSON text
+// Audience room.chat per room per node per second (burst of the same size); over it:
+// ROOM_RATE_LIMITED (3015).
+inline constexpr std::uint32_t kDefaultRoomChatRatePerS = 100;  // 0 = unlimited
 inline constexpr std::uint32_t kDefaultGuestMaxSessions =
     100000;  // guests on one node; 0 = unlimited
 

@@ -74,7 +74,8 @@ Gateway::Gateway(GatewayOptions opts)
     : opts_(std::move(opts)),
       platforms_(split_platforms(opts_.platforms)),
       jwt_(opts_.jwt),
-      im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s) {
+      im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s),
+      room_chat_rate_(opts_.room_chat_rate_per_s, opts_.room_chat_rate_per_s) {
     if (platforms_.empty()) throw std::runtime_error("auth.platforms: needs at least one platform");
     for (const auto& p : platforms_)
         if (p.size() > 32)

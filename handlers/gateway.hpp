@@ -59,6 +59,8 @@ struct GatewayOptions {
     // im.send per sending user, burst twice that (0 = unlimited); its payload as JSON text.
     std::uint32_t im_rate_per_s = kDefaultImRatePerS;
     std::uint32_t im_max_payload_bytes = kDefaultImMaxPayloadBytes;
+    // Audience room.chat per room on this node per second, burst the same (0 = unlimited).
+    std::uint32_t room_chat_rate_per_s = kDefaultRoomChatRatePerS;
     // Guests (auth.guests): a LOGIN with an empty token gets an id of the guest range
     // (server/guest_id.hpp) and Role::Guest; at most guest_max_sessions of them on this node
     // (0 = unlimited). Off: an empty token is refused like any bad token.
@@ -116,6 +118,7 @@ struct GatewayStats {
     std::atomic<std::uint64_t> heartbeats{0};
     std::atomic<std::uint64_t> biz[2] = {};  // [ok, failed]
     std::atomic<std::uint64_t> room_chat{0};
+    std::atomic<std::uint64_t> room_chat_rate_limited{0};  // refused: ROOM_RATE_LIMITED
     std::atomic<std::uint64_t> biz_rate_limited{0};
     // Client limits hit (livepush_limit_hits_total{limit=...}).
     std::atomic<std::uint64_t> kicked_too_many_sessions{0};
@@ -241,16 +244,19 @@ private:
     std::optional<BizReply> moderate_enter(BizCall& c, std::uint64_t room);
     void admitted(server::Session& s, std::uint64_t room,
                   std::function<void(server::Session&, const router::ModVerdict*)> then);
-    std::optional<BizReply> moderate_chat(BizCall& c, std::uint64_t room, bool& shadow);
+    // staff: the room's anchor or a moderator (their chat is high: message classes).
+    std::optional<BizReply> moderate_chat(BizCall& c, std::uint64_t room, bool& shadow,
+                                          bool& staff);
     std::uint64_t echo_to_sender(server::Session& s, std::uint64_t room, std::uint64_t msg_id,
                                  const std::string& payload, std::uint64_t sent_at_ms);
     BizReply room_chat(BizCall& c);
-    // A checked room.chat of s, published now (on s's loop); shadow: to s alone (moderation).
+    // A checked room.chat of s, published now (on s's loop); shadow: to s alone (moderation);
+    // staff: class high, never shed by a viewer budget (server/msg_class.hpp).
     BizReply publish_chat(server::Session& s, std::uint64_t room, std::string_view text,
-                          bool shadow = false);
+                          bool shadow = false, bool staff = false);
     // Asks the chat filter first, publishes on s's loop what it lets pass (gateway_chat_filter).
     BizReply filter_then_publish(BizCall& c, std::uint64_t room, std::string text,
-                                 bool shadow = false);
+                                 bool shadow = false, bool staff = false);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
 
@@ -272,6 +278,7 @@ private:
     std::unordered_set<std::string> guest_open_;  // BIZ types guests may send
     GatewayStats stats_;
     SenderRate im_rate_;
+    SenderRate room_chat_rate_;  // keyed by room: room.chat_rate_per_s
 };
 
 }  // namespace lp::handlers

@@ -17,8 +17,8 @@ namespace pb = livepush::v1;
 namespace json = boost::json;
 using server::Session;
 
-BizReply Gateway::filter_then_publish(BizCall& c, std::uint64_t room, std::string text,
-                                      bool shadow) {
+BizReply Gateway::filter_then_publish(BizCall& c, std::uint64_t room, std::string text, bool shadow,
+                                      bool staff) {
     ChatFilter::Chat chat;
     chat.user_id = c.session.user.id;
     chat.role = c.session.user.role;
@@ -27,12 +27,12 @@ BizReply Gateway::filter_then_publish(BizCall& c, std::uint64_t room, std::strin
     if (c.session.user.profile) chat.profile_json = *c.session.user.profile;
     BizReply r;
     r.defer = [this, weak = std::weak_ptr<Session>(c.session.shared_from_this()),
-               &io = c.session.loop().io(), room, shadow,
+               &io = c.session.loop().io(), room, shadow, staff,
                chat = std::move(chat)](std::function<void(BizReply)> done) mutable {
-        chat_filter_->filter(std::move(chat), [this, weak, &io, room, shadow,
+        chat_filter_->filter(std::move(chat), [this, weak, &io, room, shadow, staff,
                                                done =
                                                    std::move(done)](ChatFilter::Verdict v) mutable {
-            boost::asio::post(io, [this, weak, room, shadow, v = std::move(v),
+            boost::asio::post(io, [this, weak, room, shadow, staff, v = std::move(v),
                                    done = std::move(done)]() mutable {
                 auto sp = weak.lock();
                 if (!sp || sp->closing()) return done(BizReply{});  // nobody to answer
@@ -47,7 +47,7 @@ BizReply Gateway::filter_then_publish(BizCall& c, std::uint64_t room, std::strin
                 if (!member)
                     return done(
                         error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room)));
-                BizReply out = publish_chat(*sp, room, v.text, shadow);
+                BizReply out = publish_chat(*sp, room, v.text, shadow, staff);
                 if (v.rewritten) {
                     // The sender learns what the room saw.
                     auto data = json::parse(out.data_json).as_object();

@@ -76,6 +76,9 @@ void write_metrics(codec::PromText& m, const GatewayStats& g,
     m.counter("livepush_biz_rate_limited_total",
               "BIZ packets refused by the per-session rate limit", g.biz_rate_limited.load());
     m.counter("livepush_room_chat_total", "room.chat messages published", g.room_chat.load());
+    m.counter("livepush_room_chat_refused_total",
+              "room.chat refused: the room is over room.chat_rate_per_s on this node",
+              g.room_chat_rate_limited.load(), "reason=\"ROOM_RATE_LIMITED\"");
     write_limits_hit(m, g, per_ip);
     write_guests(m, g);
     m.counter("livepush_room_recovery_total", "room.enter/resume with last_seq",

@@ -116,11 +116,13 @@ void Gateway::admitted(Session& s, std::uint64_t room,
     });
 }
 
-std::optional<BizReply> Gateway::moderate_chat(BizCall& c, std::uint64_t room, bool& shadow) {
+std::optional<BizReply> Gateway::moderate_chat(BizCall& c, std::uint64_t room, bool& shadow,
+                                               bool& staff) {
     if (!moderation_) return std::nullopt;
     router::ModVerdict v = moderation_->check_chat(room, c.session.user.id, c.session.user.role);
     if (v.code) return verdict_reply(v, room);
     shadow = v.shadow;
+    staff = v.staff;
     return std::nullopt;
 }
 

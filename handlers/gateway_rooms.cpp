@@ -165,15 +165,32 @@ BizReply Gateway::room_chat(BizCall& c) {
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
     if (!member) return error_reply(pb::NOT_IN_ROOM, "room.chat: not in room " + id_str(room));
     bool shadow = false;  // moderation: a shadow-banned sender alone sees the message
-    if (auto refusal = moderate_chat(c, room, shadow)) return std::move(*refusal);
+    bool staff = false;   // the room's anchor, a moderator or an admin
+    if (auto refusal = moderate_chat(c, room, shadow, staff)) return std::move(*refusal);
+    // Staff chat is high (never shed by a viewer budget) and not counted in the room's chat
+    // rate; audience chat over room.chat_rate_per_s on this node is refused, never dropped.
+    staff |= c.session.user.role == server::Role::Admin;
+    if (!staff) {
+        if (auto wait = room_chat_rate_.take_or_wait(room, codec::wall_ms())) {
+            stats_.room_chat_rate_limited.fetch_add(1, std::memory_order_relaxed);
+            BizReply r = error_reply(pb::ROOM_RATE_LIMITED,
+                                     "room " + id_str(room) + " is over room.chat_rate_per_s = " +
+                                         std::to_string(opts_.room_chat_rate_per_s) +
+                                         " chats per second on this node; retry after " +
+                                         std::to_string(wait) + " ms");
+            r.data_json = "{\"retry_after_ms\":" + std::to_string(wait) + "}";
+            return r;
+        }
+    }
 
     // Plugins judge it first (room hooks, SDK 5): answered later, off the loop.
     if (chat_filter_ && chat_filter_->active())
-        return filter_then_publish(c, room, std::string(text->get_string()), shadow);
-    return publish_chat(c.session, room, text->get_string(), shadow);
+        return filter_then_publish(c, room, std::string(text->get_string()), shadow, staff);
+    return publish_chat(c.session, room, text->get_string(), shadow, staff);
 }
 
-BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view text, bool shadow) {
+BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view text, bool shadow,
+                               bool staff) {
     json::object payload;
     payload["from"] = id_str(s.user.id);
     payload["text"] = text;
@@ -187,10 +204,12 @@ BizReply Gateway::publish_chat(Session& s, std::uint64_t room, std::string_view 
     std::uint64_t msg_id = msg_ids_.next();
     std::uint64_t sent = codec::wall_ms();
     // Through the room's home: the seq is known here only when this node is the home.
-    std::uint64_t seq = shadow
-                            ? echo_to_sender(s, room, msg_id, payload_json, sent)
-                            : routing_->publish_room(
-                                  {room, msg_id, "room.chat", std::move(payload_json), sent, {}});
+    const auto cls = staff ? server::MsgClass::High : server::MsgClass::Normal;
+    std::uint64_t seq =
+        shadow
+            ? echo_to_sender(s, room, msg_id, payload_json, sent)
+            : routing_->publish_room(
+                  {room, msg_id, "room.chat", std::move(payload_json), sent, {}, cls, s.user.id});
     stats_.room_chat.fetch_add(1, std::memory_order_relaxed);
     json::object out;
     out["room_id"] = id_str(room);

@@ -25,8 +25,12 @@ public:
         : rate_(rate_per_s), burst_(burst ? burst : 1) {}
 
     // One token of `user` at `now_ms`; false when its bucket is empty.
-    bool take(std::uint64_t user, std::uint64_t now_ms) {
-        if (rate_ == 0) return true;
+    bool take(std::uint64_t user, std::uint64_t now_ms) { return take_or_wait(user, now_ms) == 0; }
+
+    // The same keyed by anything (room.chat_rate_per_s keys rooms): 0 when a token was taken,
+    // else the milliseconds until the bucket holds one again (at least 1).
+    std::uint64_t take_or_wait(std::uint64_t user, std::uint64_t now_ms) {
+        if (rate_ == 0) return 0;
         Stripe& st = stripes_[(user * 0x9E3779B97F4A7C15ull) >> 60];
         std::lock_guard lock(st.mu);
         auto [it, created] =
@@ -40,8 +44,12 @@ public:
         }
         const bool ok = b.tokens >= 1.0;
         if (ok) b.tokens -= 1.0;
+        const std::uint64_t wait =
+            ok ? 0
+               : std::max<std::uint64_t>(
+                     1, static_cast<std::uint64_t>((1.0 - b.tokens) * 1000.0 / rate_ + 0.999));
         if (created && st.users.size() >= st.sweep_at) sweep(st, now_ms);
-        return ok;
+        return wait;
     }
 
     std::size_t tracked_users() {

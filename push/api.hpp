@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "server/msg_class.hpp"
+
 namespace lp::push {
 
 enum class Target : std::uint8_t { User, Users, Room, Broadcast };
@@ -26,8 +28,10 @@ struct PushRequest {
     int qos = 0;                          // 0 or 1 (qos1 only for User/Users)
     std::uint32_t ttl_s = 0;              // qos1: inbox lifetime; 0 = the configured default
     std::vector<std::uint64_t> exclude;   // user ids, sorted ascending, unique
-    std::uint64_t msg_id = 0;             // 0 = the service assigns one (internal callers
-                                          // such as im.send pass the id they already returned)
+    // Room pushes: "class" (alias "priority"); unset = the type's default (server/msg_class).
+    std::optional<server::MsgClass> cls;
+    std::uint64_t msg_id = 0;  // 0 = the service assigns one (internal callers
+                               // such as im.send pass the id they already returned)
     // Plugin options (plugins/sdk PushOptions); the HTTP API does not set them.
     bool online_only = false;         // qos1 without the inbox: offline users get nothing
     bool outside_rooms_only = false;  // only sessions in a non-consumption scene

@@ -158,8 +158,8 @@ PushOutcome PushService::push_room(const PushRequest& req, std::uint64_t msg_id,
                                    std::uint64_t now) {
     PushOutcome out;
     out.msg_id = msg_id;
-    auto r =
-        routing_.publish_room_wait({req.room_id, msg_id, req.type, req.payload, now, req.exclude});
+    auto r = routing_.publish_room_wait(
+        {req.room_id, msg_id, req.type, req.payload, now, req.exclude, req.cls});
     out.room_seq = r.seq;
     out.room_seq_known = r.seq_known;
     out.sessions = r.online;

@@ -275,6 +275,25 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// "class" or its alias "priority" (not both): a room message's class, what a viewer budget may
+// shed (docs/rooms.md).
+bool parse_class(const json::object& o, Target target, std::optional<server::MsgClass>& out,
+                 std::string& error) {
+    const json::value* c = field(o, "class");
+    const json::value* p = field(o, "priority");
+    if (c && p) return fail(error, "give \"class\" or its alias \"priority\", not both");
+    const char* name = c ? "class" : "priority";
+    const json::value* v = c ? c : p;
+    if (!v) return true;
+    if (target != Target::Room) return fail(error, quoted(name) + " applies to room pushes only");
+    const json::string* s = v->if_string();
+    if (s) out = server::msg_class_from(std::string_view(s->data(), s->size()));
+    if (!out)
+        return fail(error,
+                    quoted(name) + " must be one of \"critical\", \"high\", \"normal\", \"low\"");
+    return true;
+}
+
 }  // namespace
 
 bool parse_push_body(Target target, std::string_view body, const PushBodyLimits& limits,
@@ -314,7 +333,7 @@ bool parse_push_body(Target target, std::string_view body, const PushBodyLimits&
     } else if (const json::value* ex = field(o, "exclude")) {
         if (!id_array(*ex, "exclude", limits.max_user_ids, out.exclude, error)) return false;
     }
-    return true;
+    return parse_class(o, target, out.cls, error);
 }
 
 bool parse_kick_body(std::string_view body, std::string& reason, std::string& error) {

@@ -401,6 +401,9 @@ pbc::RoomPublish Cluster::to_link(const RoomPublish& p) {
     m.set_payload(p.payload);
     m.set_sent_at_ms(p.sent_at_ms);
     for (auto u : p.exclude) m.add_exclude(u);
+    const server::RoomMeta meta = p.meta();
+    m.set_msg_class(server::to_wire(meta.cls));
+    m.set_sender(meta.sender);
     return m;
 }
 
@@ -426,7 +429,7 @@ Cluster::RoomPublished Cluster::publish_as_home(const RoomPublish& p) {
     auto forward = [&](const server::RoomPacketPtr& packet) {
         forward_to_member_nodes(p, packet->seq, packet->epoch);
     };
-    auto pub = hub_.publish_room(p.room, build, p.exclude, /*create=*/true, forward);
+    auto pub = hub_.publish_room(p.room, build, p.exclude, /*create=*/true, forward, p.meta());
     return {true, pub.seq};
 }
 
@@ -453,6 +456,9 @@ void Cluster::forward_to_member_nodes(const RoomPublish& p, std::uint64_t seq,
     d.set_payload(p.payload);
     d.set_sent_at_ms(p.sent_at_ms);
     for (auto u : p.exclude) d.add_exclude(u);
+    const server::RoomMeta meta = p.meta();
+    d.set_msg_class(server::to_wire(meta.cls));
+    d.set_sender(meta.sender);
     std::string body = d.SerializeAsString();
     for (const auto& node : targets) {
         stats_.room_deliveries_sent.fetch_add(1, std::memory_order_relaxed);
@@ -544,6 +550,8 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
             if (!m.ParseFromArray(body.data(), size)) return;
             RoomPublish p{m.room_id(), m.msg_id(),     m.type(),
                           m.payload(), m.sent_at_ms(), {m.exclude().begin(), m.exclude().end()}};
+            p.cls = server::from_wire(m.msg_class(), p.type);
+            p.sender = m.sender();
             // Sent here because the sender thinks we are home; if the node lists disagree for a
             // moment, publishing here still delivers it rather than bouncing it around.
             auto pub = publish_as_home(p);
@@ -571,7 +579,8 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
                                                      .sent_at_ms = d.sent_at_ms(),
                                                      .room_id = d.room_id(),
                                                      .room_seq = d.room_seq()}),
-                                {d.exclude().begin(), d.exclude().end()});
+                                {d.exclude().begin(), d.exclude().end()},
+                                {server::from_wire(d.msg_class(), d.type()), d.sender()});
             return;
         }
         case codec::Code::LinkRoomSub: {

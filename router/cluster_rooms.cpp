@@ -145,6 +145,8 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
                 d->set_payload(push->payload());
                 d->set_sent_at_ms(push->sent_at_ms());
                 for (auto u : p->exclude) d->add_exclude(u);
+                d->set_msg_class(server::to_wire(p->cls));
+                d->set_sender(p->sender);
             }
             stats_.room_history_sent.fetch_add(static_cast<std::uint64_t>(r.history_size()),
                                                std::memory_order_relaxed);
@@ -240,6 +242,8 @@ void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_
                 p->binary_body = p->packet.body->SerializeAsString();
                 p->exclude.assign(d.exclude().begin(), d.exclude().end());
                 std::sort(p->exclude.begin(), p->exclude.end());
+                p->cls = server::from_wire(d.msg_class(), d.type());
+                p->sender = d.sender();
                 history.push_back(std::move(p));
             }
             hub_.merge_home(room, r->room_seq(), r->epoch(), std::move(history));

@@ -13,6 +13,7 @@ std::uint64_t LocalRouting::publish_room(RoomMessage m) {
 
 LocalRouting::RoomPublished LocalRouting::publish_room_wait(RoomMessage m) {
     // The hub calls build once: the message's strings move into the packet.
+    const server::RoomMeta meta = m.meta();
     auto pub = hub_.publish_room(
         m.room,
         [&m](std::uint64_t seq) {
@@ -23,7 +24,7 @@ LocalRouting::RoomPublished LocalRouting::publish_room_wait(RoomMessage m) {
                                                .room_id = m.room,
                                                .room_seq = seq});
         },
-        std::move(m.exclude));
+        std::move(m.exclude), /*create=*/false, {}, meta);
     return {true, pub.seq, pub.online};
 }
 

@@ -88,6 +88,7 @@ struct ModVerdict {
     std::uint64_t remaining_ms = 0;    // ROOM_MUTED, ROOM_BANNED with an end
     std::uint64_t retry_after_ms = 0;  // SLOW_MODE
     bool shadow = false;               // check_chat ok: only the sender may see the message
+    bool staff = false;  // check_chat ok: the room's anchor, a moderator or an admin (class high)
 };
 
 class RoomModeration {

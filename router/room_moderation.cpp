@@ -163,6 +163,7 @@ ModVerdict RoomModerationService::check_chat(std::uint64_t room, std::uint64_t u
                     e.last_chat.emplace(user, now);
             }
             ModVerdict ok;
+            ok.staff = exempt;
             ok.shadow = until_of(e.st.shadow, user, now).has_value();
             if (ok.shadow) stats_.shadowed_chats.fetch_add(1, std::memory_order_relaxed);
             return ok;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "server/outbound.hpp"
+#include "server/room_packet.hpp"
 
 namespace lp::server {
 class Session;
@@ -33,6 +34,10 @@ struct RoomMessage {
     std::string payload;
     std::uint64_t sent_at_ms = 0;
     std::vector<std::uint64_t> exclude;  // user ids, sorted ascending
+    // What a viewer budget may shed (server/msg_class.hpp); unset: the type's default.
+    std::optional<server::MsgClass> cls;
+    std::uint64_t sender = 0;  // the sending user, who sees it even when a budget sheds it
+    server::RoomMeta meta() const { return {cls.value_or(server::class_of_type(type)), sender}; }
 };
 
 // What a room's home node answered about it (elsewhere than the home).

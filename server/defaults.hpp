@@ -28,5 +28,8 @@ inline constexpr std::uint32_t kDefaultRoomHistoryMax = 1000;
 inline constexpr std::chrono::seconds kDefaultRoomHistoryTtl{60};
 // room.online {count} to a room's members at most this often, when the count changed; 0 = off.
 inline constexpr std::chrono::milliseconds kDefaultRoomOnlineInterval{5000};
+// Room messages a viewer gets per second at most; beyond it low ones are shed, then normal
+// ones sampled (server/room_budget.hpp). 0 = off.
+inline constexpr std::uint32_t kDefaultViewerBudgetPerS = 40;
 
 }  // namespace lp::server

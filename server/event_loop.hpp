@@ -47,6 +47,8 @@ struct LoopOptions {
     // Room messages reaching a loop within this window go out to each member in one write.
     std::chrono::milliseconds room_coalesce = kDefaultRoomCoalesce;
     std::uint32_t room_coalesce_max = kDefaultRoomCoalesceMax;
+    // Room messages per viewer per second at most (server/room_budget.hpp); 0 = off.
+    std::uint32_t viewer_budget_per_s = kDefaultViewerBudgetPerS;
 };
 
 // A room's members on one loop. Sessions record their index (RoomSlot) so leaving is O(1).

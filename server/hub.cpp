@@ -206,8 +206,11 @@ namespace {
 // A room message as every member loop shares it: the packet, its binary body serialized once,
 // and `exclude` sorted (and without repeats) for the fan-out's binary search. seq 0: unsequenced.
 RoomPacketPtr room_packet(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
-                          SharedPacket packet, std::vector<std::uint64_t> exclude = {}) {
+                          SharedPacket packet, std::vector<std::uint64_t> exclude = {},
+                          RoomMeta meta = {}) {
     auto p = std::make_shared<RoomPacket>();
+    p->cls = meta.cls;
+    p->sender = meta.sender;
     p->room = room;
     p->seq = seq;
     p->epoch = epoch;
@@ -225,7 +228,8 @@ RoomPacketPtr room_packet(std::uint64_t room, std::uint64_t seq, std::uint64_t e
 Hub::Published Hub::publish_room(std::uint64_t room,
                                  const std::function<SharedPacket(std::uint64_t seq)>& build,
                                  std::vector<std::uint64_t> exclude, bool create,
-                                 const std::function<void(const RoomPacketPtr&)>& forward) {
+                                 const std::function<void(const RoomPacketPtr&)>& forward,
+                                 RoomMeta meta) {
     Published out;
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
@@ -237,7 +241,7 @@ Hub::Published Hub::publish_room(std::uint64_t room,
     out.online = e.state.online;
 
     RoomPacketPtr shared =
-        room_packet(room, out.seq, e.state.epoch, build(out.seq), std::move(exclude));
+        room_packet(room, out.seq, e.state.epoch, build(out.seq), std::move(exclude), meta);
 
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
@@ -269,7 +273,7 @@ void Hub::post_to_member_loops(const RoomEntry& e, const RoomPacketPtr& shared) 
 }
 
 void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
-                         SharedPacket packet, std::vector<std::uint64_t> exclude) {
+                         SharedPacket packet, std::vector<std::uint64_t> exclude, RoomMeta meta) {
     Stripe& st = stripe(room);
     std::lock_guard lock(st.mu);
     auto it = st.rooms.find(room);
@@ -285,7 +289,8 @@ void Hub::deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t ep
         e.history.clear();
     }
     e.state.seq = seq;
-    RoomPacketPtr shared = room_packet(room, seq, epoch, std::move(packet), std::move(exclude));
+    RoomPacketPtr shared =
+        room_packet(room, seq, epoch, std::move(packet), std::move(exclude), meta);
     e.history.push_back(shared);
     trim_history(e, shared->time_ms);
     if (room_tap_) room_tap_(room, shared->packet);

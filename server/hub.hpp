@@ -134,7 +134,8 @@ public:
     Published publish_room(std::uint64_t room,
                            const std::function<SharedPacket(std::uint64_t seq)>& build,
                            std::vector<std::uint64_t> exclude = {}, bool create = false,
-                           const std::function<void(const RoomPacketPtr&)>& forward = {});
+                           const std::function<void(const RoomPacketPtr&)>& forward = {},
+                           RoomMeta meta = {});
 
     // A room message outside the room's sequence (room.online): no room_seq (0), not kept in
     // the history (recovery never replays it), fanned out to the members here like any room
@@ -146,7 +147,8 @@ public:
     // node assigned (seq 0: an unsequenced one, see publish_unsequenced). Recorded in the local
     // history and fanned out to local members.
     void deliver_remote(std::uint64_t room, std::uint64_t seq, std::uint64_t epoch,
-                        SharedPacket packet, std::vector<std::uint64_t> exclude);
+                        SharedPacket packet, std::vector<std::uint64_t> exclude,
+                        RoomMeta meta = {});
 
     // Cluster mode, on the home node: runs `fn` under the room's lock with its state and, when
     // `after` is set, the messages it still holds after that seq (creating the room's entry, so

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
+#include <chrono>
 
 #include "codec/envelope.hpp"
 #include "server/event_loop.hpp"
@@ -66,6 +67,18 @@ public:
         return b;
     }
 
+    // The messages `keep` marks (a viewer group's share under the budget), encoded once.
+    const Bytes& group(std::size_t g, const std::vector<std::uint8_t>& keep, Wire w) {
+        Bytes& b = group_[g][static_cast<int>(w)];
+        if (!b) {
+            auto s = std::make_shared<std::string>();
+            for (std::size_t i = 0; i < batch_.size(); ++i)
+                if (keep[i]) append(*s, i, w);
+            b = std::move(s);
+        }
+        return b;
+    }
+
     const Bytes& one(std::size_t i, Wire w) {
         Bytes& b = single_[i][static_cast<int>(w)];
         if (!b) {
@@ -89,6 +102,7 @@ private:
 
     const std::vector<RoomPacketPtr>& batch_;
     std::array<Bytes, kWireCount> all_{};
+    std::array<std::array<Bytes, kWireCount>, RoomBudget::kGroups> group_{};
     std::vector<std::string> json_;
     std::vector<std::array<Bytes, kWireCount>> single_;
 };
@@ -106,6 +120,32 @@ void replay_to(Session& s, const std::vector<RoomPacketPtr>& packets) {
     inc(s.loop().stats().room_deliveries, packets.size());
 }
 
+const RoomBudget::Plan* RoomFanout::plan_for(std::uint64_t room,
+                                             const std::vector<RoomPacketPtr>& batch) {
+    const std::uint32_t rate = loop_.options().viewer_budget_per_s;
+    if (rate == 0) return nullptr;
+    const auto now_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now().time_since_epoch())
+                                       .count());
+    auto [it, created] = budgets_.try_emplace(room, rate);
+    it->second.decide(batch, now_ms, plan_);
+    if (created && budgets_.size() >= budgets_sweep_at_) sweep_budgets(now_ms);
+    return plan_.sheds ? &plan_ : nullptr;
+}
+
+void RoomFanout::sweep_budgets(std::uint64_t now_ms) {
+    // A budget whose buckets are full again is the same as a new one; a room with no member
+    // here needs none.
+    for (auto it = budgets_.begin(); it != budgets_.end();) {
+        if (it->second.idle(now_ms) || !loop_.rooms().members(it->first))
+            it = budgets_.erase(it);
+        else
+            ++it;
+    }
+    budgets_sweep_at_ = std::max<std::size_t>(256, 2 * budgets_.size());
+}
+
 void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batch) {
     if (batch.empty()) return;
     const auto* members = loop_.rooms().members(room);
@@ -121,26 +161,63 @@ void RoomFanout::flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batc
             first_seq = p->seq;
             break;
         }
+    // Sequenced messages by class (what the budget decides on and the metrics count by class);
+    // unsequenced ones (room.online) count in the total only.
+    std::array<std::uint64_t, kMsgClassCount> per_class{};
+    std::uint64_t unsequenced = 0;
+    for (const auto& p : batch)
+        if (p->seq == 0)
+            ++unsequenced;
+        else
+            ++per_class[static_cast<std::size_t>(p->cls)];
+    const RoomBudget::Plan* plan = plan_for(room, batch);
+    LoopStats& stats = loop_.stats();
     std::uint64_t delivered = 0;
+    // Members that took the one-buffer path, per budget group (all in [0] without shedding).
+    std::array<std::uint64_t, RoomBudget::kGroups> whole{};
     // Index loop: a send can kick a slow session, which must not invalidate the iteration.
     for (std::size_t m = 0; m < members->size(); ++m) {
         const auto& member = (*members)[m];
         Session* s = member.session;
-        if (!any_exclude && member.join_seq < first_seq) {
-            s->send_bytes(forms.all(s->wire()));
-            delivered += batch.size();
+        const std::size_t g = plan ? RoomBudget::group_of(s->id()) : 0;
+        const bool group_whole = !plan || plan->keeps_all[g];
+        if (!any_exclude && member.join_seq < first_seq &&
+            (group_whole || !plan->is_shed_sender(s->user.id))) {
+            const Bytes& bytes =
+                group_whole ? forms.all(s->wire()) : forms.group(g, plan->keep[g], s->wire());
+            // A batch wholly shed for the group: nothing to queue (an empty chunk would stall
+            // the write path).
+            if (!bytes->empty()) s->send_bytes(bytes);
+            ++whole[g];
             continue;
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if ((batch[i]->seq != 0 && batch[i]->seq <= member.join_seq) ||
                 excluded(*batch[i], s->user.id))
                 continue;
+            if (!group_whole && !plan->keep[g][i] && batch[i]->sender != s->user.id) {
+                inc(stats.room_shed_by_class[static_cast<std::size_t>(batch[i]->cls)]);
+                continue;
+            }
             s->send_bytes(forms.one(i, s->wire()));
+            if (batch[i]->seq != 0)
+                inc(stats.room_delivered_by_class[static_cast<std::size_t>(batch[i]->cls)]);
             ++delivered;
         }
     }
-    inc(loop_.stats().room_deliveries, delivered);
-    inc(loop_.stats().room_batches);
+    for (std::size_t g = 0; g < RoomBudget::kGroups; ++g) {
+        if (whole[g] == 0) continue;
+        delivered += unsequenced * whole[g];
+        for (std::size_t c = 0; c < kMsgClassCount; ++c) {
+            const std::uint64_t shed = plan && !plan->keeps_all[g] ? plan->shed[g][c] : 0;
+            if (shed) inc(stats.room_shed_by_class[c], shed * whole[g]);
+            if (per_class[c] > shed)
+                inc(stats.room_delivered_by_class[c], (per_class[c] - shed) * whole[g]);
+            delivered += (per_class[c] - shed) * whole[g];
+        }
+    }
+    inc(stats.room_deliveries, delivered);
+    inc(stats.room_batches);
 }
 
 }  // namespace lp::server

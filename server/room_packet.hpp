@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "server/msg_class.hpp"
 #include "server/outbound.hpp"
 
 namespace lp::server {
@@ -20,6 +21,14 @@ struct RoomPacket {
     SharedPacket packet;                 // the Push, with room_seq set
     std::string binary_body;             // packet.body serialized (binary protobuf)
     std::vector<std::uint64_t> exclude;  // user ids, sorted
+    MsgClass cls = MsgClass::Normal;     // what a viewer's budget may shed (room_budget.hpp)
+    std::uint64_t sender = 0;            // the sending user (room.chat), 0 = none: always sees it
+};
+
+// What travels with a room message besides its packet: its class and its sender.
+struct RoomMeta {
+    MsgClass cls = MsgClass::Normal;
+    std::uint64_t sender = 0;
 };
 using RoomPacketPtr = std::shared_ptr<const RoomPacket>;
 

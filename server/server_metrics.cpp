@@ -4,6 +4,7 @@
 #include <string>
 
 #include "codec/prometheus_text.hpp"
+#include "server/msg_class.hpp"
 #include "server/server.hpp"
 
 namespace lp::server {
@@ -55,6 +56,25 @@ void write_metrics(codec::PromText& m, Server& server) {
     m.counter("livepush_deliveries_total", "messages queued to sessions", direct,
               "kind=\"direct\"");
     m.counter("livepush_room_batches_total", "coalesced room batches flushed", room_batches);
+    // The viewer budget (room.viewer_budget_per_s): per class, what members got and what was
+    // shed for them (one per member not sent the message). Each family's samples together.
+    std::uint64_t delivered[kMsgClassCount] = {}, shed[kMsgClassCount] = {};
+    for (auto* loop : server.loops())
+        for (std::size_t c = 0; c < kMsgClassCount; ++c) {
+            delivered[c] += get(loop->stats().room_delivered_by_class[c]);
+            shed[c] += get(loop->stats().room_shed_by_class[c]);
+        }
+    auto class_label = [](std::size_t c) {
+        return "class=\"" + std::string(to_string(static_cast<MsgClass>(c))) + "\"";
+    };
+    for (std::size_t c = 0; c < kMsgClassCount; ++c)
+        m.counter("livepush_room_delivered_total",
+                  "room messages (sequenced) queued to members, by class", delivered[c],
+                  class_label(c));
+    for (std::size_t c = 0; c < kMsgClassCount; ++c)
+        m.counter("livepush_room_shed_total",
+                  "room messages the viewer budget did not send to a member, by class", shed[c],
+                  class_label(c));
     m.gauge("livepush_rooms", "rooms with members or recent history",
             static_cast<std::int64_t>(server.hub().room_count()));
     m.gauge("livepush_room_members", "room memberships",

@@ -58,8 +58,12 @@ struct alignas(64) LoopStats {
     Counter slow_kicks;
     Counter protocol_errors;
     Counter heartbeats;
-    Counter room_deliveries;    // room messages queued to members (one per member per message)
-    Counter room_batches;       // coalesced batches flushed
+    Counter room_deliveries;  // room messages queued to members (one per member per message)
+    Counter room_batches;     // coalesced batches flushed
+    // Room deliveries by message class (server/msg_class.hpp): queued to a member, and shed by
+    // the viewer budget (one per member that did not get the message).
+    Counter room_delivered_by_class[4];
+    Counter room_shed_by_class[4];
     Counter direct_deliveries;  // user-targeted and broadcast pushes queued to sessions
     Counter ws_origin_refused;  // WebSocket upgrades refused 403: Origin not allowed
 };

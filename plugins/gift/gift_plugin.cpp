@@ -194,7 +194,8 @@ public:
         p["count"] = e.count;
         p["effect"] = std::move(effect);
         std::string payload = with_value(p, e.value);
-        ctx_->push->to_room(e.room_id, "gift.effect", payload);
+        // High: a viewer budget never sheds a gift effect.
+        ctx_->push->to_room_as(sdk::RoomClass::High, e.room_id, "gift.effect", payload);
         sdk::PushOptions opts;
         opts.qos = 1;
         ctx_->push->to_user(e.sender_id, "gift.confirmed", payload, opts);

@@ -58,6 +58,25 @@ sdk::PushResult PushAdapter::to_room(std::uint64_t room, const std::string& type
     return run(req, room_opts);
 }
 
+static_assert(static_cast<int>(sdk::RoomClass::Critical) ==
+                  static_cast<int>(server::MsgClass::Critical) &&
+              static_cast<int>(sdk::RoomClass::Low) == static_cast<int>(server::MsgClass::Low));
+
+sdk::PushResult PushAdapter::to_room_as(sdk::RoomClass cls, std::uint64_t room,
+                                        const std::string& type, const std::string& payload_json,
+                                        const sdk::PushOptions& opts) {
+    push::PushRequest req;
+    req.target = push::Target::Room;
+    req.room_id = room;
+    req.type = type;
+    req.payload = payload_json;
+    // The SDK's enum has the server's order (critical, high, normal, low).
+    req.cls = static_cast<server::MsgClass>(static_cast<std::uint8_t>(cls));
+    sdk::PushOptions room_opts = opts;
+    room_opts.qos = 0;  // rooms are qos0 by contract
+    return run(req, room_opts);
+}
+
 std::vector<std::uint64_t> PushAdapter::online(const std::vector<std::uint64_t>& users) {
     return push_.online(users);
 }

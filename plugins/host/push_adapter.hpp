@@ -19,6 +19,9 @@ public:
     sdk::PushResult to_room(std::uint64_t room, const std::string& type,
                             const std::string& payload_json, const sdk::PushOptions& opts) override;
     std::vector<std::uint64_t> online(const std::vector<std::uint64_t>& users) override;
+    sdk::PushResult to_room_as(sdk::RoomClass cls, std::uint64_t room, const std::string& type,
+                               const std::string& payload_json,
+                               const sdk::PushOptions& opts) override;
 
 private:
     sdk::PushResult run(push::PushRequest& req, const sdk::PushOptions& opts);

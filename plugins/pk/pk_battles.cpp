@@ -528,7 +528,8 @@ void PkBattles::push_state(const PkRecord& record, const std::string& view) {
         ok &= ctx_.push->to_user(anchor, "pk.state", view, anchors).ok;
     }
     for (std::uint64_t room : {record.from_room, record.to_room}) {
-        ok &= ctx_.push->to_room(room, "pk.state", view, rooms).ok;
+        // Critical: a state change (and the result it carries) is never shed by a budget.
+        ok &= ctx_.push->to_room_as(sdk::RoomClass::Critical, room, "pk.state", view, rooms).ok;
     }
     if (!ok) {
         count("push_failures");
@@ -587,7 +588,8 @@ void PkBattles::push_scores(const PkRecord& record) {
     const std::string view = view_json(record, *scores);
     bool ok = true;
     for (std::uint64_t room : {record.from_room, record.to_room}) {
-        ok &= ctx_.push->to_room(room, "pk.score", view, sdk::PushOptions{}).ok;
+        // High: the score bar is never shed by a viewer budget.
+        ok &= ctx_.push->to_room_as(sdk::RoomClass::High, room, "pk.score", view).ok;
     }
     count("score_pushes");
     if (!ok) count("push_failures");

@@ -41,10 +41,18 @@ namespace lp::sdk {
 // every virtual of version 4, so a plugin built for 4 still loads: the host offers it 4 when it
 // refuses 5 and never calls what its build does not have; and RoomState with
 // Context::room_state (appended to Context: a version-4 build never reads it).
+// Also 5: Pusher::to_room_as (a room push with its message class), appended after version
+// 4's virtuals of Pusher (the host implements it; a version-4 build never calls it).
 inline constexpr int kApiVersion = 5;
 inline constexpr int kOldestApiVersion = 4;  // the oldest build the host still loads
 
 // ---------------------------------------------------------------- pushing
+
+// A room message's class: what a viewer's budget (room.viewer_budget_per_s) may shed. Low
+// first, then normal sampled evenly; high and critical never (docs/rooms.md). Pusher::to_room
+// gives the type's default (gift.effect and pk.score high, pk.state critical, else normal);
+// Pusher::to_room_as names one.
+enum class RoomClass : std::uint8_t { Critical = 0, High, Normal, Low };
 
 struct PushOptions {
     int qos = 0;                         // 0 at most once; 1 acked, retried, inbox (users only)
@@ -74,6 +82,13 @@ public:
                                const std::string& payload_json, const PushOptions& opts = {}) = 0;
     // Users (of `users`) with at least one session anywhere in the cluster.
     virtual std::vector<std::uint64_t> online(const std::vector<std::uint64_t>& users) = 0;
+    // Version 5: to_room with the message's class. Last in the class, so a version-4 build's
+    // calls keep their places; the default (a host or double without classes) ignores `cls`.
+    virtual PushResult to_room_as(RoomClass cls, std::uint64_t room, const std::string& type,
+                                  const std::string& payload_json, const PushOptions& opts = {}) {
+        (void)cls;
+        return to_room(room, type, payload_json, opts);
+    }
 };
 
 // ---------------------------------------------------------------- storage

@@ -22,6 +22,19 @@ TEST(SenderRate, ABurstThenTheRate) {
     EXPECT_EQ(taken(r, 1, 60000, 50), 20);  // never more than the burst
 }
 
+// room.chat_rate_per_s keys rooms and tells a refused sender when a token will be there.
+TEST(SenderRate, ARefusalSaysHowLongUntilTheNextToken) {
+    SenderRate r(100, 100);  // 10 ms a token
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(r.take_or_wait(7, 1000), 0u);
+    EXPECT_EQ(r.take_or_wait(7, 1000), 10u);
+    EXPECT_EQ(r.take_or_wait(7, 1004), 6u) << "4 ms later: 0.4 of a token";
+    EXPECT_EQ(r.take_or_wait(7, 1010), 0u);
+    SenderRate slow(2, 2);
+    EXPECT_EQ(slow.take_or_wait(7, 0), 0u);
+    EXPECT_EQ(slow.take_or_wait(7, 0), 0u);
+    EXPECT_EQ(slow.take_or_wait(7, 0), 500u);
+}
+
 TEST(SenderRate, UsersHaveTheirOwnBuckets) {
     SenderRate r(1, 2);
     EXPECT_EQ(taken(r, 1, 0, 10), 2);

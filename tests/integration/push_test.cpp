@@ -225,7 +225,9 @@ TEST(RoomPush, ReachesEveryMemberOnceOverEveryWireFormAndNobodyElse) {
 }
 
 TEST(RoomPush, CoalescedBatchesKeepRoomSeqOrder) {
-    NodeProcess node({"--loops", "1", "--room-coalesce-ms", "10"});
+    // Every message to every member: the viewer budget (docs/rooms.md) is off here.
+    NodeProcess node(
+        {"--loops", "1", "--room-coalesce-ms", "10", "--set", "room.viewer_budget_per_s=0"});
     HttpClient api(node.api_port());
     std::vector<std::unique_ptr<Connection>> members;
     for (int i = 0; i < 20; ++i) {
@@ -257,8 +259,10 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
     // A batch is exactly 40 messages (--room-coalesce-max), never cut by the window (a minute,
     // longer than the test): how the pushes are spread in time cannot split or merge batches.
     constexpr int kBatch = 40;
+    // The viewer budget is off: this pins the queue bound, not what a budget would shed.
     NodeProcess node({"--loops", "1", "--send-queue-max-bytes", "262144", "--room-coalesce-ms",
-                      "60000", "--room-coalesce-max", std::to_string(kBatch)});
+                      "60000", "--room-coalesce-max", std::to_string(kBatch), "--set",
+                      "room.viewer_budget_per_s=0"});
     HttpClient api(node.api_port());
     auto reader = login(opts(node), 4000);
     auto sleeper = login(opts(node), 4001);

@@ -161,6 +161,36 @@ TEST(PushBody, ExactlyOneOfPayloadAndPayloadBase64) {
     EXPECT_FALSE(parse(Target::Broadcast, R"({"type":"t","payload_base64":5})").ok);
 }
 
+// A room push's class (alias priority): one of the four names; unset = the type's default;
+// anything else, both at once, or a class on a user push is a 400 naming the field.
+TEST(PushBody, RoomClassIsOneOfFourNamesAliasPriority) {
+    using lp::server::MsgClass;
+    auto p = parse(Target::Room, R"({"room_id":1,"type":"t","payload":1,"class":"high"})");
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.request.cls, MsgClass::High);
+    p = parse(Target::Room, R"({"room_id":1,"type":"t","payload":1,"priority":"low"})");
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_EQ(p.request.cls, MsgClass::Low);
+    p = parse(Target::Room, R"({"room_id":1,"type":"t","payload":1})");
+    ASSERT_TRUE(p.ok) << p.error;
+    EXPECT_FALSE(p.request.cls.has_value());
+    for (const char* bad : {R"("urgent")", R"("HIGH")", "1", "null", R"("")"}) {
+        p = parse(Target::Room,
+                  std::string(R"({"room_id":1,"type":"t","payload":1,"class":)") + bad + "}");
+        if (std::string(bad) == "null") {
+            EXPECT_TRUE(p.ok) << "null is absent";
+            continue;
+        }
+        EXPECT_FALSE(p.ok) << bad;
+        EXPECT_NE(p.error.find("\"class\" must be one of"), std::string::npos) << p.error;
+    }
+    EXPECT_FALSE(parse(Target::Room,
+                       R"({"room_id":1,"type":"t","payload":1,"class":"low","priority":"low"})")
+                     .ok);
+    p = parse(Target::User, R"({"user_id":1,"type":"t","payload":1,"class":"high"})");
+    EXPECT_EQ(p.error, "\"class\" applies to room pushes only");
+}
+
 TEST(PushBody, UnknownFieldsAreIgnored) {
     EXPECT_TRUE(parse(Target::User, R"({"user_id":1,"type":"t","payload":1,"future":{"x":1}})").ok);
 }

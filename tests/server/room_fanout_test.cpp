@@ -30,6 +30,7 @@ enum class Coalesce { Posted, Window4 };
 LoopOptions fanout_options(Coalesce c = Coalesce::Posted) {
     LoopOptions o;
     o.finest_timer = 50ms;
+    o.viewer_budget_per_s = 0;  // these pin the fan-out itself; room_budget_test the budget
     if (c == Coalesce::Posted) {
         o.room_coalesce = 0ms;  // each message's batch is flushed by a posted handler
     } else {
