@@ -341,7 +341,9 @@ void Session::send(codec::Code code, std::uint32_t seq, const google::protobuf::
 }
 
 void Session::send_bytes(const Bytes& bytes) {
-    if (closing()) return;
+    // An empty chunk would be a zero-length write that completes at once and is issued again:
+    // a loop spinning at 100% CPU (seen under the viewer budget, a batch shed whole).
+    if (closing() || !bytes || bytes->empty()) return;
     out_.push_back(Chunk{bytes, {}});
     account_queued(bytes->size());
 }

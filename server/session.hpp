@@ -128,6 +128,7 @@ public:
     void send(codec::Code code, std::uint32_t seq, const google::protobuf::Message& body,
               std::uint8_t flags = 0, const Inbound* in_reply_to = nullptr);
     // Queues bytes already encoded in this session's wire form (a shared broadcast buffer).
+    // Null or empty: nothing is queued.
     void send_bytes(const Bytes& bytes);
     // Sends ERROR{code, message} and closes once it is written.
     void fail(std::int32_t code, std::string_view message, const Inbound* req = nullptr,

@@ -75,6 +75,26 @@ std::vector<std::uint64_t> push_ids(const Decoded& d) {
     return ids;
 }
 
+// An empty shared buffer (a room batch shed whole for this viewer) queues nothing: queued, it
+// was a zero-length write that completed and was issued again, a loop at 100% CPU.
+TEST(SessionSendBytes, AnEmptyBufferQueuesNothingAndWritesNothing) {
+    Rig rig;
+    auto s = open_session(rig.loop);
+    std::size_t before = s->sent.size();
+    std::size_t writes_before = s->writes.size();
+    s->send_bytes(std::make_shared<const std::string>());
+    s->send_bytes(nullptr);
+    EXPECT_EQ(s->queued_bytes(), 0u);
+    run_ready(rig.loop);
+    EXPECT_EQ(s->writes.size(), writes_before);
+    s->send_bytes(shared_frame(s->wire(), 7, 10));
+    run_ready(rig.loop);
+    s->pump();
+    EXPECT_EQ(push_ids(decode(*s)), (std::vector<std::uint64_t>{7}));
+    EXPECT_EQ(s->writes.size(), writes_before + 1);
+    EXPECT_GT(s->sent.size(), before);
+}
+
 // ---------------------------------------------------------------- order and partial writes
 
 class SessionWriteOrder : public ::testing::TestWithParam<std::tuple<TransportKind, std::size_t>> {
