@@ -76,6 +76,12 @@ struct Config {
         std::uint32_t history_ttl_s = as_s(server::kDefaultRoomHistoryTtl);
         // room.online {count} to members at most this often, when it changed; 0 = off.
         std::uint32_t online_interval_ms = as_ms(server::kDefaultRoomOnlineInterval);
+        // Likes (router/room_likes, handlers/gateway_likes): room.likes at most this often; a
+        // total forgotten this long after its last like; per room.like request and session.
+        std::uint32_t likes_interval_ms = as_ms(router::kDefaultRoomLikesInterval);
+        std::uint32_t likes_ttl_s = as_s(router::kDefaultRoomLikesTtl);
+        std::uint32_t like_max_count = handlers::kDefaultLikeMaxCount;
+        std::uint32_t like_rate_per_s = handlers::kDefaultLikeRatePerS;
     } room;
     struct Delivery {
         std::uint32_t window = ack::kDefaultWindow;          // qos1 messages in flight per session
@@ -124,6 +130,7 @@ struct Config {
         std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
         std::uint32_t guests = 0;  // a switch (true/false, 1/0): an empty token logs in as a guest
         std::uint32_t guest_max_sessions = handlers::kDefaultGuestMaxSessions;  // 0 = unlimited
+        std::uint32_t guests_may_like = 0;  // a switch: guests may send room.like
     } auth;
     struct Cluster {
         std::string redis;           // empty = embedded

@@ -100,6 +100,10 @@ std::chrono::milliseconds room_online_interval(const Config& c) {
     return std::chrono::milliseconds(c.room.online_interval_ms);
 }
 
+std::chrono::milliseconds room_likes_interval(const Config& c) {
+    return std::chrono::milliseconds(c.room.likes_interval_ms);
+}
+
 handlers::GatewayOptions gateway_options(const Config& c) {
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;
@@ -114,6 +118,9 @@ handlers::GatewayOptions gateway_options(const Config& c) {
     go.guests = c.auth.guests != 0;
     go.guest_max_sessions = c.auth.guest_max_sessions;
     go.im_rate_per_s = c.im.rate_per_s;
+    go.like_max_count = c.room.like_max_count;
+    go.like_rate_per_s = c.room.like_rate_per_s;
+    go.guests_may_like = c.auth.guests_may_like != 0;
     go.im_max_payload_bytes = c.im.max_payload_bytes;
     return go;
 }

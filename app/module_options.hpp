@@ -35,6 +35,7 @@ server::ServerOptions server_options(const Config& c);
 handlers::GatewayOptions gateway_options(const Config& c);
 // room.online_interval_ms: how often the room.online sweep runs; 0 = off.
 std::chrono::milliseconds room_online_interval(const Config& c);
+std::chrono::milliseconds room_likes_interval(const Config& c);
 ack::DeliveryOptions delivery_options(const Config& c);
 // Cluster mode. `bound_tcp_port` is the client port really bound (for cluster.advertise with
 // port 0). The node-number hooks are the caller's (they point into the gateway).

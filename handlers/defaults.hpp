@@ -1,5 +1,5 @@
 // handlers/defaults: the default of each handlers/ option an operator can set (the client
-// limits under server.*, auth.platforms, im.*).
+// limits under server.*, auth.platforms, im.*, room.like_*).
 //
 // GatewayOptions takes its defaults from here, and so does app/config's Config, so each default
 // is written once. Constants only, on std headers: app/config includes this without protobuf or
@@ -19,6 +19,8 @@ inline constexpr std::uint32_t kDefaultMaxAckIds = 256;         // ids in one AC
 inline constexpr std::string_view kDefaultPlatforms = "web,ios,android,pc,mini";
 inline constexpr std::uint32_t kDefaultImRatePerS = 10;           // im.send per sender, burst 2x
 inline constexpr std::uint32_t kDefaultImMaxPayloadBytes = 4096;  // im.send payload as JSON text
+inline constexpr std::uint32_t kDefaultLikeMaxCount = 100;        // room.like count per request
+inline constexpr std::uint32_t kDefaultLikeRatePerS = 10;         // room.like requests per session
 inline constexpr std::uint32_t kDefaultGuestMaxSessions =
     100000;  // guests on one node; 0 = unlimited
 

@@ -103,6 +103,8 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
     out["online"] = join.state.online + elsewhere;
     out["room_seq"] = std::to_string(join.state.seq);  // 64-bit values as decimal strings,
     out["epoch"] = std::to_string(join.state.epoch);   // as in PUSH (docs/protocol.md)
+    // The likes total (router/room_likes), until room state carries it (issue 14 item 5).
+    out["likes_total"] = home ? home->likes_total : (likes_ ? likes_->total(room) : 0);
     if (!join.recovery_asked) return {};
     out["recovered"] = join.recovered;
     out["replayed"] = join.replay.size();
