@@ -60,7 +60,8 @@ BizReply Gateway::room_like(BizCall& c) {
         return error_reply(pb::BAD_BIZ_DATA, "room.like needs room_id");
     std::uint64_t count = 1;
     const std::uint64_t max = opts_.like_max_count;
-    if (c.data.contains("count") && (!read_u64(c.data, "count", count) || count < 1 || count > max)) {
+    if (c.data.contains("count") &&
+        (!read_u64(c.data, "count", count) || count < 1 || count > max)) {
         likes_->refused(Refusal::Count);
         return error_reply(pb::LIKE_COUNT_OUT_OF_RANGE,
                            "room.like count must be an integer 1.." + std::to_string(max) +
@@ -75,11 +76,11 @@ BizReply Gateway::room_like(BizCall& c) {
     }
     if (const std::uint64_t wait = take_like_token(c.session.user, opts_.like_rate_per_s)) {
         likes_->refused(Refusal::Rate);
-        BizReply r = error_reply(pb::LIKE_RATE_LIMITED,
-                                 "more than room.like_rate_per_s = " +
-                                     std::to_string(opts_.like_rate_per_s) +
-                                     " room.like per second on this session; gather likes and "
-                                     "send them as one count, retry after retry_after_ms");
+        BizReply r = error_reply(
+            pb::LIKE_RATE_LIMITED,
+            "more than room.like_rate_per_s = " + std::to_string(opts_.like_rate_per_s) +
+                " room.like per second on this session; gather likes and "
+                "send them as one count, retry after retry_after_ms");
         json::object out;
         out["retry_after_ms"] = wait;
         r.data_json = json::serialize(out);

@@ -1,6 +1,6 @@
 // router/like_counter: what handlers/ sees of the likes aggregation (router/room_likes.hpp):
-// count a client's likes, read a room's total, count refusals. Header-only, so handlers/ links no Redis and no
-// links (the same boundary as routing.hpp).
+// count a client's likes, read a room's total, count refusals. Header-only, so handlers/ links no
+// Redis and no links (the same boundary as routing.hpp).
 //
 // Both calls run on event loops and must never block or take a lock shared by the loops.
 #pragma once

@@ -20,7 +20,8 @@ void MemoryLikeTotals::add(std::uint64_t room, std::uint64_t delta, Done done) {
         std::lock_guard lock(mu_);
         const std::uint64_t now = codec::wall_ms();
         Entry& e = rooms_[room];
-        if (e.liked_ms != 0 && idle_past(now, e.liked_ms, ttl_ms_)) e.total = 0;  // expired, not swept yet
+        if (e.liked_ms != 0 && idle_past(now, e.liked_ms, ttl_ms_))
+            e.total = 0;  // expired, not swept yet
         e.total += delta;
         e.liked_ms = now;
         total = e.total;

@@ -46,9 +46,8 @@ std::uint64_t RedisLikeTotals::known(std::uint64_t room) {
         auto [it, created] = cache_.try_emplace(room);
         Cached& c = it->second;
         total = c.total;
-        const bool fresh =
-            c.refreshed_ms != 0 && now >= c.refreshed_ms &&
-            now - c.refreshed_ms < static_cast<std::uint64_t>(kFresh.count());
+        const bool fresh = c.refreshed_ms != 0 && now >= c.refreshed_ms &&
+                           now - c.refreshed_ms < static_cast<std::uint64_t>(kFresh.count());
         if (fresh || c.reading) return total;
         c.reading = true;
         if (created && cache_.size() >= sweep_at_) sweep(now);

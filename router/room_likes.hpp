@@ -59,12 +59,12 @@ class Hub;
 namespace lp::router {
 
 struct RoomLikesStats {
-    std::atomic<std::uint64_t> received{0};   // likes accepted from clients on this node
-    std::atomic<std::uint64_t> requests{0};   // room.like requests accepted on this node
-    std::atomic<std::uint64_t> forwarded{0};  // likes sent to other nodes (rooms homed there)
-    std::atomic<std::uint64_t> from_nodes{0};  // likes received from other nodes
-    std::atomic<std::uint64_t> merged{0};      // likes summed into room.likes pushes (home)
-    std::atomic<std::uint64_t> pushes{0};      // room.likes pushes published (home)
+    std::atomic<std::uint64_t> received{0};        // likes accepted from clients on this node
+    std::atomic<std::uint64_t> requests{0};        // room.like requests accepted on this node
+    std::atomic<std::uint64_t> forwarded{0};       // likes sent to other nodes (rooms homed there)
+    std::atomic<std::uint64_t> from_nodes{0};      // likes received from other nodes
+    std::atomic<std::uint64_t> merged{0};          // likes summed into room.likes pushes (home)
+    std::atomic<std::uint64_t> pushes{0};          // room.likes pushes published (home)
     std::atomic<std::uint64_t> store_failures{0};  // LikeTotals adds that failed (retried)
     // room.like refused, by reason: [rate, count, not in room] (guests: the gateway's
     // livepush_guest_biz_refused_total)
@@ -106,7 +106,7 @@ private:
     // One per loop, touched only on that loop's thread (unique_ptr: no false sharing).
     std::vector<std::unique_ptr<Sums>> per_loop_;
     std::mutex pending_mu_;
-    Sums pending_;  // from other nodes, and sums to retry
+    Sums pending_;                              // from other nodes, and sums to retry
     std::uint64_t requests_at_last_flush_ = 0;  // flush()'s thread only
     RoomLikesStats stats_;
 };

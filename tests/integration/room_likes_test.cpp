@@ -124,8 +124,9 @@ bool no_likes_push(Connection& c, std::chrono::milliseconds wait) {
 
 TEST(RoomLikes, LikesFromManyClientsReachEveryMemberAsOneRunningTotal) {
     constexpr int kInterval = 200;
-    NodeProcess node({"--loops", "3", "--set", "room.likes_interval_ms=" + std::to_string(kInterval),
-                      "--set", "room.like_rate_per_s=0", "--set", "server.biz_rate_per_s=0"});
+    NodeProcess node({"--loops", "3", "--set",
+                      "room.likes_interval_ms=" + std::to_string(kInterval), "--set",
+                      "room.like_rate_per_s=0", "--set", "server.biz_rate_per_s=0"});
     constexpr std::uint64_t room = 71;
     std::vector<std::unique_ptr<Connection>> members;
     for (std::uint64_t u = 1; u <= 5; ++u) {
@@ -275,8 +276,8 @@ TEST(RoomLikes, GuestsMayNotLikeUnlessConfigured) {
         EXPECT_EQ(r->code(), pb::NOT_ALLOWED) << r->message();
         EXPECT_NE(r->message().find("auth.guests_may_like"), std::string::npos) << r->message();
     }
-    NodeProcess node({"--guests", "true", "--guests-may-like", "true", "--set",
-                      "room.likes_interval_ms=100"});
+    NodeProcess node(
+        {"--guests", "true", "--guests-may-like", "true", "--set", "room.likes_interval_ms=100"});
     auto g = guest_in(node.tcp_port(), 74);
     auto r = g->biz("room.like", like_json(74, 3));
     ASSERT_TRUE(r);
@@ -372,9 +373,7 @@ TEST_F(ClusterRoomLikes, TheTotalSurvivesARestartOfTheRoomsHome) {
 
     start_node(2);  // n3, the home, restarts: its memory is gone, Redis keeps the total
     ASSERT_TRUE(eventually(
-        [&] {
-            return get(0, "/v1/rooms/" + std::to_string(room)).at("home").as_string() == "n3";
-        },
+        [&] { return get(0, "/v1/rooms/" + std::to_string(room)).at("home").as_string() == "n3"; },
         10000ms));
     ASSERT_TRUE(eventually([&] { return metric(2, "livepush_cluster_nodes") == kNodes; }, 10000ms));
     // The other nodes subscribe their members to the new n3 again (anti-entropy): until then a
