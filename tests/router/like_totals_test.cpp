@@ -4,6 +4,8 @@
 // shares it between nodes (a second store, a restarted home, goes on from it), answers a cold
 // room with what it has (0) while it reads the total, then the total; and a failed add says so
 // (nullopt) instead of inventing a total. Against a real redis-server on a run-time port.
+#include "router/like_totals.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,7 +16,6 @@
 
 #include "redis/client.hpp"
 #include "redis_server.hpp"
-#include "router/like_totals.hpp"
 #include "router/redis_like_totals.hpp"
 #include "tests/integration/eventually.hpp"
 
