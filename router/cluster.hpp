@@ -52,7 +52,6 @@ class RoomQuery;
 class RoomReply;
 class UserQuery;
 class UserReply;
-class RoomLikes;
 }  // namespace livepush::cluster
 namespace google::protobuf {
 class Message;

@@ -135,6 +135,7 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
     std::optional<std::uint64_t> after;
     if (q.has_after()) after = q.after_seq();
     const std::string addr = link_addr_of(from);
+    const std::uint64_t likes_total = likes_total_ ? likes_total_(room) : 0;  // not under the lock
     // Under the room's lock: the reply reaches the link's queue before any later delivery.
     hub_.snapshot_room(
         room, after,
@@ -145,7 +146,7 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
             r.set_room_seq(st.seq);
             r.set_epoch(st.epoch);
             r.set_online_elsewhere(st.online + online_elsewhere_locked(room, from));
-            if (likes_total_) r.set_likes_total(likes_total_(room));
+            r.set_likes_total(likes_total);
             std::size_t bytes = 0;
             // Contiguous from after+1 only: a gap (trimmed ring) makes the asker report not
             // recovered.
