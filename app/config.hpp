@@ -84,6 +84,12 @@ struct Config {
         std::uint32_t state_max_value_bytes = push::kDefaultRoomStateMaxValueBytes;
         std::uint32_t state_max_keys = push::kDefaultRoomStateMaxKeys;
         std::uint32_t state_max_room_bytes = push::kDefaultRoomStateMaxRoomBytes;
+        // Likes (router/room_likes, handlers/gateway_likes): room.likes at most this often; a
+        // total forgotten this long after its last like; per room.like request and session.
+        std::uint32_t likes_interval_ms = as_ms(router::kDefaultRoomLikesInterval);
+        std::uint32_t likes_ttl_s = as_s(router::kDefaultRoomLikesTtl);
+        std::uint32_t like_max_count = handlers::kDefaultLikeMaxCount;
+        std::uint32_t like_rate_per_s = handlers::kDefaultLikeRatePerS;
     } room;
     struct Moderation {  // rooms' moderation (docs/rooms.md "Moderation")
         // per room (PUT /v1/rooms/{id}/meta)
@@ -140,6 +146,7 @@ struct Config {
         std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
         std::uint32_t guests = 0;  // a switch (true/false, 1/0): an empty token logs in as a guest
         std::uint32_t guest_max_sessions = handlers::kDefaultGuestMaxSessions;  // 0 = unlimited
+        std::uint32_t guests_may_like = 0;  // a switch: guests may send room.like
     } auth;
     struct Cluster {
         std::string redis;           // empty = embedded

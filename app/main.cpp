@@ -252,8 +252,9 @@ int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& 
     });
     // Housekeeping once a second: rooms without members, expired inbox messages; and the
     // room.online sweep every room.online_interval_ms (0: off).
-    boost::asio::steady_timer housekeeping(main_io), room_online(main_io);
+    boost::asio::steady_timer housekeeping(main_io), room_online(main_io), room_likes(main_io);
     const std::chrono::milliseconds online_every = node.room_online_interval();
+    const std::chrono::milliseconds likes_every = node.room_likes_interval();
     std::function<void()> tick = [&] {
         housekeeping.expires_after(std::chrono::seconds(1));
         housekeeping.async_wait([&](const boost::system::error_code& ec) {
@@ -270,8 +271,18 @@ int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& 
             online_tick();
         });
     };
+    // Likes: every room.likes_interval_ms (at least 10 ms, config bounds).
+    std::function<void()> likes_tick = [&] {
+        room_likes.expires_after(likes_every);
+        room_likes.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            node.room_likes_flush();
+            likes_tick();
+        });
+    };
     tick();
     if (online_every.count() > 0) online_tick();
+    likes_tick();
     main_io.run();
     return got;
 }

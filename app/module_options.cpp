@@ -106,6 +106,10 @@ push::RoomStateLimits room_state_limits(const Config& c) {
             c.room.state_max_room_bytes};
 }
 
+std::chrono::milliseconds room_likes_interval(const Config& c) {
+    return std::chrono::milliseconds(c.room.likes_interval_ms);
+}
+
 handlers::GatewayOptions gateway_options(const Config& c) {
     handlers::GatewayOptions go;
     go.node_id = c.cluster.node_id;
@@ -120,6 +124,9 @@ handlers::GatewayOptions gateway_options(const Config& c) {
     go.guests = c.auth.guests != 0;
     go.guest_max_sessions = c.auth.guest_max_sessions;
     go.im_rate_per_s = c.im.rate_per_s;
+    go.like_max_count = c.room.like_max_count;
+    go.like_rate_per_s = c.room.like_rate_per_s;
+    go.guests_may_like = c.auth.guests_may_like != 0;
     go.im_max_payload_bytes = c.im.max_payload_bytes;
     go.room_chat_rate_per_s = c.room.chat_rate_per_s;
     return go;

@@ -39,6 +39,7 @@ handlers::GatewayOptions gateway_options(const Config& c);
 std::chrono::milliseconds room_online_interval(const Config& c);
 // room.state_*: the room state bounds.
 push::RoomStateLimits room_state_limits(const Config& c);
+std::chrono::milliseconds room_likes_interval(const Config& c);
 ack::DeliveryOptions delivery_options(const Config& c);
 // Cluster mode. `bound_tcp_port` is the client port really bound (for cluster.advertise with
 // port 0). The node-number hooks are the caller's (they point into the gateway).

@@ -39,11 +39,14 @@
 #include "router/cluster.hpp"
 #include "router/cluster_metrics.hpp"
 #include "router/cluster_routing.hpp"
+#include "router/like_totals.hpp"
 #include "router/local_routing.hpp"
 #include "router/memory_moderation_store.hpp"
 #include "router/redis_moderation_store.hpp"
 #include "router/redis_room_state_store.hpp"
 #include "router/room_moderation.hpp"
+#include "router/redis_like_totals.hpp"
+#include "router/room_likes.hpp"
 #include "router/room_online.hpp"
 #include "router/room_state_cache.hpp"
 #include "server/server.hpp"
@@ -113,6 +116,9 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
 
 struct Node::Parts {
     Config config;
+    // Likes: before `cluster`, so that Redis replies failed at its stop still find them.
+    std::unique_ptr<router::LikeTotals> like_totals;  // Redis with `cluster`, else memory
+    std::unique_ptr<router::RoomLikes> room_likes;
     std::unique_ptr<router::Cluster> cluster;
     std::unique_ptr<router::Routing> routing;  // over `cluster` when set, else local
     std::unique_ptr<router::RoomOnline> room_online;
@@ -160,7 +166,11 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         hub.set_observer(p_->cluster.get());
         p_->routing = std::make_unique<router::ClusterRouting>(*p_->cluster, hub);
         p_->state_store = std::make_unique<router::RedisRoomStateStore>(p_->cluster->redis());
+        p_->like_totals = std::make_unique<router::RedisLikeTotals>(
+            p_->cluster->redis(), std::chrono::seconds(c.room.likes_ttl_s));
     } else {
+        p_->like_totals =
+            std::make_unique<router::MemoryLikeTotals>(std::chrono::seconds(c.room.likes_ttl_s));
         p_->inbox = std::make_unique<ack::MemoryInbox>(c.delivery.inbox_max,
                                                        c.delivery.inbox_max_per_sender);
         p_->routing = std::make_unique<router::LocalRouting>(hub);
@@ -196,6 +206,18 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         [ids = &p_->gateway->msg_ids()] { return ids->next(); });
     p_->room_online = std::make_unique<router::RoomOnline>(
         *p_->routing, [ids = &p_->gateway->msg_ids()] { return ids->next(); });
+    p_->room_likes = std::make_unique<router::RoomLikes>(
+        *p_->routing, *p_->like_totals, hub,
+        [ids = &p_->gateway->msg_ids()] { return ids->next(); });
+    p_->gateway->attach_likes(*p_->room_likes);
+    if (p_->cluster) {
+        p_->cluster->on_room_likes(
+            [likes = p_->room_likes.get()](std::uint64_t room, std::uint64_t n) {
+                likes->add_from_node(room, n);
+            });
+        p_->cluster->likes_total_of(
+            [likes = p_->room_likes.get()](std::uint64_t room) { return likes->total(room); });
+    }
 
     p_->push = std::make_unique<push::PushService>(
         p_->server->hub(), *p_->delivery, p_->gateway->msg_ids(), c.cluster.node_id,
@@ -318,6 +340,8 @@ void write_configured_limits(codec::PromText& m, const Config& c) {
     limit("guest_max_sessions", c.auth.guest_max_sessions);
     limit("moderation_max_moderators", c.moderation.max_moderators);
     limit("moderation_max_entries", c.moderation.max_entries);
+    limit("room_like_max_count", c.room.like_max_count);
+    limit("room_like_rate_per_s", c.room.like_rate_per_s);
     limit("delivery_window", c.delivery.window);
     limit("inbox_max", c.delivery.inbox_max);
     limit("inbox_max_per_sender", c.delivery.inbox_max_per_sender);
@@ -352,6 +376,14 @@ std::chrono::milliseconds Node::room_online_interval() const {
     return app::room_online_interval(p_->config);
 }
 
+void Node::room_likes_flush() {
+    p_->room_likes->flush();
+}
+
+std::chrono::milliseconds Node::room_likes_interval() const {
+    return app::room_likes_interval(p_->config);
+}
+
 std::string Node::metrics_text() const {
     codec::PromText m;
     auto& server = *p_->server;
@@ -375,6 +407,7 @@ std::string Node::metrics_text() const {
               "room.online pushes published by this node (one per room whose count changed)",
               p_->room_online->pushes());
     p_->moderation->write_metrics(m);
+    router::write_metrics(m, p_->room_likes->stats());
     write_configured_limits(m, p_->config);
     p_->plugins.host->write_metrics(m);
     plugins::write_metrics(m, p_->plugins.job_runner->stats(), p_->plugins.jobs->pending());

@@ -28,6 +28,10 @@ public:
     // room.online to rooms whose count changed; every room_online_interval() (0: never).
     void room_online_sweep();
     std::chrono::milliseconds room_online_interval() const;
+    // room.likes: this node's likes to their rooms' homes, and the homes' pushes; every
+    // room_likes_interval().
+    void room_likes_flush();
+    std::chrono::milliseconds room_likes_interval() const;
     std::string metrics_text() const;
 
 private:

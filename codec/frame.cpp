@@ -68,6 +68,7 @@ bool is_known_code(std::uint16_t code) noexcept {
         case Code::LinkRoomReply:
         case Code::LinkUserQuery:
         case Code::LinkUserReply:
+        case Code::LinkRoomLikes:
             return true;
     }
     return false;
@@ -130,6 +131,8 @@ std::string_view code_name(std::uint16_t code) noexcept {
             return "LINK_USER_QUERY";
         case Code::LinkUserReply:
             return "LINK_USER_REPLY";
+        case Code::LinkRoomLikes:
+            return "LINK_ROOM_LIKES";
     }
     return "UNKNOWN";
 }

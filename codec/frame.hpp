@@ -50,9 +50,10 @@ enum class Code : std::uint16_t {
     LinkRoomReply = 9011,    // RoomReply: the home's answer to a RoomQuery or RoomPublish
     LinkUserQuery = 9012,    // UserQuery: a user's sessions on the receiving node (presence)
     LinkUserReply = 9013,    // UserReply: the answer to a UserQuery
+    LinkRoomLikes = 9014,    // RoomLikes: likes for rooms homed at the receiver (room_likes)
 };
 inline constexpr std::uint16_t kFirstLinkCode = 9001;
-inline constexpr std::uint16_t kLastLinkCode = 9013;
+inline constexpr std::uint16_t kLastLinkCode = 9014;
 
 // True for every code in the table above.
 bool is_known_code(std::uint16_t code) noexcept;

@@ -1,5 +1,5 @@
 // handlers/defaults: the default of each handlers/ option an operator can set (the client
-// limits under server.*, auth.platforms, im.*).
+// limits under server.*, auth.platforms, im.*, room.like_*).
 //
 // GatewayOptions takes its defaults from here, and so does app/config's Config, so each default
 // is written once. Constants only, on std headers: app/config includes this without protobuf or
@@ -22,6 +22,8 @@ inline constexpr std::uint32_t kDefaultImMaxPayloadBytes = 4096;  // im.send pay
 // Audience room.chat per room per node per second (burst of the same size); over it:
 // ROOM_RATE_LIMITED (3015).
 inline constexpr std::uint32_t kDefaultRoomChatRatePerS = 100;  // 0 = unlimited
+inline constexpr std::uint32_t kDefaultLikeMaxCount = 100;        // room.like count per request
+inline constexpr std::uint32_t kDefaultLikeRatePerS = 10;         // room.like requests per session
 inline constexpr std::uint32_t kDefaultGuestMaxSessions =
     100000;  // guests on one node; 0 = unlimited
 

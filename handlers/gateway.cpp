@@ -116,6 +116,9 @@ void Gateway::register_builtins() {
     register_biz(
         "scene.set", [this](BizCall& c) { return scene_set(c); }, open);
     register_biz("im.send", [this](BizCall& c) { return im_send(c); });
+    register_biz(
+        "room.like", [this](BizCall& c) { return room_like(c); },
+        opts_.guests_may_like ? open : GuestAccess::Closed);
 }
 
 // ---------------------------------------------------------------- packets

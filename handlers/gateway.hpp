@@ -29,6 +29,7 @@
 #include "livepush.pb.h"
 #include "router/moderation.hpp"
 #include "router/room_state_cache.hpp"
+#include "router/like_counter.hpp"
 #include "router/routing.hpp"
 #include "server/defaults.hpp"
 #include "server/hub.hpp"
@@ -66,11 +67,16 @@ struct GatewayOptions {
     // (0 = unlimited). Off: an empty token is refused like any bad token.
     bool guests = false;
     std::uint32_t guest_max_sessions = kDefaultGuestMaxSessions;
+    // room.like (gateway_likes.cpp): likes per request at most, requests per session per second
+    // (burst of the same size; 0 = unlimited), and whether guests may like (auth.guests_may_like).
+    std::uint32_t like_max_count = kDefaultLikeMaxCount;
+    std::uint32_t like_rate_per_s = kDefaultLikeRatePerS;
+    bool guests_may_like = false;
 };
 
 // Whether guests may send a BIZ type. Built-ins: room.enter, room.leave and scene.set are
-// open; room.chat and im.send are not (nor room.like, when likes come: closed unless a
-// config key opens it). Plugins open theirs with sdk::Plugin::guest_biz_types().
+// open; room.chat and im.send are not, nor room.like unless auth.guests_may_like opens it.
+// Plugins open theirs with sdk::Plugin::guest_biz_types().
 enum class GuestAccess : std::uint8_t { Closed, Open };
 
 // The context a BIZ handler gets.
@@ -147,6 +153,9 @@ public:
     // Rooms' moderation (gateway_moderation.cpp): registers room.mute & co. and turns on the
     // checks of room.enter, room.chat and resumed rooms. Before the server starts.
     void set_moderation(router::RoomModeration& m);
+    // Before the server starts: where room.like counts likes (router/room_likes). Without it
+    // room.like answers UNAVAILABLE.
+    void attach_likes(router::LikeCounter& likes) { likes_ = &likes; }
 
     // BIZ packets of these types, once handled successfully, go to `upstream` (the node
     // publishes them to Kafka for business services).
@@ -259,6 +268,7 @@ private:
                                  bool shadow = false, bool staff = false);
     BizReply scene_set(BizCall& c);
     BizReply im_send(BizCall& c);
+    BizReply room_like(BizCall& c);  // gateway_likes.cpp
 
     GatewayOptions opts_;
     std::vector<std::string> platforms_;  // opts_.platforms, split
@@ -266,6 +276,7 @@ private:
     router::Routing* routing_ = nullptr;
     router::RoomModeration* moderation_ = nullptr;  // null: no moderation checks
     router::RoomStateCache* state_cache_ = nullptr;
+    router::LikeCounter* likes_ = nullptr;
     std::vector<std::string> upstream_types_;
     Upstream upstream_;
     ChatFilter* chat_filter_ = nullptr;

@@ -53,6 +53,9 @@ void Gateway::set_guest_access(const std::string& type, GuestAccess guests) {
 std::string Gateway::guest_refusal(const Session& s, const std::string& type) const {
     if (s.user.role != server::Role::Guest || guest_open_.count(type)) return {};
     if (type == "room.chat") return "guests may not chat (room.chat): log in with a token to chat";
+    if (type == "room.like")
+        return "guests may not like (room.like) on this node: log in with a token "
+               "(auth.guests_may_like = true opens it to guests)";
     if (type == "im.send")
         return "guests may not send private messages (im.send): log in with a token";
     return "guests may not send " + type.substr(0, 64) +

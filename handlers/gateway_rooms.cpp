@@ -128,6 +128,8 @@ std::function<void()> Gateway::enter_room(Session& s, std::uint64_t room,
     // After the join: a change this copy lacks reaches the session after this answer.
     if (state_cache_)
         if (auto state = state_cache_->snapshot(room)) out["state"] = std::move(*state);
+    // The likes total (router/room_likes), until room state carries it (issue 14 item 5).
+    out["likes_total"] = home ? home->likes_total : (likes_ ? likes_->total(room) : 0);
     if (!join.recovery_asked) return {};
     out["recovered"] = join.recovered;
     out["replayed"] = join.replay.size();

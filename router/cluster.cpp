@@ -613,6 +613,13 @@ void Cluster::on_link(const std::string& from, codec::Code code, std::string_vie
             answered(r.corr_id(), r);
             return;
         }
+        case codec::Code::LinkRoomLikes: {
+            pbc::RoomLikes m;
+            if (!m.ParseFromArray(body.data(), size)) return;
+            if (room_likes_)
+                for (const auto& d : m.deltas()) room_likes_(d.room_id(), d.likes());
+            return;
+        }
         case codec::Code::LinkKick: {
             pbc::KickSession k;
             if (!k.ParseFromArray(body.data(), size)) return;

@@ -179,6 +179,16 @@ public:
     // On the home: to the room's members here and on the subscribed nodes, with room_seq 0
     // (outside the room's seq and history: see Hub::publish_unsequenced).
     void publish_unsequenced(const RoomPublish& p);
+    // Likes (router/room_likes): (room, likes) to each room's home, one LinkRoomLikes frame per
+    // home. On the receiving home they go to the on_room_likes hook; room.enter elsewhere gets
+    // the home's total from the likes_total hook (in RoomReply). Set both before start().
+    void send_room_likes(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& likes);
+    void on_room_likes(std::function<void(std::uint64_t room, std::uint64_t likes)> hook) {
+        room_likes_ = std::move(hook);
+    }
+    void likes_total_of(std::function<std::uint64_t(std::uint64_t room)> hook) {
+        likes_total_ = std::move(hook);
+    }
 
     // ---- nodes
     std::vector<NodeInfo> nodes() const;  // live nodes, as last seen
@@ -204,6 +214,8 @@ public:
 
 private:
     std::function<void(const std::string&)> peer_gone_;
+    std::function<void(std::uint64_t, std::uint64_t)> room_likes_;
+    std::function<std::uint64_t(std::uint64_t)> likes_total_;
     void on_link(const std::string& from, codec::Code code, std::string_view body);
     void tick_heartbeat();
     void refresh_liveness();  // liveness key and node number, one round trip

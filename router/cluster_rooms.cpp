@@ -72,6 +72,23 @@ void Cluster::publish_unsequenced(const RoomPublish& p) {
         [&](const server::RoomPacketPtr& packet) { forward_to_member_nodes(p, 0, packet->epoch); });
 }
 
+void Cluster::send_room_likes(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& likes) {
+    std::map<std::string, pbc::RoomLikes> by_home;
+    for (const auto& [room, n] : likes) {
+        auto* d = by_home[home_of(room)].add_deltas();
+        d->set_room_id(room);
+        d->set_likes(n);
+    }
+    for (auto& [home, m] : by_home) {
+        if (home == self_.id) {  // home again since the caller looked: count them here
+            if (room_likes_)
+                for (const auto& d : m.deltas()) room_likes_(d.room_id(), d.likes());
+            continue;
+        }
+        links_->send(home, link_addr_of(home), codec::Code::LinkRoomLikes, m.SerializeAsString());
+    }
+}
+
 void Cluster::on_room_sub(const std::string& from, const pbc::RoomSub& m) {
     std::vector<std::uint64_t> pin, unpin;
     {
@@ -118,6 +135,7 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
     std::optional<std::uint64_t> after;
     if (q.has_after()) after = q.after_seq();
     const std::string addr = link_addr_of(from);
+    const std::uint64_t likes_total = likes_total_ ? likes_total_(room) : 0;  // not under the lock
     // Under the room's lock: the reply reaches the link's queue before any later delivery.
     hub_.snapshot_room(
         room, after,
@@ -128,6 +146,7 @@ void Cluster::on_room_query(const std::string& from, const pbc::RoomQuery& q) {
             r.set_room_seq(st.seq);
             r.set_epoch(st.epoch);
             r.set_online_elsewhere(st.online + online_elsewhere_locked(room, from));
+            r.set_likes_total(likes_total);
             std::size_t bytes = 0;
             // Contiguous from after+1 only: a gap (trimmed ring) makes the asker report not
             // recovered.
@@ -251,6 +270,7 @@ void Cluster::fetch_room(std::uint64_t room, std::optional<std::uint64_t> after_
             out.seq = r->room_seq();
             out.epoch = r->epoch();
             out.online_elsewhere = r->online_elsewhere();
+            out.likes_total = r->likes_total();
             done(out);
         });
 }

@@ -75,6 +75,11 @@ void ClusterRouting::publish_room_unsequenced(const RoomMessage& m) {
     cluster_.publish_unsequenced(m);
 }
 
+void ClusterRouting::forward_room_likes(
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>>& likes) {
+    cluster_.send_room_likes(likes);
+}
+
 ClusterRouting::UsersPushed ClusterRouting::push_users(const std::vector<std::uint64_t>& users,
                                                        const UserMessage& m, LocalDelivery& here) {
     UsersPushed out;

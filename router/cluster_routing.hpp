@@ -34,6 +34,8 @@ public:
     RoomView room_view(std::uint64_t room) override;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() override;
     void publish_room_unsequenced(const RoomMessage& m) override;
+    void forward_room_likes(
+        const std::vector<std::pair<std::uint64_t, std::uint64_t>>& likes) override;
 
     UsersPushed push_users(const std::vector<std::uint64_t>& users, const UserMessage& m,
                            LocalDelivery& here) override;

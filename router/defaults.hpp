@@ -1,4 +1,5 @@
-// router/defaults: the default of each router/ option an operator can set (cluster.*).
+// router/defaults: the default of each router/ option an operator can set (cluster.*, and the
+// likes aggregation's room.likes_*).
 //
 // ClusterOptions and NodeLinksOptions take their defaults from here, and so does app/config's
 // Config, so each default is written once. Constants only, on std headers: app/config includes
@@ -23,5 +24,9 @@ inline constexpr std::uint64_t kDefaultRedisQueueMaxBytes = std::uint64_t{64} <<
 inline constexpr std::uint32_t kDefaultModerationMaxModerators = 100;
 inline constexpr std::uint32_t kDefaultModerationMaxEntries = 10000;
 inline constexpr std::chrono::milliseconds kDefaultModerationSyncInterval{250};
+// room.likes {total, delta} to a room's members at most this often, while likes arrive.
+inline constexpr std::chrono::milliseconds kDefaultRoomLikesInterval{1000};
+// A room's likes total is forgotten this long after its last like (7 days).
+inline constexpr std::chrono::seconds kDefaultRoomLikesTtl{7 * 24 * 3600};
 
 }  // namespace lp::router

@@ -45,6 +45,7 @@ struct HomeRoom {
     bool answered = false;  // false: the home did not answer in time
     std::uint64_t seq = 0, epoch = 0;
     std::uint64_t online_elsewhere = 0;  // members on other nodes than this one
+    std::uint64_t likes_total = 0;       // the room's likes total as the home knows it
 };
 
 // A message for users. Views, valid during the call that gets it (nothing keeps it).
@@ -126,6 +127,10 @@ public:
     // On the home: a room message outside the room's seq and history (room.online), to its
     // members on every node. Never blocks.
     virtual void publish_room_unsequenced(const RoomMessage& m) = 0;
+    // Likes (router/room_likes): (room, likes) this node counted for rooms homed elsewhere, to
+    // their homes, one frame per home. Never blocks.
+    virtual void forward_room_likes(
+        const std::vector<std::pair<std::uint64_t, std::uint64_t>>& likes) = 0;
 
     // ---- users (API threads and workers: may wait on Redis)
     struct UsersPushed {

@@ -76,6 +76,9 @@ struct SessionUser {
     // The same for ACKs that ack nothing in flight.
     float ack_tokens = -1;
     std::uint32_t ack_refill_ms = 0;
+    // The same for room.like (room.like_rate_per_s).
+    float like_tokens = -1;
+    std::uint32_t like_refill_ms = 0;
 };
 
 // Per-session state of a layer above the server (the ack window), owned by the session so it

@@ -201,9 +201,10 @@ TEST(FrameCodes, KnowsExactlyTheCodesOfTheDesignTableAndTheNodeLinkCodes) {
         if (is_known_code(static_cast<std::uint16_t>(code))) ++known;
         if (lp::codec::is_link_code(static_cast<std::uint16_t>(code))) ++link;
     }
-    EXPECT_EQ(known, 12 + 13);
-    // 9001-9007, the handshake's challenge and welcome, room query/reply and user query/reply
-    EXPECT_EQ(link, 13);
+    EXPECT_EQ(known, 12 + 14);
+    // 9001-9007, the handshake's challenge and welcome, room query/reply, user query/reply and
+    // room likes
+    EXPECT_EQ(link, 14);
     EXPECT_TRUE(is_known_code(1001));
     EXPECT_TRUE(is_known_code(3003));
     EXPECT_FALSE(is_known_code(1006));

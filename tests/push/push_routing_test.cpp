@@ -52,6 +52,7 @@ struct FakeRouting final : router::Routing {
     RoomView room_view(std::uint64_t) override { return view; }
     std::vector<std::pair<std::uint64_t, std::uint64_t>> home_rooms_online() override { return {}; }
     void publish_room_unsequenced(const router::RoomMessage&) override {}
+    void forward_room_likes(const std::vector<std::pair<std::uint64_t, std::uint64_t>>&) override {}
     UsersPushed push_users(const std::vector<std::uint64_t>& users, const router::UserMessage& m,
                            router::LocalDelivery& here) override {
         users_pushed.push_back(users);
