@@ -29,6 +29,7 @@ public:
     std::vector<lp::router::RoomMessage> published;
     void on_login(lp::server::Session&) override {}
     void on_logout(lp::server::Session&) override {}
+    void forward_room_likes(const std::vector<std::pair<std::uint64_t, std::uint64_t>>&) override {}
     bool room_is_home(std::uint64_t) const override { return true; }
     std::uint64_t room_online_elsewhere(std::uint64_t) const override { return 0; }
     void fetch_room(std::uint64_t, std::optional<std::uint64_t>,
