@@ -133,7 +133,8 @@ void LiveRoomReceiver::on_likes(LiveViewer& v, const PushFields& f) {
     v.likes_last_total = *total;
 }
 
-void LiveRoomReceiver::on_chat_result(std::uint32_t conn, std::uint32_t, std::int32_t code) noexcept {
+void LiveRoomReceiver::on_chat_result(std::uint32_t conn, std::uint32_t,
+                                      std::int32_t code) noexcept {
     ++chat_answers;
     if (code == 0) {
         ++chat_accepted;

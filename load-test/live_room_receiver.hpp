@@ -84,7 +84,7 @@ private:
 };
 
 struct LiveRoomCheckOptions {
-    LiveGiftClock* gifts = nullptr;  // owned by the conductor, outlives the shards
+    LiveGiftClock* gifts = nullptr;    // owned by the conductor, outlives the shards
     std::uint32_t latency_sample = 1;  // normal (room.chat): record 1 delivery in K
 };
 
@@ -166,8 +166,9 @@ struct LiveRoomSummary {
     std::uint64_t senders = 0, own_sent = 0, own_accepted = 0, own_seen = 0, own_missing = 0;
     std::uint64_t senders_missing_own = 0, own_out_of_order = 0;
     // likes
-    std::uint64_t likes_base = 0;      // the room's total before the run
-    std::uint64_t likes_expected = 0;  // base + accepted counts: the last total every viewer should see
+    std::uint64_t likes_base = 0;  // the room's total before the run
+    std::uint64_t likes_expected =
+        0;  // base + accepted counts: the last total every viewer should see
     std::uint64_t viewers_with_likes = 0, viewers_at_expected = 0, viewers_below_expected = 0;
     std::uint64_t viewers_above_expected = 0, likes_regressions = 0;
     std::uint64_t likes_last_min = 0, likes_last_max = 0;

@@ -52,7 +52,8 @@ public:
         p.host = run_.api_host;
         p.port = run_.api_port;
         p.api_key = run_.api_key;
-        p.connections = std::max<std::uint32_t>(1, std::min<std::uint32_t>(run_.api_connections, 2));
+        p.connections =
+            std::max<std::uint32_t>(1, std::min<std::uint32_t>(run_.api_connections, 2));
         p.path = "/v1/push/room";
         p.requests = clock_->size();
         p.rate = run_.gift_rate > 0 ? run_.gift_rate : 1;
@@ -123,14 +124,15 @@ void LiveRoomRun::run(const Shards& shards) {
     while (Clock::now() < limit && !sending_over()) {
         wait_until(std::min(next_progress, limit), sending_over);
         if (Clock::now() >= next_progress) {
-            std::printf("  t=%.0fs chats+likes sent %llu, answered %llu; gifts sent %llu, "
-                        "accepted %llu; pushes received %llu\n",
-                        std::chrono::duration<double>(Clock::now() - start).count(),
-                        static_cast<unsigned long long>(live_requests(shards)),
-                        static_cast<unsigned long long>(live_answers(shards)),
-                        static_cast<unsigned long long>(publisher_->sent()),
-                        static_cast<unsigned long long>(publisher_->accepted()),
-                        static_cast<unsigned long long>(pushes_received(shards)));
+            std::printf(
+                "  t=%.0fs chats+likes sent %llu, answered %llu; gifts sent %llu, "
+                "accepted %llu; pushes received %llu\n",
+                std::chrono::duration<double>(Clock::now() - start).count(),
+                static_cast<unsigned long long>(live_requests(shards)),
+                static_cast<unsigned long long>(live_answers(shards)),
+                static_cast<unsigned long long>(publisher_->sent()),
+                static_cast<unsigned long long>(publisher_->accepted()),
+                static_cast<unsigned long long>(pushes_received(shards)));
             std::fflush(stdout);
             next_progress += std::chrono::seconds(1);
         }
@@ -165,8 +167,7 @@ std::string spread(const LiveRoomSummary& s, MsgClass c) {
            std::to_string(s.max[k]);
 }
 
-std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint32_t,
-                                bool& clean) {
+std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint32_t, bool& clean) {
     if (!phase_.ran) {
         clean = false;
         return {};
@@ -215,69 +216,71 @@ std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint
         return s.viewers ? double(s.sum[k]) / double(s.viewers) * per_s : 0.0;
     };
 
-    std::printf("viewers: %llu; room messages per viewer, min/median/max (mean per s of the "
-                "%.1f s sending window):\n",
-                static_cast<unsigned long long>(s.viewers), phase_.window_s);
-    for (MsgClass c : {MsgClass::Critical, MsgClass::High, MsgClass::Normal, MsgClass::Low,
-                       MsgClass::Other}) {
+    std::printf(
+        "viewers: %llu; room messages per viewer, min/median/max (mean per s of the "
+        "%.1f s sending window):\n",
+        static_cast<unsigned long long>(s.viewers), phase_.window_s);
+    for (MsgClass c :
+         {MsgClass::Critical, MsgClass::High, MsgClass::Normal, MsgClass::Low, MsgClass::Other}) {
         std::printf("  %-8s %s (%.1f/s)\n", name_of(c), spread(s, c).c_str(), per_viewer_s(c));
     }
-    std::printf("  room_seq gaps %llu (%llu seqs not delivered: shed by the budget, not loss), "
-                "repeats %llu, unsequenced (room.online) %llu\n",
-                static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(shed),
-                static_cast<unsigned long long>(repeats),
-                static_cast<unsigned long long>(unsequenced));
-    std::printf("gifts: %llu sent, %llu accepted by the API; lost %llu (%llu viewers missing any), "
-                "duplicates %llu, foreign %llu\n",
-                static_cast<unsigned long long>(pub.sent),
-                static_cast<unsigned long long>(pub.accepted),
-                static_cast<unsigned long long>(s.gifts_lost),
-                static_cast<unsigned long long>(s.viewers_missing_gifts),
-                static_cast<unsigned long long>(s.gift_duplicates),
-                static_cast<unsigned long long>(foreign));
+    std::printf(
+        "  room_seq gaps %llu (%llu seqs not delivered: shed by the budget, not loss), "
+        "repeats %llu, unsequenced (room.online) %llu\n",
+        static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(shed),
+        static_cast<unsigned long long>(repeats), static_cast<unsigned long long>(unsequenced));
+    std::printf(
+        "gifts: %llu sent, %llu accepted by the API; lost %llu (%llu viewers missing any), "
+        "duplicates %llu, foreign %llu\n",
+        static_cast<unsigned long long>(pub.sent), static_cast<unsigned long long>(pub.accepted),
+        static_cast<unsigned long long>(s.gifts_lost),
+        static_cast<unsigned long long>(s.viewers_missing_gifts),
+        static_cast<unsigned long long>(s.gift_duplicates),
+        static_cast<unsigned long long>(foreign));
     std::printf("high (gift) latency ms, API send → receive: %s\n", latency_text(high).c_str());
     std::printf("normal (room.chat) latency ms, Push.sent_at_ms → receive: %s\n",
                 latency_text(normal).c_str());
-    std::printf("chat: %llu senders sent %llu, answered %llu: accepted %llu, RATE_LIMITED %llu, "
-                "other refusals %llu%s; not sent (session closed or not reading) %llu\n",
-                static_cast<unsigned long long>(s.senders),
-                static_cast<unsigned long long>(s.own_sent),
-                static_cast<unsigned long long>(chat_answers),
-                static_cast<unsigned long long>(chat_ok),
-                static_cast<unsigned long long>(chat_limited),
-                static_cast<unsigned long long>(chat_refused),
-                chat_first ? (" (first code " + std::to_string(chat_first) + ")").c_str() : "",
-                static_cast<unsigned long long>(not_sent));
-    std::printf("own messages: %llu accepted, %llu seen back by their senders, %llu missing "
-                "(%llu senders missing any), %llu out of order\n",
-                static_cast<unsigned long long>(s.own_accepted),
-                static_cast<unsigned long long>(s.own_seen),
-                static_cast<unsigned long long>(s.own_missing),
-                static_cast<unsigned long long>(s.senders_missing_own),
-                static_cast<unsigned long long>(s.own_out_of_order));
+    std::printf(
+        "chat: %llu senders sent %llu, answered %llu: accepted %llu, RATE_LIMITED %llu, "
+        "other refusals %llu%s; not sent (session closed or not reading) %llu\n",
+        static_cast<unsigned long long>(s.senders), static_cast<unsigned long long>(s.own_sent),
+        static_cast<unsigned long long>(chat_answers), static_cast<unsigned long long>(chat_ok),
+        static_cast<unsigned long long>(chat_limited),
+        static_cast<unsigned long long>(chat_refused),
+        chat_first ? (" (first code " + std::to_string(chat_first) + ")").c_str() : "",
+        static_cast<unsigned long long>(not_sent));
+    std::printf(
+        "own messages: %llu accepted, %llu seen back by their senders, %llu missing "
+        "(%llu senders missing any), %llu out of order\n",
+        static_cast<unsigned long long>(s.own_accepted),
+        static_cast<unsigned long long>(s.own_seen), static_cast<unsigned long long>(s.own_missing),
+        static_cast<unsigned long long>(s.senders_missing_own),
+        static_cast<unsigned long long>(s.own_out_of_order));
     if (!likes_supported) {
-        std::printf("likes: not supported by server (room.like answered UNKNOWN_BIZ_TYPE %llu "
-                    "times)\n",
-                    static_cast<unsigned long long>(likes_unsupported));
+        std::printf(
+            "likes: not supported by server (room.like answered UNKNOWN_BIZ_TYPE %llu "
+            "times)\n",
+            static_cast<unsigned long long>(likes_unsupported));
     } else {
-        std::printf("likes: %llu sent, %llu accepted (counts %llu), refused %llu%s; total before "
-                    "%llu, expected last total %llu\n",
-                    static_cast<unsigned long long>(likes_sent),
-                    static_cast<unsigned long long>(likes_ok),
-                    static_cast<unsigned long long>(like_counts),
-                    static_cast<unsigned long long>(likes_refused),
-                    like_first ? (" (first code " + std::to_string(like_first) + ")").c_str() : "",
-                    static_cast<unsigned long long>(s.likes_base),
-                    static_cast<unsigned long long>(s.likes_expected));
-        std::printf("likes: %llu viewers got room.likes; last total min %llu max %llu; at the "
-                    "expected total %llu, below %llu, above %llu; totals going down %llu\n",
-                    static_cast<unsigned long long>(s.viewers_with_likes),
-                    static_cast<unsigned long long>(s.likes_last_min),
-                    static_cast<unsigned long long>(s.likes_last_max),
-                    static_cast<unsigned long long>(s.viewers_at_expected),
-                    static_cast<unsigned long long>(s.viewers_below_expected),
-                    static_cast<unsigned long long>(s.viewers_above_expected),
-                    static_cast<unsigned long long>(s.likes_regressions));
+        std::printf(
+            "likes: %llu sent, %llu accepted (counts %llu), refused %llu%s; total before "
+            "%llu, expected last total %llu\n",
+            static_cast<unsigned long long>(likes_sent), static_cast<unsigned long long>(likes_ok),
+            static_cast<unsigned long long>(like_counts),
+            static_cast<unsigned long long>(likes_refused),
+            like_first ? (" (first code " + std::to_string(like_first) + ")").c_str() : "",
+            static_cast<unsigned long long>(s.likes_base),
+            static_cast<unsigned long long>(s.likes_expected));
+        std::printf(
+            "likes: %llu viewers got room.likes; last total min %llu max %llu; at the "
+            "expected total %llu, below %llu, above %llu; totals going down %llu\n",
+            static_cast<unsigned long long>(s.viewers_with_likes),
+            static_cast<unsigned long long>(s.likes_last_min),
+            static_cast<unsigned long long>(s.likes_last_max),
+            static_cast<unsigned long long>(s.viewers_at_expected),
+            static_cast<unsigned long long>(s.viewers_below_expected),
+            static_cast<unsigned long long>(s.viewers_above_expected),
+            static_cast<unsigned long long>(s.likes_regressions));
     }
     std::printf("cpu: load tool %.0f%% of a core", phase_.client_cpu_pct);
     if (phase_.server_cpu_pct >= 0) std::printf(", server %.0f%%", phase_.server_cpu_pct);
@@ -285,45 +288,44 @@ std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint
                 phase_.drain_s, phase_.sending_complete ? "" : "; sending did not finish in time");
 
     if (s.gifts_lost || s.gift_duplicates || foreign || s.own_missing || s.own_out_of_order ||
-        pub.accepted == 0 || pub.rejected || pub.failed || chat_ok == 0 ||
-        s.likes_regressions || (likes_supported && s.viewers_at_expected != s.viewers_with_likes) ||
+        pub.accepted == 0 || pub.rejected || pub.failed || chat_ok == 0 || s.likes_regressions ||
+        (likes_supported && s.viewers_at_expected != s.viewers_with_likes) ||
         !phase_.sending_complete) {
         clean = false;
     }
 
-    std::string json = ",\"room_id\":" + num(run_.load.room_base) +
-                       ",\"senders\":" + num(s.senders) +
-                       ",\"chat_rate\":" + fmt("%.1f", run_.load.chat_rate) +
-                       ",\"like_rate\":" + fmt("%.1f", run_.load.like_rate) +
-                       ",\"gift_rate\":" + fmt("%.1f", run_.gift_rate) +
-                       ",\"measured_s\":" + fmt("%.3f", measured_s) + ",\"viewers\":" +
-                       num(s.viewers);
-    for (MsgClass c : {MsgClass::Critical, MsgClass::High, MsgClass::Normal, MsgClass::Low,
-                       MsgClass::Other}) {
+    std::string json =
+        ",\"room_id\":" + num(run_.load.room_base) + ",\"senders\":" + num(s.senders) +
+        ",\"chat_rate\":" + fmt("%.1f", run_.load.chat_rate) +
+        ",\"like_rate\":" + fmt("%.1f", run_.load.like_rate) +
+        ",\"gift_rate\":" + fmt("%.1f", run_.gift_rate) +
+        ",\"measured_s\":" + fmt("%.3f", measured_s) + ",\"viewers\":" + num(s.viewers);
+    for (MsgClass c :
+         {MsgClass::Critical, MsgClass::High, MsgClass::Normal, MsgClass::Low, MsgClass::Other}) {
         const auto k = static_cast<std::size_t>(c);
         const std::string n = name_of(c);
-        json += ",\"" + n + "_min\":" + num(s.min[k]) + ",\"" + n + "_median\":" +
-                num(s.median[k]) + ",\"" + n + "_max\":" + num(s.max[k]) + ",\"" + n +
-                "_per_viewer_s\":" + fmt("%.2f", per_viewer_s(c));
+        json += ",\"" + n + "_min\":" + num(s.min[k]) + ",\"" + n +
+                "_median\":" + num(s.median[k]) + ",\"" + n + "_max\":" + num(s.max[k]) + ",\"" +
+                n + "_per_viewer_s\":" + fmt("%.2f", per_viewer_s(c));
     }
     json += ",\"seq_gaps\":" + num(gaps) + ",\"seq_shed\":" + num(shed) +
             ",\"seq_repeats\":" + num(repeats) + ",\"unsequenced\":" + num(unsequenced) +
             ",\"gifts_sent\":" + num(pub.sent) + ",\"gifts_accepted\":" + num(pub.accepted) +
             ",\"gifts_lost\":" + num(s.gifts_lost) +
             ",\"viewers_missing_gifts\":" + num(s.viewers_missing_gifts) +
-            ",\"gift_duplicates\":" + num(s.gift_duplicates) + ",\"gifts_foreign\":" +
-            num(foreign) + latency_json("high", high) + latency_json("normal", normal) +
-            ",\"chat_sent\":" + num(s.own_sent) + ",\"chat_accepted\":" + num(chat_ok) +
-            ",\"chat_rate_limited\":" + num(chat_limited) + ",\"chat_refused\":" +
-            num(chat_refused) + ",\"not_sent\":" + num(not_sent) + ",\"own_seen\":" +
-            num(s.own_seen) + ",\"own_missing\":" + num(s.own_missing) +
+            ",\"gift_duplicates\":" + num(s.gift_duplicates) +
+            ",\"gifts_foreign\":" + num(foreign) + latency_json("high", high) +
+            latency_json("normal", normal) + ",\"chat_sent\":" + num(s.own_sent) +
+            ",\"chat_accepted\":" + num(chat_ok) + ",\"chat_rate_limited\":" + num(chat_limited) +
+            ",\"chat_refused\":" + num(chat_refused) + ",\"not_sent\":" + num(not_sent) +
+            ",\"own_seen\":" + num(s.own_seen) + ",\"own_missing\":" + num(s.own_missing) +
             ",\"senders_missing_own\":" + num(s.senders_missing_own) +
             ",\"own_out_of_order\":" + num(s.own_out_of_order) +
             ",\"likes_supported\":" + (likes_supported ? "true" : "false") +
             ",\"likes_sent\":" + num(likes_sent) + ",\"like_answers\":" + num(like_answers) +
             ",\"likes_accepted\":" + num(likes_ok) +
-            ",\"like_count_accepted\":" + num(like_counts) + ",\"likes_refused\":" +
-            num(likes_refused) + ",\"likes_base\":" + num(s.likes_base) +
+            ",\"like_count_accepted\":" + num(like_counts) +
+            ",\"likes_refused\":" + num(likes_refused) + ",\"likes_base\":" + num(s.likes_base) +
             ",\"likes_expected\":" + num(s.likes_expected) +
             ",\"viewers_with_likes\":" + num(s.viewers_with_likes) +
             ",\"viewers_at_expected\":" + num(s.viewers_at_expected) +
@@ -332,8 +334,8 @@ std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint
             ",\"likes_regressions\":" + num(s.likes_regressions) +
             ",\"client_cpu_pct\":" + fmt("%.1f", phase_.client_cpu_pct) +
             ",\"server_cpu_pct\":" + fmt("%.1f", phase_.server_cpu_pct) +
-            ",\"window_s\":" + fmt("%.3f", phase_.window_s) + ",\"drain_s\":" +
-            fmt("%.2f", phase_.drain_s) +
+            ",\"window_s\":" + fmt("%.3f", phase_.window_s) +
+            ",\"drain_s\":" + fmt("%.2f", phase_.drain_s) +
             ",\"complete\":" + (phase_.sending_complete ? "true" : "false");
     return json;
 }
