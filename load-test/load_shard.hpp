@@ -18,7 +18,9 @@
 // without parsing it (push_fields.hpp): room_seq order per subscriber, msg_id per client
 // (received_ids.hpp), and the publish-to-receive latency from the server's sent_at_ms. The
 // plugin scenarios (gift, pk: in rooms; feed: not in a room) hand every PUSH to the shard's
-// PluginReceiver (plugin_receiver.hpp) as well.
+// PluginReceiver (plugin_receiver.hpp) as well. In live-room the sessions are one room's viewers;
+// its first --senders also send room.chat and room.like on a shard timer (load_shard_live.cpp),
+// and every PUSH goes to the shard's LiveRoomReceiver (live_room_receiver.hpp).
 #pragma once
 
 #include <array>

@@ -191,9 +191,10 @@ void LoadShard::Impl::on_push(LoadConnection& c, const codec::FrameView& fv) {
     if (opts.scenario == Scenario::LiveRoom) {
         if (read_steady_ns == 0) read_steady_ns = steady_ns();
         if (read_wall_ns == 0) read_wall_ns = wall_ns();
-        // Room seq gaps are the budget shedding, not loss: lost gifts and own chats are
-        // found by content (live_room_receiver.hpp).
-        if (first) results.live.on_push(c.index, f, read_steady_ns, read_wall_ns);
+        // Room seq gaps are the budget shedding, not loss, and a seq at or below the last one
+        // is counted (seq_duplicates) but still booked: lost gifts and own chats are found by
+        // content, duplicates by gift and chat number (live_room_receiver.hpp).
+        results.live.on_push(c.index, f, read_steady_ns, read_wall_ns);
         return;
     }
     if (opts.plugin.scenario != PluginScenario::None) {
