@@ -256,7 +256,9 @@ std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint
         static_cast<unsigned long long>(s.own_seen), static_cast<unsigned long long>(s.own_missing),
         static_cast<unsigned long long>(s.senders_missing_own),
         static_cast<unsigned long long>(s.own_out_of_order));
-    if (!likes_supported) {
+    if (likes_sent == 0) {
+        std::printf("likes: none sent (--like-rate 0)\n");
+    } else if (!likes_supported) {
         std::printf(
             "likes: not supported by server (room.like answered UNKNOWN_BIZ_TYPE %llu "
             "times)\n",
