@@ -146,7 +146,8 @@ void LiveRoomRun::run(const Shards& shards) {
     const Clock::time_point drain_start = Clock::now();
     const Clock::time_point drain_limit = drain_start + seconds_ms(run_.drain_s);
     ProgressClock progress(pushes_received(shards) + live_answers(shards), drain_start);
-    const Clock::time_point earliest = drain_start + std::chrono::milliseconds(1200);
+    // The last likes aggregate (room.likes_interval_ms, default 1 s) may still be on its way.
+    const Clock::time_point earliest = drain_start + std::chrono::milliseconds(1500);
     // Bounded by drain_limit.
     while (Clock::now() < drain_limit) {
         sleep_until(std::min(drain_limit, Clock::now() + std::chrono::milliseconds(50)));

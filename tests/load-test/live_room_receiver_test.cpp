@@ -96,9 +96,9 @@ TEST(LiveRoomReceiver, GiftsLostAreCountedByGiftNumberPerViewer) {
     b.clock.stamp(0, 500);
     b.push(0, gift(0), 2500);
     b.push(0, gift(2));
-    b.push(0, gift(2));          // a second copy
-    b.push(0, gift(1, kRun + 1)); // another run's
-    b.push(0, gift(9));          // past the run's gifts
+    b.push(0, gift(2));            // a second copy
+    b.push(0, gift(1, kRun + 1));  // another run's
+    b.push(0, gift(9));            // past the run's gifts
     for (std::uint64_t i = 0; i < 3; ++i) b.push(1, gift(i));
     EXPECT_TRUE(b.receiver.gift_seen(0, 2));
     EXPECT_FALSE(b.receiver.gift_seen(0, 1));

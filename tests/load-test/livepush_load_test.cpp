@@ -238,7 +238,7 @@ TEST(LivepushLoad, LiveRoomCountsClassesGiftsOwnChatsAndLikes) {
     NodeProcess node;
     LoadRun live = run_load(with(common_args(node, "live-room"),
                                  {"--api", api_of(node), "--connections", "12", "--senders", "4",
-                                  "--chat-rate", "20", "--like-rate", "8", "--gift-rate", "10",
+                                  "--chat-rate", "20", "--like-rate", "4", "--gift-rate", "10",
                                   "--duration-s", "1", "--drain-s", "3", "--room-base", "4242"}));
     EXPECT_EQ(live.status, 0) << live.out << live.err;
     const boost::json::object& r = live.report;
@@ -252,9 +252,14 @@ TEST(LivepushLoad, LiveRoomCountsClassesGiftsOwnChatsAndLikes) {
     EXPECT_EQ(r.at("chat_sent").as_int64(), 20);
     EXPECT_EQ(r.at("own_seen"), r.at("chat_accepted"));
     EXPECT_EQ(r.at("own_missing").as_int64(), 0);
-    EXPECT_EQ(r.at("likes_sent").as_int64(), 8);
+    EXPECT_EQ(r.at("likes_sent").as_int64(), 4);
     if (r.at("likes_supported").as_bool()) {
-        EXPECT_EQ(r.at("like_count_accepted").as_int64(), 1 + 2 + 3 + 1 + 2 + 3 + 1 + 2);
+        // Counts 1, 2, 3, 1, ... by like number; the node may refuse some over its per-session
+        // like rate, so the sum is of the accepted ones.
+        EXPECT_GT(r.at("likes_accepted").as_int64(), 0);
+        EXPECT_EQ(r.at("likes_expected").as_int64(),
+                  r.at("likes_base").as_int64() + r.at("like_count_accepted").as_int64());
+        EXPECT_EQ(r.at("viewers_with_likes").as_int64(), 12);
         EXPECT_EQ(r.at("viewers_at_expected"), r.at("viewers_with_likes"));
         EXPECT_EQ(r.at("likes_regressions").as_int64(), 0);
     } else {
