@@ -223,11 +223,12 @@ std::string LiveRoomRun::report(const Shards& shards, const ShardSum&, std::uint
         static_cast<unsigned long long>(s.viewers), phase_.window_s);
     for (MsgClass c :
          {MsgClass::Critical, MsgClass::High, MsgClass::Normal, MsgClass::Low, MsgClass::Other}) {
-        std::printf("  %-8s %s (%.1f/s)\n", name_of(c), spread(s, c).c_str(), per_viewer_s(c));
+        std::printf("  %-8s %s (%.1f/s)%s\n", name_of(c), spread(s, c).c_str(), per_viewer_s(c),
+                    c == MsgClass::Other ? " (room.online and types outside the table)" : "");
     }
     std::printf(
         "  room_seq gaps %llu (%llu seqs not delivered: shed by the budget, not loss), "
-        "repeats %llu, unsequenced (room.online) %llu\n",
+        "repeats %llu, unsequenced (room.online, room.likes) %llu\n",
         static_cast<unsigned long long>(gaps), static_cast<unsigned long long>(shed),
         static_cast<unsigned long long>(repeats), static_cast<unsigned long long>(unsequenced));
     std::printf(

@@ -168,6 +168,11 @@ void LoadShard::Impl::on_push(LoadConnection& c, const codec::FrameView& fv) {
     // publishes: counted apart, so that they neither end the drain early nor look duplicated.
     if (readable && f.room_id != 0 && f.room_seq == 0) {
         ++results.room_unsequenced;
+        // live-room: room.likes is unsequenced too (like room.online), and booked by type.
+        if (opts.scenario == Scenario::LiveRoom) {
+            if (read_steady_ns == 0) read_steady_ns = steady_ns();
+            results.live.on_push(c.index, f, read_steady_ns, 0);
+        }
         return;
     }
     ++results.pushes;
