@@ -6,7 +6,8 @@
 # For each budget in BUDGETS (default "40 0": room.viewer_budget_per_s on at 40, then off) it
 # starts a fresh livepushd pinned to core 1, runs `livepush-load --scenario live-room` pinned to
 # core 0 under `timeout` (10,000 viewers in one room, 500 senders, 1,000 room.chat/s, 200
-# room.like/s, 5 gifts/s as class-high room pushes, 20 s; eight loopback source addresses of its
+# room.like/s, 5 gifts/s as class-high room pushes, 20 s, then up to 20 s for the backlog to
+# arrive; eight loopback source addresses of its
 # own per run: 127.0.0.1-8, then 9-16, ...), and
 # stops the node, whatever happens. A budget of "none" passes no budget key (a node without
 # one). Each run's output is kept in OUT (default /tmp/live-room-bench) as budget-N.out.
@@ -77,7 +78,7 @@ for budget in $BUDGETS; do
     timeout 300 taskset -c 0 "$BIN/load-test/livepush-load" --secret "$SECRET" --port "$TCP" \
         --api "127.0.0.1:$API" --server-pid "$NODE_PID" --source-ips "127.0.0.$first-127.0.0.$last" \
         --scenario live-room --connections 10000 --senders 500 --chat-rate 1000 \
-        --like-rate 200 --gift-rate 5 --duration-s 20 --drain-s 5 "$@" \
+        --like-rate 200 --gift-rate 5 --duration-s 20 --drain-s 20 "$@" \
         | tee "$OUT/budget-$budget.out"
     echo "livepush-load exit status ${PIPESTATUS[0]}"
     set -e
