@@ -58,8 +58,8 @@ mkdir -p "$OUT"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg), ulimit -n $(ulimit -n)"
 run=0
 for budget in $BUDGETS; do
-    # Each run binds its own eight loopback addresses: the last run's 10,000 client ports are
-    # still in TIME_WAIT on the previous ones (a second run on them failed 4,111 connects).
+    # Each run binds eight loopback addresses of its own: the last run's 10,000 client ports
+    # are still in TIME_WAIT on the previous ones.
     first=$((1 + 8 * run)) last=$((8 + 8 * run))
     run=$((run + 1))
     TCP=$(free_port)
@@ -70,9 +70,10 @@ for budget in $BUDGETS; do
     taskset -c 1 "$BIN/app/livepushd" --jwt-secret "$SECRET" --tcp-listen "127.0.0.1:$TCP" \
         --ws-listen "127.0.0.1:$(free_port)" --api-listen "127.0.0.1:$API" --loops 1 \
         --log-level warn --trusted-proxies 127.0.0.0/8 --set plugins.enabled= \
-        "${budget_args[@]}" ${SERVER_ARGS:-} >"$WORK/node.log" 2>&1 &
+        "${budget_args[@]}" ${SERVER_ARGS:-} >"$WORK/node-$run.log" 2>&1 &
     NODE_PID=$!
-    wait_for "$WORK/node.log" 'livepushd ready'
+    # A log per run: the last node's "ready" line must not pass for this one's.
+    wait_for "$WORK/node-$run.log" 'livepushd ready'
     echo "== budget $budget (room.viewer_budget_per_s), node pid $NODE_PID, load average $(cut -d' ' -f1 /proc/loadavg)"
     set +e
     timeout 300 taskset -c 0 "$BIN/load-test/livepush-load" --secret "$SECRET" --port "$TCP" \
@@ -85,5 +86,5 @@ for budget in $BUDGETS; do
     kill "$NODE_PID" 2>/dev/null || true
     wait "$NODE_PID" 2>/dev/null || true
     NODE_PID=
-    grep -i "error\|warn" "$WORK/node.log" | head -5 || true
+    grep -i "error\|warn" "$WORK/node-$run.log" | head -5 || true
 done
