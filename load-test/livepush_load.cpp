@@ -9,6 +9,8 @@
 //   gift, pk, feed  the business plugins' paths (plugin_runs.hpp): gift events from Kafka or
 //             the API to gift.effect room pushes, gift events to pk.score, a feed publish to
 //             every online follower
+//   live-room one room's viewers under the node's per-viewer budget, with chat, likes and
+//             gifts at once (live_room_run.hpp): messages per class, lost gifts, own chats
 // All report the connect + login rate and failures by kind.
 //
 // This file is the conductor: the phase timeline and the hard timeout. The options are
@@ -17,7 +19,8 @@
 // process while the server is the thing being measured. Each scenario family is a ScenarioRun
 // (scenario_run.hpp) in a file of its own: transport_scenarios.cpp (pingpong, idle),
 // publish_scenarios.cpp (room, qos1; its HTTP publisher, api_publisher.cpp, runs on a thread of
-// its own) and plugin_runs.cpp with gift_run.cpp, pk_run.cpp and feed_run.cpp. The report's
+// its own), plugin_runs.cpp with gift_run.cpp, pk_run.cpp and feed_run.cpp, and live_room_run.cpp
+// (its sending side in load_shard_live.cpp, its books in live_room_receiver.cpp). The report's
 // common part is run_report.cpp.
 // Every phase has a deadline and an alarm backs up the whole run, so it always exits by itself.
 #include <sys/resource.h>
@@ -32,6 +35,7 @@
 #include <memory>
 #include <string>
 
+#include "load-test/live_room_run.hpp"
 #include "load-test/load_options.hpp"
 #include "load-test/load_shard.hpp"
 #include "load-test/plugin_runs.hpp"
@@ -73,6 +77,8 @@ std::unique_ptr<ScenarioRun> make_scenario_run(RunOptions& run) {
         case Scenario::Room:
         case Scenario::Qos1:
             return make_publish_run(run);
+        case Scenario::LiveRoom:
+            return make_live_room_run(run);
         default:
             try {
                 return std::make_unique<PluginRun>(run.plugin, run.load);

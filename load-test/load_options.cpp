@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,7 +38,8 @@ target:
                               pk; feed: spreads the online sessions over the followers)
   --platform NAME             LoginReq.platform (default web)
 load:
-  --scenario NAME             pingpong, idle, room, qos1, gift, pk or feed (default pingpong)
+  --scenario NAME             pingpong, idle, room, qos1, gift, pk, feed or live-room (default
+                              pingpong)
   --connections N             sessions to open (default 1000)
   --threads N                 event-loop threads, connections split evenly (default 1)
   --source-ips LIST           local addresses to bind round-robin, e.g. 127.0.0.1-127.0.0.8
@@ -133,6 +135,30 @@ gift, pk and feed (the business plugins; binary bodies only, no --json):
                               With --follower-base and --followers it warns as the publisher does
   --task-wait-s S             feed: limit for the fan-out to finish; with --feed-receive-only
                               for the pushes, from the ready line (default 300)
+live-room (issue 14: one room under a per-viewer budget; binary bodies only, no --json):
+  live-room                   every session enters room --room-base (default: a fresh room id
+                              from the clock, so the likes total starts at 0); the first
+                              --senders sessions send room.chat {room_id, text "c<n> xx..."}
+                              (--chat-rate in total) and room.like {room_id, count 1..3}
+                              (--like-rate in total), spread evenly; gifts go through --api as
+                              POST /v1/push/room {type gift.effect, class high} at --gift-rate.
+                              After --duration-s, waits (up to --drain-s) until the pushes stand
+                              still. Reports per viewer the room messages by class (by push
+                              type: room.notice critical; gift.effect, room.state, pk.score
+                              high; room.chat normal; room.likes low), room_seq gaps (what the
+                              budget shed, not loss), gifts lost (by gift number; must be 0),
+                              each sender's own chats accepted vs seen back, chat refusals
+                              (RATE_LIMITED), the room.likes totals (never down, ending at the
+                              exact sum; "not supported by server" when room.like is an unknown
+                              BIZ type), gift latency from the API send, room.chat latency from
+                              Push.sent_at_ms, and with --server-pid the server's CPU. Start the
+                              node with --trusted-proxies 127.0.0.0/8 and the budget to measure
+                              (--set room.viewer_budget_per_s=N): scripts/bench/live_room.sh
+  --senders N                 live-room: chatting and liking sessions (default 500)
+  --chat-rate R               live-room: room.chat per second, all senders (default 1000)
+  --like-rate R               live-room: room.like per second, all senders (default 200)
+  --gift-rate R               live-room: gift pushes per second (default 5)
+  --chat-bytes N              live-room: room.chat text length, 8 to 200 (default 24)
 
 output: human-readable lines, then one line of JSON with every number, for scripts.
 exit status: 0 all sessions logged in and stayed (room, qos1: and the API accepted every push,
@@ -237,8 +263,10 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
             l.scenario = Scenario::Pk;
         else if (v == "feed")
             l.scenario = Scenario::Feed;
+        else if (v == "live-room")
+            l.scenario = Scenario::LiveRoom;
         else
-            usage_error("--scenario is pingpong, idle, room, qos1, gift, pk or feed");
+            usage_error("--scenario is pingpong, idle, room, qos1, gift, pk, feed or live-room");
     } else if (a == "--host")
         l.host = v;
     else if (a == "--port")
@@ -307,9 +335,10 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
         o.payload_bytes = static_cast<std::uint32_t>(parse_uint(flag, v, 60000));
     else if (a == "--rooms")
         l.rooms = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
-    else if (a == "--room-base")
+    else if (a == "--room-base") {
         l.room_base = parse_uint(flag, v, UINT64_MAX / 2);
-    else if (a == "--target-order") {
+        o.room_base_set = true;
+    } else if (a == "--target-order") {
         if (v != "rr" && v != "random") usage_error("--target-order is rr or random");
         o.random_users = v == "random";
     } else if (a == "--latency-sample")
@@ -325,8 +354,17 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
         o.plugin.kafka_topic = v;
     else if (a == "--kafka-linger-ms")
         o.plugin.kafka_linger_ms = static_cast<std::uint32_t>(parse_uint(flag, v, 10000));
-    else if (a == "--senders")
+    else if (a == "--senders") {
         o.plugin.senders = static_cast<std::uint32_t>(parse_uint(flag, v, 1000000));
+        o.senders_set = true;
+    } else if (a == "--chat-rate")
+        l.chat_rate = parse_rate(flag, v);
+    else if (a == "--like-rate")
+        l.like_rate = parse_rate(flag, v);
+    else if (a == "--gift-rate")
+        o.gift_rate = parse_rate(flag, v);
+    else if (a == "--chat-bytes")
+        l.chat_bytes = static_cast<std::uint32_t>(parse_uint(flag, v, 200));
     else if (a == "--sender-base")
         o.plugin.sender_base = parse_uint(flag, v, UINT64_MAX / 2);
     else if (a == "--gift-value")
@@ -341,6 +379,24 @@ void set_flag(RunOptions& o, std::string_view a, const char* flag, const std::st
         o.plugin.task_wait_s = parse_seconds(flag, v);
     else
         usage_error("unknown option " + std::string(a));
+}
+
+// live-room: its senders, rates and room (one room; a fresh one unless --room-base is given).
+void check_live_room(RunOptions& o) {
+    LoadOptions& l = o.load;
+    if (o.api_port == 0) usage_error("live-room needs --api HOST:PORT (the gifts)");
+    if (l.json_body) usage_error("live-room reads binary bodies only; drop --json");
+    if (l.rooms != 1) usage_error("live-room is one room: drop --rooms");
+    l.senders = o.senders_set ? o.plugin.senders : 500;
+    if (l.senders == 0 || l.senders > l.connections) {
+        usage_error("--senders must be between 1 and --connections");
+    }
+    if (l.chat_bytes < 8) usage_error("--chat-bytes must be between 8 and 200");
+    if (l.latency_sample == 0) l.latency_sample = 1;
+    if (!o.room_base_set) {
+        l.room_base = 1000000000 + static_cast<std::uint64_t>(std::time(nullptr)) % 1000000000;
+    }
+    if (!o.drain_set) o.drain_s = 5;
 }
 
 // The checks between flags, and the values one flag derives from others (in this order: the
@@ -382,6 +438,7 @@ void check_and_derive(RunOptions& o) {
         o.plugin.drain_s = o.drain_s;
         o.plugin.server_pid = o.server_pid;
     }
+    if (is_live_room(l.scenario)) check_live_room(o);
     if (publishes(l.scenario)) {
         if (o.api_port == 0) usage_error("room and qos1 need --api HOST:PORT");
         if (l.json_body) usage_error("room and qos1 read binary bodies only; drop --json");
@@ -404,7 +461,7 @@ void check_and_derive(RunOptions& o) {
 double default_timeout_s(const RunOptions& o) {
     const LoadOptions& l = o.load;
     double timeout_s = o.connect_phase_s + o.warmup_s + o.duration_s + o.settle_s + 30;
-    if (publishes(l.scenario)) timeout_s += o.drain_s + 10;
+    if (publishes(l.scenario) || is_live_room(l.scenario)) timeout_s += o.drain_s + 10;
     if (l.scenario == Scenario::Gift || l.scenario == Scenario::Pk) {
         // Sending at --rate (or at an assumed 5,000/s floor when unpaced), the drain, set-up.
         double events = o.plugin.events ? double(o.plugin.events)
@@ -439,6 +496,8 @@ const char* scenario_name(Scenario s) {
             return "pk";
         case Scenario::Feed:
             return "feed";
+        case Scenario::LiveRoom:
+            return "live-room";
     }
     return "unknown";
 }

@@ -37,6 +37,10 @@ struct RunOptions {
     bool drain_set = false;
     bool rate_set = false;
     PluginRunOptions plugin;  // gift, pk, feed
+    // live-room (its senders' rates and chat size are in `load`)
+    double gift_rate = 5;
+    bool senders_set = false;
+    bool room_base_set = false;
 };
 
 // Parses and checks the command line; prints --help and exits 0, or exits 2 on a usage error.
@@ -48,6 +52,10 @@ RunOptions parse_options(int argc, char** argv);
 // The scenario families.
 inline bool is_plugin_scenario(Scenario s) {
     return s == Scenario::Gift || s == Scenario::Pk || s == Scenario::Feed;
+}
+// live-room: sessions send as well as receive (live_room_run.hpp).
+inline bool is_live_room(Scenario s) {
+    return s == Scenario::LiveRoom;
 }
 // room and qos1: a publisher pushes through the HTTP API (publish_scenarios.hpp).
 inline bool publishes(Scenario s) {

@@ -34,6 +34,8 @@ BufferSizes buffer_sizes(Scenario s) {
         case Scenario::Gift:
         case Scenario::Pk:
             return {4096, 160};
+        case Scenario::LiveRoom:  // senders write room.chat / room.like requests too
+            return {4096, 512};
         case Scenario::Qos1:
             return {1024, 1024};
         case Scenario::Feed:
@@ -96,6 +98,7 @@ LoadShard::Impl::Impl(const LoadOptions& o, std::uint32_t shard_index, std::uint
       work(ioc.get_executor()),
       sweep_timer(ioc),
       heartbeat_timer(ioc),
+      live_timer(ioc),
       read_buffer(kReadBuffer),
       mask_state(0x9E3779B9u ^ (shard_index + 1) * 2654435761u),
       sizes(buffer_sizes(o.scenario)),
@@ -125,6 +128,14 @@ LoadShard::Impl::Impl(const LoadOptions& o, std::uint32_t shard_index, std::uint
     }
     if (opts.plugin.scenario != PluginScenario::None) {
         this->results.plugin.prepare(opts.plugin, static_cast<std::uint32_t>(conns.size()));
+    }
+    if (opts.scenario == Scenario::LiveRoom) {
+        std::vector<std::uint64_t> users;
+        users.reserve(conns.size());
+        for (const LoadConnection& c : conns) {
+            users.push_back(opts.user_base + std::uint64_t(c.global_index) * opts.user_stride);
+        }
+        this->results.live.prepare(opts.live, std::move(users));
     }
     inflight.resize(std::size_t(conns.size()) * std::max<std::uint32_t>(1, opts.inflight));
     concurrency = std::max<std::uint32_t>(1, opts.connect_concurrency / shard_count);
@@ -182,6 +193,7 @@ void LoadShard::Impl::on_shutdown() {
     error_code ignored;
     sweep_timer.cancel();
     heartbeat_timer.cancel();
+    live_timer.cancel();
     for (LoadConnection& c : conns) {
         if (c.state != State::Closed) {
             c.state = State::Closed;
@@ -229,6 +241,9 @@ void LoadShard::start_measuring() {
 void LoadShard::stop_measuring() {
     asio::post(impl_->ioc, [i = impl_.get()] { i->on_stop_measuring(); });
 }
+void LoadShard::start_sending(double duration_s) {
+    asio::post(impl_->ioc, [i = impl_.get(), duration_s] { i->on_start_sending(duration_s); });
+}
 void LoadShard::shutdown() {
     asio::post(impl_->ioc, [i = impl_.get()] { i->on_shutdown(); });
 }
@@ -259,6 +274,15 @@ std::uint64_t LoadShard::pushes_received() const noexcept {
 }
 std::uint64_t LoadShard::unique_ids_received() const noexcept {
     return impl_->unique_ids_received.load(std::memory_order_relaxed);
+}
+bool LoadShard::sending_done() const noexcept {
+    return impl_->sending_done.load(std::memory_order_acquire);
+}
+std::uint64_t LoadShard::live_requests() const noexcept {
+    return impl_->live_requests.load(std::memory_order_relaxed);
+}
+std::uint64_t LoadShard::live_answers() const noexcept {
+    return impl_->live_answers.load(std::memory_order_relaxed);
 }
 const ShardResults& LoadShard::results() const noexcept {
     return impl_->results;

@@ -18,7 +18,9 @@
 // without parsing it (push_fields.hpp): room_seq order per subscriber, msg_id per client
 // (received_ids.hpp), and the publish-to-receive latency from the server's sent_at_ms. The
 // plugin scenarios (gift, pk: in rooms; feed: not in a room) hand every PUSH to the shard's
-// PluginReceiver (plugin_receiver.hpp) as well.
+// PluginReceiver (plugin_receiver.hpp) as well. In live-room the sessions are one room's viewers;
+// its first --senders also send room.chat and room.like on a shard timer (load_shard_live.cpp),
+// and every PUSH goes to the shard's LiveRoomReceiver (live_room_receiver.hpp).
 #pragma once
 
 #include <array>
@@ -30,16 +32,18 @@
 #include <vector>
 
 #include "load-test/latency_histogram.hpp"
+#include "load-test/live_room_receiver.hpp"
 #include "load-test/plugin_receiver.hpp"
 #include "load-test/received_ids.hpp"
 
 namespace lp::load {
 
-enum class Scenario : std::uint8_t { PingPong, Idle, Room, Qos1, Gift, Pk, Feed };
+enum class Scenario : std::uint8_t { PingPong, Idle, Room, Qos1, Gift, Pk, Feed, LiveRoom };
 
 // Sessions of these scenarios enter a room after LOGIN_RESULT.
 inline bool enters_room(Scenario s) {
-    return s == Scenario::Room || s == Scenario::Gift || s == Scenario::Pk;
+    return s == Scenario::Room || s == Scenario::Gift || s == Scenario::Pk ||
+           s == Scenario::LiveRoom;
 }
 // Sessions of these scenarios check the pushes they receive.
 inline bool receives_pushes(Scenario s) {
@@ -75,6 +79,13 @@ struct LoadOptions {
     // gift, pk, feed
     std::uint32_t anchors = 0;  // the first `anchors` connections log in with role "anchor"
     PluginCheckOptions plugin;  // what the shards check (PluginScenario::None: nothing)
+    // live-room: connections 0 .. senders-1 also send room.chat (chat_rate in total) and
+    // room.like (like_rate in total), spread evenly over them, while start_sending() lasts.
+    std::uint32_t senders = 0;
+    double chat_rate = 1000;
+    double like_rate = 200;
+    std::uint32_t chat_bytes = 24;  // room.chat text: "c<n> " padded with 'x' to this length
+    LiveRoomCheckOptions live;
 };
 
 // The room the connection with this index in the run subscribes to (room, gift, pk).
@@ -142,6 +153,8 @@ struct ShardResults {
     std::uint64_t ids_untracked = 0;    // ReceivedIds was full
     ReceivedIds received_ids;           // qos1: msg_id → shard-local client
     PluginReceiver plugin;              // gift, pk, feed
+    LiveRoomReceiver live;              // live-room
+    std::uint64_t live_not_sent = 0;  // live-room: chats and likes due on a closed or busy session
 };
 
 class LoadShard {
@@ -165,6 +178,9 @@ public:
     void start_measuring();
     void stop_measuring();  // also stops sending new heartbeats (pingpong)
     void shutdown();        // closes every connection and lets the loop end
+    // live-room: the senders of this shard send their share of the chats and likes due from now
+    // for duration_s (chat k is due at k / chat_rate, from sender k % senders; likes alike).
+    void start_sending(double duration_s);
 
     // Progress, readable any time.
     std::uint32_t logged_in() const noexcept;
@@ -176,6 +192,9 @@ public:
     std::int64_t last_login_ns() const noexcept;
     std::uint64_t pushes_received() const noexcept;      // PUSH frames, refreshed once per read
     std::uint64_t unique_ids_received() const noexcept;  // qos1: distinct msg_ids
+    bool sending_done() const noexcept;                  // live-room: every due request written
+    std::uint64_t live_requests() const noexcept;        // live-room: chats + likes written
+    std::uint64_t live_answers() const noexcept;         // live-room: their BIZ_RESULTs
 
     const ShardResults& results() const noexcept;  // after join()
 

@@ -5,6 +5,7 @@
 //   load_shard_connect.cpp  connect, WebSocket upgrade, LOGIN, room.enter, failures and drops
 //   load_shard_receive.cpp  reads, frame and PUSH checks, PONG matching
 //   load_shard_send.cpp     corked writes: heartbeats, ACKs, WebSocket control frames
+//   load_shard_live.cpp     live-room: the senders' room.chat and room.like, and their results
 // Everything runs on the shard's one thread; only the atomics are read from another.
 #pragma once
 
@@ -124,6 +125,7 @@ struct LoadShard::Impl {
     asio::executor_work_guard<asio::io_context::executor_type> work;
     asio::steady_timer sweep_timer;
     asio::steady_timer heartbeat_timer;
+    asio::steady_timer live_timer;  // live-room: paces the senders' requests
     std::thread thread;
     tcp::endpoint target;
     std::vector<tcp::endpoint> targets;  // one per node (--ports); connection g uses g % n
@@ -159,6 +161,13 @@ struct LoadShard::Impl {
     std::atomic<std::int64_t> last_login_ns{0};
     std::atomic<std::uint64_t> pushes_received{0};
     std::atomic<std::uint64_t> unique_ids_received{0};
+    // live-room sending: the window, the next chat and like (global numbers) and how many
+    std::int64_t live_start_ns = 0;
+    std::uint64_t next_chat = 0, total_chats = 0, next_like = 0, total_likes = 0;
+    std::string biz_scratch;  // a BizReq being encoded (reused)
+    std::atomic<bool> sending_done{false};
+    std::atomic<std::uint64_t> live_requests{0};
+    std::atomic<std::uint64_t> live_answers{0};
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Failure::Count)> failures{};
     ShardResults results;
 
@@ -248,6 +257,16 @@ struct LoadShard::Impl {
     // Spreads idle heartbeats: each tick visits the slice of connections that makes every
     // connection send one per --heartbeat-ms, with one timer for the whole shard.
     void heartbeat_tick();
+
+    // --- live-room sending (load_shard_live.cpp) -------------------------------------------
+    void on_start_sending(double duration_s);
+    // Writes the chats and likes due by now that belong to this shard's senders.
+    void live_tick();
+    // Encodes one BIZ request into the connection's output buffer; false when it has no room.
+    bool append_biz(LoadConnection& c, std::uint32_t seq, std::string_view type,
+                    std::string_view data);
+    // A BIZ_RESULT whose seq carries kChatSeqTag or kLikeSeqTag.
+    void on_live_result(LoadConnection& c, const codec::FrameView& fv);
 
     // --- phases, run on the loop (load_shard.cpp) ------------------------------------------
     void on_start_connecting();

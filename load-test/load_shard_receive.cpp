@@ -136,7 +136,11 @@ bool LoadShard::Impl::on_frame(LoadConnection& c, const codec::FrameView& fv) {
             if (c.state == State::LoggingIn && fv.header.seq == 1) on_login_result(c, fv);
             return c.state != State::Closed;
         case codec::Code::BizResult:
-            if (c.state == State::Entering && fv.header.seq == 2) on_enter_result(c, fv);
+            if (c.state == State::Entering && fv.header.seq == 2) {
+                on_enter_result(c, fv);
+            } else if (c.state == State::Ready && (fv.header.seq & (kChatSeqTag | kLikeSeqTag))) {
+                on_live_result(c, fv);
+            }
             return c.state != State::Closed;
         case codec::Code::Push:
             on_push(c, fv);
@@ -164,6 +168,11 @@ void LoadShard::Impl::on_push(LoadConnection& c, const codec::FrameView& fv) {
     // publishes: counted apart, so that they neither end the drain early nor look duplicated.
     if (readable && f.room_id != 0 && f.room_seq == 0) {
         ++results.room_unsequenced;
+        // live-room: room.likes is unsequenced too (like room.online), and booked by type.
+        if (opts.scenario == Scenario::LiveRoom) {
+            if (read_steady_ns == 0) read_steady_ns = steady_ns();
+            results.live.on_push(c.index, f, read_steady_ns, 0);
+        }
         return;
     }
     ++results.pushes;
@@ -183,6 +192,15 @@ void LoadShard::Impl::on_push(LoadConnection& c, const codec::FrameView& fv) {
     // the anchors) carry none.
     if (opts.scenario == Scenario::Room || (enters_room(opts.scenario) && f.room_id != 0)) {
         first = check_room_seq(c, f);
+    }
+    if (opts.scenario == Scenario::LiveRoom) {
+        if (read_steady_ns == 0) read_steady_ns = steady_ns();
+        if (read_wall_ns == 0) read_wall_ns = wall_ns();
+        // Room seq gaps are the budget shedding, not loss, and a seq at or below the last one
+        // is counted (seq_duplicates) but still booked: lost gifts and own chats are found by
+        // content, duplicates by gift and chat number (live_room_receiver.hpp).
+        results.live.on_push(c.index, f, read_steady_ns, read_wall_ns);
+        return;
     }
     if (opts.plugin.scenario != PluginScenario::None) {
         if (read_steady_ns == 0) read_steady_ns = steady_ns();

@@ -107,7 +107,12 @@ TEST(LivepushLoad, UsageErrorsExitTwoAndSayWhatToFix) {
     const std::vector<Case> cases = {
         {{"--port", "1"}, "--secret is required"},
         {{"--secret", "x", "--scenario", "nope"},
-         "--scenario is pingpong, idle, room, qos1, gift, pk or feed"},
+         "--scenario is pingpong, idle, room, qos1, gift, pk, feed or live-room"},
+        {{"--secret", "x", "--scenario", "live-room"},
+         "live-room needs --api HOST:PORT (the gifts)"},
+        {{"--secret", "x", "--scenario", "live-room", "--api", "127.0.0.1:1", "--connections", "10",
+          "--senders", "11"},
+         "--senders must be between 1 and --connections"},
         {{"--secret", "x", "--scenario", "idle"}, "idle needs --server-pid"},
         {{"--secret", "x", "--scenario", "room"}, "room and qos1 need --api HOST:PORT"},
         {{"--secret", "x", "--scenario", "qos1", "--user-stride", "2", "--api", "127.0.0.1:1"},
@@ -222,6 +227,44 @@ TEST(LivepushLoad, GiftEventsThroughTheApiReachEveryRoomMember) {
     EXPECT_EQ(r.at("effects_expected"), r.at("effects_delivered"));
     EXPECT_EQ(r.at("missing").as_int64(), 0);
     EXPECT_EQ(r.at("distinct_seen").as_int64(), 40);
+    EXPECT_EQ(keys_of(r).front(), "scenario");
+    EXPECT_EQ(keys_of(r).back(), "client_peak_rss_kib");
+}
+
+// The live-room scenario on a node as it is: chat and gifts counted per viewer, every gift and
+// every sender's own chat back; likes either summed exactly or, on a node without room.like,
+// reported as not supported (not as lost likes), exit status 0 both ways.
+TEST(LivepushLoad, LiveRoomCountsClassesGiftsOwnChatsAndLikes) {
+    NodeProcess node;
+    LoadRun live = run_load(with(common_args(node, "live-room"),
+                                 {"--api", api_of(node), "--connections", "12", "--senders", "4",
+                                  "--chat-rate", "20", "--like-rate", "4", "--gift-rate", "10",
+                                  "--duration-s", "1", "--drain-s", "3", "--room-base", "4242"}));
+    EXPECT_EQ(live.status, 0) << live.out << live.err;
+    const boost::json::object& r = live.report;
+    ASSERT_TRUE(r.contains("gifts_lost")) << live.out;
+    EXPECT_EQ(r.at("room_id").as_int64(), 4242);
+    EXPECT_EQ(r.at("viewers").as_int64(), 12);
+    EXPECT_EQ(r.at("senders").as_int64(), 4);
+    EXPECT_EQ(r.at("gifts_accepted").as_int64(), 10);
+    EXPECT_EQ(r.at("gifts_lost").as_int64(), 0);
+    EXPECT_EQ(r.at("high_min").as_int64(), 10);  // under any budget: high is never shed
+    EXPECT_EQ(r.at("chat_sent").as_int64(), 20);
+    EXPECT_EQ(r.at("own_seen"), r.at("chat_accepted"));
+    EXPECT_EQ(r.at("own_missing").as_int64(), 0);
+    EXPECT_EQ(r.at("likes_sent").as_int64(), 4);
+    if (r.at("likes_supported").as_bool()) {
+        // Counts 1, 2, 3, 1, ... by like number; the node may refuse some over its per-session
+        // like rate, so the sum is of the accepted ones.
+        EXPECT_GT(r.at("likes_accepted").as_int64(), 0);
+        EXPECT_EQ(r.at("likes_expected").as_int64(),
+                  r.at("likes_base").as_int64() + r.at("like_count_accepted").as_int64());
+        EXPECT_EQ(r.at("viewers_with_likes").as_int64(), 12);
+        EXPECT_EQ(r.at("viewers_at_expected"), r.at("viewers_with_likes"));
+        EXPECT_EQ(r.at("likes_regressions").as_int64(), 0);
+    } else {
+        EXPECT_NE(live.out.find("\nlikes: not supported by server"), std::string::npos) << live.out;
+    }
     EXPECT_EQ(keys_of(r).front(), "scenario");
     EXPECT_EQ(keys_of(r).back(), "client_peak_rss_kib");
 }
