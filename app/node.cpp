@@ -42,11 +42,11 @@
 #include "router/like_totals.hpp"
 #include "router/local_routing.hpp"
 #include "router/memory_moderation_store.hpp"
+#include "router/redis_like_totals.hpp"
 #include "router/redis_moderation_store.hpp"
 #include "router/redis_room_state_store.hpp"
-#include "router/room_moderation.hpp"
-#include "router/redis_like_totals.hpp"
 #include "router/room_likes.hpp"
+#include "router/room_moderation.hpp"
 #include "router/room_online.hpp"
 #include "router/room_state_cache.hpp"
 #include "server/server.hpp"
@@ -210,6 +210,11 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
         *p_->routing, *p_->like_totals, hub,
         [ids = &p_->gateway->msg_ids()] { return ids->next(); });
     p_->gateway->attach_likes(*p_->room_likes);
+    // The likes total lives in the room's state too (issue 14 item 5), so a late joiner's
+    // room.enter has it; one state write per room per likes interval, on the home only.
+    p_->room_likes->on_total([state = p_->room_state.get()](std::uint64_t room, std::uint64_t n) {
+        state->set_async(room, "likes", std::to_string(n));
+    });
     if (p_->cluster) {
         p_->cluster->on_room_likes(
             [likes = p_->room_likes.get()](std::uint64_t room, std::uint64_t n) {

@@ -93,8 +93,8 @@ void RoomLikes::finish(Sums sums) {
 }
 
 void RoomLikes::publish(std::uint64_t room, std::uint64_t total, std::uint64_t delta) {
-    // Class low (issue 14 item 4): the first shed under a viewer's budget. The message class
-    // goes on this RoomMessage once RoomMessage carries one (w14-budget).
+    // Class low by its type (server/msg_class.hpp). Unsequenced, like room.online, so outside
+    // the viewer budget: one message per room per interval, never worth shedding.
     routing_.publish_room_unsequenced({.room = room,
                                        .msg_id = next_msg_id_(),
                                        .type = "room.likes",
@@ -103,6 +103,7 @@ void RoomLikes::publish(std::uint64_t room, std::uint64_t total, std::uint64_t d
                                        .sent_at_ms = codec::wall_ms()});
     stats_.merged.fetch_add(delta, std::memory_order_relaxed);
     stats_.pushes.fetch_add(1, std::memory_order_relaxed);
+    if (on_total_) on_total_(room, total);
 }
 
 void write_metrics(codec::PromText& m, const RoomLikesStats& s) {

@@ -90,6 +90,12 @@ public:
     // Once per room.likes_interval_ms, from one thread (app/'s timer). Never blocks.
     void flush();
 
+    // On the home, after each room.likes: the room's new total (app/ keeps it in the room's
+    // state, key "likes", so room.enter carries it). Set before the node starts; must not block.
+    void on_total(std::function<void(std::uint64_t room, std::uint64_t total)> f) {
+        on_total_ = std::move(f);
+    }
+
     const RoomLikesStats& stats() const noexcept { return stats_; }
 
 private:
@@ -103,6 +109,7 @@ private:
     LikeTotals& totals_;
     server::Hub& hub_;
     std::function<std::uint64_t()> next_msg_id_;
+    std::function<void(std::uint64_t, std::uint64_t)> on_total_;
     // One per loop, touched only on that loop's thread (unique_ptr: no false sharing).
     std::vector<std::unique_ptr<Sums>> per_loop_;
     std::mutex pending_mu_;

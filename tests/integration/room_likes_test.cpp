@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "cluster_fixture.hpp"
+#include "eventually.hpp"
 #include "livepush.pb.h"
 
 namespace {
@@ -60,6 +61,17 @@ json::object enter(Connection& c, std::uint64_t room) {
     EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no BIZ_RESULT");
     if (!r || r->code() != 0) return {};
     return json::parse(r->data()).as_object();
+}
+
+// The likes total as the room's state carries it (key "likes"), from a room.enter; 0 without.
+std::uint64_t state_likes(Connection& c, std::uint64_t room) {
+    json::object out = enter(c, room);
+    const json::value* st = out.if_contains("state");
+    const json::value* likes =
+        st && st->is_object() ? st->as_object().if_contains("likes") : nullptr;
+    if (!likes || !likes->is_object()) return 0;
+    const json::value* v = likes->as_object().if_contains("value");
+    return v && v->is_number() ? v->to_number<std::uint64_t>() : 0;
 }
 
 // Sends `n` room.like of `count` back to back, then reads their results; returns how many
@@ -172,6 +184,9 @@ TEST(RoomLikes, LikesFromManyClientsReachEveryMemberAsOneRunningTotal) {
     // A late joiner sees the total at once.
     auto late = logged_in(node.tcp_port(), 199);
     EXPECT_EQ(enter(*late, room).at("likes_total").to_number<std::uint64_t>(), sum);
+    // The total lives in the room's state as well (key "likes"), written after each room.likes.
+    EXPECT_TRUE(lp::testing::eventually([&] { return state_likes(*late, room) == sum; }))
+        << "state.likes is " << state_likes(*late, room);
 }
 
 TEST(RoomLikes, OnePushPerIntervalWhileLikesArriveAndNoneAfter) {
@@ -371,6 +386,8 @@ TEST_F(ClusterRoomLikes, LikesFromThreeNodesMergeIntoOneRunningTotal) {
     // A late joiner on n1 gets the total from the home in room.enter.
     auto late = login(0, 499);
     EXPECT_EQ(enter(*late, room).at("likes_total").to_number<std::uint64_t>(), sum);
+    EXPECT_TRUE(lp::testing::eventually([&] { return state_likes(*late, room) == sum; }))
+        << "state.likes on n1 is " << state_likes(*late, room);
     EXPECT_TRUE(no_likes_push(*members[0], std::chrono::milliseconds(3 * kInterval)))
         << "no room.likes once likes stopped";
 }
