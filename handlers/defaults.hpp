@@ -22,8 +22,8 @@ inline constexpr std::uint32_t kDefaultImMaxPayloadBytes = 4096;  // im.send pay
 // Audience room.chat per room per node per second (burst of the same size); over it:
 // ROOM_RATE_LIMITED (3015).
 inline constexpr std::uint32_t kDefaultRoomChatRatePerS = 100;  // 0 = unlimited
-inline constexpr std::uint32_t kDefaultLikeMaxCount = 100;        // room.like count per request
-inline constexpr std::uint32_t kDefaultLikeRatePerS = 10;         // room.like requests per session
+inline constexpr std::uint32_t kDefaultLikeMaxCount = 100;      // room.like count per request
+inline constexpr std::uint32_t kDefaultLikeRatePerS = 10;       // room.like requests per session
 inline constexpr std::uint32_t kDefaultGuestMaxSessions =
     100000;  // guests on one node; 0 = unlimited
 
