@@ -248,7 +248,9 @@ TEST(LivepushLoad, LiveRoomCountsClassesGiftsOwnChatsAndLikes) {
     EXPECT_EQ(r.at("senders").as_int64(), 4);
     EXPECT_EQ(r.at("gifts_accepted").as_int64(), 10);
     EXPECT_EQ(r.at("gifts_lost").as_int64(), 0);
-    EXPECT_EQ(r.at("high_min").as_int64(), 10);  // under any budget: high is never shed
+    // Under any budget high is never shed: every gift, plus the room.state pushes of the likes
+    // total (high too; the total lives in the room's state).
+    EXPECT_GE(r.at("high_min").as_int64(), 10);
     EXPECT_EQ(r.at("chat_sent").as_int64(), 20);
     EXPECT_EQ(r.at("own_seen"), r.at("chat_accepted"));
     EXPECT_EQ(r.at("own_missing").as_int64(), 0);
