@@ -13,6 +13,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cctype>
@@ -67,8 +68,10 @@ struct ConfigKey {
     FieldRef field;
     ValueCheck check;
     std::string_view help;
-    Bounds bounds = {};  // numbers only; checked for every source (file, environment, flags)
+    Bounds bounds = {};   // numbers only; checked for every source (file, environment, flags)
+    bool secret = false;  // key material: redacted by `config --print` (kSecret)
 };
+constexpr bool kSecret = true;
 
 using C = Config;
 // clang-format off
@@ -187,7 +190,7 @@ constexpr ConfigKey kSchema[] = {
     {"api.listen", "--api-listen", &field_of<&C::api, &C::Api::listen>, ValueCheck::ListenAddress,
      "internal HTTP push API listen address; empty = no API"},
     {"api.key", "--api-key", &field_of<&C::api, &C::Api::key>, ValueCheck::None,
-     "bearer key for the HTTP API; empty = no auth, allowed only on a loopback address"},
+     "bearer key for the HTTP API; empty = no auth, allowed only on a loopback address", {}, kSecret},
     {"api.max_body_bytes", "--api-max-body-bytes", &field_of<&C::api, &C::Api::max_body_bytes>,
      ValueCheck::None, "largest API request body; larger is answered 413"},
     {"api.max_requests_per_s", "--api-max-requests-per-s",
@@ -204,11 +207,11 @@ constexpr ConfigKey kSchema[] = {
     {"api.threads", "--api-threads", &field_of<&C::api, &C::Api::threads>, ValueCheck::None,
      "threads serving the HTTP API; 0 = 4 with Redis (qos1 pushes wait for it), 1 embedded"},
     {"auth.jwt_secret", "--jwt-secret", &field_of<&C::auth, &C::Auth::jwt_secret>,
-     ValueCheck::None, "HS256 secret client tokens are signed with, at least 32 bytes; this or auth.jwt_public_key is required unless --dev"},
+     ValueCheck::None, "HS256 secret client tokens are signed with, at least 32 bytes; this or auth.jwt_public_key is required unless --dev", {}, kSecret},
     {"auth.jwt_public_key", "--jwt-public-key", &field_of<&C::auth, &C::Auth::jwt_public_key>,
      ValueCheck::None, "PEM file of public keys (RSA >= 2048 bits: RS256, P-256: ES256) tokens may be signed with; with it, HS256 only if auth.jwt_secret is set too"},
     {"auth.jwt_secret_previous", "--jwt-secret-previous", &field_of<&C::auth, &C::Auth::jwt_secret_previous>,
-     ValueCheck::None, "key rotation: the previous HS256 secret, still accepted until auth.jwt_previous_until"},
+     ValueCheck::None, "key rotation: the previous HS256 secret, still accepted until auth.jwt_previous_until", {}, kSecret},
     {"auth.jwt_public_key_previous", "--jwt-public-key-previous", &field_of<&C::auth, &C::Auth::jwt_public_key_previous>,
      ValueCheck::None, "key rotation: the previous PEM public key file, still accepted until auth.jwt_previous_until"},
     {"auth.jwt_previous_until", "--jwt-previous-until", &field_of<&C::auth, &C::Auth::jwt_previous_until>,
@@ -234,7 +237,7 @@ constexpr ConfigKey kSchema[] = {
     {"cluster.redis_user", "--redis-user", &field_of<&C::cluster, &C::Cluster::redis_user>,
      ValueCheck::None, "Redis ACL user for cluster.redis and cluster.plugin_redis; empty = the default user"},
     {"cluster.redis_password", "--redis-password", &field_of<&C::cluster, &C::Cluster::redis_password>,
-     ValueCheck::None, "Redis password (AUTH on every connect, before anything else); empty = no AUTH"},
+     ValueCheck::None, "Redis password (AUTH on every connect, before anything else); empty = no AUTH", {}, kSecret},
     {"cluster.plugin_redis", "--plugin-redis", &field_of<&C::cluster, &C::Cluster::plugin_redis>,
      ValueCheck::DialAddress, "Redis host:port for plugin stores and delayed jobs; empty = cluster.redis"},
     {"cluster.node_id", "--node-id", &field_of<&C::cluster, &C::Cluster::node_id>,
@@ -255,7 +258,7 @@ constexpr ConfigKey kSchema[] = {
      &field_of<&C::cluster, &C::Cluster::redis_queue_max_bytes>, ValueCheck::None,
      "bytes of commands waiting for Redis at most; beyond, a command fails at once; 0 = unbounded"},
     {"cluster.secret", "--cluster-secret", &field_of<&C::cluster, &C::Cluster::secret>, ValueCheck::None,
-     "key node links prove membership with; required with cluster.redis, >= 32 bytes, unlike jwt_secret and api.key"},
+     "key node links prove membership with; required with cluster.redis, >= 32 bytes, unlike jwt_secret and api.key", {}, kSecret},
     {"cluster.link_hello_timeout_ms", "--link-hello-timeout-ms",
      &field_of<&C::cluster, &C::Cluster::link_hello_timeout_ms>, ValueCheck::None,
      "a node link not through its handshake this long after connect is closed"},
@@ -282,7 +285,7 @@ constexpr ConfigKey kSchema[] = {
     {"kafka.fetch_wait_max_ms", "--kafka-fetch-wait-max-ms", &field_of<&C::kafka, &C::Kafka::fetch_wait_max_ms>,
      ValueCheck::None, "the longest a consumer fetch waits at a broker for events (latency of an idle topic's next event)"},
     {"kafka.settings", "--kafka-settings", &field_of<&C::kafka, &C::Kafka::settings>, ValueCheck::None,
-     "extra librdkafka properties for producer and consumer, name=value,... (security.protocol, sasl.*); override ours"},
+     "extra librdkafka properties for producer and consumer, name=value,... (security.protocol, sasl.*); override ours (may hold sasl.password: redacted when printed)", {}, kSecret},
     {"plugins.filter_timeout_ms", "--filter-timeout-ms", &field_of<&C::hooks, &C::Hooks::filter_timeout_ms>,
      ValueCheck::None, "the plugins' filter_chat must judge a room.chat within this; past it plugins.filter_fail_open decides", Bounds{1, 10000}},
     {"plugins.filter_fail_open", "--filter-fail-open", &field_of<&C::hooks, &C::Hooks::filter_fail_open>,
@@ -332,6 +335,54 @@ std::string env_name(std::string_view key) {
         name += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
     return name;
+}
+
+// Edit distance (insert, delete, replace one character), for "did you mean".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// "; did you mean X?" for the nearest of `names` within a third of the name's length (at least
+// 2 edits), or "" when none is near.
+template <typename Names>
+std::string did_you_mean(std::string_view name, const Names& names) {
+    std::string best;
+    std::size_t best_distance = std::max<std::size_t>(2, name.size() / 3) + 1;
+    for (const auto& candidate : names) {
+        const std::size_t d = edit_distance(name, candidate);
+        if (d < best_distance) {
+            best_distance = d;
+            best = std::string(candidate);
+        }
+    }
+    return best.empty() ? std::string() : "; did you mean \"" + best + "\"?";
+}
+
+std::vector<std::string> schema_keys() {
+    std::vector<std::string> out;
+    for (const auto& entry : kSchema) out.emplace_back(entry.key);
+    return out;
+}
+std::vector<std::string> schema_flags() {
+    std::vector<std::string> out{"--config", "--set", "--dev", "--help"};
+    for (const auto& entry : kSchema) out.emplace_back(entry.flag);
+    return out;
+}
+std::vector<std::string> schema_sections() {
+    std::vector<std::string> out{"plugins"};
+    for (const auto& entry : kSchema) out.emplace_back(entry.key.substr(0, entry.key.find('.')));
+    return out;
 }
 
 // plugins.NAME.KEY, where KEY may itself be dotted (nested TOML tables); no empty segment.
@@ -447,6 +498,7 @@ std::string apply_value(Config& config, const ConfigKey& key, std::string_view v
     }
     if (problem.empty()) {
         config.explicitly_set.insert(std::string(key.key));
+        config.sources[std::string(key.key)] = std::string(source);
         return {};
     }
     return std::string(key.key) + ": " + problem + " (from " + std::string(source) + ")";
@@ -468,7 +520,7 @@ std::string apply_override(Config& config, const Override& setting) {
         return {};
     }
     return "unknown key " + in_quotes(setting.key) + " (from " + setting.source +
-           "); plugin keys are plugins.NAME.KEY";
+           "); plugin keys are plugins.NAME.KEY" + did_you_mean(setting.key, schema_keys());
 }
 
 struct CommandLine {
@@ -503,7 +555,10 @@ std::string parse_command_line(int argc, const char* const* argv, CommandLine& o
             out.dev = true;
             continue;
         }
-        if (!takes_value) return "unknown flag " + in_quotes(name) + " (see --help)";
+        if (!takes_value) {
+            return "unknown flag " + in_quotes(name) + " (see --help)" +
+                   did_you_mean(name, schema_flags());
+        }
 
         std::string value;
         if (inline_value) {
@@ -577,56 +632,76 @@ void flatten_plugin_table(const toml::table& table, const std::string& prefix,
     }
 }
 
-std::string apply_file_section(Config& config, std::string_view section, const toml::table& table,
-                               const std::string& path) {
-    for (const auto& [name, node] : table) {
-        const std::string key = std::string(section) + "." + std::string(name.str());
-        const ConfigKey* entry = find_key(key);
-        if (entry == nullptr) return path + ": unknown key " + in_quotes(key);
-        if (std::holds_alternative<StringField>(entry->field)) {
-            const auto* text = node.as_string();
-            if (text == nullptr) return key + ": expected a string (from " + path + ")";
-            if (auto error = apply_value(config, *entry, text->get(), path); !error.empty()) {
-                return error;
-            }
-        } else if (entry->check == ValueCheck::Switch) {
-            const auto* flag = node.as_boolean();
-            if (flag == nullptr) return key + ": expected true or false (from " + path + ")";
-            if (auto error = apply_value(config, *entry, flag->get() ? "true" : "false", path);
-                !error.empty())
-                return error;
-        } else {
-            const auto* integer = node.as_integer();
-            if (integer == nullptr) return key + ": expected an integer (from " + path + ")";
-            const std::string text = std::to_string(integer->get());
-            if (auto error = apply_value(config, *entry, text, path); !error.empty()) return error;
-        }
-    }
-    return {};
+// "path:line" of a node, as toml++ recorded it (the path alone when it has no position).
+std::string where(const std::string& path, const toml::node& node) {
+    const auto line = node.source().begin.line;
+    return line == 0 ? path : path + ":" + std::to_string(line);
 }
 
-std::string apply_file(Config& config, const std::string& path) {
+// Every problem of the file is collected (check-config lists them all; a start prints the first).
+void apply_file_section(Config& config, std::string_view section, const toml::table& table,
+                        const std::string& path, std::vector<std::string>& problems) {
+    for (const auto& [name, node] : table) {
+        const std::string key = std::string(section) + "." + std::string(name.str());
+        const std::string at = where(path, node);
+        const ConfigKey* entry = find_key(key);
+        if (entry == nullptr) {
+            problems.push_back(at + ": unknown key " + in_quotes(key) +
+                               did_you_mean(key, schema_keys()));
+            continue;
+        }
+        std::string error;
+        if (std::holds_alternative<StringField>(entry->field)) {
+            const auto* text = node.as_string();
+            error = text == nullptr ? key + ": expected a string (from " + at + ")"
+                                    : apply_value(config, *entry, text->get(), at);
+        } else if (entry->check == ValueCheck::Switch) {
+            const auto* flag = node.as_boolean();
+            error = flag == nullptr
+                        ? key + ": expected true or false (from " + at + ")"
+                        : apply_value(config, *entry, flag->get() ? "true" : "false", at);
+        } else {
+            const auto* integer = node.as_integer();
+            error = integer == nullptr
+                        ? key + ": expected an integer (from " + at + ")"
+                        : apply_value(config, *entry, std::to_string(integer->get()), at);
+        }
+        if (!error.empty()) problems.push_back(std::move(error));
+    }
+}
+
+void apply_file(Config& config, const std::string& path, std::vector<std::string>& problems) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
-        return "--config " + in_quotes(path) + ": is a directory, not a TOML file";
+        problems.push_back("--config " + in_quotes(path) + ": is a directory, not a TOML file");
+        return;
     }
     std::ifstream file(path, std::ios::binary);
-    if (!file) return "--config " + in_quotes(path) + ": cannot open: " + std::strerror(errno);
+    if (!file) {
+        problems.push_back("--config " + in_quotes(path) +
+                           ": cannot open: " + std::strerror(errno));
+        return;
+    }
     std::string text;
     try {
         text.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     } catch (const std::ios_base::failure& e) {
-        return "--config " + in_quotes(path) + ": cannot read: " + e.what();
+        problems.push_back("--config " + in_quotes(path) + ": cannot read: " + e.what());
+        return;
     }
-    if (file.bad()) return "--config " + in_quotes(path) + ": cannot read";
+    if (file.bad()) {
+        problems.push_back("--config " + in_quotes(path) + ": cannot read");
+        return;
+    }
 
     toml::table root;
     try {
         root = toml::parse(text, path);
     } catch (const toml::parse_error& e) {
-        const auto& where = e.source().begin;
-        return path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
-               std::string(e.description());
+        const auto& at = e.source().begin;
+        problems.push_back(path + ":" + std::to_string(at.line) + ":" + std::to_string(at.column) +
+                           ": " + std::string(e.description()));
+        return;
     }
 
     for (const auto& [name, node] : root) {
@@ -638,52 +713,63 @@ std::string apply_file(Config& config, const std::string& path) {
                 if (plugin.str() == "enabled" || plugin.str() == "load") {
                     // A list of names/paths: an array of strings, or one comma-separated string.
                     std::string text;
+                    bool ok = true;
                     if (const auto* arr = settings.as_array()) {
                         text = "[";
                         for (const auto& item : *arr) {
                             const auto* s = item.as_string();
-                            if (s == nullptr)
-                                return path + ": " + prefix + " must be an array of strings";
+                            if (s == nullptr) {
+                                ok = false;
+                                break;
+                            }
                             text += (text.size() > 1 ? ",\"" : "\"") + s->get() + "\"";
                         }
                         text += "]";
                     } else if (const auto* s = settings.as_string()) {
                         text = s->get();
                     } else {
-                        return path + ": " + prefix + " must be an array of strings";
+                        ok = false;
+                    }
+                    if (!ok) {
+                        problems.push_back(where(path, settings) + ": " + prefix +
+                                           " must be an array of strings");
+                        continue;
                     }
                     config.plugin_settings[prefix] = text;
+                    config.sources[prefix] = where(path, settings);
                     continue;
                 }
                 if (find_key(prefix) != nullptr) {  // the host's own keys (filter_timeout_ms)
                     toml::table one;
                     one.insert(plugin.str(), settings);
-                    if (auto error = apply_file_section(config, "plugins", one, path);
-                        !error.empty())
-                        return error;
+                    apply_file_section(config, "plugins", one, path, problems);
                     continue;
                 }
                 const auto* plugin_table = settings.as_table();
                 if (plugin_table == nullptr) {
-                    return path + ": " + prefix + " must be a table ([" + prefix + "])";
+                    problems.push_back(where(path, settings) + ": " + prefix +
+                                       " must be a table ([" + prefix + "])" +
+                                       did_you_mean(prefix, schema_keys()));
+                    continue;
                 }
                 flatten_plugin_table(*plugin_table, prefix, config.plugin_settings);
             }
         } else if (table != nullptr && is_section(section)) {
-            if (auto error = apply_file_section(config, section, *table, path); !error.empty()) {
-                return error;
-            }
+            apply_file_section(config, section, *table, path, problems);
         } else if (table != nullptr) {
-            return path + ": unknown section [" + section + "]";
+            problems.push_back(where(path, node) + ": unknown section [" + section + "]" +
+                               did_you_mean(section, schema_sections()));
         } else {
-            return path + ": unknown key " + in_quotes(section) + " (keys belong in a [section])";
+            problems.push_back(where(path, node) + ": unknown key " + in_quotes(section) +
+                               " (keys belong in a [section])" +
+                               did_you_mean(section, schema_keys()));
         }
     }
-    return {};
 }
 
-std::string apply_environment(Config& config, const char* const* envp) {
-    if (envp == nullptr) return {};
+void apply_environment(Config& config, const char* const* envp, std::vector<std::string>& problems,
+                       std::vector<std::string>& warnings) {
+    if (envp == nullptr) return;
     for (const auto& key : kSchema) {
         const std::string name = env_name(key.key);
         for (const char* const* entry = envp; *entry != nullptr; ++entry) {
@@ -692,12 +778,23 @@ std::string apply_environment(Config& config, const char* const* envp) {
                 assignment[name.size()] == '=') {
                 // First match, as getenv() would pick.
                 auto error = apply_value(config, key, assignment.substr(name.size() + 1), name);
-                if (!error.empty()) return error;
+                if (!error.empty()) problems.push_back(std::move(error));
                 break;
             }
         }
     }
-    return {};
+    // A LIVEPUSH_ variable that names no key is ignored by a start (tests and plugins use the
+    // prefix too), but is most likely a typo: a warning, not a problem.
+    std::vector<std::string> names;
+    for (const auto& key : kSchema) names.push_back(env_name(key.key));
+    for (const char* const* entry = envp; *entry != nullptr; ++entry) {
+        const std::string_view assignment = *entry;
+        const std::string_view name = assignment.substr(0, assignment.find('='));
+        if (!name.starts_with("LIVEPUSH_")) continue;
+        if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+        const std::string near = did_you_mean(name, names);
+        if (!near.empty()) warnings.push_back(std::string(name) + ": names no key" + near);
+    }
 }
 
 // The accessors hand out mutable references (they are the setters too), hence Config&.
@@ -784,6 +881,50 @@ std::string help_text() {
 
 }  // namespace
 
+std::vector<ConfigKeyInfo> config_schema() {
+    std::vector<ConfigKeyInfo> out;
+    for (const auto& key : kSchema) {
+        ConfigKeyInfo info;
+        info.key = key.key;
+        info.flag = key.flag;
+        info.env = env_name(key.key);
+        info.help = key.help;
+        info.limits = bounds_text(key);
+        info.kind = std::holds_alternative<StringField>(key.field) ? ConfigKeyInfo::Kind::Text
+                    : key.check == ValueCheck::Switch              ? ConfigKeyInfo::Kind::Switch
+                                                                   : ConfigKeyInfo::Kind::Number;
+        info.secret = key.secret;
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+std::string config_value_toml(const Config& config, std::string_view name) {
+    const ConfigKey* key = find_key(name);
+    if (key == nullptr) return {};
+    // The accessors are also the setters, hence non-const; nothing is written here.
+    auto& readable = const_cast<Config&>(config);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    if (const auto* text = std::get_if<StringField>(&key->field)) {
+        std::string out = "\"";
+        for (const char c : (*text)(readable)) {
+            const auto u = static_cast<unsigned char>(c);
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += c;
+            } else if (u < 0x20 || u == 0x7f) {
+                static constexpr char kHex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += kHex[u >> 4];
+                out += kHex[u & 0xf];
+            } else {
+                out += c;
+            }
+        }
+        return out + "\"";
+    }
+    return value_text(readable, *key);
+}
+
 std::string apply_dev_listen_policy(Config& config) {
     if (!config.dev) return {};
     struct Listener {
@@ -824,18 +965,17 @@ ConfigResult load_config(int argc, const char* const* argv, const char* const* e
         return result;
     }
 
+    // Every source is applied and every problem collected; a start prints the first.
     Config& config = result.config;
     config.dev = command_line.dev;
-    if (command_line.config_path) {
-        result.error = apply_file(config, *command_line.config_path);
-        if (!result.error.empty()) return result;
-    }
-    result.error = apply_environment(config, envp);
-    if (!result.error.empty()) return result;
+    if (command_line.config_path) apply_file(config, *command_line.config_path, result.problems);
+    apply_environment(config, envp, result.problems, result.warnings);
     for (const auto& setting : command_line.overrides) {
-        result.error = apply_override(config, setting);
-        if (!result.error.empty()) return result;
+        if (auto error = apply_override(config, setting); !error.empty()) {
+            result.problems.push_back(std::move(error));
+        }
     }
+    if (!result.problems.empty()) result.error = result.problems.front();
     return result;
 }
 
