@@ -86,8 +86,10 @@ bool has(const std::string& text, const std::string& part) {
 
 TEST(ConfigTools, BadFileValueNamesKeyAndFileLine) {
     TempDir dir;
-    const std::string file = dir.write("bad.toml", "[server]\nloops = 2\nheartbeat_interval_ms = 0\n");
-    const Outcome run = livepushd({"check-config", "--config", file}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    const std::string file =
+        dir.write("bad.toml", "[server]\nloops = 2\nheartbeat_interval_ms = 0\n");
+    const Outcome run =
+        livepushd({"check-config", "--config", file}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(run.rc, 1) << run.err;
     EXPECT_TRUE(has(run.err, "server.heartbeat_interval_ms: \"0\" is below the minimum 1 (from " +
                                  file + ":3)"))
@@ -98,35 +100,40 @@ TEST(ConfigTools, BadFileValueNamesKeyAndFileLine) {
 TEST(ConfigTools, WrongTypeInFileNamesKeyAndLine) {
     TempDir dir;
     const std::string file = dir.write("bad.toml", "[room]\n\nhistory_max = \"many\"\n");
-    const Outcome run = livepushd({"check-config", "--config", file}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    const Outcome run =
+        livepushd({"check-config", "--config", file}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(run.rc, 1);
-    EXPECT_TRUE(has(run.err, "room.history_max: expected an integer (from " + file + ":3)")) << run.err;
+    EXPECT_TRUE(has(run.err, "room.history_max: expected an integer (from " + file + ":3)"))
+        << run.err;
 }
 
 TEST(ConfigTools, BadEnvironmentVariableIsNamed) {
-    const Outcome run = livepushd({"check-config"}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret,
-                                                 "LIVEPUSH_ROOM_COALESCE_MAX=0"});
+    const Outcome run = livepushd(
+        {"check-config"}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret, "LIVEPUSH_ROOM_COALESCE_MAX=0"});
     EXPECT_EQ(run.rc, 1);
-    EXPECT_TRUE(has(run.err, "room.coalesce_max: \"0\" is below the minimum 1 (from "
-                             "LIVEPUSH_ROOM_COALESCE_MAX)"))
+    EXPECT_TRUE(has(run.err,
+                    "room.coalesce_max: \"0\" is below the minimum 1 (from "
+                    "LIVEPUSH_ROOM_COALESCE_MAX)"))
         << run.err;
 }
 
 TEST(ConfigTools, BadFlagValueIsNamed) {
     const Outcome run = livepushd({"check-config", "--delivery-window", "lots"},
-                              {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+                                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(run.rc, 1);
-    EXPECT_TRUE(has(run.err, "delivery.window: \"lots\" is not an unsigned integer (from "
-                             "--delivery-window)"))
+    EXPECT_TRUE(has(run.err,
+                    "delivery.window: \"lots\" is not an unsigned integer (from "
+                    "--delivery-window)"))
         << run.err;
 }
 
 TEST(ConfigTools, UnknownKeysGetASuggestion) {
     TempDir dir;
-    const std::string file = dir.write("typo.toml", "[server]\ntcp_lisen = \"127.0.0.1:7000\"\n"
-                                                    "[clustr]\nredis = \"127.0.0.1:6379\"\n");
+    const std::string file = dir.write("typo.toml",
+                                       "[server]\ntcp_lisen = \"127.0.0.1:7000\"\n"
+                                       "[clustr]\nredis = \"127.0.0.1:6379\"\n");
     const Outcome run = livepushd({"check-config", "--config", file, "--set", "room.histroy_max=5"},
-                              {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+                                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(run.rc, 1);
     EXPECT_TRUE(has(run.err, file + ":2: unknown key \"server.tcp_lisen\"; did you mean "
                                     "\"server.tcp_listen\"?"))
@@ -137,19 +144,21 @@ TEST(ConfigTools, UnknownKeysGetASuggestion) {
     EXPECT_TRUE(has(run.err, "3 problems")) << run.err;
 
     // A misspelt variable is ignored by a start, so it is a warning, not a problem.
-    const Outcome env = livepushd({"check-config"}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret,
-                                                 "LIVEPUSH_SERVER_LOOPZ=2"});
+    const Outcome env = livepushd(
+        {"check-config"}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret, "LIVEPUSH_SERVER_LOOPZ=2"});
     EXPECT_EQ(env.rc, 0) << env.err;
-    EXPECT_TRUE(has(env.err, "LIVEPUSH_SERVER_LOOPZ: names no key; did you mean "
-                             "\"LIVEPUSH_SERVER_LOOPS\"?"))
+    EXPECT_TRUE(has(env.err,
+                    "LIVEPUSH_SERVER_LOOPZ: names no key; did you mean "
+                    "\"LIVEPUSH_SERVER_LOOPS\"?"))
         << env.err;
 }
 
 TEST(ConfigTools, EveryProblemOfEverySourceIsListed) {
     TempDir dir;
     const std::string file = dir.write("bad.toml", "[api]\nidle_timeout_ms = 0\n");
-    const Outcome run = livepushd({"check-config", "--config", file, "--im-workers", "0"},
-                              {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret, "LIVEPUSH_LOG_LEVEL=loud"});
+    const Outcome run =
+        livepushd({"check-config", "--config", file, "--im-workers", "0"},
+                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret, "LIVEPUSH_LOG_LEVEL=loud"});
     EXPECT_EQ(run.rc, 1);
     EXPECT_TRUE(has(run.err, "api.idle_timeout_ms")) << run.err;
     EXPECT_TRUE(has(run.err, "(from LIVEPUSH_LOG_LEVEL)")) << run.err;
@@ -159,20 +168,22 @@ TEST(ConfigTools, EveryProblemOfEverySourceIsListed) {
 
 // The rules a start applies between keys (issue 11: cluster.secret) with the key's source.
 TEST(ConfigTools, RulesBetweenKeysNameTheKeyAndSource) {
-    const Outcome short_secret = livepushd(
-        {"check-config", "--redis", "127.0.0.1:6379", "--cluster-secret", "short"},
-        {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    const Outcome short_secret =
+        livepushd({"check-config", "--redis", "127.0.0.1:6379", "--cluster-secret", "short"},
+                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(short_secret.rc, 1);
-    EXPECT_TRUE(has(short_secret.err, "cluster.secret is 5 bytes: it must be at least 32 "
-                                      "[cluster.secret from --cluster-secret]"))
+    EXPECT_TRUE(has(short_secret.err,
+                    "cluster.secret is 5 bytes: it must be at least 32 "
+                    "[cluster.secret from --cluster-secret]"))
         << short_secret.err;
-    const Outcome same = livepushd({"check-config", "--redis", "127.0.0.1:6379"},
-                               {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret,
-                                "LIVEPUSH_CLUSTER_SECRET=" + kSecret});
+    const Outcome same =
+        livepushd({"check-config", "--redis", "127.0.0.1:6379"},
+                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret, "LIVEPUSH_CLUSTER_SECRET=" + kSecret});
     EXPECT_EQ(same.rc, 1);
     EXPECT_TRUE(has(same.err, "cluster.secret must differ from auth.jwt_secret")) << same.err;
-    EXPECT_TRUE(has(same.err, "[auth.jwt_secret from LIVEPUSH_AUTH_JWT_SECRET] [cluster.secret "
-                              "from LIVEPUSH_CLUSTER_SECRET]"))
+    EXPECT_TRUE(has(same.err,
+                    "[auth.jwt_secret from LIVEPUSH_AUTH_JWT_SECRET] [cluster.secret "
+                    "from LIVEPUSH_CLUSTER_SECRET]"))
         << same.err;
     const Outcome none = livepushd({"check-config"});
     EXPECT_EQ(none.rc, 1);
@@ -193,11 +204,12 @@ TEST(ConfigTools, OkOpensNoSocketAndContactsNoRedis) {
     ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
     const std::string busy = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
     const Outcome run = livepushd({"check-config", "--tcp-listen", busy, "--redis", "127.0.0.1:1",
-                               "--cluster-secret", "cluster-secret-0123456789-0123456789"},
-                              {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+                                   "--cluster-secret", "cluster-secret-0123456789-0123456789"},
+                                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     ::close(fd);
     EXPECT_EQ(run.rc, 0) << run.err;
-    EXPECT_TRUE(has(run.out, "livepushd check-config: OK: cluster via Redis 127.0.0.1:1")) << run.out;
+    EXPECT_TRUE(has(run.out, "livepushd check-config: OK: cluster via Redis 127.0.0.1:1"))
+        << run.out;
     EXPECT_EQ(run.out.find('\n'), run.out.size() - 1) << "one line: " << run.out;
 }
 
@@ -210,19 +222,22 @@ TEST(ConfigTools, UsageErrorsExitTwo) {
 
 TEST(ConfigTools, PrintRedactsEverySecretAndShowsSources) {
     TempDir dir;
-    const std::string file = dir.write(
-        "node.toml", "[server]\nloops = 3\n[api]\nkey = \"api-key-secret-value-0001\"\n"
-                     "[cluster]\nredis_password = \"redis-password-value-0002\"\n");
-    const std::vector<std::string> secrets = {
-        kSecret, "api-key-secret-value-0001", "redis-password-value-0002",
-        "cluster-secret-value-0003-0123456789abcdef", "previous-jwt-secret-0004-0123456789abcdef",
-        "sasl-password-value-0005"};
-    const Outcome run = livepushd(
-        {"config", "--print", "--config", file, "--redis", "127.0.0.1:6379", "--cluster-secret",
-         secrets[3], "--set", "auth.jwt_secret_previous=" + secrets[4], "--jwt-previous-until",
-         "4000000000", "--kafka-settings", "sasl.password=" + secrets[5], "--room-history-max",
-         "7"},
-        {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    const std::string file =
+        dir.write("node.toml",
+                  "[server]\nloops = 3\n[api]\nkey = \"api-key-secret-value-0001\"\n"
+                  "[cluster]\nredis_password = \"redis-password-value-0002\"\n");
+    const std::vector<std::string> secrets = {kSecret,
+                                              "api-key-secret-value-0001",
+                                              "redis-password-value-0002",
+                                              "cluster-secret-value-0003-0123456789abcdef",
+                                              "previous-jwt-secret-0004-0123456789abcdef",
+                                              "sasl-password-value-0005"};
+    const Outcome run =
+        livepushd({"config", "--print", "--config", file, "--redis", "127.0.0.1:6379",
+                   "--cluster-secret", secrets[3], "--set",
+                   "auth.jwt_secret_previous=" + secrets[4], "--jwt-previous-until", "4000000000",
+                   "--kafka-settings", "sasl.password=" + secrets[5], "--room-history-max", "7"},
+                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(run.rc, 0) << run.err;
     for (const auto& secret : secrets) {
         EXPECT_FALSE(has(run.out + run.err, secret)) << "printed: " << secret;
@@ -243,7 +258,9 @@ TEST(ConfigTools, PrintRedactsEverySecretAndShowsSources) {
     EXPECT_TRUE(has(run.out, "\njwt_secret_previous = ") && has(run.out, "\nredis_user = \"\"\n"));
 }
 
-std::string example_path() { return std::string(LIVEPUSH_SOURCE_DIR) + "/etc/livepush/livepushd.toml"; }
+std::string example_path() {
+    return std::string(LIVEPUSH_SOURCE_DIR) + "/etc/livepush/livepushd.toml";
+}
 
 TEST(ConfigTools, CommittedExampleIsTheGeneratedOne) {
     const Outcome run = livepushd({"config", "--example"});
@@ -269,19 +286,20 @@ TEST(ConfigTools, ExampleHasEveryKeyAndPassesCheckConfigCommentedAndUncommented)
 
     TempDir dir;
     const Outcome commented = livepushd({"check-config", "--config", example_path()},
-                                    {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+                                        {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(commented.rc, 0) << commented.err;
     // Uncommented, every default shown is a valid value of its key (type and bounds).
     const std::string all = dir.write("all.toml", std::regex_replace(example, setting, "$1"));
-    const Outcome uncommented = livepushd({"check-config", "--config", all},
-                                      {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    const Outcome uncommented =
+        livepushd({"check-config", "--config", all}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(uncommented.rc, 0) << uncommented.err;
     EXPECT_TRUE(has(uncommented.out, ", " + std::to_string(keys) + " keys set")) << uncommented.out;
     // ...and what --print shows for it is the defaults, each from its line of the file.
-    const Outcome printed = livepushd({"config", "--print", "--config", all},
-                                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    const Outcome printed =
+        livepushd({"config", "--print", "--config", all}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
     EXPECT_EQ(printed.rc, 0) << printed.err;
-    EXPECT_TRUE(has(printed.out, "tcp_listen = \"0.0.0.0:7000\"  # from " + all + ":")) << printed.out;
+    EXPECT_TRUE(has(printed.out, "tcp_listen = \"0.0.0.0:7000\"  # from " + all + ":"))
+        << printed.out;
 }
 
 }  // namespace
