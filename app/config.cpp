@@ -19,6 +19,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -670,6 +671,9 @@ void apply_file_section(Config& config, std::string_view section, const toml::ta
     }
 }
 
+void apply_file_root(Config& config, const toml::table& root, const std::string& path,
+                     std::vector<std::string>& problems);
+
 void apply_file(Config& config, const std::string& path, std::vector<std::string>& problems) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
@@ -704,6 +708,22 @@ void apply_file(Config& config, const std::string& path, std::vector<std::string
         return;
     }
 
+    const std::size_t first = problems.size();
+    apply_file_root(config, root, path, problems);
+    // toml++ hands tables out in key order; the operator reads the file in line order.
+    auto line_of = [&path](const std::string& problem) {
+        const std::size_t at = problem.find(path + ":");
+        return at == std::string::npos
+                   ? 0UL
+                   : std::strtoul(problem.c_str() + at + path.size() + 1, nullptr, 10);
+    };
+    std::stable_sort(
+        problems.begin() + static_cast<std::ptrdiff_t>(first), problems.end(),
+        [&](const std::string& a, const std::string& b) { return line_of(a) < line_of(b); });
+}
+
+void apply_file_root(Config& config, const toml::table& root, const std::string& path,
+                     std::vector<std::string>& problems) {
     for (const auto& [name, node] : root) {
         const std::string section(name.str());
         const auto* table = node.as_table();

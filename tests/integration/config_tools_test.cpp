@@ -142,6 +142,7 @@ TEST(ConfigTools, UnknownKeysGetASuggestion) {
         << run.err;
     EXPECT_TRUE(has(run.err, "did you mean \"room.history_max\"?")) << run.err;
     EXPECT_TRUE(has(run.err, "3 problems")) << run.err;
+    EXPECT_LT(run.err.find(file + ":2:"), run.err.find(file + ":3:")) << "in line order";
 
     // A misspelt variable is ignored by a start, so it is a warning, not a problem.
     const Outcome env = livepushd(
