@@ -539,8 +539,8 @@ std::string parse_command_line(int argc, const char* const* argv, CommandLine& o
             return {};
         }
         if (!arg.starts_with("--") || arg.size() == 2) {
-            if (arg.starts_with("-")) return "unknown flag " + in_quotes(arg) + " (see --help)";
-            return "unexpected argument " + in_quotes(arg) + " (see --help)";
+            if (arg.starts_with("-")) return "unknown flag " + in_quotes(arg);
+            return "unexpected argument " + in_quotes(arg);
         }
         const std::size_t eq = arg.find('=');
         const std::string_view name = arg.substr(0, eq);
@@ -557,8 +557,7 @@ std::string parse_command_line(int argc, const char* const* argv, CommandLine& o
             continue;
         }
         if (!takes_value) {
-            return "unknown flag " + in_quotes(name) + " (see --help)" +
-                   did_you_mean(name, schema_flags());
+            return "unknown flag " + in_quotes(name) + did_you_mean(name, schema_flags());
         }
 
         std::string value;

@@ -284,7 +284,7 @@ int check_config(int argc, char** argv) {
         return 0;
     }
     if (!loaded.error.empty() && loaded.problems.empty()) {  // the command line itself
-        std::fprintf(stderr, "livepushd check-config: %s\n", loaded.error.c_str());
+        std::fprintf(stderr, "livepushd check-config: %s (see --help)\n", loaded.error.c_str());
         return 2;
     }
     for (const auto& w : loaded.warnings)
@@ -322,7 +322,7 @@ int config_command(int argc, char** argv) {
     }
     auto loaded = lp::app::load_config(argc - 1, argv + 1, environ);
     if (!loaded.error.empty() && loaded.problems.empty()) {
-        std::fprintf(stderr, "livepushd config: %s\n", loaded.error.c_str());
+        std::fprintf(stderr, "livepushd config: %s (see --help)\n", loaded.error.c_str());
         return 2;
     }
     auto& c = loaded.config;

@@ -216,6 +216,11 @@ TEST(ConfigTools, OkOpensNoSocketAndContactsNoRedis) {
 
 TEST(ConfigTools, UsageErrorsExitTwo) {
     EXPECT_EQ(livepushd({"check-config", "--no-such-flag"}).rc, 2);
+    const Outcome typo = livepushd({"check-config", "--tcp-listn", "127.0.0.1:7000"});
+    EXPECT_EQ(typo.rc, 2);
+    EXPECT_EQ(typo.err,
+              "livepushd check-config: unknown flag \"--tcp-listn\"; did you mean "
+              "\"--tcp-listen\"? (see --help)\n");
     EXPECT_EQ(livepushd({"check-config", "--delivery-window"}).rc, 2);  // value missing
     EXPECT_EQ(livepushd({"config"}).rc, 2);
     EXPECT_EQ(livepushd({"config", "--example", "extra"}).rc, 2);
