@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -259,6 +260,27 @@ std::vector<std::string> check_loaded(const lp::app::ConfigResult& loaded, lp::a
         problems.push_back(err + sources_named(err, c));
         return problems;
     }
+    // The files a start reads (the JWT key files were read by finish_config): readable now, so
+    // that a path mistake is not found by the first start. Their contents are the node's to judge.
+    const std::pair<const char*, const std::string*> files[] = {
+        {"tls.cert", &c.tls.cert},
+        {"tls.key", &c.tls.key},
+        {"cluster.link_tls_cert", &c.cluster.link_tls_cert},
+        {"cluster.link_tls_key", &c.cluster.link_tls_key},
+        {"cluster.link_tls_ca", &c.cluster.link_tls_ca}};
+    for (const auto& [key, path] : files) {
+        if (path->empty()) continue;
+        std::ifstream file(*path);
+        if (file.good()) continue;
+        const auto source = c.sources.find(key);
+        problems.push_back(std::string(key) + ": cannot read " + *path + ": " +
+                           std::strerror(errno) + " (from " +
+                           (source == c.sources.end() ? std::string("?") : source->second) + ")");
+    }
+    // As server/server.cpp refuses at start.
+    if (c.tls.cert.empty() != c.tls.key.empty())
+        problems.push_back("tls.cert and tls.key go together: set both or neither" +
+                           sources_named("tls.cert tls.key", c));
     try {
         (void)lp::app::server_options(c);
         (void)lp::app::gateway_options(c);

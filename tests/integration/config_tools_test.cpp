@@ -191,6 +191,28 @@ TEST(ConfigTools, RulesBetweenKeysNameTheKeyAndSource) {
     EXPECT_TRUE(has(none.err, "auth.jwt_secret")) << none.err;
 }
 
+TEST(ConfigTools, FilesAStartReadsMustBeReadable) {
+    const Outcome run =
+        livepushd({"check-config", "--tls-cert", "/nonexistent/cert.pem"},
+                  {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret, "LIVEPUSH_TLS_KEY=/nonexistent/key.pem"});
+    EXPECT_EQ(run.rc, 1);
+    EXPECT_TRUE(has(run.err,
+                    "tls.cert: cannot read /nonexistent/cert.pem: No such file or "
+                    "directory (from --tls-cert)"))
+        << run.err;
+    EXPECT_TRUE(has(run.err,
+                    "tls.key: cannot read /nonexistent/key.pem: No such file or "
+                    "directory (from LIVEPUSH_TLS_KEY)"))
+        << run.err;
+    const Outcome alone = livepushd({"check-config", "--tls-cert", LIVEPUSHD_PATH},
+                                    {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    EXPECT_EQ(alone.rc, 1);
+    EXPECT_TRUE(has(alone.err,
+                    "tls.cert and tls.key go together: set both or neither [tls.cert "
+                    "from --tls-cert]"))
+        << alone.err;
+}
+
 // A start would bind the port and dial Redis; check-config does neither, so a port in use and a
 // Redis nobody listens on are fine.
 TEST(ConfigTools, OkOpensNoSocketAndContactsNoRedis) {
