@@ -283,7 +283,17 @@ TEST(ConfigTools, PrintRedactsEverySecretAndShowsSources) {
     EXPECT_TRUE(has(run.out, "\nheartbeat_interval_ms = 30000\n")) << "a default has no comment";
     EXPECT_TRUE(has(run.out, "node_id = ")) << run.out;
     // An empty secret says nothing and is shown as empty.
-    EXPECT_TRUE(has(run.out, "\njwt_secret_previous = ") && has(run.out, "\nredis_user = \"\"\n"));
+    const Outcome plain = livepushd({"config", "--print"}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    EXPECT_EQ(plain.rc, 0) << plain.err;
+    EXPECT_TRUE(has(plain.out, "\n[api]\nlisten = \"127.0.0.1:8090\"\nkey = \"\"\n")) << plain.out;
+    // A configuration a start would refuse is still printed, with the problems and exit 1.
+    const Outcome refused =
+        livepushd({"config", "--print", "--loops", "x"}, {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    EXPECT_EQ(refused.rc, 1);
+    EXPECT_TRUE(has(refused.err, "server.loops: \"x\" is not an unsigned integer (from --loops)"))
+        << refused.err;
+    EXPECT_TRUE(has(refused.out, "jwt_secret = \"<redacted>\"  # from LIVEPUSH_AUTH_JWT_SECRET"));
+    EXPECT_FALSE(has(refused.out + refused.err, kSecret));
 }
 
 std::string example_path() {
