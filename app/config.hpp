@@ -2,12 +2,12 @@
 // variables (LIVEPUSH_SECTION_KEY), flags (--tcp-listen ...) and --set section.key=value, in that
 // order of precedence (later wins). The key and flag names of design.md section 2 are fixed.
 //
-// Every key lives in one table (the schema in config.cpp) with its flag, its checks (bounds of a
-// number, the form of an address) and help text, so --help, the env names, --set and the checks
-// of every source are all derived from that one place. Its default is the member initializer
-// below, which for a module's option is that module's named constant (its Options struct uses
-// the same one), so each default is written once. Unknown keys under
-// [plugins.*] are kept verbatim for the plugins; other unknown keys are an error.
+// Every key lives in one table (the schema, app/config_schema.hpp) with its flag, its checks
+// (bounds of a number, the form of an address) and help text, so --help, the env names, --set and
+// the checks of every source are all derived from that one place. Its default is the member
+// initializer below, which for a module's option is that module's named constant (its Options
+// struct uses the same one), so each default is written once. Unknown keys under [plugins.*] are
+// kept verbatim for the plugins; other unknown keys are an error.
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,7 @@
 // app/config_tools: `livepushd config --print` and `livepushd config --example`, as text.
 //
-// Both are generated from the schema (app/config.cpp kSchema, through config_schema()), so they
-// list every key there is and cannot drift from what the node reads: a new row shows up in the
+// Both are generated from the schema (app/config_schema.hpp kSchema, through config_schema()), so
+// they list every key there is and cannot drift from what the node reads: a new row shows up in the
 // printed configuration, in the example file (etc/livepush/livepushd.toml, checked against this
 // output by a test) and in --help at once. Secret rows (ConfigKeyInfo::secret) are never printed.
 // check-config lives in main.cpp, next to the start-up policy it must run the same way.

@@ -125,7 +125,8 @@ std::string finish_config(lp::app::Config& c) {
     }
     if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
     if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
-    // Bounds of single values (> 0, ...) are the schema's (app/config.cpp), checked as loaded.
+    // Bounds of single values (> 0, ...) are the schema's (app/config_schema.hpp), checked as
+    // loaded.
     if (auto err = check_cluster_secret(c); !err.empty()) return err;
     return {};
 }
