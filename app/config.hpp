@@ -2,12 +2,12 @@
 // variables (LIVEPUSH_SECTION_KEY), flags (--tcp-listen ...) and --set section.key=value, in that
 // order of precedence (later wins). The key and flag names of design.md section 2 are fixed.
 //
-// Every key lives in one table (the schema in config.cpp) with its flag, its checks (bounds of a
-// number, the form of an address) and help text, so --help, the env names, --set and the checks
-// of every source are all derived from that one place. Its default is the member initializer
-// below, which for a module's option is that module's named constant (its Options struct uses
-// the same one), so each default is written once. Unknown keys under
-// [plugins.*] are kept verbatim for the plugins; other unknown keys are an error.
+// Every key lives in one table (the schema, app/config_schema.hpp) with its flag, its checks
+// (bounds of a number, the form of an address) and help text, so --help, the env names, --set and
+// the checks of every source are all derived from that one place. Its default is the member
+// initializer below, which for a module's option is that module's named constant (its Options
+// struct uses the same one), so each default is written once. Unknown keys under [plugins.*] are
+// kept verbatim for the plugins; other unknown keys are an error.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ack/defaults.hpp"
@@ -210,6 +211,9 @@ struct Config {
     bool dev = false;
     // Schema keys given a value by the file, the environment, a flag or --set (not defaults).
     std::set<std::string> explicitly_set;
+    // Where each of those got its value: "FILE:LINE", an environment variable's name, a flag or
+    // "--set" (the last source that set it). Plugin list keys from the file too.
+    std::map<std::string, std::string> sources;
     // plugins.<name>.<key> = value (as text), for the plugins to read.
     std::map<std::string, std::string> plugin_settings;
 };
@@ -218,12 +222,34 @@ struct ConfigResult {
     Config config;
     bool show_help = false;
     std::string help_text;  // filled when show_help
-    std::string error;      // non-empty: print it and exit 2
+    std::string error;      // non-empty: print it and exit 2 (the first of `problems`, or usage)
+    // Every bad value, unknown key and unreadable file, each naming its key and source (so
+    // check-config can list them all). Empty when `error` is a usage error or there is none.
+    std::vector<std::string> problems;
+    // LIVEPUSH_ variables that name no key but are near one (ignored by a start).
+    std::vector<std::string> warnings;
 };
 
 // Parses argv (without the program name and without a leading sub-command) and the environment
 // `envp` (NAME=VALUE strings, nullptr-terminated, may be nullptr).
 ConfigResult load_config(int argc, const char* const* argv, const char* const* envp);
+
+// One row of the schema, for the config tools (app/config_tools: check-config, config --print,
+// config --example), which must not keep a list of keys of their own.
+struct ConfigKeyInfo {
+    enum class Kind : std::uint8_t { Text, Number, Switch };
+    std::string key;   // section.name
+    std::string flag;  // --name
+    std::string env;   // LIVEPUSH_SECTION_NAME
+    std::string help;
+    std::string limits;  // ", at least 1, at most 10" where narrower than the type; else ""
+    Kind kind = Kind::Text;
+    bool secret = false;  // key material, redacted when printed
+};
+std::vector<ConfigKeyInfo> config_schema();
+
+// The value of schema key `key` in `config` as a TOML value: "text" (escaped), 12 or true.
+std::string config_value_toml(const Config& config, std::string_view key);
 
 // --dev publishes its secret and API key, so they must never face a network: every listener
 // whose address the operator did not set listens on 127.0.0.1 instead of every interface, and

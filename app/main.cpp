@@ -5,6 +5,10 @@
 //   livepushd token --user ID [--role R] [--ttl S] [--name N --avatar U --level L
 //                   --medal-name M --medal-level ML] [flags]   mint a token with the configured
 //                   secret
+//   livepushd check-config [--config F] [flags]   check file, environment and flags as a start
+//                   would (no socket, no Redis): exit 0 with a summary, 1 listing the problems
+//   livepushd config --print [--config F] [flags] the effective configuration, secrets redacted
+//   livepushd config --example                    every key at its default, commented
 #include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -15,9 +19,11 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <limits>
@@ -27,6 +33,7 @@
 #include <vector>
 
 #include "app/config.hpp"
+#include "app/config_tools.hpp"
 #include "app/module_options.hpp"
 #include "app/node.hpp"
 #include "auth/jwt.hpp"
@@ -118,7 +125,8 @@ std::string finish_config(lp::app::Config& c) {
     }
     if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
     if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
-    // Bounds of single values (> 0, ...) are the schema's (app/config.cpp), checked as loaded.
+    // Bounds of single values (> 0, ...) are the schema's (app/config_schema.hpp), checked as
+    // loaded.
     if (auto err = check_cluster_secret(c); !err.empty()) return err;
     return {};
 }
@@ -223,6 +231,135 @@ int mint_token(int argc, char** argv) {
     return 0;
 }
 
+// " [auth.jwt_secret from LIVEPUSH_AUTH_JWT_SECRET]" for every key a start-up policy message
+// names that some source set, so the operator knows where to fix it.
+std::string sources_named(const std::string& message, const lp::app::Config& c) {
+    std::string out;
+    for (const auto& [key, source] : c.sources) {
+        for (std::size_t at = message.find(key); at != std::string::npos;
+             at = message.find(key, at + 1)) {
+            const std::size_t end = at + key.size();
+            const bool whole = end == message.size() ||
+                               (std::isalnum(static_cast<unsigned char>(message[end])) == 0 &&
+                                message[end] != '_');
+            if (whole) {
+                out += " [" + key + " from " + source + "]";
+                break;
+            }
+        }
+    }
+    return out;
+}
+
+// Runs what a start runs before it opens anything: the loading (every source), the start-up
+// policy (finish_config: required secrets, rules between keys, the dev listen policy, the JWT key
+// files) and each module's options. Returns every problem found, each naming key and source.
+std::vector<std::string> check_loaded(const lp::app::ConfigResult& loaded, lp::app::Config& c) {
+    std::vector<std::string> problems = loaded.problems;
+    if (!problems.empty()) return problems;  // rules between keys would judge half a config
+    if (auto err = finish_config(c); !err.empty()) {
+        problems.push_back(err + sources_named(err, c));
+        return problems;
+    }
+    // The files a start reads (the JWT key files were read by finish_config): readable now, so
+    // that a path mistake is not found by the first start. Their contents are the node's to judge.
+    const std::pair<const char*, const std::string*> files[] = {
+        {"tls.cert", &c.tls.cert},
+        {"tls.key", &c.tls.key},
+        {"cluster.link_tls_cert", &c.cluster.link_tls_cert},
+        {"cluster.link_tls_key", &c.cluster.link_tls_key},
+        {"cluster.link_tls_ca", &c.cluster.link_tls_ca}};
+    for (const auto& [key, path] : files) {
+        if (path->empty()) continue;
+        std::ifstream file(*path);
+        if (file.good()) continue;
+        const auto source = c.sources.find(key);
+        problems.push_back(std::string(key) + ": cannot read " + *path + ": " +
+                           std::strerror(errno) + " (from " +
+                           (source == c.sources.end() ? std::string("?") : source->second) + ")");
+    }
+    // As server/server.cpp refuses at start.
+    if (c.tls.cert.empty() != c.tls.key.empty())
+        problems.push_back("tls.cert and tls.key go together: set both or neither" +
+                           sources_named("tls.cert tls.key", c));
+    try {
+        (void)lp::app::server_options(c);
+        (void)lp::app::gateway_options(c);
+        (void)lp::app::delivery_options(c);
+        (void)lp::app::api_options(c);
+        (void)lp::app::moderation_options(c);
+        (void)lp::app::job_runner_options(c);
+        (void)lp::app::kafka_options(c, {});
+        if (!c.cluster.redis.empty()) (void)lp::app::cluster_options(c, 0);
+    } catch (const std::exception& e) {
+        problems.push_back(e.what() + sources_named(e.what(), c));
+    }
+    return problems;
+}
+
+int check_config(int argc, char** argv) {
+    auto loaded = lp::app::load_config(argc, argv, environ);
+    if (loaded.show_help) {
+        std::cout << "usage: livepushd check-config [--config FILE] [options]\n\n"
+                     "Checks the file, the LIVEPUSH_* environment and the options as a start "
+                     "would,\nwithout opening a socket or contacting Redis. Exit 0: OK; 1: "
+                     "problems (listed);\n2: usage error. Options: see livepushd --help.\n";
+        return 0;
+    }
+    if (!loaded.error.empty() && loaded.problems.empty()) {  // the command line itself
+        std::fprintf(stderr, "livepushd check-config: %s (see --help)\n", loaded.error.c_str());
+        return 2;
+    }
+    for (const auto& w : loaded.warnings)
+        std::fprintf(stderr, "livepushd check-config: warning: %s\n", w.c_str());
+    auto& c = loaded.config;
+    const auto problems = check_loaded(loaded, c);
+    if (!problems.empty()) {
+        for (const auto& p : problems)
+            std::fprintf(stderr, "livepushd check-config: %s\n", p.c_str());
+        std::fprintf(stderr, "livepushd check-config: %zu problem%s\n", problems.size(),
+                     problems.size() == 1 ? "" : "s");
+        return 1;
+    }
+    std::printf(
+        "livepushd check-config: OK: %s, %zu key%s set, client %s%s, api %s\n",
+        c.cluster.redis.empty() ? "embedded" : ("cluster via Redis " + c.cluster.redis).c_str(),
+        c.explicitly_set.size(), c.explicitly_set.size() == 1 ? "" : "s",
+        c.server.tcp_listen.empty() ? "-" : c.server.tcp_listen.c_str(),
+        c.server.ws_listen.empty() ? "" : (" ws " + c.server.ws_listen).c_str(),
+        c.api.listen.empty() ? "off" : c.api.listen.c_str());
+    return 0;
+}
+
+int config_command(int argc, char** argv) {
+    const std::string mode = argc > 0 ? argv[0] : "";
+    if (mode == "--example" && argc == 1) {
+        std::cout << lp::app::example_config();
+        return 0;
+    }
+    if (mode != "--print") {
+        std::fprintf(stderr,
+                     "usage: livepushd config --print [--config FILE] [options]\n"
+                     "       livepushd config --example\n");
+        return 2;
+    }
+    auto loaded = lp::app::load_config(argc - 1, argv + 1, environ);
+    if (!loaded.error.empty() && loaded.problems.empty()) {
+        std::fprintf(stderr, "livepushd config: %s (see --help)\n", loaded.error.c_str());
+        return 2;
+    }
+    auto& c = loaded.config;
+    const auto problems = check_loaded(loaded, c);
+    for (const auto& p : problems) std::fprintf(stderr, "livepushd config: %s\n", p.c_str());
+    if (!problems.empty()) {
+        std::fprintf(stderr,
+                     "livepushd config: not a configuration a node would start with (see "
+                     "livepushd check-config); printed as loaded\n");
+    }
+    std::cout << lp::app::print_config(c);
+    return problems.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 namespace {
@@ -291,12 +428,17 @@ int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& 
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::strcmp(argv[1], "token") == 0) return mint_token(argc - 2, argv + 2);
+    if (argc > 1 && std::strcmp(argv[1], "check-config") == 0)
+        return check_config(argc - 2, argv + 2);
+    if (argc > 1 && std::strcmp(argv[1], "config") == 0) return config_command(argc - 2, argv + 2);
 
     auto loaded = lp::app::load_config(argc - 1, argv + 1, environ);
     if (loaded.show_help) {
         std::cout << "livepushd: real-time IM and push server\n\n"
                      "usage: livepushd [options]\n"
-                     "       livepushd token --user ID [--role R] [--ttl S] [options]\n\n"
+                     "       livepushd token --user ID [--role R] [--ttl S] [options]\n"
+                     "       livepushd check-config [--config FILE] [options]\n"
+                     "       livepushd config --print [--config FILE] [options] | --example\n\n"
                   << loaded.help_text;
         return 0;
     }

@@ -1,8 +1,8 @@
 // app/module_options: Config -> each module's Options struct, in one place.
 //
 // Every value an operator sets reaches its module through one of these functions, so a key's
-// path is: its schema row (app/config.cpp: flag, env, bounds), its Config field (default = the
-// module's named constant), and one line here. Values were checked against their bounds when
+// path is: its schema row (app/config_schema.hpp: flag, env, bounds), its Config field (default =
+// the module's named constant), and one line here. Values were checked against their bounds when
 // they were loaded, so nothing here clamps or re-checks a single value: it only converts units
 // and types, and fills what derives from several keys (api.threads = 0, the advertised address).
 // It never builds a module object, starts a thread or touches the network; app/node does that.

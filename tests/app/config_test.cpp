@@ -461,7 +461,7 @@ TEST(Config, OutOfBoundValueNamesKeySourceAndBound) {
     TomlFile file("[api]\nidle_timeout_ms = 0\n");
     const ConfigResult from_file = load({"--config", file.path()});
     EXPECT_EQ(from_file.error,
-              R"(api.idle_timeout_ms: "0" is below the minimum 1 (from )" + file.path() + ")");
+              R"(api.idle_timeout_ms: "0" is below the minimum 1 (from )" + file.path() + ":2)");
     const ConfigResult over = load({"--jwt-previous-until", "9223372036854775808"});
     EXPECT_NE(
         over.error.find("auth.jwt_previous_until: \"9223372036854775808\" is over the maximum "
