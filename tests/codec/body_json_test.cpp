@@ -25,8 +25,8 @@ TEST(BodyJsonV11, BizReqDataTravelsAsTheJsonValueBothWays) {
 }
 
 TEST(BodyJsonV11, EveryKindOfJsonValueButAStringOrNullIsSpliced) {
-    for (const char* value : {"[1,2,{\"a\":null}]", "42", "-1.5", "true", "false",
-                              "{}", "{\"t\":\"caf\xc3\xa9\"}"}) {
+    for (const char* value :
+         {"[1,2,{\"a\":null}]", "42", "-1.5", "true", "false", "{}", "{\"t\":\"caf\xc3\xa9\"}"}) {
         pb::Push push;
         push.set_payload(value);
         EXPECT_EQ(to_json(push), std::string(R"({"payload":)") + value + "}");
@@ -51,11 +51,11 @@ TEST(BodyJsonV11, BytesThatAreNotAJsonValueTravelAsBase64InPayloadB64) {
     } cases[] = {
         {"plain text", "cGxhaW4gdGV4dA=="},
         {"\"a json string\"", "ImEganNvbiBzdHJpbmci"},  // a string would read as v1.0 base64
-        {"null", "bnVsbA=="},                          // null would read as no bytes
-        {"{\"a\":1", "eyJhIjox"},                      // truncated
-        {"{\"a\":1}{}", "eyJhIjoxfXt9"},               // two values
-        {"{\"x\":\"\xff\"}", "eyJ4Ijoi/yJ9"},          // invalid UTF-8 inside a string
-        {"1e999", "MWU5OTk="},                         // a number no double holds
+        {"null", "bnVsbA=="},                           // null would read as no bytes
+        {"{\"a\":1", "eyJhIjox"},                       // truncated
+        {"{\"a\":1}{}", "eyJhIjoxfXt9"},                // two values
+        {"{\"x\":\"\xff\"}", "eyJ4Ijoi/yJ9"},           // invalid UTF-8 inside a string
+        {"1e999", "MWU5OTk="},                          // a number no double holds
     };
     for (const auto& c : cases) {
         pb::Push push;
@@ -97,8 +97,8 @@ TEST(BodyJsonV11, MalformedOrAmbiguousDataIsRefused) {
              R"({"type":"room.enter","data":{"a":1},"dataB64":"e30="})",  // both: which one?
              R"({"type":"room.enter","dataB64":{"a":1}})",                // base64 must be a string
              R"({"type":"room.enter","data":{"a":1e999}})",               // not a double
-             R"({"type":7,"data":{"a":1}})",                              // rest of the body checked
-             R"({"type":"room.enter","data":{"a":1})",                    // not JSON
+             R"({"type":7,"data":{"a":1}})",            // rest of the body checked
+             R"({"type":"room.enter","data":{"a":1})",  // not JSON
              R"([{"type":"room.enter"}])",
          }) {
         EXPECT_FALSE(parse_body(body, true, req)) << body;

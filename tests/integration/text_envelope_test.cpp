@@ -145,7 +145,8 @@ TEST(TextEnvelopeV11, AV10ClientSendingBase64DataStillWorks) {
     json::object body = Browser::body_of(*r);
     EXPECT_FALSE(body.contains("code")) << r->body;
     EXPECT_EQ(body.at("data").at("online").to_number<int>(), 1) << r->body;
-    r = b.call(Code::Biz, R"({"type":"room.chat","dataB64":"eyJyb29tX2lkIjozMywidGV4dCI6ImhpIn0="})");
+    r = b.call(Code::Biz,
+               R"({"type":"room.chat","dataB64":"eyJyb29tX2lkIjozMywidGV4dCI6ImhpIn0="})");
     ASSERT_TRUE(r && r->code() == Code::BizResult);
     EXPECT_FALSE(Browser::body_of(*r).contains("code")) << "room.chat in dataB64: " << r->body;
 }
