@@ -6,8 +6,6 @@
 // envelope or body is an EnvelopeError or a false, never an exception.
 #include "codec/envelope.hpp"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <boost/json.hpp>
 #include <charconv>
 #include <climits>
@@ -142,27 +140,9 @@ bool parse_body(std::string_view body, bool json, google::protobuf::Message& out
         out.Clear();
         return false;
     }
-    out.Clear();
-    if (body.empty()) return true;  // same meaning as an empty binary body: no fields
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;  // newer clients may send fields we do not know yet
-    const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(body.data(), body.size()), &out, options);
-    if (status.ok()) return true;
+    if (parse_json_body(body, out)) return true;
     out.Clear();
     return false;
-}
-
-std::string to_json(const google::protobuf::Message& msg) {
-    google::protobuf::util::JsonPrintOptions options;
-    options.always_print_primitive_fields = true;  // a Result always shows "code": 0
-    std::string out;
-    if (!google::protobuf::util::MessageToJsonString(msg, &out, options).ok()) {
-        // Not expected for generated messages (protobuf drops invalid UTF-8 in a string field
-        // with a log line rather than failing); an empty object keeps the output well-formed.
-        return "{}";
-    }
-    return out;
 }
 
 std::string serialize_body(const google::protobuf::Message& msg, bool json) {

@@ -38,13 +38,18 @@ EnvelopeError decode_envelope(std::string_view text, Envelope& out);
 std::string encode_envelope(std::uint16_t code, std::uint32_t seq, std::string_view body_json,
                             std::uint8_t flags = 0);
 
-// Body <-> message. json=true uses the standard protobuf JSON mapping: parse accepts both
-// lowerCamelCase and proto field names and ignores unknown fields; output uses lowerCamelCase
-// ("roomSeq"), 64-bit integers as decimal strings, and prints primitive fields even when they
-// hold their default (so a Result always shows "code": 0).
+// Body <-> message. json=true uses text envelope v1.1 (docs/protocol.md): the standard protobuf
+// JSON mapping (parse accepts lowerCamelCase and proto field names and ignores unknown fields;
+// output uses lowerCamelCase, 64-bit integers as decimal strings, and leaves out fields at their
+// default value, so a successful Result has no "code"), except that BizReq.data, Result.data
+// and Push.payload travel as the JSON value itself ("data":{"room_id":1}). Bytes that are not a
+// JSON value, or are a JSON string, travel as base64 in "dataB64" / "payloadB64". On input a
+// string in "data" / "payload" is base64, the v1.0 form, still accepted.
 bool parse_body(std::string_view body, bool json, google::protobuf::Message& out);
 std::string serialize_body(const google::protobuf::Message& msg, bool json);
 // JSON text for a message (the mapping above), used for envelopes and JSON_BODY frames.
 std::string to_json(const google::protobuf::Message& msg);
+// parse_body for json=true (codec/body_json.cpp); may leave `out` half set when it fails.
+bool parse_json_body(std::string_view body, google::protobuf::Message& out);
 
 }  // namespace lp::codec

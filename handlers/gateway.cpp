@@ -340,16 +340,15 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
 void Gateway::on_biz(Session& s, const Inbound& in) {
     pb::BizReq req;
     if (!codec::parse_body(in.body, in.json, req)) {
-        // The common mistake on a JSON session: data written as a JSON object. It is a bytes
-        // field, so the protobuf JSON mapping wants base64 of the UTF-8 JSON text.
-        s.fail(
-            pb::BAD_BODY,
-            in.json
-                ? "BIZ body is not a BizReq: {\"type\": string, \"data\": base64 of the UTF-8 JSON "
-                  "object (a bytes field), e.g. \"data\":\"eyJyb29tX2lkIjoxfQ==\" for "
-                  "{\"room_id\":1}}"
-                : "BIZ body is not a BizReq",
-            &in);
+        // On a JSON session "data" is the JSON value itself (v1.1) or, for old clients, a
+        // base64 string; the message names both so either kind of client sees what to fix.
+        s.fail(pb::BAD_BODY,
+               in.json
+                   ? "BIZ body is not a BizReq: {\"type\": string, \"data\": the JSON value, e.g. "
+                     "{\"room_id\":1}, or base64 of its UTF-8 text (a string, the v1.0 form), or "
+                     "\"dataB64\": base64, never both}"
+                   : "BIZ body is not a BizReq",
+               &in);
         return;
     }
     BizReply reply;

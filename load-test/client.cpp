@@ -48,8 +48,8 @@ bool is_ip_literal(const std::string& host) {
     return !ec;
 }
 
-// Large enough for a max_body frame in a binary message, or its JSON envelope (bytes fields
-// grow by a third in base64, plus the envelope's own text).
+// Large enough for a max_body frame in a binary message, or its JSON envelope (a payload that is
+// not JSON grows by a third as payloadB64, plus the envelope's own text).
 std::size_t ws_message_limit(std::uint32_t max_body) {
     return codec::kHeaderSize + std::size_t(max_body) * 2 + 4096;
 }

@@ -1,7 +1,7 @@
 // livepush-cli: a terminal client for a person or a script. It logs in, keeps the session alive
 // with heartbeats at the interval LOGIN_RESULT asks for, turns slash commands into packets and
-// prints every frame it receives on a line of its own (code name, seq, body as protobuf JSON,
-// byte fields that hold UTF-8 JSON shown as that JSON).
+// prints every frame it receives on a line of its own (code name, seq, body in the text envelope
+// v1.1 JSON form: data/payload as JSON values, bytes that are not JSON as dataB64/payloadB64).
 //
 // Built on the blocking lp::client::Connection: one thread, no callbacks. The main loop alternates
 // between receiving for a few milliseconds and polling stdin without blocking, so commands, pushes
@@ -108,16 +108,13 @@ std::string json_or_string(std::string_view text) {
     return ec ? quote_json(text) : std::string(text);
 }
 
-// The message as protobuf JSON, with its bytes field `name` (UTF-8 JSON on the wire: Push.payload,
-// Result.data) shown as that JSON instead of base64; as a JSON string when it is not JSON.
-std::string json_with_text_field(const google::protobuf::Message& msg, const char* name,
-                                 const std::string& text) {
-    boost::system::error_code ec;
-    boost::json::value shown = boost::json::parse(lp::codec::to_json(msg), ec);
-    if (ec || !shown.is_object()) return lp::codec::to_json(msg);
-    boost::json::value inner = boost::json::parse(boost::json::string_view(text), ec);
-    shown.as_object()[name] = ec ? boost::json::value(boost::json::string_view(text)) : inner;
-    return boost::json::serialize(shown);
+// A Result as the text envelope v1.1 writes it (data as its JSON value, or dataB64), with
+// "code" shown even when it is 0: on the wire a success leaves it out, but a person reading the
+// CLI's lines (and the docs that show them) should not have to know that.
+std::string result_json(const livepush::v1::Result& r) {
+    std::string out = lp::codec::to_json(r);
+    if (r.code() == 0) out.insert(1, out.size() > 2 ? "\"code\":0," : "\"code\":0");
+    return out;
 }
 
 std::pair<std::string_view, std::string_view> split_word(std::string_view s) {
@@ -144,12 +141,12 @@ std::string body_json(const Frame& f) {
         case Code::BizResult:
         case Code::Pong: {
             livepush::v1::Result r;
-            if (f.parse(r)) out = json_with_text_field(r, "data", r.data());
+            if (f.parse(r)) out = result_json(r);
             break;
         }
         case Code::Push: {
             livepush::v1::Push p;
-            if (f.parse(p)) out = json_with_text_field(p, "payload", p.payload());
+            if (f.parse(p)) out = lp::codec::to_json(p);
             break;
         }
         case Code::Kick: {
@@ -510,7 +507,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "# login failed: %s\n", why.c_str());
         return 1;
     }
-    std::printf("LOGIN_RESULT seq=1 %s\n", lp::codec::to_json(*login).c_str());
+    std::printf("LOGIN_RESULT seq=1 %s\n", result_json(*login).c_str());
     std::fflush(stdout);
     if (login->code() != 0) return 1;
 
@@ -526,7 +523,7 @@ int main(int argc, char** argv) {
     auto finish = [&](int status) {
         if (conn.is_open()) {
             if (auto r = conn.logout()) {
-                std::printf("LOGOUT_RESULT %s\n", lp::codec::to_json(*r).c_str());
+                std::printf("LOGOUT_RESULT %s\n", result_json(*r).c_str());
             }
             conn.close();
         }

@@ -3,7 +3,9 @@
 // Oracle: an envelope that decodes re-encodes to one that decodes to the same code and seq (the
 // body text may differ: Boost.JSON 1.81 does not parse doubles exactly, so a huge or fractional
 // number can print differently after a second trip); the body is then parsed as the message for
-// its code and must survive re-encoding.
+// its code and must survive re-encoding. The body parse takes the v1.1 path for BizReq, Result
+// and Push: "data"/"payload" as a JSON value, as a v1.0 base64 string, or "dataB64"/"payloadB64"
+// (body_types.hpp compares those JSON values as JSON; the corpus has a seed of each form).
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdlib>

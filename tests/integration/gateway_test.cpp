@@ -121,7 +121,8 @@ TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
     ASSERT_TRUE(read_until(reply_to(c.send(Code::Heartbeat, pb::HeartbeatReq()))));
     EXPECT_EQ(frames.back().code(), Code::Pong);
     auto body = boost::json::parse(frames.back().body).as_object();
-    EXPECT_EQ(body.at("code").as_int64(), 0);
+    EXPECT_FALSE(body.contains("code"))
+        << "v1.1 leaves a success's code 0 out: " << frames.back().body;
     EXPECT_TRUE(body.contains("serverTimeMs"));
 
     pb::BizReq enter;
@@ -144,6 +145,7 @@ TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
         auto pj = boost::json::parse(f.body).as_object();
         EXPECT_EQ(pj.at("type").as_string(), "room.chat");
         EXPECT_EQ(pj.at("roomId").as_string(), "3");  // uint64 as a string, per the JSON mapping
+        EXPECT_TRUE(pj.at("payload").is_object()) << "the payload as its JSON value: " << f.body;
     }
     // A login elsewhere on the same platform: the KICK is a frame of this session too.
     auto second = logged_in(tcp_opts(node), 6, "android");
@@ -360,20 +362,30 @@ TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
     EXPECT_TRUE(c->heartbeat()) << "BIZ errors must not close the connection";
 }
 
-TEST(GatewayBadInput, BizDataAsAJsonObjectOnAJsonSessionSaysItMustBeBase64) {
+TEST(GatewayBadInput, BizDataAsAJsonObjectOnAJsonSessionIsTheValueAndDataTwiceIsRefused) {
     NodeProcess node;
     Options o = tcp_opts(node);
     o.json_body = true;
     auto c = logged_in(o, 8);
-    // BizReq.data is a bytes field: the protobuf JSON mapping wants base64, not an object.
+    // v1.1: BizReq.data written as the JSON object itself is the data (v1.0 refused it).
     c->send_raw(lp::codec::encode_frame(Code::Biz, 7, lp::codec::kJsonBody,
                                         R"({"type":"room.enter","data":{"room_id":1}})"));
+    auto ok = c->wait_for([](const lp::client::Frame& f) { return f.header.seq == 7; });
+    ASSERT_TRUE(ok);
+    pb::Result r;
+    ASSERT_TRUE(ok->parse(r));
+    EXPECT_EQ(r.code(), 0) << r.message();
+    // The value and its base64 both: ambiguous, refused with a message naming the forms.
+    c->send_raw(lp::codec::encode_frame(
+        Code::Biz, 8, lp::codec::kJsonBody,
+        R"({"type":"room.enter","data":{"room_id":1},"dataB64":"eyJyb29tX2lkIjoxfQ=="})"));
     auto err = c->wait_code(Code::Error);
     ASSERT_TRUE(err);
     pb::Error e;
     ASSERT_TRUE(err->parse(e));
     EXPECT_EQ(e.code(), pb::BAD_BODY);
     EXPECT_NE(e.message().find("base64"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("dataB64"), std::string::npos) << e.message();
     EXPECT_TRUE(c->wait_closed(3000ms));
 }
 

@@ -296,7 +296,7 @@ struct Frame {
     pb::Push as_push() const {
         pb::Push p;
         if (json)
-            (void)google::protobuf::util::JsonStringToMessage(body, &p);
+            (void)codec::parse_body(body, true, p);  // v1.1: payload as its JSON value
         else
             p.ParseFromString(body);
         return p;
