@@ -132,7 +132,7 @@ std::vector<std::string> hooktest_args(std::vector<std::string> more = {}) {
     return a;
 }
 std::vector<std::string> welcome_args() {
-    return {"--set", "plugins.enabled=welcome", "--set", "plugins.welcome.delay_s=1",
+    return {"--set", "plugins.enabled=welcome", "--set", "plugins.welcome.delay_s=3",
             "--set", "auth.guests=true"};
 }
 
@@ -280,7 +280,13 @@ void welcome_push_once_a_day_not_after_leaving_nor_for_recharged(Nodes& n) {
     EXPECT_FALSE(push_of(*recharged, "welcome.first_recharge", 100ms)) << "recharged";
     EXPECT_FALSE(push_of(guest, "welcome.first_recharge", 100ms)) << "guests are skipped";
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_skipped_guest_total"), 1);
-    EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_pushed_total"), 1);
+    EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_pushed_total"), 1)
+        << "welcome metrics: scheduled=" << n.metric_sum("livepush_plugin_welcome_scheduled_total")
+        << " cancelled=" << n.metric_sum("livepush_plugin_welcome_cancelled_total")
+        << " today=" << n.metric_sum("livepush_plugin_welcome_skipped_today_total")
+        << " recharged=" << n.metric_sum("livepush_plugin_welcome_skipped_recharged_total")
+        << " enter=" << n.metric_sum("livepush_room_hook_visits_total")
+        << " failed=" << n.metric_sum("livepush_plugin_welcome_push_failed_total");
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_cancelled_total"), 2)
         << "a room.leave and a disconnect before delay_s (the stayer's job had run)";
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_skipped_today_total"), 3)
