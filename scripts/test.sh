@@ -81,8 +81,11 @@ if [ "${LIVEPUSH_SKIP_TSAN:-0}" != 1 ]; then
   echo "== tests (ThreadSanitizer)"
   # Every test of the targets built here (the other targets' tests are listed as *_NOT_BUILT).
   # (the fuzz corpus replays and the doc examples, which need the CLI, are not built here).
+  # Not the moderation audit test: it runs librdkafka's mock cluster inside the test process,
+  # whose uninstrumented threads crash TSan at start (SEGV in the runtime); the node under test
+  # is covered by the other moderation tests here, and the audit path by the release and ASan runs.
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/scripts/tsan.supp" \
-    run_ctest build-tsan -E '_NOT_BUILT$|^fuzz_replay[.]' -LE docs
+    run_ctest build-tsan -E '_NOT_BUILT$|^fuzz_replay[.]|OnTheKafkaTopicModeration$' -LE docs
 else
   echo "== SKIPPED: ThreadSanitizer build and tests (LIVEPUSH_SKIP_TSAN=1)"
   skipped_stages+=(tsan)
