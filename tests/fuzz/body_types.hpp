@@ -92,6 +92,8 @@ inline void check_body(std::uint16_t code, std::string_view body, bool json) {
     if (!codec::parse_body(binary, false, *again)) std::abort();
     if (again->SerializeAsString() != binary) std::abort();
     if (!codec::parse_body(text, true, *again)) std::abort();
+    // JSON drops unknown fields (a binary body may carry them): compare what JSON can carry.
+    msg->DiscardUnknownFields();
     same_except_json_value(*msg, *again);
     // Once read back compact, the JSON text is stable: printing and reading it again changes
     // nothing but what Boost.JSON's inexact doubles may (compared as JSON, not as text).
