@@ -2,8 +2,9 @@
 # scripts/test-package.sh: the Debian package and the plugin SDK package, end to end, on this
 # machine (issue 16, "Tests in CI"). Run from the repo root after ./scripts/test.sh's release
 # build in ./build, as root (it installs the package with dpkg, then purges it).
-#   1. re-configures ./build with CMAKE_INSTALL_PREFIX=/usr (the unit names absolute paths; no
-#      object is rebuilt), makes sure the installed targets are built, and runs cpack -G DEB;
+#   1. makes sure the installed targets are built; `cmake --install --prefix` to a scratch
+#      directory puts every file under it (and find_package finds the SDK there); cpack -G DEB
+#      (which installs with the prefix /usr, whatever ./build was configured with);
 #   2. dpkg -i (apt-get install -f when a dependency is missing), and checks what postinst made:
 #      the livepush system user, /var/lib/livepush, /etc/default/livepush (0600), the conffile;
 #   3. the installed livepushd check-config: the shipped file with a secret from the environment
@@ -107,11 +108,27 @@ stop_node() {
   [ "$rc" -eq 0 ] || fail "the node exited $rc on SIGTERM (expected 0 after draining)"
 }
 
-step "package (cpack -G DEB from $BUILD, prefix /usr)"
+step "cmake --install --prefix (a scratch directory)"
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
-timeout 300 cmake -S . -B "$BUILD" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 timeout 1800 cmake --build "$BUILD" -j "${JOBS:-$(nproc)}" \
   --target livepushd livepush-cli livepush-load livepush_echo
+timeout 300 cmake --install "$BUILD" --prefix "$WORK/stage" >"$WORK/install.log" 2>&1 ||
+  { cat "$WORK/install.log" >&2; fail "cmake --install"; }
+outside=$(grep -v "^$WORK/stage/" "$BUILD/install_manifest.txt" || true)
+[ -z "$outside" ] || fail "cmake --install --prefix put files outside the prefix: $outside"
+for f in bin/livepushd etc/livepush/livepushd.toml lib/systemd/system/livepushd.service \
+  share/cmake/livepush/livepushConfig.cmake include/livepush/plugins/sdk/plugin.hpp; do
+  [ -e "$WORK/stage/$f" ] || fail "cmake --install did not install $f"
+done
+grep -q "^ExecStart=$WORK/stage/bin/livepushd --config $WORK/stage/etc/livepush/livepushd.toml\$" \
+  "$WORK/stage/lib/systemd/system/livepushd.service" || fail "the staged unit does not name the staged paths"
+timeout 300 cmake -S plugins/example -B "$WORK/echo-stage" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$WORK/stage" >"$WORK/echo-stage.log" 2>&1 ||
+  { cat "$WORK/echo-stage.log" >&2; fail "find_package(livepush) in the staged prefix"; }
+grep -q "^livepush_DIR:PATH=$WORK/stage/share/cmake/livepush\$" "$WORK/echo-stage/CMakeCache.txt" ||
+  fail "find_package(livepush) did not take the staged package"
+
+step "package (cpack -G DEB)"
 version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$BUILD/CMakeCache.txt")
 (cd "$BUILD" && timeout 600 cpack -G DEB -B "$WORK/package" >"$WORK/cpack.log" 2>&1) ||
   { cat "$WORK/cpack.log" >&2; fail "cpack -G DEB"; }
