@@ -14,10 +14,11 @@
 #      ports, answers /healthz and loads the packaged example plugin, and drains on SIGTERM;
 #   6. the example plugin (plugins/example) configured and built OUT OF TREE with
 #      find_package(livepush) from /usr, and loaded by the installed node;
-#   7. dpkg --purge: no package, no files, no user, no /etc/default/livepush, and no installed
-#      livepushd left running.
+#   7. dpkg -r removes the programs and keeps the conffile, /etc/default/livepush and the user;
+#      dpkg --purge: no package, no files, no user, and no installed livepushd left running.
 # It refuses to run when a livepush package is already installed (it would purge it), and every
 # step is bounded by `timeout`. The exit trap stops what it started and purges the package.
+# shellcheck disable=SC1091  # /etc/default/livepush is the package's, sourced as the unit reads it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,7 +74,6 @@ start_node() {
   shift
   (
     set -a
-    # shellcheck disable=SC1091
     . /etc/default/livepush
     set +a
     exec setpriv --reuid=livepush --regid=livepush --init-groups /usr/bin/livepushd \
@@ -81,8 +81,7 @@ start_node() {
       --set api.listen=127.0.0.1:0 "$@"
   ) >"$log" 2>&1 &
   node_pid=$!
-  local i
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     if grep -q '^livepushd ready' "$log"; then break; fi
     kill -0 "$node_pid" 2>/dev/null || { cat "$log" >&2; fail "the installed livepushd exited at start"; }
     sleep 0.1
@@ -96,8 +95,7 @@ start_node() {
 # stop_node: SIGTERM (the unit's KillSignal), which drains; it must exit 0 within 30 s.
 stop_node() {
   kill -TERM "$node_pid"
-  local i
-  for i in $(seq 1 300); do
+  for _ in $(seq 1 300); do
     kill -0 "$node_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -216,7 +214,16 @@ ping=$(curl -sS --max-time 10 "http://$api/v1/echo/ping") || fail "GET /v1/echo/
 grep -q '"pong":true' <<<"$ping" || fail "the out-of-tree echo plugin answered $ping"
 stop_node
 
-step "dpkg --purge"
+step "dpkg -r, then dpkg --purge"
+timeout 120 dpkg -r livepush >>"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log" >&2; fail "dpkg -r"; }
+for f in /usr/bin/livepushd "$UNIT" /usr/lib/livepush /usr/include/livepush; do
+  [ ! -e "$f" ] || fail "$f is left after dpkg -r"
+done
+# Removal keeps the configuration, the secrets and the user; purge takes them.
+for f in "$CONF" /etc/default/livepush; do
+  [ -e "$f" ] || fail "dpkg -r removed $f (only --purge may)"
+done
+getent passwd livepush >/dev/null || fail "dpkg -r removed the livepush user (only --purge may)"
 timeout 120 dpkg --purge livepush >>"$WORK/dpkg.log" 2>&1 || { cat "$WORK/dpkg.log" >&2; fail "dpkg --purge"; }
 installed=0
 if dpkg-query -W -f='${Status}' livepush 2>/dev/null | grep -q "installed"; then
