@@ -118,7 +118,7 @@ stop_all() {
   trap - INT TERM
   echo
   echo "cluster-dev: stopping ${#PIDS[@]} processes"
-  local i pid
+  local i
   # Reverse order: nodes first (they drain, then deregister while Redis is still up).
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
     kill -TERM "${PIDS[i]}" 2>/dev/null || true
