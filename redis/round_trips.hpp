@@ -20,9 +20,8 @@ namespace lp::redis {
 class RoundTrips {
 public:
     // Upper bounds in seconds; one more bucket (+Inf) follows the last.
-    static constexpr std::array<double, 12> kBounds = {0.0001, 0.00025, 0.0005, 0.001,
-                                                       0.0025, 0.005,   0.01,   0.025,
-                                                       0.05,   0.1,     0.25,   1.0};
+    static constexpr std::array<double, 12> kBounds = {
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0};
     struct Snapshot {
         std::array<std::uint64_t, kBounds.size() + 1> counts{};  // per bucket, not cumulative
         double seconds_sum = 0;
@@ -34,10 +33,9 @@ public:
         const auto i = static_cast<std::size_t>(
             std::lower_bound(kBounds.begin(), kBounds.end(), s) - kBounds.begin());
         counts_[i].fetch_add(1, std::memory_order_relaxed);
-        nanos_.fetch_add(
-            static_cast<std::uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
-            std::memory_order_relaxed);
+        nanos_.fetch_add(static_cast<std::uint64_t>(
+                             std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()),
+                         std::memory_order_relaxed);
     }
 
     Snapshot snapshot() const noexcept {
