@@ -237,9 +237,11 @@ cat <<MSG
 cluster-dev: ready
 MSG
 
-# Run until Ctrl-C (the trap), or until something we started dies.
+# Run until Ctrl-C (the trap), or until a node or the Kafka mock dies. Redis processes may die:
+# stopping Redis (or, with --sentinel, its master) is how to watch a node degrade or fail over.
 while true; do
   for i in "${!PIDS[@]}"; do
+    case "${NAMES[i]}" in node*|kafka-mock) ;; *) continue ;; esac
     if ! kill -0 "${PIDS[i]}" 2>/dev/null; then
       echo "cluster-dev: ${NAMES[i]} (pid ${PIDS[i]}) exited; see $DIR" >&2
       exit 1
