@@ -306,6 +306,7 @@ Client::Stats Client::stats() const {
     s.queue_bytes = queue_bytes_seen_.load(std::memory_order_relaxed);
     s.rejected_bytes = rejected_bytes_.load(std::memory_order_relaxed);
     s.auth_failures = auth_failures_.load(std::memory_order_relaxed);
+    s.round_trips = round_trips_.snapshot();
     s.connected = connected();
     return s;
 }
@@ -526,6 +527,7 @@ bool Client::execute(std::vector<Pending>& batch) {
     replies_.clear();
     made_up_.clear();
     bool alive = true;
+    const auto sent_at = std::chrono::steady_clock::now();
     for (const auto& p : batch) {
         if (!append(p)) {  // hiredis only fails here when out of memory: start afresh
             alive = false;
@@ -536,6 +538,7 @@ bool Client::execute(std::vector<Pending>& batch) {
         batches_.fetch_add(1, std::memory_order_relaxed);
         commands_.fetch_add(batch.size(), std::memory_order_relaxed);
         alive = read_replies(batch.size(), replies_, made_up_);
+        if (alive) round_trips_.record(std::chrono::steady_clock::now() - sent_at);
         if (alive) alive = reload_scripts(batch);
     } else {
         set_last_error("out of memory while queueing commands");

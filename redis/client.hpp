@@ -41,6 +41,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "redis/round_trips.hpp"
+
 struct redisContext;
 struct redisReply;
 
@@ -124,6 +126,7 @@ public:
         // Connects refused for credentials (WRONGPASS, NOAUTH, ...): a wrong or missing
         // username/password, never fixed by retrying.
         std::uint64_t auth_failures = 0;
+        RoundTrips::Snapshot round_trips;  // batch round-trip times (redis/round_trips.hpp)
         bool connected = false;
     };
 
@@ -240,6 +243,7 @@ private:
     std::size_t queue_bytes_ = 0;  // under mu_: Pending::bytes of queue_
     std::atomic<std::uint64_t> queue_bytes_seen_{0}, rejected_bytes_{0};
     std::atomic<std::uint64_t> auth_failures_{0};
+    RoundTrips round_trips_;
 };
 
 }  // namespace lp::redis
