@@ -21,6 +21,7 @@
 # shellcheck disable=SC1091  # /etc/default/livepush is the package's, sourced as the unit reads it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+umask 022  # the livepush user reads the plugin built here
 
 BUILD=${BUILD:-build}
 CONF=/etc/livepush/livepushd.toml
@@ -89,7 +90,8 @@ start_node() {
   grep -q '^livepushd ready' "$log" || { cat "$log" >&2; fail "no ready line within 30 s"; }
   api=$(grep -m1 '^livepushd ready' "$log" | grep -o 'api=[^ ]*' | cut -d= -f2)
   [ -n "$api" ] || fail "the ready line names no API address: $(grep -m1 '^livepushd ready' "$log")"
-  [ "$(ps -o user= -p "$node_pid" | tr -d ' ')" = livepush ] || fail "the node does not run as livepush"
+  # /proc/PID belongs to the process's user (no procps needed).
+  [ "$(stat -c %U "/proc/$node_pid")" = livepush ] || fail "the node does not run as livepush"
 }
 
 # stop_node: SIGTERM (the unit's KillSignal), which drains; it must exit 0 within 30 s.
