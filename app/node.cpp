@@ -279,7 +279,9 @@ void Node::wire_web_pages() {
         if (p_->cluster) {
             for (const auto& n : p_->cluster->nodes()) f.nodes.emplace_back(n.id, n.client_addr);
         } else {
-            f.nodes.emplace_back(p_->config.cluster.node_id, p_->config.cluster.advertise);
+            f.nodes.emplace_back(p_->config.cluster.node_id,
+                                 host_of(p_->config.server.tcp_listen) + ":" +
+                                     std::to_string(p_->server->tcp_port()));
         }
         const auto t = p_->server->totals();
         for (int k = 0; k < 2; ++k)

@@ -155,6 +155,7 @@ const charts: Chart[] = [
 function makeCharts(): void {
   const host = $('charts');
   host.replaceChildren();
+  // All boxes first, then the plots: a grid sizes its columns by how many boxes it holds.
   for (const [i, ch] of charts.entries()) {
     const box = document.createElement('div');
     box.className = 'chart';
@@ -168,9 +169,11 @@ function makeCharts(): void {
     host.append(box);
     ch.box = box;
     ch.data = [[], []];
+  }
+  for (const ch of charts) {
     ch.plot = new uPlot(
       {
-        width: Math.max(320, box.clientWidth - 16),
+        width: Math.max(300, ch.box!.clientWidth - 16),
         height: 160,
         legend: { show: false },
         scales: { x: { time: true } },
@@ -178,7 +181,7 @@ function makeCharts(): void {
         axes: [{}, { size: 60 }],
       },
       ch.data as uPlot.AlignedData,
-      box,
+      ch.box!,
     );
   }
 }
