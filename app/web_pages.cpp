@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <boost/json.hpp>
+#include <cctype>
 #include <filesystem>
 #include <stdexcept>
 
@@ -39,9 +39,8 @@ std::string http_json(unsigned status, std::string_view reason, const std::strin
                       std::string_view extra = {}) {
     std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
     r += reason;
-    r +=
-        "\r\nServer: livepush\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+    r += "\r\nServer: livepush\r\nConnection: close\r\nContent-Type: application/json\r\n"
+         "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
     r += extra;
     r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     r += body;
@@ -195,11 +194,12 @@ std::string WebPages::dev_gift(std::string_view method,
     std::string value = "1";
     if (const auto it = query.find("value"); it != query.end()) {
         value = it->second;
-        const bool decimal =
-            !value.empty() && value.size() <= 12 && std::isdigit(static_cast<unsigned char>(value[0])) &&
-            std::count(value.begin(), value.end(), '.') <= 1 &&
-            std::all_of(value.begin(), value.end(),
-                        [](char ch) { return ch == '.' || std::isdigit(static_cast<unsigned char>(ch)); });
+        const bool decimal = !value.empty() && value.size() <= 12 &&
+                             std::isdigit(static_cast<unsigned char>(value[0])) &&
+                             std::count(value.begin(), value.end(), '.') <= 1 &&
+                             std::all_of(value.begin(), value.end(), [](char ch) {
+                                 return ch == '.' || std::isdigit(static_cast<unsigned char>(ch));
+                             });
         if (!decimal) return json_error(400, "Bad Request", "value: a decimal like 0.1 or 100");
     }
     json::object e;
@@ -218,8 +218,7 @@ std::string WebPages::dev_gift(std::string_view method,
         const auto r = host->http("gift", req);
         if (r.code >= 300) spdlog::warn("demo gift refused: {} {}", r.code, r.message);
     });
-    if (!queued)
-        return json_error(429, "Too Many Requests", "the demo gift queue is full; retry");
+    if (!queued) return json_error(429, "Too Many Requests", "the demo gift queue is full; retry");
     return http_json(202, "Accepted", R"({"queued":true})");
 }
 
@@ -234,7 +233,8 @@ push::HttpReply console_overview(const ConsoleFacts& f, const push::HttpRequest&
     o["node"] = f.node_id;
     o["mode"] = f.mode;
     json::array nodes;
-    for (const auto& [id, addr] : f.nodes) nodes.push_back(json::object{{"id", id}, {"address", addr}});
+    for (const auto& [id, addr] : f.nodes)
+        nodes.push_back(json::object{{"id", id}, {"address", addr}});
     o["nodes"] = std::move(nodes);
     json::object sessions;
     sessions["tcp"] = f.sessions[0][0];
@@ -252,8 +252,8 @@ push::HttpReply console_overview(const ConsoleFacts& f, const push::HttpRequest&
                       });
     json::array top_rooms;
     for (std::size_t i = 0; i < n; ++i)
-        top_rooms.push_back(
-            json::object{{"room_id", std::to_string(rooms[i].first)}, {"members", rooms[i].second}});
+        top_rooms.push_back(json::object{{"room_id", std::to_string(rooms[i].first)},
+                                         {"members", rooms[i].second}});
     o["top_rooms"] = std::move(top_rooms);
     o["rooms"] = rooms.size();
     return {200, json::serialize(o)};

@@ -77,9 +77,9 @@ private:
 // transport, and the top N (10; 1..100) rooms by members on this node.
 struct ConsoleFacts {
     std::string node_id;
-    std::string mode;                                      // "embedded" or "cluster"
+    std::string mode;                                        // "embedded" or "cluster"
     std::vector<std::pair<std::string, std::string>> nodes;  // id, client address
-    std::int64_t sessions[2][2] = {{0, 0}, {0, 0}};        // [tcp|ws][plain|tls]
+    std::int64_t sessions[2][2] = {{0, 0}, {0, 0}};          // [tcp|ws][plain|tls]
     std::int64_t logged_in = 0;
     std::uint64_t online_users = 0;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> rooms;  // room, members here

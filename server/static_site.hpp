@@ -86,7 +86,8 @@ public:
 private:
     std::map<std::string, StaticAsset, std::less<>> assets_;
     std::size_t bytes_ = 0;
-    std::string missing_hint_ = "the web pages are not built: cd sdk/js/web && npm ci && npm run build";
+    std::string missing_hint_ =
+        "the web pages are not built: cd sdk/js/web && npm ci && npm run build";
 };
 
 }  // namespace lp::server

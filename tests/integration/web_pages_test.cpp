@@ -106,8 +106,7 @@ TEST(WebPages, DemoIsServedFromMemoryWithItsHeadersHeadAnd304) {
     EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
     EXPECT_EQ(page.header("X-Frame-Options"), "DENY");
     EXPECT_EQ(page.header("Cache-Control"), "no-cache");
-    EXPECT_NE(page.header("Content-Security-Policy").find("connect-src 'self'"),
-              std::string::npos);
+    EXPECT_NE(page.header("Content-Security-Policy").find("connect-src 'self'"), std::string::npos);
     const std::string etag = page.header("ETag");
     ASSERT_FALSE(etag.empty());
 
@@ -129,11 +128,10 @@ TEST(WebPages, DemoIsServedFromMemoryWithItsHeadersHeadAnd304) {
 
     HttpClient api(node.api_port());
     const std::string metrics = api.get("/metrics").body;
-    EXPECT_GE(lp::testing::metric_value(metrics,
-                                        "livepush_ws_http_requests_total{answer=\"ok\"}"),
+    EXPECT_GE(lp::testing::metric_value(metrics, "livepush_ws_http_requests_total{answer=\"ok\"}"),
               3);
-    EXPECT_EQ(lp::testing::metric_value(
-                  metrics, "livepush_ws_http_requests_total{answer=\"not_modified\"}"),
+    EXPECT_EQ(lp::testing::metric_value(metrics,
+                                        "livepush_ws_http_requests_total{answer=\"not_modified\"}"),
               1);
 }
 
@@ -173,8 +171,8 @@ TEST(WebPages, DevRoutesMintAWorkingTokenAndQueueAGift) {
     HttpClient api(node.api_port(), "livepush-dev-api-key");
     bool anchored = false;
     for (int i = 0; i < 100 && !anchored; ++i) {
-        anchored = api.get("/v1/rooms/3/moderation").body.find("\"anchor_id\":\"7\"") !=
-                   std::string::npos;
+        anchored =
+            api.get("/v1/rooms/3/moderation").body.find("\"anchor_id\":\"7\"") != std::string::npos;
         if (!anchored) ::usleep(50 * 1000);
     }
     EXPECT_TRUE(anchored) << api.get("/v1/rooms/3/moderation").body;
@@ -184,8 +182,7 @@ TEST(WebPages, DevRoutesMintAWorkingTokenAndQueueAGift) {
     EXPECT_EQ(gift.body, R"({"queued":true})");
     EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&gift=2&user=9").status, 405);
     EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&user=9", "POST").status, 400);
-    EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&gift=2&user=9&value=1e9", "POST").status,
-              400);
+    EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&gift=2&user=9&value=1e9", "POST").status, 400);
 }
 
 TEST(WebPages, DevRoutesDoNotExistWithoutDev) {
@@ -238,10 +235,10 @@ TEST(WebPages, ConsolePagesNeedNoKeyButItsDataDoes) {
     EXPECT_EQ(head.status, 200);
     EXPECT_EQ(head.header("Content-Length"), std::to_string(page.body.size()));
     EXPECT_EQ(head.body, "");
-    EXPECT_EQ(get(node.api_port(), "/console/", "GET",
-                  "If-None-Match: " + page.header("ETag") + "\r\n")
-                  .status,
-              304);
+    EXPECT_EQ(
+        get(node.api_port(), "/console/", "GET", "If-None-Match: " + page.header("ETag") + "\r\n")
+            .status,
+        304);
     EXPECT_EQ(get(node.api_port(), "/console/nope.js").status, 404);
     EXPECT_EQ(get(node.api_port(), "/console/", "POST").status, 401);  // not a page: the key
 

@@ -112,10 +112,10 @@ TEST(StaticSite, NoRequestPathReachesAFileOutsideThePages) {
     auto site = load(pages);
     ASSERT_TRUE(site);
     for (const char* path :
-         {"/demo/../../etc/passwd", "/demo/%2e%2e/%2e%2e/etc/passwd", "/demo/..%2f..%2fetc%2fpasswd",
-          "/demo/../console/index.html", "/demo/./app.js", "/demo//app.js", "/demo/app.js%00",
-          "/demo/%2e%2e/console/index.html", "/demo/\\..\\..\\etc\\passwd", "/etc/passwd",
-          "/demo/app.js/", "/console/index.html"}) {
+         {"/demo/../../etc/passwd", "/demo/%2e%2e/%2e%2e/etc/passwd",
+          "/demo/..%2f..%2fetc%2fpasswd", "/demo/../console/index.html", "/demo/./app.js",
+          "/demo//app.js", "/demo/app.js%00", "/demo/%2e%2e/console/index.html",
+          "/demo/\\..\\..\\etc\\passwd", "/etc/passwd", "/demo/app.js/", "/console/index.html"}) {
         const StaticAnswer a = site->answer("GET", path, "/demo/", "");
         EXPECT_EQ(a.status, 404u) << path;
         EXPECT_NE(a.body().find("\"error\""), std::string::npos) << path;
