@@ -17,6 +17,7 @@ PACKAGES=(
   redis-server redis-tools kcat
   curl python3                        # tests/docs: the docs' examples run as tests
   tzdata                              # rank: named time zones
+  chromium                            # sdk/js/web: the demo and console browser tests (scripts/test-web.sh)
 )
 
 missing=()
