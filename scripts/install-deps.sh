@@ -17,6 +17,7 @@ PACKAGES=(
   redis-server redis-tools kcat
   curl python3                        # tests/docs: the docs' examples run as tests
   tzdata                              # rank: named time zones
+  nodejs npm                          # sdk/js: the JS SDK's build and tests (scripts/test-sdk.sh)
   chromium                            # sdk/js/web: the demo and console browser tests (scripts/test-web.sh)
 )
 

@@ -3,7 +3,7 @@
 // a bounded wait. Every process started here is registered and killed by stopAll() (call it in
 // an after() hook), and dies with the test runner too (each child is killed on process exit).
 import { spawn, execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,7 +74,10 @@ export class Redis {
     child.stdout.resume();
     await eventually(() => {
       try {
-        return execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8' }).includes('PONG');
+        return execFileSync('redis-cli', ['-p', String(this.port), 'ping'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        }).includes('PONG');
       } catch {
         return false;
       }
@@ -180,4 +183,48 @@ export class Node {
 export async function stopAll(...things) {
   for (const t of things) if (t) await t.stop?.('SIGKILL');
   for (const c of children) c.kill('SIGKILL');
+}
+
+/**
+ * A TCP proxy in front of a node: cut() drops every connection through it and refuses new ones
+ * until restore(), the way a lost network looks to a client (and to the server).
+ */
+export class Proxy {
+  constructor(targetPort) {
+    this.targetPort = targetPort;
+    this.sockets = new Set();
+    this.down = false;
+  }
+  async start() {
+    this.port = await freePort();
+    this.server = createServer((c) => {
+      if (this.down) return c.destroy();
+      const up = tcpConnect(this.targetPort, '127.0.0.1');
+      for (const s of [c, up]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {});
+      }
+      c.pipe(up);
+      up.pipe(c);
+      c.on('close', () => up.destroy());
+      up.on('close', () => c.destroy());
+    });
+    await new Promise((r) => this.server.listen(this.port, '127.0.0.1', r));
+    return this;
+  }
+  get url() {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+  cut() {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+  }
+  restore() {
+    this.down = false;
+  }
+  async stop() {
+    this.cut();
+    await new Promise((r) => this.server.close(r));
+  }
 }
