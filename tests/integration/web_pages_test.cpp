@@ -4,7 +4,7 @@
 // reaches a file outside the pages; the --dev token and gift routes exist only with --dev;
 // plain HTTP on the WebSocket listener keeps its per-IP budget and is counted; the console's
 // data route needs the key; and a node whose pages are over server.web_max_bytes refuses to
-// start, naming the key.
+// start, naming the key; and in a cluster the overview lists every live node.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -13,12 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "cluster_fixture.hpp"
 #include "http_client.hpp"
 #include "node_process.hpp"
 
@@ -274,6 +276,20 @@ TEST(WebPages, PagesOverTheByteBoundRefuseTheStartNamingTheKey) {
     std::ifstream in(out);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_NE(text.find("server.web_max_bytes"), std::string::npos) << text;
+}
+
+class WebPagesCluster : public lp::testing::ClusterFixture {};
+
+TEST_F(WebPagesCluster, TheOverviewListsEveryLiveNode) {
+    start_nodes();
+    const auto o = api_[1]->get("/v1/console/overview").json().as_object();
+    EXPECT_EQ(o.at("mode").as_string(), "cluster");
+    EXPECT_EQ(o.at("node").as_string(), "n2");
+    std::vector<std::string> ids;
+    for (const auto& n : o.at("nodes").as_array())
+        ids.emplace_back(n.as_object().at("id").as_string());
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, (std::vector<std::string>{"n1", "n2", "n3"}));
 }
 
 }  // namespace
