@@ -5,9 +5,7 @@
 // 'draining' to the reconnect_to node and go on in its room there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { LivePush } from '../../dist/esm/index.js';
-import { Node, Redis, eventually, sleep, stopAll, token } from './harness.mjs';
+import { newClient, Node, Redis, eventually, sleep, stopAll, token } from './harness.mjs';
 
 let redis, a, b;
 before(async () => {
@@ -57,7 +55,7 @@ function publisher(via, roomId, everyMs) {
 
 test('the node under the client is killed and restarted mid-stream: the room resumes with no gap or duplicate', async () => {
   const roomId = await roomHomedOn(a, 100);
-  const c = new LivePush(b.url, { token: token(5001), WebSocket, minReconnectDelay: 200, maxReconnectDelay: 600 });
+  const c = newClient(b.url, { token: token(5001), minReconnectDelay: 200, maxReconnectDelay: 600 });
   c.connect();
   await c.ready(10000);
   const room = c.room(roomId);
@@ -94,7 +92,7 @@ test('the node under the client is killed and restarted mid-stream: the room res
 
 test("KICK 'draining' sends the client to reconnect_to, where it goes on in its room", async () => {
   const roomId = await roomHomedOn(a, 500);
-  const c = new LivePush(b.url, { token: token(6001), WebSocket, minReconnectDelay: 100, maxReconnectDelay: 400 });
+  const c = newClient(b.url, { token: token(6001), minReconnectDelay: 100, maxReconnectDelay: 400 });
   const kicks = [];
   const connected = [];
   c.on('kicked', (k) => kicks.push(k));

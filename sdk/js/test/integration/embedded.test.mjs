@@ -5,9 +5,7 @@
 // refused as expired is replaced through getToken.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { LivePush } from '../../dist/esm/index.js';
-import { Node, Proxy, eventually, sleep, stopAll, token } from './harness.mjs';
+import { newClient, Node, Proxy, eventually, sleep, stopAll, token } from './harness.mjs';
 
 const started = [];
 after(() => stopAll(...started));
@@ -23,7 +21,7 @@ test('qos1 messages pushed while the client is disconnected arrive once after th
   const proxy = await new Proxy(n.wsPort).start();
   started.push(proxy);
   const user = 2001;
-  const c = new LivePush(proxy.url, { token: token(user), WebSocket, minReconnectDelay: 200, maxReconnectDelay: 500 });
+  const c = newClient(proxy.url, { token: token(user), minReconnectDelay: 200, maxReconnectDelay: 500 });
   const got = [];
   c.on('push', (p) => got.push(p));
   c.connect();
@@ -57,13 +55,12 @@ test('qos1 messages pushed while the client is disconnected arrive once after th
 test('an expired token makes the client call getToken and log in', async () => {
   const n = await node(['--jwt-leeway-s', '0']); // exp is checked to the second
   let calls = 0;
-  const c = new LivePush(n.url, {
+  const c = newClient(n.url, {
     token: token(3001, 2),
     getToken: async () => {
       calls++;
       return token(3001);
     },
-    WebSocket,
     minReconnectDelay: 100,
     maxReconnectDelay: 300,
   });
@@ -85,7 +82,7 @@ test('an expired token makes the client call getToken and log in', async () => {
 
 test("a room whose history died with its node emits 'reset' with the fresh state after the restart", async () => {
   const n = await node();
-  const c = new LivePush(n.url, { token: token(4001), WebSocket, minReconnectDelay: 100, maxReconnectDelay: 300 });
+  const c = newClient(n.url, { token: token(4001), minReconnectDelay: 100, maxReconnectDelay: 300 });
   c.connect();
   await c.ready(10000);
   const room = c.room(4242);

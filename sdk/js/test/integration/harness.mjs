@@ -1,12 +1,14 @@
 // The integration tests' harness: real livepushd nodes (the binary in $LIVEPUSHD) and a real
 // redis-server on ports chosen at run time, tokens minted by `livepushd token`, the HTTP API, and
-// a bounded wait. Every process started here is registered and killed by stopAll() (call it in
+// a bounded wait. Every client made by newClient() is disconnected and every process started here is registered and killed by stopAll() (call it in
 // an after() hook), and dies with the test runner too (each child is killed on process exit).
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
+import { LivePush } from '../../dist/esm/index.js';
 
 export const LIVEPUSHD = process.env.LIVEPUSHD;
 export const SECRET = 'sdk-integration-test-secret-0123456789abcdef';
@@ -14,6 +16,14 @@ export const CLUSTER_SECRET = 'sdk-integration-cluster-secret-0123456789abcd';
 export const API_KEY = 'sdk-integration-api-key-0123456789';
 const logDir = mkdtempSync(join(tmpdir(), 'livepush-sdk-it-'));
 const children = new Set();
+const clients = new Set();
+
+/** A LivePush on the `ws` package, disconnected by stopAll() even when its test failed. */
+export function newClient(url, opts = {}) {
+  const c = new LivePush(url, { WebSocket, ...opts });
+  clients.add(c);
+  return c;
+}
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
@@ -181,6 +191,8 @@ export class Node {
 }
 
 export async function stopAll(...things) {
+  for (const c of clients) c.disconnect();
+  clients.clear();
   for (const t of things) if (t) await t.stop?.('SIGKILL');
   for (const c of children) c.kill('SIGKILL');
 }
