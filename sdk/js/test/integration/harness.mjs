@@ -199,13 +199,16 @@ export async function stopAll(...things) {
 
 /**
  * A TCP proxy in front of a node: cut() drops every connection through it and refuses new ones
- * until restore(), the way a lost network looks to a client (and to the server).
+ * until restore(), the way a lost network looks to a client (and to the server); holdUp() first
+ * swallows what clients send (their ACKs never reach the node) while the node's frames still
+ * come through.
  */
 export class Proxy {
   constructor(targetPort) {
     this.targetPort = targetPort;
     this.sockets = new Set();
     this.down = false;
+    this.holding = false;
   }
   async start() {
     this.port = await freePort();
@@ -217,8 +220,10 @@ export class Proxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => {});
       }
-      c.pipe(up);
-      up.pipe(c);
+      c.on('data', (d) => {
+        if (!this.holding) up.write(d);
+      });
+      up.on('data', (d) => c.write(d));
       c.on('close', () => up.destroy());
       up.on('close', () => c.destroy());
     });
@@ -228,8 +233,12 @@ export class Proxy {
   get url() {
     return `ws://127.0.0.1:${this.port}/ws`;
   }
+  holdUp() {
+    this.holding = true;
+  }
   cut() {
     this.down = true;
+    this.holding = false;
     for (const s of this.sockets) s.destroy();
   }
   restore() {
