@@ -53,7 +53,7 @@ function publisher(via, roomId, everyMs) {
   };
 }
 
-test('the node under the client is killed and restarted mid-stream: the room resumes with no gap or duplicate', async () => {
+test('the node under the client is killed and restarted mid-stream: the room resumes with no gap or duplicate', async (t) => {
   const roomId = await roomHomedOn(a, 100);
   const c = newClient(b.url, { token: token(5001), minReconnectDelay: 200, maxReconnectDelay: 600 });
   c.connect();
@@ -73,6 +73,7 @@ test('the node under the client is killed and restarted mid-stream: the room res
   await sleep(1000); // the stream goes on through A while B is down
   await b.start();
   await eventually(() => c.state === 'connected' && entered.length === 2, 'the client back on B');
+  const backAt = pub.count;
   const target = pub.count + 10;
   await eventually(() => got.length >= target, 'live messages after the recovery');
   await pub.stop();
@@ -80,6 +81,7 @@ test('the node under the client is killed and restarted mid-stream: the room res
   await eventually(() => room.lastSeq === last, `every message up to room_seq ${last}`);
   await sleep(300);
 
+  t.diagnostic(`${pub.count} messages; ${pub.count - atCrash} after the crash; the client was back at message ${backAt}`);
   assert.ok(pub.count - atCrash > 20, `messages published while B was down or recovering: ${pub.count - atCrash}`);
   assert.deepEqual(resets, []);
   assert.equal(entered[1].recovered, true);
