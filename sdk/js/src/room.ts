@@ -43,6 +43,7 @@ export class Room extends Emitter<RoomEvents> {
   private joined = false; // the server has this session in the room now
   private likesPending = 0;
   private likeTimer: ReturnType<typeof setTimeout> | undefined;
+  private entering: Promise<EnterResult> | undefined;
 
   constructor(
     private readonly host: RoomHost,
@@ -52,19 +53,34 @@ export class Room extends Emitter<RoomEvents> {
     this.id = String(id);
   }
 
-  /** Enters the room (once; a second call while entered answers the current view). */
-  async enter(): Promise<EnterResult> {
+  /**
+   * Enters the room. While entered, a second call answers the current view; while the client
+   * is reconnecting it re-enters with recovery (the client does that by itself too; the
+   * replay's duplicates are dropped by room_seq).
+   */
+  enter(): Promise<EnterResult> {
+    if (this.entering) return this.entering;
     if (this.entered && this.joined)
-      return { online: this.online, roomSeq: this.lastSeq, state: this.state, recovered: true };
-    this.entered = true;
-    this.lastSeq = 0;
-    this.epoch = '';
-    try {
-      return await this.join(false);
-    } catch (e) {
-      this.entered = false;
-      throw e;
+      return Promise.resolve({ online: this.online, roomSeq: this.lastSeq, state: this.state, recovered: true });
+    const recover = this.entered && this.epoch !== '';
+    if (!recover) {
+      this.lastSeq = 0;
+      this.epoch = '';
     }
+    this.entered = true;
+    const p = this.join(recover).then(
+      (r) => {
+        this.entering = undefined;
+        return r;
+      },
+      (e: unknown) => {
+        this.entering = undefined;
+        if (!recover) this.entered = false;
+        throw e;
+      },
+    );
+    this.entering = p;
+    return p;
   }
 
   async leave(): Promise<void> {

@@ -5,9 +5,7 @@
 // 'draining' to the reconnect_to node and go on in its room there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { LivePush } from '../../dist/esm/index.js';
-import { Node, Redis, eventually, sleep, stopAll, token } from './harness.mjs';
+import { newClient, Node, Redis, eventually, sleep, stopAll, token } from './harness.mjs';
 
 let redis, a, b;
 before(async () => {
@@ -55,9 +53,9 @@ function publisher(via, roomId, everyMs) {
   };
 }
 
-test('the node under the client is killed and restarted mid-stream: the room resumes with no gap or duplicate', async () => {
+test('the node under the client is killed and restarted mid-stream: the room resumes with no gap or duplicate', async (t) => {
   const roomId = await roomHomedOn(a, 100);
-  const c = new LivePush(b.url, { token: token(5001), WebSocket, minReconnectDelay: 200, maxReconnectDelay: 600 });
+  const c = newClient(b.url, { token: token(5001), minReconnectDelay: 200, maxReconnectDelay: 600 });
   c.connect();
   await c.ready(10000);
   const room = c.room(roomId);
@@ -75,6 +73,7 @@ test('the node under the client is killed and restarted mid-stream: the room res
   await sleep(1000); // the stream goes on through A while B is down
   await b.start();
   await eventually(() => c.state === 'connected' && entered.length === 2, 'the client back on B');
+  const backAt = pub.count;
   const target = pub.count + 10;
   await eventually(() => got.length >= target, 'live messages after the recovery');
   await pub.stop();
@@ -82,6 +81,7 @@ test('the node under the client is killed and restarted mid-stream: the room res
   await eventually(() => room.lastSeq === last, `every message up to room_seq ${last}`);
   await sleep(300);
 
+  t.diagnostic(`${pub.count} messages; ${pub.count - atCrash} after the crash; the client was back at message ${backAt}`);
   assert.ok(pub.count - atCrash > 20, `messages published while B was down or recovering: ${pub.count - atCrash}`);
   assert.deepEqual(resets, []);
   assert.equal(entered[1].recovered, true);
@@ -94,7 +94,7 @@ test('the node under the client is killed and restarted mid-stream: the room res
 
 test("KICK 'draining' sends the client to reconnect_to, where it goes on in its room", async () => {
   const roomId = await roomHomedOn(a, 500);
-  const c = new LivePush(b.url, { token: token(6001), WebSocket, minReconnectDelay: 100, maxReconnectDelay: 400 });
+  const c = newClient(b.url, { token: token(6001), minReconnectDelay: 100, maxReconnectDelay: 400 });
   const kicks = [];
   const connected = [];
   c.on('kicked', (k) => kicks.push(k));

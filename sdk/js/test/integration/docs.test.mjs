@@ -34,12 +34,14 @@ test('the quick start of docs/sdk.md and README runs as written', async () => {
   const alerts = [];
   const consoleStub = { log: (...a) => logged.push(a) };
   globalThis.WebSocket = WebSocket; // what a browser has
+  let made;
   try {
     const run = new Function(
       'LivePush', 'TOKEN', 'console', 'alert', ...Object.keys(page),
       doc.script.replace('wss://live.example.com/ws', node.url) + '\nreturn { client, room };',
     );
-    const { client, room } = run(LivePush, token(7001), consoleStub, (m) => alerts.push(m), ...Object.values(page));
+    made = run(LivePush, token(7001), consoleStub, (m) => alerts.push(m), ...Object.values(page));
+    const { room } = made;
     await eventually(() => logged.some((a) => a[0] === 'in the room with'), 'the room entered');
     page.input.value = 'hello from the page';
     page.send.onclick();
@@ -49,8 +51,8 @@ test('the quick start of docs/sdk.md and README runs as written', async () => {
     assert.equal(page.online.textContent, '', 'no online change yet (one member)');
     assert.deepEqual(alerts, []);
     assert.equal(room.lastSeq >= 1, true);
-    client.disconnect();
   } finally {
+    made?.client.disconnect(); // also when an assertion failed: no reconnect loop left behind
     delete globalThis.WebSocket;
   }
 });

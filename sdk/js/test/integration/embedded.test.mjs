@@ -5,9 +5,7 @@
 // refused as expired is replaced through getToken.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
-import { LivePush } from '../../dist/esm/index.js';
-import { Node, Proxy, eventually, sleep, stopAll, token } from './harness.mjs';
+import { newClient, Node, Proxy, eventually, sleep, stopAll, token } from './harness.mjs';
 
 const started = [];
 after(() => stopAll(...started));
@@ -23,7 +21,7 @@ test('qos1 messages pushed while the client is disconnected arrive once after th
   const proxy = await new Proxy(n.wsPort).start();
   started.push(proxy);
   const user = 2001;
-  const c = new LivePush(proxy.url, { token: token(user), WebSocket, minReconnectDelay: 200, maxReconnectDelay: 500 });
+  const c = newClient(proxy.url, { token: token(user), minReconnectDelay: 200, maxReconnectDelay: 500 });
   const got = [];
   c.on('push', (p) => got.push(p));
   c.connect();
@@ -35,35 +33,39 @@ test('qos1 messages pushed while the client is disconnected arrive once after th
     sent.push(r.body.msg_id);
     return r.body;
   };
+  const inbox = async () => (await n.api('GET', `/v1/users/${user}`)).body.inbox;
   for (let i = 1; i <= 3; i++) await pushOne(i);
   await eventually(() => got.length === 3, '3 pushes while connected');
+  await eventually(async () => (await inbox()) === 0, 'the first 3 acked');
 
-  proxy.cut(); // the network goes; the node sees the close and keeps what follows in the inbox
+  // 4 and 5 reach the client, but its ACKs are lost on the way: the node will send them again.
+  proxy.holdUp();
+  for (let i = 4; i <= 5; i++) await pushOne(i);
+  await eventually(() => got.length === 5, 'pushes 4 and 5 (their acks lost)');
+  proxy.cut(); // then the network goes; the node keeps what follows in the inbox
   await eventually(async () => (await n.api('GET', `/v1/users/${user}`)).body.online === false, 'the node to see the user offline');
-  for (let i = 4; i <= 8; i++) assert.equal((await pushOne(i)).stored, 1);
+  for (let i = 6; i <= 8; i++) assert.equal((await pushOne(i)).stored, 1);
+  assert.equal(await inbox(), 5, '4..8 wait in the inbox, the two delivered ones included');
   assert.notEqual(c.state, 'connected');
   proxy.restore();
 
   await eventually(() => got.length >= 8, 'the inbox after the reconnect');
-  await sleep(300); // anything more (a duplicate) would show now
-  assert.deepEqual(got.map((p) => p.payload.n), [1, 2, 3, 4, 5, 6, 7, 8]);
+  await eventually(async () => (await inbox()) === 0, 'the inbox to empty (all acked)');
+  await sleep(300); // a duplicate handed to the handler would show by now
+  assert.deepEqual(got.map((p) => p.payload.n), [1, 2, 3, 4, 5, 6, 7, 8], 'each once, in order');
   assert.deepEqual(got.map((p) => p.msgId), sent);
   assert.ok(got.every((p) => p.qos === 1 && p.type === 'note'));
-  // Acked: the inbox empties (nothing comes again at the next login).
-  await eventually(async () => (await n.api('GET', `/v1/users/${user}`)).body.inbox === 0, 'the inbox to empty');
-  c.disconnect();
 });
 
 test('an expired token makes the client call getToken and log in', async () => {
   const n = await node(['--jwt-leeway-s', '0']); // exp is checked to the second
   let calls = 0;
-  const c = new LivePush(n.url, {
+  const c = newClient(n.url, {
     token: token(3001, 2),
     getToken: async () => {
       calls++;
       return token(3001);
     },
-    WebSocket,
     minReconnectDelay: 100,
     maxReconnectDelay: 300,
   });
@@ -80,12 +82,11 @@ test('an expired token makes the client call getToken and log in', async () => {
   assert.equal(calls, 1);
   assert.ok(errors.some((e) => e.code === 2002), JSON.stringify(errors));
   assert.equal(c.userId, '3001');
-  c.disconnect();
 });
 
 test("a room whose history died with its node emits 'reset' with the fresh state after the restart", async () => {
   const n = await node();
-  const c = new LivePush(n.url, { token: token(4001), WebSocket, minReconnectDelay: 100, maxReconnectDelay: 300 });
+  const c = newClient(n.url, { token: token(4001), minReconnectDelay: 100, maxReconnectDelay: 300 });
   c.connect();
   await c.ready(10000);
   const room = c.room(4242);
@@ -106,5 +107,4 @@ test("a room whose history died with its node emits 'reset' with the fresh state
   const r = await n.api('POST', '/v1/push/room', { room_id: 4242, type: 'tick', payload: { n: 99 }, class: 'high' });
   await eventually(() => msgs.some((m) => m.payload.n === 99), 'a message after the reset');
   assert.equal(room.lastSeq, Number(r.body.room_seq));
-  c.disconnect();
 });

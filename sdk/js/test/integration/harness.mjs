@@ -1,12 +1,14 @@
 // The integration tests' harness: real livepushd nodes (the binary in $LIVEPUSHD) and a real
 // redis-server on ports chosen at run time, tokens minted by `livepushd token`, the HTTP API, and
-// a bounded wait. Every process started here is registered and killed by stopAll() (call it in
+// a bounded wait. Every client made by newClient() is disconnected and every process started here is registered and killed by stopAll() (call it in
 // an after() hook), and dies with the test runner too (each child is killed on process exit).
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
+import { LivePush } from '../../dist/esm/index.js';
 
 export const LIVEPUSHD = process.env.LIVEPUSHD;
 export const SECRET = 'sdk-integration-test-secret-0123456789abcdef';
@@ -14,6 +16,14 @@ export const CLUSTER_SECRET = 'sdk-integration-cluster-secret-0123456789abcd';
 export const API_KEY = 'sdk-integration-api-key-0123456789';
 const logDir = mkdtempSync(join(tmpdir(), 'livepush-sdk-it-'));
 const children = new Set();
+const clients = new Set();
+
+/** A LivePush on the `ws` package, disconnected by stopAll() even when its test failed. */
+export function newClient(url, opts = {}) {
+  const c = new LivePush(url, { WebSocket, ...opts });
+  clients.add(c);
+  return c;
+}
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
@@ -181,19 +191,24 @@ export class Node {
 }
 
 export async function stopAll(...things) {
+  for (const c of clients) c.disconnect();
+  clients.clear();
   for (const t of things) if (t) await t.stop?.('SIGKILL');
   for (const c of children) c.kill('SIGKILL');
 }
 
 /**
  * A TCP proxy in front of a node: cut() drops every connection through it and refuses new ones
- * until restore(), the way a lost network looks to a client (and to the server).
+ * until restore(), the way a lost network looks to a client (and to the server); holdUp() first
+ * swallows what clients send (their ACKs never reach the node) while the node's frames still
+ * come through.
  */
 export class Proxy {
   constructor(targetPort) {
     this.targetPort = targetPort;
     this.sockets = new Set();
     this.down = false;
+    this.holding = false;
   }
   async start() {
     this.port = await freePort();
@@ -205,8 +220,10 @@ export class Proxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => {});
       }
-      c.pipe(up);
-      up.pipe(c);
+      c.on('data', (d) => {
+        if (!this.holding) up.write(d);
+      });
+      up.on('data', (d) => c.write(d));
       c.on('close', () => up.destroy());
       up.on('close', () => c.destroy());
     });
@@ -216,8 +233,12 @@ export class Proxy {
   get url() {
     return `ws://127.0.0.1:${this.port}/ws`;
   }
+  holdUp() {
+    this.holding = true;
+  }
   cut() {
     this.down = true;
+    this.holding = false;
     for (const s of this.sockets) s.destroy();
   }
   restore() {

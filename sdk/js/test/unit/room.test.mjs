@@ -149,3 +149,26 @@ test('leave sends room.leave and emits left; pushes for the room then go unheard
   assert.equal(msgs.length, 0);
   c.disconnect();
 });
+
+test('enter() twice at once sends one room.enter; during a reconnect it re-enters with recovery', async () => {
+  mock.method(Math, 'random', () => 0);
+  const { c, s } = connected({ minReconnectDelay: 100 });
+  const room = c.room(9);
+  const [p1, p2] = [room.enter(), room.enter()];
+  assert.equal(p1, p2);
+  assert.equal(s.frames(1003).length, 1);
+  s.answerBiz('room.enter', { room_id: '9', online: 1, room_seq: '4', epoch: '55', state: {} });
+  await p1;
+  s.drop();
+  const again = room.enter(); // the app asks while the client is reconnecting
+  tick(100);
+  last().open();
+  last().acceptLogin();
+  const enters = last().frames(1003);
+  assert.ok(enters.length >= 1);
+  for (const f of enters) assert.deepEqual(f.body.data, { room_id: '9', last_seq: 4, epoch: '55' });
+  for (const f of enters)
+    last().recv({ code: 2003, seq: f.seq, body: { type: 'room.enter', data: { room_id: '9', online: 1, room_seq: '4', epoch: '55', recovered: true } } });
+  assert.equal((await again).recovered, true);
+  c.disconnect();
+});
