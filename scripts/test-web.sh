@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web pages' stage (sdk/js/web: the live-room demo and the operator console that livepushd
 # serves, docs/console.md): run from the repository root after ./scripts/test.sh's release build
-# in ./build. Installs the locked dev dependencies (npm ci), builds dist/ (the pages, bundled
+# in ./build. Installs the locked dev dependencies (npm ci), type-checks the pages against the
+# SDK's public types, builds dist/ (the pages, bundled
 # with livepush-client from sdk/js/src and uPlot), and runs the browser tests: a real
 # livepushd --dev ($LIVEPUSHD) on free loopback ports serving dist/, driven in Debian's Chromium
 # ($CHROMIUM, default /usr/bin/chromium) by playwright-core. Screenshots of each page go to
@@ -30,6 +31,7 @@ export WEB_TEST_ARTIFACTS=${WEB_TEST_ARTIFACTS:-$PWD/sdk/js/web/test-artifacts}
 
 cd sdk/js/web
 timeout -k 10 300 npm ci --no-audit --no-fund
+timeout -k 10 120 npm run typecheck
 timeout -k 10 120 npm run build
 timeout -k 10 600 npm test
 echo "sdk/js/web: all browser tests passed (screenshots in $WEB_TEST_ARTIFACTS)"
