@@ -2,8 +2,8 @@
 # The web pages' stage (sdk/js/web: the live-room demo and the operator console that livepushd
 # serves, docs/console.md): run from the repository root after ./scripts/test.sh's release build
 # in ./build. Installs the locked dev dependencies (npm ci), type-checks the pages against the
-# SDK's public types, builds dist/ (the pages, bundled
-# with livepush-client from sdk/js/src and uPlot), and runs the browser tests: a real
+# SDK's public types, builds dist/ (the pages, bundled with livepush-client from sdk/js/src and
+# uPlot), and runs the browser tests: a real
 # livepushd --dev ($LIVEPUSHD) on free loopback ports serving dist/, driven in Debian's Chromium
 # ($CHROMIUM, default /usr/bin/chromium) by playwright-core. Screenshots of each page go to
 # $WEB_TEST_ARTIFACTS (default sdk/js/web/test-artifacts/).
