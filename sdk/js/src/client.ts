@@ -283,7 +283,7 @@ export class LivePush extends Emitter<ClientEvents> implements RoomHost {
       } else if (e.code !== ClientCodes.CONNECTION_LOST && e.code !== ClientCodes.CLIENT_DISCONNECTED) {
         this.reportError(e.code, `re-entering room ${r.id}: ${e.message}`);
         setTimeout(() => {
-          if (this.state === 'connected' && r.canRejoin) this.rejoin(r);
+          if (this.state === 'connected' && r.canRejoin && !r.isJoined) this.rejoin(r);
         }, backoffDelay(0, this.opts.minReconnectDelay, this.opts.maxReconnectDelay));
       }
     });
