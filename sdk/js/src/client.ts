@@ -100,6 +100,8 @@ export class LivePush extends Emitter<ClientEvents> implements RoomHost {
 
   connect(): void {
     if (this.wanted) return;
+    if (!(this.opts.WebSocket ?? (globalThis as any).WebSocket))
+      throw new Error('livepush-client: no WebSocket here; pass opts.WebSocket (the ws package in Node)');
     this.wanted = true;
     this.attempt = 0;
     const g = globalThis as any;
@@ -196,7 +198,6 @@ export class LivePush extends Emitter<ClientEvents> implements RoomHost {
     const url = this.redirect ?? this.url;
     this.redirect = null;
     const Ctor = this.opts.WebSocket ?? (globalThis as any).WebSocket;
-    if (!Ctor) throw new Error('livepush-client: no WebSocket; pass opts.WebSocket (ws in Node)');
     let ws: any;
     try {
       ws = new Ctor(url);
@@ -228,10 +229,9 @@ export class LivePush extends Emitter<ClientEvents> implements RoomHost {
   private login(): void {
     const body: Record<string, unknown> = { token: this.token ?? '', platform: this.opts.platform };
     if (this.opts.deviceId) body.deviceId = this.opts.deviceId;
-    this.request(Code.LOGIN, body, 'login', (b) => this.onLoginResult(b), true).catch((e) => {
-      // A refusal is handled in onLoginResult's sibling below; a timeout drops the socket.
-      if (e instanceof LivePushError && e.code < 1000) return;
-    });
+    // Its outcomes are handled where they happen: success in onLoginResult, a refusal in
+    // onLoginRefused (from settle), silence by the connect-and-login deadline.
+    this.request(Code.LOGIN, body, 'login', (b) => this.onLoginResult(b), true).catch(() => {});
   }
 
   private onLoginResult(b: any): void {
@@ -283,7 +283,7 @@ export class LivePush extends Emitter<ClientEvents> implements RoomHost {
       } else if (e.code !== ClientCodes.CONNECTION_LOST && e.code !== ClientCodes.CLIENT_DISCONNECTED) {
         this.reportError(e.code, `re-entering room ${r.id}: ${e.message}`);
         setTimeout(() => {
-          if (this.state === 'connected' && r.canRejoin) this.rejoin(r);
+          if (this.state === 'connected' && r.canRejoin && !r.isJoined) this.rejoin(r);
         }, backoffDelay(0, this.opts.minReconnectDelay, this.opts.maxReconnectDelay));
       }
     });

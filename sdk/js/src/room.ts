@@ -144,6 +144,11 @@ export class Room extends Emitter<RoomEvents> {
     return this.entered && this.epoch !== '';
   }
 
+  /** The server has this session in the room now. */
+  get isJoined(): boolean {
+    return this.joined;
+  }
+
   /** The server refused the re-enter for good (banned). */
   refused(reason: string): void {
     this.entered = false;

@@ -267,3 +267,15 @@ test("the browser's online event reconnects at once", () => {
     delete globalThis.removeEventListener;
   }
 });
+
+test('connect() without any WebSocket constructor throws at once, saying what to pass', () => {
+  const saved = globalThis.WebSocket; // none in Node 20; Node 22 has one
+  globalThis.WebSocket = undefined;
+  try {
+    const c = new LivePush('ws://a/ws', { token: 't' });
+    assert.throws(() => c.connect(), /pass opts\.WebSocket/);
+    assert.equal(c.state, 'disconnected');
+  } finally {
+    globalThis.WebSocket = saved;
+  }
+});

@@ -172,3 +172,30 @@ test('enter() twice at once sends one room.enter; during a reconnect it re-enter
   assert.equal((await again).recovered, true);
   c.disconnect();
 });
+
+test('a re-enter refused for a while is retried; refused as banned, the room is left', async () => {
+  mock.method(Math, 'random', () => 0);
+  const { c, s } = connected({ minReconnectDelay: 100 });
+  const a = c.room(1), b = c.room(2);
+  const left = record(b, 'left'), errors = record(c, 'error');
+  for (const r of [a, b]) {
+    const p = r.enter();
+    s.answerBiz('room.enter', { room_id: r.id, online: 1, room_seq: '0', epoch: '1', state: {} });
+    await p;
+  }
+  s.drop();
+  tick(100);
+  const s2 = last();
+  s2.open();
+  s2.acceptLogin();
+  const [ea, eb] = s2.frames(1003);
+  s2.recv({ code: 2003, seq: ea.seq, body: { type: 'room.enter', code: 3006, message: 'busy', data: {} } });
+  s2.recv({ code: 2003, seq: eb.seq, body: { type: 'room.enter', code: 3013, message: 'banned', data: { room_id: '2', until_ms: 0 } } });
+  await flush();
+  assert.deepEqual(left, [{ reason: 'banned' }]);
+  assert.deepEqual(errors.map((e) => e.code), [3006]);
+  tick(100);
+  const retry = s2.frames(1003).slice(2);
+  assert.deepEqual(retry.map((f) => f.body.data), [{ room_id: '1', last_seq: 0, epoch: '1' }]);
+  c.disconnect();
+});
