@@ -81,11 +81,8 @@ TEST(RoomProfile, AChatCarriesItsSendersProfileToEveryMemberAndNoneWithoutClaims
 
     // A browser on a WebSocket text-envelope session gets it too (the envelope carries the
     // payload as a JSON value; the test client turns it back into Push.payload bytes).
-    lp::client::Options wo;
-    wo.transport = lp::client::Transport::Ws;
-    wo.port = node.ws_port();
+    lp::client::Options wo = lp::testing::client_options(node, lp::client::Transport::Ws);
     wo.ws_text = true;
-    wo.timeout = 5000ms;
     Connection web(wo);
     ASSERT_FALSE(web.connect());
     auto web_login = web.login(token_for(14), "web");
