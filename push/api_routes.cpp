@@ -7,6 +7,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "push/api_reply.hpp"
 #include "push/request_parse.hpp"
 
 namespace lp::push {
@@ -93,22 +94,8 @@ std::string bad_path_id(std::string_view what) {
     return std::string(what) + " id in the path must be a non-zero unsigned 64-bit decimal integer";
 }
 
-ApiResponse json_reply(unsigned status, std::string body) {
-    ApiResponse res;
-    res.status = status;
-    res.body = std::move(body);
-    return res;
-}
-
-ApiResponse error(unsigned status, std::string_view message, int code) {
-    json::object o;
-    o["error"] = message;
-    o["code"] = code;
-    return json_reply(status, json::serialize(o));
-}
-
 ApiResponse error(unsigned status, std::string_view message) {
-    return error(status, message, static_cast<int>(status));
+    return api_error(status, message, static_cast<int>(status));
 }
 
 ApiResponse unauthorized() {
@@ -442,8 +429,8 @@ ApiResponse ApiRoutes::push(Target target, std::string_view body) {
             outcome.error.empty()
                 ? std::string(http::obsolete_reason(static_cast<http::status>(outcome.status)))
                 : outcome.error;
-        return error(static_cast<unsigned>(outcome.status), message,
-                     outcome.code != 0 ? outcome.code : outcome.status);
+        return api_error(static_cast<unsigned>(outcome.status), message,
+                         outcome.code != 0 ? outcome.code : outcome.status);
     }
     json::object o;
     o["msg_id"] = to_decimal(outcome.msg_id);
