@@ -58,6 +58,14 @@ HttpApi::~HttpApi() {
     stop();
 }
 
+void HttpApi::set_max_requests_per_s(std::uint32_t n) {
+    impl_->routes.set_max_requests_per_s(n);
+}
+
+void HttpApi::set_access_log(bool on) {
+    impl_->server.set_access_log(on);
+}
+
 void HttpApi::set_room_state(RoomStateService& s) {
     impl_->routes.set_room_state(&s);
 }
