@@ -8,10 +8,10 @@
 // API's access log, log.access) shares the sinks of the default one.
 #pragma once
 
+#include <spdlog/formatter.h>
+
 #include <memory>
 #include <string>
-
-#include <spdlog/formatter.h>
 
 namespace lp::app {
 

@@ -27,8 +27,8 @@ ReloadPlan plan_reload(const Config& running, const Config& fresh) {
     for (const auto& name : names) {
         const auto a = running.plugin_settings.find(name);
         const auto b = fresh.plugin_settings.find(name);
-        const bool same = a != running.plugin_settings.end() &&
-                          b != fresh.plugin_settings.end() && a->second == b->second;
+        const bool same = a != running.plugin_settings.end() && b != fresh.plugin_settings.end() &&
+                          a->second == b->second;
         if (!same) plan.refused.push_back(name);  // "plugins.NAME.KEY"
     }
     return plan;
