@@ -27,10 +27,10 @@
 #include "app/config.hpp"
 #include "app/log_format.hpp"
 #include "auth/jwt.hpp"
-#include "load-test/client.hpp"
 #include "eventually.hpp"
 #include "http_client.hpp"
 #include "livepush.pb.h"
+#include "load-test/client.hpp"
 #include "node_process.hpp"
 
 namespace {
@@ -175,8 +175,7 @@ TEST(Reload, LiveKeysApplyWhileSessionsStay) {
     write_config(cfg, s);
     write_file(words, "badword\n");
     reload(node, "reload: applied");
-    EXPECT_NE(node.log().find("server.biz_rate_per_s, log.level"), std::string::npos)
-        << node.log();
+    EXPECT_NE(node.log().find("server.biz_rate_per_s, log.level"), std::string::npos) << node.log();
     EXPECT_EQ(metric(node.api_port(), R"(livepush_config_reloads_total{result="ok"})"), 1);
     EXPECT_EQ(metric(node.api_port(), R"(livepush_limit{name="biz_rate_per_s"})"), 2);
 
@@ -271,9 +270,9 @@ TEST(Reload, KeyRotationOverlap) {
     EXPECT_EQ(login_code(node.tcp_port(), new_token), 0) << "the new key at once";
     EXPECT_EQ(login_code(node.tcp_port(), old_token), 0) << "the old key during the overlap";
     EXPECT_GE(metric(node.api_port(), "livepush_auth_previous_key_logins_total"), 1);
-    EXPECT_TRUE(eventually(
-        [&] { return login_code(node.tcp_port(), old_token) == pb::TOKEN_INVALID; }, 15000ms,
-        250ms))
+    EXPECT_TRUE(
+        eventually([&] { return login_code(node.tcp_port(), old_token) == pb::TOKEN_INVALID; },
+                   15000ms, 250ms))
         << "the old key is refused once the overlap is over";
     EXPECT_EQ(login_code(node.tcp_port(), new_token), 0);
     auto hb = held->heartbeat();
@@ -300,8 +299,8 @@ TEST(Logs, JsonLinesAndAccessLog) {
     s.extra = "[kafka]\nbrokers = \"quo\\\"te\\\\ and\\nnewline\"\n";
     write_config(cfg, s);
     reload(node, "nothing applied");
-    ASSERT_TRUE(eventually(
-        [&] { return node.log().find("status=401") != std::string::npos; }, 5000ms));
+    ASSERT_TRUE(
+        eventually([&] { return node.log().find("status=401") != std::string::npos; }, 5000ms));
 
     const std::string log = node.log();
     std::istringstream lines(log);
@@ -320,9 +319,8 @@ TEST(Logs, JsonLinesAndAccessLog) {
         saw_quote = saw_quote || msg.find("quo\"te") != std::string::npos;
         if (o.at("logger").as_string() == "access") {
             ++access;
-            for (const char* field :
-                 {"method=", "path=/v1/", "status=", "bytes=", "duration_ms=", "remote=127.0.0.1",
-                  "request_id="})
+            for (const char* field : {"method=", "path=/v1/", "status=", "bytes=", "duration_ms=",
+                                      "remote=127.0.0.1", "request_id="})
                 EXPECT_NE(msg.find(field), std::string::npos) << field << ": " << msg;
         }
         ++parsed;
