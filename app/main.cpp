@@ -21,14 +21,17 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -399,33 +402,43 @@ StartSources capture_sources(int argc, char** argv) {
     return s;
 }
 
-// SIGHUP: loads the configuration again from `sources`, checks it as a start would, and applies
-// its live keys (app/reload). Logs each refused key and each problem; counts the outcome.
-void reload(lp::app::Node& node, const StartSources& sources) {
+// What one reload did, for the log, the metrics and POST /v1/admin/reload.
+struct ReloadReport {
+    lp::app::ReloadResult result = lp::app::ReloadResult::Invalid;
+    std::vector<std::string> applied, refused, problems;
+};
+
+// SIGHUP (or POST /v1/admin/reload): loads the configuration again from `sources`, checks it as a
+// start would, and applies its live keys (app/reload). Logs each refused key and each problem;
+// counts the outcome. On main_io's thread.
+ReloadReport reload(lp::app::Node& node, const StartSources& sources) {
     using lp::app::ReloadResult;
-    spdlog::info("SIGHUP: reloading the configuration");
+    spdlog::info("reloading the configuration");
+    ReloadReport report;
     std::vector<const char*> args, env;
     for (const auto& a : sources.args) args.push_back(a.c_str());
     for (const auto& e : sources.env) env.push_back(e.c_str());
     env.push_back(nullptr);
     auto loaded = lp::app::load_config(static_cast<int>(args.size()), args.data(), env.data());
     auto& fresh = loaded.config;
-    std::vector<std::string> problems;
     if (!loaded.error.empty() && loaded.problems.empty())
-        problems.push_back(loaded.error);
+        report.problems.push_back(loaded.error);
     else
-        problems = check_loaded(loaded, fresh);
+        report.problems = check_loaded(loaded, fresh);
     const auto invalid = [&] {
+        for (const auto& p : report.problems) spdlog::error("reload: {}", p);
         spdlog::error(
             "reload: the new configuration is invalid; nothing applied, the node runs on as it "
             "was");
         node.note_reload(ReloadResult::Invalid, 0);
+        return report;
     };
-    if (!problems.empty()) {
-        for (const auto& p : problems) spdlog::error("reload: {}", p);
+    if (!report.problems.empty()) return invalid();
+    auto plan = lp::app::plan_reload(node.config(), fresh);
+    if (auto err = node.apply_reload(plan.next); !err.empty()) {
+        report.problems.push_back(err);
         return invalid();
     }
-    const auto plan = lp::app::plan_reload(node.config(), fresh);
     for (const auto& key : plan.refused) {
         const auto source = fresh.sources.find(key);
         spdlog::warn(
@@ -435,10 +448,6 @@ void reload(lp::app::Node& node, const StartSources& sources) {
             source == fresh.sources.end() ? " (derived from other keys)"
                                           : " (" + source->second + ")");
     }
-    if (auto err = node.apply_reload(plan.next); !err.empty()) {
-        spdlog::error("reload: {}", err);
-        return invalid();
-    }
     lp::app::apply_log_settings(plan.next.log.level, plan.next.log.format,
                                 plan.next.cluster.node_id);
     std::string applied;
@@ -446,8 +455,47 @@ void reload(lp::app::Node& node, const StartSources& sources) {
     spdlog::info("reload: applied {} changed key{}{}{}; {} refused", plan.applied.size(),
                  plan.applied.size() == 1 ? "" : "s", applied.empty() ? "" : ": ", applied,
                  plan.refused.size());
-    node.note_reload(plan.refused.empty() ? ReloadResult::Ok : ReloadResult::Partial,
-                     plan.refused.size());
+    report.result = plan.refused.empty() ? ReloadResult::Ok : ReloadResult::Partial;
+    node.note_reload(report.result, plan.refused.size());
+    report.applied = std::move(plan.applied);
+    report.refused = std::move(plan.refused);
+    return report;
+}
+
+// POST /v1/admin/reload (behind api.key): the same reload as SIGHUP, run on main_io's thread;
+// answers {"result":"ok|partial|invalid","applied":[...],"refused":[...],"problems":[...]}, or
+// 503 when the node is stopping (main_io no longer runs).
+lp::push::HttpReply admin_reload(boost::asio::io_context& main_io, lp::app::Node& node,
+                                 const StartSources& sources) {
+    auto done = std::make_shared<std::promise<ReloadReport>>();
+    auto report = done->get_future();
+    boost::asio::post(main_io, [done, &node, &sources] {
+        try {
+            done->set_value(reload(node, sources));
+        } catch (...) {
+            done->set_exception(std::current_exception());
+        }
+    });
+    if (report.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+        return {503, R"({"error":"the node is busy or stopping; retry","code":503})"};
+    ReloadReport r;
+    try {
+        r = report.get();
+    } catch (const std::exception& e) {
+        return {500,
+                boost::json::serialize(boost::json::object{{"error", e.what()}, {"code", 500}})};
+    }
+    const char* names[] = {"ok", "invalid", "partial"};
+    auto list = [](const std::vector<std::string>& v) {
+        boost::json::array a;
+        for (const auto& s : v) a.emplace_back(s);
+        return a;
+    };
+    return {200, boost::json::serialize(
+                     boost::json::object{{"result", names[static_cast<int>(r.result)]},
+                                         {"applied", list(r.applied)},
+                                         {"refused", list(r.refused)},
+                                         {"problems", list(r.problems)}})};
 }
 
 // Serves until SIGINT/SIGTERM, running the node's housekeeping once a second and reloading the
@@ -464,7 +512,8 @@ int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& 
         hup.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;
             try {
-                reload(node, sources);
+                spdlog::info("SIGHUP");
+                (void)reload(node, sources);
             } catch (const std::exception& e) {
                 spdlog::error("reload: failed: {}", e.what());
             }
@@ -561,6 +610,10 @@ int main(int argc, char** argv) {
     std::unique_ptr<lp::app::Node> node;
     try {
         node = std::make_unique<lp::app::Node>(c);
+        node->add_api_route("POST", "/v1/admin/reload",
+                            [&main_io, &node, &sources](const lp::push::HttpRequest&) {
+                                return admin_reload(main_io, *node, sources);
+                            });
         node->start();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "livepushd: %s\n", e.what());

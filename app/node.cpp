@@ -398,6 +398,10 @@ std::chrono::milliseconds Node::room_likes_interval() const {
     return app::room_likes_interval(config());
 }
 
+void Node::add_api_route(const std::string& method, const std::string& path, push::RouteHandler h) {
+    if (p_->api) p_->api->add_route(method, path, std::move(h));
+}
+
 Config Node::config() const {
     std::lock_guard lock(p_->config_mu);
     return p_->config;

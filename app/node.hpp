@@ -10,6 +10,7 @@
 
 #include "app/config.hpp"
 #include "app/reload.hpp"
+#include "push/api.hpp"
 
 namespace lp::app {
 
@@ -44,6 +45,9 @@ public:
     // Counts a reload for the metrics; `restart_pending`: restart-only keys the sources now set
     // differently from the running node.
     void note_reload(ReloadResult result, std::size_t restart_pending);
+    // An HTTP API route of main's (POST /v1/admin/reload), behind the API key like every route
+    // but /healthz. Before start(); nothing without an API.
+    void add_api_route(const std::string& method, const std::string& path, push::RouteHandler h);
     // The configuration in force (a copy: a reload may replace it).
     Config config() const;
 

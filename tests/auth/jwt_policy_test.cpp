@@ -266,11 +266,9 @@ TEST(JwtRotation, RetiredKeysAcceptedUntilTheirOwnEndAndMarked) {
     oldest.public_keys = load(public_pem(keys().rsa_old.get()));
     p.retired.push_back({oldest, kNow + 100});
     p.retired.push_back({older, kNow + 600});
-    const std::string by_older =
-        token("HS256", claims({}, kNow + 7200), nullptr, older.secret);
+    const std::string by_older = token("HS256", claims({}, kNow + 7200), nullptr, older.secret);
     const std::string by_oldest = token("RS256", claims({}, kNow + 7200), keys().rsa_old.get());
-    const std::string by_newest =
-        token("HS256", claims({}, kNow + 7200), nullptr, p.keys.secret);
+    const std::string by_newest = token("HS256", claims({}, kNow + 7200), nullptr, p.keys.secret);
     JwtVerifier v(p);
     Claims c;
     EXPECT_EQ(v.verify(by_newest, kNow, c), JwtError::None);

@@ -250,6 +250,36 @@ TEST(Reload, InvalidFileAppliesNothing) {
     EXPECT_EQ(rate_limited_of(*tcp, 10), 0) << "the old rate still holds";
 }
 
+// POST /v1/admin/reload: the same reload as SIGHUP, answered with its outcome; behind the key.
+TEST(Reload, AdminRouteReloadsBehindTheKey) {
+    TempDir dir;
+    const std::string cfg = dir.path() + "/livepushd.toml";
+    Settings s;
+    write_config(cfg, s);
+    NodeProcess node({"--config", cfg}, NodeProcess::Flags::None);
+    s.biz_rate = 4;
+    s.tcp_listen = "127.0.0.1:1";
+    write_config(cfg, s);
+    HttpClient wrong(node.api_port(), "not-the-key");
+    EXPECT_EQ(wrong.post("/v1/admin/reload", "{}").status, 401);
+    EXPECT_EQ(metric(node.api_port(), R"(livepush_limit{name="biz_rate_per_s"})"), 100);
+    HttpClient http(node.api_port(), kApiKey);
+    const auto r = http.post("/v1/admin/reload", "{}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto o = r.json().as_object();
+    EXPECT_EQ(o.at("result").as_string(), "partial") << r.body;
+    EXPECT_EQ(json::serialize(o.at("applied")), R"(["server.biz_rate_per_s"])") << r.body;
+    EXPECT_NE(json::serialize(o.at("refused")).find("server.tcp_listen"), std::string::npos);
+    EXPECT_EQ(metric(node.api_port(), R"(livepush_limit{name="biz_rate_per_s"})"), 4);
+
+    s.extra = "[room]\nchat_rate_per_s = -1\n";
+    write_config(cfg, s);
+    const auto bad = http.post("/v1/admin/reload", "{}");
+    ASSERT_EQ(bad.status, 200) << bad.body;
+    EXPECT_EQ(bad.json().as_object().at("result").as_string(), "invalid") << bad.body;
+    EXPECT_NE(bad.body.find("room.chat_rate_per_s"), std::string::npos) << bad.body;
+}
+
 TEST(Reload, KeyRotationOverlap) {
     TempDir dir;
     const std::string cfg = dir.path() + "/livepushd.toml";
