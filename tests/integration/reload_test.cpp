@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
@@ -248,6 +249,47 @@ TEST(Reload, InvalidFileAppliesNothing) {
     EXPECT_EQ(metric(node.api_port(), R"(livepush_config_reloads_total{result="invalid"})"), 1);
     EXPECT_EQ(metric(node.api_port(), R"(livepush_limit{name="biz_rate_per_s"})"), 100);
     EXPECT_EQ(rate_limited_of(*tcp, 10), 0) << "the old rate still holds";
+}
+
+// Reloads while sessions send, log in and the API is called (the TSan stage runs this against a
+// TSan-built node: the live limits, the token rules and the log settings change under traffic).
+TEST(Reload, UnderTraffic) {
+    TempDir dir;
+    const std::string cfg = dir.path() + "/livepushd.toml";
+    Settings s;
+    write_config(cfg, s);
+    NodeProcess node({"--config", cfg}, NodeProcess::Flags::None);
+    auto tcp = logged_in(node.tcp_port(), lp::client::Transport::Tcp, token(kSecretOne, 1));
+    auto ws = logged_in(node.ws_port(), lp::client::Transport::Ws, token(kSecretOne, 2));
+    std::atomic<bool> stop{false};
+    std::atomic<int> answered{0};
+    std::thread traffic([&] {
+        HttpClient http(node.api_port(), kApiKey);
+        for (std::uint64_t i = 0; !stop; ++i) {
+            for (auto* c : {tcp.get(), ws.get()}) {
+                auto r = c->biz("room.enter", R"({"room_id":9001})");
+                if (r) ++answered;
+            }
+            (void)http.get("/v1/users/1");
+            (void)login_code(node.tcp_port(), token(i % 2 ? kSecretOne : kSecretTwo, 100 + i));
+        }
+    });
+    for (int round = 0; round < 6; ++round) {
+        s.biz_rate = round % 2 ? 3 : 100;
+        s.secret = round % 2 ? kSecretTwo : kSecretOne;
+        s.log_format = round % 3 == 1 ? "json" : "text";
+        s.access = round % 2 == 0;
+        write_config(cfg, s);
+        reload(node, "reload: applied");
+    }
+    stop = true;
+    traffic.join();
+    EXPECT_GT(answered.load(), 0);
+    EXPECT_EQ(metric(node.api_port(), R"(livepush_config_reloads_total{result="ok"})"), 6);
+    auto hb = tcp->heartbeat();
+    EXPECT_TRUE(hb && hb->code() == 0);
+    auto hb2 = ws->heartbeat();
+    EXPECT_TRUE(hb2 && hb2->code() == 0);
 }
 
 // POST /v1/admin/reload: the same reload as SIGHUP, answered with its outcome; behind the key.
