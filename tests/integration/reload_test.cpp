@@ -4,6 +4,8 @@
 //   at once; the word list changes (the wordfilter plugin reloads its file);
 // - a restart-only key that changed is refused (log line naming it, metric) and the rest applied;
 // - an invalid file applies nothing;
+// - six reloads under traffic (sessions sending, logins, API calls): the TSan stage's case;
+// - POST /v1/admin/reload does the same, behind the API key;
 // - JWT rotation: after a reload to a new secret, a token of the old one logs in during
 //   auth.key_overlap_s and is refused after it, a new one at once;
 // - log.format = json: every line of the node's log parses as a JSON object with ts, level,
