@@ -450,6 +450,14 @@ ReloadReport reload(lp::app::Node& node, const StartSources& sources) {
     }
     lp::app::apply_log_settings(plan.next.log.level, plan.next.log.format,
                                 plan.next.cluster.node_id);
+    // At debug level (the new level: a reload to debug shows them), each new value but secrets.
+    for (const auto& info : lp::app::config_schema()) {
+        if (info.secret) continue;
+        for (const auto& key : plan.applied)
+            if (key == info.key)
+                spdlog::debug("reload: {} is now {}", key,
+                              lp::app::config_value_toml(plan.next, key));
+    }
     std::string applied;
     for (const auto& key : plan.applied) applied += (applied.empty() ? "" : ", ") + key;
     spdlog::info("reload: applied {} changed key{}{}{}; {} refused", plan.applied.size(),

@@ -179,6 +179,8 @@ TEST(Reload, LiveKeysApplyWhileSessionsStay) {
     write_file(words, "badword\n");
     reload(node, "reload: applied");
     EXPECT_NE(node.log().find("server.biz_rate_per_s, log.level"), std::string::npos) << node.log();
+    EXPECT_NE(node.log().find("reload: server.biz_rate_per_s is now 2"), std::string::npos)
+        << "a debug line: log.level = debug is in force";
     EXPECT_EQ(metric(node.api_port(), R"(livepush_config_reloads_total{result="ok"})"), 1);
     EXPECT_EQ(metric(node.api_port(), R"(livepush_limit{name="biz_rate_per_s"})"), 2);
 
@@ -217,6 +219,7 @@ TEST(Reload, RestartOnlyKeyRefusedTheRestApplied) {
     const std::string log = node.log();
     EXPECT_NE(log.find("reload: server.tcp_listen changed"), std::string::npos) << log;
     EXPECT_NE(log.find("takes a restart: refused"), std::string::npos) << log;
+    EXPECT_EQ(log.find(" is now "), std::string::npos) << "no debug line at log.level = info";
     EXPECT_EQ(metric(node.api_port(), R"(livepush_config_reloads_total{result="partial"})"), 1);
     EXPECT_GE(metric(node.api_port(), "livepush_config_restart_pending_keys"), 1);
     EXPECT_EQ(metric(node.api_port(), R"(livepush_limit{name="biz_rate_per_s"})"), 3)
