@@ -185,6 +185,9 @@ std::string check_value(const ConfigKey& key, std::string_view value) {
                 if (value == level) return {};
             }
             return in_quotes(value) + " is not one of trace, debug, info, warn, error";
+        case ValueCheck::LogFormat:
+            if (value == "text" || value == "json") return {};
+            return in_quotes(value) + " is not text or json";
         case ValueCheck::Switch:
             if (!switch_digit(value).empty()) return {};
             return in_quotes(value) + " is not true or false";
@@ -570,6 +573,8 @@ std::string_view placeholder(const ConfigKey& key) {
             return "HOST:PORT,...";
         case ValueCheck::LogLevel:
             return "LEVEL";
+        case ValueCheck::LogFormat:
+            return "text|json";
         case ValueCheck::Switch:
             return "true|false";
         case ValueCheck::None:
@@ -643,9 +648,19 @@ std::vector<ConfigKeyInfo> config_schema() {
                     : key.check == ValueCheck::Switch              ? ConfigKeyInfo::Kind::Switch
                                                                    : ConfigKeyInfo::Kind::Number;
         info.secret = key.secret;
+        info.live = is_live(key.key);
         out.push_back(std::move(info));
     }
     return out;
+}
+
+bool copy_config_value(Config& to, const Config& from, std::string_view name) {
+    const ConfigKey* key = find_key(name);
+    if (key == nullptr) return false;
+    // The accessors are also the setters, hence non-const; `from` is only read.
+    auto& source = const_cast<Config&>(from);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    std::visit([&](auto field) { field(to) = field(source); }, key->field);
+    return true;
 }
 
 std::string config_value_toml(const Config& config, std::string_view name) {

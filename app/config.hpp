@@ -146,7 +146,9 @@ struct Config {
         // Rotation: the previous secret / key file stay valid until jwt_previous_until.
         std::string jwt_secret_previous;
         std::string jwt_public_key_previous;
-        std::uint64_t jwt_previous_until = 0;   // unix seconds; 0 = no previous keys
+        std::uint64_t jwt_previous_until = 0;  // unix seconds; 0 = no previous keys
+        // Rotation by reload: keys a SIGHUP replaced stay valid this long after it (0 = not).
+        std::uint32_t key_overlap_s = 3600;
         std::string issuer;                     // required iss; empty = not checked
         std::string audience;                   // required in aud; empty = not checked
         std::uint32_t max_token_ttl_s = 86400;  // longest exp - iat; 0 = no limit
@@ -210,7 +212,9 @@ struct Config {
         std::string key;
     } tls;
     struct Log {
-        std::string level = "info";  // trace, debug, info, warn, error
+        std::string level = "info";   // trace, debug, info, warn, error
+        std::string format = "text";  // text, or json: one JSON object a line
+        std::uint32_t access = 0;     // a switch: one line per HTTP API request (logger "access")
     } log;
 
     bool dev = false;
@@ -250,8 +254,13 @@ struct ConfigKeyInfo {
     std::string limits;  // ", at least 1, at most 10" where narrower than the type; else ""
     Kind kind = Kind::Text;
     bool secret = false;  // key material, redacted when printed
+    bool live = false;    // a reload (SIGHUP) applies it; else it takes a restart
 };
 std::vector<ConfigKeyInfo> config_schema();
+
+// Copies schema key `key` from `from` to `to` (a reload applying one live key). False when there
+// is no such key.
+bool copy_config_value(Config& to, const Config& from, std::string_view key);
 
 // The value of schema key `key` in `config` as a TOML value: "text" (escaped), 12 or true.
 std::string config_value_toml(const Config& config, std::string_view key);

@@ -33,7 +33,8 @@ enum class ValueCheck : std::uint8_t {
     DialAddress,      // the same, port 1..65535 (it is dialled); empty = unset
     DialAddressList,  // host:port[,host:port...], ports 1..65535; empty = unset
     LogLevel,
-    Switch,  // a number field holding 0/1: true/false, on/off, 1/0 (TOML: a boolean)
+    LogFormat,  // text or json
+    Switch,     // a number field holding 0/1: true/false, on/off, 1/0 (TOML: a boolean)
 };
 
 // Inclusive bounds of a number (the field's type bounds it too). A row without bounds takes
@@ -206,6 +207,8 @@ inline constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "key rotation: the previous PEM public key file, still accepted until auth.jwt_previous_until"},
     {"auth.jwt_previous_until", "--jwt-previous-until", &field_of<&C::auth, &C::Auth::jwt_previous_until>,
      ValueCheck::None, "key rotation: unix time (seconds) until which the previous secret/key is accepted; 0 = none", Bounds{0, INT64_MAX}},
+    {"auth.key_overlap_s", "--key-overlap-s", &field_of<&C::auth, &C::Auth::key_overlap_s>,
+     ValueCheck::None, "key rotation by reload: tokens signed with the keys a SIGHUP replaced stay valid this long after it, in seconds; 0 = refused at once", Bounds{0, 30 * 86400}},
     {"auth.issuer", "--jwt-issuer", &field_of<&C::auth, &C::Auth::issuer>, ValueCheck::None,
      "tokens must carry this iss; empty = iss not checked"},
     {"auth.audience", "--jwt-audience", &field_of<&C::auth, &C::Auth::audience>, ValueCheck::None,
@@ -292,7 +295,51 @@ inline constexpr ConfigKey kSchema[] = {
      "PEM private key file for tls.cert"},
     {"log.level", "--log-level", &field_of<&C::log, &C::Log::level>, ValueCheck::LogLevel,
      "trace, debug, info, warn or error"},
+    {"log.format", "--log-format", &field_of<&C::log, &C::Log::format>, ValueCheck::LogFormat,
+     "text, or json: one JSON object a line {ts, level, logger, node, msg}"},
+    {"log.access", "--log-access", &field_of<&C::log, &C::Log::access>, ValueCheck::Switch,
+     "true: one log line (logger \"access\") per HTTP API request: method, path without the query, status, bytes, duration_ms, remote, request_id; never the key"},
 };
+
+// The keys a reload (SIGHUP) applies to the running node; every other key takes a restart, and a
+// reload that finds one changed refuses it with a log line naming it (and applies the rest).
+// Read by the reload (app/reload), check-config's notes, `config --example` and the table in
+// docs/operations.md (tests/docs checks it against this list).
+inline constexpr std::string_view kLiveKeys[] = {
+    // Per-session and per-user rates and caps (handlers/gateway: read per packet).
+    "server.max_rooms_per_session", "server.biz_rate_per_s", "server.max_sessions_per_user",
+    "server.ack_rate_per_s", "server.max_ack_ids", "im.rate_per_s", "im.max_payload_bytes",
+    "room.chat_rate_per_s", "room.like_max_count", "room.like_rate_per_s",
+    "auth.guest_max_sessions",
+    // Each event loop's copy (server/event_loop: posted to the loop's own thread).
+    "server.send_queue_max_bytes", "room.viewer_budget_per_s",
+    // The HTTP API.
+    "api.max_requests_per_s",
+    // Moderation defaults.
+    "moderation.max_moderators",
+    // Token rules and keys, swapped as one (key rotation: auth.key_overlap_s).
+    "auth.jwt_secret", "auth.jwt_public_key", "auth.jwt_secret_previous",
+    "auth.jwt_public_key_previous", "auth.jwt_previous_until", "auth.key_overlap_s",
+    "auth.issuer", "auth.audience", "auth.max_token_ttl_s", "auth.leeway_s",
+    // Logs.
+    "log.level", "log.format", "log.access",
+};
+
+consteval bool live_keys_are_schema_keys() {
+    for (auto live : kLiveKeys) {
+        bool found = false;
+        for (const auto& row : kSchema) found = found || row.key == live;
+        if (!found) return false;
+    }
+    return true;
+}
+static_assert(live_keys_are_schema_keys(), "kLiveKeys names a key that is not in kSchema");
+
+constexpr bool is_live(std::string_view key) {
+    for (auto live : kLiveKeys)
+        if (live == key) return true;
+    return false;
+}
 // clang-format on
 
 }  // namespace lp::app::schema

@@ -96,7 +96,8 @@ std::string example_config() {
         "# later wins: defaults < this file < environment < flags. Give secrets (auth.jwt_secret,\n"
         "# api.key, cluster.secret, cluster.redis_password) through the environment, from a file\n"
         "# only the livepush user can read, rather than here. Check a configuration with\n"
-        "# `livepushd check-config --config FILE`.\n"
+        "# `livepushd check-config --config FILE`. A key marked \"live\" is applied by a reload\n"
+        "# (SIGHUP, `systemctl reload livepushd`); any other takes a restart.\n"
         "#\n"
         "# Plugins: [plugins] enabled = [\"gift\", ...] picks the built-in plugins, load = "
         "[\"/path\n"
@@ -109,7 +110,7 @@ std::string example_config() {
             out += '\n';
             out += comment(key.help);
             out += comment("default " + value + key.limits + "; env " + key.env + "; flag " +
-                           key.flag + (key.secret ? "; secret" : ""));
+                           key.flag + (key.secret ? "; secret" : "") + (key.live ? "; live" : ""));
             out += "#" + std::string(name_of(key.key)) + " = " + value + '\n';
         }
     }

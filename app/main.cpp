@@ -9,6 +9,10 @@
 //                   would (no socket, no Redis): exit 0 with a summary, 1 listing the problems
 //   livepushd config --print [--config F] [flags] the effective configuration, secrets redacted
 //   livepushd config --example                    every key at its default, commented
+//
+// SIGHUP reloads the configuration (app/reload): the same sources read again (the --config file,
+// the environment and flags as they were at start), the live keys applied, restart-only ones
+// refused by name, nothing at all when the new configuration fails its checks.
 #include <google/protobuf/stubs/logging.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -17,14 +21,17 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -34,8 +41,10 @@
 
 #include "app/config.hpp"
 #include "app/config_tools.hpp"
+#include "app/log_format.hpp"
 #include "app/module_options.hpp"
 #include "app/node.hpp"
+#include "app/reload.hpp"
 #include "auth/jwt.hpp"
 #include "codec/address.hpp"
 #include "codec/json_ids.hpp"
@@ -381,14 +390,147 @@ void print_dev_banner(const lp::app::Config& c) {
         shown(c.auth.jwt_secret, kDevSecret).c_str(), shown(c.api.key, kDevApiKey).c_str());
 }
 
-// Serves until SIGINT/SIGTERM, running the node's housekeeping once a second; returns the signal.
+// The sources a start read, kept for a reload: the command line and the environment as they
+// were (a reload re-reads the file they name, not a changed environment).
+struct StartSources {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+};
+
+StartSources capture_sources(int argc, char** argv) {
+    StartSources s;
+    for (int i = 0; i < argc; ++i) s.args.emplace_back(argv[i]);
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) s.env.emplace_back(*e);
+    return s;
+}
+
+// What one reload did, for the log, the metrics and POST /v1/admin/reload.
+struct ReloadReport {
+    lp::app::ReloadResult result = lp::app::ReloadResult::Invalid;
+    std::vector<std::string> applied, refused, problems;
+};
+
+// SIGHUP (or POST /v1/admin/reload): loads the configuration again from `sources`, checks it as a
+// start would, and applies its live keys (app/reload). Logs each refused key and each problem;
+// counts the outcome. On main_io's thread.
+ReloadReport reload(lp::app::Node& node, const StartSources& sources) {
+    using lp::app::ReloadResult;
+    spdlog::info("reloading the configuration");
+    ReloadReport report;
+    std::vector<const char*> args, env;
+    for (const auto& a : sources.args) args.push_back(a.c_str());
+    for (const auto& e : sources.env) env.push_back(e.c_str());
+    env.push_back(nullptr);
+    auto loaded = lp::app::load_config(static_cast<int>(args.size()), args.data(), env.data());
+    auto& fresh = loaded.config;
+    if (!loaded.error.empty() && loaded.problems.empty())
+        report.problems.push_back(loaded.error);
+    else
+        report.problems = check_loaded(loaded, fresh);
+    const auto invalid = [&] {
+        for (const auto& p : report.problems) spdlog::error("reload: {}", p);
+        spdlog::error(
+            "reload: the new configuration is invalid; nothing applied, the node runs on as it "
+            "was");
+        node.note_reload(ReloadResult::Invalid, 0);
+        return report;
+    };
+    if (!report.problems.empty()) return invalid();
+    auto plan = lp::app::plan_reload(node.config(), fresh);
+    if (auto err = node.apply_reload(plan.next); !err.empty()) {
+        report.problems.push_back(err);
+        return invalid();
+    }
+    for (const auto& key : plan.refused) {
+        const auto source = fresh.sources.find(key);
+        spdlog::warn(
+            "reload: {} changed{} but takes a restart: refused, the running value stays "
+            "until the node restarts",
+            key,
+            source == fresh.sources.end() ? " (derived from other keys)"
+                                          : " (" + source->second + ")");
+    }
+    lp::app::apply_log_settings(plan.next.log.level, plan.next.log.format,
+                                plan.next.cluster.node_id);
+    // At debug level (the new level: a reload to debug shows them), each new value but secrets.
+    for (const auto& info : lp::app::config_schema()) {
+        if (info.secret) continue;
+        for (const auto& key : plan.applied)
+            if (key == info.key)
+                spdlog::debug("reload: {} is now {}", key,
+                              lp::app::config_value_toml(plan.next, key));
+    }
+    std::string applied;
+    for (const auto& key : plan.applied) applied += (applied.empty() ? "" : ", ") + key;
+    spdlog::info("reload: applied {} changed key{}{}{}; {} refused", plan.applied.size(),
+                 plan.applied.size() == 1 ? "" : "s", applied.empty() ? "" : ": ", applied,
+                 plan.refused.size());
+    report.result = plan.refused.empty() ? ReloadResult::Ok : ReloadResult::Partial;
+    node.note_reload(report.result, plan.refused.size());
+    report.applied = std::move(plan.applied);
+    report.refused = std::move(plan.refused);
+    return report;
+}
+
+// POST /v1/admin/reload (behind api.key): the same reload as SIGHUP, run on main_io's thread;
+// answers {"result":"ok|partial|invalid","applied":[...],"refused":[...],"problems":[...]}, or
+// 503 when the node is stopping (main_io no longer runs).
+lp::push::HttpReply admin_reload(boost::asio::io_context& main_io, lp::app::Node& node,
+                                 const StartSources& sources) {
+    auto done = std::make_shared<std::promise<ReloadReport>>();
+    auto report = done->get_future();
+    boost::asio::post(main_io, [done, &node, &sources] {
+        try {
+            done->set_value(reload(node, sources));
+        } catch (...) {
+            done->set_exception(std::current_exception());
+        }
+    });
+    if (report.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+        return {503, R"({"error":"the node is busy or stopping; retry","code":503})"};
+    ReloadReport r;
+    try {
+        r = report.get();
+    } catch (const std::exception& e) {
+        return {500,
+                boost::json::serialize(boost::json::object{{"error", e.what()}, {"code", 500}})};
+    }
+    const char* names[] = {"ok", "invalid", "partial"};
+    auto list = [](const std::vector<std::string>& v) {
+        boost::json::array a;
+        for (const auto& s : v) a.emplace_back(s);
+        return a;
+    };
+    return {200, boost::json::serialize(
+                     boost::json::object{{"result", names[static_cast<int>(r.result)]},
+                                         {"applied", list(r.applied)},
+                                         {"refused", list(r.refused)},
+                                         {"problems", list(r.problems)}})};
+}
+
+// Serves until SIGINT/SIGTERM, running the node's housekeeping once a second and reloading the
+// configuration on SIGHUP; returns the signal that stopped it.
 int run_until_signal(boost::asio::io_context& main_io, boost::asio::signal_set& signals,
-                     lp::app::Node& node) {
+                     boost::asio::signal_set& hup, lp::app::Node& node,
+                     const StartSources& sources) {
     int got = 0;
     signals.async_wait([&](const boost::system::error_code&, int sig) {
         got = sig;
         main_io.stop();
     });
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            try {
+                spdlog::info("SIGHUP");
+                (void)reload(node, sources);
+            } catch (const std::exception& e) {
+                spdlog::error("reload: failed: {}", e.what());
+            }
+            wait_hup();
+        });
+    };
+    wait_hup();
     // Housekeeping once a second: rooms without members, expired inbox messages; and the
     // room.online sweep every room.online_interval_ms (0: off).
     boost::asio::steady_timer housekeeping(main_io), room_online(main_io), room_likes(main_io);
@@ -434,6 +576,7 @@ int main(int argc, char** argv) {
         return check_config(argc - 2, argv + 2);
     if (argc > 1 && std::strcmp(argv[1], "config") == 0) return config_command(argc - 2, argv + 2);
 
+    const StartSources sources = capture_sources(argc - 1, argv + 1);
     auto loaded = lp::app::load_config(argc - 1, argv + 1, environ);
     if (loaded.show_help) {
         std::cout << "livepushd: real-time IM and push server\n\n"
@@ -456,7 +599,10 @@ int main(int argc, char** argv) {
 
     auto log = spdlog::stderr_color_mt("livepushd");
     spdlog::set_default_logger(log);
-    spdlog::set_level(spdlog::level::from_str(c.log.level));
+    // The HTTP API's access log (log.access): the same sink, its own name.
+    spdlog::register_logger(
+        std::make_shared<spdlog::logger>("access", log->sinks().begin(), log->sinks().end()));
+    lp::app::apply_log_settings(c.log.level, c.log.format, c.cluster.node_id);
     route_protobuf_logs();
     ::signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
@@ -469,10 +615,15 @@ int main(int argc, char** argv) {
     // process by the default action.
     boost::asio::io_context main_io(1);
     boost::asio::signal_set signals(main_io, SIGINT, SIGTERM);
+    boost::asio::signal_set hup(main_io, SIGHUP);  // reload; ignored until the node runs
 
     std::unique_ptr<lp::app::Node> node;
     try {
         node = std::make_unique<lp::app::Node>(c);
+        node->add_api_route("POST", "/v1/admin/reload",
+                            [&main_io, &node, &sources](const lp::push::HttpRequest&) {
+                                return admin_reload(main_io, *node, sources);
+                            });
         node->start();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "livepushd: %s\n", e.what());
@@ -483,7 +634,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     spdlog::info("{}", ready);
 
-    const int got = run_until_signal(main_io, signals, *node);
+    const int got = run_until_signal(main_io, signals, hup, *node, sources);
     spdlog::info("signal {}: shutting down", got);
     node->shutdown();
     spdlog::info("stopped");

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 
 #include "ack/delivery_metrics.hpp"
@@ -116,9 +118,14 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
 };
 
 struct Node::Parts {
+    mutable std::mutex config_mu;  // config: replaced by a reload, read by /metrics
     Config config;
     // The web pages (demo, console): before `server`, whose loops call its handler.
     std::unique_ptr<WebPages> web;
+    // Reloads (livepush_config_*): by ReloadResult; last applied (unix s); restart-only pending.
+    std::atomic<std::uint64_t> reloads[3] = {};
+    std::atomic<std::int64_t> last_reload_s{0};
+    std::atomic<std::int64_t> restart_pending{0};
     // Likes: before `cluster`, so that Redis replies failed at its stop still find them.
     std::unique_ptr<router::LikeTotals> like_totals;  // Redis with `cluster`, else memory
     std::unique_ptr<router::RoomLikes> room_likes;
@@ -147,6 +154,7 @@ struct Node::Parts {
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->config = c;
+    p_->last_reload_s = static_cast<std::int64_t>(codec::wall_ms() / 1000);
     p_->web = std::make_unique<WebPages>(c);
     server::ServerOptions so = server_options(c);
     so.loop.http_handler = p_->web->ws_handler();
@@ -237,6 +245,7 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     if (!c.api.listen.empty()) {
         p_->api = std::make_unique<push::HttpApi>(api_options(c), *p_->push);
         p_->api->set_room_state(*p_->room_state);
+        p_->api->set_access_log(c.log.access != 0);
     }
     // After the API: plugins add their routes to it.
     wire_plugins(p_->plugins, c, *p_->push, p_->cluster.get(), *p_->gateway, p_->api.get());
@@ -417,7 +426,7 @@ void Node::room_online_sweep() {
 }
 
 std::chrono::milliseconds Node::room_online_interval() const {
-    return app::room_online_interval(p_->config);
+    return app::room_online_interval(config());
 }
 
 void Node::room_likes_flush() {
@@ -425,7 +434,66 @@ void Node::room_likes_flush() {
 }
 
 std::chrono::milliseconds Node::room_likes_interval() const {
-    return app::room_likes_interval(p_->config);
+    return app::room_likes_interval(config());
+}
+
+void Node::add_api_route(const std::string& method, const std::string& path, push::RouteHandler h) {
+    if (p_->api) p_->api->add_route(method, path, std::move(h));
+}
+
+Config Node::config() const {
+    std::lock_guard lock(p_->config_mu);
+    return p_->config;
+}
+
+std::string Node::apply_reload(const Config& next) {
+    // Everything that can fail first (the key files are read here), then the swaps, which
+    // cannot: a reload is applied whole or not at all.
+    handlers::GatewayOptions go;
+    try {
+        go = gateway_options(next);
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    const auto now_s = static_cast<std::int64_t>(codec::wall_ms() / 1000);
+    const auto running = p_->gateway->jwt();
+    const auth::JwtPolicy& was = running->policy();
+    // Keys a reload retired earlier stay until their own end; the keys in force until now join
+    // them for auth.key_overlap_s when this reload may have changed them (the secret, or a key
+    // file, which may have new contents under the same name). At most kMaxRetired sets.
+    constexpr std::size_t kMaxRetired = 8;
+    for (const auto& r : was.retired)
+        if (r.until > now_s) go.jwt.retired.push_back(r);
+    const Config old = config();
+    const bool keys_may_change = old.auth.jwt_secret != next.auth.jwt_secret ||
+                                 old.auth.jwt_public_key != next.auth.jwt_public_key ||
+                                 !next.auth.jwt_public_key.empty();
+    if (keys_may_change && next.auth.key_overlap_s > 0 && !was.keys.empty())
+        go.jwt.retired.push_back({was.keys, now_s + next.auth.key_overlap_s});
+    if (go.jwt.retired.size() > kMaxRetired)
+        go.jwt.retired.erase(go.jwt.retired.begin(),
+                             go.jwt.retired.end() - static_cast<std::ptrdiff_t>(kMaxRetired));
+
+    p_->gateway->set_live_limits(go);
+    p_->gateway->set_jwt(std::move(go.jwt));
+    for (auto* loop : p_->server->loops())
+        loop->set_live_limits(next.server.send_queue_max_bytes, next.room.viewer_budget_per_s);
+    if (p_->api) {
+        p_->api->set_max_requests_per_s(next.api.max_requests_per_s);
+        p_->api->set_access_log(next.log.access != 0);
+    }
+    p_->moderation->set_max_moderators(next.moderation.max_moderators);
+    std::lock_guard lock(p_->config_mu);
+    p_->config = next;
+    return {};
+}
+
+void Node::note_reload(ReloadResult result, std::size_t restart_pending) {
+    p_->reloads[static_cast<int>(result)].fetch_add(1);
+    if (result != ReloadResult::Invalid) {
+        p_->last_reload_s = static_cast<std::int64_t>(codec::wall_ms() / 1000);
+        p_->restart_pending = static_cast<std::int64_t>(restart_pending);
+    }
 }
 
 std::string Node::metrics_text() const {
@@ -452,12 +520,30 @@ std::string Node::metrics_text() const {
               p_->room_online->pushes());
     p_->moderation->write_metrics(m);
     router::write_metrics(m, p_->room_likes->stats());
-    write_configured_limits(m, p_->config);
+    std::uint32_t plugin_queue_max = 0;
+    {
+        std::lock_guard lock(p_->config_mu);
+        write_configured_limits(m, p_->config);
+        plugin_queue_max = p_->config.server.plugin_queue_max;
+    }
+    const char* results[] = {"ok", "invalid", "partial"};
+    for (int i = 0; i < 3; ++i)
+        m.counter("livepush_config_reloads_total",
+                  "configuration reloads (SIGHUP) by result: ok = every change applied, invalid = "
+                  "the new configuration failed its checks (nothing applied), partial = live keys "
+                  "applied, restart-only keys refused",
+                  p_->reloads[i].load(), std::string("result=\"") + results[i] + "\"");
+    m.gauge("livepush_config_last_reload_timestamp_seconds",
+            "unix time of the start or of the last reload that applied (ok or partial)",
+            p_->last_reload_s.load());
+    m.gauge("livepush_config_restart_pending_keys",
+            "restart-only keys the last reload found changed and refused: they take effect at "
+            "the next restart",
+            p_->restart_pending.load());
     p_->plugins.host->write_metrics(m);
     plugins::write_metrics(m, p_->plugins.job_runner->stats(), p_->plugins.jobs->pending());
     if (p_->plugins.biz_workers)
-        plugins::write_metrics(m, p_->plugins.biz_workers->stats(),
-                               p_->config.server.plugin_queue_max);
+        plugins::write_metrics(m, p_->plugins.biz_workers->stats(), plugin_queue_max);
     if (p_->plugins.kafka) events::write_metrics(m, p_->plugins.kafka->stats());
     if (p_->plugins.room_hooks) p_->plugins.room_hooks->write_metrics(m);
     return m.take();

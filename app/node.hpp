@@ -9,6 +9,8 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "app/reload.hpp"
+#include "push/api.hpp"
 
 namespace lp::app {
 
@@ -33,6 +35,21 @@ public:
     void room_likes_flush();
     std::chrono::milliseconds room_likes_interval() const;
     std::string metrics_text() const;
+
+    // A reload (SIGHUP): applies `next` (plan_reload's: the running configuration with the live
+    // keys changed) without touching a session: the gateway's limits and token rules, each
+    // event loop's copy of its limits, the API's rate and access log, moderation defaults.
+    // Token keys the reload replaced stay valid for auth.key_overlap_s (auth/jwt: retired).
+    // Returns an error and applies nothing when next's token keys cannot be loaded.
+    std::string apply_reload(const Config& next);
+    // Counts a reload for the metrics; `restart_pending`: restart-only keys the sources now set
+    // differently from the running node.
+    void note_reload(ReloadResult result, std::size_t restart_pending);
+    // An HTTP API route of main's (POST /v1/admin/reload), behind the API key like every route
+    // but /healthz. Before start(); nothing without an API.
+    void add_api_route(const std::string& method, const std::string& path, push::RouteHandler h);
+    // The configuration in force (a copy: a reload may replace it).
+    Config config() const;
 
 private:
     void wire_web_pages();

@@ -332,17 +332,26 @@ JwtError JwtVerifier::verify(std::string_view token, std::int64_t now_s, Claims&
         if (!header) return JwtError::Malformed;
         Alg alg = Alg::HS256;
         if (const auto e = check_header(*header, alg); e != JwtError::None) return e;
-        const bool previous_live = policy_.previous_until > 0 && now_s < policy_.previous_until;
-        if (!holds_key_for(policy_.keys, alg) &&
-            !(previous_live && holds_key_for(policy_.previous, alg)))
-            return JwtError::BadAlgorithm;
+        // The current keys, then the previous ones and those a reload retired, each while its
+        // overlap lasts.
+        std::vector<const JwtKeys*> older;
+        if (policy_.previous_until > 0 && now_s < policy_.previous_until)
+            older.push_back(&policy_.previous);
+        for (const auto& r : policy_.retired)
+            if (now_s < r.until) older.push_back(&r.keys);
+        bool held = holds_key_for(policy_.keys, alg);
+        for (const auto* k : older) held = held || holds_key_for(*k, alg);
+        if (!held) return JwtError::BadAlgorithm;
 
         std::string signature;
         if (!base64url_decode(signature_part, signature)) return JwtError::Malformed;
         const std::string_view input = token.substr(0, second_dot);
-        if (!signed_by(policy_.keys, alg, input, signature) &&
-            !(previous_live && signed_by(policy_.previous, alg, input, signature))) {
-            return JwtError::BadSignature;
+        out.by_previous_key = false;
+        if (!signed_by(policy_.keys, alg, input, signature)) {
+            bool by_older = false;
+            for (const auto* k : older) by_older = by_older || signed_by(*k, alg, input, signature);
+            if (!by_older) return JwtError::BadSignature;
+            out.by_previous_key = true;
         }
 
         const auto payload = decode_json_object(payload_part);

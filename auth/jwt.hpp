@@ -7,7 +7,8 @@
 // is compared in constant time, exp is required and checked with a small leeway, nbf is honoured
 // when present, sub must be an unsigned 64-bit user id (a JSON number or a decimal string), and,
 // when configured, iss and aud must match and exp may lie at most max_ttl_s after iat (or now).
-// Key rotation: a previous key set is accepted too until a configured unix time.
+// Key rotation: a previous key set is accepted too until a configured unix time, and so are the
+// key sets a reload replaced (JwtPolicy::retired), each until its own end of overlap.
 // The optional profile claims (name, avatar, level, medal) are checked by auth/profile.
 #pragma once
 
@@ -44,6 +45,8 @@ struct Claims {
     // The profile claims as canonical JSON (auth/profile.hpp), "" when the token has none.
     std::string profile;
     std::string profile_error;  // on BadProfile: "<claim>: <rule>"
+    // Verified by a previous or retired key (rotation overlap), not by the current keys.
+    bool by_previous_key = false;
 };
 
 // The keys a token may be signed with. An empty secret means HS256 is refused.
@@ -60,9 +63,16 @@ struct JwtPolicy {
     JwtKeys keys;
     JwtKeys previous;                 // rotation: also accepted while now < previous_until
     std::int64_t previous_until = 0;  // unix seconds; 0 = no previous keys
-    std::string issuer;               // required iss; empty = not checked
-    std::string audience;             // required in aud (a string or an array); empty = not checked
-    std::int64_t max_ttl_s = 0;       // longest exp - iat (or exp - now); 0 = no limit
+    // Keys a configuration reload replaced (app/reload: auth.key_overlap_s): each set is
+    // accepted while now < its `until` (unix seconds), then refused like any unknown key.
+    struct Retired {
+        JwtKeys keys;
+        std::int64_t until = 0;
+    };
+    std::vector<Retired> retired;
+    std::string issuer;          // required iss; empty = not checked
+    std::string audience;        // required in aud (a string or an array); empty = not checked
+    std::int64_t max_ttl_s = 0;  // longest exp - iat (or exp - now); 0 = no limit
     std::int64_t leeway_s = kDefaultLeewayS;
 };
 
@@ -72,6 +82,7 @@ public:
     explicit JwtVerifier(std::string secret, std::int64_t leeway_s = kDefaultLeewayS);
     explicit JwtVerifier(JwtPolicy policy) : policy_(std::move(policy)) {}
     JwtError verify(std::string_view token, std::int64_t now_s, Claims& out) const;
+    const JwtPolicy& policy() const noexcept { return policy_; }
 
 private:
     JwtPolicy policy_;

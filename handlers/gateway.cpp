@@ -73,9 +73,10 @@ std::size_t max_ack_body(std::uint32_t max_ids, bool json) {
 Gateway::Gateway(GatewayOptions opts)
     : opts_(std::move(opts)),
       platforms_(split_platforms(opts_.platforms)),
-      jwt_(opts_.jwt),
+      jwt_(std::make_shared<const auth::JwtVerifier>(opts_.jwt)),
       im_rate_(opts_.im_rate_per_s, 2 * opts_.im_rate_per_s),
       room_chat_rate_(opts_.room_chat_rate_per_s, opts_.room_chat_rate_per_s) {
+    set_live_limits(opts_);
     if (platforms_.empty()) throw std::runtime_error("auth.platforms: needs at least one platform");
     for (const auto& p : platforms_)
         if (p.size() > 32)
@@ -86,6 +87,26 @@ Gateway::Gateway(GatewayOptions opts)
     table_[3] = [](Gateway& g, Session& s, const Inbound& in) { g.on_heartbeat(s, in); };
     table_[4] = [](Gateway& g, Session& s, const Inbound& in) { g.on_ack(s, in); };
     register_builtins();
+}
+
+void Gateway::set_live_limits(const GatewayOptions& o) {
+    live_.max_rooms_per_session.set(o.max_rooms_per_session);
+    live_.biz_rate_per_s.set(o.biz_rate_per_s);
+    live_.max_sessions_per_user.set(o.max_sessions_per_user);
+    live_.ack_rate_per_s.set(o.ack_rate_per_s);
+    live_.max_ack_ids.set(o.max_ack_ids);
+    live_.im_rate_per_s.set(o.im_rate_per_s);
+    live_.im_max_payload_bytes.set(o.im_max_payload_bytes);
+    live_.room_chat_rate_per_s.set(o.room_chat_rate_per_s);
+    live_.guest_max_sessions.set(o.guest_max_sessions);
+    live_.like_max_count.set(o.like_max_count);
+    live_.like_rate_per_s.set(o.like_rate_per_s);
+    im_rate_.set_rate(o.im_rate_per_s, 2 * o.im_rate_per_s);
+    room_chat_rate_.set_rate(o.room_chat_rate_per_s, o.room_chat_rate_per_s);
+}
+
+void Gateway::set_jwt(auth::JwtPolicy policy) {
+    jwt_.store(std::make_shared<const auth::JwtVerifier>(std::move(policy)));
 }
 
 void Gateway::attach(server::Hub& hub, ack::DeliveryHooks& hooks, router::Routing& routing) {
@@ -163,7 +184,10 @@ void Gateway::on_login(Session& s, const Inbound& in) {
             1, std::memory_order_relaxed);  // then refused as a bad token
     }
     auth::Claims claims;
-    auto err = jwt_.verify(req.token(), static_cast<std::int64_t>(codec::wall_ms() / 1000), claims);
+    auto err = jwt_.load()->verify(req.token(), static_cast<std::int64_t>(codec::wall_ms() / 1000),
+                                   claims);
+    if (err == auth::JwtError::None && claims.by_previous_key)
+        stats_.login_previous_key.fetch_add(1, std::memory_order_relaxed);
     if (err != auth::JwtError::None) {
         stats_.login_failed[static_cast<int>(err)].fetch_add(1, std::memory_order_relaxed);
         res.set_code(err == auth::JwtError::Expired        ? pb::TOKEN_EXPIRED
@@ -225,7 +249,7 @@ void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& 
             boost::asio::post(old_loop.io(), [old, reason] { old->kick(reason); });
         }
     };
-    auto bound = hub_->bind_user(s, opts_.max_sessions_per_user);
+    auto bound = hub_->bind_user(s, live_.max_sessions_per_user());
     if (bound.replaced) {
         stats_.kicked_replaced.fetch_add(1, std::memory_order_relaxed);
         kick(bound.replaced, "replaced");
@@ -312,7 +336,7 @@ void Gateway::on_logout(Session& s, const Inbound& in) {
 // server sent those, so they are bounded by what it sends); only ACKs that ack nothing in
 // flight, the flood, take a token.
 void Gateway::on_ack(Session& s, const Inbound& in) {
-    const std::uint32_t max_ids = opts_.max_ack_ids;
+    const std::uint32_t max_ids = live_.max_ack_ids();
     auto too_many = [&] {
         stats_.ack_too_many_ids.fetch_add(1, std::memory_order_relaxed);
         s.fail(
@@ -328,10 +352,10 @@ void Gateway::on_ack(Session& s, const Inbound& in) {
     }
     if (max_ids && static_cast<std::uint32_t>(ack.msg_ids_size()) > max_ids) return too_many();
     if (hooks_->on_ack(s, ack) == 0 &&
-        !take_token(s.user.ack_tokens, s.user.ack_refill_ms, opts_.ack_rate_per_s)) {
+        !take_token(s.user.ack_tokens, s.user.ack_refill_ms, live_.ack_rate_per_s())) {
         stats_.ack_rate_limited.fetch_add(1, std::memory_order_relaxed);
         s.fail(pb::ACK_RATE_LIMITED,
-               "more than " + std::to_string(opts_.ack_rate_per_s) +
+               "more than " + std::to_string(live_.ack_rate_per_s()) +
                    " ACKs per second that ack nothing in flight (server.ack_rate_per_s)",
                &in);
     }
@@ -356,8 +380,9 @@ void Gateway::on_biz(Session& s, const Inbound& in) {
     auto async = it == biz_.end() ? async_biz_.find(req.type()) : async_biz_.end();
     if (!take_biz_token(s)) {
         stats_.biz_rate_limited.fetch_add(1, std::memory_order_relaxed);
-        reply = error_reply(pb::RATE_LIMITED, "more than " + std::to_string(opts_.biz_rate_per_s) +
-                                                  " BIZ packets per second; slow down");
+        reply =
+            error_reply(pb::RATE_LIMITED, "more than " + std::to_string(live_.biz_rate_per_s()) +
+                                              " BIZ packets per second; slow down");
     } else if (it == biz_.end() && async == async_biz_.end()) {
         reply = error_reply(pb::UNKNOWN_BIZ_TYPE,
                             "unknown BIZ type \"" + req.type().substr(0, 64) + "\"");
@@ -443,7 +468,7 @@ void Gateway::set_upstream(std::vector<std::string> types, Upstream upstream) {
 }
 
 bool Gateway::take_biz_token(Session& s) {
-    return take_token(s.user.biz_tokens, s.user.biz_refill_ms, opts_.biz_rate_per_s);
+    return take_token(s.user.biz_tokens, s.user.biz_refill_ms, live_.biz_rate_per_s());
 }
 
 void Gateway::on_closed(Session& s, server::CloseReason why) {
@@ -479,17 +504,17 @@ BizReply Gateway::im_send(BizCall& c) {
     const json::value* payload = c.data.if_contains("payload");
     if (!payload) return error_reply(pb::BAD_BIZ_DATA, "im.send needs a payload");
     const std::size_t payload_bytes = json::serialize(*payload).size();
-    if (opts_.im_max_payload_bytes && payload_bytes > opts_.im_max_payload_bytes) {
+    if (live_.im_max_payload_bytes() && payload_bytes > live_.im_max_payload_bytes()) {
         stats_.im_refused[1].fetch_add(1, std::memory_order_relaxed);
         return error_reply(pb::PAYLOAD_TOO_LARGE,
                            "im.send payload is " + std::to_string(payload_bytes) +
                                " bytes, over the limit im.max_payload_bytes = " +
-                               std::to_string(opts_.im_max_payload_bytes));
+                               std::to_string(live_.im_max_payload_bytes()));
     }
     if (!im_rate_.take(c.session.user.id, codec::wall_ms())) {
         stats_.im_refused[0].fetch_add(1, std::memory_order_relaxed);
         return error_reply(pb::IM_RATE_LIMITED,
-                           "more than im.rate_per_s = " + std::to_string(opts_.im_rate_per_s) +
+                           "more than im.rate_per_s = " + std::to_string(live_.im_rate_per_s()) +
                                " im.send per second per user; slow down");
     }
     json::object body;

@@ -142,6 +142,8 @@ struct GatewayStats {
     std::atomic<std::int64_t> guest_sessions{0};
     std::atomic<std::uint64_t> guest_refused[3] = {};
     std::atomic<std::uint64_t> guest_biz_refused{0};
+    // Logins whose token a previous or retired key verified (key rotation overlap).
+    std::atomic<std::uint64_t> login_previous_key{0};
 };
 
 class Gateway final : public server::SessionHandler {
@@ -181,7 +183,17 @@ public:
 
     const GatewayStats& stats() const noexcept { return stats_; }
     server::MsgIdGenerator& msg_ids() noexcept { return msg_ids_; }
+    // Construction-time options; the limits a reload changes are read through live_ instead.
     const GatewayOptions& options() const noexcept { return opts_; }
+
+    // A configuration reload (app/reload, SIGHUP): the limits of `o` that may change live (the
+    // rates, bounds and caps below) take effect for the next packet, each key as a whole; the
+    // token rules are swapped as one (logins in flight finish with the rules they started with).
+    // Thread-safe; sessions are untouched.
+    void set_live_limits(const GatewayOptions& o);
+    void set_jwt(auth::JwtPolicy policy);
+    // The token rules in force (a reload starts the next ones from them).
+    std::shared_ptr<const auth::JwtVerifier> jwt() const { return jwt_.load(); }
 
 private:
     // Plain function pointers, not pointers to members: GCC's UBSan misreports the index of
@@ -270,7 +282,21 @@ private:
     BizReply im_send(BizCall& c);
     BizReply room_like(BizCall& c);  // gateway_likes.cpp
 
+    // A number a reload may replace at any time: read once where used, relaxed (each limit is
+    // independent of the others; a packet sees the old value or the new one, never half).
+    struct Live {
+        std::atomic<std::uint32_t> v{0};
+        std::uint32_t operator()() const noexcept { return v.load(std::memory_order_relaxed); }
+        void set(std::uint32_t n) noexcept { v.store(n, std::memory_order_relaxed); }
+    };
+    struct LiveLimits {
+        Live max_rooms_per_session, biz_rate_per_s, max_sessions_per_user, ack_rate_per_s,
+            max_ack_ids, im_rate_per_s, im_max_payload_bytes, room_chat_rate_per_s,
+            guest_max_sessions, like_max_count, like_rate_per_s;
+    };
+
     GatewayOptions opts_;
+    LiveLimits live_;
     std::vector<std::string> platforms_;  // opts_.platforms, split
     ack::DeliveryHooks* hooks_ = nullptr;
     router::Routing* routing_ = nullptr;
@@ -281,7 +307,7 @@ private:
     Upstream upstream_;
     ChatFilter* chat_filter_ = nullptr;
     server::Hub* hub_ = nullptr;
-    auth::JwtVerifier jwt_;
+    std::atomic<std::shared_ptr<const auth::JwtVerifier>> jwt_;
     server::MsgIdGenerator msg_ids_;
     PacketFn table_[5] = {};  // code - 1001
     std::unordered_map<std::string, BizHandler> biz_;

@@ -27,7 +27,7 @@ void Gateway::login_guest(Session& s, const Inbound& in, const pb::LoginReq& req
         stats_.guest_refused[2].fetch_add(1, std::memory_order_relaxed);
         return refuse_login(s, in, pb::BAD_PLATFORM, std::move(refusal));
     }
-    const std::uint32_t cap = opts_.guest_max_sessions;
+    const std::uint32_t cap = live_.guest_max_sessions();
     // Taken before the check so that two loops cannot both pass at cap - 1; given back when
     // refused, and by on_closed when the session ends.
     const std::int64_t before = stats_.guest_sessions.fetch_add(1, std::memory_order_relaxed);

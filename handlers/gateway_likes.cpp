@@ -59,7 +59,7 @@ BizReply Gateway::room_like(BizCall& c) {
     if (!read_id(c.data, "room_id", room))
         return error_reply(pb::BAD_BIZ_DATA, "room.like needs room_id");
     std::uint64_t count = 1;
-    const std::uint64_t max = opts_.like_max_count;
+    const std::uint64_t max = live_.like_max_count();
     if (c.data.contains("count") &&
         (!read_u64(c.data, "count", count) || count < 1 || count > max)) {
         likes_->refused(Refusal::Count);
@@ -74,11 +74,11 @@ BizReply Gateway::room_like(BizCall& c) {
         likes_->refused(Refusal::NotInRoom);
         return error_reply(pb::NOT_IN_ROOM, "room.like: not in room " + id_str(room));
     }
-    if (const std::uint64_t wait = take_like_token(c.session.user, opts_.like_rate_per_s)) {
+    if (const std::uint64_t wait = take_like_token(c.session.user, live_.like_rate_per_s())) {
         likes_->refused(Refusal::Rate);
         BizReply r = error_reply(
             pb::LIKE_RATE_LIMITED,
-            "more than room.like_rate_per_s = " + std::to_string(opts_.like_rate_per_s) +
+            "more than room.like_rate_per_s = " + std::to_string(live_.like_rate_per_s()) +
                 " room.like per second on this session; gather likes and "
                 "send them as one count, retry after retry_after_ms");
         json::object out;

@@ -56,6 +56,10 @@ void write_guests(codec::PromText& m, const GatewayStats& g) {
                   g.guest_refused[i].load(), std::string("reason=\"") + reasons[i] + "\"");
     m.counter("livepush_guest_biz_refused_total", "BIZ packets from guests refused (NOT_ALLOWED)",
               g.guest_biz_refused.load());
+    m.counter("livepush_auth_previous_key_logins_total",
+              "logins whose token was verified by a previous key (auth.jwt_secret_previous, or a "
+              "key a reload replaced, within auth.key_overlap_s): tokens still to be re-minted",
+              g.login_previous_key.load());
 }
 
 }  // namespace

@@ -25,9 +25,9 @@ BizReply Gateway::room_enter(BizCall& c) {
     if (auto gate = moderate_enter(c, room)) return std::move(*gate);  // ROOM_BANNED
     bool member = false;
     for (const auto& r : c.session.rooms) member |= r.room_id == room;
-    if (!member && c.session.rooms.size() >= opts_.max_rooms_per_session)
+    if (!member && c.session.rooms.size() >= live_.max_rooms_per_session())
         return error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
-                                               std::to_string(opts_.max_rooms_per_session) +
+                                               std::to_string(live_.max_rooms_per_session()) +
                                                " rooms");
     std::optional<std::uint64_t> last_seq, epoch;
     std::uint64_t v = 0;
@@ -86,10 +86,10 @@ void Gateway::finish_enter(Session& s, std::uint64_t room, std::optional<std::ui
     BizReply reply;
     bool member = false;
     for (const auto& r : s.rooms) member |= r.room_id == room;
-    if (!member && s.rooms.size() >= opts_.max_rooms_per_session) {
-        reply =
-            error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
-                                            std::to_string(opts_.max_rooms_per_session) + " rooms");
+    if (!member && s.rooms.size() >= live_.max_rooms_per_session()) {
+        reply = error_reply(pb::ROOM_LIMIT, "a session may be in at most " +
+                                                std::to_string(live_.max_rooms_per_session()) +
+                                                " rooms");
     } else {
         reply.after = enter_room(s, room, last_seq, epoch, out, home);
         reply.data_json = json::serialize(out);
@@ -177,7 +177,7 @@ BizReply Gateway::room_chat(BizCall& c) {
             stats_.room_chat_rate_limited.fetch_add(1, std::memory_order_relaxed);
             BizReply r = error_reply(pb::ROOM_RATE_LIMITED,
                                      "room " + id_str(room) + " is over room.chat_rate_per_s = " +
-                                         std::to_string(opts_.room_chat_rate_per_s) +
+                                         std::to_string(live_.room_chat_rate_per_s()) +
                                          " chats per second on this node; retry after " +
                                          std::to_string(wait) + " ms");
             r.data_json = "{\"retry_after_ms\":" + std::to_string(wait) + "}";

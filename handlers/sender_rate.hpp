@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -24,22 +25,30 @@ public:
     SenderRate(std::uint32_t rate_per_s, std::uint32_t burst)
         : rate_(rate_per_s), burst_(burst ? burst : 1) {}
 
+    // A configuration reload: the next take uses the new rate (buckets keep their tokens, capped
+    // at the new burst on their next refill).
+    void set_rate(std::uint32_t rate_per_s, std::uint32_t burst) {
+        rate_.store(rate_per_s, std::memory_order_relaxed);
+        burst_.store(burst ? burst : 1, std::memory_order_relaxed);
+    }
+
     // One token of `user` at `now_ms`; false when its bucket is empty.
     bool take(std::uint64_t user, std::uint64_t now_ms) { return take_or_wait(user, now_ms) == 0; }
 
     // The same keyed by anything (room.chat_rate_per_s keys rooms): 0 when a token was taken,
     // else the milliseconds until the bucket holds one again (at least 1).
     std::uint64_t take_or_wait(std::uint64_t user, std::uint64_t now_ms) {
-        if (rate_ == 0) return 0;
+        const std::uint32_t rate = rate_.load(std::memory_order_relaxed);
+        const double burst = burst_.load(std::memory_order_relaxed);
+        if (rate == 0) return 0;
         Stripe& st = stripes_[(user * 0x9E3779B97F4A7C15ull) >> 60];
         std::lock_guard lock(st.mu);
-        auto [it, created] =
-            st.users.try_emplace(user, Bucket{static_cast<double>(burst_), now_ms});
+        auto [it, created] = st.users.try_emplace(user, Bucket{burst, now_ms});
         Bucket& b = it->second;
         if (!created) {
             const double elapsed_s =
                 now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
-            b.tokens = std::min<double>(burst_, b.tokens + elapsed_s * rate_);
+            b.tokens = std::min<double>(burst, b.tokens + elapsed_s * rate);
             b.refill_ms = now_ms;
         }
         const bool ok = b.tokens >= 1.0;
@@ -47,7 +56,7 @@ public:
         const std::uint64_t wait =
             ok ? 0
                : std::max<std::uint64_t>(
-                     1, static_cast<std::uint64_t>((1.0 - b.tokens) * 1000.0 / rate_ + 0.999));
+                     1, static_cast<std::uint64_t>((1.0 - b.tokens) * 1000.0 / rate + 0.999));
         if (created && st.users.size() >= st.sweep_at) sweep(st, now_ms);
         return wait;
     }
@@ -78,7 +87,8 @@ private:
             const Bucket& b = it->second;
             const double elapsed_s =
                 now_ms > b.refill_ms ? static_cast<double>(now_ms - b.refill_ms) / 1000.0 : 0.0;
-            if (b.tokens + elapsed_s * rate_ >= burst_)
+            if (b.tokens + elapsed_s * rate_.load(std::memory_order_relaxed) >=
+                burst_.load(std::memory_order_relaxed))
                 it = st.users.erase(it);
             else
                 ++it;
@@ -86,8 +96,8 @@ private:
         st.sweep_at = std::max<std::size_t>(1024, 2 * st.users.size());
     }
 
-    const std::uint32_t rate_;
-    const std::uint32_t burst_;
+    std::atomic<std::uint32_t> rate_;
+    std::atomic<std::uint32_t> burst_;
     std::array<Stripe, 16> stripes_;
 };
 

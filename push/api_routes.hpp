@@ -84,6 +84,8 @@ public:
     // starting with '/'.
     void add_route(const std::string& method, const std::string& path_or_prefix, RouteHandler h);
     void set_draining(bool d) { draining_.store(d, std::memory_order_relaxed); }
+    // A configuration reload: api.max_requests_per_s for the next request.
+    void set_max_requests_per_s(std::uint32_t n) { rate_.set_per_second(n); }
     // The room state routes (/v1/rooms/{id}/state...); without it they answer 404.
     void set_room_state(RoomStateService* s) { room_state_ = s; }
     // The operator console's static pages at /console/ (GET, HEAD; no key: they are public

@@ -62,6 +62,14 @@ void HttpApi::set_console(std::shared_ptr<const server::StaticSite> site) {
     impl_->routes.set_console(std::move(site));
 }
 
+void HttpApi::set_max_requests_per_s(std::uint32_t n) {
+    impl_->routes.set_max_requests_per_s(n);
+}
+
+void HttpApi::set_access_log(bool on) {
+    impl_->server.set_access_log(on);
+}
+
 void HttpApi::set_room_state(RoomStateService& s) {
     impl_->routes.set_room_state(&s);
 }

@@ -73,6 +73,10 @@ public:
     std::string metrics_text() const;
     // While draining, pushes answer 503 and /readyz says "draining".
     void set_draining(bool d);
+    // A configuration reload (app/reload): api.max_requests_per_s and log.access, for the next
+    // request. From any thread.
+    void set_max_requests_per_s(std::uint32_t n);
+    void set_access_log(bool on);
     // Serves /v1/rooms/{id}/state... from `s` (issue 14 item 5). Before start().
     void set_room_state(RoomStateService& s);
     // Serves the operator console's static pages at /console/ (docs/console.md). Before start().

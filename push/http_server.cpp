@@ -23,7 +23,10 @@
 // requests are answered through ApiRoutes::answer_unreadable, which counts them by route.
 #include "push/http_server.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -104,6 +107,20 @@ Response to_beast(ApiResponse in, unsigned version, bool keep_alive, ApiMetrics&
 class ApiConnection;
 using ApiConnections = ConnectionRegistry<ApiConnection>;
 
+// log.access: off by default; switched by a reload. Request ids are this server's counter
+// unless the caller sent an X-Request-Id of at most 64 [A-Za-z0-9._-] characters.
+struct AccessLog {
+    std::atomic<bool> on{false};
+    std::atomic<std::uint64_t> next_id{0};
+};
+
+bool sane_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 64) return false;
+    return std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
+    });
+}
+
 bool is_http_error(const beast::error_code& ec) {
     return ec.category() == http::make_error_code(http::error::end_of_stream).category();
 }
@@ -121,13 +138,17 @@ bool ieq(std::string_view a, std::string_view b) {
 class ApiConnection : public std::enable_shared_from_this<ApiConnection> {
 public:
     ApiConnection(tcp::socket socket, ApiRoutes& routes, ApiMetrics& metrics,
-                  ApiConnections& registry, const ConnectionOptions& options)
+                  ApiConnections& registry, const ConnectionOptions& options, AccessLog& access)
         : stream_(std::move(socket)),
           routes_(routes),
           metrics_(metrics),
           registry_(registry),
-          options_(options) {
+          options_(options),
+          access_(access) {
         metrics_.connection_opened();
+        beast::error_code ec;
+        const auto peer = stream_.socket().remote_endpoint(ec);
+        if (!ec) remote_ = codec::Address{peer.address().to_string(), peer.port()}.to_string();
     }
     ~ApiConnection() {
         registry_.remove(this);
@@ -196,6 +217,7 @@ private:
             if (ec) return on_read_error(ec);
             registry_.set_idle(this, false);
             ++served_;
+            note_request(parser_->get());
             const bool body_pending = !parser_->is_done();
             std::optional<std::uint64_t> declared_length;
             if (const auto length = parser_->content_length()) declared_length = *length;
@@ -257,6 +279,7 @@ private:
             message = "malformed HTTP request: " + ec.message();
         }
         const auto& partial = parser_->get();
+        note_request(partial);
         write(to_beast(
             routes_.answer_unreadable(status, message, partial.method_string(), partial.target()),
             11, false, metrics_, started_));
@@ -273,9 +296,41 @@ private:
     void write(Response res) {
         response_ = std::move(res);
         stream_.expires_after(Millis(options_.idle_timeout_ms));
-        http::async_write(
-            stream_, response_,
-            [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+        http::async_write(stream_, response_,
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->log_access(n);
+                              self->on_write(ec);
+                          });
+    }
+
+    // What the access log names a request by; taken from its header (or what was read of it).
+    template <class Header>
+    void note_request(const Header& h) {
+        if (!access_.on.load(std::memory_order_relaxed)) return;
+        method_ = std::string(h.method_string().substr(0, 16));
+        const std::string_view target = h.target();
+        path_ = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 512)));
+        const std::string_view asked = h["X-Request-Id"];
+        request_id_ = sane_request_id(asked) ? std::string(asked)
+                                             : std::to_string(access_.next_id.fetch_add(1) + 1);
+    }
+
+    void log_access(std::size_t bytes) noexcept {
+        if (!access_.on.load(std::memory_order_relaxed) || request_id_.empty()) return;
+        try {
+            const double ms =
+                std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+            static const auto logger = spdlog::get("access");
+            const auto& to = logger ? logger : spdlog::default_logger();
+            to->info(
+                "method={} path={} status={} bytes={} duration_ms={:.3f} remote={} "
+                "request_id={}",
+                method_.empty() ? "-" : method_, path_.empty() ? "-" : path_,
+                response_.result_int(), bytes, ms, remote_, request_id_);
+        } catch (...) {
+            // A log line is never worth a request.
+        }
+        request_id_.clear();
     }
 
     void on_write(beast::error_code ec) noexcept {
@@ -325,6 +380,9 @@ private:
     ApiMetrics& metrics_;
     ApiConnections& registry_;
     const ConnectionOptions& options_;
+    AccessLog& access_;
+    std::string remote_ = "-";
+    std::string method_, path_, request_id_;  // the request being answered (access log on)
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     Response response_;
@@ -383,7 +441,7 @@ struct HttpServer::State {
         }
         try {
             auto connection = std::make_shared<ApiConnection>(std::move(socket), routes, metrics,
-                                                              registry, options);
+                                                              registry, options, access);
             switch (registry.admit(connection, std::max(1u, options.max_connections))) {
                 case ApiConnections::Admit::EvictedIdle:
                     metrics.count_rejected(ApiMetrics::Rejection::EvictedIdle);
@@ -422,6 +480,7 @@ struct HttpServer::State {
     ApiRoutes& routes;
     ApiMetrics& metrics;
     ApiConnections registry;
+    AccessLog access;
     // Declared after what connections refer to, so that handlers still queued in the io_context
     // are destroyed (by ~io_context) while those are alive.
     asio::io_context ioc;
@@ -441,6 +500,10 @@ HttpServer::HttpServer(ConnectionOptions options, ApiRoutes& routes, ApiMetrics&
 
 HttpServer::~HttpServer() {
     stop();
+}
+
+void HttpServer::set_access_log(bool on) {
+    state_->access.on.store(on, std::memory_order_relaxed);
 }
 
 void HttpServer::start() {

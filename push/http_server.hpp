@@ -39,6 +39,11 @@ public:
     bool started() const;
     std::uint16_t port() const;
     void stop();  // stops accepting, closes connections, joins
+    // log.access: one line per answered request on the spdlog logger "access" (the default
+    // logger when there is none): method, path (never the query), status, bytes, duration_ms,
+    // remote, request id (X-Request-Id when it is a sane token, else one of ours). Never a
+    // header's value: the key and Authorization stay out. From any thread.
+    void set_access_log(bool on);
 
 private:
     struct State;

@@ -326,10 +326,10 @@ void RoomModerationService::act(ModRequest req, std::function<void(ModVerdict)> 
         refuse(kNotAllowed);
         return done(refused(pb::NOT_ALLOWED, "a room's meta is set through the API only"));
     }
-    if (req.moderators.size() > opts_.max_moderators) {
+    if (const std::size_t max = max_moderators_.load(std::memory_order_relaxed);
+        req.moderators.size() > max) {
         refuse(kLimit);
-        return done(refused(pb::BAD_BIZ_DATA, "a room has at most " +
-                                                  std::to_string(opts_.max_moderators) +
+        return done(refused(pb::BAD_BIZ_DATA, "a room has at most " + std::to_string(max) +
                                                   " moderators (moderation.max_moderators)"));
     }
     const std::uint64_t room = req.room;

@@ -87,6 +87,8 @@ public:
     // One sync tick (the thread runs it; tests may call it).
     void sync_once();
     void write_metrics(codec::PromText& m) const;
+    // A configuration reload: moderation.max_moderators for the next meta write. Any thread.
+    void set_max_moderators(std::size_t n) { max_moderators_.store(n, std::memory_order_relaxed); }
     const ModerationStats& stats() const noexcept { return stats_; }
     std::size_t cached_rooms() const;
 
@@ -118,6 +120,7 @@ private:
     void run();
 
     ModerationOptions opts_;
+    std::atomic<std::size_t> max_moderators_{opts_.max_moderators};  // live: reload
     ModerationStore& store_;
     server::Hub& hub_;
     Routing& routing_;

@@ -100,6 +100,15 @@ void EventLoop::start() {
     });
 }
 
+void EventLoop::set_live_limits(std::uint64_t send_queue_max_bytes,
+                                std::uint32_t viewer_budget_per_s) {
+    boost::asio::post(io_, [this, send_queue_max_bytes, viewer_budget_per_s] {
+        opts_.send_queue_max_bytes = send_queue_max_bytes;
+        if (opts_.viewer_budget_per_s != viewer_budget_per_s) fanout_->reset_budgets();
+        opts_.viewer_budget_per_s = viewer_budget_per_s;
+    });
+}
+
 void EventLoop::stop() {
     io_.stop();
 }

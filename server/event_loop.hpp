@@ -103,6 +103,10 @@ public:
     void start();
     void stop();
     void join();
+    // A configuration reload: the limits that may change live (send_queue_max_bytes,
+    // viewer_budget_per_s) are copied into this loop's options on its own thread, so the loop
+    // reads them without a lock or an atomic; from any thread.
+    void set_live_limits(std::uint64_t send_queue_max_bytes, std::uint32_t viewer_budget_per_s);
     bool on_loop_thread() const noexcept;
 
     // ---- for sessions

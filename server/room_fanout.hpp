@@ -35,6 +35,8 @@ public:
     // On the loop thread. Messages of one room must arrive in seq order (the hub posts them so).
     void enqueue(const RoomPacketPtr& p);
     void flush_all();
+    // room.viewer_budget_per_s changed (a reload): rooms' budgets start again at the new rate.
+    void reset_budgets() { budgets_.clear(); }
 
 private:
     void flush_room(std::uint64_t room, std::vector<RoomPacketPtr>& batch);

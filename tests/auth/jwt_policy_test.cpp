@@ -256,5 +256,33 @@ TEST(JwtRotation, PreviousPublicKeyAcceptedUntilTheConfiguredTimeOnly) {
               JwtError::None);
 }
 
+// Keys a reload replaced (app/node apply_reload): each retired set until its own end; a token
+// verified by one says so (the previous-key login metric counts it), one by the current keys not.
+TEST(JwtRotation, RetiredKeysAcceptedUntilTheirOwnEndAndMarked) {
+    JwtPolicy p;
+    p.keys.secret = "newest-secret-newest-secret-newest-2";
+    JwtKeys older, oldest;
+    older.secret = "older-secret-older-secret-older-sec-1";
+    oldest.public_keys = load(public_pem(keys().rsa_old.get()));
+    p.retired.push_back({oldest, kNow + 100});
+    p.retired.push_back({older, kNow + 600});
+    const std::string by_older = token("HS256", claims({}, kNow + 7200), nullptr, older.secret);
+    const std::string by_oldest = token("RS256", claims({}, kNow + 7200), keys().rsa_old.get());
+    const std::string by_newest = token("HS256", claims({}, kNow + 7200), nullptr, p.keys.secret);
+    JwtVerifier v(p);
+    Claims c;
+    EXPECT_EQ(v.verify(by_newest, kNow, c), JwtError::None);
+    EXPECT_FALSE(c.by_previous_key);
+    EXPECT_EQ(v.verify(by_older, kNow, c), JwtError::None);
+    EXPECT_TRUE(c.by_previous_key);
+    EXPECT_EQ(v.verify(by_oldest, kNow + 99, c), JwtError::None);
+    EXPECT_TRUE(c.by_previous_key);
+    // RS256 is no longer held by anyone once the oldest set is past its end.
+    EXPECT_EQ(v.verify(by_oldest, kNow + 100, c), JwtError::BadAlgorithm);
+    EXPECT_EQ(v.verify(by_older, kNow + 599, c), JwtError::None);
+    EXPECT_EQ(v.verify(by_older, kNow + 600, c), JwtError::BadSignature);
+    EXPECT_EQ(v.verify(by_newest, kNow + 600, c), JwtError::None);
+}
+
 }  // namespace
 }  // namespace lp::auth

@@ -18,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include "auth/jwt.hpp"
 
@@ -43,7 +44,10 @@ std::uint16_t port_after(const std::string& line, const std::string& key) {
 
 }  // namespace
 
-NodeProcess::NodeProcess(std::vector<std::string> args) {
+NodeProcess::NodeProcess(std::vector<std::string> args)
+    : NodeProcess(std::move(args), Flags::Test) {}
+
+NodeProcess::NodeProcess(std::vector<std::string> args, Flags flags) {
     static int counter = 0;
     log_path_ =
         std::filesystem::temp_directory_path() /
@@ -66,6 +70,7 @@ NodeProcess::NodeProcess(std::vector<std::string> args) {
     // address stands for a trusted load balancer (exempt from the per-IP limits). The tests of
     // those limits override it. Another build (LP_LIVEPUSHD) may predate the flag.
     if (!other || !*other) argv.insert(argv.end(), {"--trusted-proxies", "127.0.0.1"});
+    if (flags == Flags::None) argv.resize(1);
     argv.insert(argv.end(), args.begin(), args.end());
     int out[2];
     // Close-on-exec, so that no other child (another node, redis-server, kcat) holds the pipe.

@@ -33,6 +33,10 @@ public:
     // become ready in 10 s. $LP_LIVEPUSHD, when set, runs that binary instead (e.g. the base
     // commit's build, to show a security test fails without its defence).
     explicit NodeProcess(std::vector<std::string> args = {});
+    // Flags::None: only `args`, none of the test flags above (a test of a --config file, whose
+    // keys a flag would override, e.g. the reload test); the file must set listens and secret.
+    enum class Flags : std::uint8_t { Test, None };
+    NodeProcess(std::vector<std::string> args, Flags flags);
     ~NodeProcess();
     NodeProcess(const NodeProcess&) = delete;
     NodeProcess& operator=(const NodeProcess&) = delete;
