@@ -1,10 +1,12 @@
 // Integration tests against one real embedded livepushd ($LIVEPUSHD): the SDK in Node (the `ws`
 // package's constructor) logs in, lives through a lost network, a node restart and an expired
 // token, and is checked on what reaches its handlers: qos1 pushes sent while it was away arrive
-// once and are acked, a room whose history died with the node emits 'reset', and a token
-// refused as expired is replaced through getToken.
+// once and are acked, a room whose history died with the node emits 'reset', a token
+// refused as expired is replaced through getToken, and a guest gets its id from the server and
+// the server's refusal codes.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { LivePushError } from '../../dist/esm/index.js';
 import { newClient, Node, Proxy, eventually, sleep, stopAll, token } from './harness.mjs';
 
 const started = [];
@@ -110,4 +112,21 @@ test("a room whose history died with its node emits 'reset' with the fresh state
   const r = await n.api('POST', '/v1/push/room', { room_id: 4242, type: 'tick', payload: { n: 99 }, class: 'high' });
   await eventually(() => msgs.some((m) => m.payload.n === 99), 'a message after the reset');
   assert.equal(room.lastSeq, Number(r.body.room_seq));
+});
+
+test("a guest gets its user id from the server; what it may not do rejects with the server's code", async () => {
+  const n = await node(['--guests', 'true']);
+  const c = newClient(n.url, {}); // no token, no getToken: a guest
+  const connected = [];
+  c.on('connected', (e) => connected.push(e));
+  c.connect();
+  await c.ready(10000);
+  assert.ok(BigInt(c.userId) >= 2n ** 63n, c.userId);
+  assert.deepEqual(connected, [{ userId: c.userId, nodeId: n.nodeId, role: 'guest' }]);
+  const room = c.room(77);
+  const entered = await room.enter();
+  assert.equal(entered.online, 1);
+  await assert.rejects(room.chat('hi'), (e) => e instanceof LivePushError && e.code === 3011 && /guest|not allowed/i.test(e.message));
+  await assert.rejects(c.send('room.leave', { room_id: 78 }), (e) => e instanceof LivePushError && e.code === 3003);
+  await assert.rejects(c.send('no.such.type', {}), (e) => e instanceof LivePushError && e.code === 3001);
 });
