@@ -31,7 +31,6 @@ std::string sha1_hex(std::string_view data) {
 
 }  // namespace
 
-
 Reply Reply::error(std::string_view message) {
     Reply r;
     r.type = Type::Error;

@@ -32,8 +32,7 @@ std::string field_of(const Reply& entry, std::string_view name) {
 // A replica the sentinels consider usable: not down, not disconnected, its link up.
 bool healthy_replica(const Reply& entry) {
     const std::string flags = field_of(entry, "flags");
-    return flags.find("s_down") == std::string::npos &&
-           flags.find("o_down") == std::string::npos &&
+    return flags.find("s_down") == std::string::npos && flags.find("o_down") == std::string::npos &&
            flags.find("disconnected") == std::string::npos &&
            field_of(entry, "master-link-status") != "err";
 }

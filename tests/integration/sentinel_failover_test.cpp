@@ -74,12 +74,12 @@ std::string field(const lp::redis::Reply& r, const std::string& name) {
 }
 
 struct RunResult {
-    int stored = 0;           // pushes the API answered 200
-    int refused = 0;          // answered 503 (or another non-200)
+    int stored = 0;            // pushes the API answered 200
+    int refused = 0;           // answered 503 (or another non-200)
     int stored_after_cut = 0;  // of `stored`: answered while the replicas' links were cut
-    int lost = 0;             // answered 200, never delivered
-    int duplicates = 0;       // delivered more than once
-    double recovery_s = -1;   // kill -> first 200 after it
+    int lost = 0;              // answered 200, never delivered
+    int duplicates = 0;        // delivered more than once
+    double recovery_s = -1;    // kill -> first 200 after it
 };
 
 class SentinelFailover : public ::testing::Test {
@@ -111,9 +111,8 @@ protected:
                                 << "sentinel down-after-milliseconds mymaster 1000\n"
                                 << "sentinel failover-timeout mymaster 6000\n"
                                 << "sentinel parallel-syncs mymaster 2\n";
-            sentinels_[i] =
-                std::make_unique<RedisServer>(std::vector<std::string>{"--sentinel"},
-                                              std::vector<std::string>{conf});
+            sentinels_[i] = std::make_unique<RedisServer>(std::vector<std::string>{"--sentinel"},
+                                                          std::vector<std::string>{conf});
         }
         // Every sentinel knows the two replicas and the two other sentinels.
         for (auto& s : sentinels_) {
@@ -189,9 +188,9 @@ protected:
             HttpClient api0(nodes_[0]->api_port()), api1(nodes_[1]->api_port());
             for (int i = 0; !stop.load(); ++i) {
                 const std::uint64_t user = kFirstUser + static_cast<std::uint64_t>(i % kUsers);
-                const std::string body = "{\"user_id\":" + std::to_string(user) +
-                                         ",\"type\":\"ha\",\"qos\":1,\"payload\":{\"i\":" +
-                                         std::to_string(i) + "}}";
+                const std::string body =
+                    "{\"user_id\":" + std::to_string(user) +
+                    ",\"type\":\"ha\",\"qos\":1,\"payload\":{\"i\":" + std::to_string(i) + "}}";
                 const int at_phase = phase.load();
                 auto r = (i % 2 == 0 ? api0 : api1).post("/v1/push/user", body);
                 const bool ok = r.status == 200;
@@ -261,14 +260,14 @@ protected:
         std::printf("[sentinel failover] first 503 answer: %s\n", first_refusal.c_str());
         for (int i = 0; i < 2; ++i) {
             const auto m = api_[i]->get("/metrics").body;
-            std::printf("[sentinel failover] n%d: failovers %.0f, wait failures %.0f, WAITs %.0f\n",
-                        i + 1,
-                        lp::testing::metric_value(m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
-                        lp::testing::metric_value(m, "livepush_redis_wait_failures_total"),
-                        lp::testing::metric_value(m, "livepush_redis_wait_seconds_count"));
-            EXPECT_GE(lp::testing::metric_value(
-                          m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
-                      1)
+            std::printf(
+                "[sentinel failover] n%d: failovers %.0f, wait failures %.0f, WAITs %.0f\n", i + 1,
+                lp::testing::metric_value(m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
+                lp::testing::metric_value(m, "livepush_redis_wait_failures_total"),
+                lp::testing::metric_value(m, "livepush_redis_wait_seconds_count"));
+            EXPECT_GE(
+                lp::testing::metric_value(m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
+                1)
                 << "node " << i + 1 << " did not follow the failover";
         }
         return res;
