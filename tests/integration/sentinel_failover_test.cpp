@@ -148,7 +148,9 @@ protected:
                 "--redis-sentinels", sentinel_list(), "--redis-wait-replicas",
                 std::to_string(wait_replicas), "--redis-wait-timeout-ms", "300", "--node-id",
                 "n" + std::to_string(i + 1), "--link-listen", "127.0.0.1:0", "--loops", "1",
-                "--inbox-max", "100000", "--delivery-window", "64"});
+                "--inbox-max", "100000", "--delivery-window", "64",
+                // The plugin stores' own Redis through the same sentinels: it follows too.
+                "--plugin-redis-sentinels", sentinel_list()});
             api_[i] = std::make_unique<HttpClient>(nodes_[i]->api_port());
         }
         for (int i = 0; i < 2; ++i) {
@@ -261,7 +263,9 @@ protected:
         for (int i = 0; i < 2; ++i) {
             const auto m = api_[i]->get("/metrics").body;
             std::printf(
-                "[sentinel failover] n%d: failovers %.0f, wait failures %.0f, WAITs %.0f\n", i + 1,
+                "[sentinel failover] n%d: healthy replicas at the last connect %.0f, failovers "
+                "%.0f, wait failures %.0f, WAITs %.0f\n",
+                i + 1, lp::testing::metric_value(m, "livepush_redis_replicas{redis=\"cluster\"}"),
                 lp::testing::metric_value(m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
                 lp::testing::metric_value(m, "livepush_redis_wait_failures_total"),
                 lp::testing::metric_value(m, "livepush_redis_wait_seconds_count"));
@@ -269,6 +273,15 @@ protected:
                 lp::testing::metric_value(m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
                 1)
                 << "node " << i + 1 << " did not follow the failover";
+            EXPECT_TRUE(eventually(
+                [&] {
+                    const auto now = api_[i]->get("/metrics").body;
+                    return lp::testing::metric_value(
+                               now, "livepush_redis_failovers_total{redis=\"plugin\"}") >= 1 &&
+                           lp::testing::metric_value(now, "livepush_plugin_redis_up") == 1;
+                },
+                milliseconds(10000)))
+                << "node " << i + 1 << ": the plugin Redis did not follow the failover";
         }
         return res;
     }

@@ -48,13 +48,13 @@ std::string field(const Reply& r, const std::string& name) {
 }
 
 std::unique_ptr<RedisServer> replica_of(const RedisServer& master) {
-    auto r = std::make_unique<RedisServer>(std::vector<std::string>{
-        "--replicaof", "127.0.0.1", std::to_string(master.port()), "--repl-diskless-sync-delay",
-        "0"});
+    auto r = std::make_unique<RedisServer>(
+        std::vector<std::string>{"--replicaof", "127.0.0.1", std::to_string(master.port()),
+                                 "--repl-diskless-sync-delay", "0"});
     EXPECT_TRUE(eventually(
         [&] {
-            return one_shot(master.port(), {"INFO", "replication"})
-                       .str.find("state=online") != std::string::npos;
+            return one_shot(master.port(), {"INFO", "replication"}).str.find("state=online") !=
+                   std::string::npos;
         },
         10000ms))
         << "the replica did not sync";
