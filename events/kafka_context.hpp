@@ -102,6 +102,11 @@ struct KafkaStats {
     std::atomic<std::uint64_t> offset_resets{0};
     std::atomic<std::int64_t> brokers_up{0};           // brokers connected now (either client)
     std::atomic<std::int64_t> assigned_partitions{0};  // partitions this node consumes now
+    // Messages between the partitions' ends (high watermarks) and this group's committed
+    // offsets, summed over the partitions this node consumes whose lag librdkafka knows (a
+    // partition with no commit yet has none); from the consumer's statistics, every
+    // stats_interval. A lower bound while a partition is paused (its end is the last fetched).
+    std::atomic<std::int64_t> consumer_lag{0};
 };
 
 class KafkaContext {

@@ -17,6 +17,10 @@ void write_metrics(codec::PromText& m, const KafkaStats& ks) {
     m.counter("livepush_kafka_offset_resets_total",
               "consumer positions out of range: events lost to retention were skipped",
               ks.offset_resets.load());
+    m.gauge("livepush_kafka_consumer_lag",
+            "messages between the consumed partitions' ends and this group's committed offsets, "
+            "summed over the partitions this node consumes (librdkafka statistics)",
+            ks.consumer_lag.load());
 }
 
 }  // namespace lp::events

@@ -61,13 +61,40 @@ void on_error(rd_kafka_t* rk, int err_int, const char* reason, void* opaque) {
     }
 }
 
+// The consumer's lag: `consumer_lag` (end - committed offset, -1 when unknown) of every real
+// partition (not librdkafka's internal -1) in the statistics' topics. librdkafka lists the
+// partitions this client fetches; those it only knows of have no committed offset, hence -1.
+std::int64_t consumer_lag(const boost::json::object& root) {
+    const boost::json::value* topics = root.if_contains("topics");
+    if (!topics || !topics->is_object()) return 0;
+    std::int64_t lag = 0;
+    for (const auto& [topic, t] : topics->get_object()) {
+        const boost::json::value* parts =
+            t.is_object() ? t.get_object().if_contains("partitions") : nullptr;
+        if (!parts || !parts->is_object()) continue;
+        for (const auto& [id, p] : parts->get_object()) {
+            if (id == "-1" || !p.is_object()) continue;
+            const boost::json::value* l = p.get_object().if_contains("consumer_lag");
+            if (l && l->is_int64() && l->get_int64() > 0) lag += l->get_int64();
+        }
+    }
+    return lag;
+}
+
 // Counts the brokers (by id) in state UP in one client's statistics. A connection to a
-// bootstrap address only (id not known yet) counts as one broker.
+// bootstrap address only (id not known yet) counts as one broker. The consumer's statistics
+// also give its lag.
 int on_stats(rd_kafka_t* rk, char* json, std::size_t len, void* opaque) {
     KafkaContext& ctx = static_cast<RdKafkaClient*>(opaque)->ctx;
     boost::system::error_code ec;
     boost::json::value v = boost::json::parse(std::string_view(json, len), ec);
     const boost::json::object* root = ec ? nullptr : v.if_object();
+    if (root && rd_kafka_type(rk) == RD_KAFKA_CONSUMER)
+        ctx.stats().consumer_lag.store(
+            ctx.stats().assigned_partitions.load(std::memory_order_relaxed) > 0
+                ? consumer_lag(*root)
+                : 0,
+            std::memory_order_relaxed);
     const boost::json::value* brokers = root ? root->if_contains("brokers") : nullptr;
     if (!brokers || !brokers->is_object()) return 0;
     std::set<std::int32_t> up;

@@ -268,6 +268,7 @@ Client::Stats Client::stats() const {
     s.queue_bytes = queue_bytes_seen_.load(std::memory_order_relaxed);
     s.rejected_bytes = rejected_bytes_.load(std::memory_order_relaxed);
     s.auth_failures = auth_failures_.load(std::memory_order_relaxed);
+    s.round_trips = round_trips_.snapshot();
     s.connected = connected();
     {
         std::lock_guard lk(mu_);
@@ -605,6 +606,7 @@ bool Client::round_trip(const std::vector<const Pending*>& cmds, std::vector<Rep
     const bool wait = opt_.wait_replicas > 0 &&
                       std::any_of(cmds.begin(), cmds.end(), [](auto* p) { return p->replicated; });
     bool alive = true;
+    const auto sent_at = std::chrono::steady_clock::now();
     for (const auto* p : cmds) alive = alive && append(*p);
     Pending wait_cmd;
     if (alive && wait) {
@@ -623,6 +625,8 @@ bool Client::round_trip(const std::vector<const Pending*>& cmds, std::vector<Rep
     batches_.fetch_add(1, std::memory_order_relaxed);
     commands_.fetch_add(cmds.size() + (wait ? 1 : 0), std::memory_order_relaxed);
     alive = read_replies(first + cmds.size(), out, made_up);
+    // The round trip as the commands see it; WAIT's own wait is in its histogram.
+    if (alive) round_trips_.record(std::chrono::steady_clock::now() - sent_at);
     if (!wait) return alive;
     // The replicated commands' verdict: WAIT's answer, or the broken connection's.
     std::string refusal;

@@ -64,6 +64,8 @@
 #include <utility>
 #include <vector>
 
+#include "redis/round_trips.hpp"
+
 struct redisContext;
 struct redisReply;
 
@@ -165,6 +167,7 @@ public:
         // Connects refused for credentials (WRONGPASS, NOAUTH, ...): a wrong or missing
         // username/password, never fixed by retrying.
         std::uint64_t auth_failures = 0;
+        RoundTrips::Snapshot round_trips;  // batch round-trip times (redis/round_trips.hpp)
         bool connected = false;
         // Sentinel mode: the master connected to last ("host:port", "" before the first), how
         // many times it changed after the first (failovers followed), and the healthy replicas
@@ -306,6 +309,7 @@ private:
     std::size_t queue_bytes_ = 0;  // under mu_: Pending::bytes of queue_
     std::atomic<std::uint64_t> queue_bytes_seen_{0}, rejected_bytes_{0};
     std::atomic<std::uint64_t> auth_failures_{0};
+    RoundTrips round_trips_;
     // Sentinel mode and WAIT.
     std::string master_;             // under mu_
     std::size_t next_sentinel_ = 0;  // I/O thread: the one to ask first (the last that answered)

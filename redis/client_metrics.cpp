@@ -20,6 +20,11 @@ void write_metrics(codec::PromText& m, const Client::Stats& cluster, const Clien
         m.counter("livepush_redis_auth_failures_total", auth_help, plugin->stats().auth_failures,
                   "redis=\"plugin\"");
     m.counter("livepush_redis_batches_total", "pipelined round trips to Redis", cluster.batches);
+    const auto& rt = cluster.round_trips;
+    m.histogram("livepush_redis_round_trip_seconds",
+                "Redis round trips (one pipelined batch, health-check PINGs included), from the "
+                "first command written to the last reply read",
+                RoundTrips::kBounds, rt.counts, rt.seconds_sum, rt.count);
     m.gauge("livepush_redis_queue_bytes", "argument bytes of commands waiting for Redis",
             static_cast<std::int64_t>(cluster.queue_bytes));
     m.counter("livepush_redis_rejected_total",

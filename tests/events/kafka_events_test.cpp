@@ -418,6 +418,39 @@ TEST_F(KafkaEventsTest, FailedHandlerIsRetriedWithBackoffAndBlocksItsPartition) 
     EXPECT_TRUE(log->contains("dedupe store down"));
 }
 
+// livepush_kafka_consumer_lag: a partition blocked by a failing event falls behind by what
+// arrives after it, and catches up to 0 once the event succeeds.
+TEST_F(KafkaEventsTest, ConsumerLagGrowsBehindABlockedPartitionAndReturnsToZero) {
+    std::atomic<bool> stuck_fails{true};
+    KafkaEvents n(options("node-a"),
+                  [&](const std::string&, const std::string&, const std::string& value) {
+                      return !(event_id_of(value) == "stuck" && stuck_fails.load());
+                  });
+    n.start();
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(n.produce("gift", "room1", gift("a" + std::to_string(i))));
+    ASSERT_TRUE(eventually([&] { return n.stats().handled == 5; }, 15s));
+    // Committed (the lag is measured from the committed offset), and nothing behind.
+    ASSERT_TRUE(eventually([&] { return n.stats().committed > 0; }, 5s));
+    ASSERT_TRUE(eventually([&] { return n.stats().consumer_lag.load() == 0; }, 5s))
+        << n.stats().consumer_lag.load();
+
+    constexpr int kBehind = 20;
+    ASSERT_TRUE(n.produce("gift", "room1", gift("stuck")));
+    for (int i = 0; i < kBehind; ++i)
+        ASSERT_TRUE(n.produce("gift", "room1", gift("b" + std::to_string(i))));
+    // The committed offset stays at "stuck": the lag is it and everything after it.
+    EXPECT_TRUE(eventually([&] { return n.stats().consumer_lag.load() >= kBehind; }, 15s))
+        << n.stats().consumer_lag.load();
+    EXPECT_EQ(n.stats().handled, 5u);
+
+    stuck_fails = false;
+    ASSERT_TRUE(eventually([&] { return n.stats().handled == 5u + 1 + kBehind; }, 15s))
+        << n.stats().handled;
+    EXPECT_TRUE(eventually([&] { return n.stats().consumer_lag.load() == 0; }, 10s))
+        << n.stats().consumer_lag.load();
+}
+
 TEST_F(KafkaEventsTest, InvalidJsonIsSkippedCountedAndDoesNotBlockItsPartition) {
     Sink sink;
     auto n = node(options("node-a"), sink);

@@ -368,6 +368,45 @@ TEST_F(RedisClientTest, PausedServerTimesOutThenRecovers) {
     ASSERT_TRUE(eventually([&] { return c->command_sync({"PING"}, 1s).ok(); })) << c->last_error();
 }
 
+// livepush_redis_round_trip_seconds: each answered batch is one sample; a paused Redis shows
+// as round trips in the slow buckets, and the one that timed out is not a sample at all.
+TEST_F(RedisClientTest, RoundTripsAreTimedAndASlowRedisShowsInTheSlowBuckets) {
+    auto o = options();
+    o.health_check_interval = 0ms;  // only our commands make round trips
+    auto c = connected_client(o);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(c->command_sync({"PING"}, 2s).ok());
+    auto s = c->stats();
+    EXPECT_EQ(s.round_trips.count, s.batches);
+    EXPECT_GE(s.round_trips.count, 5u);
+    EXPECT_GT(s.round_trips.seconds_sum, 0.0);
+    std::uint64_t in_buckets = 0;
+    for (auto n : s.round_trips.counts) in_buckets += n;
+    EXPECT_EQ(in_buckets, s.round_trips.count);
+
+    // Paused for ~150 ms under a 1 s command timeout: the PING is answered late.
+    redis_.pause();
+    std::thread resume([&] {
+        std::this_thread::sleep_for(150ms);
+        redis_.resume();
+    });
+    EXPECT_TRUE(c->command_sync({"PING"}, 3s).ok());
+    resume.join();
+    auto after = c->stats().round_trips;
+    EXPECT_EQ(after.count, s.round_trips.count + 1);
+    // The new sample is above 0.1 s: bucket (0.1, 0.25] or later.
+    const auto slow_from =
+        static_cast<std::size_t>(std::find(lp::redis::RoundTrips::kBounds.begin(),
+                                           lp::redis::RoundTrips::kBounds.end(), 0.25) -
+                                 lp::redis::RoundTrips::kBounds.begin());
+    std::uint64_t slow_before = 0, slow_after = 0;
+    for (std::size_t i = slow_from; i < after.counts.size(); ++i) {
+        slow_before += s.round_trips.counts[i];
+        slow_after += after.counts[i];
+    }
+    EXPECT_EQ(slow_after, slow_before + 1);
+    EXPECT_GE(after.seconds_sum - s.round_trips.seconds_sum, 0.1);
+}
+
 TEST_F(RedisClientTest, StopFailsPendingCommandsWithStopped) {
     auto c = connected_client();
     std::promise<Reply> in_flight;
