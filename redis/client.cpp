@@ -316,6 +316,7 @@ void Client::run() {
     batch.reserve(opt_.batch_limit);
     auto backoff = opt_.backoff_min;
     bool ever_connected = false;
+    std::chrono::steady_clock::time_point last_role{};
 
     while (true) {
         if (!ctx_) {
@@ -339,9 +340,14 @@ void Client::run() {
             }
         }
         if (!take_batch(batch)) break;
-        if (batch.empty()) {
-            // Idle: health check. In sentinel mode ROLE, so a demoted master is noticed too.
-            batch.push_back(Pending{{opt_.sentinels.empty() ? "PING" : "ROLE"}, {}, nullptr});
+        const auto now = std::chrono::steady_clock::now();
+        if (!opt_.sentinels.empty() && now - last_role >= std::chrono::seconds(1)) {
+            // Sentinel mode: a ROLE once a second, idle or not, so a demoted master is noticed
+            // and the replica count stays current.
+            batch.push_back(Pending{{"ROLE"}, {}, nullptr});
+            last_role = now;
+        } else if (batch.empty()) {
+            batch.push_back(Pending{{"PING"}, {}, nullptr});  // idle: health check
         }
         if (!execute(batch)) notify_state(false);
         batch.clear();
@@ -584,16 +590,33 @@ bool Client::execute(std::vector<Pending>& batch) {
     return alive;
 }
 
-bool Client::stale_master(const std::vector<Pending>& batch) const {
+bool Client::stale_master(const std::vector<Pending>& batch) {
     if (opt_.sentinels.empty()) return false;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const Reply& r = replies_[i];
         if (r.is_error() && r.str.starts_with("READONLY")) return true;
-        if (iequals(batch[i].args[0], "ROLE") && r.type == Reply::Type::Array &&
-            !r.elements.empty() && r.elements[0].str != "master")
-            return true;
+        if (!iequals(batch[i].args[0], "ROLE") || r.type != Reply::Type::Array ||
+            r.elements.empty())
+            continue;
+        if (r.elements[0].str != "master") return true;
+        // ROLE of a master: {"master", offset, {{ip, port, offset}, ...}}: its replicas now.
+        if (r.elements.size() >= 3 && r.elements[2].type == Reply::Type::Array)
+            note_replicas(static_cast<std::int64_t>(r.elements[2].elements.size()));
     }
     return false;
+}
+
+// The replica count changed: published, and a warning when it falls below what WAIT needs
+// after a failover (N + 1), once per fall.
+void Client::note_replicas(std::int64_t n) {
+    const auto before = replicas_.exchange(n, std::memory_order_relaxed);
+    const auto needed = static_cast<std::int64_t>(opt_.wait_replicas) + 1;
+    if (opt_.wait_replicas > 0 && n < needed && before >= needed) {
+        spdlog::warn(
+            "redis: the master of {} has {} replica(s) now; WAIT {} needs {} so that a failover "
+            "leaves {} for the new master",
+            opt_.master_name, n, opt_.wait_replicas, needed, opt_.wait_replicas);
+    }
 }
 
 // Appends `cmds` (and one WAIT after them if any is replicated and WAIT is on), reads every

@@ -170,8 +170,9 @@ public:
         RoundTrips::Snapshot round_trips;  // batch round-trip times (redis/round_trips.hpp)
         bool connected = false;
         // Sentinel mode: the master connected to last ("host:port", "" before the first), how
-        // many times it changed after the first (failovers followed), and the healthy replicas
-        // the sentinels reported at the last connect (-1: not known, or not sentinel mode).
+        // many times it changed after the first (failovers followed), and its replicas: the
+        // healthy ones the sentinels reported at connect, then those the master's ROLE lists,
+        // once a second (-1: not known, or not sentinel mode).
         std::string master;
         std::uint64_t master_changes = 0;
         std::int64_t replicas = -1;
@@ -264,7 +265,8 @@ private:
     bool round_trip(const std::vector<const Pending*>& cmds, std::vector<Reply>& out,
                     std::vector<char>& made_up);
     bool find_master(std::string& host, std::uint16_t& port, std::string& why);
-    bool stale_master(const std::vector<Pending>& batch) const;
+    bool stale_master(const std::vector<Pending>& batch);
+    void note_replicas(std::int64_t n);
     void record_wait(double seconds);
     bool read_replies(std::size_t n, std::vector<Reply>& out, std::vector<char>& made_up);
     bool reload_scripts(const std::vector<Pending>& batch);

@@ -52,8 +52,8 @@ void write_metrics(codec::PromText& m, const Client::Stats& cluster, const Clien
         m.gauge("livepush_redis_master", "", 1,
                 "redis=\"plugin\"," + codec::PromText::label("addr", plugin_stats.master));
     const char* replicas_help =
-        "healthy replicas the sentinels reported for the master at the last connect (-1 unknown "
-        "or no sentinels); WAIT N needs N + 1";
+        "replicas of the Redis master (sentinel mode): the sentinels' healthy count at connect, "
+        "then the master's ROLE, once a second; -1 unknown or no sentinels; WAIT N needs N + 1";
     m.gauge("livepush_redis_replicas", replicas_help, cluster.replicas, "redis=\"cluster\"");
     if (plugin)
         m.gauge("livepush_redis_replicas", replicas_help, plugin_stats.replicas,

@@ -263,7 +263,7 @@ protected:
         for (int i = 0; i < 2; ++i) {
             const auto m = api_[i]->get("/metrics").body;
             std::printf(
-                "[sentinel failover] n%d: healthy replicas at the last connect %.0f, failovers "
+                "[sentinel failover] n%d: replicas %.0f, failovers "
                 "%.0f, wait failures %.0f, WAITs %.0f\n",
                 i + 1, lp::testing::metric_value(m, "livepush_redis_replicas{redis=\"cluster\"}"),
                 lp::testing::metric_value(m, "livepush_redis_failovers_total{redis=\"cluster\"}"),
@@ -282,6 +282,15 @@ protected:
                 },
                 milliseconds(10000)))
                 << "node " << i + 1 << ": the plugin Redis did not follow the failover";
+            // The new master has one replica (the other former replica; the old master is dead).
+            EXPECT_TRUE(eventually(
+                [&] {
+                    return lp::testing::metric_value(
+                               api_[i]->get("/metrics").body,
+                               "livepush_redis_replicas{redis=\"cluster\"}") == 1;
+                },
+                milliseconds(10000)))
+                << "node " << i + 1 << ": livepush_redis_replicas is not 1 after the failover";
         }
         return res;
     }

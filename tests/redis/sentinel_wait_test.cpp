@@ -92,12 +92,13 @@ private:
     std::unique_ptr<RedisServer> server_;
 };
 
-Client::Options direct(const RedisServer& r, std::size_t wait_replicas) {
+Client::Options direct(const RedisServer& r, std::size_t wait_replicas,
+                       std::chrono::milliseconds wait_timeout = 200ms) {
     Client::Options o;
     o.host = r.host();
     o.port = r.port();
     o.wait_replicas = wait_replicas;
-    o.wait_timeout = 200ms;
+    o.wait_timeout = wait_timeout;
     return o;
 }
 
@@ -109,9 +110,10 @@ std::vector<std::string> master_args() {
 TEST(RedisWait, AReplicaConfirmsReplicatedCommands) {
     RedisServer master(master_args());
     auto replica = replica_of(master);
-    Client c(direct(master, 1));
+    Client c(direct(master, 1, 3000ms));  // generous: the machine may be busy
     c.start();
-    Reply r = c.eval_replicated_sync(kIncr, {"lp:test:{w}"}, {}, 3000ms);
+    ASSERT_TRUE(eventually([&] { return c.connected(); }, 5000ms));
+    Reply r = c.eval_replicated_sync(kIncr, {"lp:test:{w}"}, {}, 8000ms);
     ASSERT_EQ(r.type, Reply::Type::Integer) << r.str;
     EXPECT_EQ(r.integer, 1);
     auto s = c.stats();
