@@ -19,6 +19,7 @@ PACKAGES=(
   curl python3                        # tests/docs: the docs' examples run as tests
   tzdata                              # rank: named time zones
   prometheus                          # promtool: tests/ops checks deploy/prometheus/alerts.yml
+  dpkg-dev file adduser systemd       # the .deb (cpack: dpkg-shlibdeps, file), test-package.sh (systemd-analyze)
 )
 
 missing=()

@@ -3,13 +3,14 @@
 #   0. the house rules that need no build: every #include points down the layer table
 #      (scripts/check-layers), and every C++ file is as clang-format makes it
 #      (scripts/check-format.sh; `scripts/check-format.sh --fix main` formats what you changed)
-#   1. release build, all unit and integration tests (ctest)
+#   1. release build, all unit and integration tests (ctest), then the stages that use it from
+#      outside: the Debian package, built, installed, checked and purged (scripts/test-package.sh)
 #   2. the same test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the multi-threaded suites built with ThreadSanitizer (event loops and the server,
 #      plugin workers, the Redis client, the cluster), named targets only
 #   4. the codec and token fuzzers (libFuzzer, clang) for a bounded time
-# Set LIVEPUSH_SKIP_ASAN=1, LIVEPUSH_SKIP_TSAN=1 or LIVEPUSH_SKIP_FUZZ=1 to skip a stage
-# locally; FUZZ_SECONDS sets the time per fuzz target (default 30).
+# Set LIVEPUSH_SKIP_ASAN=1, LIVEPUSH_SKIP_TSAN=1, LIVEPUSH_SKIP_FUZZ=1 or LIVEPUSH_SKIP_PACKAGE=1
+# to skip a stage locally; FUZZ_SECONDS sets the time per fuzz target (default 30).
 # A skipped stage is named in the last line, and with CI=true it fails the run. A test that
 # skips itself (GTEST_SKIP) or does not run fails its stage: a check that did not run has not
 # passed.
@@ -53,6 +54,16 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$JOBS"
 echo "== tests"
 run_ctest build
+
+# The stages that run the release build from outside: the Debian package (installed with dpkg,
+# then purged), the JavaScript SDK against real nodes, and the pages in Debian's Chromium.
+if [ "${LIVEPUSH_SKIP_PACKAGE:-0}" != 1 ]; then
+  echo "== Debian package and the plugin SDK package (scripts/test-package.sh)"
+  if [ "$(id -u)" -eq 0 ]; then ./scripts/test-package.sh; else sudo ./scripts/test-package.sh; fi
+else
+  echo "== SKIPPED: the Debian package (LIVEPUSH_SKIP_PACKAGE=1)"
+  skipped_stages+=(package)
+fi
 
 if [ "${LIVEPUSH_SKIP_ASAN:-0}" != 1 ]; then
   echo "== build (ASan + UBSan)"
