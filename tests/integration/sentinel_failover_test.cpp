@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
@@ -293,6 +294,14 @@ protected:
                 },
                 milliseconds(10000)))
                 << "node " << i + 1 << ": the plugin Redis did not follow the failover";
+            // The master in use is one of the former replicas, published as an info gauge.
+            double on_replica = 0;
+            for (const auto& r : replicas_)
+                on_replica += std::max(
+                    0.0, lp::testing::metric_value(
+                             m, "livepush_redis_master{redis=\"cluster\",addr=\"127.0.0.1:" +
+                                    std::to_string(r->port()) + "\"}"));
+            EXPECT_EQ(on_replica, 1) << "node " << i + 1 << ": livepush_redis_master";
             // The new master has one replica (the other former replica; the old master is dead).
             EXPECT_TRUE(eventually(
                 [&] {
