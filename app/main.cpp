@@ -291,10 +291,7 @@ std::vector<std::string> check_loaded(const lp::app::ConfigResult& loaded, lp::a
         (void)lp::app::moderation_options(c);
         (void)lp::app::job_runner_options(c);
         (void)lp::app::kafka_options(c, {});
-        if (lp::app::cluster_mode(c)) {
-            (void)lp::app::cluster_options(c, 0);
-            (void)lp::app::inbox_redis_options(c, {});
-        }
+        if (lp::app::cluster_mode(c)) (void)lp::app::cluster_options(c, 0);
         if (!c.cluster.plugin_redis.empty() || !c.cluster.plugin_redis_sentinels.empty())
             (void)lp::app::plugin_redis_options(c);
     } catch (const std::exception& e) {
