@@ -67,6 +67,10 @@ struct Config {
         std::uint32_t plugin_queue_max = 10000;  // plugin BIZ calls waiting per worker, at most
         std::string
             ws_allowed_origins;  // comma list of browser Origins allowed to upgrade; empty = any
+        // The web pages (demo, console; docs/console.md): served from memory, read at start.
+        std::uint32_t demo = 0;  // a switch: /demo/ on the WebSocket listener (on with --dev)
+        std::string web_root;    // empty = <exe>/../share/livepush/web, then the source tree's
+        std::uint64_t web_max_bytes = 8 * 1024 * 1024;  // over it: refuse to start
     } server;
     struct Room {
         // Room messages within this window: one write, or this many messages.
@@ -132,6 +136,7 @@ struct Config {
         // Redis inbox write before it answers and more threads overlap those waits, 1 embedded,
         // where a push never waits and more threads only take CPU from the event loops.
         std::uint32_t threads = 0;
+        std::uint32_t console = 1;  // a switch: the operator console at /console/
     } api;
     struct Auth {
         std::string jwt_secret;  // HS256; at least 32 bytes; this or jwt_public_key unless --dev

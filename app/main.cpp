@@ -124,6 +124,8 @@ std::string finish_config(lp::app::Config& c) {
             return "api.key is required when api.listen (" + c.api.listen +
                    ") is not a loopback address";
     }
+    // The demo page is on by default with --dev (its token and gift routes exist only then).
+    if (c.dev && c.explicitly_set.count("server.demo") == 0) c.server.demo = 1;
     if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
     if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
     // Bounds of single values (> 0, ...) are the schema's (app/config_schema.hpp), checked as

@@ -15,6 +15,7 @@
 #include "ack/redis_inbox.hpp"
 #include "app/module_options.hpp"
 #include "app/plugin_wiring.hpp"
+#include "app/web_pages.hpp"
 #include "cluster.pb.h"
 #include "codec/address.hpp"
 #include "codec/prometheus_text.hpp"
@@ -116,6 +117,8 @@ struct NodeDeliveryHooks final : ack::DeliveryHooks {
 
 struct Node::Parts {
     Config config;
+    // The web pages (demo, console): before `server`, whose loops call its handler.
+    std::unique_ptr<WebPages> web;
     // Likes: before `cluster`, so that Redis replies failed at its stop still find them.
     std::unique_ptr<router::LikeTotals> like_totals;  // Redis with `cluster`, else memory
     std::unique_ptr<router::RoomLikes> room_likes;
@@ -147,7 +150,9 @@ struct Node::Parts {
 
 Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->config = c;
-    const server::ServerOptions so = server_options(c);
+    p_->web = std::make_unique<WebPages>(c);
+    server::ServerOptions so = server_options(c);
+    so.loop.http_handler = p_->web->ws_handler();
     const handlers::GatewayOptions go = gateway_options(c);
     const ack::DeliveryOptions dopts = delivery_options(c);
 
@@ -265,9 +270,42 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->plugin_room_state = std::make_unique<plugins::RoomStateAdapter>(*p_->room_state);
     p_->plugins.host->set_room_state(p_->plugin_room_state.get());
     if (p_->plugins.room_hook_bridge) hub.set_member_observer(p_->plugins.room_hook_bridge.get());
+    wire_web_pages();
 }
 
-Node::~Node() = default;
+// The console's pages and data route, and the collaborators of the --dev demo routes.
+void Node::wire_web_pages() {
+    const auto routes = p_->plugins.host->routes();
+    const bool has_gift = std::any_of(routes.begin(), routes.end(), [](const auto& r) {
+        return r.plugin == "gift" && r.path == "/v1/gift/events";
+    });
+    p_->web->attach(has_gift ? p_->plugins.host.get() : nullptr, p_->moderation.get());
+    if (!p_->api) return;
+    if (auto site = p_->web->console_site()) p_->api->set_console(std::move(site));
+    p_->api->add_route("GET", "/v1/console/overview", [this](const push::HttpRequest& req) {
+        ConsoleFacts f;
+        f.node_id = p_->config.cluster.node_id;
+        f.mode = p_->cluster ? "cluster" : "embedded";
+        if (p_->cluster) {
+            for (const auto& n : p_->cluster->nodes()) f.nodes.emplace_back(n.id, n.client_addr);
+        } else {
+            f.nodes.emplace_back(p_->config.cluster.node_id,
+                                 host_of(p_->config.server.tcp_listen) + ":" +
+                                     std::to_string(p_->server->tcp_port()));
+        }
+        const auto t = p_->server->totals();
+        for (int k = 0; k < 2; ++k)
+            for (int tls = 0; tls < 2; ++tls) f.sessions[k][tls] = t.sessions[k][tls];
+        f.logged_in = t.logged_in;
+        f.online_users = p_->server->hub().online_users();
+        f.rooms = p_->server->hub().rooms_with_members();
+        return console_overview(f, req);
+    });
+}
+
+Node::~Node() {
+    if (p_ && p_->web) p_->web->stop();  // its gift worker calls into the plugins
+}
 
 void Node::start() {
     if (p_->inbox_redis) p_->inbox_redis->start();
@@ -300,6 +338,7 @@ std::string Node::ready_line() const {
 
 void Node::shutdown() {
     if (p_->api) p_->api->set_draining(true);
+    p_->web->stop();
     // Plugins first: no new jobs, events or pushes from them while sessions drain.
     p_->plugins.job_runner->stop();
     if (p_->resync) p_->resync->stop();

@@ -35,6 +35,7 @@ public:
     std::string metrics_text() const;
 
 private:
+    void wire_web_pages();
     struct Parts;
     std::unique_ptr<Parts> p_;
 };

@@ -9,6 +9,7 @@
 // store did not answer). This runs on the API's threads, which may wait for Redis.
 #include <boost/json.hpp>
 
+#include "push/api_reply.hpp"
 #include "push/api_routes.hpp"
 #include "push/room_state_service.hpp"
 
@@ -18,49 +19,36 @@ namespace {
 
 namespace json = boost::json;
 
-ApiResponse reply(unsigned status, std::string body) {
-    ApiResponse res;
-    res.status = status;
-    res.body = std::move(body);
-    return res;
-}
-
-ApiResponse failure(unsigned status, std::string_view message, int code) {
-    json::object o;
-    o["error"] = message;
-    o["code"] = code;
-    return reply(status, json::serialize(o));
-}
-
 constexpr std::string_view kBadRoomId =
     "room id in the path must be a non-zero unsigned 64-bit decimal integer";
 
 }  // namespace
 
 ApiResponse ApiRoutes::room_state_get(std::optional<std::uint64_t> id) {
-    if (!room_state_) return failure(404, "room state is not served by this node", 404);
-    if (!id) return failure(400, kBadRoomId, 400);
+    if (!room_state_) return api_error(404, "room state is not served by this node", 404);
+    if (!id) return api_error(400, kBadRoomId, 400);
     RoomStateService::Read r = room_state_->get(*id);
-    if (r.status != 200) return failure(static_cast<unsigned>(r.status), r.error, r.status);
-    return reply(200, std::move(r.json));
+    if (r.status != 200) return api_error(static_cast<unsigned>(r.status), r.error, r.status);
+    return json_reply(200, std::move(r.json));
 }
 
 ApiResponse ApiRoutes::room_state_write(std::string_view method, std::optional<std::uint64_t> id,
                                         const std::string& key, std::string_view body) {
-    if (!room_state_) return failure(404, "room state is not served by this node", 404);
-    if (!id) return failure(400, kBadRoomId, 400);
+    if (!room_state_) return api_error(404, "room state is not served by this node", 404);
+    if (!id) return api_error(400, kBadRoomId, 400);
     if (draining_.load(std::memory_order_relaxed))
-        return failure(503, "node is draining; write through another node", 503);
+        return api_error(503, "node is draining; write through another node", 503);
     RoomStateService::Result r;
     if (method == "DELETE") {
         r = room_state_->erase(*id, key);
     } else {
         if (body.empty())
-            return failure(400, "PUT needs the key's new value as its body (any JSON value)", 400);
+            return api_error(400, "PUT needs the key's new value as its body (any JSON value)",
+                             400);
         r = room_state_->set(*id, key, body);
     }
-    if (r.status != 200) return failure(static_cast<unsigned>(r.status), r.error, r.code);
-    return reply(200, "{\"version\":" + std::to_string(r.version) + '}');
+    if (r.status != 200) return api_error(static_cast<unsigned>(r.status), r.error, r.code);
+    return json_reply(200, "{\"version\":" + std::to_string(r.version) + '}');
 }
 
 }  // namespace lp::push

@@ -7,6 +7,7 @@
 #include <exception>
 #include <stdexcept>
 
+#include "push/api_reply.hpp"
 #include "push/request_parse.hpp"
 
 namespace lp::push {
@@ -29,6 +30,7 @@ enum class RouteKind {
     Metrics,
     Healthz,
     Readyz,
+    Console,  // /console/...: the console's static pages (no key)
     Plugin,
     Unmatched,
 };
@@ -54,6 +56,7 @@ constexpr std::string_view kRoomsPrefix = "/v1/rooms/";
 constexpr std::string_view kUserViewRoute = "/v1/users/{id}";
 constexpr std::string_view kUserKickRoute = "/v1/users/{id}/kick";
 constexpr std::string_view kRoomViewRoute = "/v1/rooms/{id}";
+constexpr std::string_view kConsoleMount = "/console/";
 
 // Probes and scrapes are never rate limited: a busy API must not look dead to its orchestrator.
 bool is_rate_limited(RouteKind k) {
@@ -91,22 +94,8 @@ std::string bad_path_id(std::string_view what) {
     return std::string(what) + " id in the path must be a non-zero unsigned 64-bit decimal integer";
 }
 
-ApiResponse json_reply(unsigned status, std::string body) {
-    ApiResponse res;
-    res.status = status;
-    res.body = std::move(body);
-    return res;
-}
-
-ApiResponse error(unsigned status, std::string_view message, int code) {
-    json::object o;
-    o["error"] = message;
-    o["code"] = code;
-    return json_reply(status, json::serialize(o));
-}
-
 ApiResponse error(unsigned status, std::string_view message) {
-    return error(status, message, static_cast<int>(status));
+    return api_error(status, message, static_cast<int>(status));
 }
 
 ApiResponse unauthorized() {
@@ -272,7 +261,8 @@ std::optional<ApiResponse> ApiRoutes::answer_header(const ApiRequest& head,
         // /healthz needs no key, but then takes no body either: a keyless caller must not be
         // able to hold a connection busy by trickling one.
         const bool public_route =
-            route.kind == RouteKind::Healthz && route.method_allowed && !body_pending;
+            (route.kind == RouteKind::Healthz || route.kind == RouteKind::Console) &&
+            route.method_allowed && !body_pending;
         if (!public_route && !authorized(head)) {
             metrics_.count_rejected(ApiMetrics::Rejection::Unauthorized);
             res = unauthorized();
@@ -307,7 +297,9 @@ ApiResponse ApiRoutes::answer_unreadable(unsigned status, std::string_view messa
 ApiResponse ApiRoutes::dispatch(const ApiRequest& req, const std::string& path,
                                 const std::map<std::string, std::string>& query,
                                 const Match& route) {
-    const bool public_route = route.kind == RouteKind::Healthz && route.method_allowed;
+    const bool public_route =
+        (route.kind == RouteKind::Healthz || route.kind == RouteKind::Console) &&
+        route.method_allowed;
     if (!public_route && !authorized(req)) return unauthorized();
     if (route.kind == RouteKind::Unmatched) {
         return error(404, "no such route: " + printable(req.method) + ' ' + printable(path));
@@ -351,6 +343,8 @@ ApiResponse ApiRoutes::dispatch(const ApiRequest& req, const std::string& path,
             return json_reply(200, R"({"status":"ok"})");
         case RouteKind::Readyz:
             return readiness();
+        case RouteKind::Console:
+            return console_page(req, path);
         case RouteKind::Plugin:
             return plugin(*route.plugin, req, path, query);
         case RouteKind::Unmatched:
@@ -369,6 +363,14 @@ ApiRoutes::Match ApiRoutes::match(std::string_view method, std::string_view path
             m.allow = std::string(r.method);
             return m;
         }
+    }
+    if (console_ && (path == kConsoleMount.substr(0, kConsoleMount.size() - 1) ||
+                     path.starts_with(kConsoleMount))) {
+        m.kind = RouteKind::Console;
+        m.label = kConsoleMount;
+        m.method_allowed = method == "GET" || method == "HEAD";
+        m.allow = "GET, HEAD";
+        return m;
     }
     if (match_id_route(path, m.kind, m.label, m.allow, m.path_id, m.path_key)) {
         m.method_allowed = allows(m.allow, method);
@@ -427,8 +429,8 @@ ApiResponse ApiRoutes::push(Target target, std::string_view body) {
             outcome.error.empty()
                 ? std::string(http::obsolete_reason(static_cast<http::status>(outcome.status)))
                 : outcome.error;
-        return error(static_cast<unsigned>(outcome.status), message,
-                     outcome.code != 0 ? outcome.code : outcome.status);
+        return api_error(static_cast<unsigned>(outcome.status), message,
+                         outcome.code != 0 ? outcome.code : outcome.status);
     }
     json::object o;
     o["msg_id"] = to_decimal(outcome.msg_id);
@@ -498,6 +500,25 @@ ApiResponse ApiRoutes::metrics_page() {
     text += metrics_.text();
     ApiResponse res = json_reply(200, std::move(text));
     res.content_type = kMetricsType;
+    return res;
+}
+
+// Looked up by the raw target's path, never the decoded one (server/static_site.hpp): an
+// encoded "../" is just a name that is not in the map.
+ApiResponse ApiRoutes::console_page(const ApiRequest& req, std::string_view) {
+    const std::string_view raw = req.target.substr(0, req.target.find('?'));
+    const server::StaticAnswer a =
+        console_->answer(req.method, raw, kConsoleMount, req.if_none_match.value_or(""));
+    ApiResponse res;
+    res.status = a.status;
+    res.content_type = a.content_type.empty() ? kJsonType : a.content_type;
+    res.headers = a.headers;
+    if (a.status != 304) {
+        if (req.method == "HEAD")
+            res.head_length = a.body().size();
+        else
+            res.body = std::string(a.body());
+    }
     return res;
 }
 

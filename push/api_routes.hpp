@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "push/api.hpp"
 #include "push/api_metrics.hpp"
 #include "push/api_rate_limit.hpp"
+#include "server/static_site.hpp"
 
 namespace lp::push {
 
@@ -42,6 +44,7 @@ struct ApiRequest {
     std::string_view target;                        // path and query string, as sent
     std::optional<std::string_view> authorization;  // the Authorization header, when sent
     std::optional<std::string_view> content_type;   // the Content-Type header, when sent
+    std::optional<std::string_view> if_none_match;  // the If-None-Match header, when sent
     std::string_view body;
 };
 
@@ -58,6 +61,8 @@ struct ApiResponse {
     // the metric label, never the raw path, so the label set stays bounded. Lives as long as
     // the routes.
     std::string_view route;
+    // A HEAD of a static page: Content-Length says this, and no body is sent.
+    std::optional<std::size_t> head_length;
 
     // The value of header `name` (as named above), or nothing.
     std::optional<std::string_view> header(std::string_view name) const {
@@ -81,6 +86,9 @@ public:
     void set_draining(bool d) { draining_.store(d, std::memory_order_relaxed); }
     // The room state routes (/v1/rooms/{id}/state...); without it they answer 404.
     void set_room_state(RoomStateService* s) { room_state_ = s; }
+    // The operator console's static pages at /console/ (GET, HEAD; no key: they are public
+    // code, and every data call they make carries the key). Without it /console/ is a 404.
+    void set_console(std::shared_ptr<const server::StaticSite> site) { console_ = std::move(site); }
 
     // Answers a complete request. Never throws.
     ApiResponse answer(const ApiRequest& req);
@@ -124,6 +132,7 @@ private:
     ApiResponse room_state_write(std::string_view method, std::optional<std::uint64_t> id,
                                  const std::string& key, std::string_view body);
     ApiResponse metrics_page();
+    ApiResponse console_page(const ApiRequest& req, std::string_view path);
     ApiResponse readiness();
     ApiResponse plugin(const PluginRoute& route, const ApiRequest& req, const std::string& path,
                        const std::map<std::string, std::string>& query);
@@ -135,6 +144,7 @@ private:
     RequestRateLimit rate_;
     std::atomic<bool> draining_{false};
     RoomStateService* room_state_ = nullptr;
+    std::shared_ptr<const server::StaticSite> console_;
 };
 
 }  // namespace lp::push

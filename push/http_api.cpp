@@ -58,6 +58,10 @@ HttpApi::~HttpApi() {
     stop();
 }
 
+void HttpApi::set_console(std::shared_ptr<const server::StaticSite> site) {
+    impl_->routes.set_console(std::move(site));
+}
+
 void HttpApi::set_room_state(RoomStateService& s) {
     impl_->routes.set_room_state(&s);
 }

@@ -16,6 +16,7 @@
 //   PUT  /v1/rooms/{id}/state/{key} (body: any JSON value) -> {"version":N}; DELETE likewise
 //   POST /v1/users/{id}/kick {reason?} ("admin" by default) -> {"kicked":N} (0 when offline)
 //   GET  /metrics (Prometheus text), GET /healthz (never needs the key), GET /readyz
+//   GET, HEAD /console/... the console's static pages, with set_console (no key needed)
 // Ids come in as JSON numbers or decimal strings and go out as decimal strings (msg_id,
 // user_id, room_id, session_id, rooms): JavaScript loses integers above 2^53. Counts are
 // numbers. "payload" is any JSON value, forwarded exactly as written; "payload_base64" is
@@ -37,6 +38,7 @@
 
 #include "push/api.hpp"
 #include "push/defaults.hpp"
+#include "server/static_site.hpp"
 
 namespace lp::push {
 
@@ -73,6 +75,8 @@ public:
     void set_draining(bool d);
     // Serves /v1/rooms/{id}/state... from `s` (issue 14 item 5). Before start().
     void set_room_state(RoomStateService& s);
+    // Serves the operator console's static pages at /console/ (docs/console.md). Before start().
+    void set_console(std::shared_ptr<const server::StaticSite> site);
 
 private:
     struct Impl;

@@ -74,6 +74,7 @@ ApiRequest parsed(const http::request_header<>& h) {
     r.target = std::string_view(h.target().data(), h.target().size());
     r.authorization = header_value(h, http::field::authorization);
     r.content_type = header_value(h, http::field::content_type);
+    r.if_none_match = header_value(h, http::field::if_none_match);
     return r;
 }
 
@@ -88,7 +89,10 @@ Response to_beast(ApiResponse in, unsigned version, bool keep_alive, ApiMetrics&
         for (const auto& [name, value] : in.headers) res.set(name, value);
         res.keep_alive(keep_alive);
         res.set(http::field::server, "livepush");
-        res.prepare_payload();
+        if (in.head_length)
+            res.content_length(*in.head_length);  // HEAD: the GET's length, no body
+        else if (in.status != 304)
+            res.prepare_payload();
         metrics.record(in.route, res.result_int(), Clock::now() - started);
     } catch (...) {
         // Out of memory for a header: answer anyway, as plainly as possible.

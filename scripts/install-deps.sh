@@ -20,6 +20,8 @@ PACKAGES=(
   tzdata                              # rank: named time zones
   prometheus                          # promtool: tests/ops checks deploy/prometheus/alerts.yml
   dpkg-dev file adduser systemd       # the .deb (cpack: dpkg-shlibdeps, file), test-package.sh (systemd-analyze)
+  nodejs npm                          # sdk/js: the JS SDK's build and tests (scripts/test-sdk.sh)
+  chromium                            # sdk/js/web: the demo and console browser tests (scripts/test-web.sh)
 )
 
 missing=()

@@ -4,13 +4,16 @@
 #      (scripts/check-layers), and every C++ file is as clang-format makes it
 #      (scripts/check-format.sh; `scripts/check-format.sh --fix main` formats what you changed)
 #   1. release build, all unit and integration tests (ctest), then the stages that use it from
-#      outside: the Debian package, built, installed, checked and purged (scripts/test-package.sh)
+#      outside: the JavaScript SDK's unit tests and its tests against real nodes
+#      (scripts/test-sdk.sh), the demo page and the operator console in Debian's Chromium
+#      (scripts/test-web.sh), and the Debian package, built, installed, checked and purged
+#      (scripts/test-package.sh)
 #   2. the same test suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the multi-threaded suites built with ThreadSanitizer (event loops and the server,
 #      plugin workers, the Redis client, the cluster), named targets only
 #   4. the codec and token fuzzers (libFuzzer, clang) for a bounded time
-# Set LIVEPUSH_SKIP_ASAN=1, LIVEPUSH_SKIP_TSAN=1, LIVEPUSH_SKIP_FUZZ=1 or LIVEPUSH_SKIP_PACKAGE=1
-# to skip a stage locally; FUZZ_SECONDS sets the time per fuzz target (default 30).
+# Set LIVEPUSH_SKIP_ASAN=1, LIVEPUSH_SKIP_TSAN=1, LIVEPUSH_SKIP_FUZZ=1, LIVEPUSH_SKIP_WEB=1 or
+# LIVEPUSH_SKIP_PACKAGE=1 to skip a stage locally; FUZZ_SECONDS sets the time per fuzz target (default 30).
 # A skipped stage is named in the last line, and with CI=true it fails the run. A test that
 # skips itself (GTEST_SKIP) or does not run fails its stage: a check that did not run has not
 # passed.
@@ -55,8 +58,18 @@ cmake --build build -j "$JOBS"
 echo "== tests"
 run_ctest build
 
-# The stages that run the release build from outside: the Debian package (installed with dpkg,
-# then purged), the JavaScript SDK against real nodes, and the pages in Debian's Chromium.
+# The stages that run the release build from outside: the JavaScript SDK against real nodes,
+# the pages in Debian's Chromium (which builds sdk/js/web/dist, so the package below ships the
+# pages), and the Debian package (installed with dpkg, then purged).
+if [ "${LIVEPUSH_SKIP_WEB:-0}" != 1 ]; then
+  echo "== the JavaScript SDK (scripts/test-sdk.sh)"
+  ./scripts/test-sdk.sh
+  echo "== the demo page and the operator console in Chromium (scripts/test-web.sh)"
+  ./scripts/test-web.sh
+else
+  echo "== SKIPPED: the JavaScript SDK and the web pages (LIVEPUSH_SKIP_WEB=1)"
+  skipped_stages+=(web)
+fi
 if [ "${LIVEPUSH_SKIP_PACKAGE:-0}" != 1 ]; then
   echo "== Debian package and the plugin SDK package (scripts/test-package.sh)"
   if [ "$(id -u)" -eq 0 ]; then ./scripts/test-package.sh; else sudo ./scripts/test-package.sh; fi

@@ -22,6 +22,7 @@
 
 #include "server/defaults.hpp"
 #include "server/outbound.hpp"
+#include "server/plain_http.hpp"
 #include "server/stats.hpp"
 #include "server/timing_wheel.hpp"
 
@@ -41,6 +42,9 @@ struct LoopOptions {
     std::string ws_path = "/ws";
     // Origins a browser's WebSocket upgrade may come from; empty = any (server/ws_upgrade.hpp).
     std::vector<std::string> ws_allowed_origins;
+    // Plain HTTP requests on the WebSocket listener for other paths (server/plain_http.hpp);
+    // unset = 404 to all of them.
+    PlainHttpHandler http_handler;
     // The shortest delay other users of the wheel need (e.g. the qos1 retry); the wheel's
     // tick is a tenth of the shortest deadline, between 5 and 500 ms.
     std::chrono::milliseconds finest_timer{0};

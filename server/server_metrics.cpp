@@ -51,6 +51,13 @@ void write_metrics(codec::PromText& m, Server& server) {
     }
     m.counter("livepush_ws_upgrades_refused_total", "WebSocket upgrades refused", origin_refused,
               "reason=\"origin\"");
+    for (int c = 0; c < static_cast<int>(HttpAnswerClass::kCount); ++c) {
+        std::uint64_t n = 0;
+        for (auto* loop : server.loops()) n += get(loop->stats().ws_http_requests[c]);
+        m.counter("livepush_ws_http_requests_total",
+                  "plain HTTP requests on the WebSocket listener (the demo page), by answer", n,
+                  std::string("answer=\"") + to_string(static_cast<HttpAnswerClass>(c)) + "\"");
+    }
     m.counter("livepush_deliveries_total", "messages queued to sessions", room_deliveries,
               "kind=\"room\"");
     m.counter("livepush_deliveries_total", "messages queued to sessions", direct,

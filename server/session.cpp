@@ -4,6 +4,7 @@
 #include "server/session.hpp"
 
 #include "codec/envelope.hpp"
+#include "codec/wall_clock.hpp"
 #include "livepush.pb.h"
 #include "server/event_loop.hpp"
 #include "server/ws_upgrade.hpp"
@@ -55,7 +56,27 @@ const char* to_string(CloseReason r) noexcept {
             return "shutdown";
         case CloseReason::HandshakeFailed:
             return "handshake_failed";
+        case CloseReason::HttpAnswered:
+            return "http_answered";
         case CloseReason::kCount:
+            break;
+    }
+    return "unknown";
+}
+
+const char* to_string(HttpAnswerClass c) noexcept {
+    switch (c) {
+        case HttpAnswerClass::Ok:
+            return "ok";
+        case HttpAnswerClass::NotModified:
+            return "not_modified";
+        case HttpAnswerClass::NotFound:
+            return "not_found";
+        case HttpAnswerClass::Refused:
+            return "refused";
+        case HttpAnswerClass::RateLimited:
+            return "rate_limited";
+        case HttpAnswerClass::kCount:
             break;
     }
     return "unknown";
@@ -196,6 +217,10 @@ void Session::on_upgrade_bytes(std::uint8_t* data, std::size_t n) {
             return;
         case UpgradeVerdict::Outcome::Refuse:
             if (verdict.origin_refused) inc(loop_.stats().ws_origin_refused);
+            if (verdict.other_path && opts.http_handler) {
+                answer_plain_http(verdict);
+                return;
+            }
             send_raw_and_close(std::move(verdict.response));
             return;
         case UpgradeVerdict::Outcome::Accept:
@@ -211,11 +236,50 @@ void Session::on_upgrade_bytes(std::uint8_t* data, std::size_t n) {
     if (!rest.empty()) on_ws_bytes(reinterpret_cast<std::uint8_t*>(rest.data()), rest.size());
 }
 
-void Session::send_raw_and_close(std::string bytes) {
+void Session::send_raw_and_close(std::string bytes, CloseReason why) {
     std::size_t n = bytes.size();
     out_.push_back(Chunk{nullptr, std::move(bytes)});
     account_queued(n);
-    close_after_flush(CloseReason::HandshakeFailed);
+    close_after_flush(why);
+}
+
+namespace {
+
+HttpAnswerClass class_of(std::string_view response) {
+    // "HTTP/1.1 NNN ..."
+    const std::string_view status = response.substr(9, 3);
+    if (status == "304") return HttpAnswerClass::NotModified;
+    if (status == "404") return HttpAnswerClass::NotFound;
+    if (status == "429") return HttpAnswerClass::RateLimited;
+    if (!status.empty() && (status[0] == '4' || status[0] == '5')) return HttpAnswerClass::Refused;
+    return HttpAnswerClass::Ok;
+}
+
+}  // namespace
+
+// A plain HTTP request for another path than the WebSocket path (server/plain_http.hpp).
+void Session::answer_plain_http(const UpgradeVerdict& v) {
+    std::string response;
+    IpLimits* limits = loop_.ip_limits();
+    if (limits && !limits->take_login(peer_ip_, codec::wall_ms())) {
+        response =
+            "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n"
+            "Connection: close\r\nRetry-After: 1\r\n";
+        const std::string_view body =
+            R"j({"error":"too many requests from this address (server.login_rate_per_ip)","code":429})j";
+        response += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+        response += body;
+    } else {
+        PlainHttpRequest req{v.method, v.target, v.if_none_match, peer_ip_};
+        try {
+            response = loop_.options().http_handler(req);
+        } catch (...) {
+            response.clear();  // a bug in the handler: the listener's own 404, the loop lives on
+        }
+        if (response.size() < 12) response = v.response;  // the handler left it to us: 404
+    }
+    inc(loop_.stats().ws_http_requests[static_cast<int>(class_of(response))]);
+    send_raw_and_close(std::move(response), CloseReason::HttpAnswered);
 }
 
 void Session::on_ws_bytes(std::uint8_t* data, std::size_t n) {

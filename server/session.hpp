@@ -32,6 +32,7 @@ namespace lp::server {
 
 class EventLoop;
 class Session;
+struct UpgradeVerdict;
 
 // One packet from a client, whatever form it arrived in.
 struct Inbound {
@@ -210,7 +211,8 @@ private:
     // fail() with the WebSocket Close status that names the error (RFC 6455 7.4.1).
     void fail_closing(std::int32_t code, std::string_view message, const Inbound* req,
                       CloseReason why, std::uint16_t ws_status);
-    void send_raw_and_close(std::string bytes);
+    void send_raw_and_close(std::string bytes, CloseReason why = CloseReason::HandshakeFailed);
+    void answer_plain_http(const UpgradeVerdict& v);
     void on_overflow();
 
     EventLoop& loop_;

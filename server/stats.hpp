@@ -38,9 +38,21 @@ enum class CloseReason : std::uint8_t {
     SlowConsumer,     // send queue over its bound
     Shutdown,         // drain on SIGTERM
     HandshakeFailed,  // TLS or WebSocket upgrade
+    HttpAnswered,     // a plain HTTP request on the WebSocket listener, answered (plain_http.hpp)
     kCount
 };
 const char* to_string(CloseReason r) noexcept;
+
+// What a plain HTTP request on the WebSocket listener was answered with (a metric label).
+enum class HttpAnswerClass : std::uint8_t {
+    Ok = 0,       // 2xx, 3xx but 304
+    NotModified,  // 304
+    NotFound,     // 404
+    Refused,      // other 4xx
+    RateLimited,  // 429: over the per-IP login budget
+    kCount
+};
+const char* to_string(HttpAnswerClass c) noexcept;
 
 enum class TransportKind : std::uint8_t { Tcp = 0, Ws = 1, kCount };
 
@@ -66,6 +78,8 @@ struct alignas(64) LoopStats {
     Counter room_shed_by_class[4];
     Counter direct_deliveries;  // user-targeted and broadcast pushes queued to sessions
     Counter ws_origin_refused;  // WebSocket upgrades refused 403: Origin not allowed
+    // Plain HTTP requests on the WebSocket listener (server/plain_http.hpp), by answer class.
+    Counter ws_http_requests[static_cast<int>(HttpAnswerClass::kCount)];
 };
 
 }  // namespace lp::server

@@ -72,7 +72,13 @@ UpgradeVerdict judge_upgrade(std::string_view buffered, const UpgradePolicy& pol
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
     if (path != policy.path) {
-        return refuse(404, "Not Found", {}, R"({"error":"WebSocket endpoint is /ws"})");
+        UpgradeVerdict v = refuse(404, "Not Found", {}, R"({"error":"WebSocket endpoint is /ws"})");
+        v.other_path = true;
+        v.method.assign(req.method_string().data(), req.method_string().size());
+        v.target = target;
+        const auto inm = req.find(http::field::if_none_match);
+        if (inm != req.end()) v.if_none_match.assign(inm->value().data(), inm->value().size());
+        return v;
     }
     const auto key = req[http::field::sec_websocket_key];
     const auto upgrade = req[http::field::upgrade];

@@ -3,8 +3,9 @@
 //
 // Given the bytes a client sent so far, it says: wait for more (no complete header yet), refuse
 // (with the whole HTTP answer to send before closing: 400 malformed, 403 Origin not allowed,
-// 404 wrong path, 426 not a version-13 upgrade, 431 header over 8 KiB), or accept (with the
-// 101 answer and how many bytes the request took; the rest are WebSocket frames).
+// 404 wrong path (`other_path`, with the request for a plain-HTTP handler), 426 not a version-13
+// upgrade, 431 header over 8 KiB), or accept (with the 101 answer and how many bytes the request
+// took; the rest are WebSocket frames).
 //
 // Origin: browsers send it on every WebSocket upgrade and a page cannot forge it, so an
 // allow-list stops other sites' pages from opening sessions with a user's credentials. With an
@@ -37,6 +38,12 @@ struct UpgradeVerdict {
     std::string response;           // the whole HTTP answer to send
     std::size_t request_bytes = 0;  // Accept: bytes of `buffered` the request took
     bool origin_refused = false;    // Refuse because of the Origin allow-list (403)
+    // Refuse 404 because the path is not the WebSocket path: the request, for a caller that
+    // serves plain HTTP on this listener too (the demo page, LoopOptions::http_handler).
+    bool other_path = false;
+    std::string method;         // as sent ("GET", "HEAD", ...)
+    std::string target;         // path and query string, as sent
+    std::string if_none_match;  // that header, or empty
 };
 
 UpgradeVerdict judge_upgrade(std::string_view buffered, const UpgradePolicy& policy);

@@ -11,6 +11,7 @@
 
 #include "plugins/feed/fanout_task.hpp"
 #include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/json_reply.hpp"
 #include "plugins/sdk/json_text.hpp"
 #include "plugins/sdk/wall_clock.hpp"
 
@@ -28,43 +29,18 @@ constexpr std::size_t kSaddChunk = 10000;
 constexpr std::size_t kPushChunk = 10000;
 constexpr std::chrono::milliseconds kRetryDelay{1000};
 
-sdk::Reply ok(const json::value& body) {
-    return {200, {}, json::serialize(body)};
-}
-
-// An error the caller can fix (or 503: a dependency is down), in the API's error shape.
-sdk::Reply error(int status, std::string message) {
-    json::object body;
-    body["error"] = message;
-    body["code"] = status;
-    return {status, std::move(message), json::serialize(body)};
-}
-
 // Reads the id field `name` of `obj`; on failure sets `err` to the reply that says what to fix.
 std::optional<std::uint64_t> id_field(const json::object& obj, const char* name,
                                       std::optional<sdk::Reply>& err) {
     const auto* v = obj.if_contains(name);
     if (v == nullptr || v->is_null()) {
-        err = error(400, std::string("\"") + name + "\" is required");
+        err = sdk::json_error(400, std::string("\"") + name + "\" is required");
         return std::nullopt;
     }
     auto id = sdk::json_id(*v);
-    if (!id) err = error(400, std::string("\"") + name + "\" must be a positive integer id");
+    if (!id)
+        err = sdk::json_error(400, std::string("\"") + name + "\" must be a positive integer id");
     return id;
-}
-
-std::optional<json::object> body_object(const std::string& body, std::optional<sdk::Reply>& err) {
-    boost::system::error_code ec;
-    auto value = json::parse(body, ec);
-    if (ec) {
-        err = error(400, "malformed JSON body: " + ec.message());
-        return std::nullopt;
-    }
-    if (!value.is_object()) {
-        err = error(400, "the body must be a JSON object");
-        return std::nullopt;
-    }
-    return std::move(value.as_object());
 }
 
 std::string followers_key(std::uint64_t anchor) {
@@ -133,7 +109,7 @@ void FeedPlugin::stop() {
 }
 
 sdk::Reply FeedPlugin::on_http(const sdk::HttpRequest& req) {
-    if (!running_) return error(503, "the feed plugin is not running");
+    if (!running_) return sdk::json_error(503, "the feed plugin is not running");
     std::string_view path = req.path;
     if (path.starts_with(kRoutePrefix)) path.remove_prefix(kRoutePrefix.size());
     if (req.method == "POST") {
@@ -145,12 +121,12 @@ sdk::Reply FeedPlugin::on_http(const sdk::HttpRequest& req) {
         if (path.starts_with("users/")) return recent_items(std::string(path.substr(6)), req.query);
         if (path.starts_with("tasks/")) return task_progress(std::string(path.substr(6)));
     }
-    return error(404, "no such feed route: " + req.method + " " + req.path);
+    return sdk::json_error(404, "no such feed route: " + req.method + " " + req.path);
 }
 
 sdk::Reply FeedPlugin::follow(const std::string& body, bool on) {
     std::optional<sdk::Reply> err;
-    auto obj = body_object(body, err);
+    auto obj = sdk::json_body_object(body, err);
     if (!obj) return *err;
     const auto user = id_field(*obj, "user_id", err);
     if (!user) return *err;
@@ -163,27 +139,27 @@ sdk::Reply FeedPlugin::follow(const std::string& body, bool on) {
     // so tell "not a follower" from "store down" by asking the store something else.
     const bool applied =
         on ? store.sadd(key, member) : (store.srem(key, member) || store.scard(key).has_value());
-    if (!applied) return error(503, "the store is unavailable");
+    if (!applied) return sdk::json_error(503, "the store is unavailable");
     json::object out;
     out["user_id"] = std::to_string(*user);
     out["anchor_id"] = std::to_string(*anchor);
     out["following"] = on;
-    return ok(out);
+    return sdk::json_ok(out);
 }
 
 sdk::Reply FeedPlugin::bulk_followers(const std::string& body) {
     std::optional<sdk::Reply> err;
-    auto obj = body_object(body, err);
+    auto obj = sdk::json_body_object(body, err);
     if (!obj) return *err;
     const auto anchor = id_field(*obj, "anchor_id", err);
     if (!anchor) return *err;
     const auto* ids = obj->if_contains("user_ids");
     if (ids == nullptr || !ids->is_array())
-        return error(400, "\"user_ids\" must be an array of ids");
+        return sdk::json_error(400, "\"user_ids\" must be an array of ids");
     const auto& arr = ids->as_array();
     if (arr.size() > kMaxBulkFollowers) {
-        return error(400, "\"user_ids\" holds " + std::to_string(arr.size()) +
-                              " ids; at most 100000 per call (split the load)");
+        return sdk::json_error(400, "\"user_ids\" holds " + std::to_string(arr.size()) +
+                                        " ids; at most 100000 per call (split the load)");
     }
     // Validate everything before adding anything: a bad id rejects the whole call.
     std::vector<std::string> members;
@@ -191,8 +167,8 @@ sdk::Reply FeedPlugin::bulk_followers(const std::string& body) {
     for (std::size_t i = 0; i < arr.size(); ++i) {
         const auto id = sdk::json_id(arr[i]);
         if (!id) {
-            return error(400, "\"user_ids\"[" + std::to_string(i) +
-                                  "] must be a positive integer id (nothing was added)");
+            return sdk::json_error(400, "\"user_ids\"[" + std::to_string(i) +
+                                            "] must be a positive integer id (nothing was added)");
         }
         members.push_back(std::to_string(*id));
     }
@@ -202,43 +178,43 @@ sdk::Reply FeedPlugin::bulk_followers(const std::string& body) {
         const auto last = members.begin() +
                           static_cast<std::ptrdiff_t>(std::min(members.size(), at + kSaddChunk));
         if (!ctx_->store->sadd(key, std::vector<std::string>(first, last))) {
-            return error(503,
-                         "the store is unavailable (the followers loaded before it failed stay)");
+            return sdk::json_error(
+                503, "the store is unavailable (the followers loaded before it failed stay)");
         }
     }
     const auto followers = ctx_->store->scard(key);
-    if (!followers) return error(503, "the store is unavailable");
+    if (!followers) return sdk::json_error(503, "the store is unavailable");
     json::object out;
     out["anchor_id"] = std::to_string(*anchor);
     out["loaded"] = arr.size();
     out["followers"] = *followers;
-    return ok(out);
+    return sdk::json_ok(out);
 }
 
 sdk::Reply FeedPlugin::publish(const std::string& body) {
     std::optional<sdk::Reply> err;
-    auto obj = body_object(body, err);
+    auto obj = sdk::json_body_object(body, err);
     if (!obj) return *err;
     const auto anchor = id_field(*obj, "anchor_id", err);
     if (!anchor) return *err;
     auto* item_value = obj->if_contains("item");
     if (item_value == nullptr || !item_value->is_object()) {
-        return error(400, "\"item\" must be a JSON object");
+        return sdk::json_error(400, "\"item\" must be a JSON object");
     }
     auto& item = item_value->as_object();
     // The fields the plugin adds take at most this much: check the size before using an id.
     constexpr std::size_t kAddedFieldsBytes = 96;
     const std::size_t caller_bytes = json::serialize(item).size();
     if (caller_bytes + kAddedFieldsBytes > max_item_bytes_) {
-        return error(413,
-                     "the item is " + std::to_string(caller_bytes) + " bytes as JSON; at most " +
-                         std::to_string(max_item_bytes_ - kAddedFieldsBytes) +
-                         " (plugins.feed.max_item_bytes, less 96 for the fields the plugin adds)");
+        return sdk::json_error(
+            413, "the item is " + std::to_string(caller_bytes) + " bytes as JSON; at most " +
+                     std::to_string(max_item_bytes_ - kAddedFieldsBytes) +
+                     " (plugins.feed.max_item_bytes, less 96 for the fields the plugin adds)");
     }
     auto& store = *ctx_->store;
     const auto total = store.scard(followers_key(*anchor));
     const auto item_id = store.incr_by("item_seq", 1);
-    if (!total || !item_id) return error(503, "the store is unavailable");
+    if (!total || !item_id) return sdk::json_error(503, "the store is unavailable");
 
     const std::int64_t now = clock_();
     item["item_id"] = std::to_string(*item_id);
@@ -256,13 +232,14 @@ sdk::Reply FeedPlugin::publish(const std::string& body) {
     const std::chrono::milliseconds ttl = std::chrono::seconds(item_ttl_s_);
     if (!store.set(item_key(task.item_id), item_json, ttl) ||
         !store.set(task_key(task.item_id), task.to_json(), ttl)) {
-        return error(503, "the store is unavailable");
+        return sdk::json_error(503, "the store is unavailable");
     }
     if (!task.done &&
         !ctx_->jobs->schedule(kJobTopic, std::to_string(task.item_id), std::chrono::milliseconds(0),
                               std::to_string(task.item_id))) {
         store.del(task_key(task.item_id));
-        return error(503, "the delayed job queue is unavailable; the item was not published");
+        return sdk::json_error(503,
+                               "the delayed job queue is unavailable; the item was not published");
     }
     if (ctx_->metrics) ctx_->metrics->count("published");
 
@@ -270,22 +247,23 @@ sdk::Reply FeedPlugin::publish(const std::string& body) {
     out["item_id"] = std::to_string(task.item_id);
     out["followers"] = task.total;
     out["batches"] = (task.total + batch_size_ - 1) / batch_size_;
-    return ok(out);
+    return sdk::json_ok(out);
 }
 
 sdk::Reply FeedPlugin::recent_items(const std::string& user_text,
                                     const std::map<std::string, std::string>& query) {
     const auto user = sdk::decimal_u64(user_text);
-    if (!user || *user == 0) return error(400, "bad user id in the path: \"" + user_text + "\"");
+    if (!user || *user == 0)
+        return sdk::json_error(400, "bad user id in the path: \"" + user_text + "\"");
     std::size_t limit = recent_max_;
     if (auto it = query.find("limit"); it != query.end()) {
         const auto n = sdk::decimal_u64(it->second);
-        if (!n || *n == 0) return error(400, "\"limit\" must be a positive integer");
+        if (!n || *n == 0) return sdk::json_error(400, "\"limit\" must be a positive integer");
         limit = std::min<std::size_t>(*n, recent_max_);
     }
     auto& store = *ctx_->store;
     const auto ids = store.lrange(recent_key(*user), 0, static_cast<std::int64_t>(recent_max_) - 1);
-    if (!ids) return error(503, "the store is unavailable");
+    if (!ids) return sdk::json_error(503, "the store is unavailable");
     // A batch that ran twice (its node died mid-way) may have written an id twice: show it once.
     std::unordered_set<std::string_view> seen;
     std::string items;
@@ -304,12 +282,15 @@ sdk::Reply FeedPlugin::recent_items(const std::string& user_text,
 
 sdk::Reply FeedPlugin::task_progress(const std::string& item_text) {
     const auto item = sdk::decimal_u64(item_text);
-    if (!item || *item == 0) return error(400, "bad item id in the path: \"" + item_text + "\"");
+    if (!item || *item == 0)
+        return sdk::json_error(400, "bad item id in the path: \"" + item_text + "\"");
     const auto text = ctx_->store->get(task_key(*item));
-    if (!text) return error(404, "no fan-out task for item " + item_text + " (unknown or expired)");
+    if (!text)
+        return sdk::json_error(404,
+                               "no fan-out task for item " + item_text + " (unknown or expired)");
     const auto task = FanoutTask::from_json(*text);
-    if (!task) return error(500, "the task record of item " + item_text + " is corrupt");
-    return ok(progress_json(*task));
+    if (!task) return sdk::json_error(500, "the task record of item " + item_text + " is corrupt");
+    return sdk::json_ok(progress_json(*task));
 }
 
 void FeedPlugin::on_job(const std::string& topic, const std::string& id, const std::string& body) {

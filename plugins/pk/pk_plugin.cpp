@@ -7,6 +7,7 @@
 #include "plugins/pk/gift_event.hpp"
 #include "plugins/pk/pk_battles.hpp"
 #include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/json_reply.hpp"
 
 namespace lp::plugins {
 
@@ -72,16 +73,9 @@ std::optional<std::string> read_pk_id(const json::object& obj, std::string& erro
     return id;
 }
 
-std::string error_body(const PkOutcome& out) {
-    json::object obj;
-    obj["error"] = out.error;
-    obj["code"] = out.status;
-    return json::serialize(obj);
-}
-
 sdk::Reply http_reply(const PkOutcome& out) {
     if (out.ok()) return sdk::Reply{200, {}, out.body_json};
-    return sdk::Reply{out.status, out.error, error_body(out)};
+    return sdk::json_error(out.status, out.error);
 }
 
 sdk::Reply biz_reply(const PkOutcome& out) {

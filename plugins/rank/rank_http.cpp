@@ -9,6 +9,7 @@
 
 #include "plugins/rank/rank_plugin.hpp"
 #include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/json_reply.hpp"
 
 namespace lp::plugins {
 namespace json = boost::json;
@@ -23,44 +24,19 @@ constexpr std::size_t kDefaultLimit = 50;
 constexpr std::size_t kMaxLimit = 500;
 constexpr int kConfigCasAttempts = 16;
 
-sdk::Reply ok(const json::value& body) {
-    return {200, {}, json::serialize(body)};
-}
-
-sdk::Reply error(int status, std::string message) {
-    json::object body;
-    body["error"] = message;
-    body["code"] = status;
-    return {status, std::move(message), json::serialize(body)};
-}
-
 std::optional<std::string> query_token(const std::map<std::string, std::string>& q,
                                        const char* name, std::optional<sdk::Reply>& err) {
     auto it = q.find(name);
     if (it == q.end() || it->second.empty()) {
-        err = error(400, std::string("query parameter \"") + name + "\" is required");
+        err = sdk::json_error(400, std::string("query parameter \"") + name + "\" is required");
         return std::nullopt;
     }
     if (!rank::valid_token(it->second)) {
-        err = error(400,
-                    std::string("\"") + name + "\" must be 1..64 characters of A-Z a-z 0-9 _ . -");
+        err = sdk::json_error(
+            400, std::string("\"") + name + "\" must be 1..64 characters of A-Z a-z 0-9 _ . -");
         return std::nullopt;
     }
     return it->second;
-}
-
-std::optional<json::object> body_object(const std::string& body, std::optional<sdk::Reply>& err) {
-    boost::system::error_code ec;
-    auto value = json::parse(body, ec);
-    if (ec) {
-        err = error(400, "malformed JSON body: " + ec.message());
-        return std::nullopt;
-    }
-    if (!value.is_object()) {
-        err = error(400, "the body must be a JSON object");
-        return std::nullopt;
-    }
-    return std::move(value.as_object());
 }
 
 json::object entry_json(const rank::BoardEntry& e) {
@@ -96,7 +72,7 @@ json::object config_view(const ChannelConfig& c, const std::string& week) {
 }  // namespace
 
 sdk::Reply RankPlugin::on_http(const sdk::HttpRequest& req) {
-    if (!running_) return error(503, "the rank plugin is not running");
+    if (!running_) return sdk::json_error(503, "the rank plugin is not running");
     std::string_view path = req.path;
     if (path.starts_with(kRoutePrefix)) path.remove_prefix(kRoutePrefix.size());
     if (path == "weekstar/config") {
@@ -107,32 +83,34 @@ sdk::Reply RankPlugin::on_http(const sdk::HttpRequest& req) {
     } else if (req.method == "GET" && path == "weekstar/settled") {
         return get_settled(req.query);
     }
-    return error(404, "no such rank route: " + req.method + " " + req.path);
+    return sdk::json_error(404, "no such rank route: " + req.method + " " + req.path);
 }
 
 sdk::Reply RankPlugin::post_config(const std::string& body) {
     std::optional<sdk::Reply> err;
-    auto obj = body_object(body, err);
+    auto obj = sdk::json_body_object(body, err);
     if (!obj) return *err;
     const auto* channel_v = obj->if_contains("channel_id");
     const auto channel = channel_v ? rank::token_value(*channel_v) : std::nullopt;
     if (!channel)
-        return error(400, "\"channel_id\" is required: 1..64 characters of A-Z a-z 0-9 _ . -");
+        return sdk::json_error(400,
+                               "\"channel_id\" is required: 1..64 characters of A-Z a-z 0-9 _ . -");
 
     std::optional<std::vector<std::string>> gifts;
     if (const auto* g = obj->if_contains("gifts"); g && !g->is_null()) {
-        if (!g->is_array()) return error(400, "\"gifts\" must be an array of gift ids");
+        if (!g->is_array()) return sdk::json_error(400, "\"gifts\" must be an array of gift ids");
         if (g->as_array().size() > rank::kMaxWeekstarGifts) {
-            return error(400, "\"gifts\" holds " + std::to_string(g->as_array().size()) +
-                                  " gifts; a channel has at most 4 week-star gifts");
+            return sdk::json_error(400, "\"gifts\" holds " + std::to_string(g->as_array().size()) +
+                                            " gifts; a channel has at most 4 week-star gifts");
         }
         gifts.emplace();
         for (const auto& v : g->as_array()) {
             auto id = rank::token_value(v);
             if (!id)
-                return error(400, "every gift id must be 1..64 characters of A-Z a-z 0-9 _ . -");
+                return sdk::json_error(
+                    400, "every gift id must be 1..64 characters of A-Z a-z 0-9 _ . -");
             if (std::find(gifts->begin(), gifts->end(), *id) != gifts->end()) {
-                return error(400, "gift \"" + *id + "\" is listed twice");
+                return sdk::json_error(400, "gift \"" + *id + "\" is listed twice");
             }
             gifts->push_back(std::move(*id));
         }
@@ -141,7 +119,7 @@ sdk::Reply RankPlugin::post_config(const std::string& body) {
     for (auto [name, out] : {std::pair{"web", &web}, std::pair{"app", &app}}) {
         if (const auto* v = obj->if_contains(name); v && !v->is_null()) {
             if (!v->is_bool())
-                return error(400, std::string("\"") + name + "\" must be true or false");
+                return sdk::json_error(400, std::string("\"") + name + "\" must be true or false");
             *out = v->as_bool();
         }
     }
@@ -151,21 +129,22 @@ sdk::Reply RankPlugin::post_config(const std::string& body) {
     const IsoWeek week = calendar_.week_of(now);
     for (int attempt = 0; attempt < kConfigCasAttempts; ++attempt) {
         const auto current = boards_->read(rank::config_key(*channel));
-        if (!current) return error(503, "the store is unavailable");
+        if (!current) return sdk::json_error(503, "the store is unavailable");
         std::optional<ChannelConfig> config;
         if (*current) config = ChannelConfig::from_json(**current);
         if (!config) {
-            if (!gifts) return error(400, "\"gifts\" is required in a channel's first config");
+            if (!gifts)
+                return sdk::json_error(400, "\"gifts\" is required in a channel's first config");
             config = ChannelConfig{};
             config->channel = *channel;
         }
         config->update(gifts, web, app, week, now);
         if (store.compare_and_set(rank::config_key(*channel), *current, config->to_json())) {
             if (ctx_->metrics) ctx_->metrics->count("config_updates");
-            return ok(config_view(*config, week.key()));
+            return sdk::json_ok(config_view(*config, week.key()));
         }
     }
-    return error(
+    return sdk::json_error(
         503, "the channel's config kept changing under this request, or the store failed; retry");
 }
 
@@ -174,9 +153,9 @@ sdk::Reply RankPlugin::get_config(const std::map<std::string, std::string>& quer
     const auto channel = query_token(query, "channel", err);
     if (!channel) return *err;
     const auto config = load_config(*channel);
-    if (!config) return error(503, "the store is unavailable");
-    if (!*config) return error(404, "channel " + *channel + " has no week-star config");
-    return ok(config_view(**config, calendar_.week_of(clock_()).key()));
+    if (!config) return sdk::json_error(503, "the store is unavailable");
+    if (!*config) return sdk::json_error(404, "channel " + *channel + " has no week-star config");
+    return sdk::json_ok(config_view(**config, calendar_.week_of(clock_()).key()));
 }
 
 sdk::Reply RankPlugin::get_board(const std::map<std::string, std::string>& query) {
@@ -188,38 +167,41 @@ sdk::Reply RankPlugin::get_board(const std::map<std::string, std::string>& query
     IsoWeek week = calendar_.week_of(clock_());
     if (auto it = query.find("week"); it != query.end()) {
         const auto w = rank::parse_iso_week(it->second);
-        if (!w) return error(400, "\"week\" must be an ISO week like 2026-W05 (and exist)");
+        if (!w)
+            return sdk::json_error(400, "\"week\" must be an ISO week like 2026-W05 (and exist)");
         week = *w;
     }
     std::size_t limit = kDefaultLimit;
     if (auto it = query.find("limit"); it != query.end()) {
         const auto n = sdk::decimal_u64(it->second);
-        if (!n || *n == 0 || *n > kMaxLimit) return error(400, "\"limit\" must be 1..500");
+        if (!n || *n == 0 || *n > kMaxLimit)
+            return sdk::json_error(400, "\"limit\" must be 1..500");
         limit = *n;
     }
     std::optional<std::uint64_t> user;
     if (auto it = query.find("user"); it != query.end()) {
         user = sdk::decimal_u64(it->second);
-        if (!user || *user == 0) return error(400, "\"user\" must be a positive integer id");
+        if (!user || *user == 0)
+            return sdk::json_error(400, "\"user\" must be a positive integer id");
     }
     if (auto it = query.find("platform"); it != query.end()) {
         const std::string& platform = it->second;
         if (platform != "web" && platform != "app")
-            return error(400, "\"platform\" must be web or app");
+            return sdk::json_error(400, "\"platform\" must be web or app");
         const auto config = load_config(*channel);
-        if (!config) return error(503, "the store is unavailable");
+        if (!config) return sdk::json_error(503, "the store is unavailable");
         if (*config && !(platform == "web" ? (*config)->web : (*config)->app)) {
-            return error(403, "the week-star board of channel " + *channel +
-                                  " is switched off for " + platform);
+            return sdk::json_error(403, "the week-star board of channel " + *channel +
+                                            " is switched off for " + platform);
         }
     }
 
     const BoardRef board{week.key(), *channel, *gift};
     const auto key = rank::WeekstarBoards::realtime_key(board);
     const auto packing = boards_->packing_of(board.week);
-    if (!packing) return error(503, "the store is unavailable");
+    if (!packing) return sdk::json_error(503, "the store is unavailable");
     const auto entries = boards_->top(key, limit, *packing);
-    if (!entries) return error(503, "the store is unavailable");
+    if (!entries) return sdk::json_error(503, "the store is unavailable");
     json::object out;
     out["week"] = board.week;
     out["channel_id"] = board.channel;
@@ -229,7 +211,7 @@ sdk::Reply RankPlugin::get_board(const std::map<std::string, std::string>& query
     out["entries"] = std::move(list);
     if (user) {
         const auto me = boards_->entry_of(key, std::to_string(*user), *packing);
-        if (!me) return error(503, "the store is unavailable");
+        if (!me) return sdk::json_error(503, "the store is unavailable");
         json::object m;
         m["user_id"] = std::to_string(*user);
         // Not on the board: rank null, score 0.
@@ -237,7 +219,7 @@ sdk::Reply RankPlugin::get_board(const std::map<std::string, std::string>& query
         m["score"] = *me ? (*me)->count : 0;
         out["me"] = std::move(m);
     }
-    return ok(out);
+    return sdk::json_ok(out);
 }
 
 sdk::Reply RankPlugin::get_settled(const std::map<std::string, std::string>& query) {
@@ -249,21 +231,23 @@ sdk::Reply RankPlugin::get_settled(const std::map<std::string, std::string>& que
     IsoWeek week = rank::previous_week(calendar_.week_of(clock_()));
     if (auto it = query.find("week"); it != query.end()) {
         const auto w = rank::parse_iso_week(it->second);
-        if (!w) return error(400, "\"week\" must be an ISO week like 2026-W05 (and exist)");
+        if (!w)
+            return sdk::json_error(400, "\"week\" must be an ISO week like 2026-W05 (and exist)");
         week = *w;
     }
     const BoardRef board{week.key(), *channel, *gift};
     const auto settled = boards_->settled(board);
-    if (!settled) return error(503, "the store is unavailable");
+    if (!settled) return sdk::json_error(503, "the store is unavailable");
     if (*settled) return {200, {}, (*settled)->to_json(board)};
     const auto week_done = boards_->week_settled(board.week);
-    if (!week_done) return error(503, "the store is unavailable");
+    if (!week_done) return sdk::json_error(503, "the store is unavailable");
     if (*week_done) {
         // The week is settled and this board counted nothing: no winner.
         return {200, {}, rank::Settlement{}.to_json(board)};
     }
-    return error(404, "week " + board.week + " is not settled yet (it settles at Sunday 24:00 " +
-                          timezone_ + ")");
+    return sdk::json_error(404, "week " + board.week +
+                                    " is not settled yet (it settles at Sunday 24:00 " + timezone_ +
+                                    ")");
 }
 
 }  // namespace lp::plugins

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "plugins/sdk/json_ids.hpp"
+#include "plugins/sdk/json_reply.hpp"
 #include "plugins/sdk/wall_clock.hpp"
 
 namespace lp::plugins {
@@ -15,13 +16,6 @@ namespace json = boost::json;
 
 constexpr const char* kTopic = "welcome.first_recharge";
 constexpr std::chrono::hours kMarkTtl{48};  // a day's mark outlives its day
-
-sdk::Reply http_error(int status, std::string message) {
-    json::object body;
-    body["error"] = message;
-    body["code"] = status;
-    return {status, std::move(message), json::serialize(body)};
-}
 
 // Today's (UTC) mark: set once the pop-up went out.
 std::string shown_key(std::uint64_t user) {
@@ -111,17 +105,17 @@ public:
 
     sdk::Reply on_http(const sdk::HttpRequest& req) override {
         if (req.method != "POST" || req.path != "/v1/welcome/recharged")
-            return http_error(404, "no route " + req.path);
+            return sdk::json_error(404, "no route " + req.path);
         boost::system::error_code ec;
         auto v = json::parse(req.body, ec);
         if (ec || !v.is_object())
-            return http_error(400, "the body must be a JSON object {user_id}");
+            return sdk::json_error(400, "the body must be a JSON object {user_id}");
         const auto* u = v.get_object().if_contains("user_id");
         auto user = u ? sdk::json_id(*u) : std::nullopt;
         if (!user)
-            return http_error(400, "user_id must be a user id (a number or a decimal string)");
+            return sdk::json_error(400, "user_id must be a user id (a number or a decimal string)");
         if (!ctx_->store->set("recharged:" + std::to_string(*user), "1"))
-            return http_error(503, "the plugin store is unavailable; retry");
+            return sdk::json_error(503, "the plugin store is unavailable; retry");
         json::object out;
         out["user_id"] = std::to_string(*user);
         out["recharged"] = true;

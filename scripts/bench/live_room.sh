@@ -21,38 +21,11 @@
 # and one node. For more, run more load processes on other source addresses.
 set -euo pipefail
 
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/$BUILD
 BUDGETS=${BUDGETS:-40 0}
 OUT=${OUT:-/tmp/live-room-bench}
-SECRET=bench-jwt-secret-0123456789abcdef0123   # 32+ bytes (auth.jwt_secret outside --dev)
-WORK=$(mktemp -d /tmp/livepush-live-room.XXXXXX)
-NODE_PID=
-
-cleanup() {
-    if [ -n "$NODE_PID" ]; then
-        kill "$NODE_PID" 2>/dev/null || true
-        wait "$NODE_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for FILE PATTERN [SECONDS]: up to SECONDS (default 10) for a line matching PATTERN.
-wait_for() {
-    for _ in $(seq $((${3:-10} * 10))); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "live_room.sh: no '$2' in $1:" >&2
-    cat "$1" >&2
-    exit 1
-}
+WORK_PREFIX=livepush-live-room
+# shellcheck source=scripts/bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 mkdir -p "$OUT"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg), ulimit -n $(ulimit -n)"
@@ -66,14 +39,10 @@ for budget in $BUDGETS; do
     API=$(free_port)
     budget_args=()
     [ "$budget" != none ] && budget_args=(--set "room.viewer_budget_per_s=$budget")
-    # shellcheck disable=SC2086  # SERVER_ARGS is a list of words
-    taskset -c 1 "$BIN/app/livepushd" --jwt-secret "$SECRET" --tcp-listen "127.0.0.1:$TCP" \
-        --ws-listen "127.0.0.1:$(free_port)" --api-listen "127.0.0.1:$API" --loops 1 \
-        --log-level warn --trusted-proxies 127.0.0.0/8 --set plugins.enabled= \
-        "${budget_args[@]}" ${SERVER_ARGS:-} >"$WORK/node-$run.log" 2>&1 &
-    NODE_PID=$!
     # A log per run: the last node's "ready" line must not pass for this one's.
-    wait_for "$WORK/node-$run.log" 'livepushd ready'
+    # shellcheck disable=SC2086  # SERVER_ARGS is a list of words
+    start_node "node-$run" "$TCP" "$API" --set plugins.enabled= "${budget_args[@]}" ${SERVER_ARGS:-}
+    NODE_PID=$LAST_PID
     echo "== budget $budget (room.viewer_budget_per_s), node pid $NODE_PID, load average $(cut -d' ' -f1 /proc/loadavg)"
     set +e
     timeout 300 taskset -c 0 "$BIN/load-test/livepush-load" --secret "$SECRET" --port "$TCP" \
@@ -85,6 +54,6 @@ for budget in $BUDGETS; do
     set -e
     kill "$NODE_PID" 2>/dev/null || true
     wait "$NODE_PID" 2>/dev/null || true
-    NODE_PID=
+    PIDS=()  # the node was the only process; it is stopped
     grep -i "error\|warn" "$WORK/node-$run.log" | head -5 || true
 done

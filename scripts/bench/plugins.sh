@@ -22,36 +22,10 @@
 # arguments go to the publishing process; FEED_RECV_ARGS (split on spaces) to the other.
 set -euo pipefail
 
-BUILD=${BUILD:-build}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BIN=$ROOT/$BUILD
 SCENARIO=${1:?usage: plugins.sh gift|pk|feed|feed-cluster|feed-cluster-20k [livepush-load options...]}
 shift
-SECRET=bench-jwt-secret-0123456789abcdef0123   # 32+ bytes (auth.jwt_secret outside --dev)
-WORK=$(mktemp -d /tmp/livepush-bench.XXXXXX)
-PIDS=()
-
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_for FILE PATTERN [SECONDS]: up to SECONDS (default 10) for a line matching PATTERN.
-wait_for() {
-    for _ in $(seq $((${3:-10} * 10))); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "plugins.sh: no '$2' in $1:" >&2
-    cat "$1" >&2
-    exit 1
-}
+# shellcheck source=scripts/bench/common.sh
+source "$(dirname "$0")/common.sh"
 
 # A fresh mock per run: it keeps up to ~5 MB per partition and scans its message sets
 # linearly, so a mock that holds earlier runs' events (or many tiny batches) becomes the
@@ -62,18 +36,6 @@ start_mock() {
     PIDS+=($!)
     wait_for "$WORK/mock.out" '^bootstrap='
     KAFKA=$(sed -n 's/^bootstrap=//p' "$WORK/mock.out")
-}
-
-# start_node NAME TCP API [livepushd options...]
-start_node() {
-    local name=$1 tcp=$2 api=$3
-    shift 3
-    taskset -c 1 "$BIN/app/livepushd" --jwt-secret "$SECRET" --tcp-listen "127.0.0.1:$tcp" \
-        --ws-listen "127.0.0.1:$(free_port)" --api-listen "127.0.0.1:$api" --loops 1 \
-        --log-level warn --trusted-proxies 127.0.0.0/8 "$@" >"$WORK/$name.log" 2>&1 &
-    PIDS+=($!)
-    LAST_PID=$!
-    wait_for "$WORK/$name.log" 'livepushd ready'
 }
 
 CLUSTER_SECRET=bench-cluster-secret-0123456789abcdef

@@ -17,14 +17,10 @@
 #include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
+#include "test_clients.hpp"
 #include "tests/integration/eventually.hpp"
 
 namespace lp::testing {
-
-// Ids come back as decimal strings (docs/api.md); counts as numbers. Either reads here.
-inline std::uint64_t json_u64(const boost::json::value& v) {
-    return v.is_string() ? std::stoull(std::string(v.as_string())) : v.to_number<std::uint64_t>();
-}
 
 class ClusterFixture : public ::testing::Test {
 protected:
@@ -66,22 +62,12 @@ protected:
                                               const std::string& platform = "android",
                                               client::Transport t = client::Transport::Tcp,
                                               const std::string& role = "viewer") {
-        client::Options o;
-        o.transport = t;
-        o.port = t == client::Transport::Tcp ? nodes_[node]->tcp_port() : nodes_[node]->ws_port();
-        o.timeout = std::chrono::milliseconds(5000);
-        auto c = std::make_unique<client::Connection>(o);
-        EXPECT_FALSE(c->connect());
-        auto r = c->login(token_for(user, 3600, role), platform);
-        EXPECT_TRUE(r && r->code() == 0) << "login " << user << " on n" << node + 1;
-        return c;
+        return login_with(client_options(*nodes_[node], t), token_for(user, 3600, role), platform);
     }
 
     boost::json::object post(int node, const std::string& path, const std::string& body,
                              int status = 200) {
-        auto r = api_[node]->post(path, body);
-        EXPECT_EQ(r.status, status) << path << " " << body << " -> " << r.body;
-        return r.status == 200 ? r.json().as_object() : boost::json::object{};
+        return post_json(*api_[node], path, body, status);
     }
 
     // True once `node` sees `user` online: a login's route is bound in Redis after LOGIN_RESULT,
@@ -101,6 +87,15 @@ protected:
 
     boost::json::object get(int node, const std::string& path) {
         return api_[node]->get(path).json().as_object();
+    }
+
+    // The first room id from `from` (up to `from + span`) whose home is node `home` (0-based),
+    // or 0 if none is: lets a test pick which node is the room's home.
+    std::uint64_t room_homed_at(int home, std::uint64_t from, std::uint64_t span = 300) {
+        const std::string name = "n" + std::to_string(home + 1);
+        for (std::uint64_t r = from; r < from + span; ++r)
+            if (get(0, "/v1/rooms/" + std::to_string(r)).at("home").as_string() == name) return r;
+        return 0;
     }
 
     std::unique_ptr<RedisServer> redis_;

@@ -21,21 +21,16 @@ namespace json = boost::json;
 using lp::client::Connection;
 using lp::client::Transport;
 using lp::testing::eventually;
+using lp::testing::json_u64;
 using namespace std::chrono_literals;
-
-std::uint64_t num(const json::value& v) {
-    return lp::testing::json_u64(v);
-}
 
 class ClusterRoomsTest : public lp::testing::ClusterFixture {
 protected:
     // A room id whose home is node `home` (0-based).
     std::uint64_t room_homed_at(int home) {
-        const std::string want = "n" + std::to_string(home + 1);
-        for (std::uint64_t r = 5000; r < 5200; ++r)
-            if (get(0, "/v1/rooms/" + std::to_string(r)).at("home").as_string() == want) return r;
-        ADD_FAILURE() << "no room homed at " << want;
-        return 0;
+        const std::uint64_t r = ClusterFixture::room_homed_at(home, 5000, 200);
+        if (r == 0) ADD_FAILURE() << "no room homed at n" << home + 1;
+        return r;
     }
     json::object room(int node, std::uint64_t id) {
         return get(node, "/v1/rooms/" + std::to_string(id));
@@ -44,7 +39,8 @@ protected:
         auto o = post(node, "/v1/push/room",
                       "{\"room_id\":" + std::to_string(id) +
                           ",\"type\":\"t\",\"payload\":" + std::to_string(payload) + "}");
-        return o.contains("room_seq") && !o.at("room_seq").is_null() ? num(o.at("room_seq")) : 0;
+        return o.contains("room_seq") && !o.at("room_seq").is_null() ? json_u64(o.at("room_seq"))
+                                                                     : 0;
     }
     static json::object data_of(const livepush::v1::Result& r) {
         return json::parse(r.data()).as_object();
@@ -65,7 +61,7 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
 
     // Epochs are wall-clock milliseconds: wait until the clock has passed the home's, so a node
     // making up its own epoch (the old code) cannot hand out the same number by chance.
-    const std::uint64_t home_epoch = num(room(2, id).at("epoch"));
+    const std::uint64_t home_epoch = json_u64(room(2, id).at("epoch"));
     ASSERT_TRUE(eventually(
         [&] {
             return static_cast<std::uint64_t>(
@@ -77,9 +73,9 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
     auto x = login(0, 7002);
     auto first = x->biz("room.enter", enter);
     ASSERT_TRUE(first && first->code() == 0);
-    const std::uint64_t epoch = num(data_of(*first).at("epoch"));
+    const std::uint64_t epoch = json_u64(data_of(*first).at("epoch"));
     EXPECT_EQ(epoch, home_epoch) << "the epoch a non-home node hands out is the home's";
-    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 2; }, 10000ms));
+    ASSERT_TRUE(eventually([&] { return json_u64(room(2, id).at("online")) == 2; }, 10000ms));
 
     for (int i = 1; i <= 2; ++i) push_room(1, id, i);
     std::uint64_t last_seq = 0;
@@ -89,7 +85,7 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
         last_seq = p->room_seq();
     }
     x->close();
-    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 1; }, 10000ms))
+    ASSERT_TRUE(eventually([&] { return json_u64(room(2, id).at("online")) == 1; }, 10000ms))
         << "x left n1";
 
     std::vector<std::uint64_t> missed;
@@ -102,10 +98,10 @@ TEST_F(ClusterRoomsTest, RecoveryOnANodeWithoutMembersGetsEveryMissedMessageOnce
     ASSERT_TRUE(again && again->code() == 0) << (again ? again->message() : "no answer");
     auto d = data_of(*again);
     EXPECT_TRUE(d.at("recovered").as_bool()) << json::serialize(d);
-    EXPECT_EQ(num(d.at("replayed")), 5u);
-    EXPECT_EQ(num(d.at("epoch")), epoch);
-    EXPECT_EQ(num(d.at("room_seq")), last_seq + 5);
-    EXPECT_EQ(num(d.at("online")), 2u) << "one member on the home, this one on n2";
+    EXPECT_EQ(json_u64(d.at("replayed")), 5u);
+    EXPECT_EQ(json_u64(d.at("epoch")), epoch);
+    EXPECT_EQ(json_u64(d.at("room_seq")), last_seq + 5);
+    EXPECT_EQ(json_u64(d.at("online")), 2u) << "one member on the home, this one on n2";
     for (std::size_t i = 0; i < missed.size(); ++i) {
         auto p = back->next_push(10000ms);
         ASSERT_TRUE(p) << "missed message " << i;
@@ -132,13 +128,13 @@ TEST_F(ClusterRoomsTest, LoginResumeOnANodeWithoutMembersReplaysTheMissedMessage
     ASSERT_TRUE(stay->biz("room.enter", enter));
     auto x = login(0, 7502);
     ASSERT_TRUE(x->biz("room.enter", enter));
-    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 2; }, 10000ms));
+    ASSERT_TRUE(eventually([&] { return json_u64(room(2, id).at("online")) == 2; }, 10000ms));
     const std::uint64_t last_seq = push_room(2, id, 1);
     auto first = x->next_push(10000ms);
     ASSERT_TRUE(first);
     ASSERT_EQ(first->room_seq(), last_seq);
     x->close();
-    ASSERT_TRUE(eventually([&] { return num(room(2, id).at("online")) == 1; }, 10000ms));
+    ASSERT_TRUE(eventually([&] { return json_u64(room(2, id).at("online")) == 1; }, 10000ms));
     for (int i = 2; i <= 4; ++i) push_room(0, id, i);
 
     lp::client::Options o;
@@ -193,23 +189,24 @@ TEST_F(ClusterRoomsTest, RoomStateAndOnlineAgreeOnAllNodes) {
         [&] {
             for (int n = 0; n < kNodes; ++n) {
                 auto r = room(n, id);
-                if (num(r.at("online")) != 2 || num(r.at("room_seq")) != 3) return false;
+                if (json_u64(r.at("online")) != 2 || json_u64(r.at("room_seq")) != 3) return false;
             }
             return true;
         },
         10000ms))
         << "n1 " << json::serialize(room(0, id)) << " n2 " << json::serialize(room(1, id)) << " n3 "
         << json::serialize(room(2, id));
-    const auto epoch = num(room(0, id).at("epoch"));
+    const auto epoch = json_u64(room(0, id).at("epoch"));
     EXPECT_NE(epoch, 0u);
-    for (int n = 1; n < kNodes; ++n) EXPECT_EQ(num(room(n, id).at("epoch")), epoch) << "n" << n + 1;
+    for (int n = 1; n < kNodes; ++n)
+        EXPECT_EQ(json_u64(room(n, id).at("epoch")), epoch) << "n" << n + 1;
     // A member entering on the memberless node n3 is told the room's count and seq.
     auto c = login(2, 7203);
     auto r = c->biz("room.enter", enter);
     ASSERT_TRUE(r && r->code() == 0);
-    EXPECT_EQ(num(data_of(*r).at("online")), 3u);
-    EXPECT_EQ(num(data_of(*r).at("room_seq")), 3u);
-    EXPECT_EQ(num(data_of(*r).at("epoch")), epoch);
+    EXPECT_EQ(json_u64(data_of(*r).at("online")), 3u);
+    EXPECT_EQ(json_u64(data_of(*r).at("room_seq")), 3u);
+    EXPECT_EQ(json_u64(data_of(*r).at("epoch")), epoch);
 }
 
 // Old code: a session on another node showed "transport": "" and "rooms": [].
@@ -227,7 +224,7 @@ TEST_F(ClusterRoomsTest, PresenceIsCompleteFromAnotherNode) {
         EXPECT_EQ(s.at("node").as_string(), "n1");
         ASSERT_EQ(s.at("rooms").as_array().size(), 1u)
             << "from n" << n + 1 << ": " << json::serialize(u);
-        EXPECT_EQ(num(s.at("rooms").as_array()[0]), 5301u);
+        EXPECT_EQ(json_u64(s.at("rooms").as_array()[0]), 5301u);
     }
 }
 

@@ -35,11 +35,8 @@ using lp::testing::token_for;
 using namespace std::chrono_literals;
 
 using lp::testing::eventually;
+using lp::testing::json_u64;
 using ClusterTest = lp::testing::ClusterFixture;
-
-std::uint64_t num(const json::value& v) {
-    return lp::testing::json_u64(v);
-}
 
 // ------------------------------------------------------------------ users
 
@@ -49,7 +46,7 @@ TEST_F(ClusterTest, UserPushCrossesNodesQos0AndQos1) {
     ASSERT_TRUE(routed(0, 500));
     ASSERT_TRUE(routed(2, 500));
     auto r0 = post(0, "/v1/push/user", R"({"user_id":500,"type":"q0","payload":{"a":1}})");
-    EXPECT_EQ(num(r0.at("sessions")), 1u);
+    EXPECT_EQ(json_u64(r0.at("sessions")), 1u);
     auto p0 = c->next_push();
     ASSERT_TRUE(p0) << "a qos0 push through n1 must reach the user on n2";
     EXPECT_EQ(p0->type(), "q0");
@@ -62,9 +59,11 @@ TEST_F(ClusterTest, UserPushCrossesNodesQos0AndQos1) {
     pb::Push p1;
     ASSERT_TRUE(f->parse(p1));
     EXPECT_EQ(std::to_string(p1.msg_id()), std::string(r1.at("msg_id").as_string()));
-    EXPECT_EQ(num(get(0, "/v1/users/500").at("inbox")), 1u) << "qos1 is durable before delivery";
+    EXPECT_EQ(json_u64(get(0, "/v1/users/500").at("inbox")), 1u)
+        << "qos1 is durable before delivery";
     c->ack({p1.msg_id()});
-    EXPECT_TRUE(eventually([&] { return num(get(0, "/v1/users/500").at("inbox")) == 0; }, 3000ms))
+    EXPECT_TRUE(
+        eventually([&] { return json_u64(get(0, "/v1/users/500").at("inbox")) == 0; }, 3000ms))
         << "the ack on n2 removes it from the shared inbox";
 }
 
@@ -107,7 +106,8 @@ TEST_F(ClusterTest, RoomWithMembersOnAllNodesReachesEachMemberOnce) {
             login(i % 3, 1000 + i, "android", i % 2 ? Transport::Ws : Transport::Tcp));
         ASSERT_TRUE(members.back()->biz("room.enter", R"({"room_id":77})"));
     }
-    ASSERT_TRUE(eventually([&] { return num(get(0, "/v1/rooms/77").at("online")) == 12; }, 4000ms))
+    ASSERT_TRUE(
+        eventually([&] { return json_u64(get(0, "/v1/rooms/77").at("online")) == 12; }, 4000ms))
         << "cluster-wide room count";
     for (int i = 1; i <= 5; ++i)
         post(i % 3, "/v1/push/room",
@@ -148,7 +148,7 @@ TEST_F(ClusterTest, ARoomMessageIsNotSentToANodeWithoutMembers) {
     ASSERT_TRUE(a->biz("room.enter", enter));
     ASSERT_TRUE(b->biz("room.enter", enter));
     ASSERT_TRUE(eventually(
-        [&] { return num(get(2, "/v1/rooms/" + std::to_string(room)).at("online")) == 2; },
+        [&] { return json_u64(get(2, "/v1/rooms/" + std::to_string(room)).at("online")) == 2; },
         4000ms));
     double skipped_before = metric(home_index, "livepush_cluster_room_nodes_skipped_total");
     for (int i = 0; i < 10; ++i)
@@ -221,7 +221,8 @@ TEST_F(ClusterTest, RedisOutageDegradesAndRecoversByItself) {
     auto b = login(1, 901);
     ASSERT_TRUE(a->biz("room.enter", R"({"room_id":9})"));
     ASSERT_TRUE(b->biz("room.enter", R"({"room_id":9})"));
-    ASSERT_TRUE(eventually([&] { return num(get(0, "/v1/rooms/9").at("online")) == 2; }, 4000ms));
+    ASSERT_TRUE(
+        eventually([&] { return json_u64(get(0, "/v1/rooms/9").at("online")) == 2; }, 4000ms));
 
     redis_->stop();
     ASSERT_TRUE(eventually([&] { return api_[0]->get("/readyz").status == 503; }, 5000ms))
@@ -265,11 +266,12 @@ class ClusterWithAofTest : public ClusterTest {
 TEST_F(ClusterWithAofTest, AcceptedQos1SurvivesARedisRestart) {
     start_nodes();
     auto r = post(0, "/v1/push/user", R"({"user_id":950,"type":"kept","payload":1,"qos":1})");
-    EXPECT_EQ(num(r.at("stored")), 1u);
+    EXPECT_EQ(json_u64(r.at("stored")), 1u);
     redis_->restart();
     ASSERT_TRUE(eventually([&] { return api_[2]->get("/readyz").status == 200; }, 8000ms));
     // Redis answers LOADING while it replays its AOF: wait until the inbox reads back.
-    ASSERT_TRUE(eventually([&] { return num(get(2, "/v1/users/950").at("inbox")) == 1; }, 8000ms))
+    ASSERT_TRUE(
+        eventually([&] { return json_u64(get(2, "/v1/users/950").at("inbox")) == 1; }, 8000ms))
         << "the accepted message is gone from the inbox after the restart";
     auto c = login(2, 950);
     auto p = c->next_push();
@@ -318,7 +320,8 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     EXPECT_FALSE(u->next_push(1000ms)) << "the message in flight is not sent again";
     EXPECT_EQ(metric(1, "livepush_qos1_resynced_total"), 1);
     u->ack({p->msg_id(), first->msg_id()});
-    EXPECT_TRUE(eventually([&] { return num(get(0, "/v1/users/970").at("inbox")) == 0; }, 3000ms))
+    EXPECT_TRUE(
+        eventually([&] { return json_u64(get(0, "/v1/users/970").at("inbox")) == 0; }, 3000ms))
         << "acks remove both from the inbox";
     (void)inflight;
 }

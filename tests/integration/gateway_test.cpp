@@ -16,6 +16,7 @@
 #include "livepush.pb.h"
 #include "load-test/client.hpp"
 #include "node_process.hpp"
+#include "test_clients.hpp"
 
 namespace {
 
@@ -24,51 +25,26 @@ using lp::client::Connection;
 using lp::client::Options;
 using lp::client::Transport;
 using lp::codec::Code;
+using lp::testing::client_options;
 using lp::testing::NodeProcess;
+using lp::testing::room_json;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
-Options tcp_opts(const NodeProcess& n) {
-    Options o;
-    o.transport = Transport::Tcp;
-    o.port = n.tcp_port();
-    o.timeout = 5000ms;
-    return o;
-}
-
-Options ws_opts(const NodeProcess& n) {
-    Options o;
-    o.transport = Transport::Ws;
-    o.port = n.ws_port();
-    o.timeout = 5000ms;
-    return o;
-}
-
 std::unique_ptr<Connection> logged_in(const Options& o, std::uint64_t user,
                                       const std::string& platform = "android") {
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect()) << "connect";
-    auto res = c->login(token_for(user), platform);
-    EXPECT_TRUE(res.has_value()) << "no LOGIN_RESULT for user " << user;
-    if (res) {
-        EXPECT_EQ(res->code(), 0) << res->message();
-    }
-    return c;
+    return lp::testing::login_with(o, token_for(user), platform);
 }
 
 boost::json::object biz_data(const pb::Result& r) {
     return boost::json::parse(r.data()).as_object();
 }
 
-std::string room_json(std::uint64_t room) {
-    return "{\"room_id\":" + std::to_string(room) + "}";
-}
-
 // ------------------------------------------------------------------ login
 
 TEST(GatewayLogin, TcpLoginAnswersUserNodeIntervalAndTime) {
     NodeProcess node({"--heartbeat-interval-ms", "15000"});
-    Connection c(tcp_opts(node));
+    Connection c(client_options(node));
     ASSERT_FALSE(c.connect());
     auto res = c.login(token_for(77));
     ASSERT_TRUE(res);
@@ -84,7 +60,7 @@ TEST(GatewayLogin, TcpLoginAnswersUserNodeIntervalAndTime) {
 
 TEST(GatewayLogin, WebSocketBinaryLoginAndHeartbeat) {
     NodeProcess node;
-    Connection c(ws_opts(node));
+    Connection c(client_options(node, Transport::Ws));
     ASSERT_FALSE(c.connect());
     auto res = c.login(token_for(5));
     ASSERT_TRUE(res);
@@ -96,7 +72,7 @@ TEST(GatewayLogin, WebSocketBinaryLoginAndHeartbeat) {
 
 TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
     NodeProcess node;
-    Options o = tcp_opts(node);
+    Options o = client_options(node);
     o.json_body = true;
     Connection c(o);
     ASSERT_FALSE(c.connect());
@@ -148,7 +124,7 @@ TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
         EXPECT_TRUE(pj.at("payload").is_object()) << "the payload as its JSON value: " << f.body;
     }
     // A login elsewhere on the same platform: the KICK is a frame of this session too.
-    auto second = logged_in(tcp_opts(node), 6, "android");
+    auto second = logged_in(client_options(node), 6, "android");
     ASSERT_TRUE(read_until([](const lp::client::Frame& f) { return f.code() == Code::Kick; }));
 
     std::set<Code> codes;
@@ -168,7 +144,7 @@ TEST(GatewayLogin, JsonBodySessionGetsJsonOnEveryFrame) {
 
 TEST(GatewayLogin, WebSocketTextEnvelopeSession) {
     NodeProcess node;
-    Options o = ws_opts(node);
+    Options o = client_options(node, Transport::Ws);
     o.ws_text = true;
     Connection c(o);
     ASSERT_FALSE(c.connect());
@@ -203,7 +179,7 @@ TEST(GatewayLogin, BadTokensGetAResultCodeAndTheConnectionCloses) {
         {"not-a-token", pb::TOKEN_INVALID},
     };
     for (const auto& tc : cases) {
-        Connection c(tcp_opts(node));
+        Connection c(client_options(node));
         ASSERT_FALSE(c.connect());
         auto res = c.login(tc.token);
         ASSERT_TRUE(res) << tc.token;
@@ -214,7 +190,7 @@ TEST(GatewayLogin, BadTokensGetAResultCodeAndTheConnectionCloses) {
 
 TEST(GatewayLogin, PacketBeforeLoginIsAnErrorAndCloses) {
     NodeProcess node;
-    Connection c(tcp_opts(node));
+    Connection c(client_options(node));
     ASSERT_FALSE(c.connect());
     auto pong = c.heartbeat();  // allowed before login
     ASSERT_TRUE(pong);
@@ -231,9 +207,10 @@ TEST(GatewayLogin, PacketBeforeLoginIsAnErrorAndCloses) {
 
 TEST(GatewayLogin, SecondLoginOnSamePlatformKicksTheFirst) {
     NodeProcess node({"--loops", "2"});
-    auto first = logged_in(tcp_opts(node), 900, "android");
-    auto web = logged_in(ws_opts(node), 900, "web");  // another platform: both stay
-    auto second = logged_in(ws_opts(node), 900, "android");
+    auto first = logged_in(client_options(node), 900, "android");
+    auto web =
+        logged_in(client_options(node, Transport::Ws), 900, "web");  // another platform: both stay
+    auto second = logged_in(client_options(node, Transport::Ws), 900, "android");
     auto kick = first->wait_code(Code::Kick);
     ASSERT_TRUE(kick);
     pb::Kick k;
@@ -248,8 +225,8 @@ TEST(GatewayLogin, SecondLoginOnSamePlatformKicksTheFirst) {
 
 TEST(GatewayLiveness, MissedHeartbeatsCloseTheSession) {
     NodeProcess node({"--heartbeat-interval-ms", "200"});
-    auto idle = logged_in(tcp_opts(node), 1);
-    auto alive = logged_in(tcp_opts(node), 2);
+    auto idle = logged_in(client_options(node), 1);
+    auto alive = logged_in(client_options(node), 2);
     auto start = std::chrono::steady_clock::now();
     // `alive` heartbeats every 100 ms for 1.5 s; `idle` sends nothing.
     while (std::chrono::steady_clock::now() - start < 1500ms) {
@@ -267,8 +244,8 @@ TEST(GatewayLiveness, MissedHeartbeatsCloseTheSession) {
 
 TEST(GatewayLiveness, ConnectionsThatNeverLogInAreClosedAtTheLoginDeadline) {
     NodeProcess node({"--login-timeout-ms", "300"});
-    Connection tcp(tcp_opts(node));
-    Connection ws(ws_opts(node));
+    Connection tcp(client_options(node));
+    Connection ws(client_options(node, Transport::Ws));
     ASSERT_FALSE(tcp.connect());
     ASSERT_FALSE(ws.connect());
     auto err = tcp.wait_code(Code::Error, 3000ms);
@@ -286,11 +263,12 @@ TEST(GatewayBadInput, GarbageClosesOnlyThatConnection) {
     NodeProcess node({"--loops", "2"});
     std::vector<std::unique_ptr<Connection>> others;
     for (int i = 0; i < 100; ++i) {
-        auto c = logged_in(i % 2 ? tcp_opts(node) : ws_opts(node), 1000 + i);
+        auto c =
+            logged_in(i % 2 ? client_options(node) : client_options(node, Transport::Ws), 1000 + i);
         ASSERT_TRUE(c->biz("room.enter", room_json(42)));
         others.push_back(std::move(c));
     }
-    auto bad = logged_in(tcp_opts(node), 999);
+    auto bad = logged_in(client_options(node), 999);
     bad->send_raw("GET / HTTP/1.1\r\n\r\n this is not a frame");
     auto err = bad->wait_code(Code::Error);
     ASSERT_TRUE(err);
@@ -313,7 +291,7 @@ TEST(GatewayBadInput, GarbageClosesOnlyThatConnection) {
 TEST(GatewayBadInput, OversizedBodyAndUnknownCodeAreRefused) {
     NodeProcess node({"--max-body", "1024"});
     {
-        Connection c(tcp_opts(node));
+        Connection c(client_options(node));
         ASSERT_FALSE(c.connect());
         std::uint8_t hdr[16];
         lp::codec::encode_header({0, 1003, 1, 4096}, hdr);
@@ -326,7 +304,7 @@ TEST(GatewayBadInput, OversizedBodyAndUnknownCodeAreRefused) {
         EXPECT_TRUE(c.wait_closed(3000ms));
     }
     {
-        auto c = logged_in(tcp_opts(node), 3);
+        auto c = logged_in(client_options(node), 3);
         c->send_raw(lp::codec::encode_frame(Code::Push, 9, 0, ""));  // a server code from a client
         auto err = c->wait_code(Code::Error);
         ASSERT_TRUE(err);
@@ -339,7 +317,7 @@ TEST(GatewayBadInput, OversizedBodyAndUnknownCodeAreRefused) {
 
 TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
     NodeProcess node;
-    auto c = logged_in(tcp_opts(node), 4);
+    auto c = logged_in(client_options(node), 4);
     auto res = c->biz("no.such.type", "{}");
     ASSERT_TRUE(res);
     EXPECT_EQ(res->code(), pb::UNKNOWN_BIZ_TYPE);
@@ -364,7 +342,7 @@ TEST(GatewayBadInput, UnknownBizTypeAnswersWithACodeAndKeepsTheConnection) {
 
 TEST(GatewayBadInput, BizDataAsAJsonObjectOnAJsonSessionIsTheValueAndDataTwiceIsRefused) {
     NodeProcess node;
-    Options o = tcp_opts(node);
+    Options o = client_options(node);
     o.json_body = true;
     auto c = logged_in(o, 8);
     // v1.1: BizReq.data written as the JSON object itself is the data (v1.0 refused it).
@@ -391,7 +369,7 @@ TEST(GatewayBadInput, BizDataAsAJsonObjectOnAJsonSessionIsTheValueAndDataTwiceIs
 
 TEST(GatewayBadInput, BizOverTheRateLimitIsRefusedAndTheConnectionStays) {
     NodeProcess node({"--biz-rate-per-s", "5"});
-    auto c = logged_in(tcp_opts(node), 6);
+    auto c = logged_in(client_options(node), 6);
     int limited = 0;
     for (int i = 0; i < 20; ++i) {
         auto r = c->biz("scene.set", R"({"scene":"lobby"})");
@@ -410,8 +388,8 @@ TEST(GatewayBadInput, BizOverTheRateLimitIsRefusedAndTheConnectionStays) {
 
 TEST(GatewayRooms, RoomEnterReportsOnlineCountAndSeq) {
     NodeProcess node({"--loops", "2"});
-    auto a = logged_in(tcp_opts(node), 11);
-    auto b = logged_in(ws_opts(node), 12);
+    auto a = logged_in(client_options(node), 11);
+    auto b = logged_in(client_options(node, Transport::Ws), 12);
     auto ra = a->biz("room.enter", room_json(500));
     ASSERT_TRUE(ra);
     EXPECT_EQ(biz_data(*ra).at("online").to_number<std::uint64_t>(), 1u);
@@ -433,7 +411,7 @@ TEST(GatewayRooms, RoomChatReachesEveryOneOf200MembersOnceAndNobodyElse) {
     NodeProcess node({"--loops", "2"});
     std::vector<std::unique_ptr<Connection>> members, outsiders;
     for (int i = 0; i < 200; ++i) {
-        Options o = i % 3 == 0 ? tcp_opts(node) : ws_opts(node);
+        Options o = i % 3 == 0 ? client_options(node) : client_options(node, Transport::Ws);
         if (i % 5 == 1) o.json_body = true;
         if (i % 7 == 2 && o.transport == Transport::Ws) o.ws_text = true;
         auto c = logged_in(o, 10000 + i);
@@ -443,7 +421,8 @@ TEST(GatewayRooms, RoomChatReachesEveryOneOf200MembersOnceAndNobodyElse) {
         members.push_back(std::move(c));
     }
     for (int i = 0; i < 20; ++i) {
-        auto c = logged_in(i % 2 ? tcp_opts(node) : ws_opts(node), 20000 + i);
+        auto c = logged_in(i % 2 ? client_options(node) : client_options(node, Transport::Ws),
+                           20000 + i);
         if (i % 2 == 0) {
             ASSERT_TRUE(c->biz("room.enter", room_json(78)));
         }
@@ -489,7 +468,7 @@ TEST(GatewayTls, HandshakeAndLoginOnBothListeners) {
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl must be installed";
     NodeProcess node({"--tls-cert", cert, "--tls-key", key});
     for (Transport t : {Transport::Tcp, Transport::Ws}) {
-        Options o = t == Transport::Tcp ? tcp_opts(node) : ws_opts(node);
+        Options o = client_options(node, t);
         o.tls = true;
         o.ca_file = cert;  // verify against the generated certificate
         Connection c(o);
@@ -500,7 +479,7 @@ TEST(GatewayTls, HandshakeAndLoginOnBothListeners) {
         EXPECT_TRUE(c.heartbeat());
     }
     // A plain client on the TLS port gets nowhere.
-    Connection plain(tcp_opts(node));
+    Connection plain(client_options(node));
     ASSERT_FALSE(plain.connect());
     EXPECT_FALSE(plain.login(token_for(32)));
 }
@@ -511,7 +490,8 @@ TEST(GatewayShutdown, SigtermKicksEverySessionWithDrainingAndExitsZero) {
     NodeProcess node({"--loops", "2"});
     std::vector<std::unique_ptr<Connection>> conns;
     for (int i = 0; i < 20; ++i)
-        conns.push_back(logged_in(i % 2 ? tcp_opts(node) : ws_opts(node), 300 + i));
+        conns.push_back(
+            logged_in(i % 2 ? client_options(node) : client_options(node, Transport::Ws), 300 + i));
     auto t0 = std::chrono::steady_clock::now();
     ::kill(node.pid(), SIGTERM);
     for (auto& c : conns) {

@@ -19,6 +19,7 @@
 #include "livepush.pb.h"
 #include "load-test/client.hpp"
 #include "node_process.hpp"
+#include "test_clients.hpp"
 
 namespace {
 
@@ -30,6 +31,7 @@ using lp::testing::HttpClient;
 using lp::testing::json_u64;
 using lp::testing::metric_value;
 using lp::testing::NodeProcess;
+using lp::testing::push_of_type;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
@@ -44,10 +46,8 @@ struct Login {
 };
 
 Login sign_in(std::uint16_t port, const std::string& token, const std::string& from = "") {
-    Options o;
-    o.port = port;
+    Options o = lp::testing::client_options(port);
     o.bind_address = from;
-    o.timeout = 5000ms;
     Login l;
     l.conn = std::make_unique<Connection>(o);
     if (l.conn->connect()) return l;
@@ -70,17 +70,6 @@ int biz_code(Connection& c, const std::string& type, const std::string& data,
     if (!r) return -1;
     if (message) *message = r->message();
     return r->code();
-}
-
-// The next push of `type`, skipping others.
-std::optional<pb::Push> push_of_type(Connection& c, const std::string& type,
-                                     std::chrono::milliseconds wait = 5000ms) {
-    const auto until = std::chrono::steady_clock::now() + wait;
-    while (std::chrono::steady_clock::now() < until) {
-        auto p = c.next_push(200ms);
-        if (p && p->type() == type) return p;
-    }
-    return std::nullopt;
 }
 
 TEST(GuestViewers, GuestWatchesARoomButMayNotChatSendOrCallClosedPluginTypes) {

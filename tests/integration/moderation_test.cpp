@@ -27,19 +27,14 @@ using lp::testing::eventually;
 using lp::testing::HttpClient;
 using lp::testing::json_u64;
 using lp::testing::NodeProcess;
+using lp::testing::push_of_type;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
 std::unique_ptr<Connection> connect_as(std::uint16_t port, std::uint64_t user,
                                        const std::string& role = "viewer") {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(user ? token_for(user, 3600, role) : std::string(), "android");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no LOGIN_RESULT");
-    return c;
+    return lp::testing::login_with(lp::testing::client_options(port),
+                                   user ? token_for(user, 3600, role) : std::string());
 }
 
 std::string room_data(std::uint64_t room, const std::string& more = "") {
@@ -69,17 +64,6 @@ int chat(Connection& c, std::uint64_t room, const std::string& text, Answer* out
     Answer a = biz(c, "room.chat", room_data(room, R"(,"text":")" + text + "\""));
     if (out) *out = a;
     return a.code;
-}
-
-// The next push of `type` within `wait` (others skipped).
-std::optional<pb::Push> push_of(Connection& c, const std::string& type,
-                                std::chrono::milliseconds wait = 5000ms) {
-    const auto until = std::chrono::steady_clock::now() + wait;
-    while (std::chrono::steady_clock::now() < until) {
-        auto p = c.next_push(100ms);
-        if (p && p->type() == type) return p;
-    }
-    return std::nullopt;
 }
 
 json::object payload_of(const pb::Push& p) {
@@ -116,7 +100,7 @@ TEST(Moderation, AnchorMutesForASecondTheViewerIsRefusedWithTheTimeLeftThenChats
     Answer muted = biz(*anchor, "room.mute", room_data(room, R"(,"user_id":200,"duration_s":1)"));
     ASSERT_EQ(muted.code, 0) << muted.message;
     EXPECT_GT(json_u64(muted.data.at("until_ms")), 0u);
-    auto notice = push_of(*viewer, "room.notice");
+    auto notice = push_of_type(*viewer, "room.notice");
     ASSERT_TRUE(notice) << "the room is told";
     auto n = payload_of(*notice);
     EXPECT_EQ(str(n.at("action")), "mute");
@@ -174,10 +158,10 @@ TEST(Moderation, ABanTakesTheUserOutWithRoomBannedAndRoomEnterIsRefusedUntilUnba
 
     auto r = api.post(path(room, "ban"), R"({"user_id":"300"})");
     ASSERT_EQ(r.status, 200) << r.body;
-    auto push = push_of(*banned, "room.banned");
+    auto push = push_of_type(*banned, "room.banned");
     ASSERT_TRUE(push) << "the banned user is told";
     EXPECT_EQ(str(payload_of(*push).at("room_id")), std::to_string(room));
-    auto notice = push_of(*other, "room.notice");
+    auto notice = push_of_type(*other, "room.notice");
     ASSERT_TRUE(notice);
     EXPECT_EQ(str(payload_of(*notice).at("action")), "ban");
     EXPECT_EQ(str(payload_of(*notice).at("by")), "system") << "the API acts as system";
@@ -253,11 +237,11 @@ TEST(Moderation, AShadowBannedSenderSeesTheirOwnMessageNobodyElseDoes) {
     ASSERT_EQ(api.post(path(room, "shadow_ban"), R"({"user_id":400,"duration_s":600})").status,
               200);
     ASSERT_EQ(chat(*shadowed, room, "unseen"), 0) << "the sender is not told";
-    auto own = push_of(*shadowed, "room.chat");
+    auto own = push_of_type(*shadowed, "room.chat");
     ASSERT_TRUE(own) << "the sender sees their own message";
     EXPECT_NE(own->payload().find("unseen"), std::string::npos);
     ASSERT_EQ(chat(*speaker, room, "seen"), 0);
-    auto got = push_of(*watcher, "room.chat");
+    auto got = push_of_type(*watcher, "room.chat");
     ASSERT_TRUE(got);
     EXPECT_NE(got->payload().find("seen"), std::string::npos);
     EXPECT_EQ(got->payload().find("unseen"), std::string::npos)
@@ -318,10 +302,10 @@ TEST_F(ClusterModeration, ABanThroughNodeOneTakesTheUserOutOnNodeTwoAndHoldsOnNo
     ASSERT_EQ(biz(*banned, "room.enter", room_data(room)).code, 0);
     ASSERT_EQ(biz(*member, "room.enter", room_data(room)).code, 0);
     post(0, path(room, "ban"), R"({"user_id":700,"duration_s":600})");
-    auto push = push_of(*banned, "room.banned", 10000ms);
+    auto push = push_of_type(*banned, "room.banned", 10000ms);
     ASSERT_TRUE(push) << "n2 takes the user out and tells them";
     EXPECT_GT(json_u64(payload_of(*push).at("until_ms")), 0u);
-    auto notice = push_of(*member, "room.notice", 10000ms);
+    auto notice = push_of_type(*member, "room.notice", 10000ms);
     ASSERT_TRUE(notice) << "members on n3 are told";
     EXPECT_EQ(str(payload_of(*notice).at("action")), "ban");
     EXPECT_EQ(chat(*banned, room, "hi"), pb::NOT_IN_ROOM);
@@ -357,7 +341,7 @@ TEST_F(ClusterModeration, EveryRefusalHoldsOnEveryNodeAndATimedMuteEnds) {
         << "a viewer on n1 is no moderator";
     // The moderator on n2 mutes the viewer on n3 for a second.
     ASSERT_EQ(biz(*mod, "room.mute", room_data(room, R"(,"user_id":802,"duration_s":1)")).code, 0);
-    EXPECT_TRUE(push_of(*viewer, "room.notice", 10000ms)) << "the notice reaches n3";
+    EXPECT_TRUE(push_of_type(*viewer, "room.notice", 10000ms)) << "the notice reaches n3";
     // Within the cluster's sync (a second at most) the mute holds on n3, then it ends.
     bool refused =
         eventually([&] { return chat(*viewer, room, "x") == pb::ROOM_MUTED; }, 10000ms, 200ms);
@@ -411,11 +395,11 @@ TEST_F(ClusterModeration, AShadowBanOnNodeOneHidesTheSendersMessagesOnEveryOther
     ASSERT_TRUE(eventually([&] { return metric(1, "livepush_moderation_reloads_total") >= 1; },
                            10000ms, 200ms));
     ASSERT_EQ(chat(*shadowed, room, "unseen"), 0);
-    auto own = push_of(*shadowed, "room.chat");
+    auto own = push_of_type(*shadowed, "room.chat");
     ASSERT_TRUE(own) << "the sender sees their own message";
     EXPECT_NE(own->payload().find("unseen"), std::string::npos);
     ASSERT_EQ(chat(*speaker, room, "seen"), 0);
-    auto got = push_of(*watcher, "room.chat", 10000ms);
+    auto got = push_of_type(*watcher, "room.chat", 10000ms);
     ASSERT_TRUE(got);
     EXPECT_EQ(got->payload().find("unseen"), std::string::npos) << got->payload();
 }

@@ -23,7 +23,6 @@ namespace {
 namespace pb = livepush::v1;
 namespace json = boost::json;
 using lp::client::Connection;
-using lp::client::Options;
 using lp::codec::Code;
 using lp::testing::HttpClient;
 using lp::testing::NodeProcess;
@@ -37,14 +36,11 @@ const std::vector<std::string> kShortPk = {
 
 std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user,
                                   std::uint64_t room = 0) {
-    Options o;
-    o.port = n.tcp_port();
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
+    auto c = std::make_unique<Connection>(lp::testing::client_options(n));
     EXPECT_FALSE(c->connect());
     EXPECT_TRUE(c->login(token_for(user, 3600, "anchor")));
     if (room) {
-        auto r = c->biz("room.enter", "{\"room_id\":" + std::to_string(room) + "}");
+        auto r = c->biz("room.enter", lp::testing::room_json(room));
         EXPECT_TRUE(r && r->code() == 0);
     }
     return c;

@@ -19,6 +19,7 @@
 #include "livepush.pb.h"
 #include "load-test/client.hpp"
 #include "node_process.hpp"
+#include "test_clients.hpp"
 
 #ifndef LIVEPUSH_ECHO_PLUGIN
 #error "LIVEPUSH_ECHO_PLUGIN must name the example plugin's shared object"
@@ -29,26 +30,18 @@ namespace {
 namespace pb = livepush::v1;
 namespace json = boost::json;
 using lp::client::Connection;
-using lp::client::Options;
 using lp::client::Transport;
 using lp::codec::Code;
 using lp::testing::HttpClient;
 using lp::testing::metric_value;
 using lp::testing::NodeProcess;
+using lp::testing::push_of_type;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
 std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user,
                                   Transport t = Transport::Tcp) {
-    Options o;
-    o.transport = t;
-    o.port = t == Transport::Tcp ? n.tcp_port() : n.ws_port();
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user));
-    EXPECT_TRUE(r && r->code() == 0);
-    return c;
+    return lp::testing::login_with(lp::testing::client_options(n, t), token_for(user));
 }
 
 std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t sender,
@@ -57,16 +50,6 @@ std::string gift_event(const std::string& id, std::uint64_t room, std::uint64_t 
            ",\"anchor_id\":900,\"sender_id\":" + std::to_string(sender) +
            ",\"channel_id\":1,\"gift_id\":7,\"count\":3,\"value\":\"12.5\",\"ts_ms\":1" + extra +
            "}";
-}
-
-std::optional<pb::Push> push_of_type(Connection& c, const std::string& type,
-                                     std::chrono::milliseconds t = 5000ms) {
-    auto until = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < until) {
-        auto p = c.next_push(200ms);
-        if (p && p->type() == type) return p;
-    }
-    return std::nullopt;
 }
 
 TEST(GiftPlugin, EventBecomesRoomEffectAndSenderConfirmationOnce) {

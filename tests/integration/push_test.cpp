@@ -15,6 +15,7 @@
 #include "livepush.pb.h"
 #include "load-test/client.hpp"
 #include "node_process.hpp"
+#include "test_clients.hpp"
 #include "tests/integration/eventually.hpp"
 
 namespace {
@@ -26,51 +27,36 @@ using lp::client::Options;
 using lp::client::Transport;
 using lp::codec::Code;
 using lp::testing::HttpClient;
+using lp::testing::json_u64;
 using lp::testing::metric_value;
 using lp::testing::NodeProcess;
+using lp::testing::post_json;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
 Options opts(const NodeProcess& n, Transport t = Transport::Tcp, bool json_body = false,
              bool text = false) {
-    Options o;
-    o.transport = t;
-    o.port = t == Transport::Tcp ? n.tcp_port() : n.ws_port();
+    Options o = lp::testing::client_options(n, t);
     o.json_body = json_body;
     o.ws_text = text;
-    o.timeout = 5000ms;
     return o;
 }
 
 std::unique_ptr<Connection> login(const Options& o, std::uint64_t user,
                                   const std::string& platform = "android") {
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user), platform);
-    EXPECT_TRUE(r && r->code() == 0) << "login of " << user;
-    return c;
+    return lp::testing::login_with(o, token_for(user), platform);
 }
 
 void enter(Connection& c, std::uint64_t room) {
-    auto r = c.biz("room.enter", "{\"room_id\":" + std::to_string(room) + "}");
+    auto r = c.biz("room.enter", lp::testing::room_json(room));
     ASSERT_TRUE(r);
     ASSERT_EQ(r->code(), 0) << r->message();
-}
-
-json::object post_ok(HttpClient& api, const std::string& path, const std::string& body) {
-    auto res = api.post(path, body);
-    EXPECT_EQ(res.status, 200) << path << " " << body << " -> " << res.body;
-    return res.status == 200 ? res.json().as_object() : json::object{};
-}
-
-std::uint64_t num(const json::value& v) {
-    return v.is_string() ? std::stoull(std::string(v.as_string())) : v.to_number<std::uint64_t>();
 }
 
 std::uint64_t inbox_of(HttpClient& api, std::uint64_t user) {
     auto res = api.get("/v1/users/" + std::to_string(user));
     EXPECT_EQ(res.status, 200);
-    return num(res.json().at("inbox"));
+    return json_u64(res.json().at("inbox"));
 }
 
 // ------------------------------------------------------------------ the API end to end
@@ -80,8 +66,8 @@ TEST(PushApi, UserPushReachesEverySessionOfTheUserAndOfflineReachesNone) {
     HttpClient api(node.api_port());
     auto app = login(opts(node), 50, "android");
     auto web = login(opts(node, Transport::Ws), 50, "web");
-    auto r = post_ok(api, "/v1/push/user", R"({"user_id":50,"type":"notice","payload":{"n":1}})");
-    EXPECT_EQ(num(r.at("sessions")), 2u);
+    auto r = post_json(api, "/v1/push/user", R"({"user_id":50,"type":"notice","payload":{"n":1}})");
+    EXPECT_EQ(json_u64(r.at("sessions")), 2u);
     for (auto* c : {app.get(), web.get()}) {
         auto p = c->next_push();
         ASSERT_TRUE(p);
@@ -89,9 +75,9 @@ TEST(PushApi, UserPushReachesEverySessionOfTheUserAndOfflineReachesNone) {
         EXPECT_EQ(p->payload(), R"({"n":1})");
         EXPECT_EQ(std::to_string(p->msg_id()), std::string(r.at("msg_id").as_string()));
     }
-    auto off = post_ok(api, "/v1/push/user", R"({"user_id":51,"type":"notice","payload":1})");
-    EXPECT_EQ(num(off.at("sessions")), 0u);
-    EXPECT_EQ(num(off.at("stored")), 0u) << "qos0 to an offline user is not stored";
+    auto off = post_json(api, "/v1/push/user", R"({"user_id":51,"type":"notice","payload":1})");
+    EXPECT_EQ(json_u64(off.at("sessions")), 0u);
+    EXPECT_EQ(json_u64(off.at("stored")), 0u) << "qos0 to an offline user is not stored";
 }
 
 TEST(PushApi, UsersAndBroadcastReachTheRightSessions) {
@@ -100,16 +86,16 @@ TEST(PushApi, UsersAndBroadcastReachTheRightSessions) {
     std::vector<std::unique_ptr<Connection>> c;
     for (int i = 0; i < 6; ++i)
         c.push_back(login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp), 60 + i));
-    auto r = post_ok(api, "/v1/push/users",
-                     R"({"user_ids":[60,61,62,"62",99],"type":"u","payload":"x"})");
-    EXPECT_EQ(num(r.at("sessions")), 3u);
+    auto r = post_json(api, "/v1/push/users",
+                       R"({"user_ids":[60,61,62,"62",99],"type":"u","payload":"x"})");
+    EXPECT_EQ(json_u64(r.at("sessions")), 3u);
     for (int i = 0; i < 3; ++i) {
         auto p = c[i]->next_push();
         ASSERT_TRUE(p);
         EXPECT_EQ(p->type(), "u");
     }
-    auto b = post_ok(api, "/v1/push/broadcast", R"({"type":"all","payload":{},"exclude":[65]})");
-    EXPECT_GE(num(b.at("sessions")), 6u);
+    auto b = post_json(api, "/v1/push/broadcast", R"({"type":"all","payload":{},"exclude":[65]})");
+    EXPECT_GE(json_u64(b.at("sessions")), 6u);
     for (int i = 0; i < 6; ++i) {
         ASSERT_TRUE(c[i]->heartbeat());
         std::optional<pb::Push> p;
@@ -165,13 +151,13 @@ TEST(PushApi, UserRoomViewsAndKick) {
     EXPECT_EQ(s.at("transport").as_string(), "ws");
     EXPECT_EQ(s.at("scene").as_string(), "lobby");
     ASSERT_EQ(s.at("rooms").as_array().size(), 1u);
-    EXPECT_EQ(num(s.at("rooms").as_array()[0]), 700u);
+    EXPECT_EQ(json_u64(s.at("rooms").as_array()[0]), 700u);
     auto room = api.get("/v1/rooms/700").json().as_object();
-    EXPECT_EQ(num(room.at("online")), 1u);
+    EXPECT_EQ(json_u64(room.at("online")), 1u);
     EXPECT_FALSE(api.get("/v1/users/71").json().at("online").as_bool());
 
-    auto k = post_ok(api, "/v1/users/70/kick", R"({"reason":"banned"})");
-    EXPECT_EQ(num(k.at("kicked")), 1u);
+    auto k = post_json(api, "/v1/users/70/kick", R"({"reason":"banned"})");
+    EXPECT_EQ(json_u64(k.at("kicked")), 1u);
     auto kick = c->wait_code(Code::Kick);
     ASSERT_TRUE(kick);
     pb::Kick kk;
@@ -199,9 +185,10 @@ TEST(RoomPush, ReachesEveryMemberOnceOverEveryWireFormAndNobodyElse) {
         outsiders.push_back(login(opts(node, i % 2 ? Transport::Ws : Transport::Tcp), 2000 + i));
         if (i % 2) enter(*outsiders.back(), 6);
     }
-    auto r = post_ok(api, "/v1/push/room",
-                     R"({"room_id":5,"type":"gift.effect","payload":{"gift":9},"exclude":[1003]})");
-    EXPECT_EQ(num(r.at("room_seq")), 1u);
+    auto r =
+        post_json(api, "/v1/push/room",
+                  R"({"room_id":5,"type":"gift.effect","payload":{"gift":9},"exclude":[1003]})");
+    EXPECT_EQ(json_u64(r.at("room_seq")), 1u);
     for (int i = 0; i < 40; ++i) {
         auto p = members[i]->next_push(i == 3 ? 300ms : 5000ms);
         if (i == 3) {
@@ -237,8 +224,8 @@ TEST(RoomPush, CoalescedBatchesKeepRoomSeqOrder) {
     }
     constexpr int kMessages = 300;
     for (int i = 1; i <= kMessages; ++i)
-        post_ok(api, "/v1/push/room",
-                "{\"room_id\":8,\"type\":\"tick\",\"payload\":" + std::to_string(i) + "}");
+        post_json(api, "/v1/push/room",
+                  "{\"room_id\":8,\"type\":\"tick\",\"payload\":" + std::to_string(i) + "}");
     for (auto& m : members) {
         for (int i = 1; i <= kMessages; ++i) {
             auto p = m->next_push();
@@ -282,7 +269,7 @@ TEST(RoomPush, ABatchBiggerThanTheQueueBoundKicksNobodyButASessionThatStopsReadi
     });
     const std::string big = "\"" + std::string(16000, 'x') + "\"";
     auto push = [&] {
-        post_ok(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}");
+        post_json(api, "/v1/push/room", "{\"room_id\":40,\"type\":\"b\",\"payload\":" + big + "}");
     };
     // The reader has read everything so far (or was kicked, which fails below).
     auto reader_caught_up = [&](int pushed) {
@@ -339,8 +326,8 @@ TEST(Qos1, NeverAckingClientGetsMaxAttemptsCopiesThenTheInboxHasIt) {
     NodeProcess node({"--delivery-retry-ms", "100", "--delivery-max-attempts", "3"});
     HttpClient api(node.api_port());
     auto c = login(opts(node), 80);
-    auto r = post_ok(api, "/v1/push/user",
-                     R"({"user_id":80,"type":"pk.result","payload":{"win":true},"qos":1})");
+    auto r = post_json(api, "/v1/push/user",
+                       R"({"user_id":80,"type":"pk.result","payload":{"win":true},"qos":1})");
     std::uint64_t id = std::stoull(std::string(r.at("msg_id").as_string()));
     int copies = 0;
     auto until = std::chrono::steady_clock::now() + 2500ms;
@@ -364,7 +351,7 @@ TEST(Qos1, AckingClientReceivesExactlyOnce) {
     NodeProcess node({"--delivery-retry-ms", "100"});
     HttpClient api(node.api_port());
     auto c = login(opts(node, Transport::Ws, false, true), 81);  // text envelopes carry flags too
-    post_ok(api, "/v1/push/user", R"({"user_id":81,"type":"t","payload":1,"qos":1})");
+    post_json(api, "/v1/push/user", R"({"user_id":81,"type":"t","payload":1,"qos":1})");
     auto f = c->wait_code(Code::Push);
     ASSERT_TRUE(f);
     EXPECT_TRUE(f->header.flags & lp::codec::kAckRequired);
@@ -384,7 +371,7 @@ TEST(Qos1, DisconnectWithMessagesInFlightThenReconnectGetsAllInOrder) {
     {
         auto c = login(opts(node), 82);
         for (int i = 0; i < 10; ++i) {
-            auto r = post_ok(
+            auto r = post_json(
                 api, "/v1/push/user",
                 "{\"user_id\":82,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
             sent.push_back(std::stoull(std::string(r.at("msg_id").as_string())));
@@ -404,10 +391,10 @@ TEST(Qos1, DisconnectWithMessagesInFlightThenReconnectGetsAllInOrder) {
     }
     std::this_thread::sleep_for(200ms);
     for (int i = 10; i < 13; ++i) {  // and three more while offline
-        auto r = post_ok(
+        auto r = post_json(
             api, "/v1/push/user",
             "{\"user_id\":82,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
-        EXPECT_EQ(num(r.at("stored")), 1u);
+        EXPECT_EQ(json_u64(r.at("stored")), 1u);
         sent.push_back(std::stoull(std::string(r.at("msg_id").as_string())));
     }
     EXPECT_EQ(inbox_of(api, 82), 12u);
@@ -426,10 +413,12 @@ TEST(Inbox, CapKeepsTheNewestAndTtlDropsExpired) {
     NodeProcess node({"--inbox-max", "3"});
     HttpClient api(node.api_port());
     for (int i = 1; i <= 5; ++i)
-        post_ok(api, "/v1/push/user",
-                "{\"user_id\":90,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
-    post_ok(api, "/v1/push/user", R"({"user_id":91,"type":"short","payload":1,"qos":1,"ttl_s":1})");
-    post_ok(api, "/v1/push/user", R"({"user_id":91,"type":"long","payload":2,"qos":1})");
+        post_json(
+            api, "/v1/push/user",
+            "{\"user_id\":90,\"type\":\"m\",\"payload\":" + std::to_string(i) + ",\"qos\":1}");
+    post_json(api, "/v1/push/user",
+              R"({"user_id":91,"type":"short","payload":1,"qos":1,"ttl_s":1})");
+    post_json(api, "/v1/push/user", R"({"user_id":91,"type":"long","payload":2,"qos":1})");
     EXPECT_EQ(inbox_of(api, 90), 3u);
     auto c = login(opts(node), 90);
     for (int i = 3; i <= 5; ++i) {
@@ -478,15 +467,15 @@ TEST(Recovery, ReEnterWithLastSeqReplaysTheGapInOrder) {
     enter(*stay, 11);
     auto b = login(opts(node, Transport::Ws), 111);
     enter(*b, 11);
-    post_ok(api, "/v1/push/room", R"({"room_id":11,"type":"t","payload":1})");
+    post_json(api, "/v1/push/room", R"({"room_id":11,"type":"t","payload":1})");
     auto first = b->next_push();
     ASSERT_TRUE(first);
     std::uint64_t last_seq = first->room_seq();
     ASSERT_TRUE(b->biz("room.leave", R"({"room_id":11})"));
     std::vector<pb::Push> originals;
     for (int i = 2; i <= 6; ++i)
-        post_ok(api, "/v1/push/room",
-                "{\"room_id\":11,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+        post_json(api, "/v1/push/room",
+                  "{\"room_id\":11,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
     for (int i = 1; i <= 6; ++i) {
         auto p = stay->next_push();
         ASSERT_TRUE(p);
@@ -497,7 +486,7 @@ TEST(Recovery, ReEnterWithLastSeqReplaysTheGapInOrder) {
     ASSERT_TRUE(r);
     auto data = json::parse(r->data()).as_object();
     EXPECT_TRUE(data.at("recovered").as_bool());
-    EXPECT_EQ(num(data.at("replayed")), 5u);
+    EXPECT_EQ(json_u64(data.at("replayed")), 5u);
     for (const auto& o : originals) {
         auto p = b->next_push();
         ASSERT_TRUE(p);
@@ -505,7 +494,7 @@ TEST(Recovery, ReEnterWithLastSeqReplaysTheGapInOrder) {
         EXPECT_EQ(p->msg_id(), o.msg_id()) << "recovery resends the original PUSH";
         EXPECT_EQ(p->payload(), o.payload());
     }
-    post_ok(api, "/v1/push/room", R"({"room_id":11,"type":"t","payload":7})");
+    post_json(api, "/v1/push/room", R"({"room_id":11,"type":"t","payload":7})");
     auto live = b->next_push();
     ASSERT_TRUE(live);
     EXPECT_EQ(live->room_seq(), originals.back().room_seq() + 1)
@@ -517,16 +506,16 @@ TEST(Recovery, AGapOlderThanTheHistoryIsReportedNotFilled) {
     HttpClient api(node.api_port());
     auto stay = login(opts(node), 120);
     enter(*stay, 12);
-    auto epoch = num(api.get("/v1/rooms/12").json().at("epoch"));
+    auto epoch = json_u64(api.get("/v1/rooms/12").json().at("epoch"));
     for (int i = 0; i < 10; ++i)
-        post_ok(api, "/v1/push/room", R"({"room_id":12,"type":"t","payload":0})");
+        post_json(api, "/v1/push/room", R"({"room_id":12,"type":"t","payload":0})");
     auto b = login(opts(node), 121);
     auto r = b->biz("room.enter", R"({"room_id":12,"last_seq":2})");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->code(), 0) << "the client is in the room even when the gap cannot be filled";
     auto data = json::parse(r->data()).as_object();
     EXPECT_FALSE(data.at("recovered").as_bool());
-    EXPECT_EQ(num(data.at("room_seq")), 10u);
+    EXPECT_EQ(json_u64(data.at("room_seq")), 10u);
     EXPECT_FALSE(b->next_push(300ms)) << "nothing is replayed for an unfillable gap";
     auto c = login(opts(node), 122);
     auto wrong =
@@ -547,8 +536,8 @@ TEST(Recovery, LoginWithResumeReplaysAfterLoginResult) {
     auto stay = login(opts(node), 130);
     enter(*stay, 13);
     for (int i = 1; i <= 4; ++i)
-        post_ok(api, "/v1/push/room",
-                "{\"room_id\":13,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
+        post_json(api, "/v1/push/room",
+                  "{\"room_id\":13,\"type\":\"t\",\"payload\":" + std::to_string(i) + "}");
     Connection c(opts(node, Transport::Ws, true));
     ASSERT_FALSE(c.connect());
     pb::RoomResume resume;
@@ -562,7 +551,7 @@ TEST(Recovery, LoginWithResumeReplaysAfterLoginResult) {
         ASSERT_TRUE(p);
         EXPECT_EQ(p->room_seq(), seq);
     }
-    EXPECT_EQ(num(api.get("/v1/rooms/13").json().at("online")), 2u)
+    EXPECT_EQ(json_u64(api.get("/v1/rooms/13").json().at("online")), 2u)
         << "resume also re-enters the room";
 }
 
@@ -580,7 +569,7 @@ TEST(Metrics, CountersMoveAsClientsAndServicesAct) {
     ASSERT_FALSE(bad.connect());
     bad.login(token_for(141, -100));
     enter(*c, 14);
-    post_ok(api, "/v1/push/room", R"({"room_id":14,"type":"t","payload":1})");
+    post_json(api, "/v1/push/room", R"({"room_id":14,"type":"t","payload":1})");
     ASSERT_TRUE(c->next_push());
     ASSERT_TRUE(c->heartbeat());
     auto m = api.get("/metrics").body;

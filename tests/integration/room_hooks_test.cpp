@@ -36,7 +36,7 @@ using lp::client::Connection;
 using lp::testing::eventually;
 using lp::testing::HttpClient;
 using lp::testing::NodeProcess;
-using lp::testing::token_for;
+using lp::testing::push_of_type;
 using namespace std::chrono_literals;
 
 // One embedded node or three cluster nodes; scenarios address node i modulo their number.
@@ -53,19 +53,12 @@ struct Nodes {
     }
     std::unique_ptr<Connection> login(int i, std::uint64_t user,
                                       const std::string& platform = "android") {
-        lp::client::Options o;
-        o.port = at(i).tcp_port();
-        o.timeout = 5000ms;
-        auto c = std::make_unique<Connection>(o);
-        EXPECT_FALSE(c->connect());
-        auto r = c->login(token_for(user), platform);
-        EXPECT_TRUE(r && r->code() == 0) << "login " << user;
-        return c;
+        return lp::testing::logged_in(at(i).tcp_port(), user, "viewer", platform);
     }
     // Enters every connection into `room` and waits until node 0 counts them all.
     void enter_all(std::uint64_t room, const std::vector<Connection*>& cs) {
         for (auto* c : cs) {
-            auto r = c->biz("room.enter", R"({"room_id":)" + std::to_string(room) + "}");
+            auto r = c->biz("room.enter", lp::testing::room_json(room));
             ASSERT_TRUE(r && r->code() == 0);
         }
         ASSERT_TRUE(eventually(
@@ -93,17 +86,6 @@ std::string next_chat_text(Connection& c, std::chrono::milliseconds t = 5000ms) 
             return std::string(json::parse(p->payload()).as_object().at("text").as_string());
     }
     return "";
-}
-
-// The next push of `type` (nullopt if none within t).
-std::optional<pb::Push> push_of(Connection& c, const std::string& type,
-                                std::chrono::milliseconds t) {
-    const auto until = std::chrono::steady_clock::now() + t;
-    while (std::chrono::steady_clock::now() < until) {
-        auto p = c.next_push(100ms);
-        if (p && p->type() == type) return p;
-    }
-    return std::nullopt;
 }
 
 void write_file(const std::string& path, const std::string& text) {
@@ -249,10 +231,7 @@ void welcome_push_once_a_day_not_after_leaving_nor_for_recharged(Nodes& n) {
     ASSERT_EQ(res.status, 200) << res.body;
     EXPECT_EQ(n.api_at(1).post("/v1/welcome/recharged", R"({"user_id":"x"})").status, 400);
 
-    lp::client::Options go;
-    go.port = n.at(1).tcp_port();
-    go.timeout = 5000ms;
-    Connection guest(go);
+    Connection guest(lp::testing::client_options(n.at(1).tcp_port()));
     ASSERT_FALSE(guest.connect());
     auto gl = guest.login("", "android");
     ASSERT_TRUE(gl && gl->code() == 0) << "a guest (auth.guests)";
@@ -263,7 +242,7 @@ void welcome_push_once_a_day_not_after_leaving_nor_for_recharged(Nodes& n) {
     ASSERT_TRUE(leaves->biz("room.leave", R"({"room_id":801})"));
     drops.reset();
 
-    auto p = push_of(*stays, "welcome.first_recharge", 10000ms);
+    auto p = push_of_type(*stays, "welcome.first_recharge", 10000ms);
     ASSERT_TRUE(p) << "a viewer still in the room after delay_s gets the pop-up";
     const std::string room(json::parse(p->payload()).as_object().at("room_id").as_string());
     EXPECT_TRUE(room == "801" || room == "804") << room;
@@ -274,11 +253,11 @@ void welcome_push_once_a_day_not_after_leaving_nor_for_recharged(Nodes& n) {
     ASSERT_TRUE(stays->biz("room.enter", R"({"room_id":802})"));
     auto second_device = n.login(2, 51, "ios");
     ASSERT_TRUE(second_device->biz("room.enter", R"({"room_id":803})"));
-    EXPECT_FALSE(push_of(*stays, "welcome.first_recharge", 3000ms)) << "one a day";
-    EXPECT_FALSE(push_of(*second_device, "welcome.first_recharge", 100ms)) << "one a day";
-    EXPECT_FALSE(push_of(*leaves, "welcome.first_recharge", 100ms)) << "cancelled on leave";
-    EXPECT_FALSE(push_of(*recharged, "welcome.first_recharge", 100ms)) << "recharged";
-    EXPECT_FALSE(push_of(guest, "welcome.first_recharge", 100ms)) << "guests are skipped";
+    EXPECT_FALSE(push_of_type(*stays, "welcome.first_recharge", 3000ms)) << "one a day";
+    EXPECT_FALSE(push_of_type(*second_device, "welcome.first_recharge", 100ms)) << "one a day";
+    EXPECT_FALSE(push_of_type(*leaves, "welcome.first_recharge", 100ms)) << "cancelled on leave";
+    EXPECT_FALSE(push_of_type(*recharged, "welcome.first_recharge", 100ms)) << "recharged";
+    EXPECT_FALSE(push_of_type(guest, "welcome.first_recharge", 100ms)) << "guests are skipped";
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_skipped_guest_total"), 1);
     EXPECT_EQ(n.metric_sum("livepush_plugin_welcome_pushed_total"), 1)
         << "welcome metrics: scheduled=" << n.metric_sum("livepush_plugin_welcome_scheduled_total")

@@ -27,45 +27,24 @@ namespace {
 namespace pb = livepush::v1;
 namespace json = boost::json;
 using lp::client::Connection;
+using lp::testing::enter_room;
 using lp::testing::eventually;
+using lp::testing::logged_in;
 using lp::testing::NodeProcess;
-using lp::testing::token_for;
+using lp::testing::room_json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kLikeRateLimited = 3020;
 constexpr int kLikeCountOutOfRange = 3021;
 
-std::unique_ptr<Connection> logged_in(std::uint16_t port, std::uint64_t user) {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user), "android");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no LOGIN_RESULT");
-    return c;
-}
-
-std::string room_json(std::uint64_t room) {
-    return R"({"room_id":)" + std::to_string(room) + "}";
-}
-
 std::string like_json(std::uint64_t room, std::uint64_t count) {
     return R"({"room_id":)" + std::to_string(room) + R"(,"count":)" + std::to_string(count) + "}";
 }
 
-// room.enter's result data.
-json::object enter(Connection& c, std::uint64_t room) {
-    auto r = c.biz("room.enter", room_json(room));
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no BIZ_RESULT");
-    if (!r || r->code() != 0) return {};
-    return json::parse(r->data()).as_object();
-}
-
 // The likes total as the room's state carries it (key "likes"), from a room.enter; 0 without.
 std::uint64_t state_likes(Connection& c, std::uint64_t room) {
-    json::object out = enter(c, room);
+    json::object out = enter_room(c, room);
     const json::value* st = out.if_contains("state");
     const json::value* likes =
         st && st->is_object() ? st->as_object().if_contains("likes") : nullptr;
@@ -143,7 +122,7 @@ TEST(RoomLikes, LikesFromManyClientsReachEveryMemberAsOneRunningTotal) {
     std::vector<std::unique_ptr<Connection>> members;
     for (std::uint64_t u = 1; u <= 5; ++u) {
         members.push_back(logged_in(node.tcp_port(), 100 + u));
-        auto out = enter(*members.back(), room);
+        auto out = enter_room(*members.back(), room);
         EXPECT_EQ(out.at("likes_total").to_number<std::uint64_t>(), 0u) << "no like yet";
     }
     // Three likers (members too), 100 requests each with counts 1, 2, 3.
@@ -183,7 +162,7 @@ TEST(RoomLikes, LikesFromManyClientsReachEveryMemberAsOneRunningTotal) {
 
     // A late joiner sees the total at once.
     auto late = logged_in(node.tcp_port(), 199);
-    EXPECT_EQ(enter(*late, room).at("likes_total").to_number<std::uint64_t>(), sum);
+    EXPECT_EQ(enter_room(*late, room).at("likes_total").to_number<std::uint64_t>(), sum);
     // The total lives in the room's state as well (key "likes"), written after each room.likes.
     EXPECT_TRUE(lp::testing::eventually([&] { return state_likes(*late, room) == sum; }))
         << "state.likes is " << state_likes(*late, room);
@@ -196,8 +175,8 @@ TEST(RoomLikes, OnePushPerIntervalWhileLikesArriveAndNoneAfter) {
     constexpr std::uint64_t room = 72;
     auto liker = logged_in(node.tcp_port(), 201);
     auto viewer = logged_in(node.tcp_port(), 202);
-    enter(*liker, room);
-    enter(*viewer, room);
+    enter_room(*liker, room);
+    enter_room(*viewer, room);
     // A like every 25 ms for 2 s.
     const auto started = Clock::now();
     int sent = 0;
@@ -229,7 +208,7 @@ TEST(RoomLikes, BoundsAreRefusedWithTheirCodes) {
     auto r = c->biz("room.like", like_json(room, 1));
     ASSERT_TRUE(r);
     EXPECT_EQ(r->code(), pb::NOT_IN_ROOM) << "only members like";
-    enter(*c, room);
+    enter_room(*c, room);
     for (const std::string data :
          {like_json(room, 0), like_json(room, 51), std::string(R"({"room_id":73,"count":"x"})"),
           std::string(R"({"room_id":73,"count":-1})")}) {
@@ -288,14 +267,11 @@ TEST(RoomLikes, BoundsAreRefusedWithTheirCodes) {
 
 // A guest (empty token) who entered the room.
 std::unique_ptr<Connection> guest_in(std::uint16_t port, std::uint64_t room) {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
+    auto c = std::make_unique<Connection>(lp::testing::client_options(port));
     EXPECT_FALSE(c->connect());
     auto r = c->login("", "web");
     EXPECT_TRUE(r && r->code() == 0 && r->role() == "guest") << (r ? r->message() : "no LOGIN");
-    enter(*c, room);
+    enter_room(*c, room);
     return c;
 }
 
@@ -321,16 +297,7 @@ TEST(RoomLikes, GuestsMayNotLikeUnlessConfigured) {
 
 // ---------------------------------------------------------------- 3 nodes with Redis
 
-class ClusterRoomLikes : public lp::testing::ClusterFixture {
-protected:
-    // A room whose home is node `home` (0-based).
-    std::uint64_t room_homed_at(int home, std::uint64_t from) {
-        const std::string id = "n" + std::to_string(home + 1);
-        for (std::uint64_t r = from; r < from + 300; ++r)
-            if (get(0, "/v1/rooms/" + std::to_string(r)).at("home").as_string() == id) return r;
-        return 0;
-    }
-};
+using ClusterRoomLikes = lp::testing::ClusterFixture;
 
 TEST_F(ClusterRoomLikes, LikesFromThreeNodesMergeIntoOneRunningTotal) {
     constexpr int kInterval = 300;
@@ -343,7 +310,7 @@ TEST_F(ClusterRoomLikes, LikesFromThreeNodesMergeIntoOneRunningTotal) {
     for (int n = 0; n < 3; ++n)
         for (int k = 0; k < 2; ++k) {
             members.push_back(login(n, 400 + 10 * n + k));
-            enter(*members.back(), room);
+            enter_room(*members.back(), room);
         }
     const auto started = Clock::now();
     std::uint64_t sum = 0;
@@ -385,7 +352,7 @@ TEST_F(ClusterRoomLikes, LikesFromThreeNodesMergeIntoOneRunningTotal) {
 
     // A late joiner on n1 gets the total from the home in room.enter.
     auto late = login(0, 499);
-    EXPECT_EQ(enter(*late, room).at("likes_total").to_number<std::uint64_t>(), sum);
+    EXPECT_EQ(enter_room(*late, room).at("likes_total").to_number<std::uint64_t>(), sum);
     EXPECT_TRUE(lp::testing::eventually([&] { return state_likes(*late, room) == sum; }))
         << "state.likes on n1 is " << state_likes(*late, room);
     EXPECT_TRUE(no_likes_push(*members[0], std::chrono::milliseconds(3 * kInterval)))
@@ -398,8 +365,8 @@ TEST_F(ClusterRoomLikes, TheTotalSurvivesARestartOfTheRoomsHome) {
     ASSERT_NE(room, 0u) << "no room homed at n3";
     auto liker = login(0, 501);
     auto viewer = login(1, 502);
-    enter(*liker, room);
-    enter(*viewer, room);
+    enter_room(*liker, room);
+    enter_room(*viewer, room);
     ASSERT_EQ(like_burst(*liker, room, 5, 10), 5);
     Seen before;
     collect(*viewer, 50, before);
@@ -426,7 +393,7 @@ TEST_F(ClusterRoomLikes, TheTotalSurvivesARestartOfTheRoomsHome) {
     EXPECT_EQ(metric(2, "livepush_room_likes_merged_total"), 14) << "the new n3 published it";
 
     auto late = login(1, 503);
-    EXPECT_EQ(enter(*late, room).at("likes_total").to_number<std::uint64_t>(), 64u);
+    EXPECT_EQ(enter_room(*late, room).at("likes_total").to_number<std::uint64_t>(), 64u);
 }
 
 }  // namespace

@@ -17,24 +17,10 @@ namespace {
 
 using lp::client::Connection;
 using lp::testing::eventually;
+using lp::testing::logged_in;
 using lp::testing::NodeProcess;
-using lp::testing::token_for;
+using lp::testing::room_json;
 using namespace std::chrono_literals;
-
-std::unique_ptr<Connection> logged_in(std::uint16_t port, std::uint64_t user) {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user), "android");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no LOGIN_RESULT");
-    return c;
-}
-
-std::string enter(std::uint64_t room) {
-    return R"({"room_id":)" + std::to_string(room) + "}";
-}
 
 // The next room.online push's payload within `wait` ("" if none); other pushes are skipped.
 std::string next_online(Connection& c, std::chrono::milliseconds wait) {
@@ -63,13 +49,13 @@ TEST(RoomOnline, MembersGetTheNewCountOnceAndNothingWhileItStays) {
     NodeProcess node({"--set", "room.online_interval_ms=200"});
     auto a = logged_in(node.tcp_port(), 21);
     auto b = logged_in(node.tcp_port(), 22);
-    ASSERT_TRUE(a->biz("room.enter", enter(91)));
-    ASSERT_TRUE(b->biz("room.enter", enter(91)));
+    ASSERT_TRUE(a->biz("room.enter", room_json(91)));
+    ASSERT_TRUE(b->biz("room.enter", room_json(91)));
     EXPECT_TRUE(gets_count(*a, 2));
     EXPECT_TRUE(gets_count(*b, 2));
 
     auto c = logged_in(node.tcp_port(), 23);
-    ASSERT_TRUE(c->biz("room.enter", enter(91)));
+    ASSERT_TRUE(c->biz("room.enter", room_json(91)));
     EXPECT_TRUE(gets_count(*a, 3)) << "a member sees the third join";
     EXPECT_TRUE(gets_count(*b, 3));
     EXPECT_TRUE(gets_count(*c, 3)) << "and so does the one who joined";
@@ -86,8 +72,8 @@ TEST(RoomOnline, OffWithZero) {
     NodeProcess node({"--set", "room.online_interval_ms=0"});
     auto a = logged_in(node.tcp_port(), 21);
     auto b = logged_in(node.tcp_port(), 22);
-    ASSERT_TRUE(a->biz("room.enter", enter(92)));
-    ASSERT_TRUE(b->biz("room.enter", enter(92)));
+    ASSERT_TRUE(a->biz("room.enter", room_json(92)));
+    ASSERT_TRUE(b->biz("room.enter", room_json(92)));
     EXPECT_EQ(next_online(*a, 2000ms), "") << "interval 0: no room.online at all";
 }
 
@@ -98,7 +84,7 @@ TEST_F(ClusterRoomOnline, MembersOnEveryNodeGetTheCountOfEveryNode) {
     std::unique_ptr<Connection> member[3];
     for (int n = 0; n < 3; ++n) {
         member[n] = login(n, 31 + n);
-        ASSERT_TRUE(member[n]->biz("room.enter", enter(93))) << "on n" << n + 1;
+        ASSERT_TRUE(member[n]->biz("room.enter", room_json(93))) << "on n" << n + 1;
     }
     for (int n = 0; n < 3; ++n)
         EXPECT_TRUE(gets_count(*member[n], 3))
@@ -122,8 +108,8 @@ TEST_F(ClusterRoomOnline, AHomeWithoutMembersSendsTheCountToTheOtherNodes) {
     ASSERT_NE(id, 0u) << "no room homed at n3";
     auto a = login(0, 41);
     auto b = login(1, 42);
-    ASSERT_TRUE(a->biz("room.enter", enter(id)));
-    ASSERT_TRUE(b->biz("room.enter", enter(id)));
+    ASSERT_TRUE(a->biz("room.enter", room_json(id)));
+    ASSERT_TRUE(b->biz("room.enter", room_json(id)));
     EXPECT_TRUE(gets_count(*a, 2)) << "on n1";
     EXPECT_TRUE(gets_count(*b, 2)) << "on n2";
 }

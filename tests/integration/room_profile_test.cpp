@@ -21,8 +21,10 @@ namespace json = boost::json;
 namespace pb = livepush::v1;
 using lp::auth::ProfileClaims;
 using lp::client::Connection;
+using lp::testing::chat_json;
 using lp::testing::eventually;
 using lp::testing::NodeProcess;
+using lp::testing::room_json;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
@@ -40,26 +42,13 @@ constexpr const char* kFullProfileJson =
     R"({"name":"小明","avatar":"https://cdn.example.com/u/11.png","level":42,"medal":{"name":"星星","level":17}})";
 
 std::unique_ptr<Connection> connect(std::uint16_t port) {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
+    auto c = std::make_unique<Connection>(lp::testing::client_options(port));
     EXPECT_FALSE(c->connect());
     return c;
 }
 
 std::unique_ptr<Connection> logged_in(std::uint16_t port, const std::string& token) {
-    auto c = connect(port);
-    auto r = c->login(token, "android");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no LOGIN_RESULT");
-    return c;
-}
-
-std::string enter(std::uint64_t room) {
-    return R"({"room_id":)" + std::to_string(room) + "}";
-}
-std::string chat(std::uint64_t room, const std::string& text) {
-    return R"({"room_id":)" + std::to_string(room) + R"(,"text":")" + text + R"("})";
+    return lp::testing::login_with(lp::testing::client_options(port), token);
 }
 
 // The next room.chat push `c` gets, as its payload JSON ("" if none in time).
@@ -75,10 +64,10 @@ TEST(RoomProfile, AChatCarriesItsSendersProfileToEveryMemberAndNoneWithoutClaims
     NodeProcess node;
     auto sender = logged_in(node.tcp_port(), token_for(11, full_profile()));
     auto viewer = logged_in(node.tcp_port(), token_for(12));
-    ASSERT_TRUE(viewer->biz("room.enter", enter(77)));
-    ASSERT_TRUE(sender->biz("room.enter", enter(77)));
+    ASSERT_TRUE(viewer->biz("room.enter", room_json(77)));
+    ASSERT_TRUE(sender->biz("room.enter", room_json(77)));
 
-    auto sent = sender->biz("room.chat", chat(77, "hello"));
+    auto sent = sender->biz("room.chat", chat_json(77, "hello"));
     ASSERT_TRUE(sent && sent->code() == 0);
     const std::string want =
         std::string(R"({"from":"11","text":"hello","profile":)") + kFullProfileJson + "}";
@@ -86,23 +75,20 @@ TEST(RoomProfile, AChatCarriesItsSendersProfileToEveryMemberAndNoneWithoutClaims
     EXPECT_EQ(next_chat(*sender), want) << "and so does the sender";
 
     // A user whose token has no profile claims: no profile field at all.
-    auto plain = viewer->biz("room.chat", chat(77, "hi"));
+    auto plain = viewer->biz("room.chat", chat_json(77, "hi"));
     ASSERT_TRUE(plain && plain->code() == 0);
     EXPECT_EQ(next_chat(*sender), R"({"from":"12","text":"hi"})");
 
     // A browser on a WebSocket text-envelope session gets it too (the envelope carries the
     // payload as a JSON value; the test client turns it back into Push.payload bytes).
-    lp::client::Options wo;
-    wo.transport = lp::client::Transport::Ws;
-    wo.port = node.ws_port();
+    lp::client::Options wo = lp::testing::client_options(node, lp::client::Transport::Ws);
     wo.ws_text = true;
-    wo.timeout = 5000ms;
     Connection web(wo);
     ASSERT_FALSE(web.connect());
     auto web_login = web.login(token_for(14), "web");
     ASSERT_TRUE(web_login && web_login->code() == 0);
-    ASSERT_TRUE(web.biz("room.enter", enter(77)));
-    ASSERT_TRUE(sender->biz("room.chat", chat(77, "to the web")));
+    ASSERT_TRUE(web.biz("room.enter", room_json(77)));
+    ASSERT_TRUE(sender->biz("room.chat", chat_json(77, "to the web")));
     const std::string to_web =
         std::string(R"({"from":"11","text":"to the web","profile":)") + kFullProfileJson + "}";
     EXPECT_EQ(next_chat(web), to_web);
@@ -162,8 +148,8 @@ TEST(RoomProfile, LivepushdTokenMintsProfileClaims) {
 
     NodeProcess node;
     auto sender = logged_in(node.tcp_port(), token);
-    ASSERT_TRUE(sender->biz("room.enter", enter(78)));
-    ASSERT_TRUE(sender->biz("room.chat", chat(78, "x")));
+    ASSERT_TRUE(sender->biz("room.enter", room_json(78)));
+    ASSERT_TRUE(sender->biz("room.chat", chat_json(78, "x")));
     EXPECT_EQ(
         next_chat(*sender),
         R"({"from":"51","text":"x","profile":{"name":"Ann",)"
@@ -177,10 +163,10 @@ TEST_F(ClusterRoomProfileTest, AChatSentOnOneNodeReachesMembersOnTheOthersWithIt
     constexpr std::uint64_t kRoom = 5077;
     auto on_n2 = logged_in(nodes_[1]->tcp_port(), token_for(32));
     auto on_n3 = logged_in(nodes_[2]->tcp_port(), token_for(33));
-    ASSERT_TRUE(on_n2->biz("room.enter", enter(kRoom)));
-    ASSERT_TRUE(on_n3->biz("room.enter", enter(kRoom)));
+    ASSERT_TRUE(on_n2->biz("room.enter", room_json(kRoom)));
+    ASSERT_TRUE(on_n3->biz("room.enter", room_json(kRoom)));
     auto sender = logged_in(nodes_[0]->tcp_port(), token_for(31, full_profile()));
-    ASSERT_TRUE(sender->biz("room.enter", enter(kRoom)));
+    ASSERT_TRUE(sender->biz("room.enter", room_json(kRoom)));
     // Every node knows the room's members on the others before the chat.
     ASSERT_TRUE(eventually(
         [&] {
@@ -189,7 +175,7 @@ TEST_F(ClusterRoomProfileTest, AChatSentOnOneNodeReachesMembersOnTheOthersWithIt
         },
         10000ms));
 
-    auto sent = sender->biz("room.chat", chat(kRoom, "from n1"));
+    auto sent = sender->biz("room.chat", chat_json(kRoom, "from n1"));
     ASSERT_TRUE(sent && sent->code() == 0);
     const std::string want =
         std::string(R"({"from":"31","text":"from n1","profile":)") + kFullProfileJson + "}";
@@ -198,7 +184,7 @@ TEST_F(ClusterRoomProfileTest, AChatSentOnOneNodeReachesMembersOnTheOthersWithIt
 
     EXPECT_EQ(next_chat(*sender), want) << "the sender's own copy";
     // Back the other way, from a user without a profile: no profile field on n1.
-    ASSERT_TRUE(on_n3->biz("room.chat", chat(kRoom, "plain")));
+    ASSERT_TRUE(on_n3->biz("room.chat", chat_json(kRoom, "plain")));
     EXPECT_EQ(next_chat(*sender), R"({"from":"33","text":"plain"})");
 
     // Every node checks the claims at login.

@@ -21,31 +21,13 @@ namespace {
 
 namespace json = boost::json;
 using lp::client::Connection;
+using lp::testing::enter_room;
 using lp::testing::eventually;
 using lp::testing::HttpClient;
 using lp::testing::HttpResponse;
+using lp::testing::logged_in;
 using lp::testing::NodeProcess;
-using lp::testing::token_for;
 using namespace std::chrono_literals;
-
-std::unique_ptr<Connection> logged_in(std::uint16_t port, std::uint64_t user) {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user), "android");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no LOGIN_RESULT");
-    return c;
-}
-
-// room.enter's result data, or an empty object when it failed.
-json::object enter(Connection& c, std::uint64_t room) {
-    auto r = c.biz("room.enter", R"({"room_id":)" + std::to_string(room) + "}");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no BIZ_RESULT");
-    if (!r || r->code() != 0) return {};
-    return json::parse(r->data()).as_object();
-}
 
 // The next room.state push's payload within `wait` (null if none); other pushes are skipped.
 json::value next_state(Connection& c, std::chrono::milliseconds wait = 10000ms) {
@@ -84,7 +66,7 @@ TEST(RoomState, APutReachesMembersAndALateJoinerEntersWithTheWholeState) {
     NodeProcess node;
     HttpClient api(node.api_port());
     auto a = logged_in(node.tcp_port(), 21);
-    auto first = enter(*a, 301);
+    auto first = enter_room(*a, 301);
     ASSERT_TRUE(first.contains("state")) << json::serialize(first);
     EXPECT_TRUE(first.at("state").as_object().empty()) << "a room without state: {}";
 
@@ -98,7 +80,7 @@ TEST(RoomState, APutReachesMembersAndALateJoinerEntersWithTheWholeState) {
     EXPECT_EQ(next_state(*a).at("version").to_number<std::uint64_t>(), 2u);
 
     auto b = logged_in(node.tcp_port(), 22);
-    auto late = enter(*b, 301);
+    auto late = enter_room(*b, 301);
     const json::object& state = late.at("state").as_object();
     ASSERT_EQ(state.size(), 2u) << json::serialize(late);
     EXPECT_EQ(state.at("title").at("value").at("text").as_string(), "finals night");
@@ -118,7 +100,7 @@ TEST(RoomState, APutReachesMembersAndALateJoinerEntersWithTheWholeState) {
     EXPECT_EQ(all.json(), json::parse(R"({"pinned":{"value":"gift 10 roses for a shout-out",)"
                                       R"("version":2}})"));
     auto c = logged_in(node.tcp_port(), 23);
-    EXPECT_FALSE(enter(*c, 301).at("state").as_object().contains("title"));
+    EXPECT_FALSE(enter_room(*c, 301).at("state").as_object().contains("title"));
     // A client coming back with a gap it cannot fill (another epoch) gets recovered: false and
     // the state to redraw the room from.
     auto d = logged_in(node.tcp_port(), 24);
@@ -191,23 +173,14 @@ TEST(RoomState, APkBattlesScoreIsInTheStateForALateJoiner) {
         10000ms))
         << api.get("/v1/rooms/102/state").body;
     auto viewer = logged_in(node.tcp_port(), 50);
-    auto entered = enter(*viewer, 102);
+    auto entered = enter_room(*viewer, 102);
     const json::value& bar = entered.at("state").at("pk").at("value");
     EXPECT_EQ(bar.at("pk_id").as_string(), pk);
     EXPECT_EQ(bar.at("state").to_number<int>(), 1) << "scoring";
     EXPECT_EQ(bar.at("scores").at("1").to_number<int>(), 15);
 }
 
-class ClusterRoomState : public lp::testing::ClusterFixture {
-protected:
-    // A room whose home is node `home` (0-based), so each test covers the home and the others.
-    std::uint64_t room_homed_at(int home, std::uint64_t from) {
-        const std::string name = "n" + std::to_string(home + 1);
-        for (std::uint64_t r = from; r < from + 300; ++r)
-            if (get(0, "/v1/rooms/" + std::to_string(r)).at("home").as_string() == name) return r;
-        return 0;
-    }
-};
+using ClusterRoomState = lp::testing::ClusterFixture;
 
 TEST_F(ClusterRoomState, APutOnOneNodeReachesEveryNodeAndEveryEnterCarriesIt) {
     start_nodes({"--set", "room.state_max_keys=2"});
@@ -215,8 +188,8 @@ TEST_F(ClusterRoomState, APutOnOneNodeReachesEveryNodeAndEveryEnterCarriesIt) {
     ASSERT_NE(room, 0u);
     auto b = login(1, 61);
     auto c = login(2, 62);
-    enter(*b, room);
-    enter(*c, room);
+    enter_room(*b, room);
+    enter_room(*c, room);
 
     const std::uint64_t v1 = version_of(put(*api_[0], room, "score", R"({"red":3,"blue":1})"));
     ASSERT_GT(v1, 0u);
@@ -229,10 +202,10 @@ TEST_F(ClusterRoomState, APutOnOneNodeReachesEveryNodeAndEveryEnterCarriesIt) {
     // Late joiners: on n3 (members there already: its copy is warm), on n2 and on n1, the
     // room's home, where nobody is yet (the copy is loaded from Redis first).
     auto c2 = login(2, 63);
-    EXPECT_EQ(enter(*c2, room).at("state").at("score").at("version").to_number<std::uint64_t>(),
-              v1);
+    EXPECT_EQ(
+        enter_room(*c2, room).at("state").at("score").at("version").to_number<std::uint64_t>(), v1);
     auto a = login(0, 64);
-    auto at_home = enter(*a, room);
+    auto at_home = enter_room(*a, room);
     EXPECT_EQ(at_home.at("state").at("score").at("value").at("blue").to_number<int>(), 1)
         << json::serialize(at_home);
 
@@ -245,7 +218,7 @@ TEST_F(ClusterRoomState, APutOnOneNodeReachesEveryNodeAndEveryEnterCarriesIt) {
         EXPECT_EQ(got.at("version").to_number<std::uint64_t>(), v2);
     }
     auto late = login(1, 65);
-    EXPECT_TRUE(enter(*late, room).at("state").as_object().empty());
+    EXPECT_TRUE(enter_room(*late, room).at("state").as_object().empty());
 
     // Bounds hold across nodes (the count is checked in Redis, with the write).
     EXPECT_EQ(version_of(put(*api_[0], room, "k1", "1")), v2 + 1);
@@ -277,7 +250,7 @@ TEST_F(ClusterRoomState, APkBattlesScoreIsInTheStateForALateJoinerOnAnotherNode)
         10000ms));
     for (int n = 0; n < kNodes; ++n) {
         auto viewer = login(n, 80 + n);
-        auto entered = enter(*viewer, 111);
+        auto entered = enter_room(*viewer, 111);
         EXPECT_EQ(entered.at("state").at("pk").at("value").at("scores").at("12").to_number<int>(),
                   20)
             << "a late joiner on n" << n + 1 << ": " << json::serialize(entered);
@@ -312,7 +285,8 @@ TEST_F(ClusterRoomState, TheStateSurvivesARestartOfEveryNode) {
     ASSERT_EQ(r.status, 200);
     EXPECT_EQ(r.json().at("title").at("value").as_string(), "before");
     auto m = login(2, 71);
-    EXPECT_EQ(enter(*m, 7501).at("state").at("title").at("version").to_number<std::uint64_t>(), v1);
+    EXPECT_EQ(enter_room(*m, 7501).at("state").at("title").at("version").to_number<std::uint64_t>(),
+              v1);
     EXPECT_GT(version_of(put(*api_[2], 7501, "title", R"("after")")), v1)
         << "the counter carries on";
     EXPECT_EQ(next_state(*m).at("value").as_string(), "after");

@@ -12,6 +12,7 @@
 #include "http_client.hpp"
 #include "load-test/client.hpp"
 #include "node_process.hpp"
+#include "test_clients.hpp"
 
 namespace {
 
@@ -59,11 +60,8 @@ public:
 
 private:
     static Options options(const NodeProcess& node) {
-        Options o;
-        o.transport = Transport::Ws;
-        o.port = node.ws_port();
+        Options o = lp::testing::client_options(node, Transport::Ws);
         o.ws_text = true;
-        o.timeout = 5000ms;
         return o;
     }
     Connection c_;

@@ -27,33 +27,15 @@ namespace {
 
 namespace json = boost::json;
 using lp::client::Connection;
+using lp::testing::chat_json;
 using lp::testing::HttpClient;
+using lp::testing::logged_in;
 using lp::testing::NodeProcess;
-using lp::testing::token_for;
+using lp::testing::room_json;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::uint32_t kRoomRateLimited = 3015;
-
-std::unique_ptr<Connection> logged_in(std::uint16_t port, std::uint64_t user,
-                                      const std::string& role = "viewer") {
-    lp::client::Options o;
-    o.port = port;
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user, 3600, role), "android");
-    EXPECT_TRUE(r && r->code() == 0) << (r ? r->message() : "no LOGIN_RESULT");
-    return c;
-}
-
-std::string room_json(std::uint64_t room) {
-    return R"({"room_id":)" + std::to_string(room) + "}";
-}
-
-std::string chat(std::uint64_t room, const std::string& text) {
-    return R"({"room_id":)" + std::to_string(room) + R"(,"text":")" + text + "\"}";
-}
 
 // What a member received of the room, by kind, until `quiet` passes with nothing new.
 struct Received {
@@ -99,7 +81,7 @@ double flood(HttpClient& api, std::uint64_t room, int n, int high_every, Connect
                                                      high ? "high" : nullptr));
         EXPECT_EQ(r.status, 200) << r.body;
         if (sender && chats > 0 && i % (n / chats) == 0) {
-            auto res = sender->biz("room.chat", chat(room, "own" + std::to_string(i)));
+            auto res = sender->biz("room.chat", chat_json(room, "own" + std::to_string(i)));
             EXPECT_TRUE(res && res->code() == 0) << (res ? res->message() : "no BIZ_RESULT");
         }
         if (pause.count() > 0) std::this_thread::sleep_for(pause);
@@ -190,7 +172,7 @@ TEST(RoomChatRate, OverTheRoomRateAChatIsRefusedWithRetryAfterAndAdminsAreNotCou
     ASSERT_TRUE(admin->biz("room.enter", room_json(73)));
     int ok = 0, limited = 0;
     for (int i = 0; i < 6; ++i) {
-        auto r = a->biz("room.chat", chat(73, "hi"));
+        auto r = a->biz("room.chat", chat_json(73, "hi"));
         ASSERT_TRUE(r);
         if (r->code() == 0) {
             ++ok;
@@ -207,7 +189,7 @@ TEST(RoomChatRate, OverTheRoomRateAChatIsRefusedWithRetryAfterAndAdminsAreNotCou
     EXPECT_GE(limited, 3) << "a burst of 2: most of 6 at once are refused";
     EXPECT_LE(ok, 3);
     for (int i = 0; i < 6; ++i) {
-        auto r = admin->biz("room.chat", chat(73, "staff"));
+        auto r = admin->biz("room.chat", chat_json(73, "staff"));
         ASSERT_TRUE(r);
         EXPECT_EQ(r->code(), 0) << "an admin's chat is not counted: " << r->message();
     }
@@ -255,7 +237,7 @@ TEST_F(ClusterViewerBudget, OverTheRoomChatRateOnANodeTheSenderIsTold) {
     ASSERT_TRUE(a->biz("room.enter", room_json(7300)));
     int limited = 0;
     for (int i = 0; i < 4; ++i) {
-        auto r = a->biz("room.chat", chat(7300, "hi"));
+        auto r = a->biz("room.chat", chat_json(7300, "hi"));
         ASSERT_TRUE(r);
         if (r->code() == kRoomRateLimited) ++limited;
     }

@@ -29,6 +29,7 @@
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
 #include "sdk_doubles.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -107,10 +108,9 @@ private:
 // A MemoryStore whose compare_and_set runs a hook first: the test's way to make a node die
 // (throw), lose a race (run another node's job) or meet an unavailable store (return false) at
 // the exact point a batch advances.
-class ScriptedStore final : public sdk::Store {
+class ScriptedStore final : public MemoryStoreProxy {
 public:
-    ScriptedStore(std::shared_ptr<MemoryStoreData> data, std::string prefix)
-        : s_(std::move(data), std::move(prefix)) {}
+    using MemoryStoreProxy::MemoryStoreProxy;
     // Runs (and is cleared) at the next compare_and_set; false fails that call.
     std::function<bool()> before_cas;
 
@@ -121,77 +121,8 @@ public:
             before_cas = nullptr;
             if (!hook()) return false;
         }
-        return s_.compare_and_set(k, e, d, t);
+        return MemoryStoreProxy::compare_and_set(k, e, d, t);
     }
-    std::optional<std::string> get(const std::string& k) override { return s_.get(k); }
-    bool set(const std::string& k, const std::string& v, std::chrono::milliseconds t) override {
-        return s_.set(k, v, t);
-    }
-    bool set_if_absent(const std::string& k, const std::string& v,
-                       std::chrono::milliseconds t) override {
-        return s_.set_if_absent(k, v, t);
-    }
-    bool del(const std::string& k) override { return s_.del(k); }
-    std::optional<std::int64_t> incr_by(const std::string& k, std::int64_t d) override {
-        return s_.incr_by(k, d);
-    }
-    bool hset(const std::string& k, const std::string& f, const std::string& v) override {
-        return s_.hset(k, f, v);
-    }
-    std::optional<std::string> hget(const std::string& k, const std::string& f) override {
-        return s_.hget(k, f);
-    }
-    std::optional<std::map<std::string, std::string>> hgetall(const std::string& k) override {
-        return s_.hgetall(k);
-    }
-    std::optional<std::int64_t> hincr_by(const std::string& k, const std::string& f,
-                                         std::int64_t d) override {
-        return s_.hincr_by(k, f, d);
-    }
-    bool hdel(const std::string& k, const std::string& f) override { return s_.hdel(k, f); }
-    bool zadd(const std::string& k, const std::string& m, double s) override {
-        return s_.zadd(k, m, s);
-    }
-    std::optional<double> zincr_by(const std::string& k, const std::string& m, double d) override {
-        return s_.zincr_by(k, m, d);
-    }
-    std::optional<double> zscore(const std::string& k, const std::string& m) override {
-        return s_.zscore(k, m);
-    }
-    std::optional<std::vector<std::pair<std::string, double>>> zrevrange(const std::string& k,
-                                                                         std::int64_t a,
-                                                                         std::int64_t b) override {
-        return s_.zrevrange(k, a, b);
-    }
-    std::optional<std::int64_t> zrevrank(const std::string& k, const std::string& m) override {
-        return s_.zrevrank(k, m);
-    }
-    bool zrem(const std::string& k, const std::string& m) override { return s_.zrem(k, m); }
-    bool sadd(const std::string& k, const std::vector<std::string>& m) override {
-        return s_.sadd(k, m);
-    }
-    bool srem(const std::string& k, const std::vector<std::string>& m) override {
-        return s_.srem(k, m);
-    }
-    std::optional<std::int64_t> scard(const std::string& k) override { return s_.scard(k); }
-    std::optional<std::pair<std::string, std::vector<std::string>>> sscan(const std::string& k,
-                                                                          const std::string& c,
-                                                                          std::size_t n) override {
-        return s_.sscan(k, c, n);
-    }
-    bool lpush_trim(const std::string& k, const std::string& v, std::size_t keep) override {
-        return s_.lpush_trim(k, v, keep);
-    }
-    std::optional<std::vector<std::string>> lrange(const std::string& k, std::int64_t a,
-                                                   std::int64_t b) override {
-        return s_.lrange(k, a, b);
-    }
-    bool expire(const std::string& k, std::chrono::milliseconds t) override {
-        return s_.expire(k, t);
-    }
-
-private:
-    MemoryStore s_;
 };
 
 // ---------------------------------------------------------------- the cluster and its nodes
@@ -314,12 +245,7 @@ private:
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10000ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(2ms);
-    }
-    return done();
+    return lp::testing::eventually(done, timeout, 2ms);
 }
 
 std::string text(const json::value& v) {

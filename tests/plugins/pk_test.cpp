@@ -25,6 +25,7 @@
 #include "plugins/pk/gift_event.hpp"
 #include "plugins/pk/pk_plugin.hpp"
 #include "sdk_doubles.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -101,90 +102,42 @@ private:
 // A MemoryStore whose reads come back late (as over a network): what a node read is then
 // likely to be stale when it writes, so check-then-act races, the bugs compare_and_set is
 // there to prevent, really happen in the race tests instead of hiding in a microsecond window.
-class LaggyStore final : public sdk::Store {
+class LaggyStore final : public MemoryStoreProxy {
 public:
     LaggyStore(std::shared_ptr<MemoryStoreData> data, std::string prefix,
                std::chrono::microseconds lag)
-        : inner_(std::move(data), std::move(prefix)), lag_(lag) {}
+        : MemoryStoreProxy(std::move(data), std::move(prefix)), lag_(lag) {}
 
     std::optional<std::string> get(const std::string& key) override {
-        return late(inner_.get(key));
-    }
-    bool set(const std::string& key, const std::string& value,
-             std::chrono::milliseconds ttl) override {
-        return inner_.set(key, value, ttl);
-    }
-    bool set_if_absent(const std::string& key, const std::string& value,
-                       std::chrono::milliseconds ttl) override {
-        return inner_.set_if_absent(key, value, ttl);
-    }
-    bool compare_and_set(const std::string& key, const std::optional<std::string>& expected,
-                         const std::string& desired, std::chrono::milliseconds ttl) override {
-        return inner_.compare_and_set(key, expected, desired, ttl);
-    }
-    bool del(const std::string& key) override { return inner_.del(key); }
-    std::optional<std::int64_t> incr_by(const std::string& key, std::int64_t delta) override {
-        return inner_.incr_by(key, delta);
-    }
-    bool hset(const std::string& key, const std::string& field, const std::string& value) override {
-        return inner_.hset(key, field, value);
+        return late(MemoryStoreProxy::get(key));
     }
     std::optional<std::string> hget(const std::string& key, const std::string& field) override {
-        return late(inner_.hget(key, field));
+        return late(MemoryStoreProxy::hget(key, field));
     }
     std::optional<std::map<std::string, std::string>> hgetall(const std::string& key) override {
-        return late(inner_.hgetall(key));
-    }
-    std::optional<std::int64_t> hincr_by(const std::string& key, const std::string& field,
-                                         std::int64_t delta) override {
-        return inner_.hincr_by(key, field, delta);
-    }
-    bool hdel(const std::string& key, const std::string& field) override {
-        return inner_.hdel(key, field);
-    }
-    bool zadd(const std::string& key, const std::string& member, double score) override {
-        return inner_.zadd(key, member, score);
-    }
-    std::optional<double> zincr_by(const std::string& key, const std::string& member,
-                                   double delta) override {
-        return inner_.zincr_by(key, member, delta);
+        return late(MemoryStoreProxy::hgetall(key));
     }
     std::optional<double> zscore(const std::string& key, const std::string& member) override {
-        return late(inner_.zscore(key, member));
+        return late(MemoryStoreProxy::zscore(key, member));
     }
     std::optional<std::vector<std::pair<std::string, double>>> zrevrange(
         const std::string& key, std::int64_t start, std::int64_t stop) override {
-        return late(inner_.zrevrange(key, start, stop));
+        return late(MemoryStoreProxy::zrevrange(key, start, stop));
     }
     std::optional<std::int64_t> zrevrank(const std::string& key,
                                          const std::string& member) override {
-        return late(inner_.zrevrank(key, member));
-    }
-    bool zrem(const std::string& key, const std::string& member) override {
-        return inner_.zrem(key, member);
-    }
-    bool sadd(const std::string& key, const std::vector<std::string>& members) override {
-        return inner_.sadd(key, members);
-    }
-    bool srem(const std::string& key, const std::vector<std::string>& members) override {
-        return inner_.srem(key, members);
+        return late(MemoryStoreProxy::zrevrank(key, member));
     }
     std::optional<std::int64_t> scard(const std::string& key) override {
-        return late(inner_.scard(key));
+        return late(MemoryStoreProxy::scard(key));
     }
     std::optional<std::pair<std::string, std::vector<std::string>>> sscan(
         const std::string& key, const std::string& cursor, std::size_t count) override {
-        return late(inner_.sscan(key, cursor, count));
-    }
-    bool lpush_trim(const std::string& key, const std::string& value, std::size_t keep) override {
-        return inner_.lpush_trim(key, value, keep);
+        return late(MemoryStoreProxy::sscan(key, cursor, count));
     }
     std::optional<std::vector<std::string>> lrange(const std::string& key, std::int64_t start,
                                                    std::int64_t stop) override {
-        return late(inner_.lrange(key, start, stop));
-    }
-    bool expire(const std::string& key, std::chrono::milliseconds ttl) override {
-        return inner_.expire(key, ttl);
+        return late(MemoryStoreProxy::lrange(key, start, stop));
     }
 
 private:
@@ -194,7 +147,6 @@ private:
         return value;
     }
 
-    MemoryStore inner_;
     std::chrono::microseconds lag_;
 };
 
@@ -334,12 +286,7 @@ private:
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 3000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(2ms);
-    }
-    return done();
+    return lp::testing::eventually(done, timeout, 2ms);
 }
 
 std::string text(const json::value& v) {

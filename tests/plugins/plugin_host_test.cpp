@@ -21,33 +21,10 @@
 #include "plugins/host/keyed_workers.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
+#include "sdk_doubles.hpp"
 
 namespace lp::plugins {
 namespace {
-
-class NoPush final : public sdk::Pusher {
-public:
-    sdk::PushResult to_user(std::uint64_t, const std::string&, const std::string&,
-                            const sdk::PushOptions&) override {
-        return {};
-    }
-    sdk::PushResult to_users(const std::vector<std::uint64_t>&, const std::string&,
-                             const std::string&, const sdk::PushOptions&) override {
-        return {};
-    }
-    sdk::PushResult to_room(std::uint64_t, const std::string&, const std::string&,
-                            const sdk::PushOptions&) override {
-        return {};
-    }
-    std::vector<std::uint64_t> online(const std::vector<std::uint64_t>&) override { return {}; }
-};
-
-class NoEvents final : public sdk::Events {
-public:
-    bool publish(const std::string&, const std::string&, const std::string&) override {
-        return true;
-    }
-};
 
 // Counts what reaches it; "boom" anywhere makes it throw.
 class Recorder final : public sdk::Plugin {
@@ -98,13 +75,7 @@ protected:
         HostOptions o;
         o.node_id = "t";
         o.enabled = std::move(enabled);
-        auto data = std::make_shared<MemoryStoreData>();
-        host_ = std::make_unique<PluginHost>(
-            o, push_,
-            [data](const std::string& prefix) {
-                return std::make_unique<MemoryStore>(data, prefix);
-            },
-            jobs_, events_);
+        host_ = std::make_unique<PluginHost>(o, push_, memory_stores(), jobs_, events_);
         host_->add_builtin("rec", [this] {
             auto p = std::make_unique<Recorder>("rec");
             rec_ = p.get();
@@ -135,9 +106,7 @@ protected:
     double metric(const std::string& line) {
         codec::PromText m;
         host_->write_metrics(m);
-        const auto text = "\n" + m.take();
-        const auto at = text.find("\n" + line + " ");
-        return at == std::string::npos ? -1 : std::stod(text.substr(at + line.size() + 2));
+        return prom_value(m.take(), line);
     }
 
     NoPush push_;

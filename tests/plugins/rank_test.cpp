@@ -32,6 +32,7 @@
 #include "plugins/rank/weekstar_score.hpp"
 #include "plugins/rank/zoneinfo.hpp"
 #include "sdk_doubles.hpp"
+#include "tests/integration/eventually.hpp"
 
 namespace lp::plugins {
 namespace {
@@ -250,12 +251,7 @@ private:
 };
 
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) return true;
-        std::this_thread::sleep_for(2ms);
-    }
-    return done();
+    return lp::testing::eventually(done, timeout, 2ms);
 }
 
 std::string text(const json::value& v) {

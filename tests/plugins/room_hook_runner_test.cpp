@@ -21,6 +21,7 @@
 #include "codec/prometheus_text.hpp"
 #include "plugins/host/memory_job_queue.hpp"
 #include "plugins/host/memory_store.hpp"
+#include "sdk_doubles.hpp"
 #include "tests/integration/eventually.hpp"
 
 namespace lp::plugins {
@@ -28,30 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Outcome = RoomHookRunner::Outcome;
-
-class NoPush final : public sdk::Pusher {
-public:
-    sdk::PushResult to_user(std::uint64_t, const std::string&, const std::string&,
-                            const sdk::PushOptions&) override {
-        return {};
-    }
-    sdk::PushResult to_users(const std::vector<std::uint64_t>&, const std::string&,
-                             const std::string&, const sdk::PushOptions&) override {
-        return {};
-    }
-    sdk::PushResult to_room(std::uint64_t, const std::string&, const std::string&,
-                            const sdk::PushOptions&) override {
-        return {};
-    }
-    std::vector<std::uint64_t> online(const std::vector<std::uint64_t>&) override { return {}; }
-};
-
-class NoEvents final : public sdk::Events {
-public:
-    bool publish(const std::string&, const std::string&, const std::string&) override {
-        return true;
-    }
-};
 
 // Rewrites `from` to `to`; "deny" denies, "slow" sleeps 300 ms, "boom" throws.
 class Filter final : public sdk::Plugin {
@@ -100,13 +77,7 @@ protected:
         HostOptions ho;
         ho.node_id = "t";
         ho.enabled = std::move(enabled);
-        auto data = std::make_shared<MemoryStoreData>();
-        host_ = std::make_unique<PluginHost>(
-            ho, push_,
-            [data](const std::string& prefix) {
-                return std::make_unique<MemoryStore>(data, prefix);
-            },
-            jobs_, events_);
+        host_ = std::make_unique<PluginHost>(ho, push_, memory_stores(), jobs_, events_);
         host_->add_builtin("a", [this] {
             auto p = std::make_unique<Filter>("a", "cat", "dog");
             a_ = p.get();
@@ -138,9 +109,7 @@ protected:
     double metric(const std::string& line) {
         codec::PromText m;
         runner_->write_metrics(m);
-        const auto text = "\n" + m.take();
-        const auto at = text.find("\n" + line + " ");
-        return at == std::string::npos ? -1 : std::stod(text.substr(at + line.size() + 2));
+        return prom_value(m.take(), line);
     }
 
     NoPush push_;

@@ -36,6 +36,7 @@
 #include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
+#include "test_clients.hpp"
 
 namespace {
 
@@ -62,10 +63,8 @@ std::vector<std::string> with_limits(std::vector<std::string> base,
 }
 
 Options opts(std::uint16_t port, const std::string& from = "") {
-    Options o;
-    o.port = port;
+    Options o = lp::testing::client_options(port);
     o.bind_address = from;
-    o.timeout = 5000ms;
     return o;
 }
 

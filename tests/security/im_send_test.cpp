@@ -25,6 +25,7 @@
 #include "load-test/client.hpp"
 #include "node_process.hpp"
 #include "redis_server.hpp"
+#include "test_clients.hpp"
 #include "tests/integration/eventually.hpp"
 
 namespace {
@@ -32,7 +33,6 @@ namespace {
 namespace pb = livepush::v1;
 namespace json = boost::json;
 using lp::client::Connection;
-using lp::client::Options;
 using lp::codec::Code;
 using lp::testing::HttpClient;
 using lp::testing::metric_value;
@@ -45,14 +45,7 @@ using lp::testing::eventually;
 
 std::unique_ptr<Connection> login(const NodeProcess& n, std::uint64_t user,
                                   const std::string& platform = "android") {
-    Options o;
-    o.port = n.tcp_port();
-    o.timeout = 5000ms;
-    auto c = std::make_unique<Connection>(o);
-    EXPECT_FALSE(c->connect());
-    auto r = c->login(token_for(user), platform);
-    EXPECT_TRUE(r && r->code() == 0) << "login of " << user;
-    return c;
+    return lp::testing::login_with(lp::testing::client_options(n), token_for(user), platform);
 }
 
 std::string im_to(std::uint64_t to, const std::string& text) {
@@ -263,10 +256,7 @@ TEST(ImSendLoop, TheLoginReplayComesFirstAndOnceWhileNewMessagesArriveDuringTheL
                         .c_str());
     });
     std::this_thread::sleep_for(50ms);
-    Options o;
-    o.port = node.tcp_port();
-    o.timeout = 5000ms;
-    Connection v(o);
+    Connection v(lp::testing::client_options(node));
     ASSERT_FALSE(v.connect());
     pb::LoginReq lr;
     lr.set_token(token_for(1100));
@@ -308,10 +298,7 @@ TEST(ImSendLoop, AHungRedisDoesNotStallOtherSessionsOfTheLoop) {
     }
     std::vector<std::unique_ptr<Connection>> late;
     for (std::uint64_t u = 1010; u < 1014; ++u) {
-        Options o;
-        o.port = node.tcp_port();
-        o.timeout = 5000ms;
-        late.push_back(std::make_unique<Connection>(o));
+        late.push_back(std::make_unique<Connection>(lp::testing::client_options(node)));
         ASSERT_FALSE(late.back()->connect());
         pb::LoginReq lr;
         lr.set_token(token_for(u));
