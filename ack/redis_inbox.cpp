@@ -364,7 +364,9 @@ AppendResult RedisInbox::append_checked(std::uint64_t user, const StoredMessage&
 AppendResult RedisInbox::append_script_call(std::uint64_t user, const StoredMessage& m,
                                             std::size_t share) {
     Keys k = keys_of(user);
-    redis::Reply r = redis_.eval_sync(
+    // Replicated: with WAIT on (the client's wait_replicas), a write too few replicas
+    // acknowledged comes back as an error, so the caller answers 503, never "stored".
+    redis::Reply r = redis_.eval_replicated_sync(
         shared_->append_script,
         {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
         {std::to_string(m.msg_id), encode(m), std::to_string(m.expires_at_ms),
@@ -395,7 +397,7 @@ std::vector<std::uint64_t> RedisInbox::append_many(const std::vector<std::uint64
     auto shared = shared_;
     for (std::size_t i = 0; i < users.size(); ++i) {
         Keys k = keys_of(users[i]);
-        redis_.eval(
+        redis_.eval_replicated(
             shared_->append_script,
             {std::move(k.ids), std::move(k.messages), std::move(k.expiry), std::move(k.senders)},
             {id, encoded, expires, now, cap, sender, "0"},

@@ -30,6 +30,11 @@
 // message is durable. `remove` (acks) is asynchronous: it never blocks, and a later call made
 // through the same redis::Client sees its effect (one connection, commands run in order).
 //
+// Replication (issue 16): appends go through redis::Client's replicated forms. On a client with
+// wait_replicas = N they are confirmed by WAIT N; a write fewer replicas acknowledged in time
+// is an append failure (false / Unavailable: the API answers 503), since a failover could lose
+// it. Give such a client a timeout budget here of at least its wait_timeout more.
+//
 // Failures: Redis down or slow -> `append` returns false, `load` returns nothing (the messages
 // stay for the next login), `size` returns 0, `remove` is lost; each is counted in stats(). A
 // timed-out append may still land later; appending the same msg_id again is then a duplicate.

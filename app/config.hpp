@@ -163,6 +163,17 @@ struct Config {
         // Plugin stores and delayed jobs on a Redis of their own (a feed's recent lists can
         // outgrow the routes' Redis); empty = `redis`.
         std::string plugin_redis;
+        // Redis Sentinel (issue 16): the master of redis_master_name found through these
+        // sentinels (host:port,...) instead of cluster.redis; the same for the plugin Redis.
+        std::string redis_sentinels;
+        std::string redis_master_name = "mymaster";
+        std::string redis_sentinel_password;  // AUTH to the sentinels; empty = none
+        std::string plugin_redis_sentinels;
+        std::string plugin_redis_master_name = "mymaster";
+        // A durable inbox write (qos1) is stored only once WAIT saw it on this many replicas
+        // (0 = no WAIT), waiting at most redis_wait_timeout_ms.
+        std::uint32_t redis_wait_replicas = 0;
+        std::uint32_t redis_wait_timeout_ms = 1000;
         std::string node_id;                                  // default: host name
         std::string advertise;                                // default: first listen address
         std::string link_listen{router::kDefaultLinkListen};  // node links (cluster mode only)
@@ -226,6 +237,12 @@ struct Config {
     // plugins.<name>.<key> = value (as text), for the plugins to read.
     std::map<std::string, std::string> plugin_settings;
 };
+
+// Cluster mode: Redis named directly (cluster.redis) or through sentinels
+// (cluster.redis_sentinels). The one place that says which.
+inline bool cluster_mode(const Config& c) {
+    return !c.cluster.redis.empty() || !c.cluster.redis_sentinels.empty();
+}
 
 struct ConfigResult {
     Config config;

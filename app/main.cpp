@@ -79,11 +79,12 @@ void raise_fd_limit() {
 // Node links are authenticated with cluster.secret alone (router/link_hello): it must be there
 // in cluster mode, long enough, and not a key that signs or opens anything else.
 std::string check_cluster_secret(lp::app::Config& c) {
-    if (c.cluster.redis.empty()) return {};
+    if (!lp::app::cluster_mode(c)) return {};
     const std::string& s = c.cluster.secret;
     if (s.empty() && c.dev) c.cluster.secret = kDevClusterSecret;
     if (s.empty())
-        return "cluster.secret is required in cluster mode (cluster.redis is set): "
+        return "cluster.secret is required in cluster mode (cluster.redis or redis_sentinels is "
+               "set): "
                "--cluster-secret, "
                "LIVEPUSH_CLUSTER_SECRET or [cluster] secret, at least 32 bytes";
     if (s.size() < kMinSecretBytes)
@@ -301,7 +302,9 @@ std::vector<std::string> check_loaded(const lp::app::ConfigResult& loaded, lp::a
         (void)lp::app::moderation_options(c);
         (void)lp::app::job_runner_options(c);
         (void)lp::app::kafka_options(c, {});
-        if (!c.cluster.redis.empty()) (void)lp::app::cluster_options(c, 0);
+        if (lp::app::cluster_mode(c)) (void)lp::app::cluster_options(c, 0);
+        if (!c.cluster.plugin_redis.empty() || !c.cluster.plugin_redis_sentinels.empty())
+            (void)lp::app::plugin_redis_options(c);
     } catch (const std::exception& e) {
         problems.push_back(e.what() + sources_named(e.what(), c));
     }
@@ -332,13 +335,15 @@ int check_config(int argc, char** argv) {
                      problems.size() == 1 ? "" : "s");
         return 1;
     }
-    std::printf(
-        "livepushd check-config: OK: %s, %zu key%s set, client %s%s, api %s\n",
-        c.cluster.redis.empty() ? "embedded" : ("cluster via Redis " + c.cluster.redis).c_str(),
-        c.explicitly_set.size(), c.explicitly_set.size() == 1 ? "" : "s",
-        c.server.tcp_listen.empty() ? "-" : c.server.tcp_listen.c_str(),
-        c.server.ws_listen.empty() ? "" : (" ws " + c.server.ws_listen).c_str(),
-        c.api.listen.empty() ? "off" : c.api.listen.c_str());
+    std::printf("livepushd check-config: OK: %s, %zu key%s set, client %s%s, api %s\n",
+                !lp::app::cluster_mode(c) ? "embedded"
+                : c.cluster.redis_sentinels.empty()
+                    ? ("cluster via Redis " + c.cluster.redis).c_str()
+                    : ("cluster via Redis Sentinel " + c.cluster.redis_sentinels).c_str(),
+                c.explicitly_set.size(), c.explicitly_set.size() == 1 ? "" : "s",
+                c.server.tcp_listen.empty() ? "-" : c.server.tcp_listen.c_str(),
+                c.server.ws_listen.empty() ? "" : (" ws " + c.server.ws_listen).c_str(),
+                c.api.listen.empty() ? "off" : c.api.listen.c_str());
     return 0;
 }
 

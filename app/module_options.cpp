@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -150,10 +151,54 @@ router::ModerationOptions moderation_options(const Config& c) {
     return o;
 }
 
+namespace {
+
+// cluster.X_sentinels as (host, port) pairs, after the checks the loader cannot make alone:
+// not both a Redis address and sentinels, a master name with them. Throws naming the keys.
+std::vector<std::pair<std::string, std::uint16_t>> sentinel_list(const std::string& direct,
+                                                                 const std::string& sentinels,
+                                                                 const std::string& master_name,
+                                                                 const std::string& key) {
+    std::vector<std::pair<std::string, std::uint16_t>> out;
+    if (sentinels.empty()) return out;
+    const std::string skey = key + "_sentinels";
+    if (!direct.empty())
+        throw std::invalid_argument(key + " and " + skey +
+                                    " are both set: name the Redis directly or through its "
+                                    "sentinels, not both");
+    if (master_name.empty())
+        throw std::invalid_argument(key + "_master_name must not be empty with " + skey);
+    std::size_t at = 0;
+    while (at <= sentinels.size()) {
+        const std::size_t comma = std::min(sentinels.find(',', at), sentinels.size());
+        const std::string one = sentinels.substr(at, comma - at);
+        at = comma + 1;
+        if (one.empty()) continue;
+        std::string why;
+        const auto address = codec::Address::parse(one, codec::PortZero::Refused, &why);
+        if (!address)
+            throw std::invalid_argument(skey + ": \"" + one + "\" is not host:port: " + why);
+        out.emplace_back(address->numeric_host(), address->port);
+    }
+    return out;
+}
+
+}  // namespace
+
+redis::Client::Options inbox_redis_options(const Config& c, redis::Client::Options cluster) {
+    cluster.wait_replicas = c.cluster.redis_wait_replicas;
+    cluster.wait_timeout = milliseconds(c.cluster.redis_wait_timeout_ms);
+    return cluster;
+}
+
 router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port) {
     router::ClusterOptions co;
     co.node_id = c.cluster.node_id;
     co.redis = c.cluster.redis;
+    co.redis_sentinels = sentinel_list(c.cluster.redis, c.cluster.redis_sentinels,
+                                       c.cluster.redis_master_name, "cluster.redis");
+    co.redis_master_name = c.cluster.redis_master_name;
+    co.redis_sentinel_password = c.cluster.redis_sentinel_password;
     co.redis_user = c.cluster.redis_user;
     co.redis_password = c.cluster.redis_password;
     co.client_addr = advertised_client_address(c, bound_tcp_port);
@@ -177,12 +222,20 @@ router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_
 }
 
 redis::Client::Options plugin_redis_options(const Config& c) {
-    // cluster.plugin_redis was checked as a dialled host:port when it was loaded.
-    const auto address =
-        codec::Address::parse(c.cluster.plugin_redis, codec::PortZero::Refused).value();
     redis::Client::Options ro;
-    ro.host = address.numeric_host();
-    ro.port = address.port;
+    ro.sentinels = sentinel_list(c.cluster.plugin_redis, c.cluster.plugin_redis_sentinels,
+                                 c.cluster.plugin_redis_master_name, "cluster.plugin_redis");
+    ro.master_name = c.cluster.plugin_redis_master_name;
+    ro.sentinel_password = c.cluster.redis_sentinel_password;
+    if (ro.sentinels.empty()) {
+        // cluster.plugin_redis was checked as a dialled host:port when it was loaded.
+        const auto address =
+            codec::Address::parse(c.cluster.plugin_redis, codec::PortZero::Refused).value();
+        ro.host = address.numeric_host();
+        ro.port = address.port;
+    } else {
+        ro.backoff_max = milliseconds(1000);  // follow a failover within a second or so
+    }
     ro.command_timeout = milliseconds(1000);
     ro.username = c.cluster.redis_user;
     ro.password = c.cluster.redis_password;
@@ -199,7 +252,7 @@ push::ApiOptions api_options(const Config& c) {
     ao.max_connections = c.api.max_connections;
     ao.header_timeout_ms = c.api.header_timeout_ms;
     ao.idle_timeout_ms = c.api.idle_timeout_ms;
-    ao.threads = c.api.threads != 0 ? c.api.threads : (c.cluster.redis.empty() ? 1 : 4);
+    ao.threads = c.api.threads != 0 ? c.api.threads : (cluster_mode(c) ? 4 : 1);
     return ao;
 }
 

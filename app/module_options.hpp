@@ -47,6 +47,9 @@ router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_
 router::ModerationOptions moderation_options(const Config& c);
 // cluster.plugin_redis, with the credentials of cluster.redis.
 redis::Client::Options plugin_redis_options(const Config& c);
+// The durable inbox's own Redis client (cluster.redis_wait_replicas > 0): the cluster client's
+// options with WAIT on, so WAIT's waits never hold up routes and room subscriptions.
+redis::Client::Options inbox_redis_options(const Config& c, redis::Client::Options cluster);
 push::ApiOptions api_options(const Config& c);
 plugins::JobRunner::Options job_runner_options(const Config& c);
 // Consuming `topics` (the plugins' event types). Throws std::runtime_error naming the item of

@@ -139,6 +139,9 @@ struct Node::Parts {
     std::unique_ptr<push::RoomStateService> room_state;
     std::unique_ptr<plugins::RoomStateAdapter> plugin_room_state;
     NodeDeliveryHooks hooks;
+    // cluster.redis_wait_replicas > 0: the inbox's own Redis client (WAIT blocks its
+    // connection); before `inbox`, which it must outlive.
+    std::unique_ptr<redis::Client> inbox_redis;
     std::unique_ptr<ack::InboxStore> inbox;
     std::unique_ptr<ack::QosDelivery> delivery;
     std::unique_ptr<ack::InboxResync> resync;  // cluster mode
@@ -166,15 +169,22 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->gateway = std::make_unique<handlers::Gateway>(go);
     p_->server = std::make_unique<server::Server>(so, *p_->gateway);
     auto& hub = p_->server->hub();
-    if (!c.cluster.redis.empty()) {
+    if (cluster_mode(c)) {
         router::ClusterOptions co = cluster_options(c, p_->server->tcp_port());
         co.on_node_number = [ids = &p_->gateway->msg_ids()](std::uint16_t n) { ids->set_node(n); };
         p_->gateway->msg_ids().set_node(co.node_number_hint);  // until a claim succeeds
         p_->cluster = std::make_unique<router::Cluster>(
             co, hub,
             [this](const livepush::cluster::UserDelivery& d) { p_->push->deliver_from_link(d); });
-        p_->inbox = std::make_unique<ack::RedisInbox>(p_->cluster->redis(), c.delivery.inbox_max,
-                                                      ack::RedisInbox::Options{},
+        ack::RedisInbox::Options io;
+        redis::Client* inbox_redis = &p_->cluster->redis();
+        if (c.cluster.redis_wait_replicas > 0) {
+            p_->inbox_redis = std::make_unique<redis::Client>(
+                inbox_redis_options(c, p_->cluster->redis().options()));
+            inbox_redis = p_->inbox_redis.get();
+            io.timeout += std::chrono::milliseconds(c.cluster.redis_wait_timeout_ms);
+        }
+        p_->inbox = std::make_unique<ack::RedisInbox>(*inbox_redis, c.delivery.inbox_max, io,
                                                       c.delivery.inbox_max_per_sender);
         hub.set_observer(p_->cluster.get());
         p_->routing = std::make_unique<router::ClusterRouting>(*p_->cluster, hub);
@@ -307,6 +317,7 @@ Node::~Node() {
 }
 
 void Node::start() {
+    if (p_->inbox_redis) p_->inbox_redis->start();
     if (p_->cluster) p_->cluster->start();
     p_->plugins.host->start();
     p_->plugins.bus->start();
@@ -330,7 +341,7 @@ std::string Node::ready_line() const {
     if (p_->cluster)
         ready += " link=" + host_of(c.cluster.link_listen) + ":" +
                  std::to_string(p_->cluster->link_port());
-    if (p_->cluster) ready += " cluster=" + c.cluster.redis;
+    if (p_->cluster) ready += " cluster=" + p_->cluster->redis_name();
     return ready;
 }
 
@@ -358,6 +369,7 @@ void Node::shutdown() {
     p_->server->stop();
     p_->moderation->stop();  // before the store's Redis: its late answers are ignored
     if (p_->cluster) p_->cluster->stop();
+    if (p_->inbox_redis) p_->inbox_redis->stop();
 }
 
 void Node::housekeeping() {
@@ -506,7 +518,8 @@ std::string Node::metrics_text() const {
     p_->inbox->write_metrics(m);
     if (auto* cluster = p_->cluster.get()) {
         router::write_metrics(m, *cluster);
-        redis::write_metrics(m, cluster->redis().stats(), p_->plugins.plugin_redis.get());
+        redis::write_metrics(m, cluster->redis().stats(), p_->plugins.plugin_redis.get(),
+                             p_->inbox_redis.get());
     }
     p_->room_state->write_metrics(m);
     m.gauge("livepush_room_state_cached_rooms",

@@ -52,18 +52,21 @@ std::string setting(const Config& c, const std::string& key, const std::string& 
 // cluster.plugin_redis: a Redis of the plugins' own, with the cluster's credentials.
 std::unique_ptr<redis::Client> connect_plugin_redis(const Config& c) {
     auto client = std::make_unique<redis::Client>(plugin_redis_options(c));
+    const std::string name = c.cluster.plugin_redis_sentinels.empty()
+                                 ? c.cluster.plugin_redis
+                                 : "master " + c.cluster.plugin_redis_master_name +
+                                       " (via cluster.plugin_redis_sentinels)";
     client->start();
     // Plugins start right after this (rank schedules its settlement): give the first
     // connection a moment, as the routes' Redis gets in Cluster::start.
     for (int i = 0; i < 300 && !client->connected(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (!client->connected() && client->stats().auth_failures > 0)
-        throw std::runtime_error("cluster.plugin_redis " + c.cluster.plugin_redis +
-                                 " refused our credentials (" + client->last_error() +
+        throw std::runtime_error("cluster.plugin_redis " + name + " refused our credentials (" +
+                                 client->last_error() +
                                  "); check cluster.redis_user and cluster.redis_password");
     if (!client->connected())
-        spdlog::warn("plugin Redis {} not reachable yet: {}", c.cluster.plugin_redis,
-                     client->last_error());
+        spdlog::warn("plugin Redis {} not reachable yet: {}", name, client->last_error());
     return client;
 }
 
@@ -73,7 +76,8 @@ plugins::PluginHost::StoreFactory wire_stores(PluginParts& p, const Config& c,
                                               router::Cluster* cluster) {
     if (cluster) {
         redis::Client* redis = &cluster->redis();
-        if (!c.cluster.plugin_redis.empty() && c.cluster.plugin_redis != c.cluster.redis) {
+        if (!c.cluster.plugin_redis_sentinels.empty() ||
+            (!c.cluster.plugin_redis.empty() && c.cluster.plugin_redis != c.cluster.redis)) {
             p.plugin_redis = connect_plugin_redis(c);
             redis = p.plugin_redis.get();
         }

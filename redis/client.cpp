@@ -7,22 +7,31 @@
 //                   → retry NOSCRIPT answers as EVAL → run the callbacks in order
 //   broken        → fail what was on the wire → on_state(false) → reconnect at once, then with
 //                   doubling backoff; meanwhile every queued command fails with "disconnected".
+// Sentinel mode adds a look-up before each connect (redis/sentinel), a ROLE check in the
+// handshake and in idle health checks, and "broken" also on a READONLY answer. WAIT adds one
+// command at the end of a round trip that holds replicated commands.
 // Callbacks always run with no lock held, so they may queue more commands.
 //
-// Why one file of ~650 lines: it is that one state machine (connect, batch, read, fail, back
-// off) and the queue it drains; split, each half would need the other's private state.
+// Why this file holds the whole state machine (connect, batch, read, WAIT, fail, back off):
+// split, each half would need the other's private state. The callers' side (queueing, waits,
+// stats) is in client_calls.cpp; Reply/Script and the sentinel look-up, which need none of it,
+// are in reply.cpp and sentinel.cpp.
 #include "redis/client.hpp"
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
+
+#include "redis/sentinel.hpp"
 
 namespace lp::redis {
 
@@ -41,92 +50,7 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-// Commands that change the state of the connection itself. On a connection shared by every
-// caller and pipelined they would change it under other callers' commands (SELECT, AUTH),
-// turn it into a push stream (SUBSCRIBE, MONITOR, SYNC) or split a transaction across batches.
-const char* connection_state_command(const std::vector<std::string>& args) {
-    static constexpr const char* kRefused[] = {
-        "SUBSCRIBE",    "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
-        "SUNSUBSCRIBE", "MONITOR",    "SYNC",       "PSYNC",       "MULTI",
-        "EXEC",         "DISCARD",    "WATCH",      "UNWATCH",     "SELECT",
-        "AUTH",         "HELLO",      "RESET",      "QUIT"};
-    for (const char* name : kRefused) {
-        if (iequals(args[0], name)) return name;
-    }
-    if (iequals(args[0], "CLIENT") && args.size() > 1 && iequals(args[1], "REPLY")) {
-        return "CLIENT REPLY";
-    }
-    return nullptr;
-}
-
-std::string sha1_hex(std::string_view data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha1(), nullptr) != 1) {
-        throw std::runtime_error("SHA1 failed (OpenSSL EVP_Digest)");
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(len * 2);
-    for (unsigned int i = 0; i < len; ++i) {
-        out.push_back(kHex[md[i] >> 4]);
-        out.push_back(kHex[md[i] & 0x0f]);
-    }
-    return out;
-}
-
 }  // namespace
-
-// ---------------------------------------------------------------------------------------------
-// Reply, Script
-
-Reply Reply::error(std::string_view message) {
-    Reply r;
-    r.type = Type::Error;
-    r.str.assign(message);
-    return r;
-}
-
-Reply Reply::from_hiredis(const redisReply& r) {
-    Reply out;
-    switch (r.type) {
-        case REDIS_REPLY_STRING:
-            out.type = Type::String;
-            out.str.assign(r.str, r.len);
-            break;
-        case REDIS_REPLY_STATUS:
-            out.type = Type::Status;
-            out.str.assign(r.str, r.len);
-            break;
-        case REDIS_REPLY_ERROR:
-            out.type = Type::Error;
-            out.str.assign(r.str, r.len);
-            break;
-        case REDIS_REPLY_INTEGER:
-            out.type = Type::Integer;
-            out.integer = r.integer;
-            break;
-        case REDIS_REPLY_NIL:
-            out.type = Type::Nil;
-            break;
-        case REDIS_REPLY_ARRAY:
-            out.type = Type::Array;
-            out.elements.reserve(r.elements);
-            for (std::size_t i = 0; i < r.elements; ++i) {
-                if (r.element[i]) {
-                    out.elements.push_back(from_hiredis(*r.element[i]));
-                } else {
-                    out.elements.emplace_back();
-                }
-            }
-            break;
-        default:
-            out = error("unsupported reply type " + std::to_string(r.type));
-    }
-    return out;
-}
-
-Script::Script(std::string src) : source(std::move(src)), sha1(sha1_hex(source)) {}
 
 // ---------------------------------------------------------------------------------------------
 // Callers' side
@@ -152,6 +76,12 @@ Client::Client(Options options) : opt_(std::move(options)), wire_(std::make_uniq
         throw std::invalid_argument("redis: batch_limit and max_queue must be > 0");
     }
     if (opt_.db < 0) throw std::invalid_argument("redis: db must be >= 0");
+    if (opt_.wait_replicas > 0 && opt_.wait_timeout <= milliseconds::zero()) {
+        throw std::invalid_argument("redis: wait_timeout must be > 0 with wait_replicas");
+    }
+    if (!opt_.sentinels.empty() && opt_.master_name.empty()) {
+        throw std::invalid_argument("redis: master_name must be set with sentinels");
+    }
 }
 
 Client::~Client() {
@@ -180,147 +110,6 @@ void Client::stop() {
     fail_queued(kErrStopped);  // only non-empty if the thread never started
 }
 
-void Client::on_state(std::function<void(bool up)> hook) {
-    std::lock_guard lk(mu_);
-    on_state_ = std::move(hook);
-}
-
-void Client::command(std::vector<std::string> args, Callback cb) {
-    enqueue(Pending{std::move(args), std::move(cb), nullptr}, nullptr);
-}
-
-Reply Client::command_sync(std::vector<std::string> args, std::chrono::milliseconds timeout) {
-    return wait_sync(Pending{std::move(args), {}, nullptr}, nullptr, timeout);
-}
-
-namespace {
-std::vector<std::string> eval_args(const Script& script, std::vector<std::string>& keys,
-                                   std::vector<std::string>& args) {
-    std::vector<std::string> argv;
-    argv.reserve(3 + keys.size() + args.size());
-    argv.emplace_back("EVALSHA");
-    argv.push_back(script.sha1);
-    argv.push_back(std::to_string(keys.size()));
-    std::move(keys.begin(), keys.end(), std::back_inserter(argv));
-    std::move(args.begin(), args.end(), std::back_inserter(argv));
-    return argv;
-}
-}  // namespace
-
-void Client::eval(const Script& script, std::vector<std::string> keys,
-                  std::vector<std::string> args, Callback cb) {
-    enqueue(Pending{eval_args(script, keys, args), std::move(cb), nullptr}, &script);
-}
-
-Reply Client::eval_sync(const Script& script, std::vector<std::string> keys,
-                        std::vector<std::string> args, std::chrono::milliseconds timeout) {
-    return wait_sync(Pending{eval_args(script, keys, args), {}, nullptr}, &script, timeout);
-}
-
-void Client::enqueue(Pending p, const Script* script) {
-    std::string refusal;
-    if (p.args.empty()) {
-        refusal = "refused: empty command";
-    } else if (const char* name = connection_state_command(p.args)) {
-        refusal = std::string("refused: ") + name +
-                  " changes the state of the shared, pipelined Redis connection";
-    }
-    bool wake = false;
-    p.bytes = 0;
-    for (const auto& a : p.args) p.bytes += a.size();
-    if (refusal.empty()) {
-        std::lock_guard lk(mu_);
-        if (stopping_) {
-            refusal = kErrStopped;
-        } else if (queue_.size() >= opt_.max_queue) {
-            refusal = kErrQueueFull;
-        } else if (opt_.max_queue_bytes && queue_bytes_ + p.bytes > opt_.max_queue_bytes) {
-            refusal = kErrQueueBytes;
-            rejected_bytes_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-            queue_bytes_ += p.bytes;
-            queue_bytes_seen_.store(queue_bytes_, std::memory_order_relaxed);
-            if (script) {
-                auto& source = scripts_[script->sha1];
-                if (!source) source = std::make_shared<const std::string>(script->source);
-                p.script = source;
-            }
-            queue_.push_back(std::move(p));
-            queue_depth_.store(queue_.size(), std::memory_order_relaxed);
-            wake = waiting_;
-        }
-    }
-    if (!refusal.empty()) {
-        rejected_.fetch_add(1, std::memory_order_relaxed);
-        deliver(p.cb, Reply::error(refusal), false);
-        return;
-    }
-    if (wake) cv_.notify_one();
-}
-
-Reply Client::wait_sync(Pending p, const Script* script, std::chrono::milliseconds timeout) {
-    if (on_io_thread()) {
-        throw std::logic_error(
-            "Client: a *_sync call from a callback or on_state would wait for itself; "
-            "use the async form there");
-    }
-    struct Waiter {
-        std::mutex m;
-        std::condition_variable cv;
-        bool done = false;
-        Reply reply;
-    };
-    auto w = std::make_shared<Waiter>();
-    // The waiter outlives a timed-out call: the reply may still come and lands in it.
-    p.cb = [w](const Reply& r) {
-        {
-            std::lock_guard lk(w->m);
-            w->reply = r;
-            w->done = true;
-        }
-        w->cv.notify_one();
-    };
-    enqueue(std::move(p), script);
-    std::unique_lock lk(w->m);
-    if (!w->cv.wait_for(lk, timeout, [&] { return w->done; })) {
-        return Reply::error(kErrTimeout);
-    }
-    return std::move(w->reply);
-}
-
-bool Client::on_io_thread() const noexcept {
-    return io_thread_id_.load(std::memory_order_acquire) == std::this_thread::get_id();
-}
-
-Client::Stats Client::stats() const {
-    Stats s;
-    s.commands = commands_.load(std::memory_order_relaxed);
-    s.errors = errors_.load(std::memory_order_relaxed);
-    s.failed = failed_.load(std::memory_order_relaxed);
-    s.rejected = rejected_.load(std::memory_order_relaxed);
-    s.callback_exceptions = callback_exceptions_.load(std::memory_order_relaxed);
-    s.batches = batches_.load(std::memory_order_relaxed);
-    s.reconnects = reconnects_.load(std::memory_order_relaxed);
-    s.script_reloads = script_reloads_.load(std::memory_order_relaxed);
-    s.queue_depth = queue_depth_.load(std::memory_order_relaxed);
-    s.queue_bytes = queue_bytes_seen_.load(std::memory_order_relaxed);
-    s.rejected_bytes = rejected_bytes_.load(std::memory_order_relaxed);
-    s.auth_failures = auth_failures_.load(std::memory_order_relaxed);
-    s.round_trips = round_trips_.snapshot();
-    s.connected = connected();
-    return s;
-}
-
-std::string Client::last_error() const {
-    std::lock_guard lk(mu_);
-    return last_error_;
-}
-
-void Client::set_last_error(std::string why) {
-    std::lock_guard lk(mu_);
-    last_error_ = std::move(why);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The I/O thread
 
@@ -339,6 +128,7 @@ void Client::run() {
     batch.reserve(opt_.batch_limit);
     auto backoff = opt_.backoff_min;
     bool ever_connected = false;
+    std::chrono::steady_clock::time_point last_role{};
 
     while (true) {
         if (!ctx_) {
@@ -362,7 +152,15 @@ void Client::run() {
             }
         }
         if (!take_batch(batch)) break;
-        if (batch.empty()) batch.push_back(Pending{{"PING"}, {}, nullptr});  // idle: health check
+        const auto now = std::chrono::steady_clock::now();
+        if (!opt_.sentinels.empty() && now - last_role >= std::chrono::seconds(1)) {
+            // Sentinel mode: a ROLE once a second, idle or not, so a demoted master is noticed
+            // and the replica count stays current.
+            batch.push_back(Pending{{"ROLE"}, {}, nullptr});
+            last_role = now;
+        } else if (batch.empty()) {
+            batch.push_back(Pending{{"PING"}, {}, nullptr});  // idle: health check
+        }
         if (!execute(batch)) notify_state(false);
         batch.clear();
     }
@@ -384,9 +182,12 @@ bool is_auth_error(std::string_view e) {
 }  // namespace
 
 bool Client::connect(std::string& why) {
-    const std::string where = opt_.host + ":" + std::to_string(opt_.port);
-    redisContext* c =
-        redisConnectWithTimeout(opt_.host.c_str(), opt_.port, to_timeval(opt_.connect_timeout));
+    std::string host = opt_.host;
+    std::uint16_t port = opt_.port;
+    const bool sentinel_mode = !opt_.sentinels.empty();
+    if (sentinel_mode && !find_master(host, port, why)) return false;
+    const std::string where = host + ":" + std::to_string(port);
+    redisContext* c = redisConnectWithTimeout(host.c_str(), port, to_timeval(opt_.connect_timeout));
     if (!c) {
         why = "connect " + where + ": out of memory";
         return false;
@@ -396,7 +197,11 @@ bool Client::connect(std::string& why) {
         redisFree(c);
         return false;
     }
-    if (redisSetTimeout(c, to_timeval(opt_.command_timeout)) != REDIS_OK ||
+    // A round trip holding a WAIT may take wait_timeout longer than any other.
+    const auto read_timeout =
+        opt_.command_timeout +
+        (opt_.wait_replicas > 0 ? opt_.wait_timeout : std::chrono::milliseconds::zero());
+    if (redisSetTimeout(c, to_timeval(read_timeout)) != REDIS_OK ||
         redisEnableKeepAlive(c) != REDIS_OK) {
         why = "connect " + where + ": setting socket options: " + c->errstr;
         redisFree(c);
@@ -417,6 +222,9 @@ bool Client::connect(std::string& why) {
     }
     if (opt_.db != 0) hello.push_back(Pending{{"SELECT", std::to_string(opt_.db)}, {}, nullptr});
     hello.push_back(Pending{{"PING"}, {}, nullptr});
+    // Sentinel mode: what the sentinels named may be a demoted master they have not yet
+    // noticed (or one restarted as a replica): connect only to a master.
+    if (sentinel_mode) hello.push_back(Pending{{"ROLE"}, {}, nullptr});
     std::vector<Reply> replies;
     std::vector<char> made_up;
     bool appended = true;
@@ -436,7 +244,54 @@ bool Client::connect(std::string& why) {
             return false;
         }
     }
+    if (sentinel_mode) {
+        const Reply& role = replies.back();
+        const bool master = role.type == Reply::Type::Array && !role.elements.empty() &&
+                            role.elements[0].str == "master";
+        if (!master) {
+            why = "connect " + where + ": the sentinels name it master of " + opt_.master_name +
+                  " but its ROLE is " +
+                  (role.type == Reply::Type::Array && !role.elements.empty()
+                       ? role.elements[0].str
+                       : std::string("unknown"));
+            drop_connection();
+            return false;
+        }
+        std::string previous;
+        {
+            std::lock_guard lk(mu_);
+            previous = std::exchange(master_, where);
+        }
+        if (!previous.empty() && previous != where) {
+            master_changes_.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn("redis: master of {} moved from {} to {} (failover followed)",
+                         opt_.master_name, previous, where);
+        }
+        const auto replicas = replicas_.load(std::memory_order_relaxed);
+        if (opt_.wait_replicas > 0 &&
+            replicas < static_cast<std::int64_t>(opt_.wait_replicas) + 1) {
+            spdlog::warn(
+                "redis: master {} of {} has {} healthy replica(s); WAIT {} needs {} so that a "
+                "failover leaves {} for the new master: until then a failover stops durable "
+                "writes (503) until enough replicas are back",
+                where, opt_.master_name, replicas, opt_.wait_replicas, opt_.wait_replicas + 1,
+                opt_.wait_replicas);
+        }
+    }
     connected_.store(true, std::memory_order_release);
+    return true;
+}
+
+// Asks the sentinels (redis/sentinel) and remembers which one answered, for the next time.
+bool Client::find_master(std::string& host, std::uint16_t& port, std::string& why) {
+    SentinelAnswer a;
+    if (!ask_sentinels(opt_, next_sentinel_, a, why)) {
+        sentinel_failures_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    replicas_.store(a.healthy_replicas, std::memory_order_relaxed);
+    host = std::move(a.host);
+    port = a.port;
     return true;
 }
 
@@ -526,30 +381,127 @@ bool Client::read_replies(std::size_t n, std::vector<Reply>& out, std::vector<ch
 bool Client::execute(std::vector<Pending>& batch) {
     replies_.clear();
     made_up_.clear();
-    bool alive = true;
-    const auto sent_at = std::chrono::steady_clock::now();
-    for (const auto& p : batch) {
-        if (!append(p)) {  // hiredis only fails here when out of memory: start afresh
-            alive = false;
-            break;
-        }
-    }
-    if (alive) {
-        batches_.fetch_add(1, std::memory_order_relaxed);
-        commands_.fetch_add(batch.size(), std::memory_order_relaxed);
-        alive = read_replies(batch.size(), replies_, made_up_);
-        if (alive) round_trips_.record(std::chrono::steady_clock::now() - sent_at);
-        if (alive) alive = reload_scripts(batch);
-    } else {
-        set_last_error("out of memory while queueing commands");
-        replies_.assign(batch.size(), Reply::error(kErrDisconnected));
-        made_up_.assign(batch.size(), 1);
+    std::vector<const Pending*> cmds;
+    cmds.reserve(batch.size());
+    for (const auto& p : batch) cmds.push_back(&p);
+    bool alive = round_trip(cmds, replies_, made_up_);
+    if (alive) alive = reload_scripts(batch);
+    // Sentinel mode: a READONLY answer or a ROLE that is not master means this is no longer
+    // the master (demoted in a failover): drop it, and the reconnect asks the sentinels again.
+    if (alive && stale_master(batch)) {
+        stale_drops_.fetch_add(1, std::memory_order_relaxed);
+        set_last_error("the master was demoted (READONLY or ROLE): asking the sentinels again");
+        spdlog::warn("redis: {} is no longer the master of {}: asking the sentinels again",
+                     stats().master, opt_.master_name);
+        alive = false;
     }
     if (!alive) drop_connection();
     for (std::size_t i = 0; i < batch.size(); ++i) {
         deliver(batch[i].cb, replies_[i], made_up_[i] != 0);
     }
     return alive;
+}
+
+bool Client::stale_master(const std::vector<Pending>& batch) {
+    if (opt_.sentinels.empty()) return false;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const Reply& r = replies_[i];
+        if (r.is_error() && r.str.starts_with("READONLY")) return true;
+        if (!iequals(batch[i].args[0], "ROLE") || r.type != Reply::Type::Array ||
+            r.elements.empty())
+            continue;
+        if (r.elements[0].str != "master") return true;
+        // ROLE of a master: {"master", offset, {{ip, port, offset}, ...}}: its replicas now.
+        if (r.elements.size() >= 3 && r.elements[2].type == Reply::Type::Array)
+            note_replicas(static_cast<std::int64_t>(r.elements[2].elements.size()));
+    }
+    return false;
+}
+
+// The replica count changed: published, and a warning when it falls below what WAIT needs
+// after a failover (N + 1), once per fall.
+void Client::note_replicas(std::int64_t n) {
+    const auto before = replicas_.exchange(n, std::memory_order_relaxed);
+    const auto needed = static_cast<std::int64_t>(opt_.wait_replicas) + 1;
+    if (opt_.wait_replicas > 0 && n < needed && before >= needed) {
+        spdlog::warn(
+            "redis: the master of {} has {} replica(s) now; WAIT {} needs {} so that a failover "
+            "leaves {} for the new master",
+            opt_.master_name, n, opt_.wait_replicas, needed, opt_.wait_replicas);
+    }
+}
+
+// Appends `cmds` (and one WAIT after them if any is replicated and WAIT is on), reads every
+// reply into `out` / `made_up` (one per command; WAIT's own is not among them), and turns the
+// replies of replicated commands into "WAIT ..." errors when too few replicas acknowledged.
+// False if the connection broke (the missing replies are made up).
+bool Client::round_trip(const std::vector<const Pending*>& cmds, std::vector<Reply>& out,
+                        std::vector<char>& made_up) {
+    const std::size_t first = out.size();
+    const bool wait = opt_.wait_replicas > 0 &&
+                      std::any_of(cmds.begin(), cmds.end(), [](auto* p) { return p->replicated; });
+    bool alive = true;
+    const auto sent_at = std::chrono::steady_clock::now();
+    for (const auto* p : cmds) alive = alive && append(*p);
+    Pending wait_cmd;
+    if (alive && wait) {
+        wait_cmd.args = {"WAIT", std::to_string(opt_.wait_replicas),
+                         std::to_string(opt_.wait_timeout.count())};
+        alive = append(wait_cmd);
+    }
+    if (!alive) {  // hiredis only fails here when out of memory: start afresh
+        set_last_error("out of memory while queueing commands");
+        for (std::size_t i = 0; i < cmds.size(); ++i) {
+            out.push_back(Reply::error(kErrDisconnected));
+            made_up.push_back(1);
+        }
+        return false;
+    }
+    batches_.fetch_add(1, std::memory_order_relaxed);
+    commands_.fetch_add(cmds.size() + (wait ? 1 : 0), std::memory_order_relaxed);
+    alive = read_replies(first + cmds.size(), out, made_up);
+    // The round trip as the commands see it; WAIT's own wait is in its histogram.
+    if (alive) round_trips_.record(std::chrono::steady_clock::now() - sent_at);
+    if (!wait) return alive;
+    // The replicated commands' verdict: WAIT's answer, or the broken connection's.
+    std::string refusal;
+    if (alive) {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::vector<Reply> w;
+        std::vector<char> w_made_up;
+        alive = read_replies(1, w, w_made_up);
+        record_wait(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (!alive) {
+            refusal = std::string(kErrWaitPrefix) + ": no answer (" + w[0].str + ")";
+        } else if (w[0].type != Reply::Type::Integer ||
+                   w[0].integer < static_cast<long long>(opt_.wait_replicas)) {
+            refusal = std::string(kErrWaitPrefix) + ": " +
+                      (w[0].type == Reply::Type::Integer ? std::to_string(w[0].integer)
+                                                         : "error " + w[0].str) +
+                      " of " + std::to_string(opt_.wait_replicas) +
+                      " replica(s) acknowledged within " +
+                      std::to_string(opt_.wait_timeout.count()) + " ms";
+        }
+    }
+    if (!refusal.empty()) {
+        for (std::size_t i = 0; i < cmds.size(); ++i) {
+            Reply& r = out[first + i];
+            if (!cmds[i]->replicated || r.is_error()) continue;
+            r = Reply::error(refusal);
+            made_up[first + i] = 1;
+            wait_failures_.fetch_add(1, std::memory_order_relaxed);
+        }
+    }
+    return alive;
+}
+
+void Client::record_wait(double seconds) {
+    std::size_t b = 0;
+    while (b < std::size(kWaitBuckets) && seconds > kWaitBuckets[b]) ++b;
+    std::lock_guard lk(wait_mu_);
+    ++wait_buckets_[b];
+    wait_sum_ += seconds;
+    ++waits_;
 }
 
 // EVALSHA answered NOSCRIPT (the script cache was flushed under us): send those commands again
@@ -563,19 +515,12 @@ bool Client::reload_scripts(const std::vector<Pending>& batch) {
     }
     if (again.empty()) return true;
     for (std::size_t i : again) loaded_scripts_.erase(batch[i].args[1]);
-    bool alive = true;
-    for (std::size_t i : again) alive = alive && append(batch[i]);
+    std::vector<const Pending*> cmds;
+    for (std::size_t i : again) cmds.push_back(&batch[i]);
     std::vector<Reply> retried;
     std::vector<char> retried_made_up;
-    if (alive) {
-        script_reloads_.fetch_add(again.size(), std::memory_order_relaxed);
-        batches_.fetch_add(1, std::memory_order_relaxed);
-        commands_.fetch_add(again.size(), std::memory_order_relaxed);
-        alive = read_replies(again.size(), retried, retried_made_up);
-    } else {
-        retried.assign(again.size(), Reply::error(kErrDisconnected));
-        retried_made_up.assign(again.size(), 1);
-    }
+    script_reloads_.fetch_add(again.size(), std::memory_order_relaxed);
+    const bool alive = round_trip(cmds, retried, retried_made_up);
     for (std::size_t k = 0; k < again.size(); ++k) {
         replies_[again[k]] = std::move(retried[k]);
         made_up_[again[k]] = retried_made_up[k];

@@ -20,11 +20,32 @@
 // longer than the caller asked (command_sync has its own deadline), or crash because Redis went
 // away, answered something hiredis cannot parse, or a callback threw.
 //
+// Sentinel (high availability): with Options::sentinels set, host/port are not used. Each
+// connect asks the sentinels in turn (SENTINEL get-master-addr-by-name, plus SENTINEL replicas
+// to count the healthy replicas) on this same I/O thread, with the connect and command
+// timeouts, then connects to the address named and checks with ROLE that it is a master. A
+// failover is followed by re-asking: a connection error, a READONLY answer, or an idle health
+// check whose ROLE is no longer "master" drops the connection, and the reconnect asks again
+// (callers see on_state(false) then on_state(true), exactly as after a Redis restart, so they
+// re-register what they keep in Redis). No +switch-master subscription: the old master is either
+// gone (connection error) or demoted (READONLY / ROLE), and both are caught within one health
+// check interval.
+//
+// WAIT (Options::wait_replicas = N > 0): commands queued with the `replicated` forms
+// (eval_replicated, eval_replicated_sync) are confirmed by `WAIT N wait_timeout`, appended after
+// them in the same pipelined round trip (one WAIT per round trip, whatever the number of such
+// commands in it). If fewer than N replicas acknowledged in time, each of them gets an Error
+// reply starting "WAIT" (kErrWaitPrefix) instead of its own: the write did happen on the master
+// but is not known to survive a failover, so the caller must report it as not stored. WAIT
+// blocks the connection for up to wait_timeout while replicas lag or are gone: give such writes
+// a client of their own.
+//
 // Connection-state commands (SUBSCRIBE, MULTI, SELECT, AUTH, ...) are refused: the connection is
 // shared and pipelined, so they would leak into other callers' commands. Blocking commands
 // (BLPOP, ...) work but hold up every command queued behind them; keep them off this client.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -32,6 +53,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -39,6 +61,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "redis/round_trips.hpp"
@@ -55,6 +78,8 @@ inline constexpr std::string_view kErrTimeout = "timeout";            // no answ
 inline constexpr std::string_view kErrQueueFull = "queue full";       // over Options::max_queue
 inline constexpr std::string_view kErrQueueBytes = "queue full (bytes)";  // over max_queue_bytes
 inline constexpr std::string_view kErrStopped = "stopped";                // the client was stopped
+// Start of the Error a replicated command gets when WAIT confirmed it on too few replicas.
+inline constexpr std::string_view kErrWaitPrefix = "WAIT";
 
 // An owning copy of a hiredis reply.
 struct Reply {
@@ -108,7 +133,23 @@ public:
         // Bytes of arguments waiting (not yet sent) at most: a command that would go over is
         // refused at once with kErrQueueBytes (counted in rejected_bytes). 0 = no byte bound.
         std::size_t max_queue_bytes = std::size_t{64} << 20;
+
+        // Sentinel mode when not empty: the master of `master_name` is found through these
+        // (host, port) pairs, asked in turn; host/port above are then unused.
+        std::vector<std::pair<std::string, std::uint16_t>> sentinels;
+        std::string master_name = "mymaster";
+        std::string sentinel_password;  // AUTH to the sentinels when set
+        // Replicas that must acknowledge a replicated command (WAIT); 0 = no WAIT.
+        std::size_t wait_replicas = 0;
+        // WAIT's own timeout (must be > 0 with wait_replicas); the socket read timeout of a
+        // round trip holding a WAIT is command_timeout + this.
+        std::chrono::milliseconds wait_timeout{1000};
     };
+
+    // Buckets (upper bounds, seconds) of the WAIT latency histogram.
+    static constexpr double kWaitBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                              0.05,   0.1,   0.25,   0.5,   1,    2.5};
+    static constexpr std::size_t kWaitBucketCount = std::size(kWaitBuckets) + 1;  // + the +Inf one
 
     struct Stats {
         std::uint64_t commands = 0;  // sent to Redis (health-check PINGs included)
@@ -128,6 +169,21 @@ public:
         std::uint64_t auth_failures = 0;
         RoundTrips::Snapshot round_trips;  // batch round-trip times (redis/round_trips.hpp)
         bool connected = false;
+        // Sentinel mode: the master connected to last ("host:port", "" before the first), how
+        // many times it changed after the first (failovers followed), and its replicas: the
+        // healthy ones the sentinels reported at connect, then those the master's ROLE lists,
+        // once a second (-1: not known, or not sentinel mode).
+        std::string master;
+        std::uint64_t master_changes = 0;
+        std::int64_t replicas = -1;
+        std::uint64_t sentinel_failures = 0;   // master look-ups no sentinel answered
+        std::uint64_t stale_master_drops = 0;  // connections dropped for READONLY / ROLE
+        // WAIT: replicated commands refused for too few acknowledgements, and the WAIT latency
+        // (per-bucket counts as kWaitBuckets, the sum in seconds, the number of WAITs).
+        std::uint64_t wait_failures = 0;
+        std::array<std::uint64_t, kWaitBucketCount> wait_buckets{};
+        double wait_seconds_sum = 0;
+        std::uint64_t waits = 0;
     };
 
     // Throws std::invalid_argument on nonsensical options (zero timeouts, batch_limit 0,
@@ -167,6 +223,11 @@ public:
               Callback cb = {});
     Reply eval_sync(const Script& script, std::vector<std::string> keys,
                     std::vector<std::string> args, std::chrono::milliseconds timeout);
+    // The same, confirmed by WAIT when Options::wait_replicas > 0 (see above); plain eval when 0.
+    void eval_replicated(const Script& script, std::vector<std::string> keys,
+                         std::vector<std::string> args, Callback cb = {});
+    Reply eval_replicated_sync(const Script& script, std::vector<std::string> keys,
+                               std::vector<std::string> args, std::chrono::milliseconds timeout);
 
     // `hook(true)` after every successful connect (the first one too), `hook(false)` when a
     // working connection is lost. Runs on the I/O thread before the next batch is taken;
@@ -185,7 +246,8 @@ private:
         std::vector<std::string> args;
         Callback cb;
         std::shared_ptr<const std::string> script;  // set for EVALSHA: the source, for EVAL
-        std::size_t bytes = 0;  // argument bytes, counted in queue_bytes_ while queued
+        std::size_t bytes = 0;    // argument bytes, counted in queue_bytes_ while queued
+        bool replicated = false;  // confirmed by WAIT (Options::wait_replicas > 0)
     };
     struct Wire;  // argv scratch for redisAppendCommandArgv
 
@@ -200,6 +262,12 @@ private:
     bool take_batch(std::vector<Pending>& batch);
     bool append(const Pending& p);
     bool execute(std::vector<Pending>& batch);
+    bool round_trip(const std::vector<const Pending*>& cmds, std::vector<Reply>& out,
+                    std::vector<char>& made_up);
+    bool find_master(std::string& host, std::uint16_t& port, std::string& why);
+    bool stale_master(const std::vector<Pending>& batch);
+    void note_replicas(std::int64_t n);
+    void record_wait(double seconds);
     bool read_replies(std::size_t n, std::vector<Reply>& out, std::vector<char>& made_up);
     bool reload_scripts(const std::vector<Pending>& batch);
     void wait_backoff(std::chrono::steady_clock::time_point until);
@@ -244,6 +312,16 @@ private:
     std::atomic<std::uint64_t> queue_bytes_seen_{0}, rejected_bytes_{0};
     std::atomic<std::uint64_t> auth_failures_{0};
     RoundTrips round_trips_;
+    // Sentinel mode and WAIT.
+    std::string master_;             // under mu_
+    std::size_t next_sentinel_ = 0;  // I/O thread: the one to ask first (the last that answered)
+    std::atomic<std::uint64_t> master_changes_{0}, sentinel_failures_{0}, stale_drops_{0};
+    std::atomic<std::int64_t> replicas_{-1};
+    std::atomic<std::uint64_t> wait_failures_{0};
+    mutable std::mutex wait_mu_;  // the WAIT histogram
+    std::array<std::uint64_t, kWaitBucketCount> wait_buckets_{};
+    double wait_sum_ = 0;
+    std::uint64_t waits_ = 0;
 };
 
 }  // namespace lp::redis

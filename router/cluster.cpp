@@ -67,13 +67,24 @@ std::string host_of(const std::string& addr) {
 Cluster::Cluster(ClusterOptions opts, server::Hub& hub, UserHandler on_users)
     : opts_(std::move(opts)), hub_(hub), on_users_(std::move(on_users)) {
     redis::Client::Options ro;
-    std::string why;
-    const auto redis_address = codec::Address::parse(opts_.redis, codec::PortZero::Refused, &why);
-    if (!redis_address) {
-        throw std::runtime_error("cluster.redis \"" + opts_.redis + "\" is not host:port: " + why);
+    ro.sentinels = opts_.redis_sentinels;
+    ro.master_name = opts_.redis_master_name;
+    ro.sentinel_password = opts_.redis_sentinel_password;
+    if (ro.sentinels.empty()) {
+        std::string why;
+        const auto redis_address =
+            codec::Address::parse(opts_.redis, codec::PortZero::Refused, &why);
+        if (!redis_address) {
+            throw std::runtime_error("cluster.redis \"" + opts_.redis +
+                                     "\" is not host:port: " + why);
+        }
+        ro.host = redis_address->numeric_host();
+        ro.port = redis_address->port;
+    } else {
+        // After a failover the sentinels name the new master within seconds: retry at least
+        // once a second rather than back off to the default 5 s.
+        ro.backoff_max = std::chrono::milliseconds(1000);
     }
-    ro.host = redis_address->numeric_host();
-    ro.port = redis_address->port;
     ro.command_timeout = std::chrono::milliseconds(1000);
     ro.max_queue_bytes = opts_.redis_queue_max_bytes;
     ro.username = opts_.redis_user;
@@ -157,12 +168,12 @@ void Cluster::start() {
                          claimed.error);
     } else if (redis_->stats().auth_failures > 0) {
         // Wrong credentials do not heal by waiting: refuse to start, saying which settings to fix.
-        throw std::runtime_error("cluster.redis " + opts_.redis + " refused our credentials (" +
+        throw std::runtime_error("cluster.redis " + redis_name() + " refused our credentials (" +
                                  redis_->last_error() +
                                  "); check cluster.redis_user and cluster.redis_password");
     } else {
-        spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying", opts_.redis,
-                     r.str);
+        spdlog::warn("cluster: Redis {} not reachable at start ({}); will keep trying",
+                     redis_name(), r.str);
     }
     if (auto nodes = routes_->live_nodes()) apply_nodes(std::move(*nodes));
     asio::post(io, [this] {
@@ -182,6 +193,10 @@ void Cluster::stop() {
     }
     links_->stop();
     redis_->stop();
+}
+
+std::string Cluster::redis_name() const {
+    return opts_.redis_sentinels.empty() ? opts_.redis : opts_.redis_master_name + "@sentinels";
 }
 
 bool Cluster::redis_up() const noexcept {

@@ -61,7 +61,11 @@ namespace lp::router {
 
 struct ClusterOptions {
     std::string node_id;
-    std::string redis;           // host:port
+    std::string redis;  // host:port (unused with redis_sentinels)
+    // Sentinel mode when not empty: the master of redis_master_name, found through these.
+    std::vector<std::pair<std::string, std::uint16_t>> redis_sentinels;
+    std::string redis_master_name = "mymaster";
+    std::string redis_sentinel_password;
     std::string redis_user;      // Redis ACL user; empty = default
     std::string redis_password;  // AUTH on every connect; empty = none
     std::string client_addr;     // advertised to clients (reconnect_to)
@@ -126,6 +130,8 @@ public:
     // ---- HubObserver
     void on_room_members(std::uint64_t room, std::uint64_t members_here) override;
 
+    // cluster.redis, or the sentinels' master name: for messages.
+    std::string redis_name() const;
     bool redis_up() const noexcept;
     const std::string& node_id() const noexcept { return opts_.node_id; }
 

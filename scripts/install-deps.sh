@@ -15,6 +15,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libhiredis-dev librdkafka-dev
   redis-server redis-tools kcat
+  redis-sentinel                      # sentinel_failover_test, redis_sentinel_wait_test: Sentinel HA
   curl python3                        # tests/docs: the docs' examples run as tests
   tzdata                              # rank: named time zones
   prometheus                          # promtool: tests/ops checks deploy/prometheus/alerts.yml

@@ -191,6 +191,49 @@ TEST(ConfigTools, RulesBetweenKeysNameTheKeyAndSource) {
     EXPECT_TRUE(has(none.err, "auth.jwt_secret")) << none.err;
 }
 
+// Redis Sentinel (issue 16): the sentinel list is checked entry by entry, is exclusive with
+// cluster.redis, turns cluster mode on (so cluster.secret is required), and WAIT's bounds hold.
+TEST(ConfigTools, SentinelKeysAreChecked) {
+    const std::vector<std::string> env = {
+        "LIVEPUSH_AUTH_JWT_SECRET=" + kSecret,
+        "LIVEPUSH_CLUSTER_SECRET=cluster-secret-0123456789-0123456789"};
+    const Outcome both = livepushd(
+        {"check-config", "--redis", "127.0.0.1:6379", "--redis-sentinels", "127.0.0.1:26379"}, env);
+    EXPECT_EQ(both.rc, 1);
+    EXPECT_TRUE(has(both.err, "cluster.redis and cluster.redis_sentinels are both set"))
+        << both.err;
+    EXPECT_TRUE(has(both.err, "[cluster.redis_sentinels from --redis-sentinels]")) << both.err;
+    const Outcome bad = livepushd(
+        {"check-config", "--redis-sentinels", "127.0.0.1:26379,sentinel-without-port"}, env);
+    EXPECT_EQ(bad.rc, 1);
+    EXPECT_TRUE(has(bad.err, "cluster.redis_sentinels")) << bad.err;
+    EXPECT_TRUE(has(bad.err, "sentinel-without-port")) << bad.err;
+    const Outcome wait = livepushd(
+        {"check-config", "--redis-sentinels", "127.0.0.1:26379", "--redis-wait-replicas", "17"},
+        env);
+    EXPECT_EQ(wait.rc, 1);
+    EXPECT_TRUE(has(wait.err, "cluster.redis_wait_replicas")) << wait.err;
+    const Outcome no_secret = livepushd({"check-config", "--redis-sentinels", "127.0.0.1:26379"},
+                                        {"LIVEPUSH_AUTH_JWT_SECRET=" + kSecret});
+    EXPECT_EQ(no_secret.rc, 1);
+    EXPECT_TRUE(has(no_secret.err, "cluster.secret is required")) << no_secret.err;
+    const Outcome ok =
+        livepushd({"check-config", "--redis-sentinels", "127.0.0.1:26379,127.0.0.1:26380",
+                   "--redis-wait-replicas", "1", "--plugin-redis-sentinels", "127.0.0.1:26381"},
+                  env);
+    EXPECT_EQ(ok.rc, 0) << ok.err;
+    EXPECT_TRUE(has(ok.out, "cluster via Redis Sentinel 127.0.0.1:26379,127.0.0.1:26380"))
+        << ok.out;
+    const Outcome plugin_both =
+        livepushd({"check-config", "--redis-sentinels", "127.0.0.1:26379", "--plugin-redis",
+                   "127.0.0.1:6380", "--plugin-redis-sentinels", "127.0.0.1:26381"},
+                  env);
+    EXPECT_EQ(plugin_both.rc, 1);
+    EXPECT_TRUE(has(plugin_both.err,
+                    "cluster.plugin_redis and cluster.plugin_redis_sentinels are both set"))
+        << plugin_both.err;
+}
+
 TEST(ConfigTools, FilesAStartReadsMustBeReadable) {
     const Outcome run =
         livepushd({"check-config", "--tls-cert", "/nonexistent/cert.pem"},

@@ -102,8 +102,10 @@ bool answers_ping(std::uint16_t port) {
 
 }  // namespace
 
-RedisServer::RedisServer(std::vector<std::string> extra_args)
-    : binary_(find_redis_server()), extra_args_(std::move(extra_args)) {
+RedisServer::RedisServer(std::vector<std::string> extra_args, std::vector<std::string> leading_args)
+    : binary_(find_redis_server()),
+      extra_args_(std::move(extra_args)),
+      leading_args_(std::move(leading_args)) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "livepush-redis-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
@@ -141,9 +143,10 @@ void RedisServer::start() {
 }
 
 void RedisServer::spawn() {
-    std::vector<std::string> args = {
-        binary_,        "--port", std::to_string(port_), "--bind", host_,   "--save", "",
-        "--appendonly", "no",     "--daemonize",         "no",     "--dir", dir_};
+    std::vector<std::string> args = {binary_};
+    args.insert(args.end(), leading_args_.begin(), leading_args_.end());
+    args.insert(args.end(), {"--port", std::to_string(port_), "--bind", host_, "--save", "",
+                             "--appendonly", "no", "--daemonize", "no", "--dir", dir_});
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

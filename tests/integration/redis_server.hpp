@@ -22,12 +22,17 @@ class RedisServer {
 public:
     // Starts redis-server with `extra_args` appended (e.g. {"--requirepass", "x"}) and waits
     // until it answers PING (10 s at most). Throws std::runtime_error with its log if it does not.
-    explicit RedisServer(std::vector<std::string> extra_args = {});
+    // `leading_args` go right after the binary's name, before the port and the rest: a
+    // configuration file must come first (redis-sentinel: {"/path/sentinel.conf"} with
+    // extra_args {"--sentinel"}).
+    explicit RedisServer(std::vector<std::string> extra_args = {},
+                         std::vector<std::string> leading_args = {});
     ~RedisServer();  // stop()
     RedisServer(const RedisServer&) = delete;
     RedisServer& operator=(const RedisServer&) = delete;
 
     const std::string& host() const { return host_; }
+    const std::string& dir() const { return dir_; }  // its own temporary directory
     std::uint16_t port() const { return port_; }
     pid_t pid() const { return pid_; }
     bool running() const { return pid_ > 0; }
@@ -59,6 +64,7 @@ private:
     std::string binary_;
     std::string dir_;
     std::vector<std::string> extra_args_;
+    std::vector<std::string> leading_args_;
 };
 
 }  // namespace lp::testing
