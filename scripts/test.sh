@@ -97,7 +97,8 @@ if [ "${LIVEPUSH_SKIP_TSAN:-0}" != 1 ]; then
   # with halt_on_error, which fails the test that started it).
   TSAN_TARGETS=(livepushd redis_client_test plugin_host_test job_queue_test http_api_test
                 gateway_test push_test pk_test cluster_test tls_test server_send_path_test
-                room_hook_runner_test room_likes_test viewer_budget_test moderation_test)
+                room_hook_runner_test room_likes_test viewer_budget_test moderation_test
+                reload_test redis_sentinel_wait_test sentinel_failover_test web_pages_test)
   echo "== build (ThreadSanitizer: ${TSAN_TARGETS[*]})"
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEPUSH_TSAN=ON \
         -DLIVEPUSH_BENCH=OFF >/dev/null
