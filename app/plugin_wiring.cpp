@@ -81,7 +81,14 @@ plugins::PluginHost::StoreFactory wire_stores(PluginParts& p, const Config& c,
             p.plugin_redis = connect_plugin_redis(c);
             redis = p.plugin_redis.get();
         }
-        p.jobs = std::make_unique<plugins::RedisJobQueue>(*redis);
+        auto jobs = std::make_unique<plugins::RedisJobQueue>(*redis);
+        // Jobs scheduled by nodes before the {jobs} hash tag (lp:jobs:...) move once.
+        if (const auto moved = jobs->adopt_legacy(); moved > 0)
+            spdlog::info("delayed jobs: {} moved from the lp:jobs: keys to lp:{{jobs}}:", moved);
+        else if (moved < 0)
+            spdlog::warn("delayed jobs: could not check for lp:jobs: keys to move (Redis did not "
+                         "answer); the next start tries again");
+        p.jobs = std::move(jobs);
         return [redis](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
             return std::make_unique<plugins::RedisStore>(*redis, "lp:" + prefix);
         };

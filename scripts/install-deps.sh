@@ -24,9 +24,20 @@ PACKAGES=(
   chromium                            # sdk/js/web: the demo and console browser tests (scripts/test-web.sh)
 )
 
+# Node.js may come from elsewhere than Debian (NodeSource's nodejs carries its own npm and
+# conflicts with Debian's npm package): a working `node` or `npm` command is enough.
+provided_by_command() {
+  case $1 in
+    nodejs) command -v node >/dev/null ;;
+    npm) command -v npm >/dev/null ;;
+    *) return 1 ;;
+  esac
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" && continue
+  provided_by_command "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

@@ -88,6 +88,35 @@ end
 return 1
 )lua");
 
+// Moves a legacy queue into this one (RedisJobQueue::adopt_legacy). KEYS: the legacy pool, due,
+// reserved, seq, attempts, dead, then this queue's six. ARGV: the dead letters' last index.
+// Returns the jobs moved.
+const redis::Script kAdopt(R"lua(
+local moved = 0
+local old = redis.call('HGETALL', KEYS[1])
+for i = 1, #old, 2 do
+  local key = old[i]
+  if redis.call('HSETNX', KEYS[7], key, old[i + 1]) == 1 then
+    moved = moved + 1
+    local due = redis.call('ZSCORE', KEYS[2], key)
+    if due then redis.call('ZADD', KEYS[8], due, key) end
+    local reserved = redis.call('ZSCORE', KEYS[3], key)
+    if reserved then redis.call('ZADD', KEYS[9], reserved, key) end
+    local attempts = redis.call('HGET', KEYS[5], key)
+    if attempts then redis.call('HSET', KEYS[11], key, attempts) end
+  end
+end
+local seq = tonumber(redis.call('GET', KEYS[4]) or '0')
+if seq > tonumber(redis.call('GET', KEYS[10]) or '0') then
+  redis.call('SET', KEYS[10], string.format('%d', seq))
+end
+local dead = redis.call('LRANGE', KEYS[6], 0, -1)
+for i = 1, #dead do redis.call('RPUSH', KEYS[12], dead[i]) end
+if #dead > 0 then redis.call('LTRIM', KEYS[12], 0, ARGV[1]) end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+return moved
+)lua");
+
 template <class T>
 bool parse_number(const std::string& s, T& out) {
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -214,6 +243,17 @@ std::vector<DeadJob> RedisJobQueue::dead(std::size_t max) {
 std::size_t RedisJobQueue::pending() {
     auto r = redis_.command_sync({"HLEN", pool_}, timeout_);
     return r.type == Type::Integer ? static_cast<std::size_t>(r.integer) : 0;
+}
+
+std::int64_t RedisJobQueue::adopt_legacy(const std::string& legacy_prefix) {
+    const std::string& p = legacy_prefix;
+    if (p + "pool" == pool_) return 0;
+    auto r = redis_.eval_sync(kAdopt,
+                              {p + "pool", p + "due", p + "reserved", p + "seq", p + "attempts",
+                               p + "dead", pool_, due_, reserved_, seq_, attempts_, dead_},
+                              {std::to_string(kDeadLetters - 1)}, timeout_);
+    if (r.type != Type::Integer) return -1;
+    return r.integer;
 }
 
 }  // namespace lp::plugins

@@ -21,7 +21,9 @@
 // its jobs reserved: they run after their TTR), or block Redis for long (a claim moves at most
 // `max` due jobs and kRequeueLimit expired reservations).
 //
-// For Redis Cluster, put the keys in one slot with a hash tag in the prefix ("{lp:jobs}:").
+// The keys share the hash tag {jobs} (prefix "lp:{jobs}:"), so a later Redis Cluster puts them
+// in one slot, as the scripts need, without moving data. Nodes before the tag used "lp:jobs:":
+// adopt_legacy() moves such a queue into this one once at start (docs/scaling.md).
 #pragma once
 
 #include <chrono>
@@ -32,10 +34,14 @@
 
 namespace lp::plugins {
 
+// The cluster's job keys, and those of nodes before the hash tag.
+inline constexpr const char* kJobKeyPrefix = "lp:{jobs}:";
+inline constexpr const char* kLegacyJobKeyPrefix = "lp:jobs:";
+
 class RedisJobQueue final : public JobQueue {
 public:
     explicit RedisJobQueue(redis::Client& redis,
-                           std::string key_prefix = "lp:jobs:", NowMs now = system_now_ms,
+                           std::string key_prefix = kJobKeyPrefix, NowMs now = system_now_ms,
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
     bool schedule(const std::string& topic, const std::string& id, std::chrono::milliseconds delay,
@@ -48,6 +54,14 @@ public:
     std::size_t pending() override;
     bool bury(const DueJob& job, const std::string& why) override;
     std::vector<DeadJob> dead(std::size_t max) override;  // 0 when Redis does not answer
+
+    // Moves the jobs of a queue under `legacy_prefix` into this one, in one script: each job this
+    // queue does not hold (by topic and id) keeps its record, due time or reservation and
+    // attempts; the token counter becomes the larger of the two, so no token repeats; the dead
+    // letters follow this queue's, kept to its bound; the legacy keys are deleted. Safe to call
+    // on every start (nothing to move: no change). Returns the jobs moved, or -1 when Redis did
+    // not answer. One script: a queue of a million jobs blocks Redis for about a second, once.
+    std::int64_t adopt_legacy(const std::string& legacy_prefix = kLegacyJobKeyPrefix);
 
     const std::string& pool_key() const noexcept { return pool_; }
     const std::string& due_key() const noexcept { return due_; }

@@ -277,7 +277,7 @@ TEST_F(PluginCluster, PluginStoresCanLiveOnARedisOfTheirOwn) {
     };
     EXPECT_NE(keys_on(plugin_redis.port(), "lp:plugin:feed:*"), "")
         << "the feed's keys are on the plugin Redis";
-    EXPECT_NE(keys_on(plugin_redis.port(), "lp:jobs:*"), "") << "so are the delayed jobs";
+    EXPECT_NE(keys_on(plugin_redis.port(), "lp:{jobs}:*"), "") << "so are the delayed jobs";
     EXPECT_EQ(keys_on(redis_->port(), "lp:plugin:*"), "") << "and none on the routes' Redis";
     EXPECT_NE(keys_on(redis_->port(), "lp:node:*"), "") << "which keeps the cluster's own keys";
     EXPECT_EQ(metric(0, "livepush_plugin_redis_up"), 1);

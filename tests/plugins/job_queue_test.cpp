@@ -67,8 +67,8 @@ struct RedisJobs {
     explicit RedisJobs(NowMs now)
         : client_a(test::connected_client()),
           client_b(test::connected_client()),
-          a(*client_a, "lp:jobs:", now, 2000ms),
-          b(*client_b, "lp:jobs:", now, 2000ms) {
+          a(*client_a, kJobKeyPrefix, now, 2000ms),
+          b(*client_b, kJobKeyPrefix, now, 2000ms) {
         test::flush_redis(*client_a);
     }
     JobQueue& node_a() { return a; }
@@ -472,6 +472,69 @@ TEST(JobRunnerOptionsTest, NonsenseOptionsAreRefused) {
     EXPECT_THROW(JobRunner(q, JobRunner::Dispatch{}), std::invalid_argument);
 }
 
+// ---------------------------------------------------------------- the {jobs} hash tag
+
+// Jobs scheduled by nodes before the hash tag (keys lp:jobs:...) are not lost by the rename: the
+// first node to start moves them, due times, reservations, attempts and dead letters included,
+// and a job the new keys already hold (rescheduled meanwhile) wins.
+TEST(RedisJobQueueKeys, LegacyJobsMoveUnderTheHashTagAndKeepTheirState) {
+    ManualClock clock;
+    auto client = test::connected_client();
+    test::flush_redis(*client);
+    RedisJobQueue legacy(*client, kLegacyJobKeyPrefix, clock.now_ms(), 2000ms);
+    RedisJobQueue tagged(*client, kJobKeyPrefix, clock.now_ms(), 2000ms);
+    EXPECT_EQ(std::string(kJobKeyPrefix), "lp:{jobs}:") << "one slot for every job key";
+
+    ASSERT_TRUE(legacy.schedule("gift", "later", 60s, "L"));
+    ASSERT_TRUE(legacy.schedule("gift", "running", 0ms, "R"));
+    ASSERT_TRUE(legacy.schedule("gift", "dead", 0ms, "D"));
+    ASSERT_TRUE(legacy.schedule("gift", "both", 60s, "old"));
+    auto claimed = legacy.claim(10, 30s);  // "running" and "dead" are now reserved
+    ASSERT_EQ(claimed.size(), 2u);
+    const auto dead_it = std::find_if(claimed.begin(), claimed.end(),
+                                      [](const DueJob& j) { return j.id == "dead"; });
+    ASSERT_NE(dead_it, claimed.end());
+    ASSERT_TRUE(legacy.bury(*dead_it, "boom"));
+    ASSERT_TRUE(tagged.schedule("gift", "both", 60s, "new"));
+
+    EXPECT_EQ(tagged.adopt_legacy(), 2) << "later and running; not both (the tagged one wins)";
+    EXPECT_EQ(tagged.adopt_legacy(), 0) << "nothing left to move";
+    EXPECT_EQ(legacy.pending(), 0u);
+    EXPECT_EQ(client->command_sync({"EXISTS", "lp:jobs:pool", "lp:jobs:due", "lp:jobs:reserved",
+                                    "lp:jobs:seq", "lp:jobs:attempts", "lp:jobs:dead"},
+                                   2000ms)
+                  .integer,
+              0)
+        << "the legacy keys are gone";
+    EXPECT_EQ(tagged.pending(), 3u);
+    ASSERT_EQ(tagged.dead(10).size(), 1u);
+    EXPECT_EQ(tagged.dead(10)[0].id, "dead");
+
+    // The reservation moved: "running" is not due again until its TTR passes, then it is, with
+    // its attempt counted.
+    EXPECT_TRUE(tagged.claim(10, 30s).empty());
+    clock.advance(31s);
+    auto again = tagged.claim(10, 30s);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].id, "running");
+    EXPECT_EQ(again[0].body, "R");
+    EXPECT_EQ(again[0].attempts, 2u);
+
+    // Due times moved, the tagged copy of "both" won, and new tokens never repeat a moved one.
+    clock.advance(60s);
+    auto later = tagged.claim(10, 30s);
+    ASSERT_EQ(later.size(), 3u);  // later, both, and running again (its TTR passed)
+    std::map<std::string, DueJob> by_id;
+    for (const auto& j : later) by_id[j.id] = j;
+    EXPECT_EQ(by_id["later"].body, "L");
+    EXPECT_EQ(by_id["both"].body, "new");
+    ASSERT_TRUE(tagged.schedule("gift", "fresh", 0ms, "F"));
+    auto fresh = tagged.claim(10, 30s);
+    ASSERT_EQ(fresh.size(), 1u);
+    EXPECT_GT(fresh[0].token, by_id["later"].token);
+    EXPECT_GT(fresh[0].token, again[0].token);
+}
+
 // ---------------------------------------------------------------- throughput (reported, not
 // asserted)
 
@@ -486,7 +549,7 @@ double per_second(int n, F&& f) {
 TEST(RedisJobQueueThroughput, ScheduleAndClaim) {
     auto client = test::connected_client();
     test::flush_redis(*client);
-    RedisJobQueue q(*client, "lp:jobs:", system_now_ms, 5000ms);
+    RedisJobQueue q(*client, kJobKeyPrefix, system_now_ms, 5000ms);
     constexpr int kJobs = 10000;
     const double schedule_one_thread = per_second(2000, [&] {
         for (int i = 0; i < 2000; ++i)
