@@ -86,8 +86,9 @@ plugins::PluginHost::StoreFactory wire_stores(PluginParts& p, const Config& c,
         if (const auto moved = jobs->adopt_legacy(); moved > 0)
             spdlog::info("delayed jobs: {} moved from the lp:jobs: keys to lp:{{jobs}}:", moved);
         else if (moved < 0)
-            spdlog::warn("delayed jobs: could not check for lp:jobs: keys to move (Redis did not "
-                         "answer); the next start tries again");
+            spdlog::warn(
+                "delayed jobs: could not check for lp:jobs: keys to move (Redis did not "
+                "answer); the next start tries again");
         p.jobs = std::move(jobs);
         return [redis](const std::string& prefix) -> std::unique_ptr<sdk::Store> {
             return std::make_unique<plugins::RedisStore>(*redis, "lp:" + prefix);

@@ -40,8 +40,8 @@ inline constexpr const char* kLegacyJobKeyPrefix = "lp:jobs:";
 
 class RedisJobQueue final : public JobQueue {
 public:
-    explicit RedisJobQueue(redis::Client& redis,
-                           std::string key_prefix = kJobKeyPrefix, NowMs now = system_now_ms,
+    explicit RedisJobQueue(redis::Client& redis, std::string key_prefix = kJobKeyPrefix,
+                           NowMs now = system_now_ms,
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
 
     bool schedule(const std::string& topic, const std::string& id, std::chrono::milliseconds delay,

@@ -500,9 +500,10 @@ TEST(RedisJobQueueKeys, LegacyJobsMoveUnderTheHashTagAndKeepTheirState) {
     EXPECT_EQ(tagged.adopt_legacy(), 2) << "later and running; not both (the tagged one wins)";
     EXPECT_EQ(tagged.adopt_legacy(), 0) << "nothing left to move";
     EXPECT_EQ(legacy.pending(), 0u);
-    EXPECT_EQ(client->command_sync({"EXISTS", "lp:jobs:pool", "lp:jobs:due", "lp:jobs:reserved",
-                                    "lp:jobs:seq", "lp:jobs:attempts", "lp:jobs:dead"},
-                                   2000ms)
+    EXPECT_EQ(client
+                  ->command_sync({"EXISTS", "lp:jobs:pool", "lp:jobs:due", "lp:jobs:reserved",
+                                  "lp:jobs:seq", "lp:jobs:attempts", "lp:jobs:dead"},
+                                 2000ms)
                   .integer,
               0)
         << "the legacy keys are gone";
