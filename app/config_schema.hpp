@@ -251,6 +251,8 @@ inline constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "this node's id in the cluster; empty = the host name"},
     {"cluster.advertise", "--advertise", &field_of<&C::cluster, &C::Cluster::advertise>,
      ValueCheck::ListenAddress, "host:port other nodes reach this node at; empty = first listen address"},
+    {"cluster.advertise_ws", "--advertise-ws", &field_of<&C::cluster, &C::Cluster::advertise_ws>,
+     ValueCheck::ListenAddress, "host:port WebSocket clients reach this node at (a draining node sends its WebSocket sessions to ws[s]://this/ws); empty = server.ws_listen"},
     {"cluster.link_listen", "--link-listen", &field_of<&C::cluster, &C::Cluster::link_listen>,
      ValueCheck::ListenAddress, "node-to-node link listen address (cluster mode)"},
     {"cluster.link_advertise", "--link-advertise",

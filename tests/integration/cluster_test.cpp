@@ -326,9 +326,13 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     (void)inflight;
 }
 
+// A TCP session is sent to another node's TCP host:port, a WebSocket session to its WebSocket
+// URL (cluster.advertise_ws, by default server.ws_listen): a browser cannot dial a TCP port.
+// Old code: both got the TCP address.
 TEST_F(ClusterTest, DrainSendsReconnectToAnotherLiveNode) {
     start_nodes();
     auto c = login(0, 990);
+    auto w = login(0, 991, "android", Transport::Ws);
     ::kill(nodes_[0]->pid(), SIGTERM);
     auto kick = c->wait_code(Code::Kick, 5000ms);
     ASSERT_TRUE(kick);
@@ -338,6 +342,16 @@ TEST_F(ClusterTest, DrainSendsReconnectToAnotherLiveNode) {
     std::set<std::string> others = {"127.0.0.1:" + std::to_string(nodes_[1]->tcp_port()),
                                     "127.0.0.1:" + std::to_string(nodes_[2]->tcp_port())};
     EXPECT_TRUE(others.count(k.reconnect_to())) << "reconnect_to=" << k.reconnect_to();
+
+    auto ws_kick = w->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(ws_kick);
+    pb::Kick wk;
+    ASSERT_TRUE(ws_kick->parse(wk));
+    EXPECT_EQ(wk.reason(), "draining");
+    std::set<std::string> ws_others = {
+        "ws://127.0.0.1:" + std::to_string(nodes_[1]->ws_port()) + "/ws",
+        "ws://127.0.0.1:" + std::to_string(nodes_[2]->ws_port()) + "/ws"};
+    EXPECT_TRUE(ws_others.count(wk.reconnect_to())) << "reconnect_to=" << wk.reconnect_to();
     EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
 }
 
