@@ -45,9 +45,8 @@ TEST(NodeRecord, CarriesTheWebSocketAddressAndReadsOlderRecords) {
     store.heartbeat(self, [&](bool) { done = true; });
     ASSERT_TRUE(eventually([&] { return done; }));
     // What an older node writes: its record only.
-    redis.command_sync({"SET", RouteStore::node_key("old"), "10.0.0.2:7000|10.0.0.2:7002", "PX",
-                        "5000"},
-                       1000ms);
+    redis.command_sync(
+        {"SET", RouteStore::node_key("old"), "10.0.0.2:7000|10.0.0.2:7002", "PX", "5000"}, 1000ms);
     redis.command_sync({"SADD", "lp:nodes", "old"}, 1000ms);
 
     const auto nodes = store.live_nodes();
