@@ -205,8 +205,11 @@ router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_
     co.redis_password = c.cluster.redis_password;
     co.client_addr = advertised_address(c.cluster.advertise, bound_tcp_port);
     // No WebSocket listener: nothing to send WebSocket sessions to (they keep their own URL).
+    // A ws:// or wss:// URL is sent as given (the check at load made sure it is one).
     if (!c.server.ws_listen.empty())
-        co.client_ws_addr = advertised_address(c.cluster.advertise_ws, bound_ws_port);
+        co.client_ws_addr = c.cluster.advertise_ws.find("://") != std::string::npos
+                                ? c.cluster.advertise_ws
+                                : advertised_address(c.cluster.advertise_ws, bound_ws_port);
     co.link_listen = c.cluster.link_listen;
     co.link_advertise = c.cluster.link_advertise;
     co.secret = c.cluster.secret;  // every node of a cluster shares it; nothing else uses it

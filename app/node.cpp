@@ -367,6 +367,7 @@ void Node::shutdown() {
         const auto n = p_->cluster->other_node_for(s.user.id);
         if (s.transport() != server::TransportKind::Ws) return n.client_addr;
         if (n.ws_addr.empty()) return {};  // no WebSocket listener there (or an older node)
+        if (n.ws_addr.find("://") != std::string::npos) return n.ws_addr;  // a URL: as given
         return (s.tls() ? "wss://" : "ws://") + n.ws_addr + "/ws";
     };
     std::size_t left = p_->server->drain(

@@ -397,4 +397,18 @@ TEST_F(ClusterTest, DrainSendsTlsWebSocketSessionsAWssUrl) {
     EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
 }
 
+// Behind a TLS proxy the node sees plain WebSocket sessions that browsers opened as wss://:
+// cluster.advertise_ws as a URL is what they are sent, as given.
+TEST_F(ClusterTest, DrainSendsAnAdvertisedWsUrlAsGiven) {
+    start_nodes({"--advertise-ws", "wss://public.example:8443/ws"});
+    auto w = login(0, 994, "android", Transport::Ws);
+    ::kill(nodes_[0]->pid(), SIGTERM);
+    auto kick = w->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(kick);
+    pb::Kick k;
+    ASSERT_TRUE(kick->parse(k));
+    EXPECT_EQ(k.reconnect_to(), "wss://public.example:8443/ws");
+    EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
+}
+
 }  // namespace
