@@ -174,6 +174,20 @@ std::string check_value(const ConfigKey& key, std::string_view value) {
             if (value.empty() || codec::Address::parse(value, port_zero, &why)) return {};
             return in_quotes(value) + " is not host:port: " + why;
         }
+        case ValueCheck::AddressOrWsUrl: {
+            if (value.starts_with("ws://") || value.starts_with("wss://")) {
+                const auto rest = std::string_view(value).substr(value.find("://") + 3);
+                const auto host = rest.substr(0, rest.find('/'));
+                const bool clean = std::none_of(value.begin(), value.end(), [](char ch) {
+                    return static_cast<unsigned char>(ch) <= ' ' || ch == '"' || ch == '\\';
+                });
+                if (!host.empty() && host.find('@') == std::string_view::npos && clean) return {};
+                return in_quotes(value) + " is not a ws:// or wss:// URL with a host";
+            }
+            if (value.empty() || codec::Address::parse(value, codec::PortZero::Allowed, &why))
+                return {};
+            return in_quotes(value) + " is not host:port or a ws:// or wss:// URL: " + why;
+        }
         case ValueCheck::DialAddressList:
             if (value.empty() ||
                 codec::Address::parse_list(value, codec::PortZero::Refused, &why)) {
@@ -571,6 +585,8 @@ std::string_view placeholder(const ConfigKey& key) {
             return "HOST:PORT";
         case ValueCheck::DialAddressList:
             return "HOST:PORT,...";
+        case ValueCheck::AddressOrWsUrl:
+            return "HOST:PORT|URL";
         case ValueCheck::LogLevel:
             return "LEVEL";
         case ValueCheck::LogFormat:

@@ -174,8 +174,9 @@ struct Config {
         // (0 = no WAIT), waiting at most redis_wait_timeout_ms.
         std::uint32_t redis_wait_replicas = 0;
         std::uint32_t redis_wait_timeout_ms = 1000;
-        std::string node_id;                                  // default: host name
-        std::string advertise;                                // default: first listen address
+        std::string node_id;       // default: host name
+        std::string advertise;     // default: first listen address
+        std::string advertise_ws;  // WebSocket host:port; default: server.ws_listen
         std::string link_listen{router::kDefaultLinkListen};  // node links (cluster mode only)
         std::string
             link_advertise;  // host:port other nodes dial; default: advertise host + link port

@@ -32,6 +32,8 @@ enum class ValueCheck : std::uint8_t {
     ListenAddress,    // host:port or [v6]:port (codec/address), port 0 = any; empty = unset / off
     DialAddress,      // the same, port 1..65535 (it is dialled); empty = unset
     DialAddressList,  // host:port[,host:port...], ports 1..65535; empty = unset
+    // ListenAddress, or a ws:// or wss:// URL with a host (a public address behind a proxy)
+    AddressOrWsUrl,
     LogLevel,
     LogFormat,  // text or json
     Switch,     // a number field holding 0/1: true/false, on/off, 1/0 (TOML: a boolean)
@@ -251,6 +253,8 @@ inline constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "this node's id in the cluster; empty = the host name"},
     {"cluster.advertise", "--advertise", &field_of<&C::cluster, &C::Cluster::advertise>,
      ValueCheck::ListenAddress, "host:port other nodes reach this node at; empty = first listen address"},
+    {"cluster.advertise_ws", "--advertise-ws", &field_of<&C::cluster, &C::Cluster::advertise_ws>,
+     ValueCheck::AddressOrWsUrl, "host:port WebSocket clients reach this node at (a draining node sends its WebSocket sessions to ws[s]://this/ws, in the session's scheme), or a ws:// or wss:// URL sent as given (e.g. behind a TLS proxy); empty = server.ws_listen"},
     {"cluster.link_listen", "--link-listen", &field_of<&C::cluster, &C::Cluster::link_listen>,
      ValueCheck::ListenAddress, "node-to-node link listen address (cluster mode)"},
     {"cluster.link_advertise", "--link-advertise",

@@ -137,6 +137,7 @@ std::string finish_config(lp::app::Config& c) {
     if (c.dev && c.explicitly_set.count("server.demo") == 0) c.server.demo = 1;
     if (c.cluster.node_id.empty()) c.cluster.node_id = host_name();
     if (c.cluster.advertise.empty()) c.cluster.advertise = c.server.tcp_listen;
+    if (c.cluster.advertise_ws.empty()) c.cluster.advertise_ws = c.server.ws_listen;
     // Bounds of single values (> 0, ...) are the schema's (app/config_schema.hpp), checked as
     // loaded.
     if (auto err = check_cluster_secret(c); !err.empty()) return err;

@@ -19,15 +19,16 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// What clients are told to reconnect to: cluster.advertise, with the port the TCP listener
-// really bound when the configured one is 0, and a host name instead of a wildcard address.
-std::string advertised_client_address(const Config& c, std::uint16_t bound_tcp_port) {
-    codec::Address address = codec::Address::parse(c.cluster.advertise).value_or(codec::Address{});
+// What clients are told to reconnect to: cluster.advertise (TCP) or cluster.advertise_ws
+// (WebSocket), with the port the listener really bound when the configured one is 0, and a host
+// name instead of a wildcard address.
+std::string advertised_address(const std::string& advertise, std::uint16_t bound_port) {
+    codec::Address address = codec::Address::parse(advertise).value_or(codec::Address{});
     if (address.host.empty() || address.is_wildcard()) {
         char name[256] = {};
         address.host = gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "127.0.0.1";
     }
-    if (address.port == 0) address.port = bound_tcp_port;
+    if (address.port == 0) address.port = bound_port;
     return address.to_string();
 }
 
@@ -191,7 +192,8 @@ redis::Client::Options inbox_redis_options(const Config& c, redis::Client::Optio
     return cluster;
 }
 
-router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port) {
+router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port,
+                                       std::uint16_t bound_ws_port) {
     router::ClusterOptions co;
     co.node_id = c.cluster.node_id;
     co.redis = c.cluster.redis;
@@ -201,7 +203,13 @@ router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_
     co.redis_sentinel_password = c.cluster.redis_sentinel_password;
     co.redis_user = c.cluster.redis_user;
     co.redis_password = c.cluster.redis_password;
-    co.client_addr = advertised_client_address(c, bound_tcp_port);
+    co.client_addr = advertised_address(c.cluster.advertise, bound_tcp_port);
+    // No WebSocket listener: nothing to send WebSocket sessions to (they keep their own URL).
+    // A ws:// or wss:// URL is sent as given (the check at load made sure it is one).
+    if (!c.server.ws_listen.empty())
+        co.client_ws_addr = c.cluster.advertise_ws.find("://") != std::string::npos
+                                ? c.cluster.advertise_ws
+                                : advertised_address(c.cluster.advertise_ws, bound_ws_port);
     co.link_listen = c.cluster.link_listen;
     co.link_advertise = c.cluster.link_advertise;
     co.secret = c.cluster.secret;  // every node of a cluster shares it; nothing else uses it

@@ -41,9 +41,11 @@ std::chrono::milliseconds room_online_interval(const Config& c);
 push::RoomStateLimits room_state_limits(const Config& c);
 std::chrono::milliseconds room_likes_interval(const Config& c);
 ack::DeliveryOptions delivery_options(const Config& c);
-// Cluster mode. `bound_tcp_port` is the client port really bound (for cluster.advertise with
-// port 0). The node-number hooks are the caller's (they point into the gateway).
-router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port);
+// Cluster mode. `bound_tcp_port` and `bound_ws_port` are the client ports really bound (for
+// cluster.advertise and cluster.advertise_ws with port 0). The node-number hooks are the
+// caller's (they point into the gateway).
+router::ClusterOptions cluster_options(const Config& c, std::uint16_t bound_tcp_port,
+                                       std::uint16_t bound_ws_port = 0);
 router::ModerationOptions moderation_options(const Config& c);
 // cluster.plugin_redis, with the credentials of cluster.redis.
 redis::Client::Options plugin_redis_options(const Config& c);

@@ -170,7 +170,8 @@ Node::Node(const Config& c) : p_(std::make_unique<Parts>()) {
     p_->server = std::make_unique<server::Server>(so, *p_->gateway);
     auto& hub = p_->server->hub();
     if (cluster_mode(c)) {
-        router::ClusterOptions co = cluster_options(c, p_->server->tcp_port());
+        router::ClusterOptions co =
+            cluster_options(c, p_->server->tcp_port(), p_->server->ws_port());
         co.on_node_number = [ids = &p_->gateway->msg_ids()](std::uint16_t n) { ids->set_node(n); };
         p_->gateway->msg_ids().set_node(co.node_number_hint);  // until a claim succeeds
         p_->cluster = std::make_unique<router::Cluster>(
@@ -359,8 +360,15 @@ void Node::shutdown() {
     if (p_->plugins.room_hooks) p_->plugins.room_hooks->stop();
     p_->plugins.host->stop();
     spdlog::info("draining {} sessions", p_->server->totals().sessions_total());
-    auto reconnect_to = [this](const server::Session& s) {
-        return p_->cluster ? p_->cluster->other_node_for(s.user.id) : std::string();
+    // Each session is sent where it can go: a TCP session to the other node's host:port, a
+    // WebSocket session to its WebSocket URL, in the scheme the session itself came over.
+    auto reconnect_to = [this](const server::Session& s) -> std::string {
+        if (!p_->cluster) return {};
+        const auto n = p_->cluster->other_node_for(s.user.id);
+        if (s.transport() != server::TransportKind::Ws) return n.client_addr;
+        if (n.ws_addr.empty()) return {};  // no WebSocket listener there (or an older node)
+        if (n.ws_addr.find("://") != std::string::npos) return n.ws_addr;  // a URL: as given
+        return (s.tls() ? "wss://" : "ws://") + n.ws_addr + "/ws";
     };
     std::size_t left = p_->server->drain(
         reconnect_to, std::chrono::milliseconds(p_->config.server.drain_timeout_ms));

@@ -63,6 +63,41 @@ std::optional<std::uint64_t> id_param(const std::map<std::string, std::string>& 
     return v;
 }
 
+bool iequal(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// The --dev routes answer only their own page: a request that names an Origin must come from
+// the node's own origin (scheme://host:port where host:port is the request's Host). A page on
+// another site could otherwise make a developer's browser mint tokens or send gifts to the
+// loopback node. Empty when allowed, else the refusal.
+std::string same_origin_refusal(const server::PlainHttpRequest& req) {
+    if (req.origin.empty()) return {};  // not sent by a browser for a cross-site request
+    std::string_view rest = req.origin;
+    if (rest.starts_with("http://"))
+        rest.remove_prefix(7);
+    else if (rest.starts_with("https://"))
+        rest.remove_prefix(8);
+    else
+        rest = {};  // "null" (a sandboxed or file: page) or something else: never same-origin
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    if (!req.host.empty() && iequal(rest, req.host)) return {};
+    return json_error(403, "Forbidden",
+                      "cross-origin request refused: the --dev demo routes answer only their "
+                      "own page (Origin must match Host)");
+}
+
+// A cross-site form can POST only form or text bodies without a CORS preflight (which the node
+// never answers): requiring application/json keeps such a form out of the gift route.
+bool is_json_content_type(std::string_view ct) {
+    ct = ct.substr(0, ct.find(';'));
+    while (!ct.empty() && ct.back() == ' ') ct.remove_suffix(1);
+    return iequal(ct, "application/json");
+}
+
 std::string exe_dir() {
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -124,9 +159,18 @@ std::string WebPages::answer(const server::PlainHttpRequest& req) {
     push::split_target(req.target, path, query);
     if (config_.dev && path == "/demo/token") {
         if (req.method != "GET") return json_error(405, "Method Not Allowed", "use GET");
+        if (auto refused = same_origin_refusal(req); !refused.empty()) return refused;
         return dev_token(query);
     }
-    if (config_.dev && path == "/demo/gift") return dev_gift(req.method, query);
+    if (config_.dev && path == "/demo/gift") {
+        if (req.method != "POST") return json_error(405, "Method Not Allowed", "use POST");
+        if (auto refused = same_origin_refusal(req); !refused.empty()) return refused;
+        if (!is_json_content_type(req.content_type))
+            return json_error(403, "Forbidden",
+                              "Content-Type must be application/json (a cross-site form cannot "
+                              "send it)");
+        return dev_gift(req.method, query);
+    }
     // The raw target's path: nothing is decoded before the lookup (static_site.hpp).
     const std::string_view raw = req.target.substr(0, req.target.find('?'));
     if (!raw.starts_with("/demo")) return {};  // the listener's own 404

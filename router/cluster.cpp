@@ -125,6 +125,7 @@ void Cluster::start() {
     links_->start();
     self_.id = opts_.node_id;
     self_.client_addr = opts_.client_addr;
+    self_.ws_addr = opts_.client_ws_addr;
     self_.link_addr = opts_.link_advertise.empty()
                           ? host_of(opts_.client_addr) + ":" + std::to_string(links_->port())
                           : opts_.link_advertise;
@@ -148,7 +149,12 @@ void Cluster::start() {
     heartbeat_timer_ = std::make_unique<asio::steady_timer>(io);
     nodes_timer_ = std::make_unique<asio::steady_timer>(io);
     resub_timer_ = std::make_unique<asio::steady_timer>(io);
-    // The first registration is synchronous so that a node is routable when it says ready.
+    // The first registration is synchronous so that a node is routable when it says ready. The
+    // WebSocket address first: whoever sees the node sees it with its address.
+    if (!self_.ws_addr.empty())
+        redis_->command_sync({"SET", RouteStore::node_ws_key(self_.id), self_.ws_addr, "PX",
+                              std::to_string(opts_.node_ttl.count())},
+                             std::chrono::milliseconds(2000));
     auto r = redis_->command_sync(
         {"SET", RouteStore::node_key(self_.id), self_.client_addr + "|" + self_.link_addr, "PX",
          std::to_string(opts_.node_ttl.count())},
@@ -539,13 +545,13 @@ std::string Cluster::link_addr_of(const std::string& node) const {
     return {};
 }
 
-std::string Cluster::other_node_for(std::uint64_t user) const {
+NodeInfo Cluster::other_node_for(std::uint64_t user) const {
     std::lock_guard lock(nodes_mu_);
     std::vector<NodeInfo> others;
     for (const auto& n : nodes_)
         if (n.id != self_.id) others.push_back(n);
     const NodeInfo* n = rendezvous(others, mix(user));
-    return n ? n->client_addr : std::string();
+    return n ? *n : NodeInfo{};
 }
 
 // ---------------------------------------------------------------- links (cluster thread)

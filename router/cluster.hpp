@@ -68,7 +68,8 @@ struct ClusterOptions {
     std::string redis_sentinel_password;
     std::string redis_user;      // Redis ACL user; empty = default
     std::string redis_password;  // AUTH on every connect; empty = none
-    std::string client_addr;     // advertised to clients (reconnect_to)
+    std::string client_addr;     // advertised to TCP clients (reconnect_to)
+    std::string client_ws_addr;  // advertised to WebSocket clients (host:port); empty = none
     std::string link_listen{kDefaultLinkListen};
     std::string
         link_advertise;  // host:port other nodes dial; empty = host of client_addr + link port
@@ -207,8 +208,9 @@ public:
     // On the home, under the room's lock: p as a RoomDelivery (seq, epoch) to the nodes with
     // members.
     void forward_to_member_nodes(const RoomPublish& p, std::uint64_t seq, std::uint64_t epoch);
-    // Client address of another live node for `user` (drain's reconnect_to), or empty.
-    std::string other_node_for(std::uint64_t user) const;
+    // Another live node for `user` (drain's reconnect_to: its client_addr or ws_addr), or an
+    // empty NodeInfo when there is none.
+    NodeInfo other_node_for(std::uint64_t user) const;
 
     // The node number message ids carry; -1 until one was claimed (Redis unreachable at start).
     int node_number() const noexcept { return node_number_.load(std::memory_order_relaxed); }

@@ -60,6 +60,7 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if v then
     out[#out + 1] = id
     out[#out + 1] = v
+    out[#out + 1] = redis.call('GET', ARGV[2] .. id) or ''
   else
     redis.call('SREM', KEYS[1], id)
   end
@@ -78,18 +79,20 @@ return total
 )lua");
 
 constexpr const char* kNodePrefix = "lp:node:";
+constexpr const char* kNodeWsPrefix = "lp:node_ws:";
 constexpr const char* kNodesSet = "lp:nodes";
 constexpr const char* kRouteTtlMs = "2592000000";  // 30 days
 
 std::vector<NodeInfo> parse_nodes(const redis::Reply& r) {
     std::vector<NodeInfo> out;
-    for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    for (std::size_t i = 0; i + 2 < r.elements.size(); i += 3) {
         NodeInfo n;
         n.id = r.elements[i].str;
         const std::string& v = r.elements[i + 1].str;
         auto bar = v.find('|');
         n.client_addr = v.substr(0, bar);
         if (bar != std::string::npos) n.link_addr = v.substr(bar + 1);
+        n.ws_addr = r.elements[i + 2].str;
         out.push_back(std::move(n));
     }
     return out;
@@ -116,6 +119,9 @@ std::string RouteStore::route_key(std::uint64_t user) {
 }
 std::string RouteStore::node_key(const std::string& node) {
     return kNodePrefix + node;
+}
+std::string RouteStore::node_ws_key(const std::string& node) {
+    return kNodeWsPrefix + node;
 }
 std::string RouteStore::room_key(std::uint64_t room) {
     return "lp:room:" + std::to_string(room) + ":nodes";
@@ -165,6 +171,9 @@ std::optional<std::map<std::uint64_t, std::vector<Route>>> RouteStore::lookup(
 }
 
 void RouteStore::heartbeat(const NodeInfo& self, std::function<void(bool)> done) {
+    if (!self.ws_addr.empty())
+        redis_.command(
+            {"SET", node_ws_key(self.id), self.ws_addr, "PX", std::to_string(node_ttl_.count())});
     redis_.command({"SET", node_key(self.id), self.client_addr + "|" + self.link_addr, "PX",
                     std::to_string(node_ttl_.count())});
     redis_.command({"SADD", kNodesSet, self.id}, [done = std::move(done)](const redis::Reply& r) {
@@ -173,18 +182,19 @@ void RouteStore::heartbeat(const NodeInfo& self, std::function<void(bool)> done)
 }
 
 void RouteStore::deregister() {
-    redis_.command_sync({"DEL", node_key(node_id_)}, timeout_);
+    redis_.command_sync({"DEL", node_key(node_id_), node_ws_key(node_id_)}, timeout_);
     redis_.command_sync({"SREM", kNodesSet, node_id_}, timeout_);
 }
 
 std::optional<std::vector<NodeInfo>> RouteStore::live_nodes() {
-    redis::Reply r = redis_.eval_sync(kLiveNodes, {kNodesSet}, {kNodePrefix}, timeout_);
+    redis::Reply r =
+        redis_.eval_sync(kLiveNodes, {kNodesSet}, {kNodePrefix, kNodeWsPrefix}, timeout_);
     if (r.is_error() || r.type != redis::Reply::Type::Array) return std::nullopt;
     return parse_nodes(r);
 }
 
 void RouteStore::live_nodes_async(std::function<void(std::optional<std::vector<NodeInfo>>)> done) {
-    redis_.eval(kLiveNodes, {kNodesSet}, {kNodePrefix},
+    redis_.eval(kLiveNodes, {kNodesSet}, {kNodePrefix, kNodeWsPrefix},
                 [done = std::move(done)](const redis::Reply& r) {
                     if (r.is_error() || r.type != redis::Reply::Type::Array)
                         return done(std::nullopt);

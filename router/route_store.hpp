@@ -1,16 +1,20 @@
 // router/route_store: who is where across the cluster, in Redis.
 //
 //   lp:node:{id}          "client_addr|link_addr", PX node_ttl: a node is alive while this exists
+//   lp:node_ws:{id}       its WebSocket client address (host:port), PX node_ttl, set beside it
+//                         when it has one. A key of its own, so that a node of an older version
+//                         still reads lp:node:{id} as it always did (rolling upgrades); a node
+//                         without it (or an older one) has no WebSocket address: empty ws_addr.
 //   lp:nodes              SET of node ids that have registered (pruned when their key is gone)
 //   lp:route:{user}       HASH platform -> "node|session": written at login, removed at logout
 //                         with compare-and-delete, so a late cleanup never removes a newer login
 //   lp:room:{room}:nodes  HASH node -> members of the room on that node (cluster-wide counts)
 //
 // A route is valid only while its node's liveness key exists, so a node keeps every route of its
-// users alive with one SET a second, whatever its number of users: heartbeats cost Redis
-// nothing, and a node killed with SIGKILL takes all its routes with it within node_ttl.
-// Every operation is one Lua script or one command: one round trip, pipelined with the rest by
-// redis::Client.
+// users alive with one SET a second (two with a WebSocket address), whatever its number of users:
+// heartbeats cost Redis nothing, and a node killed with SIGKILL takes all its routes with it within
+// node_ttl. Every operation is one Lua script or one command: one round trip, pipelined with the
+// rest by redis::Client.
 #pragma once
 
 #include <chrono>
@@ -33,8 +37,9 @@ struct Route {
 
 struct NodeInfo {
     std::string id;
-    std::string client_addr;  // host:port clients connect to (reconnect_to)
+    std::string client_addr;  // host:port TCP clients connect to (reconnect_to)
     std::string link_addr;    // host:port of its node-link listener
+    std::string ws_addr;      // host:port WebSocket clients connect to; empty = none (or old node)
 };
 
 class RouteStore {
@@ -73,6 +78,7 @@ public:
 
     static std::string route_key(std::uint64_t user);
     static std::string node_key(const std::string& node);
+    static std::string node_ws_key(const std::string& node);
     static std::string room_key(std::uint64_t room);
 
 private:

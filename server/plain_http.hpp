@@ -23,6 +23,9 @@ struct PlainHttpRequest {
     std::string_view target;         // path and query string, as sent
     std::string_view if_none_match;  // that header, or empty
     IpKey peer;
+    std::string_view origin;        // the Origin header, or empty (no header)
+    std::string_view host;          // the Host header, or empty
+    std::string_view content_type;  // the Content-Type header, or empty
 };
 
 // The whole HTTP/1.1 answer (with Connection: close), or empty for the listener's own 404.

@@ -270,7 +270,8 @@ void Session::answer_plain_http(const UpgradeVerdict& v) {
         response += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
         response += body;
     } else {
-        PlainHttpRequest req{v.method, v.target, v.if_none_match, peer_ip_};
+        PlainHttpRequest req{v.method, v.target, v.if_none_match, peer_ip_,
+                             v.origin, v.host,   v.content_type};
         try {
             response = loop_.options().http_handler(req);
         } catch (...) {

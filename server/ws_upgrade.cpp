@@ -78,6 +78,13 @@ UpgradeVerdict judge_upgrade(std::string_view buffered, const UpgradePolicy& pol
         v.target = target;
         const auto inm = req.find(http::field::if_none_match);
         if (inm != req.end()) v.if_none_match.assign(inm->value().data(), inm->value().size());
+        const auto header = [&](http::field f, std::string& out) {
+            const auto it = req.find(f);
+            if (it != req.end()) out.assign(it->value().data(), it->value().size());
+        };
+        header(http::field::origin, v.origin);
+        header(http::field::host, v.host);
+        header(http::field::content_type, v.content_type);
         return v;
     }
     const auto key = req[http::field::sec_websocket_key];

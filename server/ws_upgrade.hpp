@@ -44,6 +44,9 @@ struct UpgradeVerdict {
     std::string method;         // as sent ("GET", "HEAD", ...)
     std::string target;         // path and query string, as sent
     std::string if_none_match;  // that header, or empty
+    std::string origin;         // other_path: the Origin header, or empty
+    std::string host;           // other_path: the Host header, or empty
+    std::string content_type;   // other_path: the Content-Type header, or empty
 };
 
 UpgradeVerdict judge_upgrade(std::string_view buffered, const UpgradePolicy& policy);

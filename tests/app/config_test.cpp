@@ -504,6 +504,18 @@ TEST(Config, BadAddressNamesTheKey) {
         << result.error;
     EXPECT_NE(load({"--redis", "redis"}).error.find("cluster.redis"), std::string::npos);
     EXPECT_NE(load({"--advertise", "1.2.3.4"}).error.find("cluster.advertise"), std::string::npos);
+    // cluster.advertise_ws: host:port, or a ws:// or wss:// URL (sent to WebSocket clients as is).
+    for (const char* bad : {"1.2.3.4", "http://n1.example/ws", "wss://", "wss:///ws",
+                            "ws://user@n1.example/ws", "ws://n1.example/a b"}) {
+        EXPECT_NE(load({"--advertise-ws", bad}).error.find("cluster.advertise_ws"),
+                  std::string::npos)
+            << bad;
+    }
+    for (const char* good :
+         {"10.0.0.1:7001", "0.0.0.0:0", "wss://n1.example/ws", "ws://[::1]:7001/ws"}) {
+        const auto r = load({"--advertise-ws", good});
+        EXPECT_EQ(r.error, "") << good;
+    }
     EXPECT_NE(load({"--kafka", "a:1,b"}).error.find("kafka.brokers"), std::string::npos);
     EXPECT_NE(load({"--kafka", "a:1,"}).error, "");
 }

@@ -9,6 +9,7 @@
 #include <array>
 #include <boost/json.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <set>
@@ -27,10 +28,13 @@ using lp::client::Connection;
 using lp::client::Options;
 using lp::client::Transport;
 using lp::codec::Code;
+using lp::testing::client_options;
 using lp::testing::HttpClient;
+using lp::testing::login_with;
 using lp::testing::metric_value;
 using lp::testing::NodeProcess;
 using lp::testing::RedisServer;
+using lp::testing::TempDir;
 using lp::testing::token_for;
 using namespace std::chrono_literals;
 
@@ -326,9 +330,13 @@ TEST_F(ClusterTest, AStoredMessageNoNodeRoutedReachesItsOnlineUserWhenANodeLeave
     (void)inflight;
 }
 
+// A TCP session is sent to another node's TCP host:port, a WebSocket session to its WebSocket
+// URL (cluster.advertise_ws, by default server.ws_listen): a browser cannot dial a TCP port.
+// Old code: both got the TCP address.
 TEST_F(ClusterTest, DrainSendsReconnectToAnotherLiveNode) {
     start_nodes();
     auto c = login(0, 990);
+    auto w = login(0, 991, "android", Transport::Ws);
     ::kill(nodes_[0]->pid(), SIGTERM);
     auto kick = c->wait_code(Code::Kick, 5000ms);
     ASSERT_TRUE(kick);
@@ -338,6 +346,68 @@ TEST_F(ClusterTest, DrainSendsReconnectToAnotherLiveNode) {
     std::set<std::string> others = {"127.0.0.1:" + std::to_string(nodes_[1]->tcp_port()),
                                     "127.0.0.1:" + std::to_string(nodes_[2]->tcp_port())};
     EXPECT_TRUE(others.count(k.reconnect_to())) << "reconnect_to=" << k.reconnect_to();
+
+    auto ws_kick = w->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(ws_kick);
+    pb::Kick wk;
+    ASSERT_TRUE(ws_kick->parse(wk));
+    EXPECT_EQ(wk.reason(), "draining");
+    std::set<std::string> ws_others = {
+        "ws://127.0.0.1:" + std::to_string(nodes_[1]->ws_port()) + "/ws",
+        "ws://127.0.0.1:" + std::to_string(nodes_[2]->ws_port()) + "/ws"};
+    EXPECT_TRUE(ws_others.count(wk.reconnect_to())) << "reconnect_to=" << wk.reconnect_to();
+    EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
+}
+
+// Over TLS (one certificate, both listeners): a WebSocket session gets wss://…/ws, in the scheme
+// it came over; a TCP+TLS session host:port. Old code: both got the TCP host:port.
+TEST_F(ClusterTest, DrainSendsTlsWebSocketSessionsAWssUrl) {
+    TempDir dir;
+    const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
+    const std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + key +
+        " -out " + cert +
+        " -days 1 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl must be installed";
+    start_nodes({"--tls-cert", cert, "--tls-key", key});
+    auto tls = [&](Transport t) {
+        auto o = client_options(*nodes_[0], t);
+        o.tls = true;
+        o.ca_file = cert;
+        return o;
+    };
+    auto c = login_with(tls(Transport::Tcp), token_for(992, 3600, "viewer"));
+    auto w = login_with(tls(Transport::Ws), token_for(993, 3600, "viewer"));
+    ::kill(nodes_[0]->pid(), SIGTERM);
+    std::set<std::string> tcp_others, wss_others;
+    for (int i : {1, 2}) {
+        tcp_others.insert("127.0.0.1:" + std::to_string(nodes_[i]->tcp_port()));
+        wss_others.insert("wss://127.0.0.1:" + std::to_string(nodes_[i]->ws_port()) + "/ws");
+    }
+    auto kick = c->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(kick);
+    pb::Kick k;
+    ASSERT_TRUE(kick->parse(k));
+    EXPECT_TRUE(tcp_others.count(k.reconnect_to())) << "reconnect_to=" << k.reconnect_to();
+    auto ws_kick = w->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(ws_kick);
+    pb::Kick wk;
+    ASSERT_TRUE(ws_kick->parse(wk));
+    EXPECT_TRUE(wss_others.count(wk.reconnect_to())) << "reconnect_to=" << wk.reconnect_to();
+    EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
+}
+
+// Behind a TLS proxy the node sees plain WebSocket sessions that browsers opened as wss://:
+// cluster.advertise_ws as a URL is what they are sent, as given.
+TEST_F(ClusterTest, DrainSendsAnAdvertisedWsUrlAsGiven) {
+    start_nodes({"--advertise-ws", "wss://public.example:8443/ws"});
+    auto w = login(0, 994, "android", Transport::Ws);
+    ::kill(nodes_[0]->pid(), SIGTERM);
+    auto kick = w->wait_code(Code::Kick, 5000ms);
+    ASSERT_TRUE(kick);
+    pb::Kick k;
+    ASSERT_TRUE(kick->parse(k));
+    EXPECT_EQ(k.reconnect_to(), "wss://public.example:8443/ws");
     EXPECT_EQ(nodes_[0]->stop(0, 10000ms), 0);
 }
 

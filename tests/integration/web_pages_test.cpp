@@ -179,12 +179,65 @@ TEST(WebPages, DevRoutesMintAWorkingTokenAndQueueAGift) {
     }
     EXPECT_TRUE(anchored) << api.get("/v1/rooms/3/moderation").body;
 
-    const Raw gift = get(node.ws_port(), "/demo/gift?room=3&gift=2&count=1&user=9", "POST");
+    const std::string json = "Content-Type: application/json\r\n";
+    const Raw gift = get(node.ws_port(), "/demo/gift?room=3&gift=2&count=1&user=9", "POST", json);
     EXPECT_EQ(gift.status, 202) << gift.body;
     EXPECT_EQ(gift.body, R"({"queued":true})");
     EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&gift=2&user=9").status, 405);
-    EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&user=9", "POST").status, 400);
-    EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&gift=2&user=9&value=1e9", "POST").status, 400);
+    EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&user=9", "POST", json).status, 400);
+    EXPECT_EQ(get(node.ws_port(), "/demo/gift?room=3&gift=2&user=9&value=1e9", "POST", json).status,
+              400);
+}
+
+// A page on another site must not drive a developer's --dev node: a form it posts cannot carry
+// application/json (that would need a CORS preflight the node never answers), and a script's
+// request names its Origin. The demo's own requests (same origin, JSON) still work.
+// Old code: the form-encoded POST and the foreign-Origin requests were answered 202/200.
+TEST(WebPages, DevRoutesRefuseCrossSiteRequests) {
+    WebRoot root;
+    NodeProcess node({"--dev", "--web-root", root.dir.path()});
+    const std::string self = "127.0.0.1:" + std::to_string(node.ws_port());
+    const auto request = [&](const std::string& method, const std::string& target,
+                             const std::string& headers) {
+        return raw_request(node.ws_port(), method + " " + target + " HTTP/1.1\r\nHost: " + self +
+                                               "\r\n" + headers + "Connection: close\r\n\r\n");
+    };
+    const std::string gift = "/demo/gift?room=3&gift=2&count=1&user=9";
+
+    // What a cross-site <form method=post> sends: form-encoded, with the attacker's Origin or
+    // (a form from a page that withholds it) none.
+    const Raw form = request("POST", gift,
+                             "Content-Type: application/x-www-form-urlencoded\r\n"
+                             "Content-Length: 0\r\n");
+    EXPECT_EQ(form.status, 403) << form.body;
+    EXPECT_NE(form.body.find("application/json"), std::string::npos) << form.body;
+    const Raw form_origin = request("POST", gift,
+                                    "Origin: https://evil.example\r\n"
+                                    "Content-Type: text/plain\r\nContent-Length: 0\r\n");
+    EXPECT_EQ(form_origin.status, 403) << form_origin.body;
+    EXPECT_EQ(request("POST", gift, "Content-Length: 0\r\n").status, 403) << "no Content-Type";
+
+    // A foreign Origin is refused even with JSON; so are "null" and another port of this host.
+    for (const std::string origin :
+         {"https://evil.example", "null", "http://127.0.0.1:1", "http://localhost"}) {
+        const Raw r =
+            request("POST", gift, "Origin: " + origin + "\r\nContent-Type: application/json\r\n");
+        EXPECT_EQ(r.status, 403) << origin << " " << r.body;
+        EXPECT_NE(r.body.find("Origin must match Host"), std::string::npos) << r.body;
+        const Raw t = request("GET", "/demo/token?role=admin&user=1", "Origin: " + origin + "\r\n");
+        EXPECT_EQ(t.status, 403) << origin << " " << t.body;
+        EXPECT_EQ(t.body.find("eyJ"), std::string::npos) << "no JWT for " << origin;
+    }
+
+    // The demo page's own requests: same origin, JSON.
+    const Raw own =
+        request("POST", gift,
+                "Origin: http://" + self + "\r\nContent-Type: application/json; charset=utf-8\r\n");
+    EXPECT_EQ(own.status, 202) << own.body;
+    const Raw token =
+        request("GET", "/demo/token?role=viewer&user=1", "Origin: http://" + self + "\r\n");
+    EXPECT_EQ(token.status, 200) << token.body;
+    EXPECT_EQ(get(node.ws_port(), "/demo/token?role=viewer&user=1").status, 200) << "no Origin";
 }
 
 TEST(WebPages, DevRoutesDoNotExistWithoutDev) {

@@ -372,9 +372,22 @@ export class LivePush extends Emitter<ClientEvents> implements RoomHost {
     this.lost(4001, `kicked: ${reason}`);
   }
 
-  /** reconnectTo is host:port (the node's advertised address): same scheme and path. */
+  /**
+   * reconnectTo is a ws:// or wss:// URL (what a node sends a WebSocket session: its
+   * cluster.advertise_ws), used as given; or host:port (a TCP address, or an older node's),
+   * which replaces the configured URL's, keeping its scheme and path. Anything else is ignored:
+   * the configured URL is used.
+   */
   private redirectUrl(to: string): string {
-    if (to.includes('://')) return to;
+    if (/^wss?:\/\//i.test(to)) {
+      try {
+        new URL(to); // throws when it is not a URL
+        return to;
+      } catch {
+        return this.url;
+      }
+    }
+    if (!/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(to)) return this.url;
     try {
       const u = new URL(this.url);
       u.host = to;

@@ -111,7 +111,8 @@ test("KICK 'draining' sends the client to reconnect_to, where it goes on in its 
 
   const drained = b.stop('SIGTERM');
   await eventually(() => kicks.length === 1, 'KICK draining');
-  assert.deepEqual(kicks[0], { reason: 'draining', reconnectTo: `127.0.0.1:${a.wsPort}` });
+  // The WebSocket URL of A (cluster.advertise_ws by default), not its TCP address.
+  assert.deepEqual(kicks[0], { reason: 'draining', reconnectTo: `ws://127.0.0.1:${a.wsPort}/ws` });
   await eventually(() => connected.length === 2 && c.state === 'connected', 'the client on A');
   assert.equal(connected[1].nodeId, 'sdk-a');
   await drained;

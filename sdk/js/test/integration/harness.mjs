@@ -125,9 +125,10 @@ export class Node {
       '--log-level', 'info',
     ];
     if (this.opts.redis) {
-      // The WebSocket address is what a draining node hands this node's clients as reconnect_to.
+      // The defaults advertise the listen addresses: a draining node hands WebSocket clients
+      // ws://127.0.0.1:<its wsPort>/ws as reconnect_to (cluster.advertise_ws).
       args.push('--redis', `127.0.0.1:${this.opts.redis.port}`, '--link-listen', `127.0.0.1:${this.linkPort}`,
-        '--advertise', `127.0.0.1:${this.wsPort}`, '--set', `cluster.secret=${CLUSTER_SECRET}`);
+        '--set', `cluster.secret=${CLUSTER_SECRET}`);
     }
     args.push(...(this.opts.extra ?? []));
     const { child, log } = startProcess(`livepushd-${id}`, LIVEPUSHD, args);

@@ -115,6 +115,26 @@ test("KICK 'draining' reconnects to reconnectTo with the same scheme and path", 
   c.disconnect();
 });
 
+test("KICK 'draining' with a ws:// or wss:// URL reconnects to that URL as given", () => {
+  for (const to of ['ws://10.0.0.3:7001/ws', 'wss://node-b.example:443/ws']) {
+    const { c, s } = connected({ minReconnectDelay: 100, maxReconnectDelay: 1000 });
+    s.recv({ code: 3002, body: { reason: 'draining', reconnectTo: to } });
+    tick(1000);
+    assert.equal(last().url, to);
+    c.disconnect();
+  }
+});
+
+test("KICK 'draining' with a URL of another scheme goes back to the configured URL", () => {
+  for (const to of ['http://evil.example/ws', 'javascript:alert(1)//x', 'ws://[bad', 'a b:1']) {
+    const { c, s } = connected({ minReconnectDelay: 100, maxReconnectDelay: 1000 });
+    s.recv({ code: 3002, body: { reason: 'draining', reconnectTo: to } });
+    tick(1000);
+    assert.equal(last().url, 'ws://node-a:7001/ws', to);
+    c.disconnect();
+  }
+});
+
 for (const reason of ['replaced', 'banned']) {
   test(`KICK '${reason}' ends the session: no reconnect`, () => {
     const { c, s } = connected({ minReconnectDelay: 100, maxReconnectDelay: 1000 });

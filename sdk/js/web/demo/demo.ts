@@ -203,7 +203,8 @@ async function main(): Promise<void> {
     b.dataset.testid = `gift-${g.id}`;
     b.addEventListener('click', async () => {
       const q = new URLSearchParams({ room: roomId, gift: String(g.id), count: '1', user, anchor: anchorId, value: g.value });
-      const res = await fetch(`/demo/gift?${q}`, { method: 'POST' });
+      // application/json: the node refuses the gift route to anything a cross-site form could send.
+      const res = await fetch(`/demo/gift?${q}`, { method: 'POST', headers: { 'Content-Type': 'application/json' } });
       if (!res.ok) logLine('system', [`gift refused: ${(await res.json()).error}`], 'system-line');
     });
     $('gifts').append(b);
