@@ -76,7 +76,10 @@ done
 if [ "$SENTINEL" = 1 ]; then
   command -v redis-sentinel >/dev/null ||
     { echo "cluster-dev: --sentinel needs redis-sentinel (Debian package redis-sentinel)" >&2; exit 1; }
-  "$LIVEPUSHD" --help 2>&1 | grep -q 'cluster.redis_sentinels' ||
+  # Not `--help | grep -q`: under pipefail, grep's early exit can kill livepushd with SIGPIPE
+  # mid-output (seen with the slower ASan build) and fail the check.
+  help_text=$("$LIVEPUSHD" --help 2>&1 || true)
+  [[ $help_text == *cluster.redis_sentinels* ]] ||
     { echo "cluster-dev: --sentinel needs a livepushd with cluster.redis_sentinels (Redis Sentinel support)" >&2; exit 1; }
 fi
 
