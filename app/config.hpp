@@ -155,6 +155,8 @@ struct Config {
         std::uint32_t guests = 0;  // a switch (true/false, 1/0): an empty token logs in as a guest
         std::uint32_t guest_max_sessions = handlers::kDefaultGuestMaxSessions;  // 0 = unlimited
         std::uint32_t guests_may_like = 0;  // a switch: guests may send room.like
+        // A switch: a session whose token expires (exp + leeway_s) is kicked (token_expired).
+        std::uint32_t expire_sessions = 1;
     } auth;
     struct Cluster {
         std::string redis;           // empty = embedded

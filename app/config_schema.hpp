@@ -227,6 +227,8 @@ inline constexpr ConfigKey kSchema[] = {
      ValueCheck::None, "guest sessions on this node; a guest login beyond is refused with GUEST_LIMIT; 0 = unlimited"},
     {"auth.guests_may_like", "--guests-may-like", &field_of<&C::auth, &C::Auth::guests_may_like>, ValueCheck::Switch,
      "true: guests may send room.like; false: NOT_ALLOWED"},
+    {"auth.expire_sessions", "--expire-sessions", &field_of<&C::auth, &C::Auth::expire_sessions>, ValueCheck::Switch,
+     "true: a session is sent KICK token_expired and closed when its token's exp (+ auth.leeway_s) passes; false: a session outlives its token"},
     {"cluster.redis", "--redis", &field_of<&C::cluster, &C::Cluster::redis>,
      ValueCheck::DialAddress, "Redis host:port; empty = embedded mode, no cluster"},
     {"cluster.redis_user", "--redis-user", &field_of<&C::cluster, &C::Cluster::redis_user>,

@@ -129,6 +129,7 @@ handlers::GatewayOptions gateway_options(const Config& c) {
     go.like_max_count = c.room.like_max_count;
     go.like_rate_per_s = c.room.like_rate_per_s;
     go.guests_may_like = c.auth.guests_may_like != 0;
+    go.expire_sessions = c.auth.expire_sessions != 0;
     go.im_max_payload_bytes = c.im.max_payload_bytes;
     go.room_chat_rate_per_s = c.room.chat_rate_per_s;
     return go;

@@ -222,6 +222,19 @@ void Gateway::on_login(Session& s, const Inbound& in) {
     }
     complete_login(s, in, req, claims.user_id, server::role_from(claims.role), std::move(platform),
                    std::move(claims.profile));
+    if (opts_.expire_sessions && !s.closing()) {
+        // The same instant login refuses the token from: exp + leeway (seconds), in ms from now.
+        // An exp over a year away (only with auth.max_token_ttl_s = 0) is not scheduled: no
+        // arithmetic on a huge exp, and such a token is meant to outlive any session.
+        const std::int64_t leeway = std::max<std::int64_t>(0, jwt_.load()->policy().leeway_s);
+        const std::int64_t now_ms = static_cast<std::int64_t>(codec::wall_ms());
+        constexpr std::int64_t kMaxS = 366LL * 86400;
+        const std::int64_t left_s =
+            std::clamp<std::int64_t>(claims.exp - now_ms / 1000 + leeway, -1, kMaxS);
+        if (left_s < kMaxS)
+            s.expire_after(std::chrono::milliseconds(
+                std::max<std::int64_t>(0, (now_ms / 1000 + left_s + 1) * 1000 - now_ms)));
+    }
 }
 
 void Gateway::complete_login(Session& s, const Inbound& in, const pb::LoginReq& req,

@@ -72,6 +72,8 @@ struct GatewayOptions {
     std::uint32_t like_max_count = kDefaultLikeMaxCount;
     std::uint32_t like_rate_per_s = kDefaultLikeRatePerS;
     bool guests_may_like = false;
+    // auth.expire_sessions: a token login is kicked (token_expired) when exp + leeway passes.
+    bool expire_sessions = true;
 };
 
 // Whether guests may send a BIZ type. Built-ins: room.enter, room.leave and scene.set are

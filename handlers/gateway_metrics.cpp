@@ -72,8 +72,13 @@ void write_metrics(codec::PromText& m, const GatewayStats& g,
     m.counter("livepush_kicks_total", "sessions kicked", g.kicked_too_many_sessions.load(),
               "reason=\"too_many_sessions\"");
     m.counter("livepush_kicks_total", "sessions kicked", transports.slow_kicks, "reason=\"slow\"");
+    m.counter("livepush_kicks_total", "sessions kicked", transports.token_expired_kicks,
+              "reason=\"token_expired\"");
     m.counter("livepush_slow_consumer_kicks_total",
               "sessions kicked for a send queue over its limit", transports.slow_kicks);
+    m.counter("livepush_token_expired_kicks_total",
+              "sessions kicked because their login token expired (auth.expire_sessions)",
+              transports.token_expired_kicks);
     m.counter("livepush_heartbeats_total", "heartbeats answered", g.heartbeats.load());
     m.counter("livepush_biz_total", "BIZ packets by result", g.biz[0].load(), "result=\"ok\"");
     m.counter("livepush_biz_total", "BIZ packets by result", g.biz[1].load(), "result=\"error\"");

@@ -102,6 +102,7 @@ ServerTotals Server::totals() const {
         t.writes += get(s.writes);
         t.send_queue_bytes += get(s.send_queue_bytes);
         t.slow_kicks += get(s.slow_kicks);
+        t.token_expired_kicks += get(s.token_expired_kicks);
         t.protocol_errors += get(s.protocol_errors);
         t.heartbeats += get(s.heartbeats);
     }

@@ -40,6 +40,7 @@ struct ServerTotals {
     std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0, writes = 0;
     std::int64_t send_queue_bytes = 0;
     std::uint64_t slow_kicks = 0, protocol_errors = 0, heartbeats = 0;
+    std::uint64_t token_expired_kicks = 0;
     std::uint64_t rejected_limit = 0, rejected_per_ip = 0, accept_errors = 0;
     std::int64_t sessions_total() const {
         return sessions[0][0] + sessions[0][1] + sessions[1][0] + sessions[1][1];

@@ -3,6 +3,8 @@
 // transport.cpp.
 #include "server/session.hpp"
 
+#include <algorithm>
+
 #include "codec/envelope.hpp"
 #include "codec/wall_clock.hpp"
 #include "livepush.pb.h"
@@ -156,7 +158,17 @@ Wire Session::reply_wire(const Inbound* req) const noexcept {
 void Session::touch() {
     if (closing()) return;
     auto& wheel = loop_.wheel();
-    wheel.set_due(wheel_node, wheel.now() + loop_.ticks(3 * loop_.options().heartbeat_interval));
+    std::uint64_t due = wheel.now() + loop_.ticks(3 * loop_.options().heartbeat_interval);
+    if (expire_tick_ != 0 && expire_tick_ < due) due = expire_tick_;
+    wheel.set_due(wheel_node, due);
+}
+
+void Session::expire_after(std::chrono::milliseconds after) {
+    if (closing()) return;
+    if (after < std::chrono::milliseconds(0)) after = std::chrono::milliseconds(0);
+    auto& wheel = loop_.wheel();
+    expire_tick_ = wheel.now() + std::max<std::uint64_t>(1, loop_.ticks(after));
+    touch();
 }
 
 void Session::on_deadline() {
@@ -166,6 +178,9 @@ void Session::on_deadline() {
     } else if (!logged_in_) {
         fail(pb::LOGIN_TIMEOUT, "no LOGIN within the login deadline", nullptr,
              CloseReason::LoginTimeout);
+    } else if (expire_tick_ != 0 && loop_.wheel().now() >= expire_tick_) {
+        inc(loop_.stats().token_expired_kicks);
+        kick("token_expired", {}, CloseReason::Kicked);
     } else {
         kick("heartbeat_timeout", {}, CloseReason::HeartbeatTimeout);
     }

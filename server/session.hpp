@@ -146,8 +146,12 @@ public:
     void close(CloseReason why);
 
     // ---- liveness
-    // Pushes the deadline to now + 3 heartbeat intervals.
+    // Pushes the deadline to now + 3 heartbeat intervals (never past the login's expiry).
     void touch();
+    // Token expiry (auth.expire_sessions): `after` from now the session is sent
+    // KICK{token_expired} and closed. It shares the session's one wheel node with the heartbeat
+    // deadline (the earlier of the two is filed), so it costs no timer, thread or lock.
+    void expire_after(std::chrono::milliseconds after);
 
     std::size_t queued_bytes() const noexcept { return queued_bytes_; }
 
@@ -229,6 +233,7 @@ private:
     Phase phase_;
     Wire wire_;
     CloseReason close_reason_ = CloseReason::PeerClosed;
+    std::uint64_t expire_tick_ = 0;  // wheel tick the login's token expires at; 0 = never
     codec::StreamDecoder decoder_;
     std::unique_ptr<codec::ws::FrameDecoder> ws_;  // WebSocket sessions only
     std::unique_ptr<std::string> upgrade_buf_;     // HTTP upgrade request, until complete

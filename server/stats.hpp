@@ -68,6 +68,7 @@ struct alignas(64) LoopStats {
     Counter writes;          // write syscalls (frames_out / writes = corking factor)
     Gauge send_queue_bytes;  // bytes queued and not yet written, all sessions of the loop
     Counter slow_kicks;
+    Counter token_expired_kicks;  // sessions kicked when their login token expired
     Counter protocol_errors;
     Counter heartbeats;
     Counter room_deliveries;  // room messages queued to members (one per member per message)

@@ -63,7 +63,9 @@ test('qos1 messages pushed while the client is disconnected arrive once after th
 });
 
 test('an expired token makes the client call getToken and log in', async () => {
-  const n = await node(['--jwt-leeway-s', '0']); // exp is checked to the second
+  // exp is checked to the second; the session is not kicked at exp (the KICK path is below), so
+  // the stale token reaches a LOGIN and is refused with TOKEN_EXPIRED.
+  const n = await node(['--jwt-leeway-s', '0', '--expire-sessions', 'false']);
   let calls = 0;
   const c = newClient(n.url, {
     token: token(3001, 2),
@@ -87,6 +89,30 @@ test('an expired token makes the client call getToken and log in', async () => {
   assert.equal(calls, 1);
   assert.ok(errors.some((e) => e.code === 2002), JSON.stringify(errors));
   assert.equal(c.userId, '3001');
+});
+
+test('a session whose token expires is kicked (token_expired) and the client logs in with a fresh one', async () => {
+  const n = await node(['--jwt-leeway-s', '0']);
+  let calls = 0;
+  const c = newClient(n.url, {
+    token: token(3002, 2),
+    getToken: async () => {
+      calls++;
+      return token(3002);
+    },
+    minReconnectDelay: 100,
+    maxReconnectDelay: 300,
+  });
+  const errors = [];
+  c.on('error', (e) => errors.push(e));
+  c.connect();
+  await c.ready(10000);
+  assert.equal(calls, 0); // the given token was still good
+  // The node kicks the session at exp (2 s, to the next second); the SDK fetches a fresh token.
+  await eventually(() => c.state === 'connected' && calls > 0, 'reconnected with a fresh token');
+  assert.equal(calls, 1);
+  assert.ok(!errors.some((e) => e.code === 2002), 'the stale token is never sent: ' + JSON.stringify(errors));
+  assert.equal(c.userId, '3002');
 });
 
 test("a room whose history died with its node emits 'reset' with the fresh state after the restart", async () => {
