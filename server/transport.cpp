@@ -329,6 +329,9 @@ struct Listener::State : std::enable_shared_from_this<Listener::State> {
     ListenerStats stats;
     std::size_t next = 0;
     bool stopped = false;
+    // The bound port, read once after bind: port() is asked from other threads (the API's
+    // console overview) while this loop accepts, and the acceptor is not thread-safe.
+    std::uint16_t bound_port = 0;
 };
 
 Listener::Listener(std::vector<EventLoop*> loops, const tcp::endpoint& ep, TransportKind kind,
@@ -339,6 +342,7 @@ Listener::Listener(std::vector<EventLoop*> loops, const tcp::endpoint& ep, Trans
     a.set_option(asio::socket_base::reuse_address(true));
     a.bind(ep);
     a.listen(asio::socket_base::max_listen_connections);
+    state_->bound_port = a.local_endpoint().port();
 }
 
 Listener::~Listener() {
@@ -350,7 +354,7 @@ const ListenerStats& Listener::stats() const {
 }
 
 std::uint16_t Listener::port() const {
-    return state_->acceptor.local_endpoint().port();
+    return state_->bound_port;
 }
 
 void Listener::start() {
