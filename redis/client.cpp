@@ -32,17 +32,11 @@
 #include <stdexcept>
 
 #include "redis/sentinel.hpp"
+#include "redis/timeval.hpp"
 
 namespace lp::redis {
 
 namespace {
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-    return tv;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

@@ -9,16 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "redis/timeval.hpp"
+
 namespace lp::redis {
 
 namespace {
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-    tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-    return tv;
-}
 
 // "flags" of one entry of SENTINEL replicas (a flat name/value array).
 std::string field_of(const Reply& entry, std::string_view name) {
