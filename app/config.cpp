@@ -7,6 +7,9 @@
 // another. Values are checked as they are applied, so an error can say where the bad value came
 // from. Start-up policy (a secret is required, TLS needs both files, ...) belongs to main().
 //
+// Why ~760 lines: the loader for the four sources and every value check are one mechanism over
+// kSchema (one row per key, app/config_schema.hpp); the rules between keys are its last part.
+//
 // The table itself is app/config_schema.hpp (one place, read only here).
 #include "app/config.hpp"
 

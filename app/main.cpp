@@ -10,6 +10,11 @@
 //   livepushd config --print [--config F] [flags] the effective configuration, secrets redacted
 //   livepushd config --example                    every key at its default, commented
 //
+// Why ~650 lines: the start-up policy (finish_config, check_loaded), the subcommands that apply it
+// (token, check-config, config) and the reload driver share those helpers, and keeping them in
+// one file keeps the policy in one place. The next split moves the reload driver and the
+// subcommands to app/commands.cpp with the policy helpers in a header of their own.
+//
 // SIGHUP reloads the configuration (app/reload): the same sources read again (the --config file,
 // the environment and flags as they were at start), the live keys applied, restart-only ones
 // refused by name, nothing at all when the new configuration fails its checks.

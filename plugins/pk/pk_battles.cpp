@@ -1,3 +1,6 @@
+// plugins/pk/pk_battles: see pk_battles.hpp. About 610 lines: one battle's whole life (invite,
+// start, scores, end, settle) is one state machine over the store, kept together so each
+// transition's checks sit next to each other.
 #include "plugins/pk/pk_battles.hpp"
 
 #include <algorithm>

@@ -1,5 +1,7 @@
 // Tests for app/config: the fixed names of design.md section 2, where each value may come from,
 // which source wins, and that every mistake an operator can make is reported by name.
+//
+// Over 600 lines: one case per source and per kind of operator mistake, for every key family.
 #include "app/config.hpp"
 
 #include <gtest/gtest.h>

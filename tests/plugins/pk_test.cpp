@@ -5,6 +5,9 @@
 //
 // Durations are short (invite 300 ms, scoring 500 ms, penalty 300 ms) and real: the runner
 // ticks every 20 ms and deadlines must be met within 200 ms.
+//
+// Over 600 lines (about 1,000): the PK state machine's phases, scores, timers and node failures
+// share the two-node fixture; the next split is phases and scores apart from failures.
 #include <gtest/gtest.h>
 
 #include <atomic>

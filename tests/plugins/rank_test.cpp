@@ -6,6 +6,9 @@
 // settlement at the week boundary and its idempotence, paced rank.update pushes.
 //
 // Time is a hand-moved clock shared by the plugin and the job queue; events carry their ts_ms.
+//
+// Over 600 lines: ISO-week arithmetic and the board's tie rules are one plugin's cases; the week
+// arithmetic could move to a file of its own.
 #include <gtest/gtest.h>
 
 #include <atomic>

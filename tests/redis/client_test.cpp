@@ -4,6 +4,9 @@
 // pipelined (many per round trip), scripts survive SCRIPT FLUSH, and when Redis restarts, is
 // killed, hangs or the caller floods the queue, every callback still runs exactly once with a
 // clear error, nothing hangs, and the same client works again once Redis is back.
+//
+// Over 600 lines: one suite for the one Redis client every module uses; its failure cases
+// (restart, kill, hang, flood) each need their own server life cycle.
 #include "redis/client.hpp"
 
 #include <gtest/gtest.h>
