@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -309,7 +310,26 @@ private:
     Upstream upstream_;
     ChatFilter* chat_filter_ = nullptr;
     server::Hub* hub_ = nullptr;
-    std::atomic<std::shared_ptr<const auth::JwtVerifier>> jwt_;
+    // The token rules, swapped whole by a reload. A mutex held for a pointer copy once per
+    // LOGIN, not std::atomic<shared_ptr>: libstdc++ 12 builds that on a lock bit ThreadSanitizer
+    // cannot see, and TSan reported the reload's store against a loop's load as a race.
+    class SharedJwt {
+    public:
+        explicit SharedJwt(std::shared_ptr<const auth::JwtVerifier> v) : v_(std::move(v)) {}
+        std::shared_ptr<const auth::JwtVerifier> load() const {
+            std::lock_guard lock(m_);
+            return v_;
+        }
+        void store(std::shared_ptr<const auth::JwtVerifier> v) {
+            std::lock_guard lock(m_);
+            v_.swap(v);
+        }
+
+    private:
+        mutable std::mutex m_;
+        std::shared_ptr<const auth::JwtVerifier> v_;
+    };
+    SharedJwt jwt_;
     server::MsgIdGenerator msg_ids_;
     PacketFn table_[5] = {};  // code - 1001
     std::unordered_map<std::string, BizHandler> biz_;
